@@ -1,0 +1,123 @@
+/** Row types of every table, as Kysely sees them. Column names are the SQL ones (snake_case). */
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface PoolTable {
+  id: string;
+  name: string;
+  description: Generated<string>;
+  logo_url: string | null;
+  tag_color: string | null;
+  self_registration: Generated<boolean>;
+  sign_in: Json<SignInSettings>;
+  profile_schema: Json<Record<string, unknown> | null>;
+  metadata_schema: Json<Record<string, unknown> | null>;
+  password_policy: Json<PasswordPolicy>;
+  lockout: Json<LockoutSettings>;
+  version: Generated<number>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SignInSettings {
+  password: boolean;
+  emailCode: boolean;
+  passkey: boolean;
+}
+
+export interface PasswordPolicy {
+  minLength: number;
+}
+
+export interface LockoutSettings {
+  maxAttempts: number;
+  windowSeconds: number;
+}
+
+export type SecretStatus = 'current' | 'next' | 'revoked';
+export interface PoolSecretTable {
+  pool_id: string;
+  id: string;
+  status: SecretStatus;
+  secret_hash: string;
+  created_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+export type KeyStatus = 'next' | 'current' | 'retired' | 'revoked';
+export type KeyAlg = 'RS256' | 'ES256';
+export interface SigningKeyTable {
+  pool_id: string;
+  kid: string;
+  alg: KeyAlg;
+  status: KeyStatus;
+  public_jwk: Json<Record<string, unknown>>;
+  private_jwk_enc: string;
+  created_at: Timestamp;
+  activated_at: Timestamp | null;
+  retired_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface ClientTable {
+  pool_id: string;
+  client_id: string;
+  name: string;
+  secret_enc: string | null;
+  redirect_uris: Json<string[]>;
+  post_logout_redirect_uris: Json<string[]>;
+  grant_types: Json<string[]>;
+  token_endpoint_auth_method: string;
+  backchannel_logout_uri: string | null;
+  jwks: Json<{ keys: Record<string, unknown>[] } | null>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  secret_rotated_at: Timestamp | null;
+}
+
+export type UserStatus = 'new' | 'active' | 'disabled';
+export interface UserTable {
+  pool_id: string;
+  id: string;
+  email: string;
+  email_verified: Generated<boolean>;
+  phone: string | null;
+  status: UserStatus;
+  profile: Json<Record<string, unknown>>;
+  metadata: Json<Record<string, unknown>>;
+  password_hash: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  last_login_at: Timestamp | null;
+}
+
+export interface OidcArtifactTable {
+  pool_id: string;
+  model: string;
+  id: string;
+  payload: Json<Record<string, unknown>>;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  expires_at: Timestamp | null;
+  consumed_at: Timestamp | null;
+}
+
+export interface Database {
+  pools: PoolTable;
+  pool_secrets: PoolSecretTable;
+  signing_keys: SigningKeyTable;
+  clients: ClientTable;
+  users: UserTable;
+  oidc_artifacts: OidcArtifactTable;
+}
+
+export type PoolRow = Selectable<PoolTable>;
+export type NewPoolRow = Insertable<PoolTable>;
+export type PoolUpdate = Updateable<PoolTable>;
+export type SigningKeyRow = Selectable<SigningKeyTable>;
+export type ClientRow = Selectable<ClientTable>;
+export type UserRow = Selectable<UserTable>;
+export type PoolSecretRow = Selectable<PoolSecretTable>;

@@ -1,0 +1,34 @@
+/**
+ * The one error handler of the admin API and pool routes. AppError → its problem document;
+ * database faults → 503 (the caller may retry); anything else → a bare 500 whose
+ * details go to the log only, never to the client.
+ */
+import type { Context, Next } from 'koa';
+import type { Logger } from '../log.js';
+import { mapDatabaseError } from '../db/errors.js';
+import { AppError, problems } from './problem.js';
+
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  return mapDatabaseError(error) ?? problems.internal();
+}
+
+export function sendProblem(ctx: Context, error: AppError): void {
+  ctx.status = error.status;
+  for (const [name, value] of Object.entries(error.headers ?? {})) ctx.set(name, value);
+  ctx.type = 'application/problem+json';
+  ctx.body = error.toProblem(ctx.path);
+}
+
+export function problemErrors(log: Logger) {
+  return async function problemErrorHandler(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw problems.notFound('Resource', `Nothing at ${ctx.path}.`);
+    } catch (error) {
+      const appError = toAppError(error);
+      if (appError.status >= 500) log.error({ err: error, path: ctx.path, method: ctx.method }, 'request failed');
+      sendProblem(ctx, appError);
+    }
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * One error type for the whole app, rendered as RFC 9457 application/problem+json on
+ * the admin API and as a branded page on hosted pages. `expose` is true below 500:
+ * a client mistake says what was wrong; a fault says nothing about internals.
+ */
+export interface FieldError {
+  /** Dotted path of the offending field, e.g. "redirectUris.0". */
+  field: string;
+  /** RFC 6901 JSON pointer to the same field, e.g. "/redirectUris/0". */
+  pointer: string;
+  detail: string;
+}
+
+export interface ProblemInit {
+  status: number;
+  type: string;
+  title: string;
+  detail?: string | undefined;
+  errors?: FieldError[] | undefined;
+  headers?: Record<string, string> | undefined;
+}
+
+const TYPE_BASE = 'https://tarn.dev/problems/';
+
+export class AppError extends Error {
+  readonly status: number;
+  readonly type: string;
+  readonly title: string;
+  readonly detail: string | undefined;
+  readonly errors: FieldError[] | undefined;
+  readonly headers: Record<string, string> | undefined;
+  readonly expose: boolean;
+
+  constructor(init: ProblemInit) {
+    super(init.detail ?? init.title);
+    this.name = 'AppError';
+    this.status = init.status;
+    this.type = init.type.startsWith('http') ? init.type : TYPE_BASE + init.type;
+    this.title = init.title;
+    this.detail = init.detail;
+    this.errors = init.errors;
+    this.headers = init.headers;
+    this.expose = init.status < 500;
+  }
+
+  toProblem(instance?: string): Record<string, unknown> {
+    return {
+      type: this.type,
+      title: this.title,
+      status: this.status,
+      ...(this.detail ? { detail: this.detail } : {}),
+      ...(instance ? { instance } : {}),
+      ...(this.errors ? { errors: this.errors } : {}),
+    };
+  }
+}
+
+export function pointerOf(path: readonly PropertyKey[]): string {
+  return path.map((part) => '/' + String(part).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
+}
+
+export function fieldOf(path: readonly PropertyKey[]): string {
+  return path.map(String).join('.');
+}
+
+export function fieldError(path: readonly PropertyKey[] | string, detail: string): FieldError {
+  const parts = typeof path === 'string' ? path.split('.') : path;
+  return { field: fieldOf(parts), pointer: pointerOf(parts), detail };
+}
+
+export const problems = {
+  validation: (errors: FieldError[], detail = 'The request has invalid fields.') =>
+    new AppError({ status: 400, type: 'validation', title: 'Invalid request', detail, errors }),
+  badRequest: (detail: string) => new AppError({ status: 400, type: 'bad-request', title: 'Bad request', detail }),
+  unauthorized: (detail = 'Valid credentials are required.') =>
+    new AppError({
+      status: 401,
+      type: 'unauthorized',
+      title: 'Unauthorized',
+      detail,
+      headers: { 'WWW-Authenticate': 'Bearer realm="tarn-admin", Basic realm="tarn-admin"' },
+    }),
+  forbidden: (detail: string) => new AppError({ status: 403, type: 'forbidden', title: 'Forbidden', detail }),
+  notFound: (what: string, detail?: string) =>
+    new AppError({ status: 404, type: 'not-found', title: `${what} not found`, detail: detail ?? `No such ${what.toLowerCase()}.` }),
+  conflict: (detail: string, errors?: FieldError[]) =>
+    new AppError({ status: 409, type: 'conflict', title: 'Conflict', detail, errors }),
+  payloadTooLarge: (limit: number) =>
+    new AppError({ status: 413, type: 'payload-too-large', title: 'Payload too large', detail: `The body exceeds ${limit} bytes.` }),
+  unsupportedMediaType: (expected: string) =>
+    new AppError({ status: 415, type: 'unsupported-media-type', title: 'Unsupported media type', detail: `Send ${expected}.` }),
+  methodNotAllowed: () => new AppError({ status: 405, type: 'method-not-allowed', title: 'Method not allowed' }),
+  unavailable: (detail = 'The service is temporarily unavailable. Try again shortly.') =>
+    new AppError({ status: 503, type: 'unavailable', title: 'Service unavailable', detail, headers: { 'Retry-After': '2' } }),
+  internal: () => new AppError({ status: 500, type: 'internal', title: 'Internal server error', detail: 'Something went wrong on our side.' }),
+};

@@ -1,0 +1,201 @@
+/**
+ * Pools, their API secrets and their signing keys.
+ * - A pool always has a current and a next secret; both authenticate. Rotation revokes
+ *   current, promotes next, makes a new next. Values are shown once, stored hashed.
+ * - Every change a running provider must see bumps the pool version and tells the registry.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Envelope } from '../crypto/envelope.js';
+import { generateId, generateSecret, hashSecret } from '../crypto/secrets.js';
+import type { Db } from '../db/database.js';
+import { isUniqueViolation } from '../db/errors.js';
+import type { LockoutSettings, PasswordPolicy, PoolRow, PoolUpdate, SignInSettings } from '../db/tables.js';
+import { parsePageRequest, toPage, type Page } from '../http/pagination.js';
+import { fieldError, problems } from '../http/problem.js';
+import { createKeyQueries } from '../keys/keys.queries.js';
+import { generateInitialKeys, generateNextKeys, rotateSigningKeys, toKeyResponse } from '../keys/keys.service.js';
+import { createPoolQueries } from './pools.queries.js';
+import type { CreatePoolInput, UpdatePoolInput } from './pools.schemas.js';
+import { createSecretQueries } from './secrets.queries.js';
+
+export const DEFAULT_SIGN_IN: SignInSettings = { password: true, emailCode: false, passkey: false };
+export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = { minLength: 8 };
+export const DEFAULT_LOCKOUT: LockoutSettings = { maxAttempts: 5, windowSeconds: 900 };
+
+export interface PoolChangeListener {
+  poolChanged(poolId: string): void;
+}
+
+export interface PoolServiceDeps {
+  db: Db;
+  envelope: Envelope;
+  publicUrl: string;
+  listener: PoolChangeListener;
+  clock?: () => Date;
+}
+
+export function issuerFor(publicUrl: string, poolId: string): string {
+  return `${publicUrl}/pools/${poolId}`;
+}
+
+/** The pool as the admin API shows it. */
+export function mapPool(row: PoolRow, publicUrl: string) {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    logoUrl: row.logo_url,
+    tagColor: row.tag_color,
+    selfRegistration: row.self_registration,
+    signIn: row.sign_in,
+    profileSchema: row.profile_schema,
+    metadataSchema: row.metadata_schema,
+    passwordPolicy: row.password_policy,
+    lockout: row.lockout,
+    issuer: issuerFor(publicUrl, row.id),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export type PoolResponse = ReturnType<typeof mapPool>;
+
+export function createPoolService({ db, envelope, publicUrl, listener, clock = () => new Date() }: PoolServiceDeps) {
+  const pools = createPoolQueries(db);
+
+  const issuerOf = (poolId: string) => issuerFor(publicUrl, poolId);
+  const toPoolResponse = (row: PoolRow) => mapPool(row, publicUrl);
+
+  async function getPoolRow(poolId: string): Promise<PoolRow> {
+    const row = await pools.findPool(poolId);
+    if (!row) throw problems.notFound('Pool');
+    return row;
+  }
+
+  async function issueSecret(trx: Db, poolId: string, status: 'current' | 'next') {
+    const id = generateId('sec', 9);
+    const secret = generateSecret('tps');
+    await createSecretQueries(trx, poolId).insertSecret(id, status, hashSecret(secret));
+    return { id, secret };
+  }
+
+  function toSecretResponse(row: { id: string; status: string; created_at: Date; revoked_at: Date | null }) {
+    return { id: row.id, status: row.status, createdAt: row.created_at, revokedAt: row.revoked_at };
+  }
+
+  return {
+    toPoolResponse,
+    issuerOf,
+    getPoolRow,
+
+    async createPool(input: CreatePoolInput) {
+      const id = input.id ?? `pool-${randomBytes(5).toString('hex')}`;
+      const keys = await generateInitialKeys(envelope, id);
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const row = await createPoolQueries(trx).insertPool({
+            id,
+            name: input.name,
+            description: input.description ?? '',
+            logo_url: input.logoUrl ?? null,
+            tag_color: input.tagColor ?? null,
+            self_registration: input.selfRegistration ?? false,
+            sign_in: JSON.stringify({ ...DEFAULT_SIGN_IN, ...input.signIn }),
+            profile_schema: JSON.stringify(input.profileSchema ?? null),
+            metadata_schema: JSON.stringify(input.metadataSchema ?? null),
+            password_policy: JSON.stringify({ ...DEFAULT_PASSWORD_POLICY, ...input.passwordPolicy }),
+            lockout: JSON.stringify({ ...DEFAULT_LOCKOUT, ...input.lockout }),
+          });
+          const current = await issueSecret(trx, id, 'current');
+          const next = await issueSecret(trx, id, 'next');
+          await createKeyQueries(trx, id).insertKeys(keys);
+          return { ...toPoolResponse(row), secret: current.secret, nextSecret: next.secret };
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw problems.conflict(`A pool with id "${id}" already exists.`, [fieldError('id', 'Already taken.')]);
+        throw error;
+      }
+    },
+
+    async getPool(poolId: string) {
+      return toPoolResponse(await getPoolRow(poolId));
+    },
+
+    async listPools(query: Record<string, unknown>): Promise<Page<PoolResponse>> {
+      const page = parsePageRequest(query);
+      const rows = await pools.listPools(page.limit + 1, page.after);
+      return toPage(rows, page.limit, (row) => row.id, toPoolResponse);
+    },
+
+    async updatePool(poolId: string, input: UpdatePoolInput) {
+      const current = await getPoolRow(poolId);
+      const change: PoolUpdate = {};
+      if (input.name !== undefined) change.name = input.name;
+      if (input.description !== undefined) change.description = input.description;
+      if (input.logoUrl !== undefined) change.logo_url = input.logoUrl;
+      if (input.tagColor !== undefined) change.tag_color = input.tagColor;
+      if (input.selfRegistration !== undefined) change.self_registration = input.selfRegistration;
+      if (input.signIn !== undefined) change.sign_in = JSON.stringify({ ...current.sign_in, ...input.signIn });
+      if (input.profileSchema !== undefined) change.profile_schema = JSON.stringify(input.profileSchema);
+      if (input.metadataSchema !== undefined) change.metadata_schema = JSON.stringify(input.metadataSchema);
+      if (input.passwordPolicy !== undefined) change.password_policy = JSON.stringify({ ...current.password_policy, ...input.passwordPolicy });
+      if (input.lockout !== undefined) change.lockout = JSON.stringify({ ...current.lockout, ...input.lockout });
+      const row = await pools.updatePool(poolId, change);
+      if (!row) throw problems.notFound('Pool');
+      listener.poolChanged(poolId);
+      return toPoolResponse(row);
+    },
+
+    async deletePool(poolId: string): Promise<void> {
+      if (!(await pools.deletePool(poolId))) throw problems.notFound('Pool');
+      listener.poolChanged(poolId);
+    },
+
+    async listSecrets(poolId: string) {
+      await getPoolRow(poolId);
+      const rows = await createSecretQueries(db, poolId).listSecrets();
+      return { items: rows.map(toSecretResponse), nextCursor: null };
+    },
+
+    /** Rotate and revoke: current → revoked, next → current, a new next (returned once). */
+    async rotateSecrets(poolId: string) {
+      await getPoolRow(poolId);
+      const next = await db.transaction().execute(async (trx) => {
+        const secrets = createSecretQueries(trx, poolId);
+        await secrets.moveSecrets('current', 'revoked');
+        await secrets.moveSecrets('next', 'current');
+        return issueSecret(trx, poolId, 'next');
+      });
+      const rows = await createSecretQueries(db, poolId).listSecrets();
+      return { nextSecret: next.secret, items: rows.map(toSecretResponse) };
+    },
+
+    /** True when `secret` is the pool's current or next secret. */
+    async authenticateSecret(poolId: string, secret: string): Promise<string | undefined> {
+      const row = await createSecretQueries(db, poolId).findLiveSecretByHash(hashSecret(secret));
+      return row?.id;
+    },
+
+    async listKeys(poolId: string) {
+      await getPoolRow(poolId);
+      const now = clock();
+      const rows = await createKeyQueries(db, poolId).listKeys();
+      return { items: rows.map((row) => toKeyResponse(row, now)), nextCursor: null };
+    },
+
+    async rotateKeys(poolId: string, options: { revoke: boolean }) {
+      await getPoolRow(poolId);
+      const fresh = await generateNextKeys(envelope, poolId);
+      await db.transaction().execute(async (trx) => {
+        await rotateSigningKeys(trx, poolId, fresh, options);
+        await createPoolQueries(trx).bumpPoolVersion(poolId);
+      });
+      listener.poolChanged(poolId);
+      const now = clock();
+      const rows = await createKeyQueries(db, poolId).listKeys();
+      return { items: rows.map((row) => toKeyResponse(row, now)), nextCursor: null };
+    },
+  };
+}
+
+export type PoolService = ReturnType<typeof createPoolService>;
