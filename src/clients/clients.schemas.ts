@@ -1,0 +1,40 @@
+/** What the admin API accepts for applications. The provider checks the rest (Client.validate). */
+import { z } from 'zod';
+
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+
+const uri = z
+  .string()
+  .max(2048)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.hash === '' && !value.includes('#');
+    } catch {
+      return false;
+    }
+  }, { message: 'Must be an absolute URI without a fragment.' });
+
+const jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(10) }).strict();
+
+const clientFields = {
+  name: z.string().trim().min(1).max(200),
+  redirectUris: z.array(uri).max(50),
+  postLogoutRedirectUris: z.array(uri).max(50),
+  grantTypes: z.array(z.enum(GRANT_TYPES)).min(1).max(GRANT_TYPES.length),
+  tokenEndpointAuthMethod: z.enum(AUTH_METHODS),
+  backchannelLogoutUri: uri.nullable(),
+  jwks: jwks.nullable(),
+};
+
+export const createClientSchema = z
+  .object(clientFields)
+  .partial()
+  .required({ name: true })
+  .strict();
+
+export const updateClientSchema = z.object(clientFields).partial().strict();
+
+export type CreateClientInput = z.infer<typeof createClientSchema>;
+export type UpdateClientInput = z.infer<typeof updateClientSchema>;

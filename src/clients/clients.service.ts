@@ -1,0 +1,242 @@
+/**
+ * Applications of a pool.
+ * - client_secret_basic / client_secret_post get a generated secret, shown once
+ *   (creation and rotation), sealed at rest with the master key;
+ * - `none` is a public client: no secret, no client_credentials, PKCE S256 always;
+ * - private_key_jwt needs the client's public JWKS;
+ * - the metadata is also checked by the pool's provider (Client.validate), so what the
+ *   admin API accepts is what the provider will load.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Envelope } from '../crypto/envelope.js';
+import { generateSecret } from '../crypto/secrets.js';
+import type { Db } from '../db/database.js';
+import type { ClientRow } from '../db/tables.js';
+import { parsePageRequest, toPage } from '../http/pagination.js';
+import { fieldError, problems, type FieldError } from '../http/problem.js';
+import type { PoolChangeListener } from '../pools/pools.service.js';
+import { createPoolQueries } from '../pools/pools.queries.js';
+import { createClientQueries, type ClientChange } from './clients.queries.js';
+import type { CreateClientInput, UpdateClientInput } from './clients.schemas.js';
+
+export type OidcClientMetadata = Record<string, unknown> & { client_id: string };
+
+export interface ClientServiceDeps {
+  db: Db;
+  envelope: Envelope;
+  listener: PoolChangeListener;
+  /** Checks metadata with the pool's provider; resolves to a description of what is wrong, or undefined. */
+  checkMetadata(poolId: string, metadata: OidcClientMetadata): Promise<string | undefined>;
+}
+
+interface ClientShape {
+  name: string;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  grantTypes: string[];
+  tokenEndpointAuthMethod: string;
+  backchannelLogoutUri: string | null;
+  jwks: { keys: Record<string, unknown>[] } | null;
+}
+
+const usesSecret = (method: string) => method === 'client_secret_basic' || method === 'client_secret_post';
+
+function sealContext(poolId: string, clientId: string): string {
+  return `client-secret:${poolId}:${clientId}`;
+}
+
+function checkShape(shape: ClientShape): void {
+  const errors: FieldError[] = [];
+  const grants = new Set(shape.grantTypes);
+  if (grants.has('authorization_code') && shape.redirectUris.length === 0) {
+    errors.push(fieldError('redirectUris', 'At least one redirect URI is needed for the authorization_code grant.'));
+  }
+  if (grants.has('refresh_token') && !grants.has('authorization_code')) {
+    errors.push(fieldError('grantTypes', 'refresh_token needs the authorization_code grant.'));
+  }
+  if (shape.tokenEndpointAuthMethod === 'none' && grants.has('client_credentials')) {
+    errors.push(fieldError('grantTypes', 'A public client (tokenEndpointAuthMethod "none") cannot use client_credentials.'));
+  }
+  if (shape.tokenEndpointAuthMethod === 'private_key_jwt' && !shape.jwks) {
+    errors.push(fieldError('jwks', 'private_key_jwt needs the client\'s public keys (jwks).'));
+  }
+  if (errors.length) throw problems.validation(errors);
+}
+
+export function toOidcMetadata(row: ClientRow, secret: string | undefined): OidcClientMetadata {
+  const grants = row.grant_types;
+  return {
+    client_id: row.client_id,
+    client_name: row.name,
+    ...(secret ? { client_secret: secret } : {}),
+    redirect_uris: row.redirect_uris,
+    post_logout_redirect_uris: row.post_logout_redirect_uris,
+    grant_types: grants,
+    response_types: grants.includes('authorization_code') ? ['code'] : [],
+    token_endpoint_auth_method: row.token_endpoint_auth_method,
+    ...(row.backchannel_logout_uri ? { backchannel_logout_uri: row.backchannel_logout_uri, backchannel_logout_session_required: true } : {}),
+    ...(row.jwks ? { jwks: row.jwks } : {}),
+  };
+}
+
+export function toClientResponse(row: ClientRow) {
+  return {
+    clientId: row.client_id,
+    name: row.name,
+    redirectUris: row.redirect_uris,
+    postLogoutRedirectUris: row.post_logout_redirect_uris,
+    grantTypes: row.grant_types,
+    tokenEndpointAuthMethod: row.token_endpoint_auth_method,
+    backchannelLogoutUri: row.backchannel_logout_uri,
+    jwks: row.jwks,
+    hasSecret: row.secret_enc !== null,
+    secretRotatedAt: row.secret_rotated_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function createClientService({ db, envelope, listener, checkMetadata }: ClientServiceDeps) {
+  async function assertPool(poolId: string): Promise<void> {
+    if ((await createPoolQueries(db).findPoolVersion(poolId)) === undefined) throw problems.notFound('Pool');
+  }
+
+  async function getClientRow(poolId: string, clientId: string): Promise<ClientRow> {
+    const row = await createClientQueries(db, poolId).findClient(clientId);
+    if (!row) throw problems.notFound('Client');
+    return row;
+  }
+
+  async function checkWithProvider(poolId: string, clientId: string, shape: ClientShape, secret: string | undefined) {
+    const draft = toOidcMetadata(
+      {
+        client_id: clientId,
+        name: shape.name,
+        redirect_uris: shape.redirectUris,
+        post_logout_redirect_uris: shape.postLogoutRedirectUris,
+        grant_types: shape.grantTypes,
+        token_endpoint_auth_method: shape.tokenEndpointAuthMethod,
+        backchannel_logout_uri: shape.backchannelLogoutUri,
+        jwks: shape.jwks,
+      } as ClientRow,
+      secret ?? (usesSecret(shape.tokenEndpointAuthMethod) ? 'x'.repeat(43) : undefined),
+    );
+    const problem = await checkMetadata(poolId, draft);
+    if (problem) throw problems.validation([], `The client metadata is not valid: ${problem}`);
+  }
+
+  async function changed(poolId: string): Promise<void> {
+    await createPoolQueries(db).bumpPoolVersion(poolId);
+    listener.poolChanged(poolId);
+  }
+
+  return {
+    getClientRow,
+
+    async createClient(poolId: string, input: CreateClientInput) {
+      await assertPool(poolId);
+      const shape: ClientShape = {
+        name: input.name,
+        redirectUris: input.redirectUris ?? [],
+        postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
+        grantTypes: input.grantTypes ?? ['authorization_code', 'refresh_token'],
+        tokenEndpointAuthMethod: input.tokenEndpointAuthMethod ?? 'client_secret_basic',
+        backchannelLogoutUri: input.backchannelLogoutUri ?? null,
+        jwks: input.jwks ?? null,
+      };
+      checkShape(shape);
+      const clientId = randomBytes(16).toString('base64url');
+      const secret = usesSecret(shape.tokenEndpointAuthMethod) ? generateSecret('tcs') : undefined;
+      await checkWithProvider(poolId, clientId, shape, secret);
+      const row = await createClientQueries(db, poolId).insertClient({
+        client_id: clientId,
+        name: shape.name,
+        secret_enc: secret ? envelope.seal(secret, sealContext(poolId, clientId)) : null,
+        redirect_uris: JSON.stringify(shape.redirectUris),
+        post_logout_redirect_uris: JSON.stringify(shape.postLogoutRedirectUris),
+        grant_types: JSON.stringify(shape.grantTypes),
+        token_endpoint_auth_method: shape.tokenEndpointAuthMethod,
+        backchannel_logout_uri: shape.backchannelLogoutUri,
+        jwks: JSON.stringify(shape.jwks),
+      });
+      await changed(poolId);
+      return { ...toClientResponse(row), ...(secret ? { clientSecret: secret } : {}) };
+    },
+
+    async getClient(poolId: string, clientId: string) {
+      return toClientResponse(await getClientRow(poolId, clientId));
+    },
+
+    async listClients(poolId: string, query: Record<string, unknown>) {
+      await assertPool(poolId);
+      const page = parsePageRequest(query);
+      const rows = await createClientQueries(db, poolId).listClients(page.limit + 1, page.after);
+      return toPage(rows, page.limit, (row) => row.client_id, toClientResponse);
+    },
+
+    async updateClient(poolId: string, clientId: string, input: UpdateClientInput) {
+      const current = await getClientRow(poolId, clientId);
+      const shape: ClientShape = {
+        name: input.name ?? current.name,
+        redirectUris: input.redirectUris ?? current.redirect_uris,
+        postLogoutRedirectUris: input.postLogoutRedirectUris ?? current.post_logout_redirect_uris,
+        grantTypes: input.grantTypes ?? current.grant_types,
+        tokenEndpointAuthMethod: input.tokenEndpointAuthMethod ?? current.token_endpoint_auth_method,
+        backchannelLogoutUri: input.backchannelLogoutUri !== undefined ? input.backchannelLogoutUri : current.backchannel_logout_uri,
+        jwks: input.jwks !== undefined ? input.jwks : current.jwks,
+      };
+      checkShape(shape);
+      // Moving to a secret-based method without a secret issues one (returned once);
+      // moving away from one drops it.
+      const needsSecret = usesSecret(shape.tokenEndpointAuthMethod);
+      const newSecret = needsSecret && current.secret_enc === null ? generateSecret('tcs') : undefined;
+      await checkWithProvider(poolId, clientId, shape, newSecret);
+      const change: ClientChange = {
+        name: shape.name,
+        redirect_uris: JSON.stringify(shape.redirectUris),
+        post_logout_redirect_uris: JSON.stringify(shape.postLogoutRedirectUris),
+        grant_types: JSON.stringify(shape.grantTypes),
+        token_endpoint_auth_method: shape.tokenEndpointAuthMethod,
+        backchannel_logout_uri: shape.backchannelLogoutUri,
+        jwks: JSON.stringify(shape.jwks),
+        ...(needsSecret ? {} : { secret_enc: null }),
+        ...(newSecret ? { secret_enc: envelope.seal(newSecret, sealContext(poolId, clientId)), secret_rotated_at: new Date() } : {}),
+      };
+      const row = await createClientQueries(db, poolId).updateClient(clientId, change);
+      if (!row) throw problems.notFound('Client');
+      await changed(poolId);
+      return { ...toClientResponse(row), ...(newSecret ? { clientSecret: newSecret } : {}) };
+    },
+
+    /** A new secret replaces the old one at once; the response is the only time it is shown. */
+    async rotateClientSecret(poolId: string, clientId: string) {
+      const current = await getClientRow(poolId, clientId);
+      if (!usesSecret(current.token_endpoint_auth_method)) {
+        throw problems.conflict(`A client using ${current.token_endpoint_auth_method} has no secret to rotate.`);
+      }
+      const secret = generateSecret('tcs');
+      const row = await createClientQueries(db, poolId).updateClient(clientId, {
+        secret_enc: envelope.seal(secret, sealContext(poolId, clientId)),
+        secret_rotated_at: new Date(),
+      });
+      if (!row) throw problems.notFound('Client');
+      await changed(poolId);
+      return { ...toClientResponse(row), clientSecret: secret };
+    },
+
+    async deleteClient(poolId: string, clientId: string): Promise<void> {
+      if (!(await createClientQueries(db, poolId).deleteClient(clientId))) throw problems.notFound('Client');
+      await changed(poolId);
+    },
+
+    /** The client as the pool's provider loads it, secret decrypted; undefined when unknown. */
+    async findOidcMetadata(poolId: string, clientId: string): Promise<OidcClientMetadata | undefined> {
+      const row = await createClientQueries(db, poolId).findClient(clientId);
+      if (!row) return undefined;
+      const secret = row.secret_enc ? envelope.open(row.secret_enc, sealContext(poolId, clientId)) : undefined;
+      return toOidcMetadata(row, secret);
+    },
+  };
+}
+
+export type ClientService = ReturnType<typeof createClientService>;

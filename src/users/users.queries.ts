@@ -1,0 +1,60 @@
+/** Users of one pool. Emails compare case-insensitively through the (pool_id, lower(email)) index. */
+import { sql, type Insertable, type Updateable } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { UserRow, UserStatus, UserTable } from '../db/tables.js';
+
+export type NewUser = Omit<Insertable<UserTable>, 'pool_id'>;
+export type UserChange = Omit<Updateable<UserTable>, 'pool_id' | 'id'>;
+
+export interface UserFilter {
+  email?: string | undefined;
+  status?: UserStatus | undefined;
+}
+
+export function createUserQueries(db: Db, poolId: string) {
+  return {
+    findUser(id: string): Promise<UserRow | undefined> {
+      return db.selectFrom('users').selectAll().where('pool_id', '=', poolId).where('id', '=', id).executeTakeFirst();
+    },
+
+    findUserByEmail(email: string): Promise<UserRow | undefined> {
+      return db
+        .selectFrom('users')
+        .selectAll()
+        .where('pool_id', '=', poolId)
+        .where(sql`lower(email)`, '=', email.toLowerCase())
+        .executeTakeFirst();
+    },
+
+    listUsers(filter: UserFilter, limit: number, after: string | undefined): Promise<UserRow[]> {
+      let query = db.selectFrom('users').selectAll().where('pool_id', '=', poolId).orderBy('id').limit(limit);
+      if (filter.email !== undefined) query = query.where(sql`lower(email)`, '=', filter.email.toLowerCase());
+      if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+      if (after !== undefined) query = query.where('id', '>', after);
+      return query.execute();
+    },
+
+    insertUser(row: NewUser): Promise<UserRow> {
+      return db.insertInto('users').values({ ...row, pool_id: poolId }).returningAll().executeTakeFirstOrThrow();
+    },
+
+    updateUser(id: string, change: UserChange): Promise<UserRow | undefined> {
+      return db
+        .updateTable('users')
+        .set({ ...change, updated_at: new Date() })
+        .where('pool_id', '=', poolId)
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    async touchLastLogin(id: string): Promise<void> {
+      await db.updateTable('users').set({ last_login_at: new Date() }).where('pool_id', '=', poolId).where('id', '=', id).execute();
+    },
+
+    async deleteUser(id: string): Promise<boolean> {
+      const result = await db.deleteFrom('users').where('pool_id', '=', poolId).where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+  };
+}
