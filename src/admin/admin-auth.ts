@@ -1,0 +1,60 @@
+/**
+ * Admin API authentication (DESIGN.md, "Admin REST API"):
+ *   Bearer $TARN_ADMIN_TOKEN           everything, compared in constant time;
+ *   Basic base64(poolId:poolSecret)    that one pool's routes (current or next secret).
+ * A pool credential used on another pool's path finds nothing there (404), like any
+ * other pool-A-at-pool-B access.
+ */
+import type { Context, Next } from 'koa';
+import { safeEqual } from '../crypto/secrets.js';
+import { problems } from '../http/problem.js';
+import { POOL_ID } from '../pools/pools.schemas.js';
+
+export type Principal = { kind: 'admin' } | { kind: 'pool'; poolId: string; secretId: string };
+
+export interface AdminAuthDeps {
+  adminToken: string;
+  authenticateSecret(poolId: string, secret: string): Promise<string | undefined>;
+}
+
+function parseBasic(value: string): { user: string; password: string } | undefined {
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return undefined;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+export function adminAuth(deps: AdminAuthDeps) {
+  return async function authenticateAdmin(ctx: Context, next: Next): Promise<void> {
+    const header = ctx.get('authorization');
+    const [scheme = '', value = ''] = header.split(/\s+/, 2);
+    if (/^bearer$/i.test(scheme) && value && safeEqual(value, deps.adminToken)) {
+      ctx.state.principal = { kind: 'admin' } satisfies Principal;
+      return next();
+    }
+    if (/^basic$/i.test(scheme) && value) {
+      const credentials = parseBasic(value);
+      if (credentials && POOL_ID.test(credentials.user)) {
+        const secretId = await deps.authenticateSecret(credentials.user, credentials.password);
+        if (secretId) {
+          ctx.state.principal = { kind: 'pool', poolId: credentials.user, secretId } satisfies Principal;
+          return next();
+        }
+      }
+    }
+    throw problems.unauthorized(header ? 'The credentials are not valid.' : 'Send the admin token (Bearer) or the pool\'s id and secret (Basic).');
+  };
+}
+
+/** Admin token only: creating, listing and deleting pools. */
+export function requireAdmin(ctx: Context): void {
+  const principal = ctx.state.principal as Principal;
+  if (principal.kind !== 'admin') throw problems.forbidden('This route needs the admin token; a pool secret only manages its own pool.');
+}
+
+/** The pool a route may act on: any for the admin token, only its own for a pool secret. */
+export function authorizedPool(ctx: Context, poolId: string): string {
+  const principal = ctx.state.principal as Principal;
+  if (principal.kind === 'pool' && principal.poolId !== poolId) throw problems.notFound('Pool');
+  return poolId;
+}

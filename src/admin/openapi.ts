@@ -1,0 +1,95 @@
+/**
+ * The OpenAPI 3.1 description of the admin API, served at /admin/openapi.json.
+ * Request bodies come from the same zod schemas that validate them, so they cannot drift.
+ */
+import { z } from 'zod';
+import { createClientSchema, updateClientSchema } from '../clients/clients.schemas.js';
+import { createPoolSchema, rotateKeysSchema, updatePoolSchema } from '../pools/pools.schemas.js';
+import { createUserSchema, updateUserSchema } from '../users/users.schemas.js';
+
+const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } } });
+const problem = { description: 'Problem (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
+const errors = { '400': problem, '401': problem, '404': problem };
+const pool = { name: 'pool', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{1,62}$' } };
+const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+const page = [
+  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+  { name: 'cursor', in: 'query', schema: { type: 'string' } },
+];
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: { title: 'Tarn admin API', version: '1' },
+  components: {
+    securitySchemes: {
+      adminToken: { type: 'http', scheme: 'bearer', description: 'TARN_ADMIN_TOKEN: every route.' },
+      poolSecret: { type: 'http', scheme: 'basic', description: 'poolId:poolSecret: that pool\'s routes.' },
+    },
+    schemas: {
+      Problem: {
+        type: 'object',
+        properties: {
+          type: { type: 'string' },
+          title: { type: 'string' },
+          status: { type: 'integer' },
+          detail: { type: 'string' },
+          errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, pointer: { type: 'string' }, detail: { type: 'string' } } } },
+        },
+      },
+    },
+  },
+  security: [{ adminToken: [] }, { poolSecret: [] }],
+  paths: {
+    '/admin/pools': {
+      post: { summary: 'Create a pool (returns its two API secrets, once)', requestBody: json(createPoolSchema), responses: { '201': ok('The pool'), '409': problem, ...errors } },
+      get: { summary: 'List pools', parameters: page, responses: { '200': ok('A page of pools'), ...errors } },
+    },
+    '/admin/pools/{pool}': {
+      parameters: [pool],
+      get: { summary: 'Get a pool', responses: { '200': ok('The pool'), ...errors } },
+      patch: { summary: 'Change a pool', requestBody: json(updatePoolSchema), responses: { '200': ok('The pool'), ...errors } },
+      delete: { summary: 'Delete a pool and everything in it', responses: { '204': { description: 'Deleted' }, ...errors } },
+    },
+    '/admin/pools/{pool}/secrets': { parameters: [pool], get: { summary: 'List API secrets (no values)', responses: { '200': ok('Secrets'), ...errors } } },
+    '/admin/pools/{pool}/secrets/rotate': {
+      parameters: [pool],
+      post: { summary: 'Rotate and revoke: current revoked, next current, a new next (returned once)', responses: { '200': ok('Secrets'), ...errors } },
+    },
+    '/admin/pools/{pool}/keys': { parameters: [pool], get: { summary: 'List signing keys', responses: { '200': ok('Keys'), ...errors } } },
+    '/admin/pools/{pool}/keys/rotate': {
+      parameters: [pool],
+      post: { summary: 'Rotate signing keys; revoke: true revokes the current key at once', requestBody: json(rotateKeysSchema), responses: { '200': ok('Keys'), ...errors } },
+    },
+    '/admin/pools/{pool}/clients': {
+      parameters: [pool],
+      post: { summary: 'Create an application (secret returned once)', requestBody: json(createClientSchema), responses: { '201': ok('The client'), ...errors } },
+      get: { summary: 'List applications', parameters: page, responses: { '200': ok('A page of clients'), ...errors } },
+    },
+    '/admin/pools/{pool}/clients/{clientId}': {
+      parameters: [pool, idParam('clientId')],
+      get: { summary: 'Get an application', responses: { '200': ok('The client'), ...errors } },
+      patch: { summary: 'Change an application', requestBody: json(updateClientSchema), responses: { '200': ok('The client'), ...errors } },
+      delete: { summary: 'Delete an application', responses: { '204': { description: 'Deleted' }, ...errors } },
+    },
+    '/admin/pools/{pool}/clients/{clientId}/secret/rotate': {
+      parameters: [pool, idParam('clientId')],
+      post: { summary: 'Replace the client secret (returned once)', responses: { '200': ok('The client'), '409': problem, ...errors } },
+    },
+    '/admin/pools/{pool}/users': {
+      parameters: [pool],
+      post: { summary: 'Create a user', requestBody: json(createUserSchema), responses: { '201': ok('The user'), '409': problem, ...errors } },
+      get: {
+        summary: 'List users',
+        parameters: [...page, { name: 'email', in: 'query', schema: { type: 'string' } }, { name: 'status', in: 'query', schema: { enum: ['new', 'active', 'disabled'] } }],
+        responses: { '200': ok('A page of users'), ...errors },
+      },
+    },
+    '/admin/pools/{pool}/users/{userId}': {
+      parameters: [pool, idParam('userId')],
+      get: { summary: 'Get a user', responses: { '200': ok('The user'), ...errors } },
+      patch: { summary: 'Change a user', requestBody: json(updateUserSchema), responses: { '200': ok('The user'), ...errors } },
+      delete: { summary: 'Delete a user', responses: { '204': { description: 'Deleted' }, ...errors } },
+    },
+  },
+};

@@ -1,0 +1,79 @@
+/**
+ * createApp(deps) → the Koa application with everything wired: what main.ts listens
+ * with and what tests drive. No module-level state: each call builds its own world.
+ */
+import Koa from 'koa';
+import type { Config } from './config.js';
+import { createAdminRouter } from './admin/admin.router.js';
+import { createClientService } from './clients/clients.service.js';
+import { createEnvelope } from './crypto/envelope.js';
+import { deriveKey } from './crypto/secrets.js';
+import type { DatabaseHandle } from './db/database.js';
+import { createHealthRouter } from './health/health.routes.js';
+import { problemErrors } from './http/errors.js';
+import { securityHeaders } from './http/security-headers.js';
+import { staticAssets } from './http/static.js';
+import type { Logger } from './log.js';
+import { createInteractionRouter } from './oidc/interactions/interactions.routes.js';
+import { poolGateway } from './oidc/pool-gateway.js';
+import { createProviderRegistry } from './oidc/provider-registry.js';
+import { createPoolService } from './pools/pools.service.js';
+import { createPasswordHasher } from './users/password.js';
+import { createUserService } from './users/users.service.js';
+import { createPageRenderer } from './views/render.js';
+
+export interface AppDeps {
+  config: Config;
+  database: DatabaseHandle;
+  log: Logger;
+}
+
+export function createApp({ config, database, log }: AppDeps) {
+  const { db } = database;
+  const envelope = createEnvelope(config.masterKey);
+  const cookieKeys = [deriveKey(config.masterKey, 'cookies').toString('base64url')];
+  const pages = createPageRenderer({ cache: config.env === 'production' });
+  const hasher = createPasswordHasher(config.passwordHashConcurrency);
+  const users = createUserService({ db, hasher });
+
+  // The registry and the services that change what it caches refer to each other:
+  // services tell it about changes, it asks the client service for client metadata.
+  let clients!: ReturnType<typeof createClientService>;
+  const registry = createProviderRegistry({
+    db,
+    envelope,
+    users,
+    findClient: (poolId, clientId) => clients.findOidcMetadata(poolId, clientId),
+    pages,
+    cookieKeys,
+    publicUrl: config.publicUrl,
+    trustProxy: config.trustProxy,
+    cacheSize: config.providerCacheSize,
+    checkIntervalMs: config.providerCheckIntervalMs,
+    log,
+  });
+  clients = createClientService({ db, envelope, listener: registry, checkMetadata: registry.checkClientMetadata.bind(registry) });
+  const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry });
+
+  // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
+  const hosted = createInteractionRouter({ users, pages, csrfKey: deriveKey(config.masterKey, 'csrf'), bodyLimitBytes: config.bodyLimitBytes });
+
+  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users });
+  const health = createHealthRouter(database);
+
+  const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
+  app.use(securityHeaders);
+  app.use(problemErrors(log));
+  app.use(staticAssets());
+  app.use(health.routes());
+  app.use(admin.routes());
+  app.use(admin.allowedMethods({ throw: false }));
+  app.use(poolGateway({ registry, hosted, pages, log }));
+
+  // Koa's default handler would print stacks to stderr; errors are logged where they are handled.
+  app.silent = true;
+
+  return { app, registry, services: { pools, clients, users } };
+}
+
+export type TarnApp = ReturnType<typeof createApp>;

@@ -1,0 +1,83 @@
+/**
+ * Side effects only: read the configuration, open and migrate the database, listen.
+ * A bad configuration stops the start with one clear line. SIGTERM/SIGINT stop
+ * accepting, let in-flight requests finish, close the database and exit 0.
+ */
+import { createServer } from 'node:http';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { openDatabase, pgliteDirFor } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import { createLogger } from './log.js';
+
+function describeDatabase(config: Config): string {
+  if (!config.databaseUrl) return `embedded PGlite in ${pgliteDirFor(config.dataDir)}`;
+  const url = new URL(config.databaseUrl);
+  return `PostgreSQL at ${url.host}${url.pathname}`;
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tarn: configuration error: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const log = createLogger(config.logLevel);
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: pgliteDirFor(config.dataDir) });
+  const applied = await migrate(database);
+  if (applied.length) log.info({ applied }, 'migrations applied');
+
+  const { app } = createApp({ config, database, log });
+  const server = createServer(app.callback());
+  server.keepAliveTimeout = 5000;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.maxHeadersCount = 100;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  log.info({ port, database: describeDatabase(config), publicUrl: config.publicUrl }, 'tarn listening');
+
+  const lines = [
+    '',
+    `Tarn is running at ${config.publicUrl} (listening on port ${port}, ${describeDatabase(config)}).`,
+  ];
+  if (config.adminTokenGenerated) {
+    lines.push(`Admin token (generated for this run; set TARN_ADMIN_TOKEN to keep one): ${config.adminToken}`);
+  }
+  lines.push(
+    `Quick start: curl -s -X POST ${config.publicUrl}/admin/pools -H "Authorization: Bearer ${config.adminTokenGenerated ? config.adminToken : '$TARN_ADMIN_TOKEN'}" -H 'Content-Type: application/json' -d '{"id":"demo","name":"Demo"}' && curl -s ${config.publicUrl}/pools/demo/.well-known/openid-configuration`,
+    '',
+  );
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'draining');
+    server.close(async () => {
+      await database.close().catch(() => {});
+      log.info('stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+    // Whatever is still running after the grace period is cut off.
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`tarn: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,91 @@
+/**
+ * The storage adapter node-oidc-provider uses for one pool. Artifacts live in one table
+ * keyed by (pool_id, model, id) with an expiry; clients come from the clients table.
+ * See oidc-provider's example/adapters for the contract.
+ */
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { Db } from '../db/database.js';
+import type { OidcClientMetadata } from '../clients/clients.service.js';
+import { createArtifactQueries, deleteArtifactsOfGrant, type ArtifactRow } from './artifacts.queries.js';
+
+function toPayload(row: ArtifactRow | undefined): AdapterPayload | undefined {
+  if (!row) return undefined;
+  const payload = row.payload as AdapterPayload;
+  if (!row.consumed_at) return payload;
+  return { ...payload, consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) };
+}
+
+class ArtifactAdapter implements Adapter {
+  readonly #db: Db;
+  readonly #poolId: string;
+  readonly #queries: ReturnType<typeof createArtifactQueries>;
+
+  constructor(db: Db, poolId: string, model: string) {
+    this.#db = db;
+    this.#poolId = poolId;
+    this.#queries = createArtifactQueries(db, poolId, model);
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
+    await this.#queries.upsertArtifact(id, payload as Record<string, unknown>, expiresAt);
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    return toPayload(await this.#queries.findArtifact(id));
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return toPayload(await this.#queries.findArtifactByUid(uid));
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return toPayload(await this.#queries.findArtifactByUserCode(userCode));
+  }
+
+  async consume(id: string): Promise<void> {
+    await this.#queries.consumeArtifact(id);
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.#queries.destroyArtifact(id);
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await deleteArtifactsOfGrant(this.#db, this.#poolId, grantId);
+  }
+}
+
+/** Clients are managed through the admin API, never by the provider: find only. */
+class ClientAdapter implements Adapter {
+  constructor(private readonly findClient: (clientId: string) => Promise<OidcClientMetadata | undefined>) {}
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    return (await this.findClient(id)) as AdapterPayload | undefined;
+  }
+
+  async upsert(): Promise<void> {
+    throw new Error('clients are managed through the admin API');
+  }
+
+  async findByUid(): Promise<undefined> {
+    return undefined;
+  }
+
+  async findByUserCode(): Promise<undefined> {
+    return undefined;
+  }
+
+  async consume(): Promise<void> {}
+
+  async destroy(): Promise<void> {
+    throw new Error('clients are managed through the admin API');
+  }
+
+  async revokeByGrantId(): Promise<void> {}
+}
+
+export function createAdapterFactory(db: Db, poolId: string, findClient: (clientId: string) => Promise<OidcClientMetadata | undefined>) {
+  const clients = new ClientAdapter(findClient);
+  return (model: string): Adapter => (model === 'Client' ? clients : new ArtifactAdapter(db, poolId, model));
+}

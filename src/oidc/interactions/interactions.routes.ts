@@ -1,0 +1,157 @@
+/**
+ * Hosted login and consent (oidc-provider "interactions") of one pool.
+ *   GET  /interaction/:uid          the page the current prompt needs (login or consent)
+ *   POST /interaction/:uid/login    email + password
+ *   POST /interaction/:uid/consent  allow or deny; an allowed grant is remembered
+ *   GET  /interaction/:uid/abort    back to the application with access_denied
+ * Every POST carries a CSRF token bound to the interaction. Failures render the
+ * pool's branded error page, never a stack trace.
+ */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { InteractionResults } from 'oidc-provider';
+import { readForm } from '../../http/body.js';
+import type { UserService } from '../../users/users.service.js';
+import type { PageRenderer } from '../../views/render.js';
+import type { PoolProvider } from '../provider-registry.js';
+import { csrfToken, csrfValid } from './csrf.js';
+import { describeScopes } from './scopes.js';
+
+export interface InteractionDeps {
+  users: UserService;
+  pages: PageRenderer;
+  csrfKey: Buffer;
+  bodyLimitBytes: number;
+}
+
+type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']>>;
+
+export class HostedPageError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly userMessage: string,
+  ) {
+    super(userMessage);
+  }
+}
+
+const expired = () =>
+  new HostedPageError(400, 'Sign-in expired', 'This sign-in request has expired or was already used. Go back to the application and start again.');
+
+function entryOf(ctx: Context): PoolProvider {
+  return ctx.state.poolProvider as PoolProvider;
+}
+
+async function loadDetails(ctx: Context): Promise<Details> {
+  const { provider } = entryOf(ctx);
+  let details: Details;
+  try {
+    details = await provider.interactionDetails(ctx.req, ctx.res);
+  } catch {
+    throw expired();
+  }
+  if (details.uid !== ctx.params.uid) throw expired();
+  return details;
+}
+
+export function createInteractionRouter(deps: InteractionDeps) {
+  const router = new Router();
+  const base = (ctx: Context) => `/pools/${entryOf(ctx).pool.id}/interaction/${ctx.params.uid}`;
+
+  async function clientName(ctx: Context, details: Details): Promise<string> {
+    const client = await entryOf(ctx).provider.Client.find(String(details.params.client_id));
+    return client?.clientName ?? String(details.params.client_id);
+  }
+
+  async function renderLogin(ctx: Context, details: Details, locals: { error?: string; email?: string; status?: number }) {
+    const { pool } = entryOf(ctx);
+    ctx.status = locals.status ?? 200;
+    ctx.type = 'html';
+    ctx.body = await deps.pages.render('login', pool, {
+      action: `${base(ctx)}/login`,
+      abortUrl: `${base(ctx)}/abort`,
+      csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
+      clientName: await clientName(ctx, details),
+      email: locals.email ?? (typeof details.params.login_hint === 'string' ? details.params.login_hint : ''),
+      error: locals.error,
+    });
+  }
+
+  async function renderConsent(ctx: Context, details: Details) {
+    const { pool } = entryOf(ctx);
+    const prompt = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const user = details.session?.accountId ? await deps.users.findActiveUser(pool.id, details.session.accountId) : undefined;
+    const scopes = [...(prompt.missingOIDCScope ?? []), ...Object.values(prompt.missingResourceScopes ?? {}).flat()];
+    ctx.type = 'html';
+    ctx.body = await deps.pages.render('consent', pool, {
+      action: `${base(ctx)}/consent`,
+      csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
+      clientName: await clientName(ctx, details),
+      requested: describeScopes(scopes, prompt.missingOIDCClaims ?? []),
+      email: user?.email ?? '',
+    });
+  }
+
+  async function finish(ctx: Context, result: InteractionResults) {
+    const returnTo = await entryOf(ctx).provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    ctx.status = 303;
+    ctx.redirect(returnTo);
+  }
+
+  async function readCheckedForm(ctx: Context, details: Details): Promise<Record<string, string>> {
+    const form = await readForm(ctx, deps.bodyLimitBytes);
+    if (!csrfValid(deps.csrfKey, entryOf(ctx).pool.id, details.uid, form.csrf)) {
+      throw new HostedPageError(403, 'Request refused', 'This form was not sent from this sign-in page. Go back to the application and start again.');
+    }
+    return form;
+  }
+
+  router.get('/interaction/:uid', async function showInteraction(ctx) {
+    const details = await loadDetails(ctx);
+    ctx.set('Cache-Control', 'no-store');
+    if (details.prompt.name === 'login') return renderLogin(ctx, details, {});
+    if (details.prompt.name === 'consent') return renderConsent(ctx, details);
+    throw new HostedPageError(400, 'Unsupported request', `The application asked for "${details.prompt.name}", which this pool does not offer.`);
+  });
+
+  router.post('/interaction/:uid/login', async function submitLogin(ctx) {
+    const details = await loadDetails(ctx);
+    if (details.prompt.name !== 'login') throw expired();
+    const form = await readCheckedForm(ctx, details);
+    const email = (form.email ?? '').trim();
+    const password = form.password ?? '';
+    const user = email && password ? await deps.users.verifyPassword(entryOf(ctx).pool.id, email, password) : undefined;
+    if (!user) return renderLogin(ctx, details, { status: 401, email, error: 'Invalid email or password.' });
+    return finish(ctx, { login: { accountId: user.id, amr: ['pwd'] } });
+  });
+
+  router.post('/interaction/:uid/consent', async function submitConsent(ctx) {
+    const details = await loadDetails(ctx);
+    if (details.prompt.name !== 'consent') throw expired();
+    const form = await readCheckedForm(ctx, details);
+    if (form.decision !== 'allow') {
+      return finish(ctx, { error: 'access_denied', error_description: 'The user denied the request.' });
+    }
+    const { provider } = entryOf(ctx);
+    const accountId = details.session?.accountId;
+    if (!accountId) throw expired();
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId, clientId: String(details.params.client_id) });
+    if (!grant) throw expired();
+    const prompt = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    if (prompt.missingOIDCScope) grant.addOIDCScope(prompt.missingOIDCScope.join(' '));
+    if (prompt.missingOIDCClaims) grant.addOIDCClaims(prompt.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(prompt.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    const grantId = await grant.save();
+    return finish(ctx, { consent: details.grantId ? {} : { grantId } });
+  });
+
+  router.get('/interaction/:uid/abort', async function abortInteraction(ctx) {
+    await loadDetails(ctx);
+    return finish(ctx, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
+  });
+
+  return router;
+}

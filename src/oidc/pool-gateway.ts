@@ -1,0 +1,81 @@
+/**
+ * Everything under /pools/{poolId}: finds the pool's provider (404 problem when there is
+ * no such pool), serves the hosted pages, and hands the rest to the provider with the
+ * pool prefix removed from the path (as koa-mount does).
+ */
+import type { Context, Middleware, Next } from 'koa';
+import type Router from '@koa/router';
+import type { Logger } from '../log.js';
+import { problems } from '../http/problem.js';
+import { POOL_ID } from '../pools/pools.schemas.js';
+import type { PageRenderer } from '../views/render.js';
+import { HostedPageError } from './interactions/interactions.routes.js';
+import type { ProviderRegistry } from './provider-registry.js';
+
+export interface PoolGatewayDeps {
+  registry: ProviderRegistry;
+  /** Hosted pages and pool APIs that Tarn serves itself (interactions, …), matched before the provider. */
+  hosted: Router;
+  pages: PageRenderer;
+  log: Logger;
+}
+
+const noop = async () => {};
+
+export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): Middleware {
+  const hostedRoutes = hosted.routes();
+
+  async function withPath(ctx: Context, path: string, run: () => Promise<void>): Promise<void> {
+    const previous = ctx.path;
+    ctx.path = path;
+    try {
+      await run();
+    } finally {
+      ctx.path = previous;
+    }
+  }
+
+  async function renderHostedError(ctx: Context, error: unknown): Promise<void> {
+    const entry = ctx.state.poolProvider;
+    const known = error instanceof HostedPageError ? error : undefined;
+    const status = known?.status ?? ((error as { status?: number }).status && (error as { status: number }).status < 500 ? (error as { status: number }).status : 500);
+    if (!known && status >= 500) log.error({ err: error, path: ctx.path }, 'hosted page failed');
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = await pages.render('error', entry?.pool, {
+      title: known?.title ?? (status === 413 ? 'Too much data' : status < 500 ? 'Request refused' : 'Something went wrong'),
+      message: known?.userMessage ?? (status < 500 ? (error as Error).message : 'Something went wrong on our side. Please try again.'),
+    });
+  }
+
+  return async function poolRoutes(ctx: Context, next: Next): Promise<void> {
+    const match = /^\/pools\/([^/]+)(\/.*)?$/.exec(ctx.path);
+    if (!match) return next();
+    const poolId = match[1]!;
+    const rest = match[2] ?? '/';
+    const entry = POOL_ID.test(poolId) ? await registry.get(poolId) : undefined;
+    if (!entry) throw problems.notFound('Pool', `There is no pool "${poolId}".`);
+    ctx.state.poolProvider = entry;
+
+    if (rest === '/branding.css') {
+      ctx.type = 'text/css';
+      ctx.set('Cache-Control', 'public, max-age=300');
+      ctx.body = entry.pool.tag_color ? `:root { --accent: ${entry.pool.tag_color}; }\n` : '';
+      return;
+    }
+
+    const hostedMatch = hosted.match(rest, ctx.method);
+    if (hostedMatch.route) {
+      return withPath(ctx, rest, async () => {
+        try {
+          await hostedRoutes(ctx as never, noop);
+        } catch (error) {
+          await renderHostedError(ctx, error);
+        }
+      });
+    }
+    // oidc-provider builds its endpoint URLs from ctx.mountPath, as under koa-mount.
+    ctx.mountPath = `/pools/${poolId}`;
+    return withPath(ctx, rest, () => entry.handle(ctx, noop));
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The node-oidc-provider configuration of one pool. Everything pool-specific (issuer,
+ * keys, clients, accounts, artifacts, cookie path, branding of error pages) comes from
+ * the pool's rows; everything else is Tarn's policy, the same for every pool.
+ */
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { Db } from '../db/database.js';
+import type { PoolRow } from '../db/tables.js';
+import type { OidcClientMetadata } from '../clients/clients.service.js';
+import type { PublishedKey } from '../keys/keys.service.js';
+import type { UserService } from '../users/users.service.js';
+import type { PageRenderer } from '../views/render.js';
+import { createFindAccount, PROFILE_CLAIMS } from './account.js';
+import { createAdapterFactory } from './adapter.js';
+
+export interface ProviderConfigDeps {
+  db: Db;
+  users: UserService;
+  findClient(clientId: string): Promise<OidcClientMetadata | undefined>;
+  pages: PageRenderer;
+  cookieKeys: string[];
+}
+
+export const TTL = {
+  AccessToken: 60 * 60,
+  AuthorizationCode: 60,
+  ClientCredentials: 10 * 60,
+  IdToken: 60 * 60,
+  Interaction: 60 * 60,
+  Grant: 14 * 24 * 60 * 60,
+  RefreshToken: 14 * 24 * 60 * 60,
+  Session: 14 * 24 * 60 * 60,
+};
+
+export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], deps: ProviderConfigDeps): Configuration {
+  const basePath = `/pools/${pool.id}`;
+  const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, path: basePath };
+  return {
+    adapter: createAdapterFactory(deps.db, pool.id, deps.findClient),
+    findAccount: createFindAccount(deps.users, pool.id),
+    jwks: {
+      keys: keys.map((key) => (key.status === 'current' ? key.privateJwk : { ...key.privateJwk, key_ops: ['verify'] })) as never,
+    },
+    cookies: {
+      keys: deps.cookieKeys,
+      // Each pool's cookies stay on its own path: signing in at one pool never touches another's session.
+      long: cookieOptions,
+      short: cookieOptions,
+      names: { session: '_tarn_session', interaction: '_tarn_interaction', resume: '_tarn_resume' },
+    },
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      phone: ['phone_number', 'phone_number_verified'],
+      profile: [...PROFILE_CLAIMS],
+    },
+    // ID tokens carry the claims of the granted scopes, as Keycloak and Logto users expect.
+    conformIdTokenClaims: false,
+    features: {
+      devInteractions: { enabled: false },
+      claimsParameter: { enabled: true },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx: KoaContextWithOIDC, form: string) => {
+          ctx.type = 'html';
+          ctx.body = await deps.pages.render('logout', pool, { form, clientName: ctx.oidc.client?.clientName });
+        },
+        postLogoutSuccessSource: async (ctx: KoaContextWithOIDC) => {
+          ctx.type = 'html';
+          ctx.body = await deps.pages.render('logged-out', pool, { clientName: ctx.oidc.client?.clientName });
+        },
+      },
+    },
+    interactions: {
+      url: (_ctx, interaction) => `${basePath}/interaction/${interaction.uid}`,
+    },
+    // A client that may use refresh tokens gets one with every code exchange.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // RFC 9700 §4.14.2: rotate on every use; reuse of a rotated token revokes the grant.
+    rotateRefreshToken: true,
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = await deps.pages.render('error', pool, {
+        title: 'Something went wrong',
+        message: out.error_description ?? 'The request could not be completed.',
+        code: out.error,
+      });
+    },
+    ttl: TTL,
+  };
+}

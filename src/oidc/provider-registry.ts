@@ -1,0 +1,144 @@
+/**
+ * One node-oidc-provider instance per pool, built on first use from the pool's rows and
+ * kept in a bounded LRU (memory is bounded by the cache size, not the number of pools).
+ * An entry is dropped when this process changes the pool, and re-checks the pool's
+ * version at most every `checkIntervalMs`, so changes made by another instance are seen.
+ * Concurrent first requests for a pool share one build.
+ */
+import compose from 'koa-compose';
+import type { Middleware } from 'koa';
+import { LRUCache } from 'lru-cache';
+import Provider from 'oidc-provider';
+import type { Envelope } from '../crypto/envelope.js';
+import type { Db } from '../db/database.js';
+import type { PoolRow } from '../db/tables.js';
+import type { OidcClientMetadata } from '../clients/clients.service.js';
+import { createKeyQueries } from '../keys/keys.queries.js';
+import { nextKeyExpiry, publishedKeys } from '../keys/keys.service.js';
+import type { Logger } from '../log.js';
+import { issuerFor } from '../pools/pools.service.js';
+import { createPoolQueries } from '../pools/pools.queries.js';
+import type { UserService } from '../users/users.service.js';
+import type { PageRenderer } from '../views/render.js';
+import { buildProviderConfiguration } from './provider-config.js';
+
+export interface PoolProvider {
+  pool: PoolRow;
+  provider: Provider;
+  /** The provider's middleware, to run on a request whose path has the pool prefix removed. */
+  handle: Middleware;
+  version: number;
+  checkedAt: number;
+  /** When a retired key ages out of the JWKS and the entry must be rebuilt. */
+  staleAt: number | undefined;
+}
+
+export interface ProviderRegistryDeps {
+  db: Db;
+  envelope: Envelope;
+  users: UserService;
+  findClient(poolId: string, clientId: string): Promise<OidcClientMetadata | undefined>;
+  pages: PageRenderer;
+  cookieKeys: string[];
+  publicUrl: string;
+  trustProxy: boolean;
+  cacheSize: number;
+  checkIntervalMs: number;
+  log: Logger;
+  clock?: () => number;
+}
+
+export function createProviderRegistry(deps: ProviderRegistryDeps) {
+  const clock = deps.clock ?? Date.now;
+  const cache = new LRUCache<string, PoolProvider>({ max: deps.cacheSize });
+  const building = new Map<string, Promise<PoolProvider | undefined>>();
+  const pools = createPoolQueries(deps.db);
+  let hits = 0;
+  let misses = 0;
+
+  async function build(poolId: string): Promise<PoolProvider | undefined> {
+    const pool = await pools.findPool(poolId);
+    if (!pool) return undefined;
+    const rows = await createKeyQueries(deps.db, poolId).listKeys();
+    const now = new Date(clock());
+    const configuration = buildProviderConfiguration(pool, publishedKeys(deps.envelope, poolId, rows, now), {
+      db: deps.db,
+      users: deps.users,
+      findClient: (clientId) => deps.findClient(poolId, clientId),
+      pages: deps.pages,
+      cookieKeys: deps.cookieKeys,
+    });
+    const provider = new Provider(issuerFor(deps.publicUrl, poolId), configuration);
+    provider.proxy = deps.trustProxy;
+    provider.on('server_error', (_ctx, error) => deps.log.error({ err: error, poolId }, 'provider server error'));
+    return {
+      pool,
+      provider,
+      handle: compose(provider.middleware) as Middleware,
+      version: pool.version,
+      checkedAt: clock(),
+      staleAt: nextKeyExpiry(rows, now),
+    };
+  }
+
+  function buildOnce(poolId: string): Promise<PoolProvider | undefined> {
+    let pending = building.get(poolId);
+    if (!pending) {
+      pending = build(poolId)
+        .then((entry) => {
+          if (entry) cache.set(poolId, entry);
+          return entry;
+        })
+        .finally(() => building.delete(poolId));
+      building.set(poolId, pending);
+    }
+    return pending;
+  }
+
+  async function isFresh(poolId: string, entry: PoolProvider): Promise<boolean> {
+    const now = clock();
+    if (entry.staleAt !== undefined && now >= entry.staleAt) return false;
+    if (now - entry.checkedAt < deps.checkIntervalMs) return true;
+    const version = await pools.findPoolVersion(poolId);
+    if (version !== entry.version) return false;
+    entry.checkedAt = now;
+    return true;
+  }
+
+  return {
+    /** The pool's provider, or undefined when there is no such pool. */
+    async get(poolId: string): Promise<PoolProvider | undefined> {
+      const entry = cache.get(poolId);
+      if (entry && (await isFresh(poolId, entry))) {
+        hits += 1;
+        return entry;
+      }
+      misses += 1;
+      cache.delete(poolId);
+      return buildOnce(poolId);
+    },
+
+    poolChanged(poolId: string): void {
+      cache.delete(poolId);
+    },
+
+    /** Asks the pool's provider whether it would accept this client; a description of the problem, or undefined. */
+    async checkClientMetadata(poolId: string, metadata: OidcClientMetadata): Promise<string | undefined> {
+      const entry = await this.get(poolId);
+      if (!entry) return 'unknown pool';
+      try {
+        await entry.provider.Client.validate(metadata as never);
+        return undefined;
+      } catch (error) {
+        const e = error as { error_description?: string; message?: string };
+        return e.error_description ?? e.message ?? 'invalid client metadata';
+      }
+    },
+
+    stats() {
+      return { size: cache.size, max: deps.cacheSize, hits, misses };
+    },
+  };
+}
+
+export type ProviderRegistry = ReturnType<typeof createProviderRegistry>;
