@@ -1,0 +1,29 @@
+/** Pools, applications and users made through the admin API, as an administrator would. */
+import { randomBytes } from 'node:crypto';
+import type { RunningTarn } from './tarn.js';
+
+export const REDIRECT_URI = 'http://rp.example.test/callback';
+
+export function uniqueId(prefix = 'pool'): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export async function createPool(tarn: RunningTarn, fields: Record<string, unknown> = {}) {
+  const response = await tarn.admin('POST', '/pools', { id: uniqueId(), name: 'Test Pool', ...fields });
+  if (response.status !== 201) throw new Error(`pool creation failed: ${JSON.stringify(response.body)}`);
+  return response.body as { id: string; issuer: string; secret: string; nextSecret: string; name: string };
+}
+
+export async function createClient(tarn: RunningTarn, poolId: string, fields: Record<string, unknown> = {}) {
+  const response = await tarn.admin('POST', `/pools/${poolId}/clients`, { name: 'Test App', redirectUris: [REDIRECT_URI], ...fields });
+  if (response.status !== 201) throw new Error(`client creation failed: ${JSON.stringify(response.body)}`);
+  return response.body as { clientId: string; clientSecret?: string; name: string };
+}
+
+export async function createUser(tarn: RunningTarn, poolId: string, fields: Record<string, unknown> = {}) {
+  const email = `user-${randomBytes(4).toString('hex')}@example.test`;
+  const password = `pw-${randomBytes(8).toString('hex')}`;
+  const response = await tarn.admin('POST', `/pools/${poolId}/users`, { email, mode: 'password', password, ...fields });
+  if (response.status !== 201) throw new Error(`user creation failed: ${JSON.stringify(response.body)}`);
+  return { ...(response.body as { id: string; email: string }), password: (fields.password as string) ?? password };
+}
