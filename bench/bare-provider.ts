@@ -1,0 +1,129 @@
+/**
+ * The yardstick: bare node-oidc-provider 9 with its default in-memory adapter, configured
+ * like a Tarn pool (same features, TTLs, claims, refresh-token policy, the same client
+ * metadata as a static client, the same keystore shape: an RS256 and an ES256 signing key
+ * plus a published "next" key of each), and a minimal login interaction that verifies an
+ * argon2id password with Tarn's parameters. No database, no templates, no CSRF: what
+ * Tarn costs beyond this is Tarn's own overhead.
+ *
+ * Environment: PORT, BARE_CLIENT (JSON client metadata), BARE_USERS (JSON [{id, email, password}]).
+ */
+import argon2 from 'argon2';
+import { exportJWK, generateKeyPair } from 'jose';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import Provider, { type Configuration } from 'oidc-provider';
+import { TTL } from '../src/oidc/provider-config.js';
+import { ARGON2_PARAMS } from '../src/users/password.js';
+
+interface BareUser {
+  id: string;
+  email: string;
+  password: string;
+  hash?: string;
+}
+
+const port = Number(process.env.PORT ?? 3999);
+const issuer = `http://127.0.0.1:${port}`;
+const client = JSON.parse(process.env.BARE_CLIENT ?? '{}') as Record<string, unknown>;
+const users = JSON.parse(process.env.BARE_USERS ?? '[]') as BareUser[];
+for (const user of users) user.hash = await argon2.hash(user.password, ARGON2_PARAMS);
+const byEmail = new Map(users.map((user) => [user.email.toLowerCase(), user]));
+const byId = new Map(users.map((user) => [user.id, user]));
+
+async function key(alg: 'RS256' | 'ES256', signs: boolean) {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
+  const jwk = { ...(await exportJWK(privateKey)), kid: randomBytes(12).toString('base64url'), alg, use: 'sig' };
+  return signs ? jwk : { ...jwk, key_ops: ['verify'] };
+}
+const keys = [await key('RS256', true), await key('ES256', true), await key('RS256', false), await key('ES256', false)];
+
+const configuration: Configuration = {
+  clients: [client as never],
+  jwks: { keys: keys as never },
+  cookies: { keys: [randomBytes(32).toString('base64url')] },
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    phone: ['phone_number', 'phone_number_verified'],
+    profile: ['name', 'given_name', 'family_name', 'updated_at'],
+  },
+  conformIdTokenClaims: false,
+  features: {
+    devInteractions: { enabled: false },
+    claimsParameter: { enabled: true },
+    clientCredentials: { enabled: true },
+    introspection: { enabled: true },
+    revocation: { enabled: true },
+    userinfo: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
+  },
+  interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  issueRefreshToken: async (_ctx, c) => c.grantTypeAllowed('refresh_token'),
+  rotateRefreshToken: true,
+  async findAccount(_ctx, sub) {
+    const user = byId.get(sub);
+    if (!user) return undefined;
+    return { accountId: sub, claims: async () => ({ sub, email: user.email, email_verified: true, updated_at: 0 }) };
+  },
+  ttl: TTL,
+};
+
+const provider = new Provider(issuer, configuration);
+const callback = provider.callback();
+
+async function readForm(req: http.IncomingMessage): Promise<Record<string, string>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+}
+
+function redirect(res: http.ServerResponse, location: string) {
+  res.statusCode = 303;
+  res.setHeader('location', location);
+  res.end();
+}
+
+async function interaction(req: http.IncomingMessage, res: http.ServerResponse, uid: string, action: string | undefined) {
+  const details = await provider.interactionDetails(req, res);
+  if (details.uid !== uid) throw new Error('interaction mismatch');
+  if (req.method === 'GET') {
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    const form =
+      details.prompt.name === 'login'
+        ? `<form method="post" action="/interaction/${uid}/login"><input name="email"><input name="password" type="password"><button>Sign in</button></form>`
+        : `<form method="post" action="/interaction/${uid}/consent"><button name="decision" value="allow">Allow</button></form>`;
+    res.end(`<!doctype html><title>Sign in</title>${form}`);
+    return;
+  }
+  const form = await readForm(req);
+  if (action === 'login') {
+    const user = byEmail.get((form.email ?? '').toLowerCase());
+    const ok = user ? await argon2.verify(user.hash!, form.password ?? '') : false;
+    if (!user || !ok) {
+      res.statusCode = 401;
+      res.end('Invalid email or password.');
+      return;
+    }
+    return redirect(res, await provider.interactionResult(req, res, { login: { accountId: user.id, amr: ['pwd'] } }, { mergeWithLastSubmission: false }));
+  }
+  const accountId = details.session!.accountId;
+  const grant = details.grantId ? (await provider.Grant.find(details.grantId))! : new provider.Grant({ accountId, clientId: String(details.params.client_id) });
+  const prompt = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+  if (prompt.missingOIDCScope) grant.addOIDCScope(prompt.missingOIDCScope.join(' '));
+  if (prompt.missingOIDCClaims) grant.addOIDCClaims(prompt.missingOIDCClaims);
+  const grantId = await grant.save();
+  return redirect(res, await provider.interactionResult(req, res, { consent: details.grantId ? {} : { grantId } }, { mergeWithLastSubmission: false }));
+}
+
+const server = http.createServer((req, res) => {
+  const match = /^\/interaction\/([^/?]+)(?:\/(login|consent))?/.exec(req.url ?? '');
+  if (!match) return void callback(req, res);
+  interaction(req, res, match[1]!, match[2]).catch((error: unknown) => {
+    res.statusCode = 400;
+    res.end(String((error as Error).message));
+  });
+});
+server.keepAliveTimeout = 5000;
+server.listen(port, '127.0.0.1');
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

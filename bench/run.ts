@@ -1,0 +1,316 @@
+/**
+ * npm run bench — Tarn against bare node-oidc-provider, same machine, same run
+ * (DESIGN.md, "Performance"; issue 7). A benchmark, never part of `npm test`.
+ *
+ * Tarn runs as an operator runs it (`node --import tsx src/main.ts`, NODE_ENV=production,
+ * on a fresh PostgreSQL database of its own, dropped at the end); bare oidc-provider runs
+ * from bench/bare-provider.ts with the in-memory adapter and the same client. Per scenario
+ * the two servers are loaded one after the other, never together (they would share the
+ * cores), with the same connections and duration: autocannon for fixed requests, a loop
+ * of N concurrent workers for flows where each request differs (refresh-token rotation,
+ * whole sign-ins).
+ *
+ * Environment: BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_CONNECTIONS (10),
+ * BENCH_SIGNIN_WORKERS (4), BENCH_ONLY (comma-separated scenario keys),
+ * PASSWORD_HASH_CONCURRENCY (2, passed to Tarn and used for the raw argon2 figure).
+ */
+import argon2 from 'argon2';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { ARGON2_PARAMS } from '../src/users/password.js';
+import {
+  basicAuth,
+  CookieJar,
+  createBenchDatabase,
+  envInt,
+  fmt,
+  freePort,
+  machine,
+  request,
+  runAutocannon,
+  runLoop,
+  startServer,
+  table,
+  type Measured,
+  type ServerProcess,
+} from './lib.js';
+
+const SECONDS = envInt('BENCH_SECONDS', 10);
+const WARMUP = envInt('BENCH_WARMUP', 2);
+const CONNECTIONS = envInt('BENCH_CONNECTIONS', 10);
+const SIGNIN_WORKERS = envInt('BENCH_SIGNIN_WORKERS', 4);
+const HASH_CONCURRENCY = envInt('PASSWORD_HASH_CONCURRENCY', 2);
+const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+const REDIRECT_URI = 'http://rp.bench.test/callback';
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+interface Target {
+  name: 'Tarn' | 'bare';
+  server: ServerProcess;
+  discovery: string;
+  meta: Record<string, string>;
+  clientId: string;
+  clientSecret: string;
+  workers: Worker[];
+}
+
+interface Worker {
+  jar: CookieJar;
+  user: { email: string; password: string };
+  access?: string;
+  refresh?: string;
+}
+
+const b64url = (buffer: Buffer) => buffer.toString('base64url');
+
+function formOf(html: string): { action: string; fields: Record<string, string> } | undefined {
+  const form = /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/.exec(html);
+  if (!form) return undefined;
+  const fields = Object.fromEntries([...form[2]!.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]));
+  return { action: form[1]!.replace(/&amp;/g, '&'), fields };
+}
+
+/**
+ * One sign-in as a browser and a relying party do it: authorization request, login page,
+ * login form post, consent (first time only: the grant is remembered in the session),
+ * back to the client with a code, code exchange at the token endpoint.
+ */
+async function signIn(target: Target, worker: Worker, forceLogin: boolean): Promise<void> {
+  const verifier = b64url(randomBytes(32));
+  const params = new URLSearchParams({
+    client_id: target.clientId,
+    response_type: 'code',
+    scope: 'openid email profile',
+    redirect_uri: REDIRECT_URI,
+    code_challenge: b64url(createHash('sha256').update(verifier).digest()),
+    code_challenge_method: 'S256',
+    state: b64url(randomBytes(12)),
+    nonce: b64url(randomBytes(12)),
+    ...(forceLogin ? { prompt: 'login' } : {}),
+  });
+  let url = `${target.meta.authorization_endpoint}?${params}`;
+  let method = 'GET';
+  let body: string | undefined;
+  let code: string | undefined;
+  for (let step = 0; step < 12 && !code; step += 1) {
+    const response = await request(method, url, {
+      headers: { cookie: worker.jar.header(), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      ...(body !== undefined ? { body } : {}),
+    });
+    worker.jar.store(response.headers);
+    if (response.status >= 300 && response.status < 400) {
+      const location = new URL(response.headers.location!, url).href;
+      if (location.startsWith(REDIRECT_URI)) code = new URL(location).searchParams.get('code') ?? undefined;
+      if (location.startsWith(REDIRECT_URI) && !code) throw new Error(`sign-in refused: ${location}`);
+      [url, method, body] = [location, 'GET', undefined];
+      continue;
+    }
+    const form = response.status === 200 ? formOf(response.body) : undefined;
+    if (!form) throw new Error(`unexpected ${response.status} at ${url}: ${response.body.slice(0, 200)}`);
+    const fields = form.action.includes('/login') ? { ...form.fields, email: worker.user.email, password: worker.user.password } : { ...form.fields, decision: 'allow' };
+    [url, method, body] = [new URL(form.action, url).href, 'POST', new URLSearchParams(fields).toString()];
+  }
+  if (!code) throw new Error('no authorization code');
+  const exchange = await request('POST', target.meta.token_endpoint!, {
+    headers: { authorization: basicAuth(target.clientId, target.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }).toString(),
+  });
+  if (exchange.status !== 200) throw new Error(`code exchange ${exchange.status}: ${exchange.body}`);
+  const tokens = JSON.parse(exchange.body) as { access_token: string; refresh_token?: string; id_token?: string };
+  if (!tokens.id_token || !tokens.refresh_token) throw new Error('code exchange without id_token or refresh_token');
+  worker.access = tokens.access_token;
+  worker.refresh = tokens.refresh_token;
+}
+
+async function refresh(target: Target, worker: Worker): Promise<void> {
+  const response = await request('POST', target.meta.token_endpoint!, {
+    headers: { authorization: basicAuth(target.clientId, target.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: worker.refresh! }).toString(),
+  });
+  if (response.status !== 200) throw new Error(`${target.name} refresh ${response.status}: ${response.body}`);
+  const tokens = JSON.parse(response.body) as { access_token: string; refresh_token: string };
+  worker.refresh = tokens.refresh_token;
+}
+
+type Scenario = { key: string; label: string; needsTokens?: boolean; run(target: Target, seconds: number): Promise<Measured> };
+
+const form = { 'content-type': 'application/x-www-form-urlencoded' };
+const scenarios: Scenario[] = [
+  { key: 'discovery', label: 'discovery', run: (t, s) => runAutocannon({ url: t.discovery }, CONNECTIONS, s) },
+  { key: 'jwks', label: 'JWKS', run: (t, s) => runAutocannon({ url: t.meta.jwks_uri! }, CONNECTIONS, s) },
+  {
+    key: 'cc',
+    label: 'client-credentials token',
+    run: (t, s) =>
+      runAutocannon({ url: t.meta.token_endpoint!, method: 'POST', headers: { ...form, authorization: basicAuth(t.clientId, t.clientSecret) }, body: 'grant_type=client_credentials' }, CONNECTIONS, s),
+  },
+  { key: 'refresh', needsTokens: true, label: `refresh-token grant (${CONNECTIONS} workers)`, run: (t, s) => runLoop(t.workers, s, (w) => refresh(t, w)) },
+  {
+    key: 'introspection',
+    needsTokens: true,
+    label: 'introspection',
+    run: (t, s) =>
+      runAutocannon(
+        { url: t.meta.introspection_endpoint!, method: 'POST', headers: { ...form, authorization: basicAuth(t.clientId, t.clientSecret) }, body: `token=${t.workers[0]!.access}` },
+        CONNECTIONS,
+        s,
+      ),
+  },
+  { key: 'userinfo', needsTokens: true, label: 'userinfo', run: (t, s) => runAutocannon({ url: t.meta.userinfo_endpoint!, headers: { authorization: `Bearer ${t.workers[0]!.access}` } }, CONNECTIONS, s) },
+  {
+    key: 'signin',
+    needsTokens: true,
+    label: `sign-in: login post → remembered consent → code exchange (${SIGNIN_WORKERS} workers)`,
+    run: (t, s) => runLoop(t.workers.slice(0, SIGNIN_WORKERS), s, (w) => signIn(t, w, true)),
+  },
+];
+
+/** argon2id verifications per second at Tarn's parameters, `concurrency` at a time (Tarn's hasher bound). */
+async function rawArgon2(seconds: number, concurrency: number): Promise<Measured> {
+  const hash = await argon2.hash('bench-password-1', ARGON2_PARAMS);
+  return runLoop(Array.from({ length: concurrency }, () => 0), seconds, async () => {
+    if (!(await argon2.verify(hash, 'bench-password-1'))) throw new Error('argon2 verify failed');
+  });
+}
+
+/** Every worker signs in (consent given once and remembered in its session) and keeps its tokens. */
+async function prepare(target: Target): Promise<void> {
+  await Promise.all(target.workers.map((worker) => signIn(target, worker, false)));
+}
+
+async function admin(url: string, token: string, method: string, path: string, body?: unknown) {
+  const response = await request(method, `${url}/admin${path}`, {
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  if (response.status >= 300) throw new Error(`admin ${method} ${path}: ${response.status} ${response.body}`);
+  return JSON.parse(response.body) as Record<string, any>;
+}
+
+async function main() {
+  const load = machine();
+  const database = await createBenchDatabase();
+  const servers: ServerProcess[] = [];
+  try {
+    const tarnPort = await freePort();
+    const adminToken = `bench-${randomBytes(16).toString('hex')}`;
+    const tarn = await startServer(
+      'Tarn',
+      `${root}src/main.ts`,
+      {
+        NODE_ENV: 'production',
+        DATABASE_URL: database.url,
+        LOG_LEVEL: 'warn',
+        PUBLIC_URL: `http://127.0.0.1:${tarnPort}`,
+        TARN_ADMIN_TOKEN: adminToken,
+        TARN_MASTER_KEY: randomBytes(32).toString('hex'),
+        PASSWORD_HASH_CONCURRENCY: String(HASH_CONCURRENCY),
+      },
+      tarnPort,
+      '/readyz',
+    );
+    servers.push(tarn);
+
+    // A pool, an application allowed every grant the scenarios use, one user per worker.
+    const pool = await admin(tarn.url, adminToken, 'POST', '/pools', { id: 'bench', name: 'Bench' });
+    const app = await admin(tarn.url, adminToken, 'POST', '/pools/bench/clients', {
+      name: 'Bench App',
+      redirectUris: [REDIRECT_URI],
+      grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
+      tokenEndpointAuthMethod: 'client_secret_basic',
+    });
+    const workerCount = Math.max(CONNECTIONS, SIGNIN_WORKERS);
+    const users: { id: string; email: string; password: string }[] = [];
+    for (let i = 0; i < workerCount; i += 1) {
+      const password = `pw-${randomBytes(8).toString('hex')}`;
+      const created = await admin(tarn.url, adminToken, 'POST', '/pools/bench/users', { email: `user${i}@bench.test`, mode: 'password', password, emailVerified: true });
+      users.push({ id: created.id as string, email: created.email as string, password });
+    }
+
+    const barePort = await freePort();
+    const bare = await startServer(
+      'bare',
+      `${root}bench/bare-provider.ts`,
+      {
+        NODE_ENV: 'production',
+        BARE_CLIENT: JSON.stringify({
+          client_id: app.clientId,
+          client_secret: app.clientSecret,
+          client_name: 'Bench App',
+          redirect_uris: [REDIRECT_URI],
+          post_logout_redirect_uris: [],
+          grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'client_secret_basic',
+        }),
+        BARE_USERS: JSON.stringify(users.length ? users : [{ id: randomUUID(), email: 'x@bench.test', password: 'x' }]),
+      },
+      barePort,
+      '/.well-known/openid-configuration',
+    );
+    servers.push(bare);
+
+    const targets: Target[] = [];
+    for (const [name, server, discovery] of [
+      ['Tarn', tarn, `${pool.issuer}/.well-known/openid-configuration`],
+      ['bare', bare, `${bare.url}/.well-known/openid-configuration`],
+    ] as const) {
+      const meta = JSON.parse((await request('GET', discovery)).body) as Record<string, string>;
+      const target: Target = { name, server, discovery, meta, clientId: app.clientId, clientSecret: app.clientSecret, workers: users.map((user) => ({ jar: new CookieJar(), user })) };
+      await prepare(target);
+      const introspected = await request('POST', meta.introspection_endpoint!, {
+        headers: { ...form, authorization: basicAuth(app.clientId, app.clientSecret) },
+        body: `token=${target.workers[0]!.access}`,
+      });
+      if (!introspected.body.includes('"active":true')) throw new Error(`${name}: introspection says inactive: ${introspected.body}`);
+      targets.push(target);
+    }
+
+    process.stdout.write(`\nTarn vs bare oidc-provider — ${SECONDS}s per scenario and server (after ${WARMUP}s warm-up), ${CONNECTIONS} connections\n${load}\n\n`);
+    const rows: string[][] = [];
+    for (const scenario of scenarios) {
+      if (ONLY && !ONLY.includes(scenario.key)) continue;
+      const results: Measured[] = [];
+      const cpu: number[] = [];
+      for (const target of targets) {
+        // Bare oidc-provider's in-memory adapter is an LRU of 1,000 entries: the token
+        // scenarios before evict its sessions and grants. Fresh ones for every scenario
+        // that needs them (not timed), on both servers alike.
+        if (scenario.needsTokens) await prepare(target);
+        await scenario.run(target, WARMUP);
+        const cpuBefore = target.server.cpuMs();
+        const result = await scenario.run(target, SECONDS);
+        cpu.push((target.server.cpuMs() - cpuBefore) / (result.rps * SECONDS));
+        results.push(result);
+      }
+      const [t, b] = results as [Measured, Measured];
+      const failures = t.failures + b.failures ? ` (failures: Tarn ${t.failures}, bare ${b.failures})` : '';
+      rows.push([scenario.label + failures, fmt(t.rps), fmt(t.p50, 1), fmt(t.p99, 1), fmt(b.rps), fmt(b.p50, 1), fmt(b.p99, 1), `${fmt((100 * t.rps) / b.rps)} %`, fmt(cpu[0]!, 2), fmt(cpu[1]!, 2)]);
+      process.stdout.write(`  ${scenario.key}: Tarn ${fmt(t.rps)}/s, bare ${fmt(b.rps)}/s\n`);
+    }
+    const hashes = !ONLY || ONLY.includes('argon2') ? await rawArgon2(SECONDS, HASH_CONCURRENCY) : undefined;
+
+    process.stdout.write('\n' + table(['scenario', 'Tarn req/s', 'Tarn p50 ms', 'Tarn p99 ms', 'bare req/s', 'bare p50 ms', 'bare p99 ms', 'Tarn / bare', 'Tarn CPU ms/req', 'bare CPU ms/req'], rows) + '\n');
+    if (hashes) {
+      const signInRow = rows.find((row) => row[0]!.startsWith('sign-in'));
+      const signIns = signInRow ? Number(signInRow[1]!.replace(/,/g, '')) : NaN;
+      process.stdout.write(
+        `\nraw argon2id verifications/s at Tarn's parameters (m=${ARGON2_PARAMS.memoryCost} KiB, t=${ARGON2_PARAMS.timeCost}, p=${ARGON2_PARAMS.parallelism}), ` +
+          `${HASH_CONCURRENCY} at a time: ${fmt(hashes.rps, 1)}/s (p50 ${fmt(hashes.p50, 1)} ms)` +
+          (Number.isFinite(signIns) ? `; Tarn password sign-ins/s: ${fmt(signIns, 1)} = ${fmt((100 * signIns) / hashes.rps)} % of raw hashes/s\n` : '\n'),
+      );
+    }
+    process.stdout.write(`Tarn RSS after the run: ${fmt(tarn.rssMiB())} MiB; bare: ${fmt(bare.rssMiB())} MiB\n`);
+  } finally {
+    for (const server of servers) await server.stop();
+    await database.drop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
