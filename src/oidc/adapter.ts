@@ -7,6 +7,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Db } from '../db/database.js';
 import type { OidcClientMetadata } from '../clients/clients.service.js';
 import { createArtifactQueries, deleteArtifactsOfGrant, type ArtifactRow } from './artifacts.queries.js';
+import { rememberClients } from './client-cache.js';
 
 function toPayload(row: ArtifactRow | undefined): AdapterPayload | undefined {
   if (!row) return undefined;
@@ -86,6 +87,7 @@ class ClientAdapter implements Adapter {
 }
 
 export function createAdapterFactory(db: Db, poolId: string, findClient: (clientId: string) => Promise<OidcClientMetadata | undefined>) {
-  const clients = new ClientAdapter(findClient);
+  // One factory per provider build, so remembered clients go when the provider goes (client-cache.ts).
+  const clients = new ClientAdapter(rememberClients(findClient));
   return (model: string): Adapter => (model === 'Client' ? clients : new ArtifactAdapter(db, poolId, model));
 }
