@@ -15,7 +15,7 @@
  * PASSWORD_HASH_CONCURRENCY (2, passed to Tarn and used for the raw argon2 figure).
  */
 import argon2 from 'argon2';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ARGON2_PARAMS } from '../src/users/password.js';
 import {
@@ -34,6 +34,7 @@ import {
   type Measured,
   type ServerProcess,
 } from './lib.js';
+import { admin, REDIRECT_URI, signIn, type SignInTarget, type Worker } from './flows.js';
 
 const SECONDS = envInt('BENCH_SECONDS', 10);
 const WARMUP = envInt('BENCH_WARMUP', 2);
@@ -41,86 +42,7 @@ const CONNECTIONS = envInt('BENCH_CONNECTIONS', 10);
 const SIGNIN_WORKERS = envInt('BENCH_SIGNIN_WORKERS', 4);
 const HASH_CONCURRENCY = envInt('PASSWORD_HASH_CONCURRENCY', 2);
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
-const REDIRECT_URI = 'http://rp.bench.test/callback';
 const root = fileURLToPath(new URL('..', import.meta.url));
-
-interface Target {
-  name: 'Tarn' | 'bare';
-  server: ServerProcess;
-  discovery: string;
-  meta: Record<string, string>;
-  clientId: string;
-  clientSecret: string;
-  workers: Worker[];
-}
-
-interface Worker {
-  jar: CookieJar;
-  user: { email: string; password: string };
-  access?: string;
-  refresh?: string;
-}
-
-const b64url = (buffer: Buffer) => buffer.toString('base64url');
-
-function formOf(html: string): { action: string; fields: Record<string, string> } | undefined {
-  const form = /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/.exec(html);
-  if (!form) return undefined;
-  const fields = Object.fromEntries([...form[2]!.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]));
-  return { action: form[1]!.replace(/&amp;/g, '&'), fields };
-}
-
-/**
- * One sign-in as a browser and a relying party do it: authorization request, login page,
- * login form post, consent (first time only: the grant is remembered in the session),
- * back to the client with a code, code exchange at the token endpoint.
- */
-async function signIn(target: Target, worker: Worker, forceLogin: boolean): Promise<void> {
-  const verifier = b64url(randomBytes(32));
-  const params = new URLSearchParams({
-    client_id: target.clientId,
-    response_type: 'code',
-    scope: 'openid email profile',
-    redirect_uri: REDIRECT_URI,
-    code_challenge: b64url(createHash('sha256').update(verifier).digest()),
-    code_challenge_method: 'S256',
-    state: b64url(randomBytes(12)),
-    nonce: b64url(randomBytes(12)),
-    ...(forceLogin ? { prompt: 'login' } : {}),
-  });
-  let url = `${target.meta.authorization_endpoint}?${params}`;
-  let method = 'GET';
-  let body: string | undefined;
-  let code: string | undefined;
-  for (let step = 0; step < 12 && !code; step += 1) {
-    const response = await request(method, url, {
-      headers: { cookie: worker.jar.header(), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
-      ...(body !== undefined ? { body } : {}),
-    });
-    worker.jar.store(response.headers);
-    if (response.status >= 300 && response.status < 400) {
-      const location = new URL(response.headers.location!, url).href;
-      if (location.startsWith(REDIRECT_URI)) code = new URL(location).searchParams.get('code') ?? undefined;
-      if (location.startsWith(REDIRECT_URI) && !code) throw new Error(`sign-in refused: ${location}`);
-      [url, method, body] = [location, 'GET', undefined];
-      continue;
-    }
-    const form = response.status === 200 ? formOf(response.body) : undefined;
-    if (!form) throw new Error(`unexpected ${response.status} at ${url}: ${response.body.slice(0, 200)}`);
-    const fields = form.action.includes('/login') ? { ...form.fields, email: worker.user.email, password: worker.user.password } : { ...form.fields, decision: 'allow' };
-    [url, method, body] = [new URL(form.action, url).href, 'POST', new URLSearchParams(fields).toString()];
-  }
-  if (!code) throw new Error('no authorization code');
-  const exchange = await request('POST', target.meta.token_endpoint!, {
-    headers: { authorization: basicAuth(target.clientId, target.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }).toString(),
-  });
-  if (exchange.status !== 200) throw new Error(`code exchange ${exchange.status}: ${exchange.body}`);
-  const tokens = JSON.parse(exchange.body) as { access_token: string; refresh_token?: string; id_token?: string };
-  if (!tokens.id_token || !tokens.refresh_token) throw new Error('code exchange without id_token or refresh_token');
-  worker.access = tokens.access_token;
-  worker.refresh = tokens.refresh_token;
-}
 
 async function refresh(target: Target, worker: Worker): Promise<void> {
   const response = await request('POST', target.meta.token_endpoint!, {
@@ -130,6 +52,13 @@ async function refresh(target: Target, worker: Worker): Promise<void> {
   if (response.status !== 200) throw new Error(`${target.name} refresh ${response.status}: ${response.body}`);
   const tokens = JSON.parse(response.body) as { access_token: string; refresh_token: string };
   worker.refresh = tokens.refresh_token;
+}
+
+interface Target extends SignInTarget {
+  name: 'Tarn' | 'bare';
+  server: ServerProcess;
+  discovery: string;
+  workers: Worker[];
 }
 
 type Scenario = { key: string; label: string; needsTokens?: boolean; run(target: Target, seconds: number): Promise<Measured> };
@@ -176,15 +105,6 @@ async function rawArgon2(seconds: number, concurrency: number): Promise<Measured
 /** Every worker signs in (consent given once and remembered in its session) and keeps its tokens. */
 async function prepare(target: Target): Promise<void> {
   await Promise.all(target.workers.map((worker) => signIn(target, worker, false)));
-}
-
-async function admin(url: string, token: string, method: string, path: string, body?: unknown) {
-  const response = await request(method, `${url}/admin${path}`, {
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  if (response.status >= 300) throw new Error(`admin ${method} ${path}: ${response.status} ${response.body}`);
-  return JSON.parse(response.body) as Record<string, any>;
 }
 
 async function main() {
