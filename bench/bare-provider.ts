@@ -13,6 +13,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import Provider, { type Configuration } from 'oidc-provider';
+import { PROFILE_CLAIMS } from '../src/oidc/account.js';
 import { TTL } from '../src/oidc/provider-config.js';
 import { ARGON2_PARAMS } from '../src/users/password.js';
 
@@ -46,7 +47,7 @@ const configuration: Configuration = {
     openid: ['sub'],
     email: ['email', 'email_verified'],
     phone: ['phone_number', 'phone_number_verified'],
-    profile: ['name', 'given_name', 'family_name', 'updated_at'],
+    profile: [...PROFILE_CLAIMS],
   },
   conformIdTokenClaims: false,
   features: {

@@ -10,7 +10,7 @@
  * of N concurrent workers for flows where each request differs (refresh-token rotation,
  * whole sign-ins).
  *
- * Environment: BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_CONNECTIONS (10),
+ * Environment: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_WARMUP (2), BENCH_CONNECTIONS (10),
  * BENCH_SIGNIN_WORKERS (4), BENCH_ONLY (comma-separated scenario keys),
  * PASSWORD_HASH_CONCURRENCY (2, passed to Tarn and used for the raw argon2 figure).
  */
@@ -38,6 +38,7 @@ import { admin, REDIRECT_URI, signIn, type SignInTarget, type Worker } from './f
 
 const SECONDS = envInt('BENCH_SECONDS', 10);
 const WARMUP = envInt('BENCH_WARMUP', 2);
+const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 10);
 const SIGNIN_WORKERS = envInt('BENCH_SIGNIN_WORKERS', 4);
 const HASH_CONCURRENCY = envInt('PASSWORD_HASH_CONCURRENCY', 2);
@@ -93,6 +94,12 @@ const scenarios: Scenario[] = [
     run: (t, s) => runLoop(t.workers.slice(0, SIGNIN_WORKERS), s, (w) => signIn(t, w, true)),
   },
 ];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
 
 /** argon2id verifications per second at Tarn's parameters, `concurrency` at a time (Tarn's hasher bound). */
 async function rawArgon2(seconds: number, concurrency: number): Promise<Measured> {
@@ -186,23 +193,36 @@ async function main() {
       targets.push(target);
     }
 
-    process.stdout.write(`\nTarn vs bare oidc-provider — ${SECONDS}s per scenario and server (after ${WARMUP}s warm-up), ${CONNECTIONS} connections\n${load}\n\n`);
+    process.stdout.write(`\nTarn vs bare oidc-provider — ${SECONDS}s per scenario and server in ${ROUNDS} alternating rounds (after ${WARMUP}s warm-up), ${CONNECTIONS} connections\n${load}\n\n`);
     const rows: string[][] = [];
     for (const scenario of scenarios) {
       if (ONLY && !ONLY.includes(scenario.key)) continue;
-      const results: Measured[] = [];
-      const cpu: number[] = [];
+      // Rounds alternate the servers (Tarn, bare, Tarn, bare …) so a shared machine's drifting
+      // load falls on both alike; each server gets BENCH_SECONDS in all. Medians of the rounds.
+      const perServer: { rounds: Measured[]; cpuMs: number; requests: number }[] = targets.map(() => ({ rounds: [], cpuMs: 0, requests: 0 }));
       for (const target of targets) {
         // Bare oidc-provider's in-memory adapter is an LRU of 1,000 entries: the token
         // scenarios before evict its sessions and grants. Fresh ones for every scenario
         // that needs them (not timed), on both servers alike.
         if (scenario.needsTokens) await prepare(target);
         await scenario.run(target, WARMUP);
-        const cpuBefore = target.server.cpuMs();
-        const result = await scenario.run(target, SECONDS);
-        cpu.push((target.server.cpuMs() - cpuBefore) / (result.rps * SECONDS));
-        results.push(result);
       }
+      for (let round = 0; round < ROUNDS; round += 1) {
+        for (const [i, target] of targets.entries()) {
+          const cpuBefore = target.server.cpuMs();
+          const result = await scenario.run(target, SECONDS / ROUNDS);
+          perServer[i]!.cpuMs += target.server.cpuMs() - cpuBefore;
+          perServer[i]!.requests += result.rps * (SECONDS / ROUNDS);
+          perServer[i]!.rounds.push(result);
+        }
+      }
+      const results = perServer.map(({ rounds }) => ({
+        rps: median(rounds.map((r) => r.rps)),
+        p50: median(rounds.map((r) => r.p50)),
+        p99: median(rounds.map((r) => r.p99)),
+        failures: rounds.reduce((sum, r) => sum + r.failures, 0),
+      }));
+      const cpu = perServer.map(({ cpuMs, requests }) => cpuMs / requests);
       const [t, b] = results as [Measured, Measured];
       const failures = t.failures + b.failures ? ` (failures: Tarn ${t.failures}, bare ${b.failures})` : '';
       rows.push([scenario.label + failures, fmt(t.rps), fmt(t.p50, 1), fmt(t.p99, 1), fmt(b.rps), fmt(b.p50, 1), fmt(b.p99, 1), `${fmt((100 * t.rps) / b.rps)} %`, fmt(cpu[0]!, 2), fmt(cpu[1]!, 2)]);

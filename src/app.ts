@@ -65,11 +65,13 @@ export function createApp({ config, database, log }: AppDeps) {
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   app.use(securityHeaders);
   app.use(problemErrors(log));
+  // Pool traffic (the hot path) first: it never reaches the routers below, whose route
+  // matching it would otherwise pay on every request (issue 7). Nothing else lives under /pools/.
+  app.use(poolGateway({ registry, hosted, pages, log }));
   app.use(staticAssets());
   app.use(health.routes());
   app.use(admin.routes());
   app.use(admin.allowedMethods({ throw: true, methodNotAllowed: () => problems.methodNotAllowed(), notImplemented: () => problems.methodNotAllowed() }));
-  app.use(poolGateway({ registry, hosted, pages, log }));
 
   // Koa's default handler would print stacks to stderr; errors are logged where they are handled.
   app.silent = true;

@@ -6,6 +6,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Db } from '../db/database.js';
 import type { OidcClientMetadata } from '../clients/clients.service.js';
+import { createArtifactFinder, type ArtifactFinder } from './artifact-finder.js';
 import { createArtifactQueries, deleteArtifactsOfGrant, type ArtifactRow } from './artifacts.queries.js';
 import { rememberClients } from './client-cache.js';
 
@@ -19,12 +20,16 @@ function toPayload(row: ArtifactRow | undefined): AdapterPayload | undefined {
 class ArtifactAdapter implements Adapter {
   readonly #db: Db;
   readonly #poolId: string;
+  readonly #model: string;
   readonly #queries: ReturnType<typeof createArtifactQueries>;
+  readonly #find: ArtifactFinder;
 
-  constructor(db: Db, poolId: string, model: string) {
+  constructor(db: Db, poolId: string, model: string, find: ArtifactFinder) {
     this.#db = db;
     this.#poolId = poolId;
+    this.#model = model;
     this.#queries = createArtifactQueries(db, poolId, model);
+    this.#find = find;
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
@@ -33,7 +38,8 @@ class ArtifactAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    return toPayload(await this.#queries.findArtifact(id));
+    // Coalesced with the other lookups of this turn (artifact-finder.ts).
+    return toPayload(await this.#find(this.#model, id));
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -89,5 +95,6 @@ class ClientAdapter implements Adapter {
 export function createAdapterFactory(db: Db, poolId: string, findClient: (clientId: string) => Promise<OidcClientMetadata | undefined>) {
   // One factory per provider build, so remembered clients go when the provider goes (client-cache.ts).
   const clients = new ClientAdapter(rememberClients(findClient));
-  return (model: string): Adapter => (model === 'Client' ? clients : new ArtifactAdapter(db, poolId, model));
+  const find = createArtifactFinder(db, poolId);
+  return (model: string): Adapter => (model === 'Client' ? clients : new ArtifactAdapter(db, poolId, model, find));
 }

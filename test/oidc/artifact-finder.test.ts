@@ -1,0 +1,56 @@
+/**
+ * Coalesced artifact lookups (src/oidc/artifact-finder.ts): lookups made together are
+ * answered together, each from its own pool only, live rows only, each caller with its own
+ * copy of the payload.
+ */
+import { createArtifactFinder } from '../../src/oidc/artifact-finder.js';
+import { createArtifactQueries } from '../../src/oidc/artifacts.queries.js';
+import { createPool } from '../support/fixtures.js';
+import { startTarn, type RunningTarn } from '../support/tarn.js';
+
+let tarn: RunningTarn;
+beforeAll(async () => {
+  tarn = await startTarn();
+});
+afterAll(async () => {
+  await tarn.close();
+});
+
+const inAnHour = () => new Date(Date.now() + 3600_000);
+
+it('answers lookups made together, each from its own pool and model only', async () => {
+  const a = await createPool(tarn);
+  const b = await createPool(tarn);
+  const db = tarn.database.handle.db;
+  await createArtifactQueries(db, a.id, 'AccessToken').upsertArtifact('t1', { kind: 'AccessToken', jti: 't1' }, inAnHour());
+  await createArtifactQueries(db, a.id, 'Session').upsertArtifact('s1', { kind: 'Session', uid: 'u1' }, inAnHour());
+  await createArtifactQueries(db, b.id, 'AccessToken').upsertArtifact('t2', { kind: 'AccessToken', jti: 't2' }, inAnHour());
+  await createArtifactQueries(db, a.id, 'AccessToken').upsertArtifact('gone', { kind: 'AccessToken' }, new Date(Date.now() - 1000));
+
+  const findInA = createArtifactFinder(db, a.id);
+  const [token, asRefresh, session, otherPools, expired, unknown] = await Promise.all([
+    findInA('AccessToken', 't1'),
+    findInA('RefreshToken', 't1'),
+    findInA('Session', 's1'),
+    findInA('AccessToken', 't2'),
+    findInA('AccessToken', 'gone'),
+    findInA('AccessToken', 'nope'),
+  ]);
+  expect(token?.payload).toEqual({ kind: 'AccessToken', jti: 't1' });
+  expect(session?.payload).toEqual({ kind: 'Session', uid: 'u1' });
+  expect(asRefresh).toBeUndefined();
+  expect(otherPools).toBeUndefined();
+  expect(expired).toBeUndefined();
+  expect(unknown).toBeUndefined();
+  expect(await createArtifactFinder(db, b.id)('AccessToken', 't2')).toBeDefined();
+});
+
+it('gives each caller its own payload, even for the same artifact', async () => {
+  const a = await createPool(tarn);
+  const db = tarn.database.handle.db;
+  await createArtifactQueries(db, a.id, 'Grant').upsertArtifact('g1', { kind: 'Grant', openid: { scope: 'openid' } }, inAnHour());
+  const find = createArtifactFinder(db, a.id);
+  const [first, second] = await Promise.all([find('Grant', 'g1'), find('Grant', 'g1')]);
+  (first!.payload as { openid: { scope: string } }).openid.scope = 'changed';
+  expect(second!.payload).toEqual({ kind: 'Grant', openid: { scope: 'openid' } });
+});
