@@ -7,6 +7,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Db } from '../db/database.js';
 import type { OidcClientMetadata } from '../clients/clients.service.js';
 import { createArtifactFinder, type ArtifactFinder } from './artifact-finder.js';
+import { createArtifactWriter, type ArtifactWriter } from './artifact-writer.js';
 import { createArtifactQueries, deleteArtifactsOfGrant, type ArtifactRow } from './artifacts.queries.js';
 import { rememberClients } from './client-cache.js';
 
@@ -23,18 +24,21 @@ class ArtifactAdapter implements Adapter {
   readonly #model: string;
   readonly #queries: ReturnType<typeof createArtifactQueries>;
   readonly #find: ArtifactFinder;
+  readonly #write: ArtifactWriter;
 
-  constructor(db: Db, poolId: string, model: string, find: ArtifactFinder) {
+  constructor(db: Db, poolId: string, model: string, find: ArtifactFinder, write: ArtifactWriter) {
     this.#db = db;
     this.#poolId = poolId;
     this.#model = model;
     this.#queries = createArtifactQueries(db, poolId, model);
     this.#find = find;
+    this.#write = write;
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
-    await this.#queries.upsertArtifact(id, payload as Record<string, unknown>, expiresAt);
+    // Coalesced with the other writes of this turn (artifact-writer.ts).
+    await this.#write({ model: this.#model, id, payload: payload as Record<string, unknown>, expiresAt });
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -96,5 +100,6 @@ export function createAdapterFactory(db: Db, poolId: string, findClient: (client
   // One factory per provider build, so remembered clients go when the provider goes (client-cache.ts).
   const clients = new ClientAdapter(rememberClients(findClient));
   const find = createArtifactFinder(db, poolId);
-  return (model: string): Adapter => (model === 'Client' ? clients : new ArtifactAdapter(db, poolId, model, find));
+  const write = createArtifactWriter(db, poolId);
+  return (model: string): Adapter => (model === 'Client' ? clients : new ArtifactAdapter(db, poolId, model, find, write));
 }

@@ -1,9 +1,10 @@
 /**
- * Coalesced artifact lookups (src/oidc/artifact-finder.ts): lookups made together are
+ * Coalesced artifact lookups and writes (artifact-finder.ts, artifact-writer.ts): lookups made together are
  * answered together, each from its own pool only, live rows only, each caller with its own
  * copy of the payload.
  */
 import { createArtifactFinder } from '../../src/oidc/artifact-finder.js';
+import { createArtifactWriter } from '../../src/oidc/artifact-writer.js';
 import { createArtifactQueries } from '../../src/oidc/artifacts.queries.js';
 import { createPool } from '../support/fixtures.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
@@ -53,4 +54,20 @@ it('gives each caller its own payload, even for the same artifact', async () => 
   const [first, second] = await Promise.all([find('Grant', 'g1'), find('Grant', 'g1')]);
   (first!.payload as { openid: { scope: string } }).openid.scope = 'changed';
   expect(second!.payload).toEqual({ kind: 'Grant', openid: { scope: 'openid' } });
+});
+
+it('stores writes made together in their own pool, the later of two writes of one artifact winning', async () => {
+  const a = await createPool(tarn);
+  const b = await createPool(tarn);
+  const db = tarn.database.handle.db;
+  const write = createArtifactWriter(db, a.id);
+  await Promise.all([
+    write({ model: 'Session', id: 's1', payload: { uid: 'u1', n: 1 }, expiresAt: inAnHour() }),
+    write({ model: 'Session', id: 's1', payload: { uid: 'u1', n: 2 }, expiresAt: inAnHour() }),
+    write({ model: 'Grant', id: 'g1', payload: { grantId: 'g1' }, expiresAt: null }),
+  ]);
+  expect((await createArtifactQueries(db, a.id, 'Session').findArtifact('s1'))?.payload).toEqual({ uid: 'u1', n: 2 });
+  expect(await createArtifactQueries(db, a.id, 'Session').findArtifactByUid('u1')).toBeDefined();
+  expect(await createArtifactQueries(db, a.id, 'Grant').findArtifact('g1')).toBeDefined();
+  expect(await createArtifactQueries(db, b.id, 'Session').findArtifact('s1')).toBeUndefined();
 });
