@@ -74,8 +74,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `node --import tsx <script>` and waits until `readyPath` answers 200. */
-export async function startServer(name: string, script: string, env: Record<string, string>, port: number, readyPath: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+export async function startServer(name: string, script: string, env: Record<string, string>, port: number, readyPath: string, nodeArgs: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

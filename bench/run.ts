@@ -135,6 +135,8 @@ async function main() {
       },
       tarnPort,
       '/readyz',
+      // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile Tarn under the benchmark's load
+      process.env.BENCH_TARN_NODE_ARGS?.split(' ').filter(Boolean),
     );
     servers.push(tarn);
 
