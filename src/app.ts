@@ -9,6 +9,7 @@ import { createClientService } from './clients/clients.service.js';
 import { createEnvelope } from './crypto/envelope.js';
 import { deriveKey } from './crypto/secrets.js';
 import type { DatabaseHandle } from './db/database.js';
+import { createGroupService } from './groups/groups.service.js';
 import { createHealthRouter } from './health/health.routes.js';
 import { problemErrors } from './http/errors.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -35,6 +36,7 @@ export function createApp({ config, database, log }: AppDeps) {
   const pages = createPageRenderer({ cache: config.env === 'production' });
   const hasher = createPasswordHasher(config.passwordHashConcurrency);
   const users = createUserService({ db, hasher });
+  const groups = createGroupService({ db });
 
   // The registry and the services that change what it caches refer to each other:
   // services tell it about changes, it asks the client service for client metadata.
@@ -43,6 +45,7 @@ export function createApp({ config, database, log }: AppDeps) {
     db,
     envelope,
     users,
+    groups,
     findClient: (poolId, clientId) => clients.findOidcMetadata(poolId, clientId),
     pages,
     cookieKeys,
@@ -58,7 +61,7 @@ export function createApp({ config, database, log }: AppDeps) {
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
   const hosted = createInteractionRouter({ users, pages, csrfKey: deriveKey(config.masterKey, 'csrf'), bodyLimitBytes: config.bodyLimitBytes });
 
-  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users });
+  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups });
   const health = createHealthRouter(database);
 
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
@@ -73,7 +76,7 @@ export function createApp({ config, database, log }: AppDeps) {
   // Koa's default handler would print stacks to stderr; errors are logged where they are handled.
   app.silent = true;
 
-  return { app, registry, services: { pools, clients, users } };
+  return { app, registry, services: { pools, clients, users, groups } };
 }
 
 export type TarnApp = ReturnType<typeof createApp>;

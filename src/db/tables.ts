@@ -112,6 +112,8 @@ export interface Database {
   clients: ClientTable;
   users: UserTable;
   oidc_artifacts: OidcArtifactTable;
+  groups: GroupTable;
+  group_members: GroupMemberTable;
 }
 
 export type PoolRow = Selectable<PoolTable>;
@@ -121,3 +123,22 @@ export type SigningKeyRow = Selectable<SigningKeyTable>;
 export type ClientRow = Selectable<ClientTable>;
 export type UserRow = Selectable<UserTable>;
 export type PoolSecretRow = Selectable<PoolSecretTable>;
+
+export interface GroupTable {
+  pool_id: string;
+  id: string;
+  name: string;
+  description: Generated<string>;
+  parent_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface GroupMemberTable {
+  pool_id: string;
+  group_id: string;
+  user_id: string;
+  created_at: Timestamp;
+}
+
+export type GroupRow = Selectable<GroupTable>;
