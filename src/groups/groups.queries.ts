@@ -45,6 +45,20 @@ export function userGroupsQuery(poolId: string, userId: string, limit: number, a
      LIMIT ${limit}`;
 }
 
+/** The names behind the `groups` claim; exported, like userGroupsQuery, for the index test. */
+export function userGroupNamesQuery(poolId: string, userId: string): RawBuilder<{ name: string }> {
+  return sql<{ name: string }>`
+    WITH RECURSIVE reached (id) AS (
+      SELECT group_id FROM group_members WHERE pool_id = ${poolId} AND user_id = ${userId}
+      UNION
+      SELECT g.parent_id
+        FROM reached r JOIN groups g ON g.pool_id = ${poolId} AND g.id = r.id
+       WHERE g.parent_id IS NOT NULL
+    )
+    SELECT g.name FROM reached r JOIN groups g ON g.pool_id = ${poolId} AND g.id = r.id
+     ORDER BY lower(g.name)`;
+}
+
 export function createGroupQueries(db: Db, poolId: string) {
   return {
     findGroup(id: string): Promise<GroupRow | undefined> {
@@ -208,17 +222,7 @@ export function createGroupQueries(db: Db, poolId: string) {
 
     /** Names of every group the user is in, directly or through nesting: the `groups` claim. */
     async listUserGroupNames(userId: string): Promise<string[]> {
-      const result = await sql<{ name: string }>`
-        WITH RECURSIVE reached (id) AS (
-          SELECT group_id FROM group_members WHERE pool_id = ${poolId} AND user_id = ${userId}
-          UNION
-          SELECT g.parent_id
-            FROM reached r JOIN groups g ON g.pool_id = ${poolId} AND g.id = r.id
-           WHERE g.parent_id IS NOT NULL
-        )
-        SELECT g.name FROM reached r JOIN groups g ON g.pool_id = ${poolId} AND g.id = r.id
-         ORDER BY lower(g.name)`.execute(db);
-      return result.rows.map((row) => row.name);
+      return (await userGroupNamesQuery(poolId, userId).execute(db)).rows.map((row) => row.name);
     },
   };
 }
