@@ -103,12 +103,13 @@ export function createGroupService({ db }: GroupServiceDeps) {
       await assertPool(poolId);
       const queries = createGroupQueries(db, poolId);
       const parentId = input.parentId ?? null;
-      if (parentId !== null && !(await findGroupRow(queries, parentId))) throw parentNotFound();
-      // A new group has no descendants, so no parent can make a cycle with it.
+      if (parentId !== null && !UUID.test(parentId)) throw parentNotFound();
+      // A new group has no descendants, so no parent can make a cycle with it; the composite
+      // foreign key (pool_id, parent_id) refuses a parent that is not a group of this pool.
       const row = await queries
         .insertGroup({ id: randomUUID(), name: input.name, description: input.description ?? '', parent_id: parentId })
         .catch((error: unknown) => {
-          if (isForeignKeyViolation(error)) throw parentNotFound(); // the parent was deleted meanwhile
+          if (isForeignKeyViolation(error)) throw parentNotFound();
           return nameTaken(error);
         });
       return toGroupResponse(row);
@@ -191,10 +192,14 @@ export function createGroupService({ db }: GroupServiceDeps) {
         });
     },
 
-    /** Adds many users of the pool at once (ids that are not users of the pool are skipped); returns how many were new. */
-    async addMembers(poolId: string, groupId: string, userIds: readonly string[]): Promise<number> {
-      await getGroupRow(poolId, groupId);
-      return createGroupQueries(db, poolId).insertMembers(groupId, userIds.filter((id) => UUID.test(id)));
+    /**
+     * Bulk membership (imports, seeding): pairs whose group or user is not in the pool, or
+     * that exist already, are skipped. Returns how many memberships were new.
+     */
+    async addMemberships(poolId: string, pairs: readonly { groupId: string; userId: string }[]): Promise<number> {
+      await assertPool(poolId);
+      const valid = pairs.filter((pair) => UUID.test(pair.groupId) && UUID.test(pair.userId));
+      return createGroupQueries(db, poolId).insertMemberships(valid);
     },
 
     /** DELETE: idempotent for a user who is not a member; 404 only when the group or the user does not exist. */
