@@ -113,6 +113,17 @@ describe('group CRUD', () => {
     expect((await tarn.admin('GET', `/pools/${pool.id}/groups?cursor=bm9wZQ`)).status).toBe(400);
     expect((await tarn.admin('GET', '/pools/no-such-pool/groups')).status).toBe(404);
   });
+
+  it('documents the group routes in the OpenAPI document', async () => {
+    const paths = Object.keys((await tarn.admin('GET', '/openapi.json')).body.paths);
+    expect(paths).toEqual(expect.arrayContaining([
+      '/admin/pools/{pool}/groups',
+      '/admin/pools/{pool}/groups/{groupId}',
+      '/admin/pools/{pool}/groups/{groupId}/members',
+      '/admin/pools/{pool}/groups/{groupId}/members/{userId}',
+      '/admin/pools/{pool}/users/{userId}/groups',
+    ]));
+  });
 });
 
 describe('nesting', () => {
@@ -149,6 +160,19 @@ describe('nesting', () => {
     expect(child.status).toBe(409);
     // Nothing changed: employees is still the root.
     expect((await tarn.admin('GET', `/pools/${pool.id}/groups/${employees.id}`)).body.parentId).toBeNull();
+  });
+
+  it('lets only one of two crossing moves through (the tree lock): never a loop', async () => {
+    const pool = await createPool(tarn);
+    for (let round = 0; round < 5; round += 1) {
+      const a = await createGroup(pool.id, { name: `a-${round}` });
+      const b = await createGroup(pool.id, { name: `b-${round}` });
+      const [first, second] = await Promise.all([
+        tarn.admin('PATCH', `/pools/${pool.id}/groups/${a.id}`, { parentId: b.id }),
+        tarn.admin('PATCH', `/pools/${pool.id}/groups/${b.id}`, { parentId: a.id }),
+      ]);
+      expect([first.status, second.status].sort()).toEqual([200, 409]);
+    }
   });
 
   it('treats a parent from another pool as not found', async () => {
