@@ -16,6 +16,7 @@ import { staticAssets } from './http/static.js';
 import type { Logger } from './log.js';
 import { createInteractionRouter } from './oidc/interactions/interactions.routes.js';
 import { poolGateway } from './oidc/pool-gateway.js';
+import { registerPostToGetRoutes } from './oidc/post-to-get.js';
 import { createProviderRegistry } from './oidc/provider-registry.js';
 import { createPoolService } from './pools/pools.service.js';
 import { createPasswordHasher } from './users/password.js';
@@ -57,6 +58,7 @@ export function createApp({ config, database, log }: AppDeps) {
 
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
   const hosted = createInteractionRouter({ users, pages, csrfKey: deriveKey(config.masterKey, 'csrf'), bodyLimitBytes: config.bodyLimitBytes });
+  registerPostToGetRoutes(hosted, config.bodyLimitBytes);
 
   const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users });
   const health = createHealthRouter(database);

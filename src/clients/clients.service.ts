@@ -89,6 +89,8 @@ export function toOidcMetadata(row: ClientRow, secret: string | undefined): Oidc
     token_endpoint_auth_method: row.token_endpoint_auth_method,
     ...(row.backchannel_logout_uri ? { backchannel_logout_uri: row.backchannel_logout_uri, backchannel_logout_session_required: true } : {}),
     ...(row.jwks ? { jwks: row.jwks } : {}),
+    // OIDC Core §2: auth_time in every ID token, whether or not max_age was asked for.
+    require_auth_time: true,
     // RFC 9449 §5.2
     dpop_bound_access_tokens: row.dpop_bound_access_tokens ?? false,
     [RESOURCES_METADATA]: row.resources ?? [],
