@@ -133,6 +133,6 @@ describe('device authorization grant (RFC 8628)', () => {
     });
     expect(response.status).toBe(400);
     // RFC 8628 §3.2 / RFC 6749 §5.2 say unauthorized_client; oidc-provider answers invalid_request.
-    expect(await response.json()).toMatchObject({ error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' });
+    expect(await response.json()).toMatchObject({ error: 'invalid_request', error_description: `${DEVICE_GRANT} is not allowed for this client` });
   });
 });
