@@ -26,7 +26,12 @@ const resource = z
   })
   .strict();
 
-const jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(10) }).strict();
+// A client registers public keys only (RFC 7517 §5); private or symmetric members are refused.
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+const publicJwk = z
+  .record(z.string(), z.unknown())
+  .refine((key) => PRIVATE_MEMBERS.every((member) => !(member in key)), { message: 'Must be a public key (no private or symmetric key members).' });
+const jwks = z.object({ keys: z.array(publicJwk).min(1).max(10) }).strict();
 
 const clientFields = {
   name: z.string().trim().min(1).max(200),
