@@ -41,8 +41,11 @@ const clientFields = {
   tokenEndpointAuthMethod: z.enum(AUTH_METHODS),
   backchannelLogoutUri: uri.nullable(),
   jwks: jwks.nullable(),
-  dpopBoundAccessTokens: z.boolean(),
-  resources: z.array(resource).max(20),
+  dpopBoundAccessTokens: z.boolean().describe('RFC 9449 §5.2: every access token of this client must be DPoP-bound.'),
+  resources: z
+    .array(resource)
+    .max(20)
+    .describe('RFC 8707 resource servers this client may get JWT access tokens (RFC 9068) for, each with the scopes it may be granted there.'),
 };
 
 export const createClientSchema = z
