@@ -144,7 +144,7 @@ describe('Basic OP: authorization requests', () => {
 
   it('oidcc-display-page / oidcc-display-popup / oidcc-ui-locales / oidcc-claims-locales: optional parameters are accepted', async () => {
     const setup = await setupPool(tarn);
-    for (const extra of [{ display: 'page' }, { display: 'popup' }, { ui_locales: 'fr-CA fr en' }, { claims_locales: 'de en' }]) {
+    for (const extra of [{ display: 'page' }, { display: 'popup' }, { ui_locales: 'fr-CA fr en' }, { claims_locales: 'de en' }] as Record<string, string>[]) {
       const { params } = await codeRequest(setup.app.clientId, extra);
       const page = await new Browser(tarn.url).get(authorizationUrl(setup.pool.issuer, params));
       expect(page.status).toBe(200);
@@ -329,11 +329,11 @@ describe('Basic OP: userinfo and scopes (OIDC Core §5)', () => {
     const { code, verifier } = await codeFor(setup);
     const { body } = await exchange(setup, code, verifier);
     const get = await fetch(`${setup.pool.issuer}/userinfo`, { headers: { authorization: `Bearer ${body.access_token}` } });
-    expect(await get.json()).toMatchObject({ sub: setup.user.id, email: setup.user.email, name: 'Grace Hopper' });
+    expect(await get.json() as any).toMatchObject({ sub: setup.user.id, email: setup.user.email, name: 'Grace Hopper' });
     const postHeader = await fetch(`${setup.pool.issuer}/userinfo`, { method: 'POST', headers: { authorization: `Bearer ${body.access_token}` } });
-    expect((await postHeader.json()).sub).toBe(setup.user.id);
+    expect((await postHeader.json() as any).sub).toBe(setup.user.id);
     const postBody = await fetch(`${setup.pool.issuer}/userinfo`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ access_token: body.access_token }) });
-    expect((await postBody.json()).sub).toBe(setup.user.id);
+    expect((await postBody.json() as any).sub).toBe(setup.user.id);
     const none = await fetch(`${setup.pool.issuer}/userinfo`);
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -344,7 +344,7 @@ describe('Basic OP: userinfo and scopes (OIDC Core §5)', () => {
     const info = async (scope: string) => {
       const { code, verifier } = await codeFor(setup, { scope });
       const { body } = await exchange(setup, code, verifier);
-      return (await fetch(`${setup.pool.issuer}/userinfo`, { headers: { authorization: `Bearer ${body.access_token}` } })).json();
+      return (await fetch(`${setup.pool.issuer}/userinfo`, { headers: { authorization: `Bearer ${body.access_token}` } })).json() as any;
     };
     const profile = await info('openid profile');
     expect(profile).toMatchObject({ sub: setup.user.id, name: 'Grace Hopper', family_name: 'Hopper' });
@@ -362,7 +362,7 @@ describe('Basic OP: userinfo and scopes (OIDC Core §5)', () => {
     const { code, verifier } = await codeFor(setup, { scope: 'openid', claims });
     const { body } = await exchange(setup, code, verifier);
     expect(decodeJwt(body.id_token).email).toBe(setup.user.email);
-    const info = await (await fetch(`${setup.pool.issuer}/userinfo`, { headers: { authorization: `Bearer ${body.access_token}` } })).json();
+    const info = await (await fetch(`${setup.pool.issuer}/userinfo`, { headers: { authorization: `Bearer ${body.access_token}` } })).json() as any;
     expect(info.name).toBe('Grace Hopper');
     expect(info.family_name).toBeUndefined();
   });

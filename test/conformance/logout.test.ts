@@ -73,17 +73,19 @@ describe('RP-Initiated Logout OP', () => {
     expect(callbackParams(silent.leftTo).get('error')).toBe('login_required');
   });
 
-  it('oidcc-rp-initiated-logout-bad-post-logout-redirect-uri: an unregistered post_logout_redirect_uri gets an error page, never a redirect', async () => {
+  it('oidcc-rp-initiated-logout-bad-post-logout-redirect-uri / -query-added-to-post-logout-redirect-uri: an unregistered post_logout_redirect_uri gets an error page, never a redirect', async () => {
     const setup = await setupPool(tarn, { postLogoutRedirectUris: [LOGGED_OUT] }, { name: 'Logout Pool' });
     const { tokens, browser } = await signIn(setup.config, tarn.url, setup.user);
-    const page = await browser.get(endSessionUrl(setup.pool.issuer, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'https://attacker.example/bye' }));
-    expect(page.leftTo).toBeUndefined();
-    expect(page.status).toBe(400);
-    expect(visibleText(page.html)).toContain('Logout Pool');
-    expect(visibleText(page.html)).toContain('post_logout_redirect_uri');
+    for (const uri of ['https://attacker.example/bye', `${LOGGED_OUT}?extra=1`]) {
+      const page = await browser.get(endSessionUrl(setup.pool.issuer, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: uri }));
+      expect(page.leftTo).toBeUndefined();
+      expect(page.status).toBe(400);
+      expect(visibleText(page.html)).toContain('Logout Pool');
+      expect(visibleText(page.html)).toContain('post_logout_redirect_uri');
+    }
   });
 
-  it('oidcc-rp-initiated-logout-no-id-token-hint (without client_id): a post_logout_redirect_uri that names no client is never followed', async () => {
+  it('oidcc-rp-initiated-logout-no-id-token-hint: a post_logout_redirect_uri without id_token_hint is never followed; the user confirms and is signed out', async () => {
     const setup = await setupPool(tarn, { postLogoutRedirectUris: [LOGGED_OUT] });
     const { browser } = await signIn(setup.config, tarn.url, setup.user);
     const confirm = await browser.get(endSessionUrl(setup.pool.issuer, { post_logout_redirect_uri: LOGGED_OUT }));
@@ -93,7 +95,7 @@ describe('RP-Initiated Logout OP', () => {
     expect(visibleText(done.html)).toContain('You are signed out');
   });
 
-  it('oidcc-rp-initiated-logout-no-id-token-hint (with client_id): client_id identifies the client whose registered URI is then used', async () => {
+  it('RP-Initiated Logout §2 (client_id): client_id identifies the client, whose registered post_logout_redirect_uri is then used', async () => {
     const setup = await setupPool(tarn, { postLogoutRedirectUris: [LOGGED_OUT] });
     const { browser } = await signIn(setup.config, tarn.url, setup.user);
     const confirm = await browser.get(endSessionUrl(setup.pool.issuer, { client_id: setup.app.clientId, post_logout_redirect_uri: LOGGED_OUT, state: 's1' }));
@@ -101,10 +103,10 @@ describe('RP-Initiated Logout OP', () => {
     expect(new URL(done.leftTo!).searchParams.get('state')).toBe('s1');
   });
 
-  it('oidcc-rp-initiated-logout-only-client-id / no-post-logout-redirect-uri: logging out without a redirect ends on the pool\'s "signed out" page', async () => {
+  it('oidcc-rp-initiated-logout-no-params: logging out with no parameters ends on the pool\'s "signed out" page', async () => {
     const setup = await setupPool(tarn, { postLogoutRedirectUris: [LOGGED_OUT] }, { name: 'Quiet Pool' });
     const { browser } = await signIn(setup.config, tarn.url, setup.user);
-    const confirm = await browser.get(endSessionUrl(setup.pool.issuer, { client_id: setup.app.clientId }));
+    const confirm = await browser.get(endSessionUrl(setup.pool.issuer, {}));
     const done = await browser.submit(confirm, { logout: 'yes' });
     expect(done.leftTo).toBeUndefined();
     expect(visibleText(done.html)).toContain('You are signed out');
@@ -118,6 +120,23 @@ describe('RP-Initiated Logout OP', () => {
     const page = await new Browser(tarn.url).get(endSessionUrl(setup.pool.issuer, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: LOGGED_OUT }));
     expect(page.leftTo).toBeUndefined();
     expect(page.status).toBe(400);
+  });
+
+  it('oidcc-rp-initiated-logout-no-post-logout-redirect-uri: with id_token_hint but no redirect, the user ends on the signed-out page', async () => {
+    const setup = await setupPool(tarn, { postLogoutRedirectUris: [LOGGED_OUT] });
+    const { tokens, browser } = await signIn(setup.config, tarn.url, setup.user);
+    const confirm = await browser.get(endSessionUrl(setup.pool.issuer, { id_token_hint: tokens.id_token! }));
+    const done = await browser.submit(confirm, { logout: 'yes' });
+    expect(done.leftTo).toBeUndefined();
+    expect(visibleText(done.html)).toContain('You are signed out');
+  });
+
+  it('oidcc-rp-initiated-logout-no-state: without state the client is redirected without one', async () => {
+    const setup = await setupPool(tarn, { postLogoutRedirectUris: [LOGGED_OUT] });
+    const { tokens, browser } = await signIn(setup.config, tarn.url, setup.user);
+    const confirm = await browser.get(endSessionUrl(setup.pool.issuer, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: LOGGED_OUT }));
+    const done = await browser.submit(confirm, { logout: 'yes' });
+    expect(done.leftTo).toBe(LOGGED_OUT);
   });
 
   it('RP-Initiated Logout §2: the end_session endpoint accepts POST', async () => {
