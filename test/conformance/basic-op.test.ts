@@ -142,9 +142,19 @@ describe('Basic OP: authorization requests', () => {
     expect(callbackParams(page.leftTo).get('error')).toBe('request_not_supported');
   });
 
-  it('oidcc-display-page / oidcc-display-popup / oidcc-ui-locales / oidcc-claims-locales: optional parameters are accepted', async () => {
+  it('oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported: request_uri (outside PAR) is refused as unsupported', async () => {
     const setup = await setupPool(tarn);
-    for (const extra of [{ display: 'page' }, { display: 'popup' }, { ui_locales: 'fr-CA fr en' }, { claims_locales: 'de en' }] as Record<string, string>[]) {
+    const { params } = await codeRequest(setup.app.clientId, { request_uri: 'https://rp.example.test/request.jwt' });
+    const page = await new Browser(tarn.url).get(authorizationUrl(setup.pool.issuer, params));
+    expect(callbackParams(page.leftTo).get('error')).toBe('request_uri_not_supported');
+  });
+
+  it('oidcc-display-page / oidcc-display-popup / oidcc-ui-locales / oidcc-claims-locales / oidcc-ensure-request-with-acr-values-succeeds / oidcc-ensure-request-with-unknown-parameter-succeeds: optional and unknown parameters are accepted', async () => {
+    const setup = await setupPool(tarn);
+    const extras: Record<string, string>[] = [
+      { display: 'page' }, { display: 'popup' }, { ui_locales: 'fr-CA fr en' }, { claims_locales: 'de en' }, { acr_values: '1 2' }, { extra_parameter: 'ignored' },
+    ];
+    for (const extra of extras) {
       const { params } = await codeRequest(setup.app.clientId, extra);
       const page = await new Browser(tarn.url).get(authorizationUrl(setup.pool.issuer, params));
       expect(page.status).toBe(200);
@@ -339,7 +349,7 @@ describe('Basic OP: userinfo and scopes (OIDC Core §5)', () => {
     expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
   });
 
-  it('oidcc-scope-profile / oidcc-scope-email / oidcc-scope-all: claims follow the granted scopes', async () => {
+  it('oidcc-scope-profile / oidcc-scope-email / oidcc-scope-phone / oidcc-scope-all: claims follow the granted scopes', async () => {
     const setup = await setupPool(tarn);
     const info = async (scope: string) => {
       const { code, verifier } = await codeFor(setup, { scope });
@@ -352,6 +362,9 @@ describe('Basic OP: userinfo and scopes (OIDC Core §5)', () => {
     const email = await info('openid email');
     expect(email).toMatchObject({ email: setup.user.email, email_verified: true });
     expect(email.name).toBeUndefined();
+    const phone = await info('openid phone');
+    expect(phone.sub).toBe(setup.user.id);
+    expect(phone.email).toBeUndefined();
     const all = await info('openid profile email phone address');
     expect(all).toMatchObject({ name: 'Grace Hopper', email: setup.user.email });
   });
