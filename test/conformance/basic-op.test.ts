@@ -391,7 +391,7 @@ describe('Basic OP: client authentication (OIDC Core §9)', () => {
     expect(viaPost.status).toBe(200);
   });
 
-  it('a wrong client secret is invalid_client (RFC 6749 §5.2)', async () => {
+  it('RFC 6749 §5.2: a wrong client secret is invalid_client', async () => {
     const setup = await setupPool(tarn);
     const { code, verifier } = await codeFor(setup);
     const response = await exchange(setup, code, verifier, {}, { clientId: setup.app.clientId, clientSecret: 'tcs_wrong' });

@@ -55,7 +55,7 @@ describe('refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2)', () => {
 });
 
 describe('client credentials (RFC 6749 §4.4)', () => {
-  it('a confidential client gets an access token for itself, without refresh or ID token', async () => {
+  it('RFC 6749 §4.4: a confidential client gets an access token for itself, without refresh or ID token', async () => {
     const setup = await setupPool(tarn, { grantTypes: ['client_credentials'], redirectUris: [] });
     const tokens = await oidc.clientCredentialsGrant(setup.config);
     expect(tokens.token_type.toLowerCase()).toBe('bearer');
@@ -67,7 +67,7 @@ describe('client credentials (RFC 6749 §4.4)', () => {
   });
 
   // RFC 6749 §5.2 names this unauthorized_client; oidc-provider answers invalid_request (docs/conformance.md).
-  it('a client without the grant is refused', async () => {
+  it('RFC 6749 §4.4, §5.2: a client without the grant is refused', async () => {
     const setup = await setupPool(tarn);
     const response = await postForm(`${setup.pool.issuer}/token`, { grant_type: 'client_credentials' }, { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret });
     expect(response.status).toBe(400);
@@ -248,7 +248,7 @@ describe('resource indicators and JWT access tokens (RFC 8707, RFC 9068)', () =>
 });
 
 describe('client authentication with private_key_jwt (RFC 7523 §2.2, OIDC Core §9)', () => {
-  it('a client holding the private key of its registered JWKS authenticates with a signed assertion', async () => {
+  it('RFC 7523 §2.2, §3 / OIDC Core §9 (private_key_jwt): a client holding the private key of its registered JWKS authenticates with a signed assertion', async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk = { ...(await exportJWK(publicKey)), kid: 'app-key-1', alg: 'ES256', use: 'sig' };
     const setup = await setupPool(tarn, { tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [jwk] }, grantTypes: ['client_credentials'], redirectUris: [] });
