@@ -109,8 +109,6 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
         },
       },
     },
-    // /me is the pool's self-service profile API (DESIGN.md), so userinfo gets its own path.
-    routes: { userinfo: '/userinfo' },
     interactions: {
       url: (_ctx, interaction) => `${basePath}/interaction/${interaction.uid}`,
     },
@@ -127,5 +125,8 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
       });
     },
     ttl: TTL,
+    // oidc-provider's default userinfo path is /me, which is the user's self-service profile
+    // API in Tarn (users/me.routes.ts); relying parties find /userinfo through discovery.
+    routes: { userinfo: '/userinfo' },
   };
 }
