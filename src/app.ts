@@ -59,10 +59,10 @@ export function createApp({ config, database, log }: AppDeps) {
 
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
   const hosted = createInteractionRouter({ users, pages, csrfKey: deriveKey(config.masterKey, 'csrf'), bodyLimitBytes: config.bodyLimitBytes });
-  registerPostToGetRoutes(hosted, config.bodyLimitBytes);
 
   const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users });
   const health = createHealthRouter(database);
+  registerPostToGetRoutes(hosted, config.bodyLimitBytes); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601)
 
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   app.use(securityHeaders);

@@ -15,11 +15,11 @@ import type { OidcClientMetadata } from '../clients/clients.service.js';
 import type { PublishedKey } from '../keys/keys.service.js';
 import type { UserService } from '../users/users.service.js';
 import type { PageRenderer } from '../views/render.js';
-import { createFindAccount, PROFILE_CLAIMS } from './account.js';
-import { createAdapterFactory } from './adapter.js';
 import { createDevicePages } from './device-pages.js';
 import { createResourceServerInfo } from './resource-servers.js';
 import { RESOURCES_METADATA } from '../clients/clients.service.js';
+import { createFindAccount, PROFILE_CLAIMS } from './account.js';
+import { createAdapterFactory } from './adapter.js';
 
 export interface ProviderConfigDeps {
   db: Db;
