@@ -9,6 +9,7 @@ import { createClientService } from './clients/clients.service.js';
 import { createEnvelope } from './crypto/envelope.js';
 import { deriveKey } from './crypto/secrets.js';
 import type { DatabaseHandle } from './db/database.js';
+import { createGroupService } from './groups/groups.service.js';
 import { createHealthRouter } from './health/health.routes.js';
 import { problemErrors } from './http/errors.js';
 import { problems } from './http/problem.js';
@@ -17,6 +18,7 @@ import { staticAssets } from './http/static.js';
 import type { Logger } from './log.js';
 import { createInteractionRouter } from './oidc/interactions/interactions.routes.js';
 import { poolGateway } from './oidc/pool-gateway.js';
+import { registerPostToGetRoutes } from './oidc/post-to-get.js';
 import { createProviderRegistry } from './oidc/provider-registry.js';
 import { createPoolService } from './pools/pools.service.js';
 import { createPasswordHasher } from './users/password.js';
@@ -36,6 +38,7 @@ export function createApp({ config, database, log }: AppDeps) {
   const pages = createPageRenderer({ cache: config.env === 'production' });
   const hasher = createPasswordHasher(config.passwordHashConcurrency);
   const users = createUserService({ db, hasher });
+  const groups = createGroupService({ db });
 
   // The registry and the services that change what it caches refer to each other:
   // services tell it about changes, it asks the client service for client metadata.
@@ -44,6 +47,7 @@ export function createApp({ config, database, log }: AppDeps) {
     db,
     envelope,
     users,
+    groups,
     findClient: (poolId, clientId) => clients.findOidcMetadata(poolId, clientId),
     pages,
     cookieKeys,
@@ -59,8 +63,9 @@ export function createApp({ config, database, log }: AppDeps) {
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
   const hosted = createInteractionRouter({ users, pages, csrfKey: deriveKey(config.masterKey, 'csrf'), bodyLimitBytes: config.bodyLimitBytes });
 
-  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users });
+  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups });
   const health = createHealthRouter(database);
+  registerPostToGetRoutes(hosted, config.bodyLimitBytes); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601)
 
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   app.use(securityHeaders);
@@ -76,7 +81,7 @@ export function createApp({ config, database, log }: AppDeps) {
   // Koa's default handler would print stacks to stderr; errors are logged where they are handled.
   app.silent = true;
 
-  return { app, registry, services: { pools, clients, users } };
+  return { app, registry, services: { pools, clients, users, groups } };
 }
 
 export type TarnApp = ReturnType<typeof createApp>;
