@@ -1,9 +1,9 @@
 /**
  * The yardstick: bare node-oidc-provider 9 with its default in-memory adapter, configured
- * like a Tarn pool (same features, TTLs, claims, refresh-token policy, the same client
- * metadata as a static client, the same keystore shape: an RS256 and an ES256 signing key
- * plus a published "next" key of each), and a minimal login interaction that verifies an
- * argon2id password with Tarn's parameters. No database, no templates, no CSRF: what
+ * by Tarn's own buildProviderConfiguration (same features, TTLs, claims, refresh-token
+ * policy), the same client metadata as a static client, the same keystore shape (an RS256
+ * and an ES256 signing key plus a published "next" key of each), and a minimal login
+ * interaction that verifies an argon2id password with Tarn's parameters. No database, no templates, no CSRF: what
  * Tarn costs beyond this is Tarn's own overhead.
  *
  * Environment: PORT, BARE_CLIENT (JSON client metadata), BARE_USERS (JSON [{id, email, password}]).
@@ -13,9 +13,11 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import Provider, { type Configuration } from 'oidc-provider';
-import { PROFILE_CLAIMS } from '../src/oidc/account.js';
-import { TTL } from '../src/oidc/provider-config.js';
+import type { PoolRow } from '../src/db/tables.js';
+import type { PublishedKey } from '../src/keys/keys.service.js';
+import { buildProviderConfiguration } from '../src/oidc/provider-config.js';
 import { ARGON2_PARAMS } from '../src/users/password.js';
+import { createPageRenderer } from '../src/views/render.js';
 
 interface BareUser {
   id: string;
@@ -32,42 +34,38 @@ for (const user of users) user.hash = await argon2.hash(user.password, ARGON2_PA
 const byEmail = new Map(users.map((user) => [user.email.toLowerCase(), user]));
 const byId = new Map(users.map((user) => [user.id, user]));
 
-async function key(alg: 'RS256' | 'ES256', signs: boolean) {
+async function key(alg: 'RS256' | 'ES256', status: 'current' | 'next'): Promise<PublishedKey> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
-  const jwk = { ...(await exportJWK(privateKey)), kid: randomBytes(12).toString('base64url'), alg, use: 'sig' };
-  return signs ? jwk : { ...jwk, key_ops: ['verify'] };
+  const kid = randomBytes(12).toString('base64url');
+  return { kid, alg, status, privateJwk: { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' } };
 }
-const keys = [await key('RS256', true), await key('ES256', true), await key('RS256', false), await key('ES256', false)];
+const keys = [await key('RS256', 'current'), await key('ES256', 'current'), await key('RS256', 'next'), await key('ES256', 'next')];
 
-const configuration: Configuration = {
-  clients: [client as never],
-  jwks: { keys: keys as never },
-  cookies: { keys: [randomBytes(32).toString('base64url')] },
-  claims: {
-    openid: ['sub'],
-    email: ['email', 'email_verified'],
-    phone: ['phone_number', 'phone_number_verified'],
-    profile: [...PROFILE_CLAIMS],
-  },
-  conformIdTokenClaims: false,
-  features: {
-    devInteractions: { enabled: false },
-    claimsParameter: { enabled: true },
-    clientCredentials: { enabled: true },
-    introspection: { enabled: true },
-    revocation: { enabled: true },
-    userinfo: { enabled: true },
-    rpInitiatedLogout: { enabled: true },
-  },
-  interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-  issueRefreshToken: async (_ctx, c) => c.grantTypeAllowed('refresh_token'),
-  rotateRefreshToken: true,
-  async findAccount(_ctx, sub) {
-    const user = byId.get(sub);
-    if (!user) return undefined;
-    return { accountId: sub, claims: async () => ({ sub, email: user.email, email_verified: true, updated_at: 0 }) };
-  },
-  ttl: TTL,
+// Tarn's own configuration of a pool, built by Tarn's code (so the two cannot drift apart),
+// with what is Tarn's storage swapped for oidc-provider's defaults: no adapter (the
+// in-memory one), the client as a static client, accounts from memory, no groups claim,
+// cookies and interactions at the root instead of under /pools/{pool}.
+const pool = { id: 'bench', name: 'Bench', logo_url: null, tag_color: null } as PoolRow;
+const unused = () => {
+  throw new Error('not used by the bare provider');
+};
+const configuration: Configuration = buildProviderConfiguration(pool, keys, {
+  db: undefined as never,
+  users: undefined as never,
+  groups: { listGroupNames: unused },
+  findClient: unused,
+  pages: createPageRenderer({ cache: true }),
+  cookieKeys: [randomBytes(32).toString('base64url')],
+});
+delete configuration.adapter;
+delete configuration.extraTokenClaims;
+configuration.clients = [client as never];
+configuration.cookies = { ...configuration.cookies, long: { httpOnly: true, sameSite: 'lax', path: '/' }, short: { httpOnly: true, sameSite: 'lax', path: '/' } };
+configuration.interactions = { url: (_ctx, interaction) => `/interaction/${interaction.uid}` };
+configuration.findAccount = async (_ctx, sub) => {
+  const user = byId.get(sub);
+  if (!user) return undefined;
+  return { accountId: sub, claims: async () => ({ sub, email: user.email, email_verified: true, updated_at: 0 }) };
 };
 
 const provider = new Provider(issuer, configuration);

@@ -17,6 +17,8 @@
 import argon2 from 'argon2';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { toOidcMetadata } from '../src/clients/clients.service.js';
+import type { ClientRow } from '../src/db/tables.js';
 import { ARGON2_PARAMS } from '../src/users/password.js';
 import {
   basicAuth,
@@ -162,16 +164,22 @@ async function main() {
       `${root}bench/bare-provider.ts`,
       {
         NODE_ENV: 'production',
-        BARE_CLIENT: JSON.stringify({
-          client_id: app.clientId,
-          client_secret: app.clientSecret,
-          client_name: 'Bench App',
-          redirect_uris: [REDIRECT_URI],
-          post_logout_redirect_uris: [],
-          grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
-          response_types: ['code'],
-          token_endpoint_auth_method: 'client_secret_basic',
-        }),
+        // The metadata Tarn's provider loads for this client (clients.service toOidcMetadata).
+        BARE_CLIENT: JSON.stringify(
+          toOidcMetadata(
+            {
+              client_id: app.clientId,
+              name: app.name,
+              redirect_uris: app.redirectUris,
+              post_logout_redirect_uris: app.postLogoutRedirectUris ?? [],
+              grant_types: app.grantTypes,
+              token_endpoint_auth_method: app.tokenEndpointAuthMethod,
+              backchannel_logout_uri: null,
+              jwks: null,
+            } as unknown as ClientRow,
+            app.clientSecret,
+          ),
+        ),
         BARE_USERS: JSON.stringify(users.length ? users : [{ id: randomUUID(), email: 'x@bench.test', password: 'x' }]),
       },
       barePort,
