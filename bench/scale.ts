@@ -1,9 +1,10 @@
 /**
  * npm run bench:scale — does Tarn stay fast as pools and users grow? (issue 7)
  *
- * Seeds a fresh PostgreSQL database straight through SQL set operations (minutes, not
- * hours), first to 100 pools / 10,000 users, then on to 10,000 pools / 1,000,000 users,
- * and at each size starts Tarn (PROVIDER_CACHE_SIZE small, 200) and measures:
+ * Seeds two fresh PostgreSQL databases straight through SQL set operations (minutes, not
+ * hours), one with 100 pools / 10,000 users, one with 10,000 pools / 1,000,000 users,
+ * starts a Tarn on each (PROVIDER_CACHE_SIZE small, 200) and measures both, in rounds that
+ * alternate the sizes so a shared machine's drifting load falls on both alike:
  *   - discovery of a cold pool (the first request after start, then pools never touched:
  *     each one a provider build) and of a warm pool (p50 of sequential requests);
  *   - user lookup by email through the admin API (GET /admin/pools/{pool}/users?email=);
@@ -24,7 +25,7 @@
  *   - one pool in ten users' worth is concentrated in pool-00000 (1,000 then 100,000 users)
  *     so lookups are measured in a big pool as well as in ordinary ones.
  *
- * Environment: BENCH_SECONDS (5, per measured loop), PROVIDER_CACHE_SIZE (200),
+ * Environment: BENCH_SECONDS (5, per measured loop and size), BENCH_ROUNDS (3), PROVIDER_CACHE_SIZE (200),
  * BENCH_TOUCH_POOLS (1,000), BENCH_SCALES ("100:10000,10000:1000000": pools:users).
  */
 import argon2 from 'argon2';
@@ -36,12 +37,13 @@ import { createEnvelope } from '../src/crypto/envelope.js';
 import { openDatabase } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { ARGON2_PARAMS } from '../src/users/password.js';
-import { admin, signIn, type Worker } from './flows.js';
-import { CookieJar, createBenchDatabase, envInt, fmt, freePort, machine, request, runLoop, startServer, table, type Measured, type ServerProcess } from './lib.js';
+import { admin, signIn, type SignInTarget, type Worker } from './flows.js';
+import { CookieJar, createBenchDatabase, envInt, fmt, freePort, machine, request, runLoop, startServer, table, type BenchDatabase, type Measured, type ServerProcess } from './lib.js';
 
 const SECONDS = envInt('BENCH_SECONDS', 5);
 const CACHE_SIZE = envInt('PROVIDER_CACHE_SIZE', 200);
 const TOUCH = envInt('BENCH_TOUCH_POOLS', 1000);
+const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const SCALES = (process.env.BENCH_SCALES ?? '100:10000,10000:1000000').split(',').map((pair) => {
   const [pools, users] = pair.split(':').map(Number);
   return { pools: pools!, users: users! };
@@ -123,19 +125,6 @@ async function seedUsers(client: pg.Client, hash: string, from: number, to: numb
   }
 }
 
-interface Measurement {
-  seedSeconds: number;
-  firstDiscoveryMs: number;
-  cold: Measured;
-  warm: Measured;
-  lookupBig: Measured;
-  lookupSmall: Measured;
-  signIn: Measured;
-  loginPost: { p50: number; p99: number };
-  rss: { touched: number; mib: number }[];
-  plans: string[];
-}
-
 async function timed(url: string): Promise<number> {
   const t0 = performance.now();
   const response = await request('GET', url);
@@ -172,162 +161,210 @@ async function explainHotQueries(client: pg.Client, pools: number, users: number
   return out;
 }
 
-async function measure(databaseUrl: string, masterKeyHex: string, client: pg.Client, pools: number, users: number, seededFrom: number): Promise<Omit<Measurement, 'seedSeconds'>> {
+interface World {
+  pools: number;
+  users: number;
+  database: BenchDatabase;
+  client: pg.Client;
+  seedSeconds: number;
+  tarn?: ServerProcess;
+  adminToken: string;
+  samples: Record<string, number[]>;
+  counts: Record<string, number>;
+  firstDiscoveryMs?: number;
+  rss: { touched: number; mib: number }[];
+  plans: string[];
+}
+
+async function seedWorld(pools: number, users: number, envelope: ReturnType<typeof createEnvelope>, keys: KeyMaterial[], hash: string): Promise<World> {
+  const database = await createBenchDatabase('tarn_scale');
+  const handle = await openDatabase({ databaseUrl: database.url, poolSize: 2 });
+  await migrate(handle);
+  await handle.close();
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  // Bulk loading: no need to wait for each batch's WAL flush.
+  await client.query('set synchronous_commit = off');
+  const t0 = performance.now();
+  log(`seeding ${fmt(pools)} pools / ${fmt(users)} users …`);
+  await seedPools(client, (plain, context) => envelope.seal(plain, context), keys, 0, pools);
+  await seedUsers(client, hash, 0, users, pools);
+  await client.query('vacuum analyze');
+  // Flush the seed's dirty pages now, so the checkpoint's writes do not land in the measurements.
+  await client.query('checkpoint');
+  const seedSeconds = (performance.now() - t0) / 1000;
+  log(`  seeded in ${fmt(seedSeconds, 1)} s`);
+  return { pools, users, database, client, seedSeconds, adminToken: `bench-${randomBytes(16).toString('hex')}`, samples: {}, counts: {}, rss: [], plans: [] };
+}
+
+async function startTarn(world: World, masterKeyHex: string): Promise<ServerProcess> {
   const port = await freePort();
-  const adminToken = `bench-${randomBytes(16).toString('hex')}`;
-  const tarn: ServerProcess = await startServer(
+  world.tarn = await startServer(
     'Tarn',
     `${root}src/main.ts`,
     {
       NODE_ENV: 'production',
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: world.database.url,
       LOG_LEVEL: 'warn',
       PUBLIC_URL: `http://127.0.0.1:${port}`,
-      TARN_ADMIN_TOKEN: adminToken,
+      TARN_ADMIN_TOKEN: world.adminToken,
       TARN_MASTER_KEY: masterKeyHex,
       PROVIDER_CACHE_SIZE: String(CACHE_SIZE),
     },
     port,
     '/healthz',
   );
-  try {
-    const discovery = (i: number) => `${tarn.url}/pools/${poolId(i)}/.well-known/openid-configuration`;
-    // Cold: the very first pool request after start, then pools never touched before.
-    const firstDiscoveryMs = await timed(discovery(1));
-    const coldPools = Array.from({ length: Math.min(50, pools - 2) }, (_, k) => 2 + Math.floor(((pools - 2) * k) / Math.min(50, pools - 2)));
-    const coldLatencies: number[] = [];
-    for (const i of coldPools) coldLatencies.push(await timed(discovery(i)));
-    const cold = summarise(coldLatencies);
+  return world.tarn;
+}
 
-    // Warm: one pool, sequential requests (latency, not throughput).
-    const warmUrl = discovery(1);
-    await runLoop([0], 1, async () => void (await timed(warmUrl)));
-    const warm = await runLoop([0], SECONDS, async () => void (await timed(warmUrl)));
+const discoveryUrl = (world: World, i: number) => `${world.tarn!.url}/pools/${poolId(i)}/.well-known/openid-configuration`;
 
-    // Email lookups through the admin API: the big pool, and ordinary pools.
-    const lookup = async (pool: string, email: string) => {
-      const response = await request('GET', `${tarn.url}/admin/pools/${pool}/users?email=${encodeURIComponent(email)}`, { headers: { authorization: `Bearer ${adminToken}` } });
-      if (response.status !== 200 || !response.body.includes('"email"')) throw new Error(`lookup ${pool} ${email}: ${response.status} ${response.body.slice(0, 200)}`);
-    };
-    const bigUsers = Math.ceil(users / 10);
-    await runLoop([0], 1, () => lookup(BIG_POOL, `user${10 * Math.floor(Math.random() * bigUsers)}@example.test`));
-    const lookupBig = await runLoop([0], SECONDS, () => lookup(BIG_POOL, `USER${10 * Math.floor(Math.random() * bigUsers)}@Example.test`));
-    const lookupSmall = await runLoop([0], SECONDS, async () => {
-      // A user seeded in this step in an ordinary pool: i % 10 ≠ 0, pool i % pools.
-      let i = seededFrom + Math.floor(Math.random() * (users - seededFrom));
-      if (i % 10 === 0) i += 1;
-      await lookup(poolId(i % pools), `user${i}@example.test`);
-    });
+async function lookup(world: World, pool: string, email: string): Promise<number> {
+  const t0 = performance.now();
+  const response = await request('GET', `${world.tarn!.url}/admin/pools/${pool}/users?email=${encodeURIComponent(email)}`, { headers: { authorization: `Bearer ${world.adminToken}` } });
+  if (response.status !== 200 || !response.body.includes('"email"')) throw new Error(`lookup ${pool} ${email}: ${response.status} ${response.body.slice(0, 200)}`);
+  return performance.now() - t0;
+}
 
-    // Sign-in at the big pool: whole sign-ins, the login form post timed alone.
-    const app = await admin(tarn.url, adminToken, 'POST', `/pools/${BIG_POOL}/clients`, {
+/**
+ * Runs `iteration` on every world in alternating rounds (small, large, small, large …), so
+ * a shared machine's drifting load falls on both sizes alike; each world gets `seconds` in
+ * all. Latencies land in world.samples[name], completed iterations in world.counts[name].
+ */
+async function alternate(worlds: World[], name: string, workers: (world: World) => unknown[], iteration: (world: World, worker: unknown) => Promise<number | void>) {
+  for (const world of worlds) await runLoop(workers(world), 1, (worker) => iteration(world, worker).then(() => undefined));
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (const world of worlds) {
+      const samples = (world.samples[name] ??= []);
+      const result = await runLoop(workers(world), SECONDS / ROUNDS, async (worker) => {
+        const ms = await iteration(world, worker);
+        if (typeof ms === 'number') samples.push(ms);
+      });
+      world.counts[name] = (world.counts[name] ?? 0) + result.rps * (SECONDS / ROUNDS);
+    }
+  }
+}
+
+async function measure(worlds: World[], masterKeyHex: string): Promise<void> {
+  for (const world of worlds) {
+    await startTarn(world, masterKeyHex);
+    // Cold: the very first pool request after start.
+    world.firstDiscoveryMs = await timed(discoveryUrl(world, 1));
+  }
+  // Cold pools: never touched since start, each one a provider build; the sizes interleaved.
+  for (let k = 0; k < 50; k += 1) {
+    for (const world of worlds) {
+      const i = 2 + Math.floor(((world.pools - 2) * k) / 50);
+      (world.samples.cold ??= []).push(await timed(discoveryUrl(world, i)));
+    }
+  }
+  // Warm: one pool, sequential requests (latency, not throughput).
+  await alternate(worlds, 'warm', () => [0], (world) => timed(discoveryUrl(world, 1)));
+  // Email lookups through the admin API, in the big pool and in ordinary pools (i % 10 ≠ 0 → pool i % pools).
+  await alternate(worlds, 'lookupBig', () => [0], (world) => lookup(world, BIG_POOL, `USER${10 * Math.floor((Math.random() * world.users) / 10)}@Example.test`));
+  await alternate(worlds, 'lookupSmall', () => [0], (world) => {
+    let i = Math.floor(Math.random() * world.users);
+    if (i % 10 === 0) i += 1;
+    return lookup(world, poolId(i % world.pools), `user${i}@example.test`);
+  });
+
+  // Sign-in at the big pool: whole sign-ins, the login form post timed alone.
+  const targets = new Map<World, { target: SignInTarget; workers: Worker[] }>();
+  for (const world of worlds) {
+    const app = await admin(world.tarn!.url, world.adminToken, 'POST', `/pools/${BIG_POOL}/clients`, {
       name: 'Scale App',
       redirectUris: ['http://rp.bench.test/callback'],
       grantTypes: ['authorization_code', 'refresh_token'],
     });
-    const meta = JSON.parse((await request('GET', discovery(0))).body) as Record<string, string>;
+    const meta = JSON.parse((await request('GET', discoveryUrl(world, 0))).body) as Record<string, string>;
     const target = { meta, clientId: app.clientId as string, clientSecret: app.clientSecret as string };
     const workers: Worker[] = [0, 1, 2, 3].map((k) => ({ jar: new CookieJar(), user: { email: `user${10 * (k + 1)}@example.test`, password: PASSWORD } }));
     await Promise.all(workers.map((worker) => signIn(target, worker, false)));
-    const posts: number[] = [];
-    const signInResult = await runLoop(workers, SECONDS, (worker) => signIn(target, worker, true, (ms) => posts.push(ms)));
-    const loginPost = summarise(posts);
+    targets.set(world, { target, workers });
+  }
+  await alternate(
+    worlds,
+    'signIn',
+    (world) => targets.get(world)!.workers,
+    (world, worker) => signIn(targets.get(world)!.target, worker as Worker, true, (ms) => (world.samples.loginPost ??= []).push(ms)),
+  );
 
-    // Memory: touch more pools than the LRU holds, 4 at a time; RSS at checkpoints.
-    const rss: { touched: number; mib: number }[] = [{ touched: 0, mib: tarn.rssMiB() }];
-    const limit = Math.min(TOUCH, pools);
+  // Memory: touch more pools than the LRU holds, 4 at a time; RSS at checkpoints.
+  for (const world of worlds) {
+    const tarn = world.tarn!;
+    world.rss.push({ touched: 0, mib: tarn.rssMiB() });
+    const limit = Math.min(TOUCH, world.pools);
     const checkpoints = new Set([Math.min(CACHE_SIZE, limit), Math.min(2 * CACHE_SIZE, limit), limit]);
     let next = 0;
     let touched = 0;
-    const touchers = Array.from({ length: 4 }, async () => {
-      while (next < limit) {
-        const i = next++;
-        await timed(discovery(i));
-        touched += 1;
-        if (checkpoints.has(touched)) rss.push({ touched, mib: tarn.rssMiB() });
-      }
-    });
-    await Promise.all(touchers);
-    rss.sort((x, y) => x.touched - y.touched);
-
-    const plans = await explainHotQueries(client, pools, users);
-    return { firstDiscoveryMs, cold, warm, lookupBig, lookupSmall, signIn: signInResult, loginPost, rss, plans };
-  } finally {
-    await tarn.stop();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < limit) {
+          await timed(discoveryUrl(world, next++));
+          touched += 1;
+          if (checkpoints.has(touched)) world.rss.push({ touched, mib: tarn.rssMiB() });
+        }
+      }),
+    );
+    world.rss.sort((x, y) => x.touched - y.touched);
+    world.plans = await explainHotQueries(world.client, world.pools, world.users);
   }
 }
 
 async function main() {
   const load = machine();
-  const database = await createBenchDatabase('tarn_scale');
   const masterKey = randomBytes(32);
   const envelope = createEnvelope(masterKey);
+  const keys = await keyMaterial();
+  const hash = await argon2.hash(PASSWORD, ARGON2_PARAMS);
+  const worlds: World[] = [];
   try {
-    const handle = await openDatabase({ databaseUrl: database.url, poolSize: 2 });
-    await migrate(handle);
-    await handle.close();
-    const client = new pg.Client({ connectionString: database.url });
-    await client.connect();
-    // Bulk loading: no need to wait for each batch's WAL flush.
-    await client.query('set synchronous_commit = off');
-    const keys = await keyMaterial();
-    const hash = await argon2.hash(PASSWORD, ARGON2_PARAMS);
-
-    const results: (Measurement & { pools: number; users: number })[] = [];
-    let seeded = { pools: 0, users: 0 };
-    for (const scale of SCALES) {
-      const t0 = performance.now();
-      const from = seeded.users;
-      log(`seeding to ${fmt(scale.pools)} pools / ${fmt(scale.users)} users …`);
-      await seedPools(client, (plain, context) => envelope.seal(plain, context), keys, seeded.pools, scale.pools);
-      await seedUsers(client, hash, seeded.users, scale.users, scale.pools);
-      await client.query('vacuum analyze');
-      // Flush the seed's dirty pages now, so the checkpoint's writes do not land in the measurements.
-      await client.query('checkpoint');
-      const seedSeconds = (performance.now() - t0) / 1000;
-      seeded = scale;
-      log(`  seeded in ${fmt(seedSeconds, 1)} s; measuring …`);
-      const measured = await measure(database.url, masterKey.toString('hex'), client, scale.pools, scale.users, from);
-      results.push({ ...scale, seedSeconds, ...measured });
-    }
-    await client.end();
+    for (const scale of SCALES) worlds.push(await seedWorld(scale.pools, scale.users, envelope, keys, hash));
+    log('measuring …');
+    await measure(worlds, masterKey.toString('hex'));
 
     const ms = (value: number) => fmt(value, 2);
-    const head = ['measure', ...results.map((r) => `${fmt(r.pools)} pools / ${fmt(r.users)} users`)];
+    const stat = (world: World, name: string) => summarise(world.samples[name] ?? []);
+    const pair = (world: World, name: string) => `${ms(stat(world, name).p50)} / ${ms(stat(world, name).p99)}`;
+    const head = ['measure', ...worlds.map((w) => `${fmt(w.pools)} pools / ${fmt(w.users)} users`)];
     const rows: string[][] = [
-      ['seed time (s, this step)', ...results.map((r) => fmt(r.seedSeconds, 1))],
-      ['discovery, first request after start (ms)', ...results.map((r) => ms(r.firstDiscoveryMs))],
-      ['discovery, cold pool p50 / p99 (ms)', ...results.map((r) => `${ms(r.cold.p50)} / ${ms(r.cold.p99)}`)],
-      ['discovery, warm pool p50 / p99 (ms)', ...results.map((r) => `${ms(r.warm.p50)} / ${ms(r.warm.p99)}`)],
-      [`email lookup, ${BIG_POOL} (10 % of users) p50 / p99 (ms)`, ...results.map((r) => `${ms(r.lookupBig.p50)} / ${ms(r.lookupBig.p99)}`)],
-      ['email lookup, ordinary pool p50 / p99 (ms)', ...results.map((r) => `${ms(r.lookupSmall.p50)} / ${ms(r.lookupSmall.p99)}`)],
-      ['login form post p50 / p99 (ms)', ...results.map((r) => `${ms(r.loginPost.p50)} / ${ms(r.loginPost.p99)}`)],
-      ['whole sign-ins/s (4 workers)', ...results.map((r) => fmt(r.signIn.rps, 1))],
-      [`RSS (MiB) by pools touched, LRU ${CACHE_SIZE}`, ...results.map((r) => r.rss.map((p) => `${fmt(p.touched)}: ${fmt(p.mib)}`).join(', '))],
+      ['seed time (s)', ...worlds.map((w) => fmt(w.seedSeconds, 1))],
+      ['discovery, first request after start (ms)', ...worlds.map((w) => ms(w.firstDiscoveryMs!))],
+      ['discovery, cold pool p50 / p99 (ms)', ...worlds.map((w) => pair(w, 'cold'))],
+      ['discovery, warm pool p50 / p99 (ms)', ...worlds.map((w) => pair(w, 'warm'))],
+      [`email lookup, ${BIG_POOL} (10 % of users) p50 / p99 (ms)`, ...worlds.map((w) => pair(w, 'lookupBig'))],
+      ['email lookup, ordinary pool p50 / p99 (ms)', ...worlds.map((w) => pair(w, 'lookupSmall'))],
+      ['login form post p50 / p99 (ms)', ...worlds.map((w) => pair(w, 'loginPost'))],
+      ['whole sign-ins/s (4 workers)', ...worlds.map((w) => fmt((w.counts.signIn ?? 0) / SECONDS, 1))],
+      [`RSS (MiB) by pools touched, LRU ${CACHE_SIZE}`, ...worlds.map((w) => w.rss.map((p) => `${fmt(p.touched)}: ${fmt(p.mib)}`).join(', '))],
     ];
-    if (results.length >= 2) {
-      const [small, large] = [results[0]!, results[results.length - 1]!];
+    if (worlds.length >= 2) {
+      const [small, large] = [worlds[0]!, worlds[worlds.length - 1]!];
       const ratio = (a: number, b: number) => `${fmt(b / a, 2)}×`;
+      const p50 = (world: World, name: string) => stat(world, name).p50;
       head.push('growth');
-      rows[1]!.push(ratio(small.firstDiscoveryMs, large.firstDiscoveryMs));
-      rows[2]!.push(ratio(small.cold.p50, large.cold.p50));
-      rows[3]!.push(`${ratio(small.warm.p50, large.warm.p50)} (target ≤ 1.5×)`);
-      rows[4]!.push(`${ratio(small.lookupBig.p50, large.lookupBig.p50)} (target ≤ 1.5×)`);
-      rows[5]!.push(`${ratio(small.lookupSmall.p50, large.lookupSmall.p50)} (target ≤ 1.5×)`);
-      rows[6]!.push(ratio(small.loginPost.p50, large.loginPost.p50));
-      rows[7]!.push(ratio(small.signIn.rps, large.signIn.rps));
-      const lastRss = (r: typeof small) => r.rss[r.rss.length - 1]!.mib;
-      rows[8]!.push(ratio(lastRss(small), lastRss(large)));
-      for (const row of rows.slice(0, 1)) row.push('');
+      rows[0]!.push('');
+      rows[1]!.push(ratio(small.firstDiscoveryMs!, large.firstDiscoveryMs!));
+      rows[2]!.push(ratio(p50(small, 'cold'), p50(large, 'cold')));
+      rows[3]!.push(`${ratio(p50(small, 'warm'), p50(large, 'warm'))} (target ≤ 1.5×)`);
+      rows[4]!.push(`${ratio(p50(small, 'lookupBig'), p50(large, 'lookupBig'))} (target ≤ 1.5×)`);
+      rows[5]!.push(`${ratio(p50(small, 'lookupSmall'), p50(large, 'lookupSmall'))} (target ≤ 1.5×)`);
+      rows[6]!.push(ratio(p50(small, 'loginPost'), p50(large, 'loginPost')));
+      rows[7]!.push(ratio(small.counts.signIn ?? 0, large.counts.signIn ?? 0));
+      rows[8]!.push(ratio(small.rss[small.rss.length - 1]!.mib, large.rss[large.rss.length - 1]!.mib));
     }
-    log(`\nTarn at scale — ${SECONDS}s per measured loop, PROVIDER_CACHE_SIZE=${CACHE_SIZE}\n${load}\n`);
+    log(`\nTarn at scale — ${SECONDS}s per measured loop and size in ${ROUNDS} alternating rounds, PROVIDER_CACHE_SIZE=${CACHE_SIZE}\n${load}\n`);
     log(table(head, rows));
-    for (const r of results) {
-      log(`\nquery plans at ${fmt(r.pools)} pools / ${fmt(r.users)} users:`);
-      for (const line of r.plans) log(line);
+    for (const world of worlds) {
+      log(`\nquery plans at ${fmt(world.pools)} pools / ${fmt(world.users)} users:`);
+      for (const line of world.plans) log(line);
     }
   } finally {
-    await database.drop();
+    for (const world of worlds) {
+      await world.tarn?.stop();
+      await world.client.end().catch(() => {});
+      await world.database.drop();
+    }
   }
 }
 
