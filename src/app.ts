@@ -18,7 +18,16 @@ import { createInteractionRouter } from './oidc/interactions/interactions.routes
 import { poolGateway } from './oidc/pool-gateway.js';
 import { createProviderRegistry } from './oidc/provider-registry.js';
 import { createPoolService } from './pools/pools.service.js';
+import { createMailer, defaultFrom, type Mailer } from './mail/mailer.js';
+import { registerActivationRoutes } from './oidc/interactions/activation.routes.js';
+import { registerEmailCodeRoutes } from './oidc/interactions/email-code.routes.js';
+import { registerRegistrationRoutes } from './oidc/interactions/registration.routes.js';
+import { createCodeService } from './users/codes.service.js';
+import { createSignInGuard } from './users/lockout.service.js';
+import { registerMeRoutes } from './users/me.routes.js';
+import { createOnboardingService } from './users/onboarding.service.js';
 import { createPasswordHasher } from './users/password.js';
+import { createUserSchemas } from './users/user-schema.js';
 import { createUserService } from './users/users.service.js';
 import { createPageRenderer } from './views/render.js';
 
@@ -26,15 +35,24 @@ export interface AppDeps {
   config: Config;
   database: DatabaseHandle;
   log: Logger;
+  /** Outgoing mail; default: SMTP_URL through nodemailer, or the log without it. */
+  mailer?: Mailer;
+  /** "Now" for one-time codes and lockout windows (tests move it instead of sleeping). */
+  clock?: () => Date;
 }
 
-export function createApp({ config, database, log }: AppDeps) {
+export function createApp({ config, database, log, mailer: givenMailer, clock = () => new Date() }: AppDeps) {
   const { db } = database;
   const envelope = createEnvelope(config.masterKey);
   const cookieKeys = [deriveKey(config.masterKey, 'cookies').toString('base64url')];
   const pages = createPageRenderer({ cache: config.env === 'production' });
   const hasher = createPasswordHasher(config.passwordHashConcurrency);
-  const users = createUserService({ db, hasher });
+  const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: process.env.MAIL_FROM || defaultFrom(config.publicUrl), log });
+  const schemas = createUserSchemas();
+  const codes = createCodeService({ db, key: deriveKey(config.masterKey, 'one-time-codes'), clock });
+  const guard = createSignInGuard({ db, clock });
+  const users = createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl: config.publicUrl, clock });
+  const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, log, clock });
 
   // The registry and the services that change what it caches refer to each other:
   // services tell it about changes, it asks the client service for client metadata.
@@ -53,10 +71,15 @@ export function createApp({ config, database, log }: AppDeps) {
     log,
   });
   clients = createClientService({ db, envelope, listener: registry, checkMetadata: registry.checkClientMetadata.bind(registry) });
-  const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry });
+  const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry, userSchemas: schemas });
 
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
-  const hosted = createInteractionRouter({ users, pages, csrfKey: deriveKey(config.masterKey, 'csrf'), bodyLimitBytes: config.bodyLimitBytes });
+  const csrfKey = deriveKey(config.masterKey, 'csrf');
+  const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
+  registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
+  registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
+  registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
+  registerMeRoutes(hosted, { users, bodyLimitBytes: config.bodyLimitBytes, log });
 
   const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users });
   const health = createHealthRouter(database);
@@ -73,7 +96,7 @@ export function createApp({ config, database, log }: AppDeps) {
   // Koa's default handler would print stacks to stderr; errors are logged where they are handled.
   app.silent = true;
 
-  return { app, registry, services: { pools, clients, users } };
+  return { app, registry, services: { pools, clients, users, onboarding } };
 }
 
 export type TarnApp = ReturnType<typeof createApp>;

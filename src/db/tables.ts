@@ -112,6 +112,9 @@ export interface Database {
   clients: ClientTable;
   users: UserTable;
   oidc_artifacts: OidcArtifactTable;
+  one_time_codes: OneTimeCodeTable;
+  user_lockouts: UserLockoutTable;
+  ip_throttles: IpThrottleTable;
 }
 
 export type PoolRow = Selectable<PoolTable>;
@@ -121,3 +124,37 @@ export type SigningKeyRow = Selectable<SigningKeyTable>;
 export type ClientRow = Selectable<ClientTable>;
 export type UserRow = Selectable<UserTable>;
 export type PoolSecretRow = Selectable<PoolSecretTable>;
+
+export type CodePurpose = 'invitation' | 'registration' | 'sign_in';
+export interface OneTimeCodeTable {
+  pool_id: string;
+  id: string;
+  purpose: CodePurpose;
+  user_id: string | null;
+  email: string;
+  code_hash: string;
+  token_hash: string | null;
+  payload: Json<Record<string, unknown>>;
+  attempts: Generated<number>;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  consumed_at: Timestamp | null;
+}
+
+export interface UserLockoutTable {
+  pool_id: string;
+  user_id: string;
+  failures: number;
+  window_started_at: Timestamp;
+  locked_until: Timestamp | null;
+}
+
+export interface IpThrottleTable {
+  pool_id: string;
+  ip: string;
+  failures: number;
+  window_started_at: Timestamp;
+}
+
+export type OneTimeCodeRow = Selectable<OneTimeCodeTable>;
+export type UserLockoutRow = Selectable<UserLockoutTable>;

@@ -3,7 +3,7 @@
  * keys, clients, accounts, artifacts, cookie path, branding of error pages) comes from
  * the pool's rows; everything else is Tarn's policy, the same for every pool.
  */
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/database.js';
 import type { PoolRow } from '../db/tables.js';
 import type { OidcClientMetadata } from '../clients/clients.service.js';
@@ -76,6 +76,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
       },
     },
     interactions: {
+      policy: loginPolicy(),
       url: (_ctx, interaction) => `${basePath}/interaction/${interaction.uid}`,
     },
     // A client that may use refresh tokens gets one with every code exchange.
@@ -92,4 +93,20 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
     },
     ttl: TTL,
   };
+}
+
+/**
+ * The default prompts, plus one login check: a session whose account is no longer active
+ * (disabled or deleted: findAccount finds nothing) must sign in again, never be reused silently.
+ */
+function loginPolicy() {
+  const policy = interactionPolicy.base();
+  const login = policy.get('login')!;
+  login.checks.add(
+    new interactionPolicy.Check('account_inactive', 'The signed-in account is no longer active', (ctx) =>
+      ctx.oidc.session?.accountId && !ctx.oidc.account ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+    ),
+    0,
+  );
+  return policy;
 }

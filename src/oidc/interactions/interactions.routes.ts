@@ -24,7 +24,11 @@ export interface InteractionDeps {
   bodyLimitBytes: number;
 }
 
-type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']>>;
+export type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']>>;
+
+/** The one answer to a wrong email, a wrong password, a locked or inactive account (lockout.service.ts). */
+export const INVALID_CREDENTIALS = 'Invalid email or password. After repeated failures, sign-in is paused for a while.';
+export const TOO_MANY_ATTEMPTS = 'Too many failed attempts from your network. Wait a few minutes and try again.';
 
 export class HostedPageError extends Error {
   constructor(
@@ -36,14 +40,14 @@ export class HostedPageError extends Error {
   }
 }
 
-const expired = () =>
+export const expired = () =>
   new HostedPageError(400, 'Sign-in expired', 'This sign-in request has expired or was already used. Go back to the application and start again.');
 
-function entryOf(ctx: Context): PoolProvider {
+export function entryOf(ctx: Context): PoolProvider {
   return ctx.state.poolProvider as PoolProvider;
 }
 
-async function loadDetails(ctx: Context): Promise<Details> {
+export async function loadDetails(ctx: Context): Promise<Details> {
   const { provider } = entryOf(ctx);
   let details: Details;
   try {
@@ -75,6 +79,9 @@ export function createInteractionRouter(deps: InteractionDeps) {
       clientName: await clientName(ctx, details),
       email: locals.email ?? (typeof details.params.login_hint === 'string' ? details.params.login_hint : ''),
       error: locals.error,
+      // Other ways in, each only when the pool offers it (registration.routes.ts, email-code.routes.ts).
+      registerUrl: pool.self_registration ? `${base(ctx)}/register` : undefined,
+      emailCodeAction: pool.sign_in.emailCode ? `${base(ctx)}/email-code` : undefined,
     });
   }
 
@@ -121,9 +128,10 @@ export function createInteractionRouter(deps: InteractionDeps) {
     const form = await readCheckedForm(ctx, details);
     const email = (form.email ?? '').trim();
     const password = form.password ?? '';
-    const user = email && password ? await deps.users.verifyPassword(entryOf(ctx).pool.id, email, password) : undefined;
-    if (!user) return renderLogin(ctx, details, { status: 401, email, error: 'Invalid email or password.' });
-    return finish(ctx, { login: { accountId: user.id, amr: ['pwd'] } });
+    const check = await deps.users.verifyPassword(entryOf(ctx).pool.id, email, password, ctx.ip);
+    if (!check.ok && check.reason === 'throttled') return renderLogin(ctx, details, { status: 429, email, error: TOO_MANY_ATTEMPTS });
+    if (!check.ok) return renderLogin(ctx, details, { status: 401, email, error: INVALID_CREDENTIALS });
+    return finish(ctx, { login: { accountId: check.user.id, amr: ['pwd'] } });
   });
 
   router.post('/interaction/:uid/consent', async function submitConsent(ctx) {
