@@ -92,6 +92,9 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
       });
     },
     ttl: TTL,
+    // oidc-provider's default userinfo path is /me, which is the user's self-service profile
+    // API in Tarn (users/me.routes.ts); relying parties find /userinfo through discovery.
+    routes: { userinfo: '/userinfo' },
   };
 }
 

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp, type TarnApp } from '../../src/app.js';
+import { createApp, type AppDeps, type TarnApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -24,7 +24,10 @@ export interface RunningTarn {
   close(): Promise<void>;
 }
 
-export async function startTarn(env: Record<string, string> = {}, database?: TestDatabase): Promise<RunningTarn> {
+/** Dependencies a test may replace (see AppDeps): its own mailer, a clock it moves. */
+export type TestDeps = Pick<AppDeps, 'mailer' | 'clock'>;
+
+export async function startTarn(env: Record<string, string> = {}, database?: TestDatabase, deps: TestDeps = {}): Promise<RunningTarn> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -41,7 +44,7 @@ export async function startTarn(env: Record<string, string> = {}, database?: Tes
     ...env,
   });
   const db = database ?? (await createTestDatabase());
-  const tarn = createApp({ config, database: db.handle, log: createLogger(config.logLevel) });
+  const tarn = createApp({ config, database: db.handle, log: createLogger(config.logLevel), ...deps });
   server.on('request', tarn.app.callback());
 
   return {
