@@ -24,8 +24,8 @@ export interface RunningTarn {
   close(): Promise<void>;
 }
 
-/** Dependencies a test may replace (see AppDeps): its own mailer, a clock it moves. */
-export type TestDeps = Pick<AppDeps, 'mailer' | 'clock'>;
+/** Dependencies a test may replace (see AppDeps): its own mailer, a clock it moves, a logger it reads. */
+export type TestDeps = Partial<Pick<AppDeps, 'mailer' | 'clock' | 'log'>>;
 
 export async function startTarn(env: Record<string, string> = {}, database?: TestDatabase, deps: TestDeps = {}): Promise<RunningTarn> {
   const server = createServer();
