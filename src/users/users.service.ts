@@ -50,6 +50,7 @@ export function toMeResponse(row: UserRow) {
 
 export type PasswordCheck = { ok: true; user: UserRow } | { ok: false; reason: 'invalid' | 'throttled' };
 
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface UserServiceDeps {
@@ -225,7 +226,8 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
       }
       const users = createUserQueries(db, poolId);
       const user = email ? await users.findUserByEmail(email) : undefined;
-      const locked = user ? await guard.isUserLocked(poolId, user.id) : false;
+      // The lockout read happens for unknown emails too (a nil id), so both paths do the same queries.
+      const locked = await guard.isUserLocked(poolId, user?.id ?? NIL_UUID);
       const matches = user?.password_hash ? await hasher.verify(user.password_hash, password) : await hasher.verifyNothing(password);
       if (!user || !matches || locked || user.status !== 'active') {
         await guard.recordFailure(poolId, pool.lockout, ip, user?.id);
