@@ -11,6 +11,7 @@ import { deriveKey } from './crypto/secrets.js';
 import type { DatabaseHandle } from './db/database.js';
 import { createHealthRouter } from './health/health.routes.js';
 import { problemErrors } from './http/errors.js';
+import { problems } from './http/problem.js';
 import { securityHeaders } from './http/security-headers.js';
 import { staticAssets } from './http/static.js';
 import type { Logger } from './log.js';
@@ -90,7 +91,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   app.use(staticAssets());
   app.use(health.routes());
   app.use(admin.routes());
-  app.use(admin.allowedMethods({ throw: false }));
+  app.use(admin.allowedMethods({ throw: true, methodNotAllowed: () => problems.methodNotAllowed(), notImplemented: () => problems.methodNotAllowed() }));
   app.use(poolGateway({ registry, hosted, pages, log }));
 
   // Koa's default handler would print stacks to stderr; errors are logged where they are handled.
