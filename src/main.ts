@@ -10,6 +10,7 @@ import { openDatabase, pgliteDirFor } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { createLogger } from './log.js';
 import { purgeExpiredArtifacts } from './oidc/artifacts.queries.js';
+import { purgeExpiredCodes } from './users/codes.queries.js';
 
 function describeDatabase(config: Config): string {
   if (!config.databaseUrl) return `embedded PGlite in ${pgliteDirFor(config.dataDir)}`;
@@ -65,6 +66,10 @@ async function main(): Promise<void> {
     purgeExpiredArtifacts(database.db).then(
       (removed) => removed && log.debug({ removed }, 'expired artifacts purged'),
       (error: unknown) => log.warn({ err: error }, 'artifact purge failed'),
+    );
+    purgeExpiredCodes(database.db).then(
+      (removed) => removed && log.debug({ removed }, 'expired one-time codes purged'),
+      (error: unknown) => log.warn({ err: error }, 'one-time code purge failed'),
     );
   }, 10 * 60 * 1000);
   purge.unref();

@@ -102,3 +102,19 @@ export function createCodeQueries(db: Db, poolId: string) {
     },
   };
 }
+
+/**
+ * Maintenance across pools (like purgeExpiredArtifacts): removes expired one-time codes and
+ * IP counters whose window ended a day ago. Expired rows are already refused; this reclaims space.
+ */
+export async function purgeExpiredCodes(db: Db, limit = 5000): Promise<number> {
+  const codes = await sql`
+    delete from one_time_codes where ctid in (
+      select ctid from one_time_codes where expires_at < now() limit ${limit}
+    )`.execute(db);
+  const throttles = await sql`
+    delete from ip_throttles where ctid in (
+      select ctid from ip_throttles where window_started_at < now() - interval '1 day' limit ${limit}
+    )`.execute(db);
+  return Number(codes.numAffectedRows ?? 0) + Number(throttles.numAffectedRows ?? 0);
+}

@@ -4,7 +4,7 @@
  * or deleted through pool B's queries — and PostgreSQL itself refuses a cross-pool link.
  */
 import { createAccountArtifactQueries } from '../../src/users/account-artifacts.queries.js';
-import { createCodeQueries } from '../../src/users/codes.queries.js';
+import { createCodeQueries, purgeExpiredCodes } from '../../src/users/codes.queries.js';
 import { createLockoutQueries } from '../../src/users/lockout.queries.js';
 import { createUserQueries } from '../../src/users/users.queries.js';
 import { createPool, createUser } from '../support/fixtures.js';
@@ -98,4 +98,15 @@ it('the email prefix search stays in its pool', async () => {
   expect(found.map((user) => user.id)).toEqual([userA]);
   const atB = await createUserQueries(db(), b).listUsers({ emailPrefix: 'same' }, 10, undefined);
   expect(atB.map((user) => user.id)).not.toContain(userA);
+});
+
+it('the purge removes expired codes only', async () => {
+  const { a } = await twoPools();
+  const codes = createCodeQueries(db(), a);
+  const past = new Date(Date.now() - 60_000);
+  await codes.insertCode({ id: 'otc_old', purpose: 'registration', userId: null, email: 'old@example.test', codeHash: 'h', tokenHash: null, payload: {}, createdAt: past, expiresAt: past });
+  await codes.insertCode({ id: 'otc_new', purpose: 'registration', userId: null, email: 'new@example.test', codeHash: 'h', tokenHash: null, payload: {}, createdAt: now, expiresAt: later });
+  expect(await purgeExpiredCodes(db())).toBeGreaterThanOrEqual(1);
+  expect(await codes.findCode('otc_old')).toBeUndefined();
+  expect(await codes.findCode('otc_new')).toBeDefined();
 });
