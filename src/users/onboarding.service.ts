@@ -8,7 +8,8 @@
  *   account waits in the code row (password already hashed). An email that already has an
  *   account gets a notice mail instead of a code and the same page as anyone else.
  * - email one-time code sign-in (pool.signIn.emailCode): a code is sent only to an active,
- *   unlocked user; the answer is the same whether the email exists or not.
+ *   unlocked user, at most one per RESEND_INTERVAL_MS; the answer is the same whether the
+ *   email exists or not. Signing in with the code verifies the address.
  * Mail for anonymous requests is sent in the background so response time does not tell
  * whether a message went out.
  */
@@ -22,6 +23,7 @@ import { alreadyRegisteredMail, signInCodeMail, verificationMail } from '../mail
 import { CODE_TTL_MS, type CodeService, type TokenState } from './codes.service.js';
 import type { SignInGuard } from './lockout.service.js';
 import type { PasswordHasher } from './password.js';
+import { createCodeQueries } from './codes.queries.js';
 import { createUserQueries } from './users.queries.js';
 import type { UserService } from './users.service.js';
 
@@ -43,6 +45,9 @@ export interface Registration {
   password: string;
   profile: Record<string, unknown>;
 }
+
+/** The shortest time between two sign-in codes mailed to one address. */
+export const RESEND_INTERVAL_MS = 30 * 1000;
 
 const brandOf = (pool: PoolRow) => ({ name: pool.name, tagColor: pool.tag_color });
 
@@ -137,6 +142,9 @@ export function createOnboardingService(deps: OnboardingDeps) {
       if (await guard.isIpThrottled(pool.id, ip)) return 'throttled';
       const user = await createUserQueries(db, pool.id).findUserByEmail(email);
       if (!user || user.status !== 'active' || (await guard.isUserLocked(pool.id, user.id))) return 'sent';
+      // One mail per address per RESEND_INTERVAL_MS: the page cannot be used to flood a mailbox.
+      const latest = await createCodeQueries(db, pool.id).findLatestCode('sign_in', user.email);
+      if (latest && deps.clock().getTime() - new Date(latest.created_at).getTime() < RESEND_INTERVAL_MS) return 'sent';
       const issued = await codes.issueCode(pool.id, { purpose: 'sign_in', email: user.email, userId: user.id, ttlMs: codeTtlMs });
       sendInBackground(pool.id, signInCodeMail(brandOf(pool), user.email, issued.code, minutes), 'sign-in-code');
       return 'sent';
@@ -153,7 +161,10 @@ export function createOnboardingService(deps: OnboardingDeps) {
         return { ok: false, reason: 'invalid' };
       }
       await guard.recordSuccess(pool.id, user.id);
-      await createUserQueries(db, pool.id).touchLastLogin(user.id);
+      const users = createUserQueries(db, pool.id);
+      await users.touchLastLogin(user.id);
+      // The code reached them: the address is theirs.
+      if (!user.email_verified) return { ok: true, user: (await users.updateUser(user.id, { email_verified: true })) ?? user };
       return { ok: true, user };
     },
   };

@@ -58,6 +58,8 @@ it('signs in with a code sent by email, once', async () => {
   const done = await browser.submit(consent, { decision: 'allow' });
   const { tokens } = await finishAuthorization(config, done.leftTo, start);
   expect(tokens.claims()).toMatchObject({ sub: user.id, email: user.email });
+  // The code reached the user's mailbox: the address now counts as verified.
+  expect(tokens.claims()!.email_verified).toBe(true);
 
   // The same code never works twice (asking for an unknown email sends no new code).
   const secondBrowser = new Browser(tarn.url);
@@ -118,6 +120,7 @@ it('stops accepting a code after five wrong attempts, even the right one', async
   expect(visibleText(right.html)).toContain('That code is wrong or has expired');
 
   // A new code works.
+  offsetMs = 31 * 1000;
   const fresh = await askAgain(browser, right);
   const consent = await browser.submit(fresh, { code: codeIn(await mailbox.next(user.email)) }, '/verify');
   expect(visibleText(consent.html)).toContain('Allow access');
@@ -127,7 +130,14 @@ it('a new code replaces the previous one', async () => {
   const { user, browser, start } = await setUp();
   const page = await askForCode(browser, start.page, user.email);
   const first = codeIn(await mailbox.next(user.email));
-  const resent = await askAgain(browser, page);
+  // Within 30 seconds a second request sends nothing (no mailbox flooding)…
+  const tooSoon = await askAgain(browser, page);
+  expect(tooSoon.status).toBe(200);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(mailbox.mails.filter((mail) => mail.to.includes(user.email.toLowerCase()))).toHaveLength(1);
+  // …after that, a new code replaces the first.
+  offsetMs = 31 * 1000;
+  const resent = await askAgain(browser, tooSoon);
   expect(resent.status).toBe(200);
   const second = codeIn(await mailbox.next(user.email));
   if (first !== second) {
@@ -147,4 +157,18 @@ it('without emailCode the login page offers no code and the route is a branded 4
   expect(page.status).toBe(404);
   expect(visibleText(page.html)).toContain('Code Town');
   expect(visibleText(page.html)).toContain('does not offer sign-in with an emailed code');
+});
+
+it('a pool that signs in by code only shows no password field and refuses passwords', async () => {
+  const { user, browser, start } = await setUp({ password: false, emailCode: true });
+  expect(start.page.html).not.toContain('name="password"');
+  expect(visibleText(start.page.html)).toContain('Email me a code');
+  const action = /action="([^"]+)\/email-code"/.exec(start.page.html)![1]! + '/login';
+  const csrf = /name="csrf" value="([^"]+)"/.exec(start.page.html)![1]!;
+  const refused = await browser.navigate('POST', action, { csrf, email: user.email, password: user.password });
+  expect(refused.status).toBe(404);
+  expect(visibleText(refused.html)).toContain('does not offer sign-in with a password');
+  const codePage = await askForCode(browser, start.page, user.email);
+  const consent = await browser.submit(codePage, { code: codeIn(await mailbox.next(user.email)) }, '/verify');
+  expect(visibleText(consent.html)).toContain('Allow access');
 });

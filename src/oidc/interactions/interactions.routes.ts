@@ -80,6 +80,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
       email: locals.email ?? (typeof details.params.login_hint === 'string' ? details.params.login_hint : ''),
       error: locals.error,
       // Other ways in, each only when the pool offers it (registration.routes.ts, email-code.routes.ts).
+      passwordEnabled: pool.sign_in.password !== false,
       registerUrl: pool.self_registration ? `${base(ctx)}/register` : undefined,
       emailCodeAction: pool.sign_in.emailCode ? `${base(ctx)}/email-code` : undefined,
     });
@@ -125,6 +126,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
   router.post('/interaction/:uid/login', async function submitLogin(ctx) {
     const details = await loadDetails(ctx);
     if (details.prompt.name !== 'login') throw expired();
+    if (entryOf(ctx).pool.sign_in.password === false) throw new HostedPageError(404, 'Page not found', 'This pool does not offer sign-in with a password.');
     const form = await readCheckedForm(ctx, details);
     const email = (form.email ?? '').trim();
     const password = form.password ?? '';
