@@ -19,7 +19,7 @@ import { createInteractionRouter } from './oidc/interactions/interactions.routes
 import { poolGateway } from './oidc/pool-gateway.js';
 import { createProviderRegistry } from './oidc/provider-registry.js';
 import { createPoolService } from './pools/pools.service.js';
-import { createMailer, defaultFrom, type Mailer } from './mail/mailer.js';
+import { createMailer, type Mailer } from './mail/mailer.js';
 import { registerActivationRoutes } from './oidc/interactions/activation.routes.js';
 import { registerEmailCodeRoutes } from './oidc/interactions/email-code.routes.js';
 import { registerRegistrationRoutes } from './oidc/interactions/registration.routes.js';
@@ -48,7 +48,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const cookieKeys = [deriveKey(config.masterKey, 'cookies').toString('base64url')];
   const pages = createPageRenderer({ cache: config.env === 'production' });
   const hasher = createPasswordHasher(config.passwordHashConcurrency);
-  const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: process.env.MAIL_FROM || defaultFrom(config.publicUrl), log });
+  const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });
   const schemas = createUserSchemas();
   const codes = createCodeService({ db, key: deriveKey(config.masterKey, 'one-time-codes'), clock });
   const guard = createSignInGuard({ db, clock });

@@ -25,6 +25,8 @@ export interface Config {
   /** 32 bytes: the key-encryption key for private keys and client secrets. */
   readonly masterKey: Buffer;
   readonly smtpUrl: string | undefined;
+  /** Sender of invitations and codes: MAIL_FROM, or "Tarn <no-reply@{PUBLIC_URL host}>". */
+  readonly mailFrom: string;
   readonly logLevel: string;
   readonly trustProxy: boolean;
   readonly providerCacheSize: number;
@@ -139,6 +141,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminTokenGenerated: admin.generated,
     masterKey: masterKey(env, envMode, dataDir),
     smtpUrl: smtpUrl(env),
+    mailFrom: env.MAIL_FROM || `Tarn <no-reply@${new URL(publicUrl(env, port)).hostname}>`,
     logLevel,
     trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
     providerCacheSize: integer(env, 'PROVIDER_CACHE_SIZE', defaults.PROVIDER_CACHE_SIZE, 1, 1_000_000),

@@ -40,7 +40,3 @@ export function createMailer({ smtpUrl, from, log }: MailerOptions): Mailer {
   };
 }
 
-/** "Name <no-reply@host>" for PUBLIC_URL's host, unless MAIL_FROM says otherwise. */
-export function defaultFrom(publicUrl: string): string {
-  return `Tarn <no-reply@${new URL(publicUrl).hostname}>`;
-}
