@@ -16,7 +16,7 @@ export interface ReceivedMail {
 export interface Mailbox {
   url: string;
   mails: ReceivedMail[];
-  /** Waits for the next mail to `to` that arrived after `since` mails (default: any not yet taken). */
+  /** Waits for the oldest mail to `to` not yet returned by next(). */
   next(to: string, options?: { timeoutMs?: number }): Promise<ReceivedMail>;
   close(): Promise<void>;
 }
