@@ -9,6 +9,7 @@ import { createClientService } from './clients/clients.service.js';
 import { createEnvelope } from './crypto/envelope.js';
 import { deriveKey } from './crypto/secrets.js';
 import type { DatabaseHandle } from './db/database.js';
+import { createGroupService } from './groups/groups.service.js';
 import { createHealthRouter } from './health/health.routes.js';
 import { problemErrors } from './http/errors.js';
 import { problems } from './http/problem.js';
@@ -17,6 +18,7 @@ import { staticAssets } from './http/static.js';
 import type { Logger } from './log.js';
 import { createInteractionRouter } from './oidc/interactions/interactions.routes.js';
 import { poolGateway } from './oidc/pool-gateway.js';
+import { registerPostToGetRoutes } from './oidc/post-to-get.js';
 import { createProviderRegistry } from './oidc/provider-registry.js';
 import { createPoolService } from './pools/pools.service.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
@@ -54,6 +56,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const guard = createSignInGuard({ db, clock });
   const users = createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl: config.publicUrl, clock });
   const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, log, clock });
+  const groups = createGroupService({ db });
 
   // The registry and the services that change what it caches refer to each other:
   // services tell it about changes, it asks the client service for client metadata.
@@ -62,6 +65,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     db,
     envelope,
     users,
+    groups,
     findClient: (poolId, clientId) => clients.findOidcMetadata(poolId, clientId),
     pages,
     cookieKeys,
@@ -82,8 +86,9 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
   registerMeRoutes(hosted, { users, bodyLimitBytes: config.bodyLimitBytes, log });
 
-  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users });
+  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups });
   const health = createHealthRouter(database);
+  registerPostToGetRoutes(hosted, config.bodyLimitBytes); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601)
 
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   app.use(securityHeaders);
@@ -97,7 +102,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   // Koa's default handler would print stacks to stderr; errors are logged where they are handled.
   app.silent = true;
 
-  return { app, registry, services: { pools, clients, users, onboarding } };
+  return { app, registry, services: { pools, clients, users, groups, onboarding } };
 }
 
 export type TarnApp = ReturnType<typeof createApp>;

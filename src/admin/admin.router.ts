@@ -6,6 +6,8 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ClientService } from '../clients/clients.service.js';
 import { registerClientRoutes } from '../clients/clients.routes.js';
+import type { GroupService } from '../groups/groups.service.js';
+import { registerGroupRoutes } from '../groups/groups.routes.js';
 import { readJson } from '../http/body.js';
 import type { PoolService } from '../pools/pools.service.js';
 import { registerPoolRoutes } from '../pools/pools.routes.js';
@@ -22,6 +24,7 @@ export interface AdminRouterDeps {
   pools: PoolService;
   clients: ClientService;
   users: UserService;
+  groups: GroupService;
 }
 
 export function createAdminRouter(deps: AdminRouterDeps): Router {
@@ -36,5 +39,6 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   registerPoolRoutes(router, deps.pools, body);
   registerClientRoutes(router, deps.clients, body);
   registerUserRoutes(router, deps.users, body);
+  registerGroupRoutes(router, deps.groups, body);
   return router;
 }

@@ -75,6 +75,15 @@ export interface ClientTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   secret_rotated_at: Timestamp | null;
+  /** 005_protocol: RFC 9449 §5.2 and the client's resource servers (docs/adr/0600). */
+  dpop_bound_access_tokens: Generated<boolean>;
+  resources: ColumnType<ClientResource[], string | undefined, string>;
+}
+
+/** A resource server (RFC 8707 indicator) an application may get access tokens for. */
+export interface ClientResource {
+  uri: string;
+  scopes: string[];
 }
 
 export type UserStatus = 'new' | 'active' | 'disabled';
@@ -112,6 +121,8 @@ export interface Database {
   clients: ClientTable;
   users: UserTable;
   oidc_artifacts: OidcArtifactTable;
+  groups: GroupTable;
+  group_members: GroupMemberTable;
   one_time_codes: OneTimeCodeTable;
   user_lockouts: UserLockoutTable;
   ip_throttles: IpThrottleTable;
@@ -124,6 +135,25 @@ export type SigningKeyRow = Selectable<SigningKeyTable>;
 export type ClientRow = Selectable<ClientTable>;
 export type UserRow = Selectable<UserTable>;
 export type PoolSecretRow = Selectable<PoolSecretTable>;
+
+export interface GroupTable {
+  pool_id: string;
+  id: string;
+  name: string;
+  description: Generated<string>;
+  parent_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface GroupMemberTable {
+  pool_id: string;
+  group_id: string;
+  user_id: string;
+  created_at: Timestamp;
+}
+
+export type GroupRow = Selectable<GroupTable>;
 
 export type CodePurpose = 'invitation' | 'registration' | 'sign_in';
 export interface OneTimeCodeTable {
