@@ -20,7 +20,7 @@ afterAll(async () => {
 
 const db = () => tarn.database.handle.db;
 const now = new Date();
-const later = new Date(now.getTime() + 60_000);
+const later = new Date(now.getTime() + 60 * 60 * 1000);
 
 async function twoPools() {
   const a = await createPool(tarn);
@@ -105,7 +105,7 @@ it('the purge removes expired codes only', async () => {
   const codes = createCodeQueries(db(), a);
   const past = new Date(Date.now() - 60_000);
   await codes.insertCode({ id: 'otc_old', purpose: 'registration', userId: null, email: 'old@example.test', codeHash: 'h', tokenHash: null, payload: {}, createdAt: past, expiresAt: past });
-  await codes.insertCode({ id: 'otc_new', purpose: 'registration', userId: null, email: 'new@example.test', codeHash: 'h', tokenHash: null, payload: {}, createdAt: now, expiresAt: later });
+  await codes.insertCode({ id: 'otc_new', purpose: 'registration', userId: null, email: 'new@example.test', codeHash: 'h', tokenHash: null, payload: {}, createdAt: new Date(), expiresAt: new Date(Date.now() + 60 * 60 * 1000) });
   expect(await purgeExpiredCodes(db())).toBeGreaterThanOrEqual(1);
   expect(await codes.findCode('otc_old')).toBeUndefined();
   expect(await codes.findCode('otc_new')).toBeDefined();
