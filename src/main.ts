@@ -28,12 +28,13 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config.logLevel);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: pgliteDirFor(config.dataDir) });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: pgliteDirFor(config.dataDir), connectTimeoutMs: config.dbConnectTimeoutMs });
   const applied = await migrate(database);
   if (applied.length) log.info({ applied }, 'migrations applied');
 
-  const { app } = createApp({ config, database, log });
-  const server = createServer(app.callback());
+  const tarn = createApp({ config, database, log });
+  // Header limits: Node answers 431 past maxHeaderSize; body limits are the routes' (413).
+  const server = createServer({ maxHeaderSize: config.maxHeaderBytes }, tarn.app.callback());
   server.keepAliveTimeout = 5000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -60,18 +61,28 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 
   let stopping = false;
+  // While draining, every response closes its connection, so keep-alive clients reconnect
+  // (to another instance) instead of sending more requests here.
+  server.on('request', (_req, res) => {
+    if (stopping && !res.headersSent) res.setHeader('Connection', 'close');
+  });
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'draining');
+    // Stop accepting; the callback runs once every in-flight request has been answered.
     server.close(async () => {
+      await tarn.close().catch(() => {});
       await database.close().catch(() => {});
       log.info('stopped');
       process.exit(0);
     });
     server.closeIdleConnections();
     // Whatever is still running after the grace period is cut off.
-    setTimeout(() => process.exit(0), 10_000).unref();
+    setTimeout(() => {
+      log.warn({ graceMs: config.shutdownGraceMs }, 'grace period over; cutting off what is left');
+      process.exit(0);
+    }, config.shutdownGraceMs).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -4,6 +4,8 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { registerAuditRoutes } from '../audit/audit.routes.js';
+import type { AuditService } from '../audit/audit.service.js';
 import type { ClientService } from '../clients/clients.service.js';
 import { registerClientRoutes } from '../clients/clients.routes.js';
 import { readJson } from '../http/body.js';
@@ -22,6 +24,7 @@ export interface AdminRouterDeps {
   pools: PoolService;
   clients: ClientService;
   users: UserService;
+  audit?: AuditService;
 }
 
 export function createAdminRouter(deps: AdminRouterDeps): Router {
@@ -36,5 +39,6 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   registerPoolRoutes(router, deps.pools, body);
   registerClientRoutes(router, deps.clients, body);
   registerUserRoutes(router, deps.users, body);
+  if (deps.audit) registerAuditRoutes(router, deps.audit);
   return router;
 }

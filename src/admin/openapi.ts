@@ -91,5 +91,20 @@ export const openApiDocument = {
       patch: { summary: 'Change a user', requestBody: json(updateUserSchema), responses: { '200': ok('The user'), ...errors } },
       delete: { summary: 'Delete a user', responses: { '204': { description: 'Deleted' }, ...errors } },
     },
+    '/admin/pools/{pool}/audit': {
+      parameters: [pool],
+      get: {
+        summary: 'The pool\'s audit log, newest first: admin actions and security events',
+        parameters: [
+          ...page,
+          { name: 'action', in: 'query', schema: { type: 'string' }, description: 'e.g. users.create, keys.rotate, sign_in.failure' },
+          { name: 'actor', in: 'query', schema: { type: 'string' }, description: 'admin, pool_secret, user, anonymous, system; or kind:id' },
+          { name: 'outcome', in: 'query', schema: { type: 'string', enum: ['success', 'failure'] } },
+          { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' } },
+          { name: 'until', in: 'query', schema: { type: 'string', format: 'date-time' } },
+        ],
+        responses: { '200': ok('A page of audit events'), ...errors },
+      },
+    },
   },
 };

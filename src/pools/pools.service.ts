@@ -32,6 +32,8 @@ export interface PoolServiceDeps {
   publicUrl: string;
   listener: PoolChangeListener;
   clock?: () => Date;
+  /** Adds rotated ids to the request's audit event (src/audit/audit.service.ts). */
+  audit?: { annotate(note: { details?: Record<string, unknown> }): void };
 }
 
 export function issuerFor(publicUrl: string, poolId: string): string {
@@ -60,7 +62,7 @@ export function mapPool(row: PoolRow, publicUrl: string) {
 
 export type PoolResponse = ReturnType<typeof mapPool>;
 
-export function createPoolService({ db, envelope, publicUrl, listener, clock = () => new Date() }: PoolServiceDeps) {
+export function createPoolService({ db, envelope, publicUrl, listener, clock = () => new Date(), audit }: PoolServiceDeps) {
   const pools = createPoolQueries(db);
 
   const issuerOf = (poolId: string) => issuerFor(publicUrl, poolId);
@@ -167,6 +169,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
         return issueSecret(trx, poolId, 'next');
       });
       const rows = await createSecretQueries(db, poolId).listSecrets();
+      audit?.annotate({ details: { nextSecretId: next.id, currentSecretId: rows.find((row) => row.status === 'current')?.id } });
       return { nextSecret: next.secret, items: rows.map(toSecretResponse) };
     },
 
@@ -193,6 +196,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
       listener.poolChanged(poolId);
       const now = clock();
       const rows = await createKeyQueries(db, poolId).listKeys();
+      audit?.annotate({ details: { revoke: options.revoke, currentKids: rows.filter((row) => row.status === 'current').map((row) => row.kid) } });
       return { items: rows.map((row) => toKeyResponse(row, now)), nextCursor: null };
     },
   };

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type TarnApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface RunningTarn {
@@ -24,7 +24,12 @@ export interface RunningTarn {
   close(): Promise<void>;
 }
 
-export async function startTarn(env: Record<string, string> = {}, database?: TestDatabase): Promise<RunningTarn> {
+export interface StartOptions {
+  /** A logger of the test's own (e.g. writing to a stream the test reads). */
+  log?: Logger;
+}
+
+export async function startTarn(env: Record<string, string> = {}, database?: TestDatabase, options: StartOptions = {}): Promise<RunningTarn> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -41,7 +46,7 @@ export async function startTarn(env: Record<string, string> = {}, database?: Tes
     ...env,
   });
   const db = database ?? (await createTestDatabase());
-  const tarn = createApp({ config, database: db.handle, log: createLogger(config.logLevel) });
+  const tarn = createApp({ config, database: db.handle, log: options.log ?? createLogger(config.logLevel) });
   server.on('request', tarn.app.callback());
 
   return {
@@ -67,6 +72,7 @@ export async function startTarn(env: Record<string, string> = {}, database?: Tes
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await tarn.close();
       if (!database) await db.drop();
     },
   };

@@ -22,6 +22,8 @@ export interface InteractionDeps {
   pages: PageRenderer;
   csrfKey: Buffer;
   bodyLimitBytes: number;
+  /** Records sign-in attempts (audit log and metrics); see src/audit/audit.service.ts. */
+  audit?: { signIn(event: { poolId: string; method: string; outcome: 'success' | 'failure'; userId?: string; email?: string; ip?: string; requestId?: string }): Promise<void> };
 }
 
 type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']>>;
@@ -122,6 +124,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
     const email = (form.email ?? '').trim();
     const password = form.password ?? '';
     const user = email && password ? await deps.users.verifyPassword(entryOf(ctx).pool.id, email, password) : undefined;
+    await deps.audit?.signIn({ poolId: entryOf(ctx).pool.id, method: 'password', outcome: user ? 'success' : 'failure', userId: user?.id, email, ip: ctx.ip, requestId: ctx.state.requestId });
     if (!user) return renderLogin(ctx, details, { status: 401, email, error: 'Invalid email or password.' });
     return finish(ctx, { login: { accountId: user.id, amr: ['pwd'] } });
   });
