@@ -18,6 +18,7 @@ import { problems } from '../http/problem.js';
 import { parseInput } from '../http/validation.js';
 import type { Logger } from '../log.js';
 import { createPoolQueries } from '../pools/pools.queries.js';
+import { POOL_ID } from '../pools/pools.schemas.js';
 import { createAuditQueries } from './audit.queries.js';
 import { auditFilterQuery } from './audit.schemas.js';
 
@@ -76,6 +77,14 @@ export interface AuditServiceDeps {
   onWriteFailure?: () => void;
 }
 
+/**
+ * PostgreSQL text and jsonb hold neither NUL nor lone surrogates: what an attacker typed
+ * must still be recorded, so those become U+FFFD (the UTF-8 round trip replaces surrogates).
+ */
+function storable(text: string, max: number): string {
+  return Buffer.from(text.slice(0, max), 'utf8').toString('utf8').replace(/\u0000/g, '\ufffd');
+}
+
 export function toAuditResponse(row: AuditEventRow) {
   return {
     id: row.id,
@@ -103,6 +112,8 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
   }
 
   async function record(input: AuditEventInput): Promise<void> {
+    // Not a pool id at all (a fuzzed path): there is no pool whose trail it could join.
+    if (!POOL_ID.test(input.poolId)) return;
     const current = scope.getStore();
     const actor = input.actor ?? current?.actor ?? { kind: 'system' };
     const now = clock();
@@ -112,14 +123,14 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
         occurred_at: now,
         actor_kind: actor.kind,
         actor_id: actor.id ?? null,
-        action: input.action.slice(0, 100),
-        target_type: input.target?.type ?? null,
-        target_id: input.target?.id.slice(0, 200) ?? null,
+        action: storable(input.action, 100),
+        target_type: input.target ? storable(input.target.type, 50) : null,
+        target_id: input.target ? storable(input.target.id, 200) : null,
         outcome: input.outcome,
         status: input.status ?? null,
         request_id: current?.requestId ?? null,
         ip: current?.ip ?? null,
-        details: JSON.stringify(input.details ?? {}),
+        details: JSON.stringify(input.details ?? {}, (_key, value: unknown) => (typeof value === 'string' ? storable(value, 2000) : value)),
       });
     } catch (error) {
       // The action itself happened; losing its trail is an operator's problem to see at once.
@@ -163,7 +174,7 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
             target: event.userId ? { type: 'user', id: event.userId } : undefined,
             details: {
               method: event.method,
-              ...(event.email ? { email: event.email.slice(0, 320) } : {}),
+              ...(event.email ? { email: storable(event.email, 320) } : {}),
               ...(event.reason ? { reason: event.reason } : {}),
             },
           }),
