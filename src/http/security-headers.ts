@@ -1,5 +1,5 @@
 /**
- * Security headers on every response; a strict Content-Security-Policy (ADR 0803):
+ * Security headers on every response; a strict Content-Security-Policy (ADR 0805):
  * scripts and styles only from Tarn's own files (no inline code; oidc-provider adds the
  * hash of its one inline form_post script to this header itself), images from known
  * places, no plugins, no framing, no <base>. Set before the route runs so that addition
