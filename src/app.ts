@@ -19,6 +19,7 @@ import { deriveKey } from './crypto/secrets.js';
 import type { DatabaseHandle } from './db/database.js';
 import { createHealthRouter } from './health/health.routes.js';
 import { problemErrors } from './http/errors.js';
+import { problems } from './http/problem.js';
 import { securityHeaders } from './http/security-headers.js';
 import { staticAssets } from './http/static.js';
 import type { Logger } from './log.js';
@@ -105,7 +106,7 @@ export function createApp({ config, database, log }: AppDeps) {
   );
   app.use(auditAdminActions(audit, admin));
   app.use(admin.routes());
-  app.use(admin.allowedMethods({ throw: false }));
+  app.use(admin.allowedMethods({ throw: true, methodNotAllowed: () => problems.methodNotAllowed(), notImplemented: () => problems.methodNotAllowed() }));
   app.use(
     failureLimiter({
       name: 'token',

@@ -58,8 +58,9 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function publicUrl(env: Env): string {
-  const raw = env.PUBLIC_URL || defaults.PUBLIC_URL;
+function publicUrl(env: Env, port: number): string {
+  // Without PUBLIC_URL, the default follows PORT so a local start on another port still works.
+  const raw = env.PUBLIC_URL || (env.PORT ? `http://localhost:${port}` : defaults.PUBLIC_URL);
   let url: URL;
   try {
     url = new URL(raw);
@@ -136,10 +137,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
   }
+  const port = integer(env, 'PORT', defaults.PORT, 0, 65535);
   return Object.freeze({
     env: envMode,
-    port: integer(env, 'PORT', defaults.PORT, 0, 65535),
-    publicUrl: publicUrl(env),
+    port,
+    publicUrl: publicUrl(env, port),
     databaseUrl: dbUrl,
     dataDir,
     adminToken: admin.token,

@@ -8,6 +8,14 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   const options: LoggerOptions<never> = {
     level,
     base: { service: 'tarn' },
+    // Database errors carry the failed statement's parameters (hashes, sealed secrets,
+    // emails): an error is logged by its kind, message and stack only.
+    serializers: {
+      err: (error: unknown) => {
+        const e = error as { name?: string; message?: string; code?: string; stack?: string };
+        return { type: e?.name, message: e?.message, code: e?.code, stack: e?.stack };
+      },
+    },
     redact: {
       paths: [
         'password',
@@ -18,8 +26,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         '*.clientSecret',
         'token',
         '*.token',
+        // not '*.code': err.code (ECONNREFUSED, 57P01…) is what an operator needs
         'code',
-        '*.code',
         'nextSecret',
         '*.nextSecret',
         'access_token',

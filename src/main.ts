@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase, pgliteDirFor } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { createLogger } from './log.js';
+import { purgeExpiredArtifacts } from './oidc/artifacts.queries.js';
 
 function describeDatabase(config: Config): string {
   if (!config.databaseUrl) return `embedded PGlite in ${pgliteDirFor(config.dataDir)}`;
@@ -60,6 +61,15 @@ async function main(): Promise<void> {
   );
   process.stdout.write(lines.join('\n') + '\n');
 
+  // Expired provider artifacts are invisible already (queries filter on expires_at); this only reclaims space.
+  const purge = setInterval(() => {
+    purgeExpiredArtifacts(database.db).then(
+      (removed) => removed && log.debug({ removed }, 'expired artifacts purged'),
+      (error: unknown) => log.warn({ err: error }, 'artifact purge failed'),
+    );
+  }, 10 * 60 * 1000);
+  purge.unref();
+
   let stopping = false;
   // While draining, every response closes its connection, so keep-alive clients reconnect
   // (to another instance) instead of sending more requests here, and the process can exit
@@ -76,6 +86,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(purge);
     // Stop accepting; the callback runs once every in-flight request has been answered.
     server.close(async () => {
       await tarn.close().catch(() => {});

@@ -42,6 +42,16 @@ export class Browser {
     }
   }
 
+  /** Cookies as name=value pairs whose name starts with `prefix` (to replay them elsewhere). */
+  cookiePairs(prefix: string): string[] {
+    return this.cookies.filter((cookie) => cookie.name.startsWith(prefix)).map((cookie) => `${cookie.name}=${cookie.value}`);
+  }
+
+  addCookie(pair: string, path: string): void {
+    const eq = pair.indexOf('=');
+    this.cookies.push({ name: pair.slice(0, eq), value: pair.slice(eq + 1), path });
+  }
+
   cookieNames(): string[] {
     return this.cookies.map((cookie) => `${cookie.name}@${cookie.path}`);
   }

@@ -1,0 +1,202 @@
+/**
+ * The admin API contract (DESIGN.md, "Admin REST API") for pools, applications and users:
+ * create, read, list with cursors, change, delete; secrets shown once, never again.
+ */
+import * as oidc from 'openid-client';
+import { createClient, createPool, createUser, REDIRECT_URI } from '../support/fixtures.js';
+import { discover, signIn } from '../support/relying-party.js';
+import { startTarn, type RunningTarn } from '../support/tarn.js';
+
+let tarn: RunningTarn;
+beforeAll(async () => {
+  tarn = await startTarn();
+});
+afterAll(async () => {
+  await tarn.close();
+});
+
+describe('pools', () => {
+  it('creates with defaults, reads, changes and deletes', async () => {
+    const created = await tarn.admin('POST', '/pools', { name: 'Defaults' });
+    expect(created.status).toBe(201);
+    expect(created.body.id).toMatch(/^pool-[0-9a-f]{10}$/);
+    expect(created.headers.get('location')).toBe(`/admin/pools/${created.body.id}`);
+    expect(created.body).toMatchObject({
+      name: 'Defaults',
+      selfRegistration: false,
+      signIn: { password: true, emailCode: false, passkey: false },
+      passwordPolicy: { minLength: 8 },
+      issuer: `${tarn.url}/pools/${created.body.id}`,
+    });
+    const got = await tarn.admin('GET', `/pools/${created.body.id}`);
+    expect(got.body).not.toHaveProperty('secret');
+    expect(got.body.name).toBe('Defaults');
+
+    const patched = await tarn.admin('PATCH', `/pools/${created.body.id}`, { name: 'Renamed', tagColor: '#123456', signIn: { emailCode: true } });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ name: 'Renamed', tagColor: '#123456', signIn: { password: true, emailCode: true, passkey: false } });
+
+    expect((await tarn.admin('DELETE', `/pools/${created.body.id}`)).status).toBe(204);
+    expect((await tarn.admin('GET', `/pools/${created.body.id}`)).status).toBe(404);
+    expect((await tarn.admin('DELETE', `/pools/${created.body.id}`)).status).toBe(404);
+  });
+
+  it('a renamed pool shows its new name on its hosted pages at once', async () => {
+    const pool = await createPool(tarn, { name: 'Before' });
+    const app = await createClient(tarn, pool.id);
+    await tarn.admin('PATCH', `/pools/${pool.id}`, { name: 'After' });
+    const url = new URL(`${pool.issuer}/auth`);
+    url.search = new URLSearchParams({ client_id: app.clientId, response_type: 'code', scope: 'openid', redirect_uri: 'https://wrong.example/' }).toString();
+    const html = await (await fetch(url)).text();
+    expect(html).toContain('After');
+    expect(html).not.toContain('Before');
+  });
+
+  it('lists pools page by page with cursors', async () => {
+    const prefix = `list-${Date.now().toString(36)}`;
+    for (let i = 0; i < 5; i += 1) await tarn.admin('POST', '/pools', { id: `${prefix}-${i}`, name: `P${i}` });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor ? `?limit=2&cursor=${cursor}` : '?limit=2';
+      const page = await tarn.admin('GET', `/pools${query}`);
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items.map((item: { id: string }) => item.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    const ours = seen.filter((id) => id.startsWith(prefix));
+    expect(ours).toEqual([0, 1, 2, 3, 4].map((i) => `${prefix}-${i}`));
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+});
+
+describe('applications', () => {
+  it('shows the secret once, lists, changes and deletes; a deleted client can no longer get tokens', async () => {
+    const pool = await createPool(tarn);
+    const created = await tarn.admin('POST', `/pools/${pool.id}/clients`, { name: 'Service', grantTypes: ['client_credentials'] });
+    expect(created.status).toBe(201);
+    expect(created.body.clientSecret).toMatch(/^tcs_/);
+    const got = await tarn.admin('GET', `/pools/${pool.id}/clients/${created.body.clientId}`);
+    expect(got.body).not.toHaveProperty('clientSecret');
+    expect(JSON.stringify(got.body)).not.toContain(created.body.clientSecret);
+    expect(got.body.hasSecret).toBe(true);
+
+    const config = await discover(pool.issuer, created.body.clientId, created.body.clientSecret);
+    const token = await oidc.clientCredentialsGrant(config);
+    expect(token.access_token).toBeDefined();
+
+    const list = await tarn.admin('GET', `/pools/${pool.id}/clients`);
+    expect(list.body.items.map((item: { clientId: string }) => item.clientId)).toEqual([created.body.clientId]);
+
+    const patched = await tarn.admin('PATCH', `/pools/${pool.id}/clients/${created.body.clientId}`, { name: 'Renamed service' });
+    expect(patched.body.name).toBe('Renamed service');
+
+    expect((await tarn.admin('DELETE', `/pools/${pool.id}/clients/${created.body.clientId}`)).status).toBe(204);
+    await expect(oidc.clientCredentialsGrant(config)).rejects.toMatchObject({ error: 'invalid_client' });
+  });
+
+  it('rotating the client secret replaces it at once', async () => {
+    const pool = await createPool(tarn);
+    const app = await createClient(tarn, pool.id, { grantTypes: ['client_credentials'], redirectUris: [] });
+    const rotated = await tarn.admin('POST', `/pools/${pool.id}/clients/${app.clientId}/secret/rotate`);
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.clientSecret).not.toBe(app.clientSecret);
+    const old = await discover(pool.issuer, app.clientId, app.clientSecret);
+    await expect(oidc.clientCredentialsGrant(old)).rejects.toMatchObject({ error: 'invalid_client' });
+    const fresh = await discover(pool.issuer, app.clientId, rotated.body.clientSecret);
+    expect((await oidc.clientCredentialsGrant(fresh)).access_token).toBeDefined();
+  });
+
+  it('keeps client secrets encrypted at rest', async () => {
+    const pool = await createPool(tarn);
+    const app = await createClient(tarn, pool.id);
+    const row = await tarn.database.handle.db.selectFrom('clients').select('secret_enc').where('pool_id', '=', pool.id).executeTakeFirstOrThrow();
+    expect(row.secret_enc).toMatch(/^v1\./);
+    expect(row.secret_enc).not.toContain(app.clientSecret!);
+  });
+
+  it('authenticates a client_secret_post client with its secret in the body', async () => {
+    const pool = await createPool(tarn);
+    const app = await createClient(tarn, pool.id, { tokenEndpointAuthMethod: 'client_secret_post', grantTypes: ['client_credentials'], redirectUris: [] });
+    const wrong = await oidc.discovery(new URL(pool.issuer), app.clientId, undefined, oidc.ClientSecretPost('not-the-secret'), { execute: [oidc.allowInsecureRequests] });
+    await expect(oidc.clientCredentialsGrant(wrong)).rejects.toMatchObject({ error: 'invalid_client' });
+    const post = await oidc.discovery(new URL(pool.issuer), app.clientId, undefined, oidc.ClientSecretPost(app.clientSecret), { execute: [oidc.allowInsecureRequests] });
+    expect((await oidc.clientCredentialsGrant(post)).access_token).toBeDefined();
+  });
+
+  it('changing redirect URIs takes effect for the next authorization', async () => {
+    const pool = await createPool(tarn);
+    const app = await createClient(tarn, pool.id);
+    const user = await createUser(tarn, pool.id);
+    await tarn.admin('PATCH', `/pools/${pool.id}/clients/${app.clientId}`, { redirectUris: ['https://other.example/cb'] });
+    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    await expect(signIn(config, tarn.url, user)).rejects.toThrow(/expected a redirect to the client/);
+    await tarn.admin('PATCH', `/pools/${pool.id}/clients/${app.clientId}`, { redirectUris: [REDIRECT_URI] });
+    const { tokens } = await signIn(config, tarn.url, user);
+    expect(tokens.claims()!.sub).toBe(user.id);
+  });
+});
+
+describe('users', () => {
+  it('creates with a password (argon2id at rest), reads, finds by email in any case, changes and deletes', async () => {
+    const pool = await createPool(tarn);
+    const user = await createUser(tarn, pool.id, { profile: { name: 'Grace Hopper' } });
+    const got = await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}`);
+    expect(got.body).toMatchObject({ email: user.email, status: 'active', profile: { name: 'Grace Hopper' }, hasPassword: true });
+    expect(JSON.stringify(got.body)).not.toContain('argon2');
+    const row = await tarn.database.handle.db.selectFrom('users').select('password_hash').where('pool_id', '=', pool.id).executeTakeFirstOrThrow();
+    expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+
+    const found = await tarn.admin('GET', `/pools/${pool.id}/users?email=${encodeURIComponent(user.email.toUpperCase())}`);
+    expect(found.body.items.map((item: { id: string }) => item.id)).toEqual([user.id]);
+
+    const patched = await tarn.admin('PATCH', `/pools/${pool.id}/users/${user.id}`, { profile: { name: 'Rear Admiral Hopper' }, emailVerified: true });
+    expect(patched.body).toMatchObject({ profile: { name: 'Rear Admiral Hopper' }, emailVerified: true });
+
+    expect((await tarn.admin('DELETE', `/pools/${pool.id}/users/${user.id}`)).status).toBe(204);
+    expect((await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}`)).status).toBe(404);
+  });
+
+  it('a password changed by the admin is the one that signs in', async () => {
+    const pool = await createPool(tarn);
+    const app = await createClient(tarn, pool.id);
+    const user = await createUser(tarn, pool.id);
+    const changed = await tarn.admin('PATCH', `/pools/${pool.id}/users/${user.id}`, { password: 'a brand new passphrase' });
+    expect(changed.status).toBe(200);
+    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    await expect(signIn(config, tarn.url, user)).rejects.toThrow();
+    const { tokens } = await signIn(config, tarn.url, { email: user.email, password: 'a brand new passphrase' });
+    expect(tokens.claims()!.sub).toBe(user.id);
+  });
+
+  it('a disabled user cannot sign in, and their refresh token stops working', async () => {
+    const pool = await createPool(tarn);
+    const app = await createClient(tarn, pool.id);
+    const user = await createUser(tarn, pool.id);
+    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const { tokens } = await signIn(config, tarn.url, user);
+    await tarn.admin('PATCH', `/pools/${pool.id}/users/${user.id}`, { status: 'disabled' });
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(signIn(config, tarn.url, user)).rejects.toThrow();
+  });
+
+  it('lists users page by page', async () => {
+    const pool = await createPool(tarn);
+    const ids = new Set<string>();
+    for (let i = 0; i < 5; i += 1) ids.add((await createUser(tarn, pool.id)).id);
+    const first = await tarn.admin('GET', `/pools/${pool.id}/users?limit=3`);
+    const second = await tarn.admin('GET', `/pools/${pool.id}/users?limit=3&cursor=${first.body.nextCursor}`);
+    expect(first.body.items).toHaveLength(3);
+    expect(second.body.items).toHaveLength(2);
+    expect(second.body.nextCursor).toBeNull();
+    expect(new Set([...first.body.items, ...second.body.items].map((item: { id: string }) => item.id))).toEqual(ids);
+  });
+});
+
+it('serves an OpenAPI document describing the admin API', async () => {
+  const response = await fetch(`${tarn.url}/admin/openapi.json`);
+  const document = (await response.json()) as { openapi: string; paths: Record<string, unknown> };
+  expect(document.openapi).toBe('3.1.0');
+  expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/admin/pools', '/admin/pools/{pool}/keys/rotate', '/admin/pools/{pool}/users/{userId}']));
+});

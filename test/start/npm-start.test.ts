@@ -1,0 +1,94 @@
+/**
+ * The README's promise: on a fresh clone, `npm start` with an empty DATA_DIR migrates,
+ * listens, prints a generated admin token and a quick start; the provider answers
+ * discovery over HTTP; SIGTERM stops it cleanly. A bad configuration stops it with one line.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const name of ['DATABASE_URL', 'TARN_ADMIN_TOKEN', 'TARN_MASTER_KEY', 'NODE_ENV', 'NODE_OPTIONS', 'SMTP_URL']) delete env[name];
+  return { ...env, ...extra };
+}
+
+function collect(child: ChildProcess): { out: () => string } {
+  let out = '';
+  child.stdout!.on('data', (chunk) => (out += chunk));
+  child.stderr!.on('data', (chunk) => (out += chunk));
+  return { out: () => out };
+}
+
+async function waitFor(predicate: () => boolean, what: string, ms = 60_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+it('npm start on an empty data directory serves discovery and prints the admin token', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tarn-start-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn('npm', ['start', '--silent'], { cwd: root, env: baseEnv({ DATA_DIR: dataDir, PORT: String(port), PUBLIC_URL: url }), detached: true });
+  const output = collect(child);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    await waitFor(() => output.out().includes('Quick start:'), 'the start banner');
+    const token = /Admin token[^:]*: (\S+)/.exec(output.out())?.[1];
+    expect(token).toMatch(/^tat_/);
+    expect(output.out()).toContain(`Tarn is running at ${url}`);
+
+    const created = await fetch(`${url}/admin/pools`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'demo', name: 'Demo' }),
+    });
+    expect(created.status).toBe(201);
+    const discovery = await fetch(`${url}/pools/demo/.well-known/openid-configuration`);
+    expect(discovery.status).toBe(200);
+    const metadata = (await discovery.json()) as Record<string, string>;
+    expect(metadata.issuer).toBe(`${url}/pools/demo`);
+    expect(metadata.authorization_endpoint).toBe(`${url}/pools/demo/auth`);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    // PGlite's files and the generated master key live in the data directory.
+    expect(readdirSync(dataDir).sort()).toEqual(['master.key', 'pglite']);
+    // The admin token is printed once on stdout, never inside a log line.
+    expect(output.out().split('\n').filter((line) => line.startsWith('{') && line.includes(token!))).toEqual([]);
+  } finally {
+    // npm does not pass SIGTERM on to its script: signal the whole process group, as a terminal would.
+    process.kill(-child.pid!, 'SIGTERM');
+  }
+  await exited;
+  // The server drains and stops listening.
+  let down = false;
+  for (let i = 0; i < 150 && !down; i += 1) {
+    down = await fetch(`${url}/healthz`).then(() => false, () => true);
+    if (!down) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(down).toBe(true);
+  expect(output.out()).toContain('"msg":"stopped"');
+});
+
+it('a bad configuration stops the start with one clear line', async () => {
+  const child = spawn('npm', ['start', '--silent'], { cwd: root, env: baseEnv({ PORT: 'not-a-port', DATA_DIR: mkdtempSync(join(tmpdir(), 'tarn-bad-')) }) });
+  const output = collect(child);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+  expect(code).not.toBe(0);
+  const lines = output.out().split('\n').filter((line) => line.startsWith('tarn:'));
+  expect(lines).toEqual(['tarn: configuration error: PORT must be an integer from 0 to 65535, got "not-a-port"']);
+});
