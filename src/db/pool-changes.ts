@@ -66,10 +66,11 @@ export function startPoolChangeFeed(options: PoolChangeFeedOptions): PoolChangeF
     const lost = () => {
       if (listener !== client) return;
       listener = undefined;
+      // Said once per outage, not once per attempt.
+      if (connected && !closed) options.log.warn('pool change listener lost its connection; reconnecting');
       connected = false;
       client.removeAllListeners('notification');
       client.end().catch(() => {});
-      if (!closed) options.log.warn('pool change listener lost its connection; reconnecting');
       scheduleReconnect();
     };
     client.on('error', lost);
@@ -91,7 +92,10 @@ export function startPoolChangeFeed(options: PoolChangeFeedOptions): PoolChangeF
       connected = true;
       backoff = minBackoff;
       // What changed while nobody listened is unknown: start again from the database.
-      if (everConnected) options.handlers.reset();
+      if (everConnected) {
+        options.handlers.reset();
+        options.log.info('pool change listener reconnected; cached providers dropped');
+      }
       everConnected = true;
     } catch {
       lost();

@@ -84,6 +84,9 @@ describe('the database goes away and comes back', () => {
     }
     expect((await call('PATCH', `/admin/pools/${poolId}`, { name: 'Outage Pool (renamed)' })).status).toBe(200);
     expect((await clientCredentials(poolId, client.body.clientId, client.body.clientSecret)).status).toBe(200);
+    const webApp = await call('POST', `/admin/pools/${poolId}/clients`, { name: 'Web', redirectUris: ['http://rp.example.test/callback'] });
+    const authorize = `${tarn.url}/pools/${poolId}/auth?${new URLSearchParams({ client_id: webApp.body.clientId, response_type: 'code', scope: 'openid', redirect_uri: 'http://rp.example.test/callback', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`;
+    expect((await fetch(authorize, { redirect: 'manual' })).status).toBe(303);
 
     await postgres.stop('immediate');
 
@@ -103,6 +106,9 @@ describe('the database goes away and comes back', () => {
     const token = await clientCredentials(poolId, client.body.clientId, client.body.clientSecret);
     expect(token.status).toBe(503);
     expect(token.headers.get('retry-after')).toBeTruthy();
+    // A browser starting a sign-in gets a page saying so, not a 500.
+    const page = await fetch(authorize, { redirect: 'manual', headers: { accept: 'text/html' }, signal: AbortSignal.timeout(15_000) });
+    expect(page.status).toBe(503);
 
     await postgres.start();
     let readyAgain = await call('GET', '/readyz');
