@@ -118,7 +118,7 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
     const actor = input.actor ?? current?.actor ?? { kind: 'system' };
     const now = clock();
     try {
-      await createAuditQueries(db, input.poolId).insertAuditEvent({
+      const stored = await createAuditQueries(db, input.poolId).insertAuditEvent({
         id: nextId(now),
         occurred_at: now,
         actor_kind: actor.kind,
@@ -132,6 +132,10 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
         ip: current?.ip ?? null,
         details: JSON.stringify(input.details ?? {}, (_key, value: unknown) => (typeof value === 'string' ? storable(value, 2000) : value)),
       });
+      // The pool is gone (pool.delete, or an action racing it): its trail went with it; the log keeps this one.
+      if (!stored && input.outcome === 'success') {
+        log.info({ poolId: input.poolId, action: input.action, actor, target: input.target, reqId: current?.requestId }, 'audit event of a deleted pool');
+      }
     } catch (error) {
       // The action itself happened; losing its trail is an operator's problem to see at once.
       onWriteFailure?.();

@@ -57,6 +57,8 @@ export function observeRequests(log: Logger, metrics: Metrics, naming: RouteNami
         ip: ctx.ip,
       };
       if (status >= 500) log.warn(line, 'request');
+      // Probes and scrapes arrive every few seconds from every balancer: debug, not info.
+      else if (FIXED_ROUTES.has(route) && route !== '/assets/tarn.css') log.debug(line, 'request');
       else log.info(line, 'request');
     }
   };

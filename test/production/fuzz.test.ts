@@ -102,7 +102,10 @@ const encode = (text: string) => encodeURIComponent(Buffer.from(text, 'utf8').to
 
 /** Every admin route the router serves, as [method, template]. */
 function adminRoutes(): [string, string][] {
-  const router = createAdminRouter({ adminToken: 'x'.repeat(32), bodyLimitBytes: 1024, pools: {} as never, clients: {} as never, users: {} as never });
+  // Services are only captured at registration; a stand-in for each is enough to list routes.
+  const stub = new Proxy({}, { get: () => ({}) }) as Record<string, unknown>;
+  const deps = new Proxy({ adminToken: 'x'.repeat(32), bodyLimitBytes: 1024 } as Record<string, unknown>, { get: (target, key: string) => target[key] ?? stub });
+  const router = createAdminRouter(deps as unknown as Parameters<typeof createAdminRouter>[0]);
   const routes: [string, string][] = [];
   for (const layer of router.stack) {
     for (const method of layer.methods) if (method !== 'HEAD') routes.push([method, layer.path as string]);

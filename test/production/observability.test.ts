@@ -83,6 +83,13 @@ describe('logs', () => {
     expect(response.headers.get('x-request-id')).toBe('trace-me-123');
     expect(lines.some((line) => line.includes('"reqId":"trace-me-123"') && line.includes('"route":"/healthz"'))).toBe(true);
   });
+
+  it('keep who deleted a pool, since the pool\'s audit trail is deleted with it', async () => {
+    const pool = await createPool(tarn);
+    expect((await tarn.admin('DELETE', `/pools/${pool.id}`)).status).toBe(204);
+    const line = lines.map((text) => JSON.parse(text) as Record<string, any>).find((entry) => entry.msg === 'audit event of a deleted pool' && entry.poolId === pool.id);
+    expect(line).toMatchObject({ action: 'pool.delete', actor: { kind: 'admin' }, target: { type: 'pool', id: pool.id } });
+  });
 });
 
 describe('/metrics', () => {
