@@ -17,6 +17,7 @@ import { createClientService } from './clients/clients.service.js';
 import { createEnvelope } from './crypto/envelope.js';
 import { deriveKey } from './crypto/secrets.js';
 import type { DatabaseHandle } from './db/database.js';
+import { createGroupService } from './groups/groups.service.js';
 import { createHealthRouter } from './health/health.routes.js';
 import { problemErrors } from './http/errors.js';
 import { problems } from './http/problem.js';
@@ -48,6 +49,7 @@ export function createApp({ config, database, log }: AppDeps) {
   let feed: PoolChangeFeed | undefined;
   const metrics = createMetrics({ cacheStats: () => registry.stats() });
   const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onWriteFailure: metrics.auditFailed });
+  const groups = createGroupService({ db });
 
   // The registry and the services that change what it caches refer to each other:
   // services tell it about changes, it asks the client service for client metadata.
@@ -56,6 +58,7 @@ export function createApp({ config, database, log }: AppDeps) {
     db,
     envelope,
     users,
+    groups,
     findClient: (poolId, clientId) => clients.findOidcMetadata(poolId, clientId),
     pages,
     cookieKeys,
@@ -83,7 +86,7 @@ export function createApp({ config, database, log }: AppDeps) {
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
   const hosted = createInteractionRouter({ users, pages, csrfKey: deriveKey(config.masterKey, 'csrf'), bodyLimitBytes: config.bodyLimitBytes, audit });
 
-  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, audit });
+  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit });
   const health = createHealthRouter(database);
 
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
@@ -142,7 +145,7 @@ export function createApp({ config, database, log }: AppDeps) {
     app,
     registry,
     metrics,
-    services: { pools, clients, users, audit },
+    services: { pools, clients, users, groups, audit },
     /** Stops what the app runs besides requests (the change listener); the database stays open. */
     async close(): Promise<void> {
       await feed?.close();

@@ -8,6 +8,8 @@ import { registerAuditRoutes } from '../audit/audit.routes.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { ClientService } from '../clients/clients.service.js';
 import { registerClientRoutes } from '../clients/clients.routes.js';
+import type { GroupService } from '../groups/groups.service.js';
+import { registerGroupRoutes } from '../groups/groups.routes.js';
 import { readJson } from '../http/body.js';
 import type { PoolService } from '../pools/pools.service.js';
 import { registerPoolRoutes } from '../pools/pools.routes.js';
@@ -25,6 +27,7 @@ export interface AdminRouterDeps {
   clients: ClientService;
   users: UserService;
   audit?: AuditService;
+  groups: GroupService;
 }
 
 export function createAdminRouter(deps: AdminRouterDeps): Router {
@@ -40,5 +43,6 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   registerClientRoutes(router, deps.clients, body);
   registerUserRoutes(router, deps.users, body);
   if (deps.audit) registerAuditRoutes(router, deps.audit);
+  registerGroupRoutes(router, deps.groups, body);
   return router;
 }

@@ -53,7 +53,10 @@ export function describeAdminWrite(method: string, match: AdminRouteMatch): { ac
   for (let i = segments.length - 1; i >= 0; i -= 1) {
     const segment = segments[i]!;
     if (segment.startsWith(':') && i > 0) {
-      target = { type: singular(segments[i - 1]!), id: match.params[segment.slice(1)] ?? '' };
+      // ":userId" names its type; otherwise the collection before it does ("users/:id").
+      const name = segment.slice(1);
+      const type = /^[a-z]+Id$/.test(name) ? name.slice(0, -2) : singular(segments[i - 1]!);
+      target = { type, id: match.params[name] ?? '' };
       break;
     }
   }

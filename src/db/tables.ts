@@ -113,6 +113,8 @@ export interface Database {
   users: UserTable;
   oidc_artifacts: OidcArtifactTable;
   audit_events: AuditEventTable;
+  groups: GroupTable;
+  group_members: GroupMemberTable;
 }
 
 export type PoolRow = Selectable<PoolTable>;
@@ -140,3 +142,21 @@ export interface AuditEventTable {
   details: Json<Record<string, unknown>>;
 }
 export type AuditEventRow = Selectable<AuditEventTable>;
+export interface GroupTable {
+  pool_id: string;
+  id: string;
+  name: string;
+  description: Generated<string>;
+  parent_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface GroupMemberTable {
+  pool_id: string;
+  group_id: string;
+  user_id: string;
+  created_at: Timestamp;
+}
+
+export type GroupRow = Selectable<GroupTable>;

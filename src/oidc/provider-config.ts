@@ -12,10 +12,12 @@ import type { UserService } from '../users/users.service.js';
 import type { PageRenderer } from '../views/render.js';
 import { createFindAccount, PROFILE_CLAIMS } from './account.js';
 import { createAdapterFactory } from './adapter.js';
+import { createGroupsTokenClaims, GROUPS, type GroupNameSource } from './groups-claim.js';
 
 export interface ProviderConfigDeps {
   db: Db;
   users: UserService;
+  groups: GroupNameSource;
   findClient(clientId: string): Promise<OidcClientMetadata | undefined>;
   pages: PageRenderer;
   cookieKeys: string[];
@@ -37,7 +39,8 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, path: basePath };
   return {
     adapter: createAdapterFactory(deps.db, pool.id, deps.findClient),
-    findAccount: createFindAccount(deps.users, pool.id),
+    findAccount: createFindAccount(deps.users, pool.id, deps.groups),
+    extraTokenClaims: createGroupsTokenClaims(deps.groups, pool.id),
     jwks: {
       keys: keys.map((key) => (key.status === 'current' ? key.privateJwk : { ...key.privateJwk, key_ops: ['verify'] })) as never,
     },
@@ -53,6 +56,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
       email: ['email', 'email_verified'],
       phone: ['phone_number', 'phone_number_verified'],
       profile: [...PROFILE_CLAIMS],
+      [GROUPS]: [GROUPS],
     },
     // ID tokens carry the claims of the granted scopes, as Keycloak and Logto users expect.
     conformIdTokenClaims: false,

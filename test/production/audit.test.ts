@@ -111,6 +111,23 @@ describe('audit log of admin actions', () => {
     for (const secret of [pool.secret, pool.nextSecret, app.clientSecret!, user.password, rotated.body.nextSecret]) expect(trail).not.toContain(secret);
   });
 
+  it('covers routes it was never told about (groups, added by another change) without edits', async () => {
+    const pool = await createPool(tarn);
+    const user = await createUser(tarn, pool.id);
+    const group = await tarn.admin('POST', `/pools/${pool.id}/groups`, { name: 'Staff' });
+    expect(group.status).toBe(201);
+    expect((await tarn.admin('PUT', `/pools/${pool.id}/groups/${group.body.id}/members/${user.id}`)).status).toBe(204);
+    expect((await tarn.admin('DELETE', `/pools/${pool.id}/groups/${group.body.id}/members/${user.id}`)).status).toBe(204);
+    expect((await tarn.admin('DELETE', `/pools/${pool.id}/groups/${group.body.id}`)).status).toBe(204);
+    const items = (await auditOf(pool.id)).reverse().slice(2);
+    expect(items.map((item) => [item.action, item.target])).toEqual([
+      ['groups.create', { type: 'group', id: group.body.id }],
+      ['groups.members.put', { type: 'user', id: user.id }],
+      ['groups.members.delete', { type: 'user', id: user.id }],
+      ['groups.delete', { type: 'group', id: group.body.id }],
+    ]);
+  });
+
   it('filters by action, actor, outcome and time, and pages with a cursor', async () => {
     const pool = await createPool(tarn);
     const before = new Date().toISOString();
