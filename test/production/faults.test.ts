@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { freePort, startPostgresServer, type PostgresServer } from './support/postgres-server.js';
+import { startPostgresServer, type PostgresServer } from './support/postgres-server.js';
 import { startTarnProcess, type TarnProcess } from './support/tarn-process.js';
 
 let postgres: PostgresServer;
@@ -48,7 +48,7 @@ async function clientCredentials(poolId: string, clientId: string, secret: strin
 }
 
 async function startTarn(env: Record<string, string> = {}) {
-  return startTarnProcess(await freePort(), {
+  return startTarnProcess(0, {
     DATABASE_URL: databaseUrl,
     TARN_ADMIN_TOKEN: adminToken,
     TARN_MASTER_KEY: masterKey,

@@ -12,7 +12,7 @@ import { Browser } from '../support/browser.js';
 import { REDIRECT_URI } from '../support/fixtures.js';
 import { discover, finishAuthorization, startAuthorization } from '../support/relying-party.js';
 import { startBalancer, type Balancer } from './support/balancer.js';
-import { freePort, startPostgresServer, type PostgresServer } from './support/postgres-server.js';
+import { startPostgresServer, type PostgresServer } from './support/postgres-server.js';
 import { startTarnProcess, type TarnProcess } from './support/tarn-process.js';
 
 /** ADR 0801: a change made through one instance is seen by the others within this (NOTIFY path, with margin). */
@@ -45,7 +45,9 @@ let poolId: string;
 beforeAll(async () => {
   postgres = await startPostgresServer();
   const databaseUrl = await postgres.createDatabase('tarn_instances');
-  const [portA, portB, portLb] = await Promise.all([freePort(), freePort(), freePort()]);
+  // The balancer listens first: its address is every instance's PUBLIC_URL.
+  lb = await startBalancer(0, 'http://127.0.0.1:1');
+  const portLb = new URL(lb.url).port;
   const env = {
     DATABASE_URL: databaseUrl,
     PUBLIC_URL: `http://127.0.0.1:${portLb}`,
@@ -54,9 +56,9 @@ beforeAll(async () => {
     PROVIDER_CHECK_INTERVAL_MS: '600000',
   };
   // A migrates first; B finds the schema in place.
-  a = await startTarnProcess(portA, env);
-  b = await startTarnProcess(portB, env);
-  lb = await startBalancer(portLb, a.url);
+  a = await startTarnProcess(0, env);
+  b = await startTarnProcess(0, env);
+  lb.target = a.url;
 }, 120_000);
 
 afterAll(async () => {

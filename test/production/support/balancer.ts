@@ -32,8 +32,10 @@ export async function startBalancer(port: number, initialTarget: string): Promis
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     get target() {
       return state.target;
     },

@@ -55,8 +55,19 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     asRoot ? run('runuser', ['-u', 'postgres', '--', `${bin}/${command}`, ...args]) : run(`${bin}/${command}`, args);
 
   await exec('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync', '--locale=C']);
-  const port = await freePort();
-  const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c max_connections=100`;
+  let port = await freePort();
+  const optionsFor = (candidate: number) => `-p ${candidate} -k ${root} -c listen_addresses=127.0.0.1 -c max_connections=100`;
+  // The port was free a moment ago; if another process took it meanwhile, take another.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await exec('pg_ctl', ['-D', data, '-o', optionsFor(port), '-l', join(root, 'server.log'), '-w', '-t', '60', 'start']);
+      break;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      port = await freePort();
+    }
+  }
+  const options = optionsFor(port);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const urlFor = (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
 
@@ -83,6 +94,5 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       rmSync(root, { recursive: true, force: true });
     },
   };
-  await server.start();
   return server;
 }

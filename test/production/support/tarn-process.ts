@@ -18,6 +18,7 @@ export interface TarnProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** `port` 0: the process picks a free one itself (no race with other tests) and logs it. */
 export async function startTarnProcess(port: number, env: Record<string, string>): Promise<TarnProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: projectDir,
@@ -61,10 +62,10 @@ export async function startTarnProcess(port: number, env: Record<string, string>
     });
   };
 
-  await waitForLine(/"msg":"tarn listening"/, 60_000);
+  const listening = JSON.parse(await waitForLine(/"msg":"tarn listening"/, 90_000)) as { port: number };
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: `http://127.0.0.1:${listening.port}`,
+    port: listening.port,
     child,
     lines,
     exited,
