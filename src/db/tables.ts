@@ -75,6 +75,15 @@ export interface ClientTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   secret_rotated_at: Timestamp | null;
+  /** 005_protocol: RFC 9449 §5.2 and the client's resource servers (docs/adr/0600). */
+  dpop_bound_access_tokens: Generated<boolean>;
+  resources: ColumnType<ClientResource[], string | undefined, string>;
+}
+
+/** A resource server (RFC 8707 indicator) an application may get access tokens for. */
+export interface ClientResource {
+  uri: string;
+  scopes: string[];
 }
 
 export type UserStatus = 'new' | 'active' | 'disabled';

@@ -1,11 +1,11 @@
 /**
- * Security headers on every response; a strict Content-Security-Policy (ADR 0805):
- * scripts and styles only from Tarn's own files (no inline code; oidc-provider adds the
- * hash of its one inline form_post script to this header itself), images from known
- * places, no plugins, no framing, no <base>. Set before the route runs so that addition
- * survives. No form-action: Chrome applies it to the redirect to the relying party that
- * follows a sign-in form, which is any registered redirect URI.
- * HSTS when the request came over TLS (directly or, with TRUST_PROXY, via the proxy).
+ * Security headers on every response; a strict Content-Security-Policy on HTML pages
+ * (scripts and styles only from our own files, images from known places, no framing).
+ * The policy is set before the handler runs so that oidc-provider can add the hash of
+ * its one inline script (the form_post auto-submit, OAuth 2.0 Form Post Response Mode)
+ * to script-src; a handler's policy is kept, any other HTML gets the default.
+ * Also COOP, CORP, a Permissions-Policy, and HSTS when the request came over TLS (directly
+ * or, with TRUST_PROXY, via the proxy). ADR 0805.
  */
 import type { Context, Next } from 'koa';
 import { randomUUID } from 'node:crypto';
@@ -33,7 +33,10 @@ export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   try {
     await next();
   } finally {
-    if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', CSP);
-    if (ctx.response.is('html')) ctx.set('X-Frame-Options', 'DENY');
+    if (!ctx.response.is('html')) ctx.remove('Content-Security-Policy');
+    else {
+      if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', CSP);
+      ctx.set('X-Frame-Options', 'DENY');
+    }
   }
 }
