@@ -5,6 +5,14 @@
 import Koa from 'koa';
 import type { Config } from './config.js';
 import { createAdminRouter } from './admin/admin.router.js';
+import { auditAdminActions, matchAdminRoute } from './audit/audit.middleware.js';
+import { createAuditService } from './audit/audit.service.js';
+import { startPoolChangeFeed, type PoolChangeFeed } from './db/pool-changes.js';
+import { failureLimiter } from './http/rate-limit.js';
+import { providerFaultsAsUnavailable, rememberProviderFault } from './http/unavailable.js';
+import { createMetrics } from './observability/metrics.js';
+import { serveMetrics } from './observability/metrics.routes.js';
+import { observeRequests } from './observability/request-log.js';
 import { createClientService } from './clients/clients.service.js';
 import { createEnvelope } from './crypto/envelope.js';
 import { deriveKey } from './crypto/secrets.js';
@@ -56,6 +64,10 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const guard = createSignInGuard({ db, clock });
   const users = createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl: config.publicUrl, clock });
   const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, log, clock });
+  // Production concerns (issue 8): metrics, audit log, change notifications between instances.
+  let feed: PoolChangeFeed | undefined;
+  const metrics = createMetrics({ cacheStats: () => registry.stats() });
+  const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onWriteFailure: metrics.auditFailed });
   const groups = createGroupService({ db });
 
   // The registry and the services that change what it caches refer to each other:
@@ -74,35 +86,96 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     cacheSize: config.providerCacheSize,
     checkIntervalMs: config.providerCheckIntervalMs,
     log,
+    instrument: (provider) => {
+      metrics.instrumentProvider(provider);
+      rememberProviderFault(provider);
+    },
+    publishChange: (poolId) => feed?.publish(poolId),
   });
+  if (database.kind === 'postgres' && database.url) {
+    feed = startPoolChangeFeed({
+      databaseUrl: database.url,
+      log,
+      handlers: { changed: (poolId) => registry.forgetPool(poolId), reset: () => registry.forgetAll() },
+    });
+  }
   clients = createClientService({ db, envelope, listener: registry, checkMetadata: registry.checkClientMetadata.bind(registry) });
-  const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry, userSchemas: schemas });
+  const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry, userSchemas: schemas, audit });
 
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
   const csrfKey = deriveKey(config.masterKey, 'csrf');
-  const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
+  const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
   registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
   registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
   registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
   registerMeRoutes(hosted, { users, bodyLimitBytes: config.bodyLimitBytes, log });
 
-  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups });
+  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit });
   const health = createHealthRouter(database);
   registerPostToGetRoutes(hosted, config.bodyLimitBytes); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601)
 
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
+  const window = config.rateLimitWindowMs;
   app.use(securityHeaders);
+  app.use(observeRequests(log, metrics, { adminRoute: (path, method) => matchAdminRoute(admin, path, method)?.template }));
   app.use(problemErrors(log));
   app.use(staticAssets());
   app.use(health.routes());
+  app.use(serveMetrics(metrics, config.metricsToken));
+  app.use(
+    failureLimiter({
+      name: 'admin',
+      limit: config.rateLimitAdminFailures,
+      windowMs: window,
+      applies: (ctx) => ctx.path.startsWith('/admin/') && ctx.path !== '/admin/openapi.json',
+      failed: (status) => status === 401,
+      onLimited: metrics.rateLimited,
+    }),
+  );
+  app.use(auditAdminActions(audit, admin));
   app.use(admin.routes());
   app.use(admin.allowedMethods({ throw: true, methodNotAllowed: () => problems.methodNotAllowed(), notImplemented: () => problems.methodNotAllowed() }));
+  app.use(
+    failureLimiter({
+      name: 'token',
+      limit: config.rateLimitTokenFailures,
+      windowMs: window,
+      applies: (ctx) => ctx.method === 'POST' && /^\/pools\/[^/]+\/token(\/|$)/.test(ctx.path),
+      failed: (status) => status === 400 || status === 401,
+      onLimited: metrics.rateLimited,
+    }),
+  );
+  app.use(
+    failureLimiter({
+      name: 'login',
+      limit: config.rateLimitLoginFailures,
+      windowMs: window,
+      applies: (ctx) => ctx.method === 'POST' && /^\/pools\/[^/]+\/interaction\//.test(ctx.path),
+      failed: (status) => status === 401,
+      onLimited: metrics.rateLimited,
+      refuse: async (ctx) => {
+        ctx.status = 429;
+        ctx.type = 'html';
+        ctx.body = await pages.render('error', undefined, { title: 'Too many attempts', message: 'Too many failed sign-in attempts from your network. Wait a minute and try again.' });
+      },
+    }),
+  );
+  app.use(providerFaultsAsUnavailable);
   app.use(poolGateway({ registry, hosted, pages, log }));
 
   // Koa's default handler would print stacks to stderr; errors are logged where they are handled.
   app.silent = true;
 
-  return { app, registry, services: { pools, clients, users, groups, onboarding } };
+  return {
+    app,
+    registry,
+    metrics,
+    services: { pools, clients, users, groups, onboarding, audit },
+    /** Stops what the app runs besides requests (the change listener); the database stays open. */
+    async close(): Promise<void> {
+      await feed?.close();
+    },
+  };
 }
 
 export type TarnApp = ReturnType<typeof createApp>;

@@ -4,6 +4,8 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { registerAuditRoutes } from '../audit/audit.routes.js';
+import type { AuditService } from '../audit/audit.service.js';
 import type { ClientService } from '../clients/clients.service.js';
 import { registerClientRoutes } from '../clients/clients.routes.js';
 import type { GroupService } from '../groups/groups.service.js';
@@ -24,6 +26,7 @@ export interface AdminRouterDeps {
   pools: PoolService;
   clients: ClientService;
   users: UserService;
+  audit?: AuditService;
   groups: GroupService;
 }
 
@@ -39,6 +42,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   registerPoolRoutes(router, deps.pools, body);
   registerClientRoutes(router, deps.clients, body);
   registerUserRoutes(router, deps.users, body);
+  if (deps.audit) registerAuditRoutes(router, deps.audit);
   registerGroupRoutes(router, deps.groups, body);
   return router;
 }

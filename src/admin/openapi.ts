@@ -106,6 +106,21 @@ export const openApiDocument = {
       get: { summary: 'The user\'s sign-in lockout: {locked, failures, lockedUntil, windowStartedAt}', responses: { '200': ok('The lockout'), ...errors } },
       delete: { summary: 'Clear the lockout', responses: { '204': { description: 'Cleared' }, ...errors } },
     },
+    '/admin/pools/{pool}/audit': {
+      parameters: [pool],
+      get: {
+        summary: 'The pool\'s audit log, newest first: admin actions and security events',
+        parameters: [
+          ...page,
+          { name: 'action', in: 'query', schema: { type: 'string' }, description: 'e.g. users.create, keys.rotate, sign_in.failure' },
+          { name: 'actor', in: 'query', schema: { type: 'string' }, description: 'admin, pool_secret, user, anonymous, system; or kind:id' },
+          { name: 'outcome', in: 'query', schema: { type: 'string', enum: ['success', 'failure'] } },
+          { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' } },
+          { name: 'until', in: 'query', schema: { type: 'string', format: 'date-time' } },
+        ],
+        responses: { '200': ok('A page of audit events'), ...errors },
+      },
+    },
     '/admin/pools/{pool}/users/{userId}/groups': {
       parameters: [pool, idParam('userId')],
       get: { summary: 'A user\'s groups, direct and inherited through nesting (`direct` tells which), by name', parameters: page, responses: { '200': ok('A page of groups'), ...errors } },

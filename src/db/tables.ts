@@ -121,6 +121,7 @@ export interface Database {
   clients: ClientTable;
   users: UserTable;
   oidc_artifacts: OidcArtifactTable;
+  audit_events: AuditEventTable;
   groups: GroupTable;
   group_members: GroupMemberTable;
   one_time_codes: OneTimeCodeTable;
@@ -136,6 +137,23 @@ export type ClientRow = Selectable<ClientTable>;
 export type UserRow = Selectable<UserTable>;
 export type PoolSecretRow = Selectable<PoolSecretTable>;
 
+export type AuditActorKind = 'admin' | 'pool_secret' | 'user' | 'anonymous' | 'system';
+export interface AuditEventTable {
+  pool_id: string;
+  id: string;
+  occurred_at: Timestamp;
+  actor_kind: AuditActorKind;
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: 'success' | 'failure';
+  status: number | null;
+  request_id: string | null;
+  ip: string | null;
+  details: Json<Record<string, unknown>>;
+}
+export type AuditEventRow = Selectable<AuditEventTable>;
 export interface GroupTable {
   pool_id: string;
   id: string;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type AppDeps, type TarnApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface RunningTarn {
@@ -44,7 +44,7 @@ export async function startTarn(env: Record<string, string> = {}, database?: Tes
     ...env,
   });
   const db = database ?? (await createTestDatabase());
-  const tarn = createApp({ config, database: db.handle, log: createLogger(config.logLevel), ...deps });
+  const tarn = createApp({ config, database: db.handle, ...deps, log: deps.log ?? createLogger(config.logLevel) });
   server.on('request', tarn.app.callback());
 
   return {
@@ -70,6 +70,7 @@ export async function startTarn(env: Record<string, string> = {}, database?: Tes
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await tarn.close();
       if (!database) await db.drop();
     },
   };

@@ -22,6 +22,8 @@ export interface InteractionDeps {
   pages: PageRenderer;
   csrfKey: Buffer;
   bodyLimitBytes: number;
+  /** Records sign-in attempts (audit log and metrics); see src/audit/audit.service.ts. */
+  audit?: { signIn(event: { poolId: string; method: string; outcome: 'success' | 'failure'; userId?: string; email?: string; reason?: string; ip?: string; requestId?: string }): Promise<void> };
 }
 
 export type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']>>;
@@ -130,7 +132,18 @@ export function createInteractionRouter(deps: InteractionDeps) {
     const form = await readCheckedForm(ctx, details);
     const email = (form.email ?? '').trim();
     const password = form.password ?? '';
-    const check = await deps.users.verifyPassword(entryOf(ctx).pool.id, email, password, ctx.ip);
+    const poolId = entryOf(ctx).pool.id;
+    const check = await deps.users.verifyPassword(poolId, email, password, ctx.ip);
+    await deps.audit?.signIn({
+      poolId,
+      method: 'password',
+      outcome: check.ok ? 'success' : 'failure',
+      userId: check.ok ? check.user.id : undefined,
+      reason: check.ok ? undefined : check.reason,
+      email,
+      ip: ctx.ip,
+      requestId: ctx.state.requestId,
+    });
     if (!check.ok && check.reason === 'throttled') return renderLogin(ctx, details, { status: 429, email, error: TOO_MANY_ATTEMPTS });
     if (!check.ok) return renderLogin(ctx, details, { status: 401, email, error: INVALID_CREDENTIALS });
     return finish(ctx, { login: { accountId: check.user.id, amr: ['pwd'] } });
