@@ -16,6 +16,9 @@ import { securityHeaders } from './http/security-headers.js';
 import { staticAssets } from './http/static.js';
 import type { Logger } from './log.js';
 import { createInteractionRouter } from './oidc/interactions/interactions.routes.js';
+import { createPasskeyInteractions } from './oidc/interactions/passkey.routes.js';
+import { registerMyPasskeyRoutes } from './passkeys/passkeys.me.routes.js';
+import { createPasskeyService } from './passkeys/passkeys.service.js';
 import { poolGateway } from './oidc/pool-gateway.js';
 import { createProviderRegistry } from './oidc/provider-registry.js';
 import { createPoolService } from './pools/pools.service.js';
@@ -56,10 +59,15 @@ export function createApp({ config, database, log }: AppDeps) {
   clients = createClientService({ db, envelope, listener: registry, checkMetadata: registry.checkClientMetadata.bind(registry) });
   const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry });
 
-  // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
-  const hosted = createInteractionRouter({ users, pages, csrfKey: deriveKey(config.masterKey, 'csrf'), bodyLimitBytes: config.bodyLimitBytes });
+  const passkeys = createPasskeyService({ db, users, publicUrl: config.publicUrl, secret: deriveKey(config.masterKey, 'passkeys') });
 
-  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users });
+  // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
+  const csrfKey = deriveKey(config.masterKey, 'csrf');
+  const passkeyPages = createPasskeyInteractions({ passkeys, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, log });
+  const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
+  registerMyPasskeyRoutes(hosted, { passkeys, users, bodyLimitBytes: config.bodyLimitBytes, log });
+
+  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, passkeys });
   const health = createHealthRouter(database);
 
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
@@ -74,7 +82,7 @@ export function createApp({ config, database, log }: AppDeps) {
   // Koa's default handler would print stacks to stderr; errors are logged where they are handled.
   app.silent = true;
 
-  return { app, registry, services: { pools, clients, users } };
+  return { app, registry, services: { pools, clients, users, passkeys } };
 }
 
 export type TarnApp = ReturnType<typeof createApp>;

@@ -7,6 +7,8 @@ import type { Context } from 'koa';
 import type { ClientService } from '../clients/clients.service.js';
 import { registerClientRoutes } from '../clients/clients.routes.js';
 import { readJson } from '../http/body.js';
+import { registerPasskeyRoutes } from '../passkeys/passkeys.routes.js';
+import type { PasskeyService } from '../passkeys/passkeys.service.js';
 import type { PoolService } from '../pools/pools.service.js';
 import { registerPoolRoutes } from '../pools/pools.routes.js';
 import type { UserService } from '../users/users.service.js';
@@ -22,6 +24,7 @@ export interface AdminRouterDeps {
   pools: PoolService;
   clients: ClientService;
   users: UserService;
+  passkeys: PasskeyService;
 }
 
 export function createAdminRouter(deps: AdminRouterDeps): Router {
@@ -36,5 +39,6 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   registerPoolRoutes(router, deps.pools, body);
   registerClientRoutes(router, deps.clients, body);
   registerUserRoutes(router, deps.users, body);
+  registerPasskeyRoutes(router, deps.passkeys);
   return router;
 }

@@ -91,5 +91,13 @@ export const openApiDocument = {
       patch: { summary: 'Change a user', requestBody: json(updateUserSchema), responses: { '200': ok('The user'), ...errors } },
       delete: { summary: 'Delete a user', responses: { '204': { description: 'Deleted' }, ...errors } },
     },
+    '/admin/pools/{pool}/users/{userId}/passkeys': {
+      parameters: [pool, idParam('userId')],
+      get: { summary: "List a user's passkeys", parameters: page, responses: { '200': ok('A page of passkeys'), ...errors } },
+    },
+    '/admin/pools/{pool}/users/{userId}/passkeys/{passkeyId}': {
+      parameters: [pool, idParam('userId'), idParam('passkeyId')],
+      delete: { summary: "Delete a user's passkey", responses: { '204': { description: 'Deleted' }, ...errors } },
+    },
   },
 };

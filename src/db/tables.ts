@@ -112,6 +112,8 @@ export interface Database {
   clients: ClientTable;
   users: UserTable;
   oidc_artifacts: OidcArtifactTable;
+  passkeys: PasskeyTable;
+  webauthn_challenges: WebauthnChallengeTable;
 }
 
 export type PoolRow = Selectable<PoolTable>;
@@ -121,3 +123,34 @@ export type SigningKeyRow = Selectable<SigningKeyTable>;
 export type ClientRow = Selectable<ClientTable>;
 export type UserRow = Selectable<UserTable>;
 export type PoolSecretRow = Selectable<PoolSecretTable>;
+
+export interface PasskeyTable {
+  pool_id: string;
+  id: string;
+  user_id: string;
+  credential_id: string;
+  public_key: string;
+  /** bigint: pg returns it as a string, PGlite as a number. */
+  counter: ColumnType<string | number | bigint, number | undefined, number>;
+  transports: Json<string[]>;
+  backup_eligible: boolean;
+  backed_up: boolean;
+  aaguid: string;
+  name: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+}
+
+export type WebauthnPurpose = 'registration' | 'authentication';
+export interface WebauthnChallengeTable {
+  pool_id: string;
+  challenge: string;
+  purpose: WebauthnPurpose;
+  user_id: string | null;
+  interaction_uid: string | null;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+}
+
+export type PasskeyRow = Selectable<PasskeyTable>;
+export type WebauthnChallengeRow = Selectable<WebauthnChallengeTable>;

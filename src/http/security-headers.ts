@@ -1,12 +1,14 @@
 /**
  * Security headers on every response; a strict Content-Security-Policy on HTML pages
- * (no scripts at all, styles and images from known places, no framing).
+ * (no inline scripts, only Tarn's own script files, styles and images from known places, no framing).
  */
 import type { Context, Next } from 'koa';
 import { randomUUID } from 'node:crypto';
 
 const CSP = [
   "default-src 'none'",
+  // Only Tarn's own script files (the passkey pages' WebAuthn calls); never inline script.
+  "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' https: data:",
   "base-uri 'none'",

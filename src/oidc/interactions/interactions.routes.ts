@@ -15,6 +15,7 @@ import type { UserService } from '../../users/users.service.js';
 import type { PageRenderer } from '../../views/render.js';
 import type { PoolProvider } from '../provider-registry.js';
 import { csrfToken, csrfValid } from './csrf.js';
+import type { PasskeyInteractions } from './passkey.routes.js';
 import { describeScopes } from './scopes.js';
 
 export interface InteractionDeps {
@@ -22,6 +23,8 @@ export interface InteractionDeps {
   pages: PageRenderer;
   csrfKey: Buffer;
   bodyLimitBytes: number;
+  /** Passkey pages (passkey.routes.ts): registered on this router, and offered after a sign-in. */
+  passkeys?: PasskeyInteractions;
 }
 
 type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']>>;
@@ -75,6 +78,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
       clientName: await clientName(ctx, details),
       email: locals.email ?? (typeof details.params.login_hint === 'string' ? details.params.login_hint : ''),
       error: locals.error,
+      passkeyAction: pool.sign_in.passkey ? `${base(ctx)}/passkey` : undefined,
     });
   }
 
@@ -123,7 +127,9 @@ export function createInteractionRouter(deps: InteractionDeps) {
     const password = form.password ?? '';
     const user = email && password ? await deps.users.verifyPassword(entryOf(ctx).pool.id, email, password) : undefined;
     if (!user) return renderLogin(ctx, details, { status: 401, email, error: 'Invalid email or password.' });
-    return finish(ctx, { login: { accountId: user.id, amr: ['pwd'] } });
+    const result = { login: { accountId: user.id, amr: ['pwd'] } };
+    if (await deps.passkeys?.offerEnrolment(ctx, result)) return;
+    return finish(ctx, result);
   });
 
   router.post('/interaction/:uid/consent', async function submitConsent(ctx) {
@@ -152,6 +158,8 @@ export function createInteractionRouter(deps: InteractionDeps) {
     await loadDetails(ctx);
     return finish(ctx, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
   });
+
+  deps.passkeys?.register(router);
 
   return router;
 }
