@@ -62,7 +62,7 @@ export class SoftAuthenticator {
     const flags = 0x01 | 0x04 | (this.backupEligible ? 0x08 : 0) | (this.backedUp ? 0x10 : 0) | (attested ? 0x40 : 0);
     const counter = Buffer.alloc(4);
     counter.writeUInt32BE(this.counter);
-    const parts = [sha256(this.rpId), Buffer.from([flags]), counter];
+    const parts: Buffer[] = [sha256(this.rpId), Buffer.from([flags]), counter];
     if (attested) {
       const length = Buffer.alloc(2);
       length.writeUInt16BE(this.credentialId.length);
