@@ -11,11 +11,11 @@ import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { readJson } from '../http/body.js';
 import { sendProblem, toAppError } from '../http/errors.js';
-import { AppError } from '../http/problem.js';
+import { AppError, problems } from '../http/problem.js';
 import type { Logger } from '../log.js';
 import type { PoolProvider } from '../oidc/provider-registry.js';
 import type { UserService } from '../users/users.service.js';
-import type { PasskeyService } from './passkeys.service.js';
+import { isPasskeyEnabled, type PasskeyService } from './passkeys.service.js';
 
 export interface MyPasskeyRoutesDeps {
   passkeys: PasskeyService;
@@ -53,7 +53,10 @@ export function registerMyPasskeyRoutes(router: Router, deps: MyPasskeyRoutesDep
     async function jsonApi(ctx: Context, _next: Next): Promise<void> {
       ctx.set('Cache-Control', 'no-store');
       try {
-        const poolId = (ctx.state.poolProvider as PoolProvider).pool.id;
+        const { pool } = ctx.state.poolProvider as PoolProvider;
+        // Not offered in this pool: not found, before asking for a token.
+        if (!isPasskeyEnabled(pool)) throw problems.notFound('Resource', `Nothing at ${ctx.path}.`);
+        const poolId = pool.id;
         await handler(ctx, poolId, await currentUserId(ctx, deps.users));
       } catch (error) {
         const appError = toAppError(error);

@@ -265,6 +265,8 @@ it('a pool without passkeys offers none of it, and its passkey endpoints are not
   const tokens = await tokensFrom(config, session, checks);
   const me = await fetch(`${pool.issuer}/me/passkeys`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
   expect(me.status).toBe(404);
+  expect(me.headers.get('content-type')).toContain('application/problem+json');
+  expect((await fetch(`${pool.issuer}/me/passkeys`)).status).toBe(404);
   await session.context.close();
 });
 
