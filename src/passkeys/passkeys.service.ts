@@ -26,7 +26,7 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { z } from 'zod';
-import { hmac } from '../crypto/secrets.js';
+import { hmac, safeEqual } from '../crypto/secrets.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { PasskeyRow, PoolRow, UserRow } from '../db/tables.js';
@@ -39,6 +39,8 @@ import type { UserService } from '../users/users.service.js';
 import { createPasskeyQueries } from './passkeys.queries.js';
 
 export const CHALLENGE_TTL_MS = 5 * 60 * 1000;
+/** How long after activation (or another sign-in outside an interaction) a user may add a passkey. */
+export const ENROLMENT_GRANT_TTL_MS = 15 * 60 * 1000;
 const CEREMONY_TIMEOUT_MS = CHALLENGE_TTL_MS - 30 * 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -180,6 +182,24 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
   return {
     rpID,
     origin,
+
+    /**
+     * A short-lived, signed permission to add a passkey to this user, for enrolment outside a
+     * sign-in interaction (right after invitation activation). The routes keep it in an
+     * httpOnly cookie, so it stays with the browser that activated the account.
+     */
+    issueEnrolmentGrant(poolId: string, userId: string): string {
+      const expires = clock() + ENROLMENT_GRANT_TTL_MS;
+      return `${userId}.${expires}.${hmac(deps.secret, `passkey-enrol:${poolId}:${userId}:${expires}`)}`;
+    },
+
+    /** The user an enrolment grant names, when it is genuine, for this pool, and not expired. */
+    readEnrolmentGrant(poolId: string, grant: string | undefined): string | undefined {
+      const [userId, expires, mac] = (grant ?? '').split('.');
+      if (!userId || !expires || !mac || !UUID.test(userId) || !/^\d+$/.test(expires)) return undefined;
+      if (!safeEqual(mac, hmac(deps.secret, `passkey-enrol:${poolId}:${userId}:${expires}`))) return undefined;
+      return Number(expires) > clock() ? userId : undefined;
+    },
 
     /** Offer the "add a passkey" step to this user now? (passkeys on, and none registered yet) */
     async shouldOfferEnrolment(pool: PoolRow, userId: string): Promise<boolean> {

@@ -216,3 +216,16 @@ it('with passkeys off, the service offers nothing', async () => {
   await expect(passkeys.startRegistration(pool, user, binding)).rejects.toMatchObject({ status: 404 });
   await expect(passkeys.listMyPasskeys(pool.id, user.id)).rejects.toMatchObject({ status: 404 });
 });
+
+it('an enrolment grant names its user in its own pool only, until it expires', async () => {
+  const a = await poolWithUser();
+  const b = await poolWithUser();
+  const grant = passkeys.issueEnrolmentGrant(a.pool.id, a.user.id);
+  expect(passkeys.readEnrolmentGrant(a.pool.id, grant)).toBe(a.user.id);
+  expect(passkeys.readEnrolmentGrant(b.pool.id, grant)).toBeUndefined();
+  expect(passkeys.readEnrolmentGrant(a.pool.id, grant.replace(a.user.id, b.user.id))).toBeUndefined();
+  expect(passkeys.readEnrolmentGrant(a.pool.id, undefined)).toBeUndefined();
+  expect(passkeys.readEnrolmentGrant(a.pool.id, 'a.b.c')).toBeUndefined();
+  now += 16 * 60 * 1000;
+  expect(passkeys.readEnrolmentGrant(a.pool.id, grant)).toBeUndefined();
+});

@@ -305,3 +305,33 @@ it('when the browser refuses to create the passkey, the add step says so and let
   expect(session.callbacks).toHaveLength(1);
   await session.context.close();
 });
+
+it('outside a sign-in (right after activation), a user adds a passkey and then signs in with it alone', async () => {
+  const setup = await setUpPool();
+  const session = await openBrowserWithAuthenticator();
+  // What the activation page does (offerStandaloneEnrolment): a 15-minute grant in an httpOnly cookie.
+  const grant = tarn.tarn.services.passkeys.issueEnrolmentGrant(setup.pool.id, setup.user.id);
+  const enrolUrl = `${setup.pool.issuer}/passkeys/enrol`;
+  const cookie = { name: '_tarn_passkey_enrol', domain: 'localhost', path: `/pools/${setup.pool.id}/passkeys/enrol`, httpOnly: true, sameSite: 'Strict' as const };
+  await session.context.addCookies([{ ...cookie, value: grant }]);
+  await session.page.goto(enrolUrl);
+  expect(await session.page.locator('h1').textContent()).toBe('Add a passkey');
+  expect(await session.page.textContent('body')).toContain(setup.user.email);
+  await session.page.click('#passkey-start');
+  await session.page.waitForSelector('h1:text-is("Passkey added")');
+
+  // The grant is spent with the cookie; without it the page is a clear "expired".
+  const again = await session.page.goto(enrolUrl);
+  expect(again!.status()).toBe(400);
+  expect(await session.page.locator('h1').textContent()).toBe('Passkey step expired');
+  // A forged grant (another user's id with a made-up signature) is refused the same way.
+  const forged = `${setup.user.id}.${Date.now() + 60_000}.AAAA`;
+  await session.context.addCookies([{ ...cookie, value: forged }]);
+  expect((await session.page.goto(enrolUrl))!.status()).toBe(400);
+
+  const checks = await authorize(setup.config, session.page);
+  await session.page.click('button:text-is("Sign in with a passkey")');
+  await consentAndReturn(session);
+  expect((await tokensFrom(setup.config, session, checks)).claims()!.sub).toBe(setup.user.id);
+  await session.context.close();
+});

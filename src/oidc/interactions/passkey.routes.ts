@@ -7,6 +7,11 @@
  *   GET  /interaction/:uid/passkey/add      the "add a passkey" step after a password sign-in
  *   POST /interaction/:uid/passkey/add      the browser's new credential → stored, then on to the app
  *   GET  /interaction/:uid/passkey/skip     not now: on to the app
+ * and, outside an interaction (right after invitation activation, see offerStandaloneEnrolment):
+ *   GET|POST /passkeys/enrol                the "add a passkey" page / the new credential
+ *   GET  /passkeys/enrol/done               not now (or done): the account is ready
+ * There the right to add a passkey is a signed 15-minute grant in an httpOnly, SameSite=Strict
+ * cookie set by offerStandaloneEnrolment, and the forms' CSRF token is bound to that grant.
  * The add step only exists once the interaction holds a login result (saved by offerEnrolment),
  * so only the person who just signed in, in this browser, can add a passkey to that account.
  * Every POST carries the interaction's CSRF token; the WebAuthn calls run in
@@ -17,7 +22,8 @@ import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
 import { readForm } from '../../http/body.js';
 import type { Logger } from '../../log.js';
-import { isPasskeyEnabled, PasskeyRefused, type PasskeyService } from '../../passkeys/passkeys.service.js';
+import type { PoolRow } from '../../db/tables.js';
+import { ENROLMENT_GRANT_TTL_MS, isPasskeyEnabled, PasskeyRefused, type PasskeyService } from '../../passkeys/passkeys.service.js';
 import type { UserService } from '../../users/users.service.js';
 import type { PageRenderer } from '../../views/render.js';
 import type { PoolProvider } from '../provider-registry.js';
@@ -37,6 +43,10 @@ type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']
 
 const expired = () =>
   new HostedPageError(400, 'Sign-in expired', 'This sign-in request has expired or was already used. Go back to the application and start again.');
+const ENROL_COOKIE = '_tarn_passkey_enrol';
+const enrolPath = (pool: PoolRow) => `/pools/${pool.id}/passkeys/enrol`;
+const enrolmentExpired = () =>
+  new HostedPageError(400, 'Passkey step expired', 'This step has expired. Sign in to your application, and you will be offered a passkey there.');
 const notOffered = () => new HostedPageError(404, 'Not available', 'Passkeys are not offered here.');
 
 function entryOf(ctx: Context): PoolProvider {
@@ -116,6 +126,39 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
     deps.log.info({ poolId: entryOf(ctx).pool.id, reason: error.reason, detail: error.message }, 'passkey refused');
   }
 
+  function enrolCsrf(pool: PoolRow, grant: string): string {
+    return csrfToken(deps.csrfKey, pool.id, `enrol:${grant}`);
+  }
+
+  function setEnrolCookie(ctx: Context, pool: PoolRow, value: string | null): void {
+    ctx.cookies.set(ENROL_COOKIE, value, { httpOnly: true, sameSite: 'strict', path: enrolPath(pool), maxAge: ENROLMENT_GRANT_TTL_MS, signed: false, overwrite: true });
+  }
+
+  async function renderStandaloneAdd(ctx: Context, pool: PoolRow, userId: string, grant: string, error?: string) {
+    const user = await deps.users.findActiveUser(pool.id, userId);
+    if (!user) throw enrolmentExpired();
+    const options = await deps.passkeys.startRegistration(pool, user);
+    ctx.status = error ? 400 : 200;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await deps.pages.render('passkey-add', pool, {
+      action: enrolPath(pool),
+      skipUrl: `${enrolPath(pool)}/done`,
+      csrf: enrolCsrf(pool, grant),
+      options: JSON.stringify(options),
+      email: user.email,
+      error,
+    });
+  }
+
+  function enrolmentGrant(ctx: Context): { grant: string; userId: string } {
+    const { pool } = entryOf(ctx);
+    const grant = ctx.cookies.get(ENROL_COOKIE, { signed: false });
+    const userId = deps.passkeys.readEnrolmentGrant(pool.id, grant);
+    if (!grant || !userId) throw enrolmentExpired();
+    return { grant, userId };
+  }
+
   async function continueToApp(ctx: Context, details: Details) {
     ctx.status = 303;
     ctx.redirect(details.returnTo);
@@ -138,7 +181,54 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
       return true;
     },
 
+    /**
+     * Outside an interaction (issue 3's invitation activation): when the pool offers passkeys and
+     * the user has none, answer with the "add a passkey" page (true), bound to this browser by a
+     * short-lived cookie; else false, and the caller renders its own page.
+     */
+    async offerStandaloneEnrolment(ctx: Context, userId: string): Promise<boolean> {
+      const { pool } = entryOf(ctx);
+      if (!(await deps.passkeys.shouldOfferEnrolment(pool, userId))) return false;
+      const grant = deps.passkeys.issueEnrolmentGrant(pool.id, userId);
+      setEnrolCookie(ctx, pool, grant);
+      await renderStandaloneAdd(ctx, pool, userId, grant);
+      return true;
+    },
+
     register(router: Router): void {
+      router.get('/passkeys/enrol', async function showEnrolment(ctx) {
+        requireEnabled(ctx);
+        const { grant, userId } = enrolmentGrant(ctx);
+        return renderStandaloneAdd(ctx, entryOf(ctx).pool, userId, grant);
+      });
+
+      router.post('/passkeys/enrol', async function enrolPasskey(ctx) {
+        requireEnabled(ctx);
+        const { pool } = entryOf(ctx);
+        const { grant, userId } = enrolmentGrant(ctx);
+        const form = await readForm(ctx, deps.bodyLimitBytes);
+        if (!csrfValid(deps.csrfKey, pool.id, `enrol:${grant}`, form.csrf)) {
+          throw new HostedPageError(403, 'Request refused', 'This form was not sent from this page. Go back and start again.');
+        }
+        try {
+          await deps.passkeys.finishRegistration(pool, userId, form.credential, {}, form.name);
+        } catch (error) {
+          refused(ctx, error);
+          return renderStandaloneAdd(ctx, pool, userId, grant, 'The passkey could not be added. Try again, or continue without one.');
+        }
+        setEnrolCookie(ctx, pool, null);
+        ctx.type = 'html';
+        ctx.body = await deps.pages.render('passkey-done', pool, { added: true });
+      });
+
+      router.get('/passkeys/enrol/done', async function finishEnrolment(ctx) {
+        const { pool } = entryOf(ctx);
+        setEnrolCookie(ctx, pool, null);
+        ctx.type = 'html';
+        ctx.body = await deps.pages.render('passkey-done', pool, { added: false });
+      });
+
+
       router.post('/interaction/:uid/passkey', async function startPasskeySignIn(ctx) {
         requireEnabled(ctx);
         const details = await loadDetails(ctx);
