@@ -24,7 +24,7 @@ const pools = createPoolService({ db, envelope: createEnvelope(randomBytes(32)),
 const poolId = `bench-${randomBytes(3).toString('hex')}`;
 await pools.createPool({ id: poolId, name: 'Bench', signIn: { password: true, emailCode: false, passkey: true } } as never);
 const pool = (await createPoolQueries(db).findPool(poolId))!;
-const created = await users.createUser(poolId, { email: 'bench@example.test', mode: 'password', password: 'bench password 123' } as never);
+const created = await users.createUser(poolId, { email: 'bench@example.test', mode: 'password', password: 'correct horse battery staple' } as never);
 const user = await users.getUserRow(poolId, created.id);
 const passkeys = createPasskeyService({ db, users, publicUrl: 'https://id.example.test', secret: randomBytes(32) });
 const authenticator = new SoftAuthenticator('id.example.test', 'https://id.example.test');
