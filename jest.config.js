@@ -7,6 +7,7 @@ export default {
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
   testTimeout: 60_000,
   maxWorkers: 2,
 };

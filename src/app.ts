@@ -9,6 +9,7 @@ import { createClientService } from './clients/clients.service.js';
 import { createEnvelope } from './crypto/envelope.js';
 import { deriveKey } from './crypto/secrets.js';
 import type { DatabaseHandle } from './db/database.js';
+import { createGroupService } from './groups/groups.service.js';
 import { createHealthRouter } from './health/health.routes.js';
 import { problemErrors } from './http/errors.js';
 import { problems } from './http/problem.js';
@@ -20,6 +21,7 @@ import { createPasskeyInteractions } from './oidc/interactions/passkey.routes.js
 import { registerMyPasskeyRoutes } from './passkeys/passkeys.me.routes.js';
 import { createPasskeyService } from './passkeys/passkeys.service.js';
 import { poolGateway } from './oidc/pool-gateway.js';
+import { registerPostToGetRoutes } from './oidc/post-to-get.js';
 import { createProviderRegistry } from './oidc/provider-registry.js';
 import { createPoolService } from './pools/pools.service.js';
 import { createPasswordHasher } from './users/password.js';
@@ -39,6 +41,7 @@ export function createApp({ config, database, log }: AppDeps) {
   const pages = createPageRenderer({ cache: config.env === 'production' });
   const hasher = createPasswordHasher(config.passwordHashConcurrency);
   const users = createUserService({ db, hasher });
+  const groups = createGroupService({ db });
 
   // The registry and the services that change what it caches refer to each other:
   // services tell it about changes, it asks the client service for client metadata.
@@ -47,6 +50,7 @@ export function createApp({ config, database, log }: AppDeps) {
     db,
     envelope,
     users,
+    groups,
     findClient: (poolId, clientId) => clients.findOidcMetadata(poolId, clientId),
     pages,
     cookieKeys,
@@ -67,8 +71,9 @@ export function createApp({ config, database, log }: AppDeps) {
   const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
   registerMyPasskeyRoutes(hosted, { passkeys, users, bodyLimitBytes: config.bodyLimitBytes, log });
 
-  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, passkeys });
+  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, passkeys });
   const health = createHealthRouter(database);
+  registerPostToGetRoutes(hosted, config.bodyLimitBytes); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601)
 
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   app.use(securityHeaders);
@@ -82,7 +87,7 @@ export function createApp({ config, database, log }: AppDeps) {
   // Koa's default handler would print stacks to stderr; errors are logged where they are handled.
   app.silent = true;
 
-  return { app, registry, services: { pools, clients, users, passkeys } };
+  return { app, registry, services: { pools, clients, users, groups, passkeys } };
 }
 
 export type TarnApp = ReturnType<typeof createApp>;

@@ -6,6 +6,8 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ClientService } from '../clients/clients.service.js';
 import { registerClientRoutes } from '../clients/clients.routes.js';
+import type { GroupService } from '../groups/groups.service.js';
+import { registerGroupRoutes } from '../groups/groups.routes.js';
 import { readJson } from '../http/body.js';
 import { registerPasskeyRoutes } from '../passkeys/passkeys.routes.js';
 import type { PasskeyService } from '../passkeys/passkeys.service.js';
@@ -25,6 +27,7 @@ export interface AdminRouterDeps {
   clients: ClientService;
   users: UserService;
   passkeys: PasskeyService;
+  groups: GroupService;
 }
 
 export function createAdminRouter(deps: AdminRouterDeps): Router {
@@ -40,5 +43,6 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   registerClientRoutes(router, deps.clients, body);
   registerUserRoutes(router, deps.users, body);
   registerPasskeyRoutes(router, deps.passkeys);
+  registerGroupRoutes(router, deps.groups, body);
   return router;
 }

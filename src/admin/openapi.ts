@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { createClientSchema, updateClientSchema } from '../clients/clients.schemas.js';
+import { createGroupSchema, updateGroupSchema } from '../groups/groups.schemas.js';
 import { createPoolSchema, rotateKeysSchema, updatePoolSchema } from '../pools/pools.schemas.js';
 import { createUserSchema, updateUserSchema } from '../users/users.schemas.js';
 
@@ -98,6 +99,42 @@ export const openApiDocument = {
     '/admin/pools/{pool}/users/{userId}/passkeys/{passkeyId}': {
       parameters: [pool, idParam('userId'), idParam('passkeyId')],
       delete: { summary: "Delete a user's passkey", responses: { '204': { description: 'Deleted' }, ...errors } },
+    },
+    '/admin/pools/{pool}/users/{userId}/groups': {
+      parameters: [pool, idParam('userId')],
+      get: { summary: 'A user\'s groups, direct and inherited through nesting (`direct` tells which), by name', parameters: page, responses: { '200': ok('A page of groups'), ...errors } },
+    },
+    '/admin/pools/{pool}/groups': {
+      parameters: [pool],
+      post: { summary: 'Create a group (name unique in the pool, case-insensitively; parentId nests it)', requestBody: json(createGroupSchema), responses: { '201': ok('The group'), '409': problem, ...errors } },
+      get: {
+        summary: 'List groups by name',
+        parameters: [...page, { name: 'parentId', in: 'query', schema: { type: 'string' } }, { name: 'name', in: 'query', schema: { type: 'string' } }],
+        responses: { '200': ok('A page of groups'), ...errors },
+      },
+    },
+    '/admin/pools/{pool}/groups/{groupId}': {
+      parameters: [pool, idParam('groupId')],
+      get: { summary: 'Get a group', responses: { '200': ok('The group'), ...errors } },
+      patch: { summary: 'Rename, describe or move a group (parentId null: a root); a move that makes a cycle is 409', requestBody: json(updateGroupSchema), responses: { '200': ok('The group'), '409': problem, ...errors } },
+      delete: {
+        summary: 'Delete a group; one with child groups only with cascade=true, which deletes the whole subtree',
+        parameters: [{ name: 'cascade', in: 'query', schema: { enum: ['true', 'false'], default: 'false' } }],
+        responses: { '204': { description: 'Deleted' }, '409': problem, ...errors },
+      },
+    },
+    '/admin/pools/{pool}/groups/{groupId}/members': {
+      parameters: [pool, idParam('groupId')],
+      get: {
+        summary: 'Members of a group; nested=true adds the members of every group below it (`direct` tells which)',
+        parameters: [...page, { name: 'nested', in: 'query', schema: { enum: ['true', 'false'], default: 'false' } }],
+        responses: { '200': ok('A page of users'), ...errors },
+      },
+    },
+    '/admin/pools/{pool}/groups/{groupId}/members/{userId}': {
+      parameters: [pool, idParam('groupId'), idParam('userId')],
+      put: { summary: 'Add a user of the pool to the group (idempotent)', responses: { '204': { description: 'A member' }, ...errors } },
+      delete: { summary: 'Remove a user from the group (idempotent)', responses: { '204': { description: 'Not a member' }, ...errors } },
     },
   },
 };

@@ -1,7 +1,8 @@
 /** What the admin API accepts for applications. The provider checks the rest (Client.validate). */
 import { z } from 'zod';
 
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 
 const uri = z
@@ -16,7 +17,21 @@ const uri = z
     }
   }, { message: 'Must be an absolute URI without a fragment.' });
 
-const jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(10) }).strict();
+// RFC 8707 §2: an absolute URI without a fragment; scopes are plain scope tokens (RFC 6749 §3.3).
+const scopeToken = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/, { message: 'Must be a scope token (printable ASCII, no spaces or quotes).' });
+const resource = z
+  .object({
+    uri: uri.refine((value) => !value.includes('?'), { message: 'Must not have a query.' }),
+    scopes: z.array(scopeToken).max(50),
+  })
+  .strict();
+
+// A client registers public keys only (RFC 7517 §5); private or symmetric members are refused.
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+const publicJwk = z
+  .record(z.string(), z.unknown())
+  .refine((key) => PRIVATE_MEMBERS.every((member) => !(member in key)), { message: 'Must be a public key (no private or symmetric key members).' });
+const jwks = z.object({ keys: z.array(publicJwk).min(1).max(10) }).strict();
 
 const clientFields = {
   name: z.string().trim().min(1).max(200),
@@ -26,6 +41,11 @@ const clientFields = {
   tokenEndpointAuthMethod: z.enum(AUTH_METHODS),
   backchannelLogoutUri: uri.nullable(),
   jwks: jwks.nullable(),
+  dpopBoundAccessTokens: z.boolean().describe('RFC 9449 §5.2: every access token of this client must be DPoP-bound.'),
+  resources: z
+    .array(resource)
+    .max(20)
+    .describe('RFC 8707 resource servers this client may get JWT access tokens (RFC 9068) for, each with the scopes it may be granted there.'),
 };
 
 export const createClientSchema = z

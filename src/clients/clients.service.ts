@@ -4,6 +4,9 @@
  *   (creation and rotation), sealed at rest with the master key;
  * - `none` is a public client: no secret, no client_credentials, PKCE S256 always;
  * - private_key_jwt needs the client's public JWKS;
+ * - refresh_token comes with a user grant (authorization_code or the device grant);
+ * - resources are the RFC 8707 resource servers the client may get JWT access tokens
+ *   for, each with its scopes (docs/adr/0600-resource-servers.md); no duplicates;
  * - the metadata is also checked by the pool's provider (Client.validate), so what the
  *   admin API accepts is what the provider will load.
  */
@@ -11,13 +14,13 @@ import { randomBytes } from 'node:crypto';
 import type { Envelope } from '../crypto/envelope.js';
 import { generateSecret } from '../crypto/secrets.js';
 import type { Db } from '../db/database.js';
-import type { ClientRow } from '../db/tables.js';
+import type { ClientResource, ClientRow } from '../db/tables.js';
 import { parsePageRequest, toPage } from '../http/pagination.js';
 import { fieldError, problems, type FieldError } from '../http/problem.js';
 import type { PoolChangeListener } from '../pools/pools.service.js';
 import { createPoolQueries } from '../pools/pools.queries.js';
 import { createClientQueries, type ClientChange } from './clients.queries.js';
-import type { CreateClientInput, UpdateClientInput } from './clients.schemas.js';
+import { DEVICE_CODE_GRANT, type CreateClientInput, type UpdateClientInput } from './clients.schemas.js';
 
 export type OidcClientMetadata = Record<string, unknown> & { client_id: string };
 
@@ -37,7 +40,12 @@ interface ClientShape {
   tokenEndpointAuthMethod: string;
   backchannelLogoutUri: string | null;
   jwks: { keys: Record<string, unknown>[] } | null;
+  dpopBoundAccessTokens: boolean;
+  resources: ClientResource[];
 }
+
+/** Client metadata the provider keeps on the Client for getResourceServerInfo (provider-config). */
+export const RESOURCES_METADATA = 'tarn_resources';
 
 const usesSecret = (method: string) => method === 'client_secret_basic' || method === 'client_secret_post';
 
@@ -51,8 +59,8 @@ function checkShape(shape: ClientShape): void {
   if (grants.has('authorization_code') && shape.redirectUris.length === 0) {
     errors.push(fieldError('redirectUris', 'At least one redirect URI is needed for the authorization_code grant.'));
   }
-  if (grants.has('refresh_token') && !grants.has('authorization_code')) {
-    errors.push(fieldError('grantTypes', 'refresh_token needs the authorization_code grant.'));
+  if (grants.has('refresh_token') && !grants.has('authorization_code') && !grants.has(DEVICE_CODE_GRANT)) {
+    errors.push(fieldError('grantTypes', 'refresh_token needs the authorization_code or the device_code grant.'));
   }
   if (shape.tokenEndpointAuthMethod === 'none' && grants.has('client_credentials')) {
     errors.push(fieldError('grantTypes', 'A public client (tokenEndpointAuthMethod "none") cannot use client_credentials.'));
@@ -60,6 +68,11 @@ function checkShape(shape: ClientShape): void {
   if (shape.tokenEndpointAuthMethod === 'private_key_jwt' && !shape.jwks) {
     errors.push(fieldError('jwks', 'private_key_jwt needs the client\'s public keys (jwks).'));
   }
+  const seen = new Set<string>();
+  shape.resources.forEach((resource, index) => {
+    if (seen.has(resource.uri)) errors.push(fieldError(`resources.${index}.uri`, 'This resource is listed twice.'));
+    seen.add(resource.uri);
+  });
   if (errors.length) throw problems.validation(errors);
 }
 
@@ -76,6 +89,11 @@ export function toOidcMetadata(row: ClientRow, secret: string | undefined): Oidc
     token_endpoint_auth_method: row.token_endpoint_auth_method,
     ...(row.backchannel_logout_uri ? { backchannel_logout_uri: row.backchannel_logout_uri, backchannel_logout_session_required: true } : {}),
     ...(row.jwks ? { jwks: row.jwks } : {}),
+    // OIDC Core §2: auth_time in every ID token, whether or not max_age was asked for.
+    require_auth_time: true,
+    // RFC 9449 §5.2
+    dpop_bound_access_tokens: row.dpop_bound_access_tokens ?? false,
+    [RESOURCES_METADATA]: row.resources ?? [],
   };
 }
 
@@ -89,6 +107,8 @@ export function toClientResponse(row: ClientRow) {
     tokenEndpointAuthMethod: row.token_endpoint_auth_method,
     backchannelLogoutUri: row.backchannel_logout_uri,
     jwks: row.jwks,
+    dpopBoundAccessTokens: row.dpop_bound_access_tokens,
+    resources: row.resources,
     hasSecret: row.secret_enc !== null,
     secretRotatedAt: row.secret_rotated_at,
     createdAt: row.created_at,
@@ -118,6 +138,8 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
         token_endpoint_auth_method: shape.tokenEndpointAuthMethod,
         backchannel_logout_uri: shape.backchannelLogoutUri,
         jwks: shape.jwks,
+        dpop_bound_access_tokens: shape.dpopBoundAccessTokens,
+        resources: shape.resources,
       } as ClientRow,
       secret ?? (usesSecret(shape.tokenEndpointAuthMethod) ? 'x'.repeat(43) : undefined),
     );
@@ -143,6 +165,8 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
         tokenEndpointAuthMethod: input.tokenEndpointAuthMethod ?? 'client_secret_basic',
         backchannelLogoutUri: input.backchannelLogoutUri ?? null,
         jwks: input.jwks ?? null,
+        dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? false,
+        resources: input.resources ?? [],
       };
       checkShape(shape);
       const clientId = randomBytes(16).toString('base64url');
@@ -158,6 +182,8 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
         token_endpoint_auth_method: shape.tokenEndpointAuthMethod,
         backchannel_logout_uri: shape.backchannelLogoutUri,
         jwks: JSON.stringify(shape.jwks),
+        dpop_bound_access_tokens: shape.dpopBoundAccessTokens,
+        resources: JSON.stringify(shape.resources),
       });
       await changed(poolId);
       return { ...toClientResponse(row), ...(secret ? { clientSecret: secret } : {}) };
@@ -184,6 +210,8 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
         tokenEndpointAuthMethod: input.tokenEndpointAuthMethod ?? current.token_endpoint_auth_method,
         backchannelLogoutUri: input.backchannelLogoutUri !== undefined ? input.backchannelLogoutUri : current.backchannel_logout_uri,
         jwks: input.jwks !== undefined ? input.jwks : current.jwks,
+        dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? current.dpop_bound_access_tokens,
+        resources: input.resources ?? current.resources,
       };
       checkShape(shape);
       // Moving to a secret-based method without a secret issues one (returned once);
@@ -199,6 +227,8 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
         token_endpoint_auth_method: shape.tokenEndpointAuthMethod,
         backchannel_logout_uri: shape.backchannelLogoutUri,
         jwks: JSON.stringify(shape.jwks),
+        dpop_bound_access_tokens: shape.dpopBoundAccessTokens,
+        resources: JSON.stringify(shape.resources),
         ...(needsSecret ? {} : { secret_enc: null }),
         ...(newSecret ? { secret_enc: envelope.seal(newSecret, sealContext(poolId, clientId)), secret_rotated_at: new Date() } : {}),
       };

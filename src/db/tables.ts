@@ -75,6 +75,15 @@ export interface ClientTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   secret_rotated_at: Timestamp | null;
+  /** 005_protocol: RFC 9449 §5.2 and the client's resource servers (docs/adr/0600). */
+  dpop_bound_access_tokens: Generated<boolean>;
+  resources: ColumnType<ClientResource[], string | undefined, string>;
+}
+
+/** A resource server (RFC 8707 indicator) an application may get access tokens for. */
+export interface ClientResource {
+  uri: string;
+  scopes: string[];
 }
 
 export type UserStatus = 'new' | 'active' | 'disabled';
@@ -114,6 +123,8 @@ export interface Database {
   oidc_artifacts: OidcArtifactTable;
   passkeys: PasskeyTable;
   webauthn_challenges: WebauthnChallengeTable;
+  groups: GroupTable;
+  group_members: GroupMemberTable;
 }
 
 export type PoolRow = Selectable<PoolTable>;
@@ -154,3 +165,21 @@ export interface WebauthnChallengeTable {
 
 export type PasskeyRow = Selectable<PasskeyTable>;
 export type WebauthnChallengeRow = Selectable<WebauthnChallengeTable>;
+export interface GroupTable {
+  pool_id: string;
+  id: string;
+  name: string;
+  description: Generated<string>;
+  parent_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface GroupMemberTable {
+  pool_id: string;
+  group_id: string;
+  user_id: string;
+  created_at: Timestamp;
+}
+
+export type GroupRow = Selectable<GroupTable>;

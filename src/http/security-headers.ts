@@ -1,13 +1,15 @@
 /**
  * Security headers on every response; a strict Content-Security-Policy on HTML pages
- * (no inline scripts, only Tarn's own script files, styles and images from known places, no framing).
+ * (scripts and styles only from our own files, images from known places, no framing).
+ * The policy is set before the handler runs so that oidc-provider can add the hash of
+ * its one inline script (the form_post auto-submit, OAuth 2.0 Form Post Response Mode)
+ * to script-src; a handler's policy is kept, any other HTML gets the default.
  */
 import type { Context, Next } from 'koa';
 import { randomUUID } from 'node:crypto';
 
 const CSP = [
   "default-src 'none'",
-  // Only Tarn's own script files (the passkey pages' WebAuthn calls); never inline script.
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' https: data:",
@@ -21,11 +23,13 @@ export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   ctx.set('X-Request-Id', requestId);
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.set('Referrer-Policy', 'no-referrer');
+  ctx.set('Content-Security-Policy', CSP);
   try {
     await next();
   } finally {
-    if (ctx.response.is('html')) {
-      ctx.set('Content-Security-Policy', CSP);
+    if (!ctx.response.is('html')) ctx.remove('Content-Security-Policy');
+    else {
+      if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', CSP);
       ctx.set('X-Frame-Options', 'DENY');
     }
   }

@@ -6,6 +6,7 @@
 import type { Account, KoaContextWithOIDC } from 'oidc-provider';
 import type { UserRow } from '../db/tables.js';
 import type { UserService } from '../users/users.service.js';
+import { GROUPS, wantsGroups, type GroupNameSource } from './groups-claim.js';
 
 /** OIDC standard claims a profile may hold (OpenID Connect Core §5.1). */
 export const PROFILE_CLAIMS = [
@@ -42,14 +43,17 @@ export function claimsOf(user: UserRow): Record<string, unknown> {
   return claims;
 }
 
-export function createFindAccount(users: UserService, poolId: string) {
+export function createFindAccount(users: UserService, poolId: string, groups?: GroupNameSource) {
   return async function findAccount(_ctx: KoaContextWithOIDC, sub: string): Promise<Account | undefined> {
     const user = await users.findActiveUser(poolId, sub);
     if (!user) return undefined;
     return {
       accountId: user.id,
-      async claims() {
-        return claimsOf(user) as { sub: string };
+      async claims(_use, scope, requested, rejected) {
+        const claims = claimsOf(user);
+        // The recursive group query runs only for a token or response that carries `groups`.
+        if (groups && wantsGroups(scope, requested, rejected)) claims[GROUPS] = await groups.listGroupNames(poolId, user.id);
+        return claims as { sub: string };
       },
     };
   };

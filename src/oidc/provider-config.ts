@@ -2,6 +2,11 @@
  * The node-oidc-provider configuration of one pool. Everything pool-specific (issuer,
  * keys, clients, accounts, artifacts, cookie path, branding of error pages) comes from
  * the pool's rows; everything else is Tarn's policy, the same for every pool.
+ * What every pool offers (docs/conformance.md proves each): authorization code with PKCE
+ * (S256 only; required for public clients), refresh rotation, client credentials,
+ * userinfo, introspection, revocation, RP-initiated and back-channel logout, PAR, DPoP,
+ * the device grant, resource indicators with RFC 9068 JWT access tokens, form_post, the
+ * claims parameter. Discovery lists exactly this, since it is derived from this object.
  */
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/database.js';
@@ -10,12 +15,17 @@ import type { OidcClientMetadata } from '../clients/clients.service.js';
 import type { PublishedKey } from '../keys/keys.service.js';
 import type { UserService } from '../users/users.service.js';
 import type { PageRenderer } from '../views/render.js';
+import { createDevicePages } from './device-pages.js';
+import { createResourceServerInfo } from './resource-servers.js';
+import { RESOURCES_METADATA } from '../clients/clients.service.js';
 import { createFindAccount, PROFILE_CLAIMS } from './account.js';
 import { createAdapterFactory } from './adapter.js';
+import { createGroupsTokenClaims, GROUPS, type GroupNameSource } from './groups-claim.js';
 
 export interface ProviderConfigDeps {
   db: Db;
   users: UserService;
+  groups: GroupNameSource;
   findClient(clientId: string): Promise<OidcClientMetadata | undefined>;
   pages: PageRenderer;
   cookieKeys: string[];
@@ -30,14 +40,19 @@ export const TTL = {
   Grant: 14 * 24 * 60 * 60,
   RefreshToken: 14 * 24 * 60 * 60,
   Session: 14 * 24 * 60 * 60,
+  // RFC 8628 §3.2 expires_in; RFC 9126 §2.2 "short-lived".
+  DeviceCode: 10 * 60,
+  PushedAuthorizationRequest: 60,
 };
 
 export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], deps: ProviderConfigDeps): Configuration {
   const basePath = `/pools/${pool.id}`;
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, path: basePath };
+  const devicePages = createDevicePages(deps.pages, pool);
   return {
     adapter: createAdapterFactory(deps.db, pool.id, deps.findClient),
-    findAccount: createFindAccount(deps.users, pool.id),
+    findAccount: createFindAccount(deps.users, pool.id, deps.groups),
+    extraTokenClaims: createGroupsTokenClaims(deps.groups, pool.id),
     jwks: {
       keys: keys.map((key) => (key.status === 'current' ? key.privateJwk : { ...key.privateJwk, key_ops: ['verify'] })) as never,
     },
@@ -53,11 +68,34 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
       email: ['email', 'email_verified'],
       phone: ['phone_number', 'phone_number_verified'],
       profile: [...PROFILE_CLAIMS],
+      [GROUPS]: [GROUPS],
     },
     // ID tokens carry the claims of the granted scopes, as Keycloak and Logto users expect.
     conformIdTokenClaims: false,
+    // Only the code flow (OIDC Core §3.1); the implicit and hybrid flows are not offered.
+    responseTypes: ['code'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    // OIDC Core §3.1.2.1: redirect_uri is required, even when a client has only one.
+    allowOmittingSingleRegisteredRedirectUri: false,
+    // The client's resource servers travel with its metadata (clients.service toOidcMetadata).
+    extraClientMetadata: { properties: [RESOURCES_METADATA] },
     features: {
       devInteractions: { enabled: false },
+      backchannelLogout: { enabled: true },
+      deviceFlow: {
+        enabled: true,
+        charset: 'base-20',
+        mask: '****-****',
+        userCodeInputSource: devicePages.userCodeInputSource,
+        userCodeConfirmSource: devicePages.userCodeConfirmSource as never,
+        successSource: devicePages.successSource,
+      },
+      dPoP: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
+      resourceIndicators: {
+        enabled: true,
+        getResourceServerInfo: createResourceServerInfo(TTL.AccessToken),
+      },
       claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
@@ -91,5 +129,8 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
       });
     },
     ttl: TTL,
+    // oidc-provider's default userinfo path is /me, which is the user's self-service profile
+    // API in Tarn (users/me.routes.ts); relying parties find /userinfo through discovery.
+    routes: { userinfo: '/userinfo' },
   };
 }

@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import { issuerFor } from '../pools/pools.service.js';
 import { createPoolQueries } from '../pools/pools.queries.js';
 import type { UserService } from '../users/users.service.js';
+import type { GroupNameSource } from './groups-claim.js';
 import type { PageRenderer } from '../views/render.js';
 import { buildProviderConfiguration } from './provider-config.js';
 
@@ -37,6 +38,7 @@ export interface ProviderRegistryDeps {
   db: Db;
   envelope: Envelope;
   users: UserService;
+  groups: GroupNameSource;
   findClient(poolId: string, clientId: string): Promise<OidcClientMetadata | undefined>;
   pages: PageRenderer;
   cookieKeys: string[];
@@ -64,6 +66,7 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
     const configuration = buildProviderConfiguration(pool, publishedKeys(deps.envelope, poolId, rows, now), {
       db: deps.db,
       users: deps.users,
+      groups: deps.groups,
       findClient: (clientId) => deps.findClient(poolId, clientId),
       pages: deps.pages,
       cookieKeys: deps.cookieKeys,

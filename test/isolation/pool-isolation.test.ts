@@ -87,7 +87,7 @@ it("pool A's code, refresh token and access token are rejected at pool B", async
   expect(refreshAtB.status).toBe(400);
   expect(refreshAtB.body.error).toBe('invalid_grant');
 
-  const userinfoAtB = await fetch(`${b.issuer}/me`, { headers: { authorization: `Bearer ${signedIn.tokens.access_token}` } });
+  const userinfoAtB = await fetch(`${b.issuer}/userinfo`, { headers: { authorization: `Bearer ${signedIn.tokens.access_token}` } });
   expect(userinfoAtB.status).toBe(401);
   expect(userinfoAtB.headers.get('www-authenticate')).toContain('invalid_token');
 

@@ -81,7 +81,8 @@ it('npm start on an empty data directory serves discovery and prints the admin t
     if (!down) await new Promise((resolve) => setTimeout(resolve, 100));
   }
   expect(down).toBe(true);
-  expect(output.out()).toContain('"msg":"stopped"');
+  // … then closes the database and says so.
+  await waitFor(() => output.out().includes('"msg":"stopped"'), 'the stop message', 15_000);
 });
 
 it('a bad configuration stops the start with one clear line', async () => {

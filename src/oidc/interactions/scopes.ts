@@ -5,6 +5,7 @@ const DESCRIPTIONS: Record<string, string> = {
   email: 'See your email address',
   phone: 'See your phone number',
   offline_access: 'Keep access while you are away',
+  groups: 'See the groups you belong to',
 };
 
 export function describeScopes(scopes: string[], claims: string[]): string[] {

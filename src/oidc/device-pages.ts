@@ -1,0 +1,64 @@
+/**
+ * The hosted pages of the device authorization grant (RFC 8628 §3.3): the user-code
+ * input page, the confirmation page and the success page, rendered with the pool's
+ * branding instead of oidc-provider's built-in HTML (which carries inline styles and
+ * script the CSP forbids).
+ * - The forms post to oidc-provider's code_verification endpoint with its own CSRF
+ *   token (`xsrf`, bound to the browser's session), taken from the form it generated.
+ * - A wrong, expired, used or cancelled code re-renders the input page with a message;
+ *   nothing says whether a code exists beyond "incorrect".
+ */
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { PoolRow } from '../db/tables.js';
+import type { PageRenderer } from '../views/render.js';
+
+function fieldOf(form: string, name: string): string {
+  return new RegExp(`name="${name}" value="([^"]*)"`).exec(form)?.[1] ?? '';
+}
+
+function messageFor(error: (Error & { userCode?: string }) | undefined): string | undefined {
+  if (!error) return undefined;
+  switch (error.name) {
+    case 'NoCodeError':
+    case 'NotFoundError':
+      return 'The code you entered is incorrect. Check your device and try again.';
+    case 'ExpiredError':
+      return 'This code has expired. Start again on your device to get a new one.';
+    case 'AlreadyUsedError':
+      return 'This code was already used. Start again on your device to get a new one.';
+    case 'AbortedError':
+      return 'The request was cancelled. You can close this page.';
+    default:
+      return 'Something went wrong. Start again on your device.';
+  }
+}
+
+export function createDevicePages(pages: PageRenderer, pool: PoolRow) {
+  const action = (ctx: KoaContextWithOIDC) => ctx.oidc.urlFor('code_verification');
+  return {
+    async userCodeInputSource(ctx: KoaContextWithOIDC, form: string, _out?: unknown, error?: Error & { userCode?: string }) {
+      ctx.type = 'html';
+      ctx.body = await pages.render('device-code', pool, {
+        action: action(ctx),
+        xsrf: fieldOf(form, 'xsrf'),
+        userCode: error?.name === 'AbortedError' ? '' : (error?.userCode ?? ''),
+        error: messageFor(error),
+      });
+    },
+
+    async userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientName?: string; clientId: string }, _deviceInfo: unknown, userCode: string) {
+      ctx.type = 'html';
+      ctx.body = await pages.render('device-confirm', pool, {
+        action: action(ctx),
+        xsrf: fieldOf(form, 'xsrf'),
+        userCode,
+        clientName: client.clientName ?? client.clientId,
+      });
+    },
+
+    async successSource(ctx: KoaContextWithOIDC) {
+      ctx.type = 'html';
+      ctx.body = await pages.render('device-success', pool, { clientName: ctx.oidc.client?.clientName });
+    },
+  };
+}
