@@ -201,9 +201,14 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
       return Number(expires) > clock() ? userId : undefined;
     },
 
-    /** Offer the "add a passkey" step to this user now? (passkeys on, and none registered yet) */
-    async shouldOfferEnrolment(pool: PoolRow, userId: string): Promise<boolean> {
+    /**
+     * Offer the "add a passkey" step to this user now? Passkeys on, and none registered yet —
+     * or, after a recovery sign-in (email code), even when they have some: the one they hold
+     * may be on a lost device.
+     */
+    async shouldOfferEnrolment(pool: PoolRow, userId: string, options: { evenWithPasskeys?: boolean } = {}): Promise<boolean> {
       if (!isPasskeyEnabled(pool)) return false;
+      if (options.evenWithPasskeys) return true;
       return (await createPasskeyQueries(deps.db, pool.id).countUserPasskeys(userId)) === 0;
     },
 

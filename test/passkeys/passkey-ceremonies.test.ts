@@ -209,9 +209,18 @@ it('admins list and delete a user\'s passkeys; another pool\'s user or passkey i
   expect(await createPasskeyQueries(tarn.database.handle.db, c.pool.id).findPasskey(c.passkey.id)).toBeUndefined();
 });
 
+it('the add step is offered to users without a passkey, and after a recovery sign-in to everyone', async () => {
+  const { pool, user } = await enrolled();
+  expect(await passkeys.shouldOfferEnrolment(pool, user.id)).toBe(false);
+  expect(await passkeys.shouldOfferEnrolment(pool, user.id, { evenWithPasskeys: true })).toBe(true);
+  const other = await createUser(tarn, pool.id);
+  expect(await passkeys.shouldOfferEnrolment(pool, other.id)).toBe(true);
+});
+
 it('with passkeys off, the service offers nothing', async () => {
   const { pool, user } = await poolWithUser({ password: true, emailCode: false, passkey: false });
   expect(await passkeys.shouldOfferEnrolment(pool, user.id)).toBe(false);
+  expect(await passkeys.shouldOfferEnrolment(pool, user.id, { evenWithPasskeys: true })).toBe(false);
   await expect(passkeys.startAuthentication(pool, undefined, binding)).rejects.toMatchObject({ status: 404 });
   await expect(passkeys.startRegistration(pool, user, binding)).rejects.toMatchObject({ status: 404 });
   await expect(passkeys.listMyPasskeys(pool.id, user.id)).rejects.toMatchObject({ status: 404 });

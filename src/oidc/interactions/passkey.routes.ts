@@ -168,13 +168,13 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
     /**
      * After a successful sign-in inside an interaction: when the pool offers passkeys and the user
      * has none, save the login result and show the "add a passkey" step (true); else false, and the
-     * caller finishes the interaction as usual. Issue 3's activation and email-code sign-in call
-     * this the same way.
+     * caller finishes the interaction as usual. After an email-code sign-in (the recovery path of a
+     * user whose passkey is on a lost device) pass { evenWithPasskeys: true }.
      */
-    async offerEnrolment(ctx: Context, result: InteractionResults): Promise<boolean> {
+    async offerEnrolment(ctx: Context, result: InteractionResults, options: { evenWithPasskeys?: boolean } = {}): Promise<boolean> {
       const { pool, provider } = entryOf(ctx);
       const accountId = (result.login as { accountId?: string } | undefined)?.accountId;
-      if (!accountId || !(await deps.passkeys.shouldOfferEnrolment(pool, accountId))) return false;
+      if (!accountId || !(await deps.passkeys.shouldOfferEnrolment(pool, accountId, options))) return false;
       await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
       ctx.status = 303;
       ctx.redirect(`${base(ctx)}/passkey/add`);
