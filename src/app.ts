@@ -25,6 +25,9 @@ import { securityHeaders } from './http/security-headers.js';
 import { staticAssets } from './http/static.js';
 import type { Logger } from './log.js';
 import { createInteractionRouter } from './oidc/interactions/interactions.routes.js';
+import { createPasskeyInteractions } from './oidc/interactions/passkey.routes.js';
+import { registerMyPasskeyRoutes } from './passkeys/passkeys.me.routes.js';
+import { createPasskeyService } from './passkeys/passkeys.service.js';
 import { poolGateway } from './oidc/pool-gateway.js';
 import { registerPostToGetRoutes } from './oidc/post-to-get.js';
 import { createProviderRegistry } from './oidc/provider-registry.js';
@@ -102,15 +105,19 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   clients = createClientService({ db, envelope, listener: registry, checkMetadata: registry.checkClientMetadata.bind(registry) });
   const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry, userSchemas: schemas, audit });
 
+  const passkeys = createPasskeyService({ db, users, publicUrl: config.publicUrl, secret: deriveKey(config.masterKey, 'passkeys') });
+
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
   const csrfKey = deriveKey(config.masterKey, 'csrf');
-  const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
+  const passkeyPages = createPasskeyInteractions({ passkeys, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, log });
+  const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit, passkeys: passkeyPages });
   registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
-  registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
-  registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
+  registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
+  registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
   registerMeRoutes(hosted, { users, bodyLimitBytes: config.bodyLimitBytes, log });
+  registerMyPasskeyRoutes(hosted, { passkeys, users, bodyLimitBytes: config.bodyLimitBytes, log });
 
-  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit });
+  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys });
   const health = createHealthRouter(database);
   registerPostToGetRoutes(hosted, config.bodyLimitBytes); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601)
 
@@ -170,7 +177,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     app,
     registry,
     metrics,
-    services: { pools, clients, users, groups, onboarding, audit },
+    services: { pools, clients, users, groups, onboarding, audit, passkeys },
     /** Stops what the app runs besides requests (the change listener); the database stays open. */
     async close(): Promise<void> {
       await feed?.close();

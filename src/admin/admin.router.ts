@@ -11,6 +11,8 @@ import { registerClientRoutes } from '../clients/clients.routes.js';
 import type { GroupService } from '../groups/groups.service.js';
 import { registerGroupRoutes } from '../groups/groups.routes.js';
 import { readJson } from '../http/body.js';
+import { registerPasskeyRoutes } from '../passkeys/passkeys.routes.js';
+import type { PasskeyService } from '../passkeys/passkeys.service.js';
 import type { PoolService } from '../pools/pools.service.js';
 import { registerPoolRoutes } from '../pools/pools.routes.js';
 import type { UserService } from '../users/users.service.js';
@@ -27,6 +29,7 @@ export interface AdminRouterDeps {
   clients: ClientService;
   users: UserService;
   audit?: AuditService;
+  passkeys: PasskeyService;
   groups: GroupService;
 }
 
@@ -43,6 +46,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   registerClientRoutes(router, deps.clients, body);
   registerUserRoutes(router, deps.users, body);
   if (deps.audit) registerAuditRoutes(router, deps.audit);
+  registerPasskeyRoutes(router, deps.passkeys);
   registerGroupRoutes(router, deps.groups, body);
   return router;
 }

@@ -121,6 +121,14 @@ export const openApiDocument = {
         responses: { '200': ok('A page of audit events'), ...errors },
       },
     },
+    '/admin/pools/{pool}/users/{userId}/passkeys': {
+      parameters: [pool, idParam('userId')],
+      get: { summary: "List a user's passkeys", parameters: page, responses: { '200': ok('A page of passkeys'), ...errors } },
+    },
+    '/admin/pools/{pool}/users/{userId}/passkeys/{passkeyId}': {
+      parameters: [pool, idParam('userId'), idParam('passkeyId')],
+      delete: { summary: "Delete a user's passkey", responses: { '204': { description: 'Deleted' }, ...errors } },
+    },
     '/admin/pools/{pool}/users/{userId}/groups': {
       parameters: [pool, idParam('userId')],
       get: { summary: 'A user\'s groups, direct and inherited through nesting (`direct` tells which), by name', parameters: page, responses: { '200': ok('A page of groups'), ...errors } },

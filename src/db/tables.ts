@@ -122,6 +122,8 @@ export interface Database {
   users: UserTable;
   oidc_artifacts: OidcArtifactTable;
   audit_events: AuditEventTable;
+  passkeys: PasskeyTable;
+  webauthn_challenges: WebauthnChallengeTable;
   groups: GroupTable;
   group_members: GroupMemberTable;
   one_time_codes: OneTimeCodeTable;
@@ -154,6 +156,36 @@ export interface AuditEventTable {
   details: Json<Record<string, unknown>>;
 }
 export type AuditEventRow = Selectable<AuditEventTable>;
+export interface PasskeyTable {
+  pool_id: string;
+  id: string;
+  user_id: string;
+  credential_id: string;
+  public_key: string;
+  /** bigint: pg returns it as a string, PGlite as a number. */
+  counter: ColumnType<string | number | bigint, number | undefined, number>;
+  transports: Json<string[]>;
+  backup_eligible: boolean;
+  backed_up: boolean;
+  aaguid: string;
+  name: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+}
+
+export type WebauthnPurpose = 'registration' | 'authentication';
+export interface WebauthnChallengeTable {
+  pool_id: string;
+  challenge: string;
+  purpose: WebauthnPurpose;
+  user_id: string | null;
+  interaction_uid: string | null;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+}
+
+export type PasskeyRow = Selectable<PasskeyTable>;
+export type WebauthnChallengeRow = Selectable<WebauthnChallengeTable>;
 export interface GroupTable {
   pool_id: string;
   id: string;

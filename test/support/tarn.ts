@@ -32,16 +32,17 @@ export async function startTarn(env: Record<string, string> = {}, database?: Tes
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  const url = `http://127.0.0.1:${port}`;
+  // PUBLIC_URL may name another host for the same port ("http://localhost:{port}", for WebAuthn).
+  const url = (env.PUBLIC_URL ?? 'http://127.0.0.1:{port}').replace('{port}', String(port));
   const adminToken = `test-admin-${randomBytes(12).toString('hex')}`;
   const config = loadConfig({
     NODE_ENV: 'test',
-    PUBLIC_URL: url,
     TARN_ADMIN_TOKEN: adminToken,
     TARN_MASTER_KEY: randomBytes(32).toString('hex'),
     DATA_DIR: mkdtempSync(join(tmpdir(), 'tarn-test-')),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
+    PUBLIC_URL: url,
   });
   const db = database ?? (await createTestDatabase());
   const tarn = createApp({ config, database: db.handle, ...deps, log: deps.log ?? createLogger(config.logLevel) });

@@ -6,6 +6,7 @@
  * A used, replaced or expired link gets a clear branded page (410), never a form.
  * CSRF: double-submit — a random cookie on this path and a form field that is its HMAC.
  */
+import type { PasskeyInteractions } from './passkey.routes.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +22,8 @@ export interface ActivationDeps {
   pages: PageRenderer;
   csrfKey: Buffer;
   bodyLimitBytes: number;
+  /** Offers "add a passkey" right after activation, where the pool offers passkeys. */
+  passkeys?: PasskeyInteractions;
 }
 
 const COOKIE = '_tarn_activate';
@@ -88,6 +91,7 @@ export function registerActivationRoutes(router: Router, deps: ActivationDeps): 
     if (!user && token) throw linkUnusable();
     if (!user) return renderForm(ctx, { email, errors: ['That code is wrong or has expired. Check the latest invitation email.'] }, 401);
     ctx.cookies.set(COOKIE, '', { path: cookiePath(ctx), maxAge: 0 });
+    if (await deps.passkeys?.offerStandaloneEnrolment(ctx, user.id)) return;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('activated', pool, { email: user.email });

@@ -11,6 +11,7 @@ import type { OnboardingService } from '../../users/onboarding.service.js';
 import type { PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
 import { entryOf, expired, loadDetails, TOO_MANY_ATTEMPTS, type Details } from './interactions.routes.js';
+import type { PasskeyInteractions } from './passkey.routes.js';
 import { finishInteraction, interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
 
 export interface EmailCodeDeps {
@@ -18,6 +19,8 @@ export interface EmailCodeDeps {
   pages: PageRenderer;
   csrfKey: Buffer;
   bodyLimitBytes: number;
+  /** Offers "add a passkey" after a code sign-in: the recovery path of a user whose passkey is lost. */
+  passkeys?: PasskeyInteractions;
 }
 
 export const WRONG_CODE = 'That code is wrong or has expired. Ask for a new code if you need one.';
@@ -61,6 +64,8 @@ export function registerEmailCodeRoutes(router: Router, deps: EmailCodeDeps): vo
     const email = (form.email ?? '').trim();
     const result = await deps.onboarding.verifySignInCode(entryOf(ctx).pool, email, (form.code ?? '').trim(), ctx.ip);
     if (!result.ok) return renderCodePage(ctx, details, email, result.reason === 'throttled' ? TOO_MANY_ATTEMPTS : WRONG_CODE, result.reason === 'throttled' ? 429 : 401);
-    return finishInteraction(ctx, { login: { accountId: result.user.id, amr: ['otp'] } });
+    const login = { login: { accountId: result.user.id, amr: ['otp'] } };
+    if (await deps.passkeys?.offerEnrolment(ctx, login, { evenWithPasskeys: true })) return;
+    return finishInteraction(ctx, login);
   });
 }

@@ -15,6 +15,7 @@ import type { UserService } from '../../users/users.service.js';
 import type { PageRenderer } from '../../views/render.js';
 import type { PoolProvider } from '../provider-registry.js';
 import { csrfToken, csrfValid } from './csrf.js';
+import type { PasskeyInteractions } from './passkey.routes.js';
 import { describeScopes } from './scopes.js';
 
 export interface InteractionDeps {
@@ -24,6 +25,8 @@ export interface InteractionDeps {
   bodyLimitBytes: number;
   /** Records sign-in attempts (audit log and metrics); see src/audit/audit.service.ts. */
   audit?: { signIn(event: { poolId: string; method: string; outcome: 'success' | 'failure'; userId?: string; email?: string; reason?: string; ip?: string; requestId?: string }): Promise<void> };
+  /** Passkey pages (passkey.routes.ts): registered on this router, and offered after a sign-in. */
+  passkeys?: PasskeyInteractions;
 }
 
 export type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']>>;
@@ -85,6 +88,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
       passwordEnabled: pool.sign_in.password !== false,
       registerUrl: pool.self_registration ? `${base(ctx)}/register` : undefined,
       emailCodeAction: pool.sign_in.emailCode ? `${base(ctx)}/email-code` : undefined,
+      passkeyAction: pool.sign_in.passkey ? `${base(ctx)}/passkey` : undefined,
     });
   }
 
@@ -146,7 +150,9 @@ export function createInteractionRouter(deps: InteractionDeps) {
     });
     if (!check.ok && check.reason === 'throttled') return renderLogin(ctx, details, { status: 429, email, error: TOO_MANY_ATTEMPTS });
     if (!check.ok) return renderLogin(ctx, details, { status: 401, email, error: INVALID_CREDENTIALS });
-    return finish(ctx, { login: { accountId: check.user.id, amr: ['pwd'] } });
+    const result = { login: { accountId: check.user.id, amr: ['pwd'] } };
+    if (await deps.passkeys?.offerEnrolment(ctx, result)) return;
+    return finish(ctx, result);
   });
 
   router.post('/interaction/:uid/consent', async function submitConsent(ctx) {
@@ -175,6 +181,8 @@ export function createInteractionRouter(deps: InteractionDeps) {
     await loadDetails(ctx);
     return finish(ctx, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
   });
+
+  deps.passkeys?.register(router);
 
   return router;
 }
