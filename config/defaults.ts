@@ -15,4 +15,18 @@ export const defaults = {
   BODY_LIMIT_BYTES: 64 * 1024,
   /** Concurrent argon2id computations; more would only queue on the CPU and starve token issuance. */
   PASSWORD_HASH_CONCURRENCY: 2,
+  /** Window of the failure-based rate limits, per client IP and instance (ms; ADR 0802). */
+  RATE_LIMIT_WINDOW_MS: 60_000,
+  /** Failed token requests per window and IP before 429 (0: off). */
+  RATE_LIMIT_TOKEN_FAILURES: 120,
+  /** Failed hosted sign-in attempts per window and IP before 429 (0: off). */
+  RATE_LIMIT_LOGIN_FAILURES: 60,
+  /** Refused admin credentials per window and IP before 429 (0: off). */
+  RATE_LIMIT_ADMIN_FAILURES: 60,
+  /** Largest request header section accepted (bytes); larger gets 431. */
+  MAX_HEADER_BYTES: 16 * 1024,
+  /** How long SIGTERM waits for in-flight requests before cutting them off (ms). */
+  SHUTDOWN_GRACE_MS: 10_000,
+  /** How long a request waits for a database connection before failing with 503 (ms). */
+  DB_CONNECT_TIMEOUT_MS: 2000,
 } as const;

@@ -5,6 +5,14 @@
 import Koa from 'koa';
 import type { Config } from './config.js';
 import { createAdminRouter } from './admin/admin.router.js';
+import { auditAdminActions, matchAdminRoute } from './audit/audit.middleware.js';
+import { createAuditService } from './audit/audit.service.js';
+import { startPoolChangeFeed, type PoolChangeFeed } from './db/pool-changes.js';
+import { failureLimiter } from './http/rate-limit.js';
+import { providerFaultsAsUnavailable, rememberProviderFault } from './http/unavailable.js';
+import { createMetrics } from './observability/metrics.js';
+import { serveMetrics } from './observability/metrics.routes.js';
+import { observeRequests } from './observability/request-log.js';
 import { createClientService } from './clients/clients.service.js';
 import { createEnvelope } from './crypto/envelope.js';
 import { deriveKey } from './crypto/secrets.js';
@@ -17,11 +25,23 @@ import { securityHeaders } from './http/security-headers.js';
 import { staticAssets } from './http/static.js';
 import type { Logger } from './log.js';
 import { createInteractionRouter } from './oidc/interactions/interactions.routes.js';
+import { createPasskeyInteractions } from './oidc/interactions/passkey.routes.js';
+import { registerMyPasskeyRoutes } from './passkeys/passkeys.me.routes.js';
+import { createPasskeyService } from './passkeys/passkeys.service.js';
 import { poolGateway } from './oidc/pool-gateway.js';
 import { registerPostToGetRoutes } from './oidc/post-to-get.js';
 import { createProviderRegistry } from './oidc/provider-registry.js';
 import { createPoolService } from './pools/pools.service.js';
+import { createMailer, type Mailer } from './mail/mailer.js';
+import { registerActivationRoutes } from './oidc/interactions/activation.routes.js';
+import { registerEmailCodeRoutes } from './oidc/interactions/email-code.routes.js';
+import { registerRegistrationRoutes } from './oidc/interactions/registration.routes.js';
+import { createCodeService } from './users/codes.service.js';
+import { createSignInGuard } from './users/lockout.service.js';
+import { registerMeRoutes } from './users/me.routes.js';
+import { createOnboardingService } from './users/onboarding.service.js';
 import { createPasswordHasher } from './users/password.js';
+import { createUserSchemas } from './users/user-schema.js';
 import { createUserService } from './users/users.service.js';
 import { createPageRenderer } from './views/render.js';
 
@@ -29,15 +49,28 @@ export interface AppDeps {
   config: Config;
   database: DatabaseHandle;
   log: Logger;
+  /** Outgoing mail; default: SMTP_URL through nodemailer, or the log without it. */
+  mailer?: Mailer;
+  /** "Now" for one-time codes and lockout windows (tests move it instead of sleeping). */
+  clock?: () => Date;
 }
 
-export function createApp({ config, database, log }: AppDeps) {
+export function createApp({ config, database, log, mailer: givenMailer, clock = () => new Date() }: AppDeps) {
   const { db } = database;
   const envelope = createEnvelope(config.masterKey);
   const cookieKeys = [deriveKey(config.masterKey, 'cookies').toString('base64url')];
   const pages = createPageRenderer({ cache: config.env === 'production' });
   const hasher = createPasswordHasher(config.passwordHashConcurrency);
-  const users = createUserService({ db, hasher });
+  const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });
+  const schemas = createUserSchemas();
+  const codes = createCodeService({ db, key: deriveKey(config.masterKey, 'one-time-codes'), clock });
+  const guard = createSignInGuard({ db, clock });
+  const users = createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl: config.publicUrl, clock });
+  const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, log, clock });
+  // Production concerns (issue 8): metrics, audit log, change notifications between instances.
+  let feed: PoolChangeFeed | undefined;
+  const metrics = createMetrics({ cacheStats: () => registry.stats() });
+  const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onWriteFailure: metrics.auditFailed });
   const groups = createGroupService({ db });
 
   // The registry and the services that change what it caches refer to each other:
@@ -56,32 +89,102 @@ export function createApp({ config, database, log }: AppDeps) {
     cacheSize: config.providerCacheSize,
     checkIntervalMs: config.providerCheckIntervalMs,
     log,
+    instrument: (provider) => {
+      metrics.instrumentProvider(provider);
+      rememberProviderFault(provider);
+    },
+    publishChange: (poolId) => feed?.publish(poolId),
   });
+  if (database.kind === 'postgres' && database.url) {
+    feed = startPoolChangeFeed({
+      databaseUrl: database.url,
+      log,
+      handlers: { changed: (poolId) => registry.forgetPool(poolId), reset: () => registry.forgetAll() },
+    });
+  }
   clients = createClientService({ db, envelope, listener: registry, checkMetadata: registry.checkClientMetadata.bind(registry) });
-  const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry });
+  const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry, userSchemas: schemas, audit });
+
+  const passkeys = createPasskeyService({ db, users, publicUrl: config.publicUrl, secret: deriveKey(config.masterKey, 'passkeys') });
 
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
-  const hosted = createInteractionRouter({ users, pages, csrfKey: deriveKey(config.masterKey, 'csrf'), bodyLimitBytes: config.bodyLimitBytes });
+  const csrfKey = deriveKey(config.masterKey, 'csrf');
+  const passkeyPages = createPasskeyInteractions({ passkeys, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, log });
+  const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit, passkeys: passkeyPages });
+  registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
+  registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
+  registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
+  registerMeRoutes(hosted, { users, bodyLimitBytes: config.bodyLimitBytes, log });
+  registerMyPasskeyRoutes(hosted, { passkeys, users, bodyLimitBytes: config.bodyLimitBytes, log });
 
-  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups });
+  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys });
   const health = createHealthRouter(database);
   registerPostToGetRoutes(hosted, config.bodyLimitBytes); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601)
 
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
+  const window = config.rateLimitWindowMs;
   app.use(securityHeaders);
+  app.use(observeRequests(log, metrics, { adminRoute: (path, method) => matchAdminRoute(admin, path, method)?.template }));
   app.use(problemErrors(log));
   // Pool traffic (the hot path) first: it never reaches the routers below, whose route
   // matching it would otherwise pay on every request (issue 7). Nothing else lives under /pools/.
+  app.use(
+    failureLimiter({
+      name: 'token',
+      limit: config.rateLimitTokenFailures,
+      windowMs: window,
+      applies: (ctx) => ctx.method === 'POST' && /^\/pools\/[^/]+\/token(\/|$)/.test(ctx.path),
+      failed: (status) => status === 400 || status === 401,
+      onLimited: metrics.rateLimited,
+    }),
+  );
+  app.use(
+    failureLimiter({
+      name: 'login',
+      limit: config.rateLimitLoginFailures,
+      windowMs: window,
+      applies: (ctx) => ctx.method === 'POST' && /^\/pools\/[^/]+\/interaction\//.test(ctx.path),
+      failed: (status) => status === 401,
+      onLimited: metrics.rateLimited,
+      refuse: async (ctx) => {
+        ctx.status = 429;
+        ctx.type = 'html';
+        ctx.body = await pages.render('error', undefined, { title: 'Too many attempts', message: 'Too many failed sign-in attempts from your network. Wait a minute and try again.' });
+      },
+    }),
+  );
+  app.use(providerFaultsAsUnavailable);
   app.use(poolGateway({ registry, hosted, pages, log }));
   app.use(staticAssets());
   app.use(health.routes());
+  app.use(serveMetrics(metrics, config.metricsToken));
+  app.use(
+    failureLimiter({
+      name: 'admin',
+      limit: config.rateLimitAdminFailures,
+      windowMs: window,
+      applies: (ctx) => ctx.path.startsWith('/admin/') && ctx.path !== '/admin/openapi.json',
+      failed: (status) => status === 401,
+      onLimited: metrics.rateLimited,
+    }),
+  );
+  app.use(auditAdminActions(audit, admin));
   app.use(admin.routes());
   app.use(admin.allowedMethods({ throw: true, methodNotAllowed: () => problems.methodNotAllowed(), notImplemented: () => problems.methodNotAllowed() }));
 
   // Koa's default handler would print stacks to stderr; errors are logged where they are handled.
   app.silent = true;
 
-  return { app, registry, services: { pools, clients, users, groups } };
+  return {
+    app,
+    registry,
+    metrics,
+    services: { pools, clients, users, groups, onboarding, audit, passkeys },
+    /** Stops what the app runs besides requests (the change listener); the database stays open. */
+    async close(): Promise<void> {
+      await feed?.close();
+    },
+  };
 }
 
 export type TarnApp = ReturnType<typeof createApp>;

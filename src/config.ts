@@ -25,12 +25,23 @@ export interface Config {
   /** 32 bytes: the key-encryption key for private keys and client secrets. */
   readonly masterKey: Buffer;
   readonly smtpUrl: string | undefined;
+  /** Sender of invitations and codes: MAIL_FROM, or "Tarn <no-reply@{PUBLIC_URL host}>". */
+  readonly mailFrom: string;
   readonly logLevel: string;
   readonly trustProxy: boolean;
   readonly providerCacheSize: number;
   readonly providerCheckIntervalMs: number;
   readonly bodyLimitBytes: number;
   readonly passwordHashConcurrency: number;
+  readonly rateLimitWindowMs: number;
+  readonly rateLimitTokenFailures: number;
+  readonly rateLimitLoginFailures: number;
+  readonly rateLimitAdminFailures: number;
+  readonly maxHeaderBytes: number;
+  readonly shutdownGraceMs: number;
+  readonly dbConnectTimeoutMs: number;
+  /** Bearer token /metrics asks for; undefined: /metrics is open. */
+  readonly metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -139,11 +150,20 @@ export function loadConfig(env: Env = process.env): Config {
     adminTokenGenerated: admin.generated,
     masterKey: masterKey(env, envMode, dataDir),
     smtpUrl: smtpUrl(env),
+    mailFrom: env.MAIL_FROM || `Tarn <no-reply@${new URL(publicUrl(env, port)).hostname}>`,
     logLevel,
     trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
     providerCacheSize: integer(env, 'PROVIDER_CACHE_SIZE', defaults.PROVIDER_CACHE_SIZE, 1, 1_000_000),
     providerCheckIntervalMs: integer(env, 'PROVIDER_CHECK_INTERVAL_MS', defaults.PROVIDER_CHECK_INTERVAL_MS, 0, 3_600_000),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', defaults.BODY_LIMIT_BYTES, 1024, 10 * 1024 * 1024),
     passwordHashConcurrency: integer(env, 'PASSWORD_HASH_CONCURRENCY', defaults.PASSWORD_HASH_CONCURRENCY, 1, 64),
+    rateLimitWindowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', defaults.RATE_LIMIT_WINDOW_MS, 1000, 3_600_000),
+    rateLimitTokenFailures: integer(env, 'RATE_LIMIT_TOKEN_FAILURES', defaults.RATE_LIMIT_TOKEN_FAILURES, 0, 1_000_000),
+    rateLimitLoginFailures: integer(env, 'RATE_LIMIT_LOGIN_FAILURES', defaults.RATE_LIMIT_LOGIN_FAILURES, 0, 1_000_000),
+    rateLimitAdminFailures: integer(env, 'RATE_LIMIT_ADMIN_FAILURES', defaults.RATE_LIMIT_ADMIN_FAILURES, 0, 1_000_000),
+    maxHeaderBytes: integer(env, 'MAX_HEADER_BYTES', defaults.MAX_HEADER_BYTES, 1024, 1024 * 1024),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', defaults.SHUTDOWN_GRACE_MS, 0, 600_000),
+    metricsToken: env.METRICS_TOKEN || undefined,
+    dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', defaults.DB_CONNECT_TIMEOUT_MS, 100, 60_000),
   });
 }

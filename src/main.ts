@@ -3,13 +3,14 @@
  * A bad configuration stops the start with one clear line. SIGTERM/SIGINT stop
  * accepting, let in-flight requests finish, close the database and exit 0.
  */
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase, pgliteDirFor } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { createLogger } from './log.js';
 import { purgeExpiredArtifacts } from './oidc/artifacts.queries.js';
+import { purgeExpiredCodes } from './users/codes.queries.js';
 
 function describeDatabase(config: Config): string {
   if (!config.databaseUrl) return `embedded PGlite in ${pgliteDirFor(config.dataDir)}`;
@@ -29,12 +30,13 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config.logLevel);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: pgliteDirFor(config.dataDir) });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: pgliteDirFor(config.dataDir), connectTimeoutMs: config.dbConnectTimeoutMs });
   const applied = await migrate(database);
   if (applied.length) log.info({ applied }, 'migrations applied');
 
-  const { app } = createApp({ config, database, log });
-  const server = createServer(app.callback());
+  const tarn = createApp({ config, database, log });
+  // Header limits: Node answers 431 past maxHeaderSize; body limits are the routes' (413).
+  const server = createServer({ maxHeaderSize: config.maxHeaderBytes }, tarn.app.callback());
   server.keepAliveTimeout = 5000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -66,23 +68,46 @@ async function main(): Promise<void> {
       (removed) => removed && log.debug({ removed }, 'expired artifacts purged'),
       (error: unknown) => log.warn({ err: error }, 'artifact purge failed'),
     );
+    purgeExpiredCodes(database.db).then(
+      (removed) => removed && log.debug({ removed }, 'expired one-time codes purged'),
+      (error: unknown) => log.warn({ err: error }, 'one-time code purge failed'),
+    );
   }, 10 * 60 * 1000);
   purge.unref();
 
   let stopping = false;
+  // While draining, every response closes its connection, so keep-alive clients reconnect
+  // (to another instance) instead of sending more requests here, and the process can exit
+  // as soon as the last answer is out.
+  const answering = new Set<ServerResponse>();
+  server.on('request', (_req, res) => {
+    answering.add(res);
+    if (stopping) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      answering.delete(res);
+      if (stopping) server.closeIdleConnections();
+    });
+  });
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     clearInterval(purge);
-    log.info({ signal }, 'draining');
+    // Stop accepting; the callback runs once every in-flight request has been answered.
     server.close(async () => {
+      await tarn.close().catch(() => {});
       await database.close().catch(() => {});
       log.info('stopped');
       process.exit(0);
     });
     server.closeIdleConnections();
+    for (const res of answering) if (!res.headersSent) res.setHeader('Connection', 'close');
+    // Logged once the listening socket is closed: from here on, no new connection gets in.
+    log.info({ signal, inFlight: answering.size }, 'draining');
     // Whatever is still running after the grace period is cut off.
-    setTimeout(() => process.exit(0), 10_000).unref();
+    setTimeout(() => {
+      log.warn({ graceMs: config.shutdownGraceMs }, 'grace period over; cutting off what is left');
+      process.exit(0);
+    }, config.shutdownGraceMs).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -4,11 +4,15 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { registerAuditRoutes } from '../audit/audit.routes.js';
+import type { AuditService } from '../audit/audit.service.js';
 import type { ClientService } from '../clients/clients.service.js';
 import { registerClientRoutes } from '../clients/clients.routes.js';
 import type { GroupService } from '../groups/groups.service.js';
 import { registerGroupRoutes } from '../groups/groups.routes.js';
 import { readJson } from '../http/body.js';
+import { registerPasskeyRoutes } from '../passkeys/passkeys.routes.js';
+import type { PasskeyService } from '../passkeys/passkeys.service.js';
 import type { PoolService } from '../pools/pools.service.js';
 import { registerPoolRoutes } from '../pools/pools.routes.js';
 import type { UserService } from '../users/users.service.js';
@@ -24,6 +28,8 @@ export interface AdminRouterDeps {
   pools: PoolService;
   clients: ClientService;
   users: UserService;
+  audit?: AuditService;
+  passkeys: PasskeyService;
   groups: GroupService;
 }
 
@@ -39,6 +45,8 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   registerPoolRoutes(router, deps.pools, body);
   registerClientRoutes(router, deps.clients, body);
   registerUserRoutes(router, deps.users, body);
+  if (deps.audit) registerAuditRoutes(router, deps.audit);
+  registerPasskeyRoutes(router, deps.passkeys);
   registerGroupRoutes(router, deps.groups, body);
   return router;
 }

@@ -79,10 +79,15 @@ export const openApiDocument = {
     },
     '/admin/pools/{pool}/users': {
       parameters: [pool],
-      post: { summary: 'Create a user', requestBody: json(createUserSchema), responses: { '201': ok('The user'), '409': problem, ...errors } },
+      post: { summary: 'Create a user: mode "password" (active at once) or "invite" (status new, activation mail)', requestBody: json(createUserSchema), responses: { '201': ok('The user'), '409': problem, ...errors } },
       get: {
         summary: 'List users',
-        parameters: [...page, { name: 'email', in: 'query', schema: { type: 'string' } }, { name: 'status', in: 'query', schema: { enum: ['new', 'active', 'disabled'] } }],
+        parameters: [
+          ...page,
+          { name: 'email', in: 'query', description: 'Exact email, case-insensitive', schema: { type: 'string' } },
+          { name: 'emailPrefix', in: 'query', description: 'Email prefix, case-insensitive (% and _ are literal)', schema: { type: 'string' } },
+          { name: 'status', in: 'query', schema: { enum: ['new', 'active', 'disabled'] } },
+        ],
         responses: { '200': ok('A page of users'), ...errors },
       },
     },
@@ -90,7 +95,39 @@ export const openApiDocument = {
       parameters: [pool, idParam('userId')],
       get: { summary: 'Get a user', responses: { '200': ok('The user'), ...errors } },
       patch: { summary: 'Change a user', requestBody: json(updateUserSchema), responses: { '200': ok('The user'), ...errors } },
-      delete: { summary: 'Delete a user', responses: { '204': { description: 'Deleted' }, ...errors } },
+      delete: { summary: 'Delete a user (ends their sessions and tokens)', responses: { '204': { description: 'Deleted' }, ...errors } },
+    },
+    '/admin/pools/{pool}/users/{userId}/invitation': {
+      parameters: [pool, idParam('userId')],
+      post: { summary: 'Send the invitation again (a new link and code; the previous ones stop working)', responses: { '202': ok('{sentTo, expiresAt}'), '409': problem, '503': problem, ...errors } },
+    },
+    '/admin/pools/{pool}/users/{userId}/lockout': {
+      parameters: [pool, idParam('userId')],
+      get: { summary: 'The user\'s sign-in lockout: {locked, failures, lockedUntil, windowStartedAt}', responses: { '200': ok('The lockout'), ...errors } },
+      delete: { summary: 'Clear the lockout', responses: { '204': { description: 'Cleared' }, ...errors } },
+    },
+    '/admin/pools/{pool}/audit': {
+      parameters: [pool],
+      get: {
+        summary: 'The pool\'s audit log, newest first: admin actions and security events',
+        parameters: [
+          ...page,
+          { name: 'action', in: 'query', schema: { type: 'string' }, description: 'e.g. users.create, keys.rotate, sign_in.failure' },
+          { name: 'actor', in: 'query', schema: { type: 'string' }, description: 'admin, pool_secret, user, anonymous, system; or kind:id' },
+          { name: 'outcome', in: 'query', schema: { type: 'string', enum: ['success', 'failure'] } },
+          { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' } },
+          { name: 'until', in: 'query', schema: { type: 'string', format: 'date-time' } },
+        ],
+        responses: { '200': ok('A page of audit events'), ...errors },
+      },
+    },
+    '/admin/pools/{pool}/users/{userId}/passkeys': {
+      parameters: [pool, idParam('userId')],
+      get: { summary: "List a user's passkeys", parameters: page, responses: { '200': ok('A page of passkeys'), ...errors } },
+    },
+    '/admin/pools/{pool}/users/{userId}/passkeys/{passkeyId}': {
+      parameters: [pool, idParam('userId'), idParam('passkeyId')],
+      delete: { summary: "Delete a user's passkey", responses: { '204': { description: 'Deleted' }, ...errors } },
     },
     '/admin/pools/{pool}/users/{userId}/groups': {
       parameters: [pool, idParam('userId')],

@@ -14,6 +14,8 @@ export type Db = Kysely<Database>;
 export interface DatabaseHandle {
   readonly db: Db;
   readonly kind: 'postgres' | 'pglite';
+  /** The server's URL (PostgreSQL only): for connections outside the pool, e.g. LISTEN. */
+  readonly url?: string | undefined;
   /** Runs a multi-statement SQL script (migrations). */
   execScript(sql: string): Promise<void>;
   close(): Promise<void>;
@@ -25,18 +27,23 @@ export interface DatabaseOptions {
   /** PGlite data directory; "memory://" keeps it in memory (tests). */
   pgliteDir?: string;
   poolSize?: number;
+  /** How long a request waits for a new connection before failing with 503 (ms). */
+  connectTimeoutMs?: number;
 }
 
 // int8 (count(*) and the like) as number: every count Tarn makes fits in 2^53.
 pg.types.setTypeParser(20, (value: string) => Number(value));
 
-async function openPostgres(url: string, poolSize: number): Promise<DatabaseHandle> {
+async function openPostgres(url: string, poolSize: number, connectTimeoutMs: number): Promise<DatabaseHandle> {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
-    // Fail fast when the database is away instead of queueing requests forever.
-    connectionTimeoutMillis: 5000,
+    // Fail fast when the database is away instead of queueing requests (ADR 0800): a refused
+    // connection fails at once; an unanswered one (host gone, packets dropped) after this.
+    connectionTimeoutMillis: connectTimeoutMs,
     idleTimeoutMillis: 30_000,
+    // Notice a dead server on idle connections (TCP keepalive) instead of on the next query.
+    keepAlive: true,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
@@ -44,6 +51,7 @@ async function openPostgres(url: string, poolSize: number): Promise<DatabaseHand
   return {
     db,
     kind: 'postgres',
+    url,
     async execScript(sql) {
       const client = await pool.connect();
       try {
@@ -85,7 +93,7 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10, options.connectTimeoutMs ?? 2000);
   return openPglite(options.pgliteDir ?? 'memory://');
 }
 

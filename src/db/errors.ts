@@ -16,6 +16,8 @@ export function mapDatabaseError(error: unknown): AppError | undefined {
   const e = error as { code?: string; message?: string };
   if (!e || typeof e !== 'object') return undefined;
   if (e.code && CONNECTION_CODES.has(e.code)) return problems.unavailable();
+  // 22021/22P05: text PostgreSQL cannot store (a NUL character, a lone surrogate): the input's fault.
+  if (e.code === '22021' || e.code === '22P05') return problems.badRequest('The request contains characters that cannot be stored (such as NUL).');
   if (typeof e.message === 'string' && /timeout exceeded when trying to connect|Connection terminated/i.test(e.message)) {
     return problems.unavailable();
   }

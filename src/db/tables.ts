@@ -121,8 +121,14 @@ export interface Database {
   clients: ClientTable;
   users: UserTable;
   oidc_artifacts: OidcArtifactTable;
+  audit_events: AuditEventTable;
+  passkeys: PasskeyTable;
+  webauthn_challenges: WebauthnChallengeTable;
   groups: GroupTable;
   group_members: GroupMemberTable;
+  one_time_codes: OneTimeCodeTable;
+  user_lockouts: UserLockoutTable;
+  ip_throttles: IpThrottleTable;
 }
 
 export type PoolRow = Selectable<PoolTable>;
@@ -133,6 +139,53 @@ export type ClientRow = Selectable<ClientTable>;
 export type UserRow = Selectable<UserTable>;
 export type PoolSecretRow = Selectable<PoolSecretTable>;
 
+export type AuditActorKind = 'admin' | 'pool_secret' | 'user' | 'anonymous' | 'system';
+export interface AuditEventTable {
+  pool_id: string;
+  id: string;
+  occurred_at: Timestamp;
+  actor_kind: AuditActorKind;
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: 'success' | 'failure';
+  status: number | null;
+  request_id: string | null;
+  ip: string | null;
+  details: Json<Record<string, unknown>>;
+}
+export type AuditEventRow = Selectable<AuditEventTable>;
+export interface PasskeyTable {
+  pool_id: string;
+  id: string;
+  user_id: string;
+  credential_id: string;
+  public_key: string;
+  /** bigint: pg returns it as a string, PGlite as a number. */
+  counter: ColumnType<string | number | bigint, number | undefined, number>;
+  transports: Json<string[]>;
+  backup_eligible: boolean;
+  backed_up: boolean;
+  aaguid: string;
+  name: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+}
+
+export type WebauthnPurpose = 'registration' | 'authentication';
+export interface WebauthnChallengeTable {
+  pool_id: string;
+  challenge: string;
+  purpose: WebauthnPurpose;
+  user_id: string | null;
+  interaction_uid: string | null;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+}
+
+export type PasskeyRow = Selectable<PasskeyTable>;
+export type WebauthnChallengeRow = Selectable<WebauthnChallengeTable>;
 export interface GroupTable {
   pool_id: string;
   id: string;
@@ -151,3 +204,37 @@ export interface GroupMemberTable {
 }
 
 export type GroupRow = Selectable<GroupTable>;
+
+export type CodePurpose = 'invitation' | 'registration' | 'sign_in';
+export interface OneTimeCodeTable {
+  pool_id: string;
+  id: string;
+  purpose: CodePurpose;
+  user_id: string | null;
+  email: string;
+  code_hash: string;
+  token_hash: string | null;
+  payload: Json<Record<string, unknown>>;
+  attempts: Generated<number>;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  consumed_at: Timestamp | null;
+}
+
+export interface UserLockoutTable {
+  pool_id: string;
+  user_id: string;
+  failures: number;
+  window_started_at: Timestamp;
+  locked_until: Timestamp | null;
+}
+
+export interface IpThrottleTable {
+  pool_id: string;
+  ip: string;
+  failures: number;
+  window_started_at: Timestamp;
+}
+
+export type OneTimeCodeRow = Selectable<OneTimeCodeTable>;
+export type UserLockoutRow = Selectable<UserLockoutTable>;

@@ -90,6 +90,14 @@ export const problems = {
   unsupportedMediaType: (expected: string) =>
     new AppError({ status: 415, type: 'unsupported-media-type', title: 'Unsupported media type', detail: `Send ${expected}.` }),
   methodNotAllowed: () => new AppError({ status: 405, type: 'method-not-allowed', title: 'Method not allowed' }),
+  tooManyRequests: (retryAfterSeconds: number) =>
+    new AppError({
+      status: 429,
+      type: 'too-many-requests',
+      title: 'Too many requests',
+      detail: 'Too many failed attempts from this address. Try again later.',
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+    }),
   unavailable: (detail = 'The service is temporarily unavailable. Try again shortly.') =>
     new AppError({ status: 503, type: 'unavailable', title: 'Service unavailable', detail, headers: { 'Retry-After': '2' } }),
   internal: () => new AppError({ status: 500, type: 'internal', title: 'Internal server error', detail: 'Something went wrong on our side.' }),

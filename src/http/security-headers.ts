@@ -4,6 +4,8 @@
  * The policy is set before the handler runs so that oidc-provider can add the hash of
  * its one inline script (the form_post auto-submit, OAuth 2.0 Form Post Response Mode)
  * to script-src; a handler's policy is kept, any other HTML gets the default.
+ * Also COOP, CORP, a Permissions-Policy, and HSTS when the request came over TLS (directly
+ * or, with TRUST_PROXY, via the proxy). ADR 0805.
  */
 import type { Context, Next } from 'koa';
 import { randomUUID } from 'node:crypto';
@@ -24,6 +26,10 @@ export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.set('Referrer-Policy', 'no-referrer');
   ctx.set('Content-Security-Policy', CSP);
+  ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
+  ctx.set('Cross-Origin-Resource-Policy', 'same-site');
+  ctx.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+  if (ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=31536000');
   try {
     await next();
   } finally {

@@ -6,6 +6,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import type Router from '@koa/router';
 import type { Logger } from '../log.js';
+import { mapDatabaseError } from '../db/errors.js';
 import { problems } from '../http/problem.js';
 import { POOL_ID } from '../pools/pools.schemas.js';
 import type { PageRenderer } from '../views/render.js';
@@ -38,13 +39,16 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
   async function renderHostedError(ctx: Context, error: unknown): Promise<void> {
     const entry = ctx.state.poolProvider;
     const known = error instanceof HostedPageError ? error : undefined;
-    const status = known?.status ?? ((error as { status?: number }).status && (error as { status: number }).status < 500 ? (error as { status: number }).status : 500);
-    if (!known && status >= 500) log.error({ err: error, path: ctx.path }, 'hosted page failed');
+    // The database away → 503 (try again); text it cannot store → 400 (ADR 0800).
+    const fault = known ? undefined : mapDatabaseError(error);
+    const status = known?.status ?? fault?.status ?? ((error as { status?: number }).status && (error as { status: number }).status < 500 ? (error as { status: number }).status : 500);
+    if (!known && !fault && status >= 500) log.error({ err: error, path: ctx.path }, 'hosted page failed');
+    if (status === 503) ctx.set('Retry-After', '2');
     ctx.status = status;
     ctx.type = 'html';
     ctx.body = await pages.render('error', entry?.pool, {
-      title: known?.title ?? (status === 413 ? 'Too much data' : status < 500 ? 'Request refused' : 'Something went wrong'),
-      message: known?.userMessage ?? (status < 500 ? (error as Error).message : 'Something went wrong on our side. Please try again.'),
+      title: known?.title ?? (status === 413 ? 'Too much data' : status === 503 ? 'Temporarily unavailable' : status < 500 ? 'Request refused' : 'Something went wrong'),
+      message: known?.userMessage ?? fault?.detail ?? (status < 500 ? (error as Error).message : 'Something went wrong on our side. Please try again.'),
     });
   }
 

@@ -8,7 +8,7 @@
  * the device grant, resource indicators with RFC 9068 JWT access tokens, form_post, the
  * claims parameter. Discovery lists exactly this, since it is derived from this object.
  */
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/database.js';
 import type { PoolRow } from '../db/tables.js';
 import type { OidcClientMetadata } from '../clients/clients.service.js';
@@ -114,6 +114,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
       },
     },
     interactions: {
+      policy: loginPolicy(),
       url: (_ctx, interaction) => `${basePath}/interaction/${interaction.uid}`,
     },
     // A client that may use refresh tokens gets one with every code exchange.
@@ -133,4 +134,20 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
     // API in Tarn (users/me.routes.ts); relying parties find /userinfo through discovery.
     routes: { userinfo: '/userinfo' },
   };
+}
+
+/**
+ * The default prompts, plus one login check: a session whose account is no longer active
+ * (disabled or deleted: findAccount finds nothing) must sign in again, never be reused silently.
+ */
+function loginPolicy() {
+  const policy = interactionPolicy.base();
+  const login = policy.get('login')!;
+  login.checks.add(
+    new interactionPolicy.Check('account_inactive', 'The signed-in account is no longer active', (ctx) =>
+      ctx.oidc.session?.accountId && !ctx.oidc.account ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+    ),
+    0,
+  );
+  return policy;
 }

@@ -48,6 +48,10 @@ export interface ProviderRegistryDeps {
   checkIntervalMs: number;
   log: Logger;
   clock?: () => number;
+  /** Called with each provider built (metrics, fault hooks). */
+  instrument?: (provider: Provider, poolId: string) => void;
+  /** Tells other instances that this one changed the pool (LISTEN/NOTIFY, ADR 0801). */
+  publishChange?: (poolId: string) => void;
 }
 
 export function createProviderRegistry(deps: ProviderRegistryDeps) {
@@ -57,6 +61,8 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
   const pools = createPoolQueries(deps.db);
   let hits = 0;
   let misses = 0;
+  // Bumped whenever entries are dropped: a build that started before must not cache its result.
+  let generation = 0;
 
   async function build(poolId: string): Promise<PoolProvider | undefined> {
     const pool = await pools.findPool(poolId);
@@ -74,6 +80,7 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
     const provider = new Provider(issuerFor(deps.publicUrl, poolId), configuration);
     provider.proxy = deps.trustProxy;
     provider.on('server_error', (_ctx, error) => deps.log.error({ err: error, poolId }, 'provider server error'));
+    deps.instrument?.(provider, poolId);
     return {
       pool,
       provider,
@@ -87,12 +94,15 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
   function buildOnce(poolId: string): Promise<PoolProvider | undefined> {
     let pending = building.get(poolId);
     if (!pending) {
+      const startedIn = generation;
       pending = build(poolId)
         .then((entry) => {
-          if (entry) cache.set(poolId, entry);
+          if (entry && startedIn === generation) cache.set(poolId, entry);
           return entry;
         })
-        .finally(() => building.delete(poolId));
+        .finally(() => {
+          if (building.get(poolId) === pending) building.delete(poolId);
+        });
       building.set(poolId, pending);
     }
     return pending;
@@ -122,7 +132,24 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
     },
 
     poolChanged(poolId: string): void {
+      generation += 1;
       cache.delete(poolId);
+      building.delete(poolId);
+      deps.publishChange?.(poolId);
+    },
+
+    /** Another instance changed the pool: drop its provider, tell nobody. */
+    forgetPool(poolId: string): void {
+      generation += 1;
+      cache.delete(poolId);
+      building.delete(poolId);
+    },
+
+    /** Changes may have been missed: drop every provider. */
+    forgetAll(): void {
+      generation += 1;
+      cache.clear();
+      building.clear();
     },
 
     /** Asks the pool's provider whether it would accept this client; a description of the problem, or undefined. */

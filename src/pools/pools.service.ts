@@ -11,7 +11,7 @@ import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { LockoutSettings, PasswordPolicy, PoolRow, PoolUpdate, SignInSettings } from '../db/tables.js';
 import { parsePageRequest, toPage, type Page } from '../http/pagination.js';
-import { fieldError, problems } from '../http/problem.js';
+import { fieldError, problems, type FieldError } from '../http/problem.js';
 import { createKeyQueries } from '../keys/keys.queries.js';
 import { generateInitialKeys, generateNextKeys, rotateSigningKeys, toKeyResponse } from '../keys/keys.service.js';
 import { createPoolQueries } from './pools.queries.js';
@@ -32,6 +32,10 @@ export interface PoolServiceDeps {
   publicUrl: string;
   listener: PoolChangeListener;
   clock?: () => Date;
+  /** Refuses profile/metadata schemas that do not compile (users/user-schema.ts). */
+  userSchemas?: { checkSchema(schema: Record<string, unknown> | null | undefined, field: string): FieldError[] };
+  /** Adds rotated ids to the request's audit event (src/audit/audit.service.ts). */
+  audit?: { annotate(note: { details?: Record<string, unknown> }): void };
 }
 
 export function issuerFor(publicUrl: string, poolId: string): string {
@@ -60,8 +64,14 @@ export function mapPool(row: PoolRow, publicUrl: string) {
 
 export type PoolResponse = ReturnType<typeof mapPool>;
 
-export function createPoolService({ db, envelope, publicUrl, listener, clock = () => new Date() }: PoolServiceDeps) {
+export function createPoolService({ db, envelope, publicUrl, listener, clock = () => new Date(), userSchemas, audit }: PoolServiceDeps) {
   const pools = createPoolQueries(db);
+
+  function checkUserSchemas(input: { profileSchema?: Record<string, unknown> | null | undefined; metadataSchema?: Record<string, unknown> | null | undefined }): void {
+    if (!userSchemas) return;
+    const errors = [...userSchemas.checkSchema(input.profileSchema, 'profileSchema'), ...userSchemas.checkSchema(input.metadataSchema, 'metadataSchema')];
+    if (errors.length) throw problems.validation(errors, 'A user schema is not a valid JSON Schema.');
+  }
 
   const issuerOf = (poolId: string) => issuerFor(publicUrl, poolId);
   const toPoolResponse = (row: PoolRow) => mapPool(row, publicUrl);
@@ -89,6 +99,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
     getPoolRow,
 
     async createPool(input: CreatePoolInput) {
+      checkUserSchemas(input);
       const id = input.id ?? `pool-${randomBytes(5).toString('hex')}`;
       const keys = await generateInitialKeys(envelope, id);
       try {
@@ -128,6 +139,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
     },
 
     async updatePool(poolId: string, input: UpdatePoolInput) {
+      checkUserSchemas(input);
       const current = await getPoolRow(poolId);
       const change: PoolUpdate = {};
       if (input.name !== undefined) change.name = input.name;
@@ -167,6 +179,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
         return issueSecret(trx, poolId, 'next');
       });
       const rows = await createSecretQueries(db, poolId).listSecrets();
+      audit?.annotate({ details: { nextSecretId: next.id, currentSecretId: rows.find((row) => row.status === 'current')?.id } });
       return { nextSecret: next.secret, items: rows.map(toSecretResponse) };
     },
 
@@ -193,6 +206,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
       listener.poolChanged(poolId);
       const now = clock();
       const rows = await createKeyQueries(db, poolId).listKeys();
+      audit?.annotate({ details: { revoke: options.revoke, currentKids: rows.filter((row) => row.status === 'current').map((row) => row.kid) } });
       return { items: rows.map((row) => toKeyResponse(row, now)), nextCursor: null };
     },
   };

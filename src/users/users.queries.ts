@@ -1,4 +1,4 @@
-/** Users of one pool. Emails compare case-insensitively through the (pool_id, lower(email)) index. */
+/** Users of one pool. Emails compare case-insensitively through the (pool_id, lower(email)) indexes. */
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { UserRow, UserStatus, UserTable } from '../db/tables.js';
@@ -8,6 +8,8 @@ export type UserChange = Omit<Updateable<UserTable>, 'pool_id' | 'id'>;
 
 export interface UserFilter {
   email?: string | undefined;
+  /** Case-insensitive prefix of the email (LIKE 'prefix%' through users_email_prefix). */
+  emailPrefix?: string | undefined;
   status?: UserStatus | undefined;
 }
 
@@ -29,6 +31,10 @@ export function createUserQueries(db: Db, poolId: string) {
     listUsers(filter: UserFilter, limit: number, after: string | undefined): Promise<UserRow[]> {
       let query = db.selectFrom('users').selectAll().where('pool_id', '=', poolId).orderBy('id').limit(limit);
       if (filter.email !== undefined) query = query.where(sql`lower(email)`, '=', filter.email.toLowerCase());
+      if (filter.emailPrefix !== undefined) {
+        const pattern = `${filter.emailPrefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        query = query.where(sql`lower(email)`, 'like', pattern);
+      }
       if (filter.status !== undefined) query = query.where('status', '=', filter.status);
       if (after !== undefined) query = query.where('id', '>', after);
       return query.execute();

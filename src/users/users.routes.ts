@@ -1,4 +1,4 @@
-/** /admin/pools/{pool}/users: users of a pool. */
+/** /admin/pools/{pool}/users: users of a pool, their invitations and lockouts. */
 import type Router from '@koa/router';
 import { authorizedPool } from '../admin/admin-auth.js';
 import type { JsonBody } from '../admin/admin.router.js';
@@ -26,6 +26,21 @@ export function registerUserRoutes(router: Router, users: UserService, body: Jso
   router.patch('/pools/:pool/users/:userId', async function updateUser(ctx) {
     const poolId = authorizedPool(ctx, ctx.params.pool!);
     ctx.body = await users.updateUser(poolId, ctx.params.userId!, parseInput(updateUserSchema, await body(ctx)));
+  });
+
+  router.post('/pools/:pool/users/:userId/invitation', async function resendInvitation(ctx) {
+    const poolId = authorizedPool(ctx, ctx.params.pool!);
+    ctx.status = 202;
+    ctx.body = await users.resendInvitation(poolId, ctx.params.userId!);
+  });
+
+  router.get('/pools/:pool/users/:userId/lockout', async function getLockout(ctx) {
+    ctx.body = await users.getLockout(authorizedPool(ctx, ctx.params.pool!), ctx.params.userId!);
+  });
+
+  router.delete('/pools/:pool/users/:userId/lockout', async function clearLockout(ctx) {
+    await users.clearLockout(authorizedPool(ctx, ctx.params.pool!), ctx.params.userId!);
+    ctx.status = 204;
   });
 
   router.delete('/pools/:pool/users/:userId', async function deleteUser(ctx) {

@@ -1,4 +1,4 @@
-/** What the admin API accepts for users. Profile and metadata are objects; the pool's schemas refine them. */
+/** What the admin API and /me accept for users. Profile and metadata are objects; the pool's schemas refine them. */
 import { z } from 'zod';
 
 const email = z.string().trim().max(320).email({ message: 'Must be an email address.' });
@@ -6,17 +6,19 @@ const password = z.string().min(1).max(1024);
 const profile = z.record(z.string(), z.unknown());
 const status = z.enum(['new', 'active', 'disabled']);
 
-export const createUserSchema = z
-  .object({
-    email,
-    mode: z.literal('password', { message: 'Must be "password".' }),
-    password,
-    emailVerified: z.boolean().optional(),
-    phone: z.string().max(32).nullable().optional(),
-    profile: profile.optional(),
-    metadata: profile.optional(),
-  })
-  .strict();
+const common = {
+  email,
+  emailVerified: z.boolean().optional(),
+  phone: z.string().max(32).nullable().optional(),
+  profile: profile.optional(),
+  metadata: profile.optional(),
+};
+
+/** mode "password": the admin sets the password, the user is active at once. mode "invite": status new, an activation mail. */
+export const createUserSchema = z.discriminatedUnion('mode', [
+  z.object({ ...common, mode: z.literal('password'), password }).strict(),
+  z.object({ ...common, mode: z.literal('invite') }).strict(),
+], { error: () => 'Must be "password" or "invite".' });
 
 export const updateUserSchema = z
   .object({
@@ -31,7 +33,15 @@ export const updateUserSchema = z
   .partial()
   .strict();
 
-export const listUsersQuery = z.object({ email: z.string().max(320).optional(), status: status.optional() });
+export const listUsersQuery = z.object({
+  email: z.string().max(320).optional(),
+  emailPrefix: z.string().min(1).max(320).optional(),
+  status: status.optional(),
+});
+
+/** PATCH /pools/{pool}/me: the profile only (merged; null removes an attribute). Never email, metadata or status. */
+export const updateMeSchema = z.object({ profile: z.record(z.string(), z.unknown()) }).strict();
 
 export type CreateUserInput = z.infer<typeof createUserSchema>;
 export type UpdateUserInput = z.infer<typeof updateUserSchema>;
+export type UpdateMeInput = z.infer<typeof updateMeSchema>;

@@ -1,6 +1,11 @@
 /**
- * Users of a pool: admin creation, reads, changes, deletion, and the password check the
- * login page uses. Responses go through toUserResponse, which has no password hash in it.
+ * Users of a pool: admin creation (password or invitation), reads, changes, deletion,
+ * the password check behind the login page, and the user's own profile (/me).
+ * - profile and metadata are validated against the pool's schemas on every write
+ *   (user-schema.ts); a schema change applies to the next write, stored data is kept.
+ * - every password set goes through the pool's password policy, naming the rule broken.
+ * - disabling or deleting a user ends their sessions and revokes their tokens at once.
+ * Responses go through toUserResponse, which has no password hash in it.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
@@ -9,11 +14,18 @@ import type { PoolRow, UserRow } from '../db/tables.js';
 import { parsePageRequest, toPage } from '../http/pagination.js';
 import { fieldError, problems } from '../http/problem.js';
 import { parseInput } from '../http/validation.js';
+import type { Logger } from '../log.js';
+import type { Mailer } from '../mail/mailer.js';
+import { invitationMail } from '../mail/templates.js';
 import { createPoolQueries } from '../pools/pools.queries.js';
+import { createAccountArtifactQueries } from './account-artifacts.queries.js';
+import { INVITATION_TTL_MS, type CodeService } from './codes.service.js';
+import type { SignInGuard } from './lockout.service.js';
 import type { PasswordHasher } from './password.js';
 import { passwordProblems } from './password-policy.js';
+import type { UserSchemas } from './user-schema.js';
 import { createUserQueries, type UserChange } from './users.queries.js';
-import { listUsersQuery, type CreateUserInput, type UpdateUserInput } from './users.schemas.js';
+import { listUsersQuery, type CreateUserInput, type UpdateMeInput, type UpdateUserInput } from './users.schemas.js';
 
 export function toUserResponse(row: UserRow) {
   return {
@@ -31,14 +43,29 @@ export function toUserResponse(row: UserRow) {
   };
 }
 
+/** What a user sees of themselves: never metadata, never the password hash. */
+export function toMeResponse(row: UserRow) {
+  return { sub: row.id, email: row.email, emailVerified: row.email_verified, phone: row.phone, profile: row.profile, updatedAt: row.updated_at };
+}
+
+export type PasswordCheck = { ok: true; user: UserRow } | { ok: false; reason: 'invalid' | 'throttled' };
+
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface UserServiceDeps {
   db: Db;
   hasher: PasswordHasher;
+  schemas: UserSchemas;
+  codes: CodeService;
+  guard: SignInGuard;
+  mailer: Mailer;
+  log: Logger;
+  publicUrl: string;
+  clock?: () => Date;
 }
 
-export function createUserService({ db, hasher }: UserServiceDeps) {
+export function createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl, clock = () => new Date() }: UserServiceDeps) {
   async function getPool(poolId: string): Promise<PoolRow> {
     const pool = await createPoolQueries(db).findPool(poolId);
     if (!pool) throw problems.notFound('Pool');
@@ -57,41 +84,85 @@ export function createUserService({ db, hasher }: UserServiceDeps) {
     if (found.length) throw problems.validation(found.map((detail) => fieldError('password', detail)), 'The password does not meet the pool\'s password policy.');
   }
 
+  function checkProfile(pool: PoolRow, profile: Record<string, unknown>): void {
+    const errors = schemas.validate(schemas.profileSchemaOf(pool), profile, 'profile');
+    if (errors.length) throw problems.validation(errors, 'The profile does not match the pool\'s profile schema.');
+  }
+
+  function checkMetadata(pool: PoolRow, metadata: Record<string, unknown>): void {
+    const errors = schemas.validate(schemas.metadataSchemaOf(pool), metadata, 'metadata');
+    if (errors.length) throw problems.validation(errors, 'The metadata does not match the pool\'s metadata schema.');
+  }
+
   function emailTaken(error: unknown): never {
     if (isUniqueViolation(error)) throw problems.conflict('A user with this email already exists in the pool.', [fieldError('email', 'Already in use.')]);
     throw error;
   }
 
+  async function sendInvitation(pool: PoolRow, user: UserRow) {
+    const issued = await codes.issueCode(pool.id, { purpose: 'invitation', email: user.email, userId: user.id, ttlMs: INVITATION_TTL_MS, withLinkToken: true });
+    const link = `${publicUrl}/pools/${pool.id}/activate?token=${issued.token}`;
+    try {
+      await mailer.send(invitationMail({ name: pool.name, tagColor: pool.tag_color }, user.email, link, issued.code, issued.expiresAt));
+    } catch (error) {
+      log.error({ err: error, poolId: pool.id, userId: user.id }, 'invitation mail failed');
+      throw problems.unavailable('The invitation mail could not be sent. The user exists; send the invitation again later.');
+    }
+    return { sentTo: user.email, expiresAt: issued.expiresAt };
+  }
+
+  /** Ends the user's sessions and revokes their grants and tokens. */
+  async function revokeAccess(poolId: string, userId: string): Promise<void> {
+    await createAccountArtifactQueries(db, poolId).deleteArtifactsOfAccount(userId);
+  }
+
   return {
     getUserRow,
+    checkPassword,
+    checkProfile,
+    getPool,
 
     async createUser(poolId: string, input: CreateUserInput) {
       const pool = await getPool(poolId);
-      checkPassword(pool, input.password, input.email);
-      const passwordHash = await hasher.hash(input.password);
+      const profile = input.profile ?? {};
+      const metadata = input.metadata ?? {};
+      checkProfile(pool, profile);
+      checkMetadata(pool, metadata);
+      if (input.mode === 'password') checkPassword(pool, input.password, input.email);
+      const passwordHash = input.mode === 'password' ? await hasher.hash(input.password) : null;
       const row = await createUserQueries(db, poolId)
         .insertUser({
           id: randomUUID(),
           email: input.email,
           email_verified: input.emailVerified ?? false,
           phone: input.phone ?? null,
-          status: 'active',
-          profile: JSON.stringify(input.profile ?? {}),
-          metadata: JSON.stringify(input.metadata ?? {}),
+          status: input.mode === 'password' ? 'active' : 'new',
+          profile: JSON.stringify(profile),
+          metadata: JSON.stringify(metadata),
           password_hash: passwordHash,
         })
         .catch(emailTaken);
+      if (input.mode === 'invite') return { ...toUserResponse(row), invitation: await sendInvitation(pool, row) };
       return toUserResponse(row);
     },
 
+    /** POST …/users/{id}/invitation: a new link and code; the previous ones stop working. */
+    async resendInvitation(poolId: string, userId: string) {
+      const pool = await getPool(poolId);
+      const user = await getUserRow(poolId, userId);
+      if (user.status !== 'new') throw problems.conflict(`The user is ${user.status}; only users with status "new" can be invited.`, [fieldError('status', `Is "${user.status}".`)]);
+      return sendInvitation(pool, user);
+    },
+
     async getUser(poolId: string, userId: string) {
-      return toUserResponse(await getUserRow(poolId, userId));
+      const row = await getUserRow(poolId, userId);
+      return { ...toUserResponse(row), lockout: await guard.describeLockout(poolId, userId) };
     },
 
     async listUsers(poolId: string, query: Record<string, unknown>) {
       await getPool(poolId);
       const page = parsePageRequest(query);
-      const filter = parseInput(listUsersQuery, { email: query.email, status: query.status }, 'query');
+      const filter = parseInput(listUsersQuery, { email: query.email, emailPrefix: query.emailPrefix, status: query.status }, 'query');
       const rows = await createUserQueries(db, poolId).listUsers(filter, page.limit + 1, page.after);
       return toPage(rows, page.limit, (row) => row.id, toUserResponse);
     },
@@ -107,37 +178,64 @@ export function createUserService({ db, hasher }: UserServiceDeps) {
       if (input.emailVerified !== undefined) change.email_verified = input.emailVerified;
       if (input.phone !== undefined) change.phone = input.phone;
       if (input.status !== undefined) change.status = input.status;
-      if (input.profile !== undefined) change.profile = JSON.stringify(input.profile);
-      if (input.metadata !== undefined) change.metadata = JSON.stringify(input.metadata);
+      if (input.profile !== undefined) {
+        checkProfile(pool, input.profile);
+        change.profile = JSON.stringify(input.profile);
+      }
+      if (input.metadata !== undefined) {
+        checkMetadata(pool, input.metadata);
+        change.metadata = JSON.stringify(input.metadata);
+      }
       if (input.password !== undefined) {
         checkPassword(pool, input.password, input.email ?? current.email);
         change.password_hash = await hasher.hash(input.password);
       }
       const row = await createUserQueries(db, poolId).updateUser(userId, change).catch(emailTaken);
       if (!row) throw problems.notFound('User');
-      return toUserResponse(row);
+      if (row.status === 'disabled' && current.status !== 'disabled') await revokeAccess(poolId, userId);
+      return { ...toUserResponse(row), lockout: await guard.describeLockout(poolId, userId) };
     },
 
     async deleteUser(poolId: string, userId: string): Promise<void> {
       await getUserRow(poolId, userId);
       await createUserQueries(db, poolId).deleteUser(userId);
+      await revokeAccess(poolId, userId);
+    },
+
+    async getLockout(poolId: string, userId: string) {
+      await getUserRow(poolId, userId);
+      return guard.describeLockout(poolId, userId);
+    },
+
+    async clearLockout(poolId: string, userId: string): Promise<void> {
+      await getUserRow(poolId, userId);
+      await guard.clearLockout(poolId, userId);
     },
 
     /**
-     * The password check behind the login form: the user when the email and password
-     * match an active account, else undefined — after the same work either way.
+     * The password check behind the login form. The same work (one argon2 verification)
+     * and the same answer whether the email is unknown, the password wrong, the user
+     * locked or not active; only an IP over its throttle gets a different answer.
      */
-    async verifyPassword(poolId: string, email: string, password: string): Promise<UserRow | undefined> {
-      const users = createUserQueries(db, poolId);
-      const user = await users.findUserByEmail(email);
-      if (!user?.password_hash) {
+    async verifyPassword(poolId: string, email: string, password: string, ip = 'unknown'): Promise<PasswordCheck> {
+      const pool = await createPoolQueries(db).findPool(poolId);
+      if (!pool) return { ok: false, reason: 'invalid' };
+      if (await guard.isIpThrottled(poolId, ip)) {
         await hasher.verifyNothing(password);
-        return undefined;
+        return { ok: false, reason: 'throttled' };
       }
-      const ok = await hasher.verify(user.password_hash, password);
-      if (!ok || user.status !== 'active') return undefined;
+      const users = createUserQueries(db, poolId);
+      const user = email ? await users.findUserByEmail(email) : undefined;
+      // The lockout read happens for unknown emails too (a nil id), so both paths do the same queries.
+      const locked = await guard.isUserLocked(poolId, user?.id ?? NIL_UUID);
+      const matches = user?.password_hash ? await hasher.verify(user.password_hash, password) : await hasher.verifyNothing(password);
+      if (!user || !matches || locked || user.status !== 'active') {
+        await guard.recordFailure(poolId, pool.lockout, ip, user?.id);
+        return { ok: false, reason: 'invalid' };
+      }
+      await guard.recordSuccess(poolId, user.id);
       await users.touchLastLogin(user.id);
-      return user;
+      return { ok: true, user };
     },
 
     /** The account behind a token or session: only active users exist for the provider. */
@@ -146,6 +244,27 @@ export function createUserService({ db, hasher }: UserServiceDeps) {
       const user = await createUserQueries(db, poolId).findUser(userId);
       return user?.status === 'active' ? user : undefined;
     },
+
+    async getMe(poolId: string, userId: string) {
+      return toMeResponse(await getUserRow(poolId, userId));
+    },
+
+    /** The user edits their own profile: merged over the stored one (null removes), then schema-checked whole. */
+    async updateMe(poolId: string, userId: string, input: UpdateMeInput) {
+      const pool = await getPool(poolId);
+      const current = await getUserRow(poolId, userId);
+      const profile: Record<string, unknown> = { ...current.profile };
+      for (const [name, value] of Object.entries(input.profile)) {
+        if (value === null) delete profile[name];
+        else profile[name] = value;
+      }
+      checkProfile(pool, profile);
+      const row = await createUserQueries(db, poolId).updateUser(userId, { profile: JSON.stringify(profile) });
+      if (!row) throw problems.notFound('User');
+      return toMeResponse(row);
+    },
+
+    now: clock,
   };
 }
 

@@ -7,9 +7,9 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp, type TarnApp } from '../../src/app.js';
+import { createApp, type AppDeps, type TarnApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface RunningTarn {
@@ -24,24 +24,28 @@ export interface RunningTarn {
   close(): Promise<void>;
 }
 
-export async function startTarn(env: Record<string, string> = {}, database?: TestDatabase): Promise<RunningTarn> {
+/** Dependencies a test may replace (see AppDeps): its own mailer, a clock it moves, a logger it reads. */
+export type TestDeps = Partial<Pick<AppDeps, 'mailer' | 'clock' | 'log'>>;
+
+export async function startTarn(env: Record<string, string> = {}, database?: TestDatabase, deps: TestDeps = {}): Promise<RunningTarn> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  const url = `http://127.0.0.1:${port}`;
+  // PUBLIC_URL may name another host for the same port ("http://localhost:{port}", for WebAuthn).
+  const url = (env.PUBLIC_URL ?? 'http://127.0.0.1:{port}').replace('{port}', String(port));
   const adminToken = `test-admin-${randomBytes(12).toString('hex')}`;
   const config = loadConfig({
     NODE_ENV: 'test',
-    PUBLIC_URL: url,
     TARN_ADMIN_TOKEN: adminToken,
     TARN_MASTER_KEY: randomBytes(32).toString('hex'),
     DATA_DIR: mkdtempSync(join(tmpdir(), 'tarn-test-')),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
+    PUBLIC_URL: url,
   });
   const db = database ?? (await createTestDatabase());
-  const tarn = createApp({ config, database: db.handle, log: createLogger(config.logLevel) });
+  const tarn = createApp({ config, database: db.handle, ...deps, log: deps.log ?? createLogger(config.logLevel) });
   server.on('request', tarn.app.callback());
 
   return {
@@ -67,6 +71,7 @@ export async function startTarn(env: Record<string, string> = {}, database?: Tes
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await tarn.close();
       if (!database) await db.drop();
     },
   };

@@ -15,6 +15,7 @@ import type { UserService } from '../../users/users.service.js';
 import type { PageRenderer } from '../../views/render.js';
 import type { PoolProvider } from '../provider-registry.js';
 import { csrfToken, csrfValid } from './csrf.js';
+import type { PasskeyInteractions } from './passkey.routes.js';
 import { describeScopes } from './scopes.js';
 
 export interface InteractionDeps {
@@ -22,9 +23,17 @@ export interface InteractionDeps {
   pages: PageRenderer;
   csrfKey: Buffer;
   bodyLimitBytes: number;
+  /** Records sign-in attempts (audit log and metrics); see src/audit/audit.service.ts. */
+  audit?: { signIn(event: { poolId: string; method: string; outcome: 'success' | 'failure'; userId?: string; email?: string; reason?: string; ip?: string; requestId?: string }): Promise<void> };
+  /** Passkey pages (passkey.routes.ts): registered on this router, and offered after a sign-in. */
+  passkeys?: PasskeyInteractions;
 }
 
-type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']>>;
+export type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']>>;
+
+/** The one answer to a wrong email, a wrong password, a locked or inactive account (lockout.service.ts). */
+export const INVALID_CREDENTIALS = 'Invalid email or password. After repeated failures, sign-in is paused for a while.';
+export const TOO_MANY_ATTEMPTS = 'Too many failed attempts from your network. Wait a few minutes and try again.';
 
 export class HostedPageError extends Error {
   constructor(
@@ -36,14 +45,14 @@ export class HostedPageError extends Error {
   }
 }
 
-const expired = () =>
+export const expired = () =>
   new HostedPageError(400, 'Sign-in expired', 'This sign-in request has expired or was already used. Go back to the application and start again.');
 
-function entryOf(ctx: Context): PoolProvider {
+export function entryOf(ctx: Context): PoolProvider {
   return ctx.state.poolProvider as PoolProvider;
 }
 
-async function loadDetails(ctx: Context): Promise<Details> {
+export async function loadDetails(ctx: Context): Promise<Details> {
   const { provider } = entryOf(ctx);
   let details: Details;
   try {
@@ -75,6 +84,11 @@ export function createInteractionRouter(deps: InteractionDeps) {
       clientName: await clientName(ctx, details),
       email: locals.email ?? (typeof details.params.login_hint === 'string' ? details.params.login_hint : ''),
       error: locals.error,
+      // Other ways in, each only when the pool offers it (registration.routes.ts, email-code.routes.ts).
+      passwordEnabled: pool.sign_in.password !== false,
+      registerUrl: pool.self_registration ? `${base(ctx)}/register` : undefined,
+      emailCodeAction: pool.sign_in.emailCode ? `${base(ctx)}/email-code` : undefined,
+      passkeyAction: pool.sign_in.passkey ? `${base(ctx)}/passkey` : undefined,
     });
   }
 
@@ -118,12 +132,27 @@ export function createInteractionRouter(deps: InteractionDeps) {
   router.post('/interaction/:uid/login', async function submitLogin(ctx) {
     const details = await loadDetails(ctx);
     if (details.prompt.name !== 'login') throw expired();
+    if (entryOf(ctx).pool.sign_in.password === false) throw new HostedPageError(404, 'Page not found', 'This pool does not offer sign-in with a password.');
     const form = await readCheckedForm(ctx, details);
     const email = (form.email ?? '').trim();
     const password = form.password ?? '';
-    const user = email && password ? await deps.users.verifyPassword(entryOf(ctx).pool.id, email, password) : undefined;
-    if (!user) return renderLogin(ctx, details, { status: 401, email, error: 'Invalid email or password.' });
-    return finish(ctx, { login: { accountId: user.id, amr: ['pwd'] } });
+    const poolId = entryOf(ctx).pool.id;
+    const check = await deps.users.verifyPassword(poolId, email, password, ctx.ip);
+    await deps.audit?.signIn({
+      poolId,
+      method: 'password',
+      outcome: check.ok ? 'success' : 'failure',
+      userId: check.ok ? check.user.id : undefined,
+      reason: check.ok ? undefined : check.reason,
+      email,
+      ip: ctx.ip,
+      requestId: ctx.state.requestId,
+    });
+    if (!check.ok && check.reason === 'throttled') return renderLogin(ctx, details, { status: 429, email, error: TOO_MANY_ATTEMPTS });
+    if (!check.ok) return renderLogin(ctx, details, { status: 401, email, error: INVALID_CREDENTIALS });
+    const result = { login: { accountId: check.user.id, amr: ['pwd'] } };
+    if (await deps.passkeys?.offerEnrolment(ctx, result)) return;
+    return finish(ctx, result);
   });
 
   router.post('/interaction/:uid/consent', async function submitConsent(ctx) {
@@ -152,6 +181,8 @@ export function createInteractionRouter(deps: InteractionDeps) {
     await loadDetails(ctx);
     return finish(ctx, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
   });
+
+  deps.passkeys?.register(router);
 
   return router;
 }

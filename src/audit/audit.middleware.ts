@@ -1,0 +1,129 @@
+/**
+ * Records every admin write (POST, PUT, PATCH, DELETE under /admin/pools) in the pool's
+ * audit log, after the route ran, whatever route it is: routes added later are covered
+ * without edits. Reads are not recorded (they change nothing and would drown the trail);
+ * refused credentials on a pool's routes are (a security event).
+ *
+ * The action is derived from the route template, e.g.
+ *   POST   /admin/pools                                → pool.create
+ *   PATCH  /admin/pools/:pool                          → pool.update
+ *   POST   /admin/pools/:pool/users                    → users.create
+ *   DELETE /admin/pools/:pool/users/:userId            → users.delete
+ *   POST   /admin/pools/:pool/keys/rotate              → keys.rotate
+ *   PUT    /admin/pools/:pool/groups/:groupId/members/:userId → groups.members.put
+ * The target is the last id in the path, or the created resource (Location header),
+ * or what the service said through audit.annotate().
+ */
+import type Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import type { Principal } from '../admin/admin-auth.js';
+import { toAppError } from '../http/errors.js';
+import type { AuditActor, AuditRequestScope, AuditService, AuditTarget } from './audit.service.js';
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const VERBS: Record<string, string> = { POST: 'create', PUT: 'put', PATCH: 'update', DELETE: 'delete' };
+
+export interface AdminRouteMatch {
+  /** The route template, e.g. "/admin/pools/:pool/users/:userId". */
+  template: string;
+  params: Record<string, string>;
+}
+
+/** The route a request would take through the router (without running it). */
+export function matchAdminRoute(router: Router, path: string, method: string): AdminRouteMatch | undefined {
+  const matched = router.match(path, method);
+  const layer = matched.pathAndMethod.toReversed().find((candidate) => candidate.methods.length > 0);
+  if (!layer) return undefined;
+  const params = layer.params(path, layer.captures(path) ?? [], {}) as Record<string, string>;
+  return { template: layer.path as string, params };
+}
+
+function singular(noun: string): string {
+  return noun.endsWith('ies') ? `${noun.slice(0, -3)}y` : noun.endsWith('s') ? noun.slice(0, -1) : noun;
+}
+
+/** action and target of a write, from its template and params. */
+export function describeAdminWrite(method: string, match: AdminRouteMatch): { action: string; target?: AuditTarget } {
+  const segments = match.template.replace(/^\/admin\/pools\/?/, '').split('/').filter(Boolean);
+  if (segments[0] === ':pool') segments.shift();
+  const literals = segments.filter((segment) => !segment.startsWith(':'));
+  const last = segments[segments.length - 1];
+  const previous = segments[segments.length - 2];
+  let target: AuditTarget | undefined;
+  for (let i = segments.length - 1; i >= 0; i -= 1) {
+    const segment = segments[i]!;
+    if (segment.startsWith(':') && i > 0) {
+      // ":userId" names its type; otherwise the collection before it does ("users/:id").
+      const name = segment.slice(1);
+      const type = /^[a-z]+Id$/.test(name) ? name.slice(0, -2) : singular(segments[i - 1]!);
+      target = { type, id: match.params[name] ?? '' };
+      break;
+    }
+  }
+  if (literals.length === 0) {
+    return { action: `pool.${VERBS[method] ?? method.toLowerCase()}`, target: match.params.pool ? { type: 'pool', id: match.params.pool } : undefined };
+  }
+  // POST to a literal after another literal ("keys/rotate", "secret/rotate") is an operation, not a creation.
+  if (method === 'POST' && last && !last.startsWith(':') && previous && !previous.startsWith(':')) {
+    return { action: literals.join('.'), target };
+  }
+  return { action: `${literals.join('.')}.${VERBS[method] ?? method.toLowerCase()}`, target };
+}
+
+function actorOf(principal: Principal | undefined): AuditActor {
+  if (!principal) return { kind: 'anonymous' };
+  if (principal.kind === 'admin') return { kind: 'admin' };
+  return { kind: 'pool_secret', id: principal.secretId };
+}
+
+function createdTarget(ctx: Context, fallbackType: string): AuditTarget | undefined {
+  const location = ctx.response.get('location');
+  if (!location) return undefined;
+  const id = location.split('/').pop();
+  return id ? { type: fallbackType, id: decodeURIComponent(id) } : undefined;
+}
+
+export function auditAdminActions(audit: AuditService, router: Router) {
+  return async function recordAdminAction(ctx: Context, next: Next): Promise<void> {
+    if (!ctx.path.startsWith('/admin/pools')) return next();
+    const match = matchAdminRoute(router, ctx.path, ctx.method);
+    const isWrite = WRITES.has(ctx.method) && match !== undefined;
+    const requestScope: AuditRequestScope = {
+      get actor() {
+        return actorOf(ctx.state.principal as Principal | undefined);
+      },
+      requestId: ctx.state.requestId as string | undefined,
+      ip: ctx.ip,
+      details: {},
+    };
+    let failure: unknown;
+    try {
+      await audit.runInRequest(requestScope, next);
+    } catch (error) {
+      failure = error;
+    }
+    const status = failure === undefined ? ctx.status : toAppError(failure).status;
+    const refused = status === 401 && match !== undefined;
+    if (isWrite || refused) {
+      const poolId = match.params.pool ?? (ctx.method === 'POST' && status < 300 ? (ctx.body as { id?: string } | undefined)?.id : undefined);
+      const principal = ctx.state.principal as Principal | undefined;
+      // Pool A's secret at pool B's path found nothing there; B's trail must not name A's secret.
+      const foreign = principal?.kind === 'pool' && principal.poolId !== poolId;
+      if (poolId && !foreign) {
+        const described = refused && !isWrite ? { action: 'admin.unauthorized', target: undefined } : describeAdminWrite(ctx.method, match);
+        const target = requestScope.target ?? (ctx.method === 'POST' && status < 300 ? createdTarget(ctx, described.action.split('.')[0]!.replace(/s$/, '')) : undefined) ?? described.target;
+        await audit.runInRequest(requestScope, () =>
+          audit.record({
+            poolId,
+            action: described.action,
+            outcome: status < 400 ? 'success' : 'failure',
+            target,
+            status,
+            details: { method: ctx.method, route: match.template, ...requestScope.details },
+          }),
+        );
+      }
+    }
+    if (failure !== undefined) throw failure;
+  };
+}

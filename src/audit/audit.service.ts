@@ -1,0 +1,212 @@
+/**
+ * The audit log: who did what to which target of a pool, when, and how it ended.
+ * - Admin actions are recorded generically by the admin middleware (audit.middleware.ts),
+ *   once per write request, after the route ran; services only annotate the pending
+ *   event with what is known inside them (a new id, rotated key ids) via `annotate`.
+ * - Security events (sign-in success and failure, lockout, …) are recorded explicitly.
+ * - Recording never fails the request it describes: a failed insert is logged loudly.
+ * - Event ids sort by time (hex milliseconds, a per-instance sequence, randomness), so
+ *   pages are "newest first" by primary key.
+ * - Nothing secret goes in: no request bodies, no passwords, codes, secrets or tokens.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import type { Db } from '../db/database.js';
+import type { AuditActorKind, AuditEventRow } from '../db/tables.js';
+import { encodeCursor, parsePageRequest, type Page } from '../http/pagination.js';
+import { problems } from '../http/problem.js';
+import { parseInput } from '../http/validation.js';
+import type { Logger } from '../log.js';
+import { createPoolQueries } from '../pools/pools.queries.js';
+import { POOL_ID } from '../pools/pools.schemas.js';
+import { createAuditQueries } from './audit.queries.js';
+import { auditFilterQuery } from './audit.schemas.js';
+
+export interface AuditActor {
+  kind: AuditActorKind;
+  id?: string | null | undefined;
+}
+
+export interface AuditTarget {
+  type: string;
+  id: string;
+}
+
+export interface AuditEventInput {
+  poolId: string;
+  action: string;
+  outcome: 'success' | 'failure';
+  actor?: AuditActor | undefined;
+  target?: AuditTarget | undefined;
+  status?: number | undefined;
+  details?: Record<string, unknown> | undefined;
+}
+
+/** What the request being served knows about itself (set by the middleware, read by record). */
+export interface AuditRequestScope {
+  actor: AuditActor;
+  requestId: string | undefined;
+  ip: string | undefined;
+  /** Filled by services during the request, merged into the admin event afterwards. */
+  target?: AuditTarget | undefined;
+  details: Record<string, unknown>;
+}
+
+export type SignInMethod = 'password' | 'email_code' | 'passkey' | (string & {});
+
+export interface SignInEvent {
+  poolId: string;
+  method: SignInMethod;
+  outcome: 'success' | 'failure';
+  userId?: string | undefined;
+  /** The identifier that was typed (not a secret; kept so failed attempts can be traced). */
+  email?: string | undefined;
+  /** Why a failure failed, in a word: "invalid_credentials", "locked", … */
+  reason?: string | undefined;
+  ip?: string | undefined;
+  requestId?: string | undefined;
+}
+
+export interface AuditServiceDeps {
+  db: Db;
+  log: Logger;
+  clock?: () => Date;
+  /** Told about every sign-in, for the metrics. */
+  onSignIn?: (method: string, outcome: 'success' | 'failure') => void;
+  /** Told when an event could not be written (a metric operators alert on). */
+  onWriteFailure?: () => void;
+}
+
+/**
+ * PostgreSQL text and jsonb hold neither NUL nor lone surrogates: what an attacker typed
+ * must still be recorded, so those become U+FFFD (the UTF-8 round trip replaces surrogates).
+ */
+function storable(text: string, max: number): string {
+  return Buffer.from(text.slice(0, max), 'utf8').toString('utf8').replace(/\u0000/g, '\ufffd');
+}
+
+export function toAuditResponse(row: AuditEventRow) {
+  return {
+    id: row.id,
+    occurredAt: row.occurred_at,
+    actor: { kind: row.actor_kind, id: row.actor_id },
+    action: row.action,
+    target: row.target_type ? { type: row.target_type, id: row.target_id } : null,
+    outcome: row.outcome,
+    status: row.status,
+    requestId: row.request_id,
+    ip: row.ip,
+    details: row.details,
+  };
+}
+
+export type AuditEventResponse = ReturnType<typeof toAuditResponse>;
+
+export function createAuditService({ db, log, clock = () => new Date(), onSignIn, onWriteFailure }: AuditServiceDeps) {
+  const scope = new AsyncLocalStorage<AuditRequestScope>();
+  let sequence = 0;
+
+  function nextId(now: Date): string {
+    sequence = (sequence + 1) % 0x10000;
+    return `${now.getTime().toString(16).padStart(12, '0')}${sequence.toString(16).padStart(4, '0')}${randomBytes(6).toString('hex')}`;
+  }
+
+  async function record(input: AuditEventInput): Promise<void> {
+    // Not a pool id at all (a fuzzed path): there is no pool whose trail it could join.
+    if (!POOL_ID.test(input.poolId)) return;
+    const current = scope.getStore();
+    const actor = input.actor ?? current?.actor ?? { kind: 'system' };
+    const now = clock();
+    try {
+      const stored = await createAuditQueries(db, input.poolId).insertAuditEvent({
+        id: nextId(now),
+        occurred_at: now,
+        actor_kind: actor.kind,
+        actor_id: actor.id ?? null,
+        action: storable(input.action, 100),
+        target_type: input.target ? storable(input.target.type, 50) : null,
+        target_id: input.target ? storable(input.target.id, 200) : null,
+        outcome: input.outcome,
+        status: input.status ?? null,
+        request_id: current?.requestId ?? null,
+        ip: current?.ip ?? null,
+        details: JSON.stringify(input.details ?? {}, (_key, value: unknown) => (typeof value === 'string' ? storable(value, 2000) : value)),
+      });
+      // The pool is gone (pool.delete, or an action racing it): its trail went with it; the log keeps this one.
+      if (!stored && input.outcome === 'success') {
+        log.info({ poolId: input.poolId, action: input.action, actor, target: input.target, reqId: current?.requestId }, 'audit event of a deleted pool');
+      }
+    } catch (error) {
+      // The action itself happened; losing its trail is an operator's problem to see at once.
+      onWriteFailure?.();
+      log.error({ err: error, poolId: input.poolId, action: input.action }, 'audit event not recorded');
+    }
+  }
+
+  return {
+    /** Runs `fn` with the request's actor and ids available to `record` and `annotate`. */
+    runInRequest<T>(request: AuditRequestScope, fn: () => Promise<T>): Promise<T> {
+      return scope.run(request, fn);
+    },
+
+    /** The current request's scope (the middleware reads the annotations from it). */
+    currentRequest(): AuditRequestScope | undefined {
+      return scope.getStore();
+    },
+
+    /** Adds what a service knows (a created id, rotated key ids) to the request's admin event. */
+    annotate(note: { target?: AuditTarget; details?: Record<string, unknown> }): void {
+      const current = scope.getStore();
+      if (!current) return;
+      if (note.target) current.target = note.target;
+      if (note.details) Object.assign(current.details, note.details);
+    },
+
+    record,
+
+    /** A sign-in attempt by any method: an audit event and a metric. */
+    async signIn(event: SignInEvent): Promise<void> {
+      onSignIn?.(event.method, event.outcome);
+      const action = event.outcome === 'success' ? 'sign_in.success' : 'sign_in.failure';
+      await scope.run(
+        { actor: event.userId ? { kind: 'user', id: event.userId } : { kind: 'anonymous' }, requestId: event.requestId, ip: event.ip, details: {} },
+        () =>
+          record({
+            poolId: event.poolId,
+            action,
+            outcome: event.outcome,
+            target: event.userId ? { type: 'user', id: event.userId } : undefined,
+            details: {
+              method: event.method,
+              ...(event.email ? { email: storable(event.email, 320) } : {}),
+              ...(event.reason ? { reason: event.reason } : {}),
+            },
+          }),
+      );
+    },
+
+    async listAuditEvents(poolId: string, query: Record<string, unknown>): Promise<Page<AuditEventResponse>> {
+      const page = parsePageRequest(query);
+      const filter = parseInput(auditFilterQuery, { action: query.action, actor: query.actor, outcome: query.outcome, since: query.since, until: query.until }, 'query');
+      if ((await createPoolQueries(db).findPoolVersion(poolId)) === undefined) throw problems.notFound('Pool');
+      const [actorKind, ...rest] = filter.actor?.split(':') ?? [];
+      const rows = await createAuditQueries(db, poolId).listAuditEvents(
+        {
+          action: filter.action,
+          actorKind,
+          actorId: rest.length ? rest.join(':') : undefined,
+          outcome: filter.outcome,
+          since: filter.since ? new Date(filter.since) : undefined,
+          until: filter.until ? new Date(filter.until) : undefined,
+        },
+        page.limit + 1,
+        page.after,
+      );
+      const items = rows.slice(0, page.limit);
+      const last = items[items.length - 1];
+      return { items: items.map(toAuditResponse), nextCursor: rows.length > page.limit && last ? encodeCursor(last.id) : null };
+    },
+  };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;

@@ -1,0 +1,28 @@
+/**
+ * A database fault inside oidc-provider (its adapter or account lookup failed) would be a
+ * 500 server_error; it is a 503 with Retry-After instead, so clients and load balancers
+ * know to retry (ADR 0800). The provider reports such faults through its `server_error`
+ * event, which `rememberProviderFault` records on the request.
+ */
+import type { Context, Next } from 'koa';
+import type Provider from 'oidc-provider';
+import { mapDatabaseError } from '../db/errors.js';
+
+export function rememberProviderFault(provider: Provider): void {
+  provider.on('server_error', (ctx: Context, error: unknown) => {
+    ctx.state.providerFault = error;
+  });
+}
+
+export async function providerFaultsAsUnavailable(ctx: Context, next: Next): Promise<void> {
+  await next();
+  const fault = ctx.state.providerFault as unknown;
+  if (fault === undefined || ctx.status < 500 || !mapDatabaseError(fault)) return;
+  ctx.status = 503;
+  ctx.set('Retry-After', '2');
+  const body = ctx.body as { error?: unknown } | undefined;
+  if (body && typeof body === 'object' && !Buffer.isBuffer(body) && body.error === 'server_error') {
+    // RFC 6749 §4.1.2.1: the server is temporarily unable to handle the request.
+    ctx.body = { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable. Try again shortly.' };
+  }
+}

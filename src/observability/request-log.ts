@@ -1,0 +1,65 @@
+/**
+ * One structured log line and one metric sample per request: request id, method, route
+ * template, pool id, status, duration. The path is logged without its query string:
+ * /auth and /token queries carry codes and tokens. Nothing from headers or bodies.
+ */
+import type { Context, Next } from 'koa';
+import type { Logger } from '../log.js';
+import type { Metrics } from './metrics.js';
+
+const FIXED_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/assets/tarn.css']);
+
+export interface RouteNaming {
+  /** The admin route template of a path under /admin, if any. */
+  adminRoute(path: string, method: string): string | undefined;
+}
+
+/** A bounded label for the request: a route template, never a raw path with ids in it. */
+export function routeOf(ctx: Context, naming: RouteNaming): string {
+  const path = ctx.path;
+  if (path.startsWith('/admin')) return naming.adminRoute(path, ctx.method) ?? '/admin/*';
+  if (path.startsWith('/pools/')) {
+    const oidcRoute = (ctx as unknown as { oidc?: { route?: string } }).oidc?.route;
+    if (typeof oidcRoute === 'string') return `/pools/:pool [oidc ${oidcRoute}]`;
+    const matched = (ctx as unknown as { _matchedRoute?: unknown })._matchedRoute;
+    if (typeof matched === 'string' && matched.startsWith('/')) return `/pools/:pool${matched}`;
+    if (path.endsWith('/branding.css')) return '/pools/:pool/branding.css';
+    return '/pools/:pool/*';
+  }
+  return FIXED_ROUTES.has(path) ? path : '*';
+}
+
+export function poolIdOf(ctx: Context): string | undefined {
+  const entry = ctx.state.poolProvider as { pool?: { id?: string } } | undefined;
+  if (entry?.pool?.id) return entry.pool.id;
+  const match = /^\/admin\/pools\/([a-z0-9][a-z0-9-]{1,62})(\/|$)/.exec(ctx.path);
+  return match?.[1];
+}
+
+export function observeRequests(log: Logger, metrics: Metrics, naming: RouteNaming) {
+  return async function observeRequest(ctx: Context, next: Next): Promise<void> {
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = routeOf(ctx, naming);
+      const status = ctx.status;
+      metrics.observeRequest(ctx.method, route, status, seconds);
+      const line = {
+        reqId: ctx.state.requestId as string | undefined,
+        method: ctx.method,
+        path: ctx.path,
+        route,
+        poolId: poolIdOf(ctx),
+        status,
+        durationMs: Math.round(seconds * 1e6) / 1e3,
+        ip: ctx.ip,
+      };
+      if (status >= 500) log.warn(line, 'request');
+      // Probes and scrapes arrive every few seconds from every balancer: debug, not info.
+      else if (FIXED_ROUTES.has(route) && route !== '/assets/tarn.css') log.debug(line, 'request');
+      else log.info(line, 'request');
+    }
+  };
+}

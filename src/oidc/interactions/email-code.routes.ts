@@ -1,0 +1,71 @@
+/**
+ * Email one-time code sign-in (pool.signIn.emailCode):
+ *   POST /interaction/:uid/email-code          "email me a code" (same page whether the email exists)
+ *   POST /interaction/:uid/email-code/verify   6 digits → signed in (amr "otp")
+ * Codes: 10 minutes, 5 attempts, single use, stored hashed (codes.service.ts). Every
+ * failure has the same answer. Off for the pool → branded 404.
+ */
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { OnboardingService } from '../../users/onboarding.service.js';
+import type { PageRenderer } from '../../views/render.js';
+import { csrfToken } from './csrf.js';
+import { entryOf, expired, loadDetails, TOO_MANY_ATTEMPTS, type Details } from './interactions.routes.js';
+import type { PasskeyInteractions } from './passkey.routes.js';
+import { finishInteraction, interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
+
+export interface EmailCodeDeps {
+  onboarding: OnboardingService;
+  pages: PageRenderer;
+  csrfKey: Buffer;
+  bodyLimitBytes: number;
+  /** Offers "add a passkey" after a code sign-in: the recovery path of a user whose passkey is lost. */
+  passkeys?: PasskeyInteractions;
+}
+
+export const WRONG_CODE = 'That code is wrong or has expired. Ask for a new code if you need one.';
+
+export function registerEmailCodeRoutes(router: Router, deps: EmailCodeDeps): void {
+  async function open(ctx: Context): Promise<Details> {
+    if (!entryOf(ctx).pool.sign_in.emailCode) throw notOffered('sign-in with an emailed code');
+    const details = await loadDetails(ctx);
+    if (details.prompt.name !== 'login') throw expired();
+    return details;
+  }
+
+  async function renderCodePage(ctx: Context, details: Details, email: string, error?: string, status = 200) {
+    const { pool } = entryOf(ctx);
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await deps.pages.render('email-code', pool, {
+      action: `${interactionBase(ctx)}/email-code/verify`,
+      resendAction: `${interactionBase(ctx)}/email-code`,
+      loginUrl: interactionBase(ctx),
+      csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
+      email,
+      error,
+      minutes: Math.round(deps.onboarding.codeTtlMs / 60_000),
+    });
+  }
+
+  router.post('/interaction/:uid/email-code', async function sendCode(ctx) {
+    const details = await open(ctx);
+    const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
+    const email = (form.email ?? '').trim();
+    const outcome = email ? await deps.onboarding.sendSignInCode(entryOf(ctx).pool, email, ctx.ip) : 'sent';
+    if (outcome === 'throttled') return renderCodePage(ctx, details, email, TOO_MANY_ATTEMPTS, 429);
+    return renderCodePage(ctx, details, email);
+  });
+
+  router.post('/interaction/:uid/email-code/verify', async function verifyCode(ctx) {
+    const details = await open(ctx);
+    const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
+    const email = (form.email ?? '').trim();
+    const result = await deps.onboarding.verifySignInCode(entryOf(ctx).pool, email, (form.code ?? '').trim(), ctx.ip);
+    if (!result.ok) return renderCodePage(ctx, details, email, result.reason === 'throttled' ? TOO_MANY_ATTEMPTS : WRONG_CODE, result.reason === 'throttled' ? 429 : 401);
+    const login = { login: { accountId: result.user.id, amr: ['otp'] } };
+    if (await deps.passkeys?.offerEnrolment(ctx, login, { evenWithPasskeys: true })) return;
+    return finishInteraction(ctx, login);
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * Steps the sign-in flows added beside interactions.routes.ts share (registration, email
+ * code): a form that must carry the interaction's CSRF token, the end of an interaction,
+ * field errors shown on a page, and the 404 of a method the pool does not offer.
+ */
+import type { Context } from 'koa';
+import type { InteractionResults } from 'oidc-provider';
+import { readForm } from '../../http/body.js';
+import { AppError } from '../../http/problem.js';
+import { csrfValid } from './csrf.js';
+import { entryOf, HostedPageError, type Details } from './interactions.routes.js';
+
+export async function readInteractionForm(ctx: Context, details: Details, csrfKey: Buffer, limit: number): Promise<Record<string, string>> {
+  const form = await readForm(ctx, limit);
+  if (!csrfValid(csrfKey, entryOf(ctx).pool.id, details.uid, form.csrf)) {
+    throw new HostedPageError(403, 'Request refused', 'This form was not sent from this sign-in page. Go back to the application and start again.');
+  }
+  return form;
+}
+
+export async function finishInteraction(ctx: Context, result: InteractionResults): Promise<void> {
+  const returnTo = await entryOf(ctx).provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+  ctx.status = 303;
+  ctx.redirect(returnTo);
+}
+
+export function interactionBase(ctx: Context): string {
+  return `/pools/${entryOf(ctx).pool.id}/interaction/${ctx.params.uid}`;
+}
+
+/** The lines a person reads for a validation problem ("Password: minLength: …"), or undefined for other errors. */
+export function fieldMessages(error: unknown): string[] | undefined {
+  if (!(error instanceof AppError) || error.status !== 400 || !error.errors) return undefined;
+  return error.errors.map((item) => {
+    const label = item.field.replace(/^profile\./, '').replace(/_/g, ' ');
+    return `${label.charAt(0).toUpperCase()}${label.slice(1)}: ${item.detail}`;
+  });
+}
+
+export const notOffered = (what: string) => new HostedPageError(404, 'Page not found', `This pool does not offer ${what}.`);

@@ -1,0 +1,99 @@
+/**
+ * Self-registration inside a sign-in (the user ends up signed in to the application):
+ *   GET  /interaction/:uid/register          the form: email, password, fields the profile schema requires
+ *   POST /interaction/:uid/register          checks policy and schema, mails a code
+ *   POST /interaction/:uid/register/verify   the code creates the active account and signs it in
+ * Only when the pool has selfRegistration on; otherwise every route is a branded 404.
+ */
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { OnboardingService } from '../../users/onboarding.service.js';
+import type { UserSchemas } from '../../users/user-schema.js';
+import { requiredProfileFields } from '../../users/user-schema.js';
+import type { PageRenderer } from '../../views/render.js';
+import { csrfToken } from './csrf.js';
+import { entryOf, expired, loadDetails, type Details } from './interactions.routes.js';
+import { fieldMessages, finishInteraction, interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
+
+export interface RegistrationDeps {
+  onboarding: OnboardingService;
+  schemas: UserSchemas;
+  pages: PageRenderer;
+  csrfKey: Buffer;
+  bodyLimitBytes: number;
+}
+
+export function registerRegistrationRoutes(router: Router, deps: RegistrationDeps): void {
+  async function openRegistration(ctx: Context): Promise<Details> {
+    if (!entryOf(ctx).pool.self_registration) throw notOffered('self-registration');
+    const details = await loadDetails(ctx);
+    if (details.prompt.name !== 'login') throw expired();
+    return details;
+  }
+
+  async function renderForm(ctx: Context, details: Details, values: Record<string, string>, errors: string[] = [], status = 200) {
+    const { pool } = entryOf(ctx);
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await deps.pages.render('register', pool, {
+      action: `${interactionBase(ctx)}/register`,
+      loginUrl: interactionBase(ctx),
+      csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
+      fields: requiredProfileFields(deps.schemas.profileSchemaOf(pool)),
+      values,
+      errors,
+      minLength: pool.password_policy.minLength,
+    });
+  }
+
+  async function renderVerify(ctx: Context, details: Details, email: string, error?: string, status = 200) {
+    const { pool } = entryOf(ctx);
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await deps.pages.render('verify-email', pool, {
+      action: `${interactionBase(ctx)}/register/verify`,
+      csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
+      email,
+      error,
+      minutes: Math.round(deps.onboarding.codeTtlMs / 60_000),
+    });
+  }
+
+  router.get('/interaction/:uid/register', async function showRegistration(ctx) {
+    const details = await openRegistration(ctx);
+    return renderForm(ctx, details, { email: typeof details.params.login_hint === 'string' ? details.params.login_hint : '' });
+  });
+
+  router.post('/interaction/:uid/register', async function submitRegistration(ctx) {
+    const details = await openRegistration(ctx);
+    const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
+    const { pool } = entryOf(ctx);
+    const email = (form.email ?? '').trim();
+    if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 320) return renderForm(ctx, details, form, ['Email: Must be an email address.'], 400);
+    const profile: Record<string, unknown> = {};
+    for (const field of requiredProfileFields(deps.schemas.profileSchemaOf(pool))) {
+      const raw = (form[`profile.${field.name}`] ?? '').trim();
+      if (raw === '') continue; // left out: the schema reports it as required
+      profile[field.name] = field.type === 'number' && raw !== '' && !Number.isNaN(Number(raw)) ? Number(raw) : raw;
+    }
+    try {
+      await deps.onboarding.startRegistration(pool, { email, password: form.password ?? '', profile });
+    } catch (error) {
+      const messages = fieldMessages(error);
+      if (!messages) throw error;
+      return renderForm(ctx, details, { ...form, password: '' }, messages, 400);
+    }
+    return renderVerify(ctx, details, email);
+  });
+
+  router.post('/interaction/:uid/register/verify', async function verifyRegistration(ctx) {
+    const details = await openRegistration(ctx);
+    const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
+    const email = (form.email ?? '').trim();
+    const user = await deps.onboarding.completeRegistration(entryOf(ctx).pool, email, (form.code ?? '').trim());
+    if (!user) return renderVerify(ctx, details, email, 'That code is wrong or has expired. Check the latest email, or start again for a new code.', 401);
+    return finishInteraction(ctx, { login: { accountId: user.id, amr: ['pwd', 'otp'] } });
+  });
+}

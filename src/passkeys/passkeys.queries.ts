@@ -1,0 +1,102 @@
+/**
+ * Passkeys and WebAuthn challenges of one pool. Every statement filters by pool_id, so
+ * another pool's credential or challenge is simply not there.
+ * A challenge is taken with DELETE … RETURNING: two requests racing with the same
+ * challenge cannot both get it (single use), and an expired one is never returned.
+ */
+import type { Insertable } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { PasskeyRow, PasskeyTable, WebauthnChallengeRow, WebauthnChallengeTable } from '../db/tables.js';
+
+export type NewPasskey = Omit<Insertable<PasskeyTable>, 'pool_id'>;
+export type NewChallenge = Omit<Insertable<WebauthnChallengeTable>, 'pool_id'>;
+
+export interface PasskeyUse {
+  counter: number;
+  backed_up: boolean;
+}
+
+export function createPasskeyQueries(db: Db, poolId: string) {
+  return {
+    findPasskey(id: string): Promise<PasskeyRow | undefined> {
+      return db.selectFrom('passkeys').selectAll().where('pool_id', '=', poolId).where('id', '=', id).executeTakeFirst();
+    },
+
+    findPasskeyByCredentialId(credentialId: string): Promise<PasskeyRow | undefined> {
+      return db.selectFrom('passkeys').selectAll().where('pool_id', '=', poolId).where('credential_id', '=', credentialId).executeTakeFirst();
+    },
+
+    listUserPasskeys(userId: string): Promise<PasskeyRow[]> {
+      return db.selectFrom('passkeys').selectAll().where('pool_id', '=', poolId).where('user_id', '=', userId).orderBy('created_at').orderBy('id').execute();
+    },
+
+    listUserPasskeysPage(userId: string, limit: number, after: string | undefined): Promise<PasskeyRow[]> {
+      let query = db.selectFrom('passkeys').selectAll().where('pool_id', '=', poolId).where('user_id', '=', userId).orderBy('id').limit(limit);
+      if (after !== undefined) query = query.where('id', '>', after);
+      return query.execute();
+    },
+
+    async countUserPasskeys(userId: string): Promise<number> {
+      const row = await db
+        .selectFrom('passkeys')
+        .select((eb) => eb.fn.countAll<string | number>().as('count'))
+        .where('pool_id', '=', poolId)
+        .where('user_id', '=', userId)
+        .executeTakeFirstOrThrow();
+      return Number(row.count);
+    },
+
+    insertPasskey(row: NewPasskey): Promise<PasskeyRow> {
+      return db.insertInto('passkeys').values({ ...row, pool_id: poolId }).returningAll().executeTakeFirstOrThrow();
+    },
+
+    /** Records a verified use; the counter only moves forward (the WHERE guards against a racing older assertion). */
+    async recordPasskeyUse(id: string, previousCounter: number, use: PasskeyUse): Promise<boolean> {
+      const result = await db
+        .updateTable('passkeys')
+        .set({ counter: use.counter, backed_up: use.backed_up, last_used_at: new Date() })
+        .where('pool_id', '=', poolId)
+        .where('id', '=', id)
+        .where('counter', '=', previousCounter)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    renamePasskey(userId: string, id: string, name: string): Promise<PasskeyRow | undefined> {
+      return db
+        .updateTable('passkeys')
+        .set({ name })
+        .where('pool_id', '=', poolId)
+        .where('user_id', '=', userId)
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    async deletePasskey(userId: string, id: string): Promise<boolean> {
+      const result = await db.deleteFrom('passkeys').where('pool_id', '=', poolId).where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+
+    async insertChallenge(row: NewChallenge): Promise<void> {
+      await db.insertInto('webauthn_challenges').values({ ...row, pool_id: poolId }).execute();
+    },
+
+    /** The challenge, removed in the same statement; undefined when unknown, used or expired. */
+    takeChallenge(challenge: string, now: Date): Promise<WebauthnChallengeRow | undefined> {
+      return db
+        .deleteFrom('webauthn_challenges')
+        .where('pool_id', '=', poolId)
+        .where('challenge', '=', challenge)
+        .where('expires_at', '>', now)
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    async purgeExpiredChallenges(now: Date): Promise<void> {
+      await db.deleteFrom('webauthn_challenges').where('pool_id', '=', poolId).where('expires_at', '<=', now).execute();
+    },
+  };
+}
+
+export type PasskeyQueries = ReturnType<typeof createPasskeyQueries>;

@@ -1,0 +1,123 @@
+/**
+ * Brute force (DESIGN.md "Sign-in"; Ory Kratos #3037): after the pool's maxAttempts wrong
+ * passwords within its window the user is locked — the right password fails too — until
+ * the window ends or an admin clears the lock. Unknown emails get the very same answer.
+ * Too many failures from one client IP throttle that IP at that pool.
+ */
+import { Browser, visibleText } from '../support/browser.js';
+import { createClient, createPool, createUser } from '../support/fixtures.js';
+import { discover, signIn, startAuthorization } from '../support/relying-party.js';
+import { startTarn, type RunningTarn } from '../support/tarn.js';
+import { IP_MAX_FAILURES } from '../../src/users/lockout.service.js';
+
+let tarn: RunningTarn;
+let offsetMs = 0;
+beforeAll(async () => {
+  tarn = await startTarn({}, undefined, { clock: () => new Date(Date.now() + offsetMs) });
+});
+afterAll(async () => {
+  await tarn?.close();
+});
+afterEach(() => {
+  offsetMs = 0;
+});
+
+async function setUp() {
+  const pool = await createPool(tarn, { lockout: { maxAttempts: 3, windowSeconds: 600 } });
+  const app = await createClient(tarn, pool.id);
+  const user = await createUser(tarn, pool.id);
+  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  return { pool, user, config };
+}
+
+async function tryPassword(config: Awaited<ReturnType<typeof discover>>, email: string, password: string) {
+  const browser = new Browser(tarn.url);
+  const start = await startAuthorization(config, browser);
+  return browser.submit(start.page, { email, password });
+}
+
+it('locks the user after maxAttempts wrong passwords, until an admin clears the lock', async () => {
+  const { pool, user, config } = await setUp();
+  const answers: string[] = [];
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const page = await tryPassword(config, user.email, `wrong-password-${attempt}`);
+    expect(page.status).toBe(401);
+    answers.push(visibleText(page.html));
+  }
+  const locked = await tryPassword(config, user.email, user.password);
+  expect(locked.status).toBe(401);
+  expect(locked.leftTo).toBeUndefined();
+  expect(visibleText(locked.html)).toBe(answers[0]);
+
+  // The admin sees the lock, in the user and on its own route.
+  const shown = await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}`);
+  expect(shown.body.lockout).toMatchObject({ locked: true, failures: 4 });
+  const lockout = await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/lockout`);
+  expect(lockout.status).toBe(200);
+  expect(lockout.body.locked).toBe(true);
+  expect(new Date(lockout.body.lockedUntil).getTime()).toBeGreaterThan(Date.now());
+
+  expect((await tarn.admin('DELETE', `/pools/${pool.id}/users/${user.id}/lockout`)).status).toBe(204);
+  expect((await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/lockout`)).body).toMatchObject({ locked: false, failures: 0 });
+  const { tokens } = await signIn(config, tarn.url, user);
+  expect(tokens.claims()!.sub).toBe(user.id);
+});
+
+it('the lock ends with the window', async () => {
+  const { user, config } = await setUp();
+  for (let attempt = 0; attempt < 3; attempt += 1) await tryPassword(config, user.email, 'not the password');
+  expect((await tryPassword(config, user.email, user.password)).status).toBe(401);
+  offsetMs = 601 * 1000;
+  const { tokens } = await signIn(config, tarn.url, user);
+  expect(tokens.claims()!.sub).toBe(user.id);
+});
+
+it('failures spread over more than the window do not lock', async () => {
+  const { user, config } = await setUp();
+  await tryPassword(config, user.email, 'not the password');
+  await tryPassword(config, user.email, 'not the password');
+  offsetMs = 601 * 1000;
+  await tryPassword(config, user.email, 'not the password');
+  const { tokens } = await signIn(config, tarn.url, user);
+  expect(tokens.claims()!.sub).toBe(user.id);
+});
+
+it('an unknown email gets exactly the answer a locked or wrong one gets', async () => {
+  const { user, config } = await setUp();
+  const wrong = await tryPassword(config, user.email, 'not the password');
+  const pages = [];
+  for (let attempt = 0; attempt < 4; attempt += 1) pages.push(await tryPassword(config, 'nobody@example.test', 'not the password'));
+  for (const page of pages) {
+    expect(page.status).toBe(wrong.status);
+    expect(visibleText(page.html)).toBe(visibleText(wrong.html));
+  }
+});
+
+it('a lockout is per pool: the same person locked at one pool signs in at another', async () => {
+  const a = await setUp();
+  const b = await setUp();
+  const userB = await createUser(tarn, b.pool.id, { email: a.user.email, password: a.user.password });
+  for (let attempt = 0; attempt < 3; attempt += 1) await tryPassword(a.config, a.user.email, 'not the password');
+  expect((await tryPassword(a.config, a.user.email, a.user.password)).status).toBe(401);
+  const { tokens } = await signIn(b.config, tarn.url, { email: a.user.email, password: a.user.password });
+  expect(tokens.claims()!.sub).toBe(userB.id);
+  // Pool B's admin route knows nothing of pool A's user.
+  expect((await tarn.admin('GET', `/pools/${b.pool.id}/users/${a.user.id}/lockout`)).status).toBe(404);
+  expect((await tarn.admin('DELETE', `/pools/${b.pool.id}/users/${a.user.id}/lockout`)).status).toBe(404);
+});
+
+it('throttles a client IP after many failures at a pool, whatever the emails', async () => {
+  const pool = await createPool(tarn, { lockout: { maxAttempts: 100 } });
+  const app = await createClient(tarn, pool.id);
+  const user = await createUser(tarn, pool.id);
+  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const browser = new Browser(tarn.url);
+  let page = (await startAuthorization(config, browser)).page;
+  for (let attempt = 0; attempt < IP_MAX_FAILURES; attempt += 1) {
+    page = await browser.submit(page, { email: `guess-${attempt}@example.test`, password: 'password-guess' });
+    expect(page.status).toBe(401);
+  }
+  page = await browser.submit(page, { email: user.email, password: user.password });
+  expect(page.status).toBe(429);
+  expect(visibleText(page.html)).toContain('Too many failed attempts from your network');
+});

@@ -1,0 +1,112 @@
+/**
+ * Pool isolation of the query modules this issue adds (Ory Kratos' "fails on a different
+ * tenant"): a code, lockout, throttle or artifact of pool A is not found, counted, changed
+ * or deleted through pool B's queries — and PostgreSQL itself refuses a cross-pool link.
+ */
+import { createAccountArtifactQueries } from '../../src/users/account-artifacts.queries.js';
+import { createCodeQueries, purgeExpiredCodes } from '../../src/users/codes.queries.js';
+import { createLockoutQueries } from '../../src/users/lockout.queries.js';
+import { createUserQueries } from '../../src/users/users.queries.js';
+import { createPool, createUser } from '../support/fixtures.js';
+import { startTarn, type RunningTarn } from '../support/tarn.js';
+
+let tarn: RunningTarn;
+beforeAll(async () => {
+  tarn = await startTarn();
+});
+afterAll(async () => {
+  await tarn?.close();
+});
+
+const db = () => tarn.database.handle.db;
+const now = new Date();
+const later = new Date(now.getTime() + 60 * 60 * 1000);
+
+async function twoPools() {
+  const a = await createPool(tarn);
+  const b = await createPool(tarn);
+  const userA = await createUser(tarn, a.id, { email: 'same@example.test' });
+  const userB = await createUser(tarn, b.id, { email: 'same@example.test' });
+  return { a: a.id, b: b.id, userA: userA.id, userB: userB.id };
+}
+
+it('one-time codes of pool A are invisible and untouchable at pool B', async () => {
+  const { a, b, userA } = await twoPools();
+  const codesA = createCodeQueries(db(), a);
+  const codesB = createCodeQueries(db(), b);
+  await codesA.insertCode({ id: 'otc_1', purpose: 'sign_in', userId: userA, email: 'same@example.test', codeHash: 'h', tokenHash: 't', payload: {}, createdAt: now, expiresAt: later });
+
+  expect(await codesB.findCode('otc_1')).toBeUndefined();
+  expect(await codesB.findCodeByToken('t')).toBeUndefined();
+  expect(await codesB.findLatestCode('sign_in', 'same@example.test')).toBeUndefined();
+  expect(await codesB.consumeCode('otc_1', now)).toBe(false);
+  await codesB.countAttempt('otc_1');
+  await codesB.deleteCodesFor('sign_in', 'same@example.test');
+  await codesB.deleteCodesOfUser(userA, 'sign_in');
+
+  const row = await codesA.findLatestCode('sign_in', 'SAME@example.test');
+  expect(row).toMatchObject({ id: 'otc_1', attempts: 0, consumed_at: null });
+  expect(await codesA.countAttempt('otc_1')).toBe(1);
+  expect(await codesA.consumeCode('otc_1', now)).toBe(true);
+  expect(await codesA.consumeCode('otc_1', now)).toBe(false);
+});
+
+it('a code of pool B cannot point at a user of pool A (composite foreign key)', async () => {
+  const { b, userA } = await twoPools();
+  await expect(
+    createCodeQueries(db(), b).insertCode({ id: 'otc_x', purpose: 'invitation', userId: userA, email: 'same@example.test', codeHash: 'h', tokenHash: null, payload: {}, createdAt: now, expiresAt: later }),
+  ).rejects.toThrow();
+});
+
+it('lockouts and IP throttles are counted per pool', async () => {
+  const { a, b, userA, userB } = await twoPools();
+  const lockA = createLockoutQueries(db(), a);
+  const lockB = createLockoutQueries(db(), b);
+  await lockA.countUserFailure(userA, now, 60_000, 2);
+  const second = await lockA.countUserFailure(userA, now, 60_000, 2);
+  expect(second.failures).toBe(2);
+  expect(second.locked_until).not.toBeNull();
+
+  expect(await lockB.findLockout(userA)).toBeUndefined();
+  expect(await lockB.clearLockout(userA)).toBe(false);
+  expect(await lockB.findLockout(userB)).toBeUndefined();
+  await expect(lockB.countUserFailure(userA, now, 60_000, 2)).rejects.toThrow(); // user of A via pool B: foreign key
+  expect((await lockA.findLockout(userA))?.failures).toBe(2);
+
+  await lockA.countIpFailure('192.0.2.1', now, 60_000);
+  await lockA.countIpFailure('192.0.2.1', now, 60_000);
+  expect(await lockA.findIpFailures('192.0.2.1', now, 60_000)).toBe(2);
+  expect(await lockB.findIpFailures('192.0.2.1', now, 60_000)).toBe(0);
+  // A failure after the window starts a new count.
+  expect(await lockA.countIpFailure('192.0.2.1', new Date(now.getTime() + 61_000), 60_000)).toBe(1);
+});
+
+it('revoking an account\'s artifacts at pool B leaves pool A\'s sessions alone', async () => {
+  const { a, b, userA } = await twoPools();
+  await db()
+    .insertInto('oidc_artifacts')
+    .values({ pool_id: a, model: 'Session', id: 'sess-1', payload: JSON.stringify({ accountId: userA }), grant_id: null, user_code: null, uid: 'u1', expires_at: later })
+    .execute();
+  expect(await createAccountArtifactQueries(db(), b).deleteArtifactsOfAccount(userA)).toBe(0);
+  expect(await createAccountArtifactQueries(db(), a).countArtifactsOfAccount(userA)).toBe(1);
+  expect(await createAccountArtifactQueries(db(), a).deleteArtifactsOfAccount(userA)).toBe(1);
+});
+
+it('the email prefix search stays in its pool', async () => {
+  const { a, b, userA } = await twoPools();
+  const found = await createUserQueries(db(), a).listUsers({ emailPrefix: 'same' }, 10, undefined);
+  expect(found.map((user) => user.id)).toEqual([userA]);
+  const atB = await createUserQueries(db(), b).listUsers({ emailPrefix: 'same' }, 10, undefined);
+  expect(atB.map((user) => user.id)).not.toContain(userA);
+});
+
+it('the purge removes expired codes only', async () => {
+  const { a } = await twoPools();
+  const codes = createCodeQueries(db(), a);
+  const past = new Date(Date.now() - 60_000);
+  await codes.insertCode({ id: 'otc_old', purpose: 'registration', userId: null, email: 'old@example.test', codeHash: 'h', tokenHash: null, payload: {}, createdAt: past, expiresAt: past });
+  await codes.insertCode({ id: 'otc_new', purpose: 'registration', userId: null, email: 'new@example.test', codeHash: 'h', tokenHash: null, payload: {}, createdAt: new Date(), expiresAt: new Date(Date.now() + 60 * 60 * 1000) });
+  expect(await purgeExpiredCodes(db())).toBeGreaterThanOrEqual(1);
+  expect(await codes.findCode('otc_old')).toBeUndefined();
+  expect(await codes.findCode('otc_new')).toBeDefined();
+});

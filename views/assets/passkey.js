@@ -1,0 +1,121 @@
+/*
+ * WebAuthn in the browser for Tarn's passkey pages (no inline scripts: the CSP forbids them).
+ * Reads the options the server put in #passkey[data-options] (WebAuthn JSON, base64url
+ * fields), calls navigator.credentials.create or .get, and posts the result, serialised
+ * as WebAuthn's JSON (base64url), in the page's form. Errors are shown on the page.
+ */
+(function () {
+  'use strict';
+  var root = document.getElementById('passkey');
+  if (!root) return;
+  var mode = root.getAttribute('data-mode');
+  var form = document.getElementById('passkey-form');
+  var field = document.getElementById('passkey-credential');
+  var button = document.getElementById('passkey-start');
+  var errorBox = document.getElementById('passkey-error');
+  var waiting = document.getElementById('passkey-waiting');
+
+  function toBytes(value) {
+    var base64 = value.replace(/-/g, '+').replace(/_/g, '/');
+    while (base64.length % 4) base64 += '=';
+    var binary = atob(base64);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes.buffer;
+  }
+
+  function toBase64url(buffer) {
+    if (!buffer) return undefined;
+    var bytes = new Uint8Array(buffer);
+    var binary = '';
+    for (var i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+    return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+
+  function withIds(list) {
+    return (list || []).map(function (item) {
+      return { id: toBytes(item.id), type: item.type || 'public-key', transports: item.transports };
+    });
+  }
+
+  function show(message) {
+    if (waiting) waiting.hidden = true;
+    errorBox.textContent = message;
+    errorBox.hidden = false;
+    button.textContent = 'Try again';
+    button.disabled = false;
+  }
+
+  function explain(error) {
+    var name = error && error.name;
+    if (name === 'NotAllowedError') return 'The passkey request was cancelled, timed out, or no passkey for this site was found on this device.';
+    if (name === 'InvalidStateError') return 'This device already holds a passkey for this account.';
+    if (name === 'SecurityError') return 'Your browser does not allow passkeys on this address.';
+    if (name === 'NotSupportedError') return 'This device cannot create a passkey of the kind needed.';
+    if (name === 'AbortError') return 'The passkey request was interrupted.';
+    return 'Your browser could not complete the passkey request.';
+  }
+
+  function serialise(credential) {
+    var response = credential.response;
+    var json = {
+      id: credential.id,
+      rawId: toBase64url(credential.rawId),
+      type: credential.type,
+      authenticatorAttachment: credential.authenticatorAttachment || undefined,
+      clientExtensionResults: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
+      response: { clientDataJSON: toBase64url(response.clientDataJSON) },
+    };
+    if (mode === 'create') {
+      json.response.attestationObject = toBase64url(response.attestationObject);
+      json.response.transports = response.getTransports ? response.getTransports() : [];
+    } else {
+      json.response.authenticatorData = toBase64url(response.authenticatorData);
+      json.response.signature = toBase64url(response.signature);
+      json.response.userHandle = response.userHandle ? toBase64url(response.userHandle) : undefined;
+    }
+    return JSON.stringify(json);
+  }
+
+  function run() {
+    var options;
+    try {
+      options = JSON.parse(root.getAttribute('data-options'));
+    } catch (e) {
+      show('This page is damaged. Go back and start again.');
+      return;
+    }
+    button.disabled = true;
+    errorBox.hidden = true;
+    var request;
+    if (mode === 'create') {
+      options.challenge = toBytes(options.challenge);
+      options.user.id = toBytes(options.user.id);
+      options.excludeCredentials = withIds(options.excludeCredentials);
+      request = navigator.credentials.create({ publicKey: options });
+    } else {
+      options.challenge = toBytes(options.challenge);
+      if (options.allowCredentials) options.allowCredentials = withIds(options.allowCredentials);
+      request = navigator.credentials.get({ publicKey: options });
+    }
+    request.then(
+      function (credential) {
+        if (!credential) return show('No passkey was returned.');
+        field.value = serialise(credential);
+        form.submit();
+      },
+      function (error) {
+        show(explain(error));
+      },
+    );
+  }
+
+  if (!window.PublicKeyCredential || !navigator.credentials) {
+    document.getElementById('passkey-unsupported').hidden = false;
+    button.hidden = true;
+    if (waiting) waiting.hidden = true;
+    return;
+  }
+  button.addEventListener('click', run);
+  if (root.getAttribute('data-autostart') === 'true') run();
+})();
