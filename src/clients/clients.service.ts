@@ -47,6 +47,21 @@ interface ClientShape {
 /** Client metadata the provider keeps on the Client for getResourceServerInfo (provider-config). */
 export const RESOURCES_METADATA = 'tarn_resources';
 
+/** The columns a shape sets, as stored (JSON columns serialised). */
+function shapeColumns(shape: ClientShape) {
+  return {
+    name: shape.name,
+    redirect_uris: JSON.stringify(shape.redirectUris),
+    post_logout_redirect_uris: JSON.stringify(shape.postLogoutRedirectUris),
+    grant_types: JSON.stringify(shape.grantTypes),
+    token_endpoint_auth_method: shape.tokenEndpointAuthMethod,
+    backchannel_logout_uri: shape.backchannelLogoutUri,
+    jwks: JSON.stringify(shape.jwks),
+    dpop_bound_access_tokens: shape.dpopBoundAccessTokens,
+    resources: JSON.stringify(shape.resources),
+  };
+}
+
 const usesSecret = (method: string) => method === 'client_secret_basic' || method === 'client_secret_post';
 
 function sealContext(poolId: string, clientId: string): string {
@@ -174,16 +189,8 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
       await checkWithProvider(poolId, clientId, shape, secret);
       const row = await createClientQueries(db, poolId).insertClient({
         client_id: clientId,
-        name: shape.name,
+        ...shapeColumns(shape),
         secret_enc: secret ? envelope.seal(secret, sealContext(poolId, clientId)) : null,
-        redirect_uris: JSON.stringify(shape.redirectUris),
-        post_logout_redirect_uris: JSON.stringify(shape.postLogoutRedirectUris),
-        grant_types: JSON.stringify(shape.grantTypes),
-        token_endpoint_auth_method: shape.tokenEndpointAuthMethod,
-        backchannel_logout_uri: shape.backchannelLogoutUri,
-        jwks: JSON.stringify(shape.jwks),
-        dpop_bound_access_tokens: shape.dpopBoundAccessTokens,
-        resources: JSON.stringify(shape.resources),
       });
       await changed(poolId);
       return { ...toClientResponse(row), ...(secret ? { clientSecret: secret } : {}) };
@@ -220,15 +227,7 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
       const newSecret = needsSecret && current.secret_enc === null ? generateSecret('tcs') : undefined;
       await checkWithProvider(poolId, clientId, shape, newSecret);
       const change: ClientChange = {
-        name: shape.name,
-        redirect_uris: JSON.stringify(shape.redirectUris),
-        post_logout_redirect_uris: JSON.stringify(shape.postLogoutRedirectUris),
-        grant_types: JSON.stringify(shape.grantTypes),
-        token_endpoint_auth_method: shape.tokenEndpointAuthMethod,
-        backchannel_logout_uri: shape.backchannelLogoutUri,
-        jwks: JSON.stringify(shape.jwks),
-        dpop_bound_access_tokens: shape.dpopBoundAccessTokens,
-        resources: JSON.stringify(shape.resources),
+        ...shapeColumns(shape),
         ...(needsSecret ? {} : { secret_enc: null }),
         ...(newSecret ? { secret_enc: envelope.seal(newSecret, sealContext(poolId, clientId)), secret_rotated_at: new Date() } : {}),
       };
