@@ -57,7 +57,14 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
     if (!match) return next();
     const poolId = match[1]!;
     const rest = match[2] ?? '/';
-    const entry = POOL_ID.test(poolId) ? await registry.get(poolId) : undefined;
+    let entry: Awaited<ReturnType<ProviderRegistry['get']>>;
+    try {
+      entry = POOL_ID.test(poolId) ? await registry.get(poolId) : undefined;
+    } catch (error) {
+      // A person's browser gets a page (the pool's branding is out of reach too); an API client a problem.
+      if (ctx.accepts('json', 'html') !== 'html' || !mapDatabaseError(error)) throw error;
+      return renderHostedError(ctx, error);
+    }
     if (!entry) throw problems.notFound('Pool', `There is no pool "${poolId}".`);
     ctx.state.poolProvider = entry;
 

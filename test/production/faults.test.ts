@@ -86,7 +86,10 @@ describe('the database goes away and comes back', () => {
     expect((await clientCredentials(poolId, client.body.clientId, client.body.clientSecret)).status).toBe(200);
     const webApp = await call('POST', `/admin/pools/${poolId}/clients`, { name: 'Web', redirectUris: ['http://rp.example.test/callback'] });
     const authorize = `${tarn.url}/pools/${poolId}/auth?${new URLSearchParams({ client_id: webApp.body.clientId, response_type: 'code', scope: 'openid', redirect_uri: 'http://rp.example.test/callback', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`;
-    expect((await fetch(authorize, { redirect: 'manual' })).status).toBe(303);
+    const started = await fetch(authorize, { redirect: 'manual' });
+    expect(started.status).toBe(303);
+    const loginUrl = new URL(started.headers.get('location')!, tarn.url).href;
+    const interactionCookies = started.headers.getSetCookie().map((line) => line.split(';')[0]).join('; ');
 
     await postgres.stop('immediate');
 
@@ -109,6 +112,10 @@ describe('the database goes away and comes back', () => {
     // A browser starting a sign-in gets a page saying so, not a 500.
     const page = await fetch(authorize, { redirect: 'manual', headers: { accept: 'text/html' }, signal: AbortSignal.timeout(15_000) });
     expect(page.status).toBe(503);
+    // A sign-in already under way says the service is away, not that the sign-in expired.
+    const login = await fetch(loginUrl, { headers: { cookie: interactionCookies, accept: 'text/html' }, signal: AbortSignal.timeout(15_000) });
+    expect(login.status).toBe(503);
+    expect(await login.text()).toContain('Temporarily unavailable');
 
     await postgres.start();
     let readyAgain = await call('GET', '/readyz');

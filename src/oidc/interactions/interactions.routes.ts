@@ -7,6 +7,7 @@
  * Every POST carries a CSRF token bound to the interaction. Failures render the
  * pool's branded error page, never a stack trace.
  */
+import { mapDatabaseError } from '../../db/errors.js';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
@@ -57,7 +58,9 @@ export async function loadDetails(ctx: Context): Promise<Details> {
   let details: Details;
   try {
     details = await provider.interactionDetails(ctx.req, ctx.res);
-  } catch {
+  } catch (error) {
+    // The database away is not an expired sign-in: let the gateway answer 503 (ADR 0800).
+    if (mapDatabaseError(error)) throw error;
     throw expired();
   }
   if (details.uid !== ctx.params.uid) throw expired();
