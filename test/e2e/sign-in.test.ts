@@ -8,7 +8,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { Browser, visibleText } from '../support/browser.js';
 import { createClient, createPool, createUser } from '../support/fixtures.js';
-import { discover, signIn, startAuthorization } from '../support/relying-party.js';
+import { discover, setUpSignIn, signIn, startAuthorization } from '../support/relying-party.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
 let tarn: RunningTarn;
@@ -66,20 +66,14 @@ describe('sign-in with openid-client (authorization code + PKCE)', () => {
   });
 
   it('remembers consent: the second sign-in in the same browser asks nothing', async () => {
-    const pool = await createPool(tarn);
-    const app = await createClient(tarn, pool.id);
-    const user = await createUser(tarn, pool.id);
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const { user, config } = await setUpSignIn(tarn);
     const first = await signIn(config, tarn.url, user);
     const second = await startAuthorization(config, first.browser);
     expect(second.page.leftTo).toMatch(/^http:\/\/rp\.example\.test\/callback\?code=/);
   });
 
   it('shows the same error for a wrong password and an unknown email, and signs nobody in', async () => {
-    const pool = await createPool(tarn);
-    const app = await createClient(tarn, pool.id);
-    const user = await createUser(tarn, pool.id);
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const { user, config } = await setUpSignIn(tarn);
     const browser = new Browser(tarn.url);
     const start = await startAuthorization(config, browser);
     const wrong = await browser.submit(start.page, { email: user.email, password: 'not-the-password' });
@@ -92,10 +86,7 @@ describe('sign-in with openid-client (authorization code + PKCE)', () => {
   });
 
   it('refuses a login form without its CSRF token', async () => {
-    const pool = await createPool(tarn);
-    const app = await createClient(tarn, pool.id);
-    const user = await createUser(tarn, pool.id);
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const { user, config } = await setUpSignIn(tarn);
     const browser = new Browser(tarn.url);
     const start = await startAuthorization(config, browser);
     const action = /action="([^"]+)"/.exec(start.page.html)![1]!;
@@ -106,10 +97,7 @@ describe('sign-in with openid-client (authorization code + PKCE)', () => {
   });
 
   it('lets the user deny consent, and the application receives access_denied', async () => {
-    const pool = await createPool(tarn);
-    const app = await createClient(tarn, pool.id);
-    const user = await createUser(tarn, pool.id);
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const { user, config } = await setUpSignIn(tarn);
     const browser = new Browser(tarn.url);
     const start = await startAuthorization(config, browser);
     const consent = await browser.submit(start.page, { email: user.email, password: user.password });

@@ -4,7 +4,8 @@
  */
 import * as oidc from 'openid-client';
 import { Browser, type Page } from './browser.js';
-import { REDIRECT_URI } from './fixtures.js';
+import { createClient, createPool, createUser, REDIRECT_URI } from './fixtures.js';
+import type { RunningTarn } from './tarn.js';
 
 export async function discover(issuer: string, clientId: string, clientSecret?: string) {
   return oidc.discovery(new URL(issuer), clientId, clientSecret, clientSecret ? undefined : oidc.None(), {
@@ -67,4 +68,13 @@ export async function signIn(config: oidc.Configuration, origin: string, user: {
   }
   const { tokens, callback } = await finishAuthorization(config, page.leftTo, start);
   return { tokens, browser, callback };
+}
+
+/** The usual cast of a sign-in story: a pool, a confidential application, a user, and the RP's configuration. */
+export async function setUpSignIn(tarn: RunningTarn, fields: { pool?: Record<string, unknown>; client?: Record<string, unknown>; user?: Record<string, unknown> } = {}) {
+  const pool = await createPool(tarn, fields.pool);
+  const app = await createClient(tarn, pool.id, fields.client);
+  const user = await createUser(tarn, pool.id, fields.user);
+  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  return { pool, app, user, config };
 }
