@@ -26,9 +26,8 @@ import type { PoolRow } from '../../db/tables.js';
 import { ENROLMENT_GRANT_TTL_MS, isPasskeyEnabled, PasskeyRefused, type PasskeyService } from '../../passkeys/passkeys.service.js';
 import type { UserService } from '../../users/users.service.js';
 import type { PageRenderer } from '../../views/render.js';
-import type { PoolProvider } from '../provider-registry.js';
 import { csrfToken, csrfValid } from './csrf.js';
-import { HostedPageError } from './interactions.routes.js';
+import { entryOf, expired, HostedPageError, loadDetails, type Details } from './interactions.routes.js';
 
 export interface PasskeyInteractionDeps {
   passkeys: PasskeyService;
@@ -39,31 +38,11 @@ export interface PasskeyInteractionDeps {
   log: Logger;
 }
 
-type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']>>;
-
-const expired = () =>
-  new HostedPageError(400, 'Sign-in expired', 'This sign-in request has expired or was already used. Go back to the application and start again.');
 const ENROL_COOKIE = '_tarn_passkey_enrol';
 const enrolPath = (pool: PoolRow) => `/pools/${pool.id}/passkeys/enrol`;
 const enrolmentExpired = () =>
   new HostedPageError(400, 'Passkey step expired', 'This step has expired. Sign in to your application, and you will be offered a passkey there.');
 const notOffered = () => new HostedPageError(404, 'Not available', 'Passkeys are not offered here.');
-
-function entryOf(ctx: Context): PoolProvider {
-  return ctx.state.poolProvider as PoolProvider;
-}
-
-// The same checks as interactions.routes.ts loadDetails: the interaction cookie must name this uid.
-async function loadDetails(ctx: Context): Promise<Details> {
-  let details: Details;
-  try {
-    details = await entryOf(ctx).provider.interactionDetails(ctx.req, ctx.res);
-  } catch {
-    throw expired();
-  }
-  if (details.uid !== ctx.params.uid) throw expired();
-  return details;
-}
 
 /** The account that signed in during this interaction but has not yet gone back to the app. */
 function pendingAccount(details: Details): string | undefined {
