@@ -28,6 +28,7 @@ import {
   fmt,
   freePort,
   machine,
+  postgresCpuMs,
   request,
   runAutocannon,
   runLoop,
@@ -184,6 +185,7 @@ async function main() {
       },
       barePort,
       '/.well-known/openid-configuration',
+      process.env.BENCH_BARE_NODE_ARGS?.split(' ').filter(Boolean),
     );
     servers.push(bare);
 
@@ -209,7 +211,7 @@ async function main() {
       if (ONLY && !ONLY.includes(scenario.key)) continue;
       // Rounds alternate the servers (Tarn, bare, Tarn, bare …) so a shared machine's drifting
       // load falls on both alike; each server gets BENCH_SECONDS in all. Medians of the rounds.
-      const perServer: { rounds: Measured[]; cpuMs: number; requests: number }[] = targets.map(() => ({ rounds: [], cpuMs: 0, requests: 0 }));
+      const perServer: { rounds: Measured[]; cpuMs: number; dbCpuMs: number; requests: number }[] = targets.map(() => ({ rounds: [], cpuMs: 0, dbCpuMs: 0, requests: 0 }));
       for (const target of targets) {
         // Bare oidc-provider's in-memory adapter is an LRU of 1,000 entries: the token
         // scenarios before evict its sessions and grants. Fresh ones for every scenario
@@ -220,8 +222,10 @@ async function main() {
       for (let round = 0; round < ROUNDS; round += 1) {
         for (const [i, target] of targets.entries()) {
           const cpuBefore = target.server.cpuMs();
+          const dbCpuBefore = postgresCpuMs();
           const result = await scenario.run(target, SECONDS / ROUNDS);
           perServer[i]!.cpuMs += target.server.cpuMs() - cpuBefore;
+          perServer[i]!.dbCpuMs += postgresCpuMs() - dbCpuBefore;
           perServer[i]!.requests += result.rps * (SECONDS / ROUNDS);
           perServer[i]!.rounds.push(result);
         }
@@ -233,14 +237,15 @@ async function main() {
         failures: rounds.reduce((sum, r) => sum + r.failures, 0),
       }));
       const cpu = perServer.map(({ cpuMs, requests }) => cpuMs / requests);
+      const dbCpu = perServer[0]!.dbCpuMs / perServer[0]!.requests;
       const [t, b] = results as [Measured, Measured];
       const failures = t.failures + b.failures ? ` (failures: Tarn ${t.failures}, bare ${b.failures})` : '';
-      rows.push([scenario.label + failures, fmt(t.rps, t.rps < 100 ? 1 : 0), fmt(t.p50, 1), fmt(t.p99, 1), fmt(b.rps, b.rps < 100 ? 1 : 0), fmt(b.p50, 1), fmt(b.p99, 1), `${fmt((100 * t.rps) / b.rps)} %`, fmt(cpu[0]!, 2), fmt(cpu[1]!, 2)]);
+      rows.push([scenario.label + failures, fmt(t.rps, t.rps < 100 ? 1 : 0), fmt(t.p50, 1), fmt(t.p99, 1), fmt(b.rps, b.rps < 100 ? 1 : 0), fmt(b.p50, 1), fmt(b.p99, 1), `${fmt((100 * t.rps) / b.rps)} %`, fmt(cpu[0]!, 2), fmt(dbCpu, 2), fmt(cpu[1]!, 2)]);
       process.stdout.write(`  ${scenario.key}: Tarn ${fmt(t.rps)}/s, bare ${fmt(b.rps)}/s\n`);
     }
     const hashes = !ONLY || ONLY.includes('argon2') ? await rawArgon2(SECONDS, HASH_CONCURRENCY) : undefined;
 
-    process.stdout.write('\n' + table(['scenario', 'Tarn req/s', 'Tarn p50 ms', 'Tarn p99 ms', 'bare req/s', 'bare p50 ms', 'bare p99 ms', 'Tarn / bare', 'Tarn CPU ms/req', 'bare CPU ms/req'], rows) + '\n');
+    process.stdout.write('\n' + table(['scenario', 'Tarn req/s', 'Tarn p50 ms', 'Tarn p99 ms', 'bare req/s', 'bare p50 ms', 'bare p99 ms', 'Tarn / bare', 'Tarn CPU ms/req', 'PostgreSQL CPU ms/req', 'bare CPU ms/req'], rows) + '\n');
     if (hashes) {
       const signInRow = rows.find((row) => row[0]!.startsWith('sign-in'));
       const signIns = signInRow ? Number(signInRow[1]!.replace(/,/g, '')) : NaN;
