@@ -33,7 +33,8 @@ export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   try {
     await next();
   } finally {
-    if (!ctx.response.is('html')) ctx.remove('Content-Security-Policy');
+    // (a prefix test: type-is would look the type up on every response of the hot path)
+    if (!String(ctx.response.get('Content-Type')).startsWith('text/html')) ctx.remove('Content-Security-Policy');
     else {
       if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', CSP);
       ctx.set('X-Frame-Options', 'DENY');

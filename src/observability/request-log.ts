@@ -19,7 +19,8 @@ export function routeOf(ctx: Context, naming: RouteNaming): string {
   const path = ctx.path;
   if (path.startsWith('/admin')) return naming.adminRoute(path, ctx.method) ?? '/admin/*';
   if (path.startsWith('/pools/')) {
-    const oidcRoute = (ctx as unknown as { oidc?: { route?: string } }).oidc?.route;
+    // The provider's route name, or the one the gateway answered for it from its cache.
+    const oidcRoute = (ctx as unknown as { oidc?: { route?: string } }).oidc?.route ?? ctx.state.oidcRoute;
     if (typeof oidcRoute === 'string') return `/pools/:pool [oidc ${oidcRoute}]`;
     const matched = (ctx as unknown as { _matchedRoute?: unknown })._matchedRoute;
     if (typeof matched === 'string' && matched.startsWith('/')) return `/pools/:pool${matched}`;

@@ -11,7 +11,7 @@ import { problems } from '../http/problem.js';
 import { POOL_ID } from '../pools/pools.schemas.js';
 import type { PageRenderer } from '../views/render.js';
 import { HostedPageError } from './interactions/interactions.routes.js';
-import type { ProviderRegistry } from './provider-registry.js';
+import type { PoolProvider, ProviderRegistry } from './provider-registry.js';
 
 export interface PoolGatewayDeps {
   registry: ProviderRegistry;
@@ -23,16 +23,39 @@ export interface PoolGatewayDeps {
 
 const noop = async () => {};
 
+/**
+ * A cheap first test for "might a hosted route match this path?": the first path segments
+ * of the hosted routes, or undefined (always ask the router) when one of them is not a
+ * plain word. Most pool requests are protocol endpoints, which then skip route matching.
+ */
+function hostedFirstSegments(hosted: Router): Set<string> | undefined {
+  const segments = new Set<string>();
+  for (const layer of hosted.stack) {
+    const first = typeof layer.path === 'string' ? /^\/([\w.-]+)(?:\/|$)/.exec(layer.path)?.[1] : undefined;
+    if (!first) return undefined;
+    segments.add(first);
+  }
+  return segments;
+}
+
+function firstSegment(path: string): string {
+  const end = path.indexOf('/', 1);
+  return end === -1 ? path.slice(1) : path.slice(1, end);
+}
+
 export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): Middleware {
   const hostedRoutes = hosted.routes();
+  const hostedSegments = hostedFirstSegments(hosted);
 
+  /** Runs `run` with the pool prefix removed from the request path (query string kept). */
   async function withPath(ctx: Context, path: string, run: () => Promise<void>): Promise<void> {
-    const previous = ctx.path;
-    ctx.path = path;
+    const url = ctx.url;
+    const query = url.indexOf('?');
+    ctx.url = query === -1 ? path : path + url.slice(query);
     try {
       await run();
     } finally {
-      ctx.path = previous;
+      ctx.url = url;
     }
   }
 
@@ -57,9 +80,9 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
     if (!match) return next();
     const poolId = match[1]!;
     const rest = match[2] ?? '/';
-    let entry: Awaited<ReturnType<ProviderRegistry['get']>>;
+    let entry: PoolProvider | undefined;
     try {
-      entry = POOL_ID.test(poolId) ? await registry.get(poolId) : undefined;
+      entry = registry.peek(poolId) ?? (POOL_ID.test(poolId) ? await registry.get(poolId) : undefined);
     } catch (error) {
       // A person's browser gets a page (the pool's branding is out of reach too); an API client a problem.
       if (ctx.accepts('json', 'html') !== 'html' || !mapDatabaseError(error)) throw error;
@@ -75,8 +98,11 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
       return;
     }
 
-    const hostedMatch = hosted.match(rest, ctx.method);
-    if (hostedMatch.route) {
+    const { metadata } = entry;
+    const cacheable = metadata.cacheable(ctx, rest);
+    if (cacheable && metadata.answer(ctx, rest)) return;
+
+    if ((!hostedSegments || hostedSegments.has(firstSegment(rest))) && hosted.match(rest, ctx.method).route) {
       return withPath(ctx, rest, async () => {
         try {
           await hostedRoutes(ctx as never, noop);
@@ -87,6 +113,8 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
     }
     // oidc-provider builds its endpoint URLs from ctx.mountPath, as under koa-mount.
     ctx.mountPath = `/pools/${poolId}`;
-    return withPath(ctx, rest, () => entry.handle(ctx, noop));
+    const { handle: provider } = entry;
+    const handle = () => provider(ctx, noop);
+    return withPath(ctx, rest, cacheable ? () => metadata.fill(ctx, rest, handle) : handle);
   };
 }

@@ -21,6 +21,7 @@ import { createPoolQueries } from '../pools/pools.queries.js';
 import type { UserService } from '../users/users.service.js';
 import type { GroupNameSource } from './groups-claim.js';
 import type { PageRenderer } from '../views/render.js';
+import { createMetadataCache, type MetadataCache } from './metadata-cache.js';
 import { buildProviderConfiguration } from './provider-config.js';
 
 export interface PoolProvider {
@@ -32,6 +33,8 @@ export interface PoolProvider {
   checkedAt: number;
   /** When a retired key ages out of the JWKS and the entry must be rebuilt. */
   staleAt: number | undefined;
+  /** Discovery and JWKS answers of this provider (they live and die with the entry). */
+  metadata: MetadataCache;
 }
 
 export interface ProviderRegistryDeps {
@@ -88,6 +91,7 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
       version: pool.version,
       checkedAt: clock(),
       staleAt: nextKeyExpiry(rows, now),
+      metadata: createMetadataCache(),
     };
   }
 
@@ -108,10 +112,15 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
     return pending;
   }
 
+  /** Fresh without asking the database: built or checked within the interval, no key aged out. */
+  function isRecent(entry: PoolProvider, now: number): boolean {
+    return (entry.staleAt === undefined || now < entry.staleAt) && now - entry.checkedAt < deps.checkIntervalMs;
+  }
+
   async function isFresh(poolId: string, entry: PoolProvider): Promise<boolean> {
     const now = clock();
     if (entry.staleAt !== undefined && now >= entry.staleAt) return false;
-    if (now - entry.checkedAt < deps.checkIntervalMs) return true;
+    if (isRecent(entry, now)) return true;
     const version = await pools.findPoolVersion(poolId);
     if (version !== entry.version) return false;
     entry.checkedAt = now;
@@ -119,6 +128,17 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
   }
 
   return {
+    /**
+     * The pool's provider when it is cached and known to be fresh, without waiting for
+     * anything (the hot path); otherwise undefined, and `get` must be asked.
+     */
+    peek(poolId: string): PoolProvider | undefined {
+      const entry = cache.get(poolId);
+      if (!entry || !isRecent(entry, clock())) return undefined;
+      hits += 1;
+      return entry;
+    },
+
     /** The pool's provider, or undefined when there is no such pool. */
     async get(poolId: string): Promise<PoolProvider | undefined> {
       const entry = cache.get(poolId);
