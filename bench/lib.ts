@@ -6,9 +6,11 @@
  * machine description that goes next to every table.
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
@@ -73,9 +75,34 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `node --import tsx <script>` and waits until `readyPath` answers 200. */
+export interface BuiltCode {
+  /** Where `relative` (e.g. "src/main.ts") runs from: its compiled .js, or the .ts itself under tsx. */
+  script(relative: string): string;
+  remove(): void;
+}
+
+/**
+ * The servers run as production runs them: compiled by tsc (tsconfig.bench.json: src and
+ * bench/bare-provider.ts) into the layout of the Docker image (compiled src/ next to
+ * migrations/ and views/), started with plain `node`. Under tsx, every function expression
+ * made at run time also pays tsx's name-keeping helper, which no production server runs.
+ * BENCH_TSX=1 runs the TypeScript sources under tsx instead (no build).
+ */
+export function buildForBench(root: string): BuiltCode {
+  if (process.env.BENCH_TSX === '1') return { script: (relative) => join(root, relative), remove() {} };
+  const out = mkdtempSync(join(tmpdir(), 'tarn-bench-build-'));
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.bench.json'), '--outDir', out], { stdio: 'inherit' });
+  for (const shared of ['node_modules', 'migrations', 'views']) symlinkSync(join(root, shared), join(out, shared));
+  writeFileSync(join(out, 'package.json'), JSON.stringify({ type: 'module' }));
+  return {
+    script: (relative) => join(out, relative.replace(/\.ts$/, '.js')),
+    remove: () => rmSync(out, { recursive: true, force: true }),
+  };
+}
+
+/** Starts `node <script>` (`node --import tsx` for a .ts script) and waits until `readyPath` answers 200. */
 export async function startServer(name: string, script: string, env: Record<string, string>, port: number, readyPath: string, nodeArgs: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...nodeArgs, ...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

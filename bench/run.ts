@@ -22,6 +22,7 @@ import type { ClientRow } from '../src/db/tables.js';
 import { ARGON2_PARAMS } from '../src/users/password.js';
 import {
   basicAuth,
+  buildForBench,
   CookieJar,
   createBenchDatabase,
   envInt,
@@ -119,6 +120,7 @@ async function prepare(target: Target): Promise<void> {
 
 async function main() {
   const load = machine();
+  const code = buildForBench(root);
   const database = await createBenchDatabase();
   const servers: ServerProcess[] = [];
   try {
@@ -126,7 +128,7 @@ async function main() {
     const adminToken = `bench-${randomBytes(16).toString('hex')}`;
     const tarn = await startServer(
       'Tarn',
-      `${root}src/main.ts`,
+      code.script('src/main.ts'),
       {
         NODE_ENV: 'production',
         DATABASE_URL: database.url,
@@ -162,7 +164,7 @@ async function main() {
     const barePort = await freePort();
     const bare = await startServer(
       'bare',
-      `${root}bench/bare-provider.ts`,
+      code.script('bench/bare-provider.ts'),
       {
         NODE_ENV: 'production',
         // The metadata Tarn's provider loads for this client (clients.service toOidcMetadata).
@@ -259,6 +261,7 @@ async function main() {
   } finally {
     for (const server of servers) await server.stop();
     await database.drop();
+    code.remove();
   }
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PgliteDialect } from './pglite-dialect.js';
+import { PreparingClient } from './prepared.js';
 import type { Database } from './tables.js';
 
 export type Db = Kysely<Database>;
@@ -37,6 +38,8 @@ pg.types.setTypeParser(20, (value: string) => Number(value));
 async function openPostgres(url: string, poolSize: number, connectTimeoutMs: number): Promise<DatabaseHandle> {
   const pool = new pg.Pool({
     connectionString: url,
+    // Hot-path statements are prepared once per connection (prepared.ts, ADR 0703).
+    Client: PreparingClient,
     max: poolSize,
     // Fail fast when the database is away instead of queueing requests (ADR 0800): a refused
     // connection fails at once; an unanswered one (host gone, packets dropped) after this.

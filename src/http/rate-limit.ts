@@ -47,8 +47,13 @@ export function failureLimiter(options: FailureLimiterOptions) {
     return window;
   }
 
-  return async function limitFailures(ctx: Context, next: Next): Promise<void> {
+  // Not async itself: a request the limiter does not watch passes straight through.
+  return function limitFailures(ctx: Context, next: Next): Promise<void> {
     if (options.limit <= 0 || !options.applies(ctx)) return next();
+    return watch(ctx, next);
+  };
+
+  async function watch(ctx: Context, next: Next): Promise<void> {
     const ip = ctx.ip || 'unknown';
     const window = current(ip);
     if (window.failures >= options.limit) {
@@ -68,5 +73,5 @@ export function failureLimiter(options: FailureLimiterOptions) {
     } finally {
       if (options.failed(status)) current(ip).failures += 1;
     }
-  };
+  }
 }

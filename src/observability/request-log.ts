@@ -47,20 +47,22 @@ export function observeRequests(log: Logger, metrics: Metrics, naming: RouteNami
       const route = routeOf(ctx, naming);
       const status = ctx.status;
       metrics.observeRequest(ctx.method, route, status, seconds);
-      const line = {
-        reqId: ctx.state.requestId as string | undefined,
-        method: ctx.method,
-        path: ctx.path,
-        route,
-        poolId: poolIdOf(ctx),
-        status,
-        durationMs: Math.round(seconds * 1e6) / 1e3,
-        ip: ctx.ip,
-      };
-      if (status >= 500) log.warn(line, 'request');
       // Probes and scrapes arrive every few seconds from every balancer: debug, not info.
-      else if (FIXED_ROUTES.has(route) && route !== '/assets/tarn.css') log.debug(line, 'request');
-      else log.info(line, 'request');
+      const level = status >= 500 ? 'warn' : FIXED_ROUTES.has(route) && route !== '/assets/tarn.css' ? 'debug' : 'info';
+      // (the line is built only when it will be written: most servers log above debug)
+      if (log.isLevelEnabled(level)) {
+        const line = {
+          reqId: ctx.state.requestId as string | undefined,
+          method: ctx.method,
+          path: ctx.path,
+          route,
+          poolId: poolIdOf(ctx),
+          status,
+          durationMs: Math.round(seconds * 1e6) / 1e3,
+          ip: ctx.ip,
+        };
+        log[level](line, 'request');
+      }
     }
   };
 }

@@ -9,7 +9,6 @@ import type { OidcClientMetadata } from '../clients/clients.service.js';
 import { createArtifactFinder, type ArtifactFinder } from './artifact-finder.js';
 import { createArtifactWriter, type ArtifactWriter } from './artifact-writer.js';
 import { createArtifactQueries, deleteArtifactsOfGrant, type ArtifactRow } from './artifacts.queries.js';
-import { rememberClients } from './client-cache.js';
 
 function toPayload(row: ArtifactRow | undefined): AdapterPayload | undefined {
   if (!row) return undefined;
@@ -97,8 +96,8 @@ class ClientAdapter implements Adapter {
 }
 
 export function createAdapterFactory(db: Db, poolId: string, findClient: (clientId: string) => Promise<OidcClientMetadata | undefined>) {
-  // One factory per provider build, so remembered clients go when the provider goes (client-cache.ts).
-  const clients = new ClientAdapter(rememberClients(findClient));
+  // Built clients are remembered by the provider's Client model (client-cache.ts).
+  const clients = new ClientAdapter(findClient);
   const find = createArtifactFinder(db, poolId);
   const write = createArtifactWriter(db, poolId);
   return (model: string): Adapter => (model === 'Client' ? clients : new ArtifactAdapter(db, poolId, model, find, write));

@@ -6,55 +6,36 @@
  * for the token as an AccessToken, a ClientCredentials token and a RefreshToken at once,
  * and under load many requests' lookups (tokens, sessions, grants) arrive in the same turn.
  * Each query costs a round trip and its share of driver and protocol work on both ends; one
- * query per turn answers them all through the primary key. Lookups are queued until
- * setImmediate (after the current turn's I/O and promise callbacks), so nothing waits for a
- * timer. Every waiter gets its own row (its own parsed payload), even for the same id, so
+ * query answers them all through the primary key (statement-batcher.ts: one query in
+ * flight, the lookups that arrive meanwhile go together in the next). Every waiter gets its own row (its own parsed payload), even for the same id, so
  * one caller changing its payload object cannot change another's.
  * Bound to one pool: every key carries the pool id, and the query filters on it.
  */
-import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { fixedStatement } from '../db/prepared.js';
 import type { ArtifactRow } from './artifacts.queries.js';
-
-/** Lookups per query at most; a bigger burst is split. */
-const MAX_BATCH = 100;
-
-interface Waiter {
-  model: string;
-  id: string;
-  resolve(row: ArtifactRow | undefined): void;
-  reject(error: unknown): void;
-}
+import { createStatementBatcher } from './statement-batcher.js';
 
 export type ArtifactFinder = (model: string, id: string) => Promise<ArtifactRow | undefined>;
 
+const findArtifacts = fixedStatement<ArtifactRow & { n: number }>(
+  'tarn_find_artifacts',
+  // Planned on every run, not prepared: a plan made while the table was nearly empty (a
+  // sequential scan) would stay in use on a connection long after the table has grown.
+  `select k.n::int as n, a.payload, a.consumed_at, a.expires_at
+   from unnest($2::text[], $3::text[]) with ordinality as k(model, id, n)
+   cross join lateral (
+     select payload, consumed_at, expires_at from oidc_artifacts
+     where pool_id = $1 and model = k.model and id = k.id and (expires_at is null or expires_at > now())
+   ) a`,
+);
+
 export function createArtifactFinder(db: Db, poolId: string): ArtifactFinder {
-  let queued: Waiter[] = [];
-
-  async function run(batch: Waiter[]): Promise<void> {
-    const keys = sql.join(batch.map((waiter, n) => sql`(${waiter.model}, ${waiter.id}, ${n}::int)`));
-    const { rows } = await sql<ArtifactRow & { n: number }>`
-      select k.n, a.payload, a.consumed_at, a.expires_at
-      from (values ${keys}) as k(model, id, n)
-      join oidc_artifacts a on a.pool_id = ${poolId} and a.model = k.model and a.id = k.id
-      where a.expires_at is null or a.expires_at > now()`.execute(db);
-    const found = new Map(rows.map(({ n, ...row }) => [n, row]));
-    batch.forEach((waiter, n) => waiter.resolve(found.get(n)));
-  }
-
-  function flush(): void {
-    const waiting = queued;
-    queued = [];
-    for (let start = 0; start < waiting.length; start += MAX_BATCH) {
-      const batch = waiting.slice(start, start + MAX_BATCH);
-      run(batch).catch((error: unknown) => batch.forEach((waiter) => waiter.reject(error)));
-    }
-  }
-
-  return function findArtifact(model, id) {
-    return new Promise((resolve, reject) => {
-      if (queued.length === 0) setImmediate(flush);
-      queued.push({ model, id, resolve, reject });
-    });
-  };
+  const batcher = createStatementBatcher<{ model: string; id: string }, ArtifactRow | undefined>(async (lookups) => {
+    const { rows } = await findArtifacts.run(db, [poolId, lookups.map((l) => l.model), lookups.map((l) => l.id)]);
+    // ordinality counts from 1
+    const found = new Map(rows.map(({ n, ...row }) => [n - 1, row]));
+    return lookups.map((_, n) => found.get(n));
+  });
+  return (model, id) => batcher.add({ model, id });
 }

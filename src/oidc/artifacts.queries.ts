@@ -1,6 +1,7 @@
 /** node-oidc-provider artifacts of one pool: sessions, interactions, grants, codes, tokens … */
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { preparedStatement } from '../db/prepared.js';
 
 export interface ArtifactRow {
   payload: Record<string, unknown>;
@@ -69,22 +70,25 @@ export interface NewArtifact {
  * set_config(…, true) is local to this statement's own transaction; the CTE is selected
  * from so that it runs. The same SQL runs on PGlite (where it changes nothing).
  * A key may appear once only (ON CONFLICT cannot touch a row twice in one statement).
+ * One text for any number of rows (a JSON array of them), prepared once per connection
+ * (ADR 0703). grant_id, user_code and uid are the payload's own values (oidc-provider
+ * only ever puts strings there).
  */
+const upsert = preparedStatement(
+  'tarn_upsert_artifacts',
+  `with async_commit as (select set_config('synchronous_commit', 'off', true))
+   insert into oidc_artifacts (pool_id, model, id, payload, grant_id, user_code, uid, expires_at)
+   select $1, a.model, a.id, a.payload, a.payload->>'grantId', a.payload->>'userCode', a.payload->>'uid', a.expires_at
+   from async_commit, jsonb_to_recordset($2::jsonb) as a(model text, id text, payload jsonb, expires_at timestamptz)
+   on conflict (pool_id, model, id) do update
+     set payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code,
+         uid = excluded.uid, expires_at = excluded.expires_at`,
+);
+
 export async function upsertArtifacts(db: Db, poolId: string, artifacts: NewArtifact[]): Promise<void> {
-  const rows = artifacts.map(({ model, id, payload, expiresAt }) => {
-    const grantId = typeof payload.grantId === 'string' ? payload.grantId : null;
-    const userCode = typeof payload.userCode === 'string' ? payload.userCode : null;
-    const uid = typeof payload.uid === 'string' ? payload.uid : null;
-    return sql`(${model}, ${id}, ${JSON.stringify(payload)}, ${grantId}, ${userCode}, ${uid}, ${expiresAt})`;
-  });
-  await sql`
-    with async_commit as (select set_config('synchronous_commit', 'off', true))
-    insert into oidc_artifacts (pool_id, model, id, payload, grant_id, user_code, uid, expires_at)
-    select ${poolId}, a.model, a.id, a.payload::jsonb, a.grant_id, a.user_code, a.uid, a.expires_at::timestamptz
-    from async_commit, (values ${sql.join(rows)}) as a(model, id, payload, grant_id, user_code, uid, expires_at)
-    on conflict (pool_id, model, id) do update
-      set payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code,
-          uid = excluded.uid, expires_at = excluded.expires_at`.execute(db);
+  // One JSON document for the whole batch: one serialisation here, one parse there.
+  const rows = artifacts.map(({ model, id, payload, expiresAt }) => ({ model, id, payload, expires_at: expiresAt }));
+  await upsert.run(db, [poolId, JSON.stringify(rows)]);
 }
 
 /** Every artifact of a grant, whatever its model (revokeByGrantId revokes them all). */

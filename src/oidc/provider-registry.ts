@@ -21,6 +21,7 @@ import { createPoolQueries } from '../pools/pools.queries.js';
 import type { UserService } from '../users/users.service.js';
 import type { GroupNameSource } from './groups-claim.js';
 import type { PageRenderer } from '../views/render.js';
+import { rememberClients } from './client-cache.js';
 import { createMetadataCache, type MetadataCache } from './metadata-cache.js';
 import { buildProviderConfiguration } from './provider-config.js';
 
@@ -82,6 +83,7 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
     });
     const provider = new Provider(issuerFor(deps.publicUrl, poolId), configuration);
     provider.proxy = deps.trustProxy;
+    rememberClients(provider);
     provider.on('server_error', (_ctx, error) => deps.log.error({ err: error, poolId }, 'provider server error'));
     deps.instrument?.(provider, poolId);
     return {

@@ -1,0 +1,55 @@
+/**
+ * Coalesces the requests of many callers into few statements (issue 7, ADR 0701): a
+ * statement costs a database round trip, and on a busy server most of that cost is the
+ * round trip itself (system calls on both ends), not the rows.
+ *
+ * At most one statement is in flight. Items that arrive while it runs wait for it and then
+ * go out together in the next one, so batches grow with the load on their own: one item per
+ * statement when the server is quiet (sent on the next turn of the event loop, no timer),
+ * dozens when it is busy. It also keeps statements in the order their items arrived.
+ * A failed statement fails every item in it; the next batch is still sent.
+ */
+export interface StatementBatcher<T, R> {
+  /** Queues an item; settles with its result when the statement carrying it has run. */
+  add(item: T): Promise<R>;
+}
+
+interface Queued<T, R> {
+  item: T;
+  resolve(result: R): void;
+  reject(error: unknown): void;
+}
+
+/** `run` answers a batch with one result per item, in the items' order. */
+export function createStatementBatcher<T, R = void>(run: (items: T[]) => Promise<R[] | void>, maxBatch = 100): StatementBatcher<T, R> {
+  let queued: Queued<T, R>[] = [];
+  let inFlight = false;
+  let scheduled = false;
+
+  function send(): void {
+    scheduled = false;
+    if (inFlight || queued.length === 0) return;
+    const batch = queued.length > maxBatch ? queued.splice(0, maxBatch) : queued;
+    if (batch === queued) queued = [];
+    inFlight = true;
+    run(batch.map((entry) => entry.item)).then(
+      (results) => batch.forEach((entry, n) => entry.resolve((results ? results[n] : undefined) as R)),
+      (error: unknown) => batch.forEach((entry) => entry.reject(error)),
+    ).finally(() => {
+      inFlight = false;
+      send();
+    });
+  }
+
+  return {
+    add(item) {
+      return new Promise((resolve, reject) => {
+        queued.push({ item, resolve, reject });
+        if (!inFlight && !scheduled) {
+          scheduled = true;
+          setImmediate(send);
+        }
+      });
+    },
+  };
+}
