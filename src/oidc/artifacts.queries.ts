@@ -1,13 +1,22 @@
 /** node-oidc-provider artifacts of one pool: sessions, interactions, grants, codes, tokens … */
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { preparedStatement } from '../db/prepared.js';
+import { fixedStatement, preparedStatement } from '../db/prepared.js';
 
 export interface ArtifactRow {
   payload: Record<string, unknown>;
   consumed_at: Date | null;
   expires_at: Date | null;
 }
+
+// Statements every sign-in and token exchange runs, with fixed text (ADR 0703).
+const byUid = fixedStatement<ArtifactRow>(
+  'tarn_artifact_by_uid',
+  `select payload, consumed_at, expires_at from oidc_artifacts
+   where pool_id = $1 and model = $2 and uid = $3 and (expires_at is null or expires_at > now())`,
+);
+const consume = fixedStatement('tarn_consume_artifact', 'update oidc_artifacts set consumed_at = now() where pool_id = $1 and model = $2 and id = $3');
+const destroy = fixedStatement('tarn_destroy_artifact', 'delete from oidc_artifacts where pool_id = $1 and model = $2 and id = $3');
 
 export function createArtifactQueries(db: Db, poolId: string, model: string) {
   const live = () =>
@@ -28,8 +37,8 @@ export function createArtifactQueries(db: Db, poolId: string, model: string) {
       return live().where('id', '=', id).executeTakeFirst();
     },
 
-    findArtifactByUid(uid: string): Promise<ArtifactRow | undefined> {
-      return live().where('uid', '=', uid).executeTakeFirst();
+    async findArtifactByUid(uid: string): Promise<ArtifactRow | undefined> {
+      return (await byUid.run(db, [poolId, model, uid])).rows[0];
     },
 
     findArtifactByUserCode(userCode: string): Promise<ArtifactRow | undefined> {
@@ -37,17 +46,11 @@ export function createArtifactQueries(db: Db, poolId: string, model: string) {
     },
 
     async consumeArtifact(id: string): Promise<void> {
-      await db
-        .updateTable('oidc_artifacts')
-        .set({ consumed_at: sql<Date>`now()` })
-        .where('pool_id', '=', poolId)
-        .where('model', '=', model)
-        .where('id', '=', id)
-        .execute();
+      await consume.run(db, [poolId, model, id]);
     },
 
     async destroyArtifact(id: string): Promise<void> {
-      await db.deleteFrom('oidc_artifacts').where('pool_id', '=', poolId).where('model', '=', model).where('id', '=', id).execute();
+      await destroy.run(db, [poolId, model, id]);
     },
   };
 }

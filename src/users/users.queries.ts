@@ -1,6 +1,7 @@
 /** Users of one pool. Emails compare case-insensitively through the (pool_id, lower(email)) indexes. */
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
+import { fixedStatement } from '../db/prepared.js';
 import type { UserRow, UserStatus, UserTable } from '../db/tables.js';
 
 export type NewUser = Omit<Insertable<UserTable>, 'pool_id'>;
@@ -13,19 +14,18 @@ export interface UserFilter {
   status?: UserStatus | undefined;
 }
 
+const userById = fixedStatement<UserRow>('tarn_user_by_id', 'select * from users where pool_id = $1 and id = $2');
+const userByEmail = fixedStatement<UserRow>('tarn_user_by_email', 'select * from users where pool_id = $1 and lower(email) = $2');
+
 export function createUserQueries(db: Db, poolId: string) {
   return {
-    findUser(id: string): Promise<UserRow | undefined> {
-      return db.selectFrom('users').selectAll().where('pool_id', '=', poolId).where('id', '=', id).executeTakeFirst();
+    /** (every token, userinfo and sign-in request: a fixed statement, ADR 0703) */
+    async findUser(id: string): Promise<UserRow | undefined> {
+      return (await userById.run(db, [poolId, id])).rows[0];
     },
 
-    findUserByEmail(email: string): Promise<UserRow | undefined> {
-      return db
-        .selectFrom('users')
-        .selectAll()
-        .where('pool_id', '=', poolId)
-        .where(sql`lower(email)`, '=', email.toLowerCase())
-        .executeTakeFirst();
+    async findUserByEmail(email: string): Promise<UserRow | undefined> {
+      return (await userByEmail.run(db, [poolId, email.toLowerCase()])).rows[0];
     },
 
     listUsers(filter: UserFilter, limit: number, after: string | undefined): Promise<UserRow[]> {

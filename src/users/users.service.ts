@@ -218,8 +218,6 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
      * locked or not active; only an IP over its throttle gets a different answer.
      */
     async verifyPassword(poolId: string, email: string, password: string, ip = 'unknown'): Promise<PasswordCheck> {
-      const pool = await createPoolQueries(db).findPool(poolId);
-      if (!pool) return { ok: false, reason: 'invalid' };
       if (await guard.isIpThrottled(poolId, ip)) {
         await hasher.verifyNothing(password);
         return { ok: false, reason: 'throttled' };
@@ -227,13 +225,16 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
       const users = createUserQueries(db, poolId);
       const user = email ? await users.findUserByEmail(email) : undefined;
       // The lockout read happens for unknown emails too (a nil id), so both paths do the same queries.
-      const locked = await guard.isUserLocked(poolId, user?.id ?? NIL_UUID);
+      const lockout = await guard.describeLockout(poolId, user?.id ?? NIL_UUID);
       const matches = user?.password_hash ? await hasher.verify(user.password_hash, password) : await hasher.verifyNothing(password);
-      if (!user || !matches || locked || user.status !== 'active') {
-        await guard.recordFailure(poolId, pool.lockout, ip, user?.id);
+      if (!user || !matches || lockout.locked || user.status !== 'active') {
+        // The pool's lockout settings are read only when a failure is to be counted.
+        const pool = await createPoolQueries(db).findPool(poolId);
+        if (pool) await guard.recordFailure(poolId, pool.lockout, ip, user?.id);
         return { ok: false, reason: 'invalid' };
       }
-      await guard.recordSuccess(poolId, user.id);
+      // A success starts the count afresh; with no failures counted there is nothing to clear.
+      if (lockout.windowStartedAt) await guard.recordSuccess(poolId, user.id);
       await users.touchLastLogin(user.id);
       return { ok: true, user };
     },

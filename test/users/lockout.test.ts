@@ -82,6 +82,19 @@ it('failures spread over more than the window do not lock', async () => {
   expect(tokens.claims()!.sub).toBe(user.id);
 });
 
+it('a successful sign-in starts the count afresh', async () => {
+  const { pool, user, config } = await setUp();
+  await tryPassword(config, user.email, 'not the password');
+  await tryPassword(config, user.email, 'not the password');
+  expect((await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/lockout`)).body).toMatchObject({ locked: false, failures: 2 });
+  expect((await signIn(config, tarn.url, user)).tokens.claims()!.sub).toBe(user.id);
+  expect((await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/lockout`)).body).toMatchObject({ locked: false, failures: 0 });
+  // Two more failures would have locked the user had the first two still counted.
+  await tryPassword(config, user.email, 'not the password');
+  await tryPassword(config, user.email, 'not the password');
+  expect((await signIn(config, tarn.url, user)).tokens.claims()!.sub).toBe(user.id);
+});
+
 it('an unknown email gets exactly the answer a locked or wrong one gets', async () => {
   const { user, config } = await setUp();
   const wrong = await tryPassword(config, user.email, 'not the password');
