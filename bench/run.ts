@@ -12,11 +12,12 @@
  *
  * Environment: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_WARMUP (2), BENCH_CONNECTIONS (10),
  * BENCH_SIGNIN_WORKERS (4), BENCH_ONLY (comma-separated scenario keys),
- * PASSWORD_HASH_CONCURRENCY (2, passed to Tarn and used for the raw argon2 figure).
+ * PASSWORD_HASH_CONCURRENCY (Tarn's default: cores − 1; passed to Tarn and used for the raw argon2 figure).
  */
 import argon2 from 'argon2';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { defaults } from '../config/defaults.js';
 import { toOidcMetadata } from '../src/clients/clients.service.js';
 import type { ClientRow } from '../src/db/tables.js';
 import { ARGON2_PARAMS } from '../src/users/password.js';
@@ -45,7 +46,8 @@ const WARMUP = envInt('BENCH_WARMUP', 2);
 const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 10);
 const SIGNIN_WORKERS = envInt('BENCH_SIGNIN_WORKERS', 4);
-const HASH_CONCURRENCY = envInt('PASSWORD_HASH_CONCURRENCY', 2);
+// Tarn's own default unless set (one hash per core but one, ADR 0704).
+const HASH_CONCURRENCY = envInt('PASSWORD_HASH_CONCURRENCY', defaults.PASSWORD_HASH_CONCURRENCY);
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
 const root = fileURLToPath(new URL('..', import.meta.url));
 

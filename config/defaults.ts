@@ -2,6 +2,8 @@
  * Defaults for every setting that the environment may override (DESIGN.md, "Configuration").
  * Kept apart from the parsing code so an operator can read them in one place.
  */
+import { availableParallelism } from 'node:os';
+
 export const defaults = {
   PORT: 3000,
   PUBLIC_URL: 'http://localhost:3000',
@@ -13,8 +15,12 @@ export const defaults = {
   PROVIDER_CHECK_INTERVAL_MS: 2000,
   /** Largest request body accepted by the admin API and hosted forms (bytes). */
   BODY_LIMIT_BYTES: 64 * 1024,
-  /** Concurrent argon2id computations; more would only queue on the CPU and starve token issuance. */
-  PASSWORD_HASH_CONCURRENCY: 2,
+  /**
+   * Concurrent argon2id computations: one per core but one (ADR 0704). The core left over
+   * keeps the event loop, the database driver and token issuance going during a burst of
+   * sign-ins; more hashes would only queue on the CPU and starve them.
+   */
+  PASSWORD_HASH_CONCURRENCY: Math.max(1, availableParallelism() - 1),
   /** Window of the failure-based rate limits, per client IP and instance (ms; ADR 0802). */
   RATE_LIMIT_WINDOW_MS: 60_000,
   /** Failed token requests per window and IP before 429 (0: off). */
