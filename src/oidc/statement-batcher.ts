@@ -37,18 +37,22 @@ export function createStatementBatcher<T, R = void>(run: (items: T[]) => Promise
       (error: unknown) => batch.forEach((entry) => entry.reject(error)),
     ).finally(() => {
       inFlight = false;
-      send();
+      schedule();
     });
+  }
+
+  /** The next statement goes at the end of this event-loop turn, with all that arrived in it. */
+  function schedule(): void {
+    if (scheduled || queued.length === 0) return;
+    scheduled = true;
+    setImmediate(send);
   }
 
   return {
     add(item) {
       return new Promise((resolve, reject) => {
         queued.push({ item, resolve, reject });
-        if (!inFlight && !scheduled) {
-          scheduled = true;
-          setImmediate(send);
-        }
+        if (!inFlight) schedule();
       });
     },
   };
