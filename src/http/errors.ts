@@ -3,7 +3,7 @@
  * database faults → 503 (the caller may retry); anything else → a bare 500 whose
  * details go to the log only, never to the client.
  */
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { Logger } from '../log.js';
 import { mapDatabaseError } from '../db/errors.js';
 import { AppError, problems } from './problem.js';
@@ -20,15 +20,14 @@ export function sendProblem(ctx: Context, error: AppError): void {
   ctx.body = error.toProblem(ctx.path);
 }
 
-export function problemErrors(log: Logger) {
-  return async function problemErrorHandler(ctx: Context, next: Next): Promise<void> {
-    try {
-      await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw problems.notFound('Resource', `Nothing at ${ctx.path}.`);
-    } catch (error) {
-      const appError = toAppError(error);
-      if (appError.status >= 500) log.error({ err: error, path: ctx.path, method: ctx.method }, 'request failed');
-      sendProblem(ctx, appError);
-    }
-  };
+/** The answer to an error thrown by a handler: its problem document, logged when it is ours (5xx). */
+export function answerWithProblem(ctx: Context, error: unknown, log: Logger): void {
+  const appError = toAppError(error);
+  if (appError.status >= 500) log.error({ err: error, path: ctx.path, method: ctx.method }, 'request failed');
+  sendProblem(ctx, appError);
+}
+
+/** Nothing answered the request: a 404 problem document rather than Koa's plain text. */
+export function answerUnmatched(ctx: Context): void {
+  if (ctx.status === 404 && ctx.body === undefined) sendProblem(ctx, problems.notFound('Resource', `Nothing at ${ctx.path}.`));
 }

@@ -8,7 +8,7 @@
  * Retry-After until its window ends. Windows are fixed; keys live in a bounded LRU.
  * With N instances behind a balancer, an IP gets up to N × limit failures per window.
  */
-import type { Context, Next } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import { LRUCache } from 'lru-cache';
 import { problems } from './problem.js';
 
@@ -33,7 +33,25 @@ interface Window {
   failures: number;
 }
 
-export function failureLimiter(options: FailureLimiterOptions) {
+export interface FailureLimiter {
+  /** Does this limiter watch the request? */
+  applies(ctx: Context): boolean;
+  /** Runs the request under the limit: refused past it, counted when it fails. */
+  watch(ctx: Context, next: Next): Promise<void>;
+}
+
+/**
+ * The limiters as one middleware: a request is watched by the first limiter that applies,
+ * and passes straight through (no promise of its own) when none does.
+ */
+export function failureLimits(...limiters: FailureLimiter[]): Middleware {
+  return function limitFailures(ctx: Context, next: Next): Promise<void> {
+    for (const limiter of limiters) if (limiter.applies(ctx)) return limiter.watch(ctx, next);
+    return next();
+  };
+}
+
+export function failureLimiter(options: FailureLimiterOptions): FailureLimiter {
   const clock = options.clock ?? Date.now;
   const windows = new LRUCache<string, Window>({ max: options.maxKeys ?? 100_000 });
 
@@ -47,10 +65,9 @@ export function failureLimiter(options: FailureLimiterOptions) {
     return window;
   }
 
-  // Not async itself: a request the limiter does not watch passes straight through.
-  return function limitFailures(ctx: Context, next: Next): Promise<void> {
-    if (options.limit <= 0 || !options.applies(ctx)) return next();
-    return watch(ctx, next);
+  return {
+    applies: (ctx) => options.limit > 0 && options.applies(ctx),
+    watch,
   };
 
   async function watch(ctx: Context, next: Next): Promise<void> {

@@ -7,7 +7,7 @@
  * Also COOP, CORP, a Permissions-Policy, and HSTS when the request came over TLS (directly
  * or, with TRUST_PROXY, via the proxy). ADR 0805.
  */
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { randomUUID } from 'node:crypto';
 
 const CSP = [
@@ -19,7 +19,8 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
+/** Before the handler: the headers every response gets, and the default policy. */
+export function setSecurityHeaders(ctx: Context): void {
   const requestId = /^[\w.-]{1,64}$/.test(ctx.get('x-request-id')) ? ctx.get('x-request-id') : randomUUID();
   ctx.state.requestId = requestId;
   ctx.set('X-Request-Id', requestId);
@@ -30,14 +31,14 @@ export async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   ctx.set('Cross-Origin-Resource-Policy', 'same-site');
   ctx.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
   if (ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=31536000');
-  try {
-    await next();
-  } finally {
-    // (a prefix test: type-is would look the type up on every response of the hot path)
-    if (!String(ctx.response.get('Content-Type')).startsWith('text/html')) ctx.remove('Content-Security-Policy');
-    else {
-      if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', CSP);
-      ctx.set('X-Frame-Options', 'DENY');
-    }
+}
+
+/** After the handler: the policy stays on HTML only (a handler's own is kept), framing is denied. */
+export function finishSecurityHeaders(ctx: Context): void {
+  // (a prefix test: type-is would look the type up on every response of the hot path)
+  if (!String(ctx.response.get('Content-Type')).startsWith('text/html')) ctx.remove('Content-Security-Policy');
+  else {
+    if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', CSP);
+    ctx.set('X-Frame-Options', 'DENY');
   }
 }

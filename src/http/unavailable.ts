@@ -4,7 +4,7 @@
  * know to retry (ADR 0800). The provider reports such faults through its `server_error`
  * event, which `rememberProviderFault` records on the request.
  */
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import { mapDatabaseError } from '../db/errors.js';
 
@@ -14,8 +14,8 @@ export function rememberProviderFault(provider: Provider): void {
   });
 }
 
-export async function providerFaultsAsUnavailable(ctx: Context, next: Next): Promise<void> {
-  await next();
+/** After the provider has answered: a database fault it met becomes a 503 to retry. */
+export function answerProviderFault(ctx: Context): void {
   const fault = ctx.state.providerFault as unknown;
   if (fault === undefined || ctx.status < 500 || !mapDatabaseError(fault)) return;
   ctx.status = 503;

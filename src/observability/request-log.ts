@@ -3,7 +3,7 @@
  * template, pool id, status, duration. The path is logged without its query string:
  * /auth and /token queries carry codes and tokens. Nothing from headers or bodies.
  */
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
 
@@ -37,32 +37,27 @@ export function poolIdOf(ctx: Context): string | undefined {
   return match?.[1];
 }
 
-export function observeRequests(log: Logger, metrics: Metrics, naming: RouteNaming) {
-  return async function observeRequest(ctx: Context, next: Next): Promise<void> {
-    const started = process.hrtime.bigint();
-    try {
-      await next();
-    } finally {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = routeOf(ctx, naming);
-      const status = ctx.status;
-      metrics.observeRequest(ctx.method, route, status, seconds);
-      // Probes and scrapes arrive every few seconds from every balancer: debug, not info.
-      const level = status >= 500 ? 'warn' : FIXED_ROUTES.has(route) && route !== '/assets/tarn.css' ? 'debug' : 'info';
-      // (the line is built only when it will be written: most servers log above debug)
-      if (log.isLevelEnabled(level)) {
-        const line = {
-          reqId: ctx.state.requestId as string | undefined,
-          method: ctx.method,
-          path: ctx.path,
-          route,
-          poolId: poolIdOf(ctx),
-          status,
-          durationMs: Math.round(seconds * 1e6) / 1e3,
-          ip: ctx.ip,
-        };
-        log[level](line, 'request');
-      }
-    }
+/** Records one finished request (started at `started`, from process.hrtime.bigint()). */
+export function requestObserver(log: Logger, metrics: Metrics, naming: RouteNaming) {
+  return function observeRequest(ctx: Context, started: bigint): void {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const route = routeOf(ctx, naming);
+    const status = ctx.status;
+    metrics.observeRequest(ctx.method, route, status, seconds);
+    // Probes and scrapes arrive every few seconds from every balancer: debug, not info.
+    const level = status >= 500 ? 'warn' : FIXED_ROUTES.has(route) && route !== '/assets/tarn.css' ? 'debug' : 'info';
+    // (the line is built only when it will be written: most servers log above debug)
+    if (!log.isLevelEnabled(level)) return;
+    const line = {
+      reqId: ctx.state.requestId as string | undefined,
+      method: ctx.method,
+      path: ctx.path,
+      route,
+      poolId: poolIdOf(ctx),
+      status,
+      durationMs: Math.round(seconds * 1e6) / 1e3,
+      ip: ctx.ip,
+    };
+    log[level](line, 'request');
   };
 }

@@ -8,6 +8,7 @@ import type Router from '@koa/router';
 import type { Logger } from '../log.js';
 import { mapDatabaseError } from '../db/errors.js';
 import { problems } from '../http/problem.js';
+import { answerProviderFault } from '../http/unavailable.js';
 import { POOL_ID } from '../pools/pools.schemas.js';
 import type { PageRenderer } from '../views/render.js';
 import { HostedPageError } from './interactions/interactions.routes.js';
@@ -114,7 +115,10 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
     // oidc-provider builds its endpoint URLs from ctx.mountPath, as under koa-mount.
     ctx.mountPath = `/pools/${poolId}`;
     const { handle: provider } = entry;
-    const handle = () => provider(ctx, noop);
+    const handle = async () => {
+      await provider(ctx, noop);
+      answerProviderFault(ctx);
+    };
     return withPath(ctx, rest, cacheable ? () => metadata.fill(ctx, rest, handle) : handle);
   };
 }
