@@ -5,10 +5,42 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { UserLockoutRow } from '../db/tables.js';
+import { fixedStatement } from '../db/prepared.js';
+import type { UserLockoutRow, UserRow } from '../db/tables.js';
+
+/** What judging a sign-in attempt needs, in one round trip: the IP's counter, the user by email, the user's counter. */
+const signInState = fixedStatement<Record<string, unknown>>(
+  'tarn_sign_in_state',
+  `select u.*,
+     l.failures as lockout_failures, l.window_started_at as lockout_window_started_at, l.locked_until as lockout_locked_until,
+     t.failures as ip_failures, t.window_started_at as ip_window_started_at
+   from (values (1)) as one (x)
+   left join users u on u.pool_id = $1 and lower(u.email) = $3
+   left join user_lockouts l on l.pool_id = $1 and l.user_id = u.id
+   left join ip_throttles t on t.pool_id = $1 and t.ip = $2`,
+);
+
+export interface SignInStateRows {
+  user: UserRow | undefined;
+  lockout: UserLockoutRow | undefined;
+  ip: { failures: number; window_started_at: Date } | undefined;
+}
 
 export function createLockoutQueries(db: Db, poolId: string) {
   return {
+    async findSignInState(ip: string, email: string): Promise<SignInStateRows> {
+      const row = (await signInState.run(db, [poolId, ip, email.toLowerCase()])).rows[0]!;
+      const { lockout_failures, lockout_window_started_at, lockout_locked_until, ip_failures, ip_window_started_at, ...user } = row;
+      return {
+        user: user.id ? (user as unknown as UserRow) : undefined,
+        lockout:
+          lockout_failures === null
+            ? undefined
+            : ({ pool_id: poolId, user_id: user.id, failures: lockout_failures, window_started_at: lockout_window_started_at, locked_until: lockout_locked_until } as UserLockoutRow),
+        ip: ip_failures === null ? undefined : { failures: ip_failures as number, window_started_at: ip_window_started_at as Date },
+      };
+    },
+
     findLockout(userId: string): Promise<UserLockoutRow | undefined> {
       return db.selectFrom('user_lockouts').selectAll().where('pool_id', '=', poolId).where('user_id', '=', userId).executeTakeFirst();
     },
@@ -40,16 +72,8 @@ export function createLockoutQueries(db: Db, poolId: string) {
       return Number(result.numDeletedRows) > 0;
     },
 
-    /** Failures from this IP in the current window (0 when the window has ended). */
-    async findIpFailures(ip: string, now: Date, windowMs: number): Promise<number> {
-      const row = await db
-        .selectFrom('ip_throttles')
-        .select(['failures', 'window_started_at'])
-        .where('pool_id', '=', poolId)
-        .where('ip', '=', ip)
-        .executeTakeFirst();
-      if (!row || new Date(row.window_started_at).getTime() <= now.getTime() - windowMs) return 0;
-      return row.failures;
+    findIpCounter(ip: string): Promise<{ failures: number; window_started_at: Date } | undefined> {
+      return db.selectFrom('ip_throttles').select(['failures', 'window_started_at']).where('pool_id', '=', poolId).where('ip', '=', ip).executeTakeFirst();
     },
 
     async countIpFailure(ip: string, now: Date, windowMs: number): Promise<number> {

@@ -31,14 +31,35 @@ export function toLockoutResponse(row: UserLockoutRow | undefined, now: Date) {
   };
 }
 
+/** Failures of an IP's counter that still count at `now` (none once its window has ended). */
+function ipFailuresAt(counter: { failures: number; window_started_at: Date } | undefined, now: Date): number {
+  if (!counter || new Date(counter.window_started_at).getTime() <= now.getTime() - IP_WINDOW_MS) return 0;
+  return counter.failures;
+}
+
 export function createSignInGuard({ db, clock }: SignInGuardDeps) {
   return {
-    async isIpThrottled(poolId: string, ip: string): Promise<boolean> {
-      return (await createLockoutQueries(db, poolId).findIpFailures(ip, clock(), IP_WINDOW_MS)) >= IP_MAX_FAILURES;
+    /**
+     * Everything a sign-in attempt is judged by, read in one query: is the IP throttled,
+     * the user with this email (if any), and that user's lockout.
+     */
+    async assess(poolId: string, ip: string, email: string) {
+      const state = await createLockoutQueries(db, poolId).findSignInState(ip, email);
+      const now = clock();
+      return {
+        ipThrottled: ipFailuresAt(state.ip, now) >= IP_MAX_FAILURES,
+        user: state.user,
+        lockout: toLockoutResponse(state.lockout, now),
+      };
     },
+
 
     async isUserLocked(poolId: string, userId: string): Promise<boolean> {
       return toLockoutResponse(await createLockoutQueries(db, poolId).findLockout(userId), clock()).locked;
+    },
+
+    async isIpThrottled(poolId: string, ip: string): Promise<boolean> {
+      return ipFailuresAt(await createLockoutQueries(db, poolId).findIpCounter(ip), clock()) >= IP_MAX_FAILURES;
     },
 
     /** One failed sign-in: counts against the IP, and against the user when there is one. */

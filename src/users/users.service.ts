@@ -50,7 +50,6 @@ export function toMeResponse(row: UserRow) {
 
 export type PasswordCheck = { ok: true; user: UserRow } | { ok: false; reason: 'invalid' | 'throttled' };
 
-const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface UserServiceDeps {
@@ -218,14 +217,12 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
      * locked or not active; only an IP over its throttle gets a different answer.
      */
     async verifyPassword(poolId: string, email: string, password: string, ip = 'unknown'): Promise<PasswordCheck> {
-      if (await guard.isIpThrottled(poolId, ip)) {
+      // One query for the IP's throttle, the user and the user's lockout: the same for unknown emails.
+      const { ipThrottled, user, lockout } = await guard.assess(poolId, ip, email);
+      if (ipThrottled) {
         await hasher.verifyNothing(password);
         return { ok: false, reason: 'throttled' };
       }
-      const users = createUserQueries(db, poolId);
-      const user = email ? await users.findUserByEmail(email) : undefined;
-      // The lockout read happens for unknown emails too (a nil id), so both paths do the same queries.
-      const lockout = await guard.describeLockout(poolId, user?.id ?? NIL_UUID);
       const matches = user?.password_hash ? await hasher.verify(user.password_hash, password) : await hasher.verifyNothing(password);
       if (!user || !matches || lockout.locked || user.status !== 'active') {
         // The pool's lockout settings are read only when a failure is to be counted.
@@ -235,7 +232,7 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
       }
       // A success starts the count afresh; with no failures counted there is nothing to clear.
       if (lockout.windowStartedAt) await guard.recordSuccess(poolId, user.id);
-      await users.touchLastLogin(user.id);
+      await createUserQueries(db, poolId).touchLastLogin(user.id);
       return { ok: true, user };
     },
 

@@ -75,8 +75,16 @@ it('lockouts and IP throttles are counted per pool', async () => {
 
   await lockA.countIpFailure('192.0.2.1', now, 60_000);
   await lockA.countIpFailure('192.0.2.1', now, 60_000);
-  expect(await lockA.findIpFailures('192.0.2.1', now, 60_000)).toBe(2);
-  expect(await lockB.findIpFailures('192.0.2.1', now, 60_000)).toBe(0);
+  expect((await lockA.findIpCounter('192.0.2.1'))?.failures).toBe(2);
+  expect(await lockB.findIpCounter('192.0.2.1')).toBeUndefined();
+  // The one-query view a sign-in attempt is judged by: pool A's counters and user, never at B.
+  const stateA = await lockA.findSignInState('192.0.2.1', 'SAME@example.test');
+  expect(stateA).toMatchObject({ user: { id: userA }, lockout: { failures: 2 }, ip: { failures: 2 } });
+  const stateB = await lockB.findSignInState('192.0.2.1', 'same@example.test');
+  expect(stateB.user?.id).toBe(userB);
+  expect(stateB.lockout).toBeUndefined();
+  expect(stateB.ip).toBeUndefined();
+  expect(await lockA.findSignInState('192.0.2.9', 'nobody@example.test')).toEqual({ user: undefined, lockout: undefined, ip: undefined });
   // A failure after the window starts a new count.
   expect(await lockA.countIpFailure('192.0.2.1', new Date(now.getTime() + 61_000), 60_000)).toBe(1);
 });

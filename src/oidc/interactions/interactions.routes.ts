@@ -110,10 +110,16 @@ export function createInteractionRouter(deps: InteractionDeps) {
     });
   }
 
-  async function finish(ctx: Context, result: InteractionResults) {
-    const returnTo = await entryOf(ctx).provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+  /**
+   * Records the interaction's result and sends the browser back to the provider: what
+   * provider.interactionResult does (without merging the last submission), minus reading
+   * the interaction again — `details` is the interaction this request already loaded.
+   */
+  async function finish(ctx: Context, details: Details, result: InteractionResults) {
+    details.result = result;
+    await details.save(details.exp - Math.floor(Date.now() / 1000));
     ctx.status = 303;
-    ctx.redirect(returnTo);
+    ctx.redirect(details.returnTo);
   }
 
   async function readCheckedForm(ctx: Context, details: Details): Promise<Record<string, string>> {
@@ -155,7 +161,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
     if (!check.ok) return renderLogin(ctx, details, { status: 401, email, error: INVALID_CREDENTIALS });
     const result = { login: { accountId: check.user.id, amr: ['pwd'] } };
     if (await deps.passkeys?.offerEnrolment(ctx, result)) return;
-    return finish(ctx, result);
+    return finish(ctx, details, result);
   });
 
   router.post('/interaction/:uid/consent', async function submitConsent(ctx) {
@@ -163,7 +169,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
     if (details.prompt.name !== 'consent') throw expired();
     const form = await readCheckedForm(ctx, details);
     if (form.decision !== 'allow') {
-      return finish(ctx, { error: 'access_denied', error_description: 'The user denied the request.' });
+      return finish(ctx, details, { error: 'access_denied', error_description: 'The user denied the request.' });
     }
     const { provider } = entryOf(ctx);
     const accountId = details.session?.accountId;
@@ -177,12 +183,12 @@ export function createInteractionRouter(deps: InteractionDeps) {
     if (prompt.missingOIDCClaims) grant.addOIDCClaims(prompt.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(prompt.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
-    return finish(ctx, { consent: details.grantId ? {} : { grantId } });
+    return finish(ctx, details, { consent: details.grantId ? {} : { grantId } });
   });
 
   router.get('/interaction/:uid/abort', async function abortInteraction(ctx) {
-    await loadDetails(ctx);
-    return finish(ctx, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
+    const details = await loadDetails(ctx);
+    return finish(ctx, details, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
   });
 
   deps.passkeys?.register(router);
