@@ -81,8 +81,8 @@ const upsert = preparedStatement(
   'tarn_upsert_artifacts',
   `with async_commit as (select set_config('synchronous_commit', 'off', true))
    insert into oidc_artifacts (pool_id, model, id, payload, grant_id, user_code, uid, expires_at)
-   select $1, a.model, a.id, a.payload, a.payload->>'grantId', a.payload->>'userCode', a.payload->>'uid', a.expires_at
-   from async_commit, jsonb_to_recordset($2::jsonb) as a(model text, id text, payload jsonb, expires_at timestamptz)
+   select $1, a.model, a.id, a.payload, a.payload->>'grantId', a.payload->>'userCode', a.payload->>'uid', to_timestamp(a.expires_at / 1000.0)
+   from async_commit, jsonb_to_recordset($2::jsonb) as a(model text, id text, payload jsonb, expires_at bigint)
    on conflict (pool_id, model, id) do update
      set payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code,
          uid = excluded.uid, expires_at = excluded.expires_at`,
@@ -90,7 +90,8 @@ const upsert = preparedStatement(
 
 export async function upsertArtifacts(db: Db, poolId: string, artifacts: NewArtifact[]): Promise<void> {
   // One JSON document for the whole batch: one serialisation here, one parse there.
-  const rows = artifacts.map(({ model, id, payload, expiresAt }) => ({ model, id, payload, expires_at: expiresAt }));
+  // (expiry as epoch milliseconds: serialising a Date costs more than the rest of a token's row)
+  const rows = artifacts.map(({ model, id, payload, expiresAt }) => ({ model, id, payload, expires_at: expiresAt?.getTime() ?? null }));
   await upsert.run(db, [poolId, JSON.stringify(rows)]);
 }
 
