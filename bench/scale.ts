@@ -38,7 +38,7 @@ import { openDatabase } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { ARGON2_PARAMS } from '../src/users/password.js';
 import { admin, signIn, type SignInTarget, type Worker } from './flows.js';
-import { CookieJar, createBenchDatabase, envInt, fmt, freePort, machine, request, runLoop, startServer, table, type BenchDatabase, type Measured, type ServerProcess } from './lib.js';
+import { buildForBench, CookieJar, createBenchDatabase, envInt, fmt, freePort, machine, request, runLoop, startServer, table, type BenchDatabase, type Measured, type ServerProcess } from './lib.js';
 
 const SECONDS = envInt('BENCH_SECONDS', 5);
 const CACHE_SIZE = envInt('PROVIDER_CACHE_SIZE', 200);
@@ -197,11 +197,14 @@ async function seedWorld(pools: number, users: number, envelope: ReturnType<type
   return { pools, users, database, client, seedSeconds, adminToken: `bench-${randomBytes(16).toString('hex')}`, samples: {}, counts: {}, rss: [], plans: [] };
 }
 
+// The compiled build, as the Docker image runs it (lib.ts buildForBench); made in main().
+let tarnScript = `${root}src/main.ts`;
+
 async function startTarn(world: World, masterKeyHex: string): Promise<ServerProcess> {
   const port = await freePort();
   world.tarn = await startServer(
     'Tarn',
-    `${root}src/main.ts`,
+    tarnScript,
     {
       NODE_ENV: 'production',
       DATABASE_URL: world.database.url,
@@ -318,6 +321,8 @@ async function main() {
   const keys = await keyMaterial();
   const hash = await argon2.hash(PASSWORD, ARGON2_PARAMS);
   const worlds: World[] = [];
+  const code = buildForBench(root);
+  tarnScript = code.script('src/main.ts');
   try {
     for (const scale of SCALES) worlds.push(await seedWorld(scale.pools, scale.users, envelope, keys, hash));
     log('measuring …');
@@ -365,6 +370,7 @@ async function main() {
       await world.client.end().catch(() => {});
       await world.database.drop();
     }
+    code.remove();
   }
 }
 
