@@ -46,7 +46,7 @@ export function requestObserver(log: Logger, metrics: Metrics, naming: RouteNami
     metrics.observeRequest(ctx.method, route, status, seconds);
     // Probes and scrapes arrive every few seconds from every balancer: debug, not info.
     const level = status >= 500 ? 'warn' : FIXED_ROUTES.has(route) && route !== '/assets/tarn.css' ? 'debug' : 'info';
-    // (the line is built only when it will be written: most servers log above debug)
+    // (the line is built only when its level is on)
     if (!log.isLevelEnabled(level)) return;
     const line = {
       reqId: ctx.state.requestId as string | undefined,
