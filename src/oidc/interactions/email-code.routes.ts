@@ -10,9 +10,9 @@ import type { Context } from 'koa';
 import type { OnboardingService } from '../../users/onboarding.service.js';
 import type { PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
-import { entryOf, expired, loadDetails, TOO_MANY_ATTEMPTS, type Details } from './interactions.routes.js';
+import { entryOf, expired, finishInteraction, loadDetails, TOO_MANY_ATTEMPTS, type Details } from './interactions.routes.js';
 import type { PasskeyInteractions } from './passkey.routes.js';
-import { finishInteraction, interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
+import { interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
 
 export interface EmailCodeDeps {
   onboarding: OnboardingService;
@@ -65,7 +65,7 @@ export function registerEmailCodeRoutes(router: Router, deps: EmailCodeDeps): vo
     const result = await deps.onboarding.verifySignInCode(entryOf(ctx).pool, email, (form.code ?? '').trim(), ctx.ip);
     if (!result.ok) return renderCodePage(ctx, details, email, result.reason === 'throttled' ? TOO_MANY_ATTEMPTS : WRONG_CODE, result.reason === 'throttled' ? 429 : 401);
     const login = { login: { accountId: result.user.id, amr: ['otp'] } };
-    if (await deps.passkeys?.offerEnrolment(ctx, login, { evenWithPasskeys: true })) return;
-    return finishInteraction(ctx, login);
+    if (await deps.passkeys?.offerEnrolment(ctx, details, login, { evenWithPasskeys: true })) return;
+    return finishInteraction(ctx, details, login);
   });
 }

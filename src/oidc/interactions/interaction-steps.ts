@@ -1,10 +1,10 @@
 /**
  * Steps the sign-in flows added beside interactions.routes.ts share (registration, email
- * code): a form that must carry the interaction's CSRF token, the end of an interaction,
- * field errors shown on a page, and the 404 of a method the pool does not offer.
+ * code): a form that must carry the interaction's CSRF token, field errors shown on a page,
+ * and the 404 of a method the pool does not offer. (The end of an interaction is
+ * interactions.routes.ts's finishInteraction.)
  */
 import type { Context } from 'koa';
-import type { InteractionResults } from 'oidc-provider';
 import { readForm } from '../../http/body.js';
 import { AppError } from '../../http/problem.js';
 import { csrfValid } from './csrf.js';
@@ -16,12 +16,6 @@ export async function readInteractionForm(ctx: Context, details: Details, csrfKe
     throw new HostedPageError(403, 'Request refused', 'This form was not sent from this sign-in page. Go back to the application and start again.');
   }
   return form;
-}
-
-export async function finishInteraction(ctx: Context, result: InteractionResults): Promise<void> {
-  const returnTo = await entryOf(ctx).provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
-  ctx.status = 303;
-  ctx.redirect(returnTo);
 }
 
 export function interactionBase(ctx: Context): string {

@@ -32,6 +32,23 @@ export interface InteractionDeps {
 
 export type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']>>;
 
+/**
+ * Records the interaction's result: what provider.interactionResult does (without merging the
+ * last submission), minus reading the interaction again — `details` is the interaction this
+ * request already loaded.
+ */
+export async function saveInteractionResult(details: Details, result: InteractionResults): Promise<void> {
+  details.result = result;
+  await details.save(details.exp - Math.floor(Date.now() / 1000));
+}
+
+/** Ends an interaction: its result recorded, the browser sent back to the provider. */
+export async function finishInteraction(ctx: Context, details: Details, result: InteractionResults): Promise<void> {
+  await saveInteractionResult(details, result);
+  ctx.status = 303;
+  ctx.redirect(details.returnTo);
+}
+
 /** The one answer to a wrong email, a wrong password, a locked or inactive account (lockout.service.ts). */
 export const INVALID_CREDENTIALS = 'Invalid email or password. After repeated failures, sign-in is paused for a while.';
 export const TOO_MANY_ATTEMPTS = 'Too many failed attempts from your network. Wait a few minutes and try again.';
@@ -110,18 +127,6 @@ export function createInteractionRouter(deps: InteractionDeps) {
     });
   }
 
-  /**
-   * Records the interaction's result and sends the browser back to the provider: what
-   * provider.interactionResult does (without merging the last submission), minus reading
-   * the interaction again — `details` is the interaction this request already loaded.
-   */
-  async function finish(ctx: Context, details: Details, result: InteractionResults) {
-    details.result = result;
-    await details.save(details.exp - Math.floor(Date.now() / 1000));
-    ctx.status = 303;
-    ctx.redirect(details.returnTo);
-  }
-
   async function readCheckedForm(ctx: Context, details: Details): Promise<Record<string, string>> {
     const form = await readForm(ctx, deps.bodyLimitBytes);
     if (!csrfValid(deps.csrfKey, entryOf(ctx).pool.id, details.uid, form.csrf)) {
@@ -160,8 +165,8 @@ export function createInteractionRouter(deps: InteractionDeps) {
     if (!check.ok && check.reason === 'throttled') return renderLogin(ctx, details, { status: 429, email, error: TOO_MANY_ATTEMPTS });
     if (!check.ok) return renderLogin(ctx, details, { status: 401, email, error: INVALID_CREDENTIALS });
     const result = { login: { accountId: check.user.id, amr: ['pwd'] } };
-    if (await deps.passkeys?.offerEnrolment(ctx, result)) return;
-    return finish(ctx, details, result);
+    if (await deps.passkeys?.offerEnrolment(ctx, details, result)) return;
+    return finishInteraction(ctx, details, result);
   });
 
   router.post('/interaction/:uid/consent', async function submitConsent(ctx) {
@@ -169,7 +174,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
     if (details.prompt.name !== 'consent') throw expired();
     const form = await readCheckedForm(ctx, details);
     if (form.decision !== 'allow') {
-      return finish(ctx, details, { error: 'access_denied', error_description: 'The user denied the request.' });
+      return finishInteraction(ctx, details, { error: 'access_denied', error_description: 'The user denied the request.' });
     }
     const { provider } = entryOf(ctx);
     const accountId = details.session?.accountId;
@@ -183,12 +188,12 @@ export function createInteractionRouter(deps: InteractionDeps) {
     if (prompt.missingOIDCClaims) grant.addOIDCClaims(prompt.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(prompt.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
-    return finish(ctx, details, { consent: details.grantId ? {} : { grantId } });
+    return finishInteraction(ctx, details, { consent: details.grantId ? {} : { grantId } });
   });
 
   router.get('/interaction/:uid/abort', async function abortInteraction(ctx) {
     const details = await loadDetails(ctx);
-    return finish(ctx, details, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
+    return finishInteraction(ctx, details, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
   });
 
   deps.passkeys?.register(router);

@@ -27,7 +27,7 @@ import { ENROLMENT_GRANT_TTL_MS, isPasskeyEnabled, PasskeyRefused, type PasskeyS
 import type { UserService } from '../../users/users.service.js';
 import type { PageRenderer } from '../../views/render.js';
 import { csrfToken, csrfValid } from './csrf.js';
-import { entryOf, expired, HostedPageError, loadDetails, type Details } from './interactions.routes.js';
+import { entryOf, expired, finishInteraction, HostedPageError, loadDetails, saveInteractionResult, type Details } from './interactions.routes.js';
 
 export interface PasskeyInteractionDeps {
   passkeys: PasskeyService;
@@ -150,11 +150,11 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
      * caller finishes the interaction as usual. After an email-code sign-in (the recovery path of a
      * user whose passkey is on a lost device) pass { evenWithPasskeys: true }.
      */
-    async offerEnrolment(ctx: Context, result: InteractionResults, options: { evenWithPasskeys?: boolean } = {}): Promise<boolean> {
-      const { pool, provider } = entryOf(ctx);
+    async offerEnrolment(ctx: Context, details: Details, result: InteractionResults, options: { evenWithPasskeys?: boolean } = {}): Promise<boolean> {
+      const { pool } = entryOf(ctx);
       const accountId = (result.login as { accountId?: string } | undefined)?.accountId;
       if (!accountId || !(await deps.passkeys.shouldOfferEnrolment(pool, accountId, options))) return false;
-      await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+      await saveInteractionResult(details, result);
       ctx.status = 303;
       ctx.redirect(`${base(ctx)}/passkey/add`);
       return true;
@@ -221,13 +221,11 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
         const details = await loadDetails(ctx);
         if (details.prompt.name !== 'login') throw expired();
         const form = await readCheckedForm(ctx, details);
-        const { pool, provider } = entryOf(ctx);
+        const { pool } = entryOf(ctx);
         try {
           const user = await deps.passkeys.finishAuthentication(pool, form.credential, { interactionUid: details.uid });
           // RFC 8176: hwk (proof of a key in hardware), user (user presence and verification).
-          const returnTo = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: user.id, amr: ['hwk', 'user'] } }, { mergeWithLastSubmission: false });
-          ctx.status = 303;
-          ctx.redirect(returnTo);
+          await finishInteraction(ctx, details, { login: { accountId: user.id, amr: ['hwk', 'user'] } });
         } catch (error) {
           refused(ctx, error);
           return renderSignIn(ctx, details, (form.email ?? '').trim(), 'That passkey could not be used to sign in here. Try again, or go back and sign in another way.');

@@ -12,8 +12,8 @@ import type { UserSchemas } from '../../users/user-schema.js';
 import { requiredProfileFields } from '../../users/user-schema.js';
 import type { PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
-import { entryOf, expired, loadDetails, type Details } from './interactions.routes.js';
-import { fieldMessages, finishInteraction, interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
+import { entryOf, expired, finishInteraction, loadDetails, type Details } from './interactions.routes.js';
+import { fieldMessages, interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
 
 export interface RegistrationDeps {
   onboarding: OnboardingService;
@@ -94,6 +94,6 @@ export function registerRegistrationRoutes(router: Router, deps: RegistrationDep
     const email = (form.email ?? '').trim();
     const user = await deps.onboarding.completeRegistration(entryOf(ctx).pool, email, (form.code ?? '').trim());
     if (!user) return renderVerify(ctx, details, email, 'That code is wrong or has expired. Check the latest email, or start again for a new code.', 401);
-    return finishInteraction(ctx, { login: { accountId: user.id, amr: ['pwd', 'otp'] } });
+    return finishInteraction(ctx, details, { login: { accountId: user.id, amr: ['pwd', 'otp'] } });
   });
 }
