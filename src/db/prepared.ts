@@ -4,7 +4,7 @@
  * spent ≈ 170 µs of Tarn's CPU there, as much as the round trip itself), and, on PostgreSQL,
  * parsing and planning it on every call: the text is prepared once per connection under
  * its name and then only executed (see PreparingClient). On PGlite the name is a comment.
- * Variable-length batches keep one text by passing arrays (`unnest($1::text[], …)`).
+ * Variable-length batches keep one text by passing arrays (`unnest`) or one JSON array.
  */
 import { CompiledQuery, type QueryResult } from 'kysely';
 import pg from 'pg';
@@ -12,9 +12,13 @@ import type { Db } from './database.js';
 
 const MARK = /^\/\* prepared:([a-z_]+) \*\//;
 
-export interface PreparedStatement<R> {
+export interface Statement<R> {
   readonly name: string;
   run(db: Db, values: readonly unknown[]): Promise<QueryResult<R>>;
+}
+
+function statement<R>(name: string, sql: string): Statement<R> {
+  return { name, run: (db, values) => db.executeQuery<R>(CompiledQuery.raw(sql, [...values])) };
 }
 
 /**
@@ -22,21 +26,14 @@ export interface PreparedStatement<R> {
  * whose best plan depends on table sizes that change (an empty table at start grows to
  * millions of rows), which a prepared plan, made once, would not follow.
  */
-export function fixedStatement<R = unknown>(name: string, text: string): PreparedStatement<R> {
-  const compiled = text.trim();
-  return {
-    name,
-    run: (db, values) => db.executeQuery<R>(CompiledQuery.raw(compiled, [...values])),
-  };
+export function fixedStatement<R = unknown>(name: string, text: string): Statement<R> {
+  return statement(name, text.trim());
 }
 
-export function preparedStatement<R = unknown>(name: string, text: string): PreparedStatement<R> {
+/** A fixed statement that PostgreSQL also prepares once per connection (only where no plan can go stale). */
+export function preparedStatement<R = unknown>(name: string, text: string): Statement<R> {
   if (!/^[a-z_]+$/.test(name)) throw new Error(`invalid statement name ${name}`);
-  const marked = `/* prepared:${name} */ ${text.trim()}`;
-  return {
-    name,
-    run: (db, values) => db.executeQuery<R>(CompiledQuery.raw(marked, [...values])),
-  };
+  return statement(name, `/* prepared:${name} */ ${text.trim()}`);
 }
 
 /**

@@ -216,7 +216,8 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
      * and the same answer whether the email is unknown, the password wrong, the user
      * locked or not active; only an IP over its throttle gets a different answer.
      */
-    async verifyPassword(poolId: string, email: string, password: string, ip = 'unknown'): Promise<PasswordCheck> {
+    async verifyPassword(pool: PoolRow, email: string, password: string, ip = 'unknown'): Promise<PasswordCheck> {
+      const poolId = pool.id;
       // One query for the IP's throttle, the user and the user's lockout: the same for unknown emails.
       const { ipThrottled, user, lockout } = await guard.assess(poolId, ip, email);
       if (ipThrottled) {
@@ -225,9 +226,7 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
       }
       const matches = user?.password_hash ? await hasher.verify(user.password_hash, password) : await hasher.verifyNothing(password);
       if (!user || !matches || lockout.locked || user.status !== 'active') {
-        // The pool's lockout settings are read only when a failure is to be counted.
-        const pool = await createPoolQueries(db).findPool(poolId);
-        if (pool) await guard.recordFailure(poolId, pool.lockout, ip, user?.id);
+        await guard.recordFailure(poolId, pool.lockout, ip, user?.id);
         return { ok: false, reason: 'invalid' };
       }
       // A success starts the count afresh; with no failures counted there is nothing to clear.

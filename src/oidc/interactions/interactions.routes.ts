@@ -150,8 +150,9 @@ export function createInteractionRouter(deps: InteractionDeps) {
     const form = await readCheckedForm(ctx, details);
     const email = (form.email ?? '').trim();
     const password = form.password ?? '';
-    const poolId = entryOf(ctx).pool.id;
-    const check = await deps.users.verifyPassword(poolId, email, password, ctx.ip);
+    const { pool } = entryOf(ctx);
+    const poolId = pool.id;
+    const check = await deps.users.verifyPassword(pool, email, password, ctx.ip);
     await deps.audit?.signIn({
       poolId,
       method: 'password',
