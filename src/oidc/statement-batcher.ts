@@ -22,15 +22,14 @@ interface Queued<T, R> {
 
 /** `run` answers a batch with one result per item, in the items' order. */
 export function createStatementBatcher<T, R = void>(run: (items: T[]) => Promise<R[] | void>, maxBatch = 100): StatementBatcher<T, R> {
-  let queued: Queued<T, R>[] = [];
+  const queued: Queued<T, R>[] = [];
   let inFlight = false;
   let scheduled = false;
 
   function send(): void {
     scheduled = false;
     if (inFlight || queued.length === 0) return;
-    const batch = queued.length > maxBatch ? queued.splice(0, maxBatch) : queued;
-    if (batch === queued) queued = [];
+    const batch = queued.splice(0, maxBatch);
     inFlight = true;
     run(batch.map((entry) => entry.item)).then(
       (results) => batch.forEach((entry, n) => entry.resolve((results ? results[n] : undefined) as R)),
