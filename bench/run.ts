@@ -244,7 +244,7 @@ async function main() {
       const dbCpu = perServer[0]!.dbCpuMs / perServer[0]!.requests;
       const [t, b] = results as [Measured, Measured];
       const failures = t.failures + b.failures ? ` (failures: Tarn ${t.failures}, bare ${b.failures})` : '';
-      rows.push([scenario.label + failures, fmt(t.rps, t.rps < 100 ? 1 : 0), fmt(t.p50, 1), fmt(t.p99, 1), fmt(b.rps, b.rps < 100 ? 1 : 0), fmt(b.p50, 1), fmt(b.p99, 1), `${fmt((100 * t.rps) / b.rps)} %`, fmt(cpu[0]!, 2), fmt(dbCpu, 2), fmt(cpu[1]!, 2)]);
+      rows.push([scenario.label + failures, fmt(t.rps, t.rps < 100 ? 1 : 0), fmt(t.p50, 1), fmt(t.p99, 1), fmt(b.rps, b.rps < 100 ? 1 : 0), fmt(b.p50, 1), fmt(b.p99, 1), `${fmt((100 * t.rps) / b.rps)} %`, fmt(cpu[0]!, 3), fmt(dbCpu, 3), fmt(cpu[1]!, 3)]);
       process.stdout.write(`  ${scenario.key}: Tarn ${fmt(t.rps)}/s, bare ${fmt(b.rps)}/s\n`);
     }
     const hashes = !ONLY || ONLY.includes('argon2') ? await rawArgon2(SECONDS, HASH_CONCURRENCY) : undefined;

@@ -8,7 +8,7 @@ import { createAdminRouter } from './admin/admin.router.js';
 import { auditAdminActions, matchAdminRoute } from './audit/audit.middleware.js';
 import { createAuditService } from './audit/audit.service.js';
 import { startPoolChangeFeed, type PoolChangeFeed } from './db/pool-changes.js';
-import { failureLimiter, failureLimits } from './http/rate-limit.js';
+import { failureLimiter } from './http/rate-limit.js';
 import { rememberProviderFault } from './http/unavailable.js';
 import { createMetrics } from './observability/metrics.js';
 import { serveMetrics } from './observability/metrics.routes.js';
@@ -121,51 +121,45 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
 
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   const window = config.rateLimitWindowMs;
-  // Headers, errors as problem documents, request log and metrics: one layer (request-frame.ts).
-  app.use(requestFrame(log, metrics, { adminRoute: (path, method) => matchAdminRoute(admin, path, method)?.template }));
+  // Headers, failure limits, errors as problem documents, request log and metrics: one layer (request-frame.ts).
+  const limiters = [
+    failureLimiter({
+      name: 'token',
+      limit: config.rateLimitTokenFailures,
+      windowMs: window,
+      applies: (ctx) => ctx.method === 'POST' && /^\/pools\/[^/]+\/token(\/|$)/.test(ctx.path),
+      failed: (status) => status === 400 || status === 401,
+      onLimited: metrics.rateLimited,
+    }),
+    failureLimiter({
+      name: 'login',
+      limit: config.rateLimitLoginFailures,
+      windowMs: window,
+      applies: (ctx) => ctx.method === 'POST' && /^\/pools\/[^/]+\/interaction\//.test(ctx.path),
+      failed: (status) => status === 401,
+      onLimited: metrics.rateLimited,
+      refuse: async (ctx) => {
+        ctx.status = 429;
+        ctx.type = 'html';
+        ctx.body = await pages.render('error', undefined, { title: 'Too many attempts', message: 'Too many failed sign-in attempts from your network. Wait a minute and try again.' });
+      },
+    }),
+    failureLimiter({
+      name: 'admin',
+      limit: config.rateLimitAdminFailures,
+      windowMs: window,
+      applies: (ctx) => ctx.path.startsWith('/admin/') && ctx.path !== '/admin/openapi.json',
+      failed: (status) => status === 401,
+      onLimited: metrics.rateLimited,
+    }),
+  ];
+  app.use(requestFrame({ log, metrics, limiters, naming: { adminRoute: (path, method) => matchAdminRoute(admin, path, method)?.template } }));
   // Pool traffic (the hot path) first: it never reaches the routers below, whose route
   // matching it would otherwise pay on every request (issue 7). Nothing else lives under /pools/.
-  app.use(
-    failureLimits(
-      failureLimiter({
-        name: 'token',
-        limit: config.rateLimitTokenFailures,
-        windowMs: window,
-        applies: (ctx) => ctx.method === 'POST' && /^\/pools\/[^/]+\/token(\/|$)/.test(ctx.path),
-        failed: (status) => status === 400 || status === 401,
-        onLimited: metrics.rateLimited,
-      }),
-      failureLimiter({
-        name: 'login',
-        limit: config.rateLimitLoginFailures,
-        windowMs: window,
-        applies: (ctx) => ctx.method === 'POST' && /^\/pools\/[^/]+\/interaction\//.test(ctx.path),
-        failed: (status) => status === 401,
-        onLimited: metrics.rateLimited,
-        refuse: async (ctx) => {
-          ctx.status = 429;
-          ctx.type = 'html';
-          ctx.body = await pages.render('error', undefined, { title: 'Too many attempts', message: 'Too many failed sign-in attempts from your network. Wait a minute and try again.' });
-        },
-      }),
-    ),
-  );
   app.use(poolGateway({ registry, hosted, pages, log }));
   app.use(staticAssets());
   app.use(health.routes());
   app.use(serveMetrics(metrics, config.metricsToken));
-  app.use(
-    failureLimits(
-      failureLimiter({
-        name: 'admin',
-        limit: config.rateLimitAdminFailures,
-        windowMs: window,
-        applies: (ctx) => ctx.path.startsWith('/admin/') && ctx.path !== '/admin/openapi.json',
-        failed: (status) => status === 401,
-        onLimited: metrics.rateLimited,
-      }),
-    ),
-  );
   app.use(auditAdminActions(audit, admin));
   app.use(admin.routes());
   app.use(admin.allowedMethods({ throw: true, methodNotAllowed: () => problems.methodNotAllowed(), notImplemented: () => problems.methodNotAllowed() }));

@@ -7,8 +7,9 @@
  * busy client doing its job must not be throttled. Past the limit, the IP gets 429 with
  * Retry-After until its window ends. Windows are fixed; keys live in a bounded LRU.
  * With N instances behind a balancer, an IP gets up to N × limit failures per window.
+ * The request frame runs them (request-frame.ts): no middleware layer of their own.
  */
-import type { Context, Middleware, Next } from 'koa';
+import type { Context } from 'koa';
 import { LRUCache } from 'lru-cache';
 import { problems } from './problem.js';
 
@@ -36,19 +37,10 @@ interface Window {
 export interface FailureLimiter {
   /** Does this limiter watch the request? */
   applies(ctx: Context): boolean;
-  /** Runs the request under the limit: refused past it, counted when it fails. */
-  watch(ctx: Context, next: Next): Promise<void>;
-}
-
-/**
- * The limiters as one middleware: a request is watched by the first limiter that applies,
- * and passes straight through (no promise of its own) when none does.
- */
-export function failureLimits(...limiters: FailureLimiter[]): Middleware {
-  return function limitFailures(ctx: Context, next: Next): Promise<void> {
-    for (const limiter of limiters) if (limiter.applies(ctx)) return limiter.watch(ctx, next);
-    return next();
-  };
+  /** The refusal of a request past the limit (a 429 problem, or the limiter's own answer); undefined when it may go on. */
+  refuses(ctx: Context): Promise<void> | undefined;
+  /** Counts the finished request when it failed in the way this limiter counts. */
+  count(ctx: Context, status: number): void;
 }
 
 export function failureLimiter(options: FailureLimiterOptions): FailureLimiter {
@@ -65,30 +57,22 @@ export function failureLimiter(options: FailureLimiterOptions): FailureLimiter {
     return window;
   }
 
+  async function refuse(ctx: Context, window: Window): Promise<void> {
+    options.onLimited?.(options.name);
+    const retryAfter = Math.max(1, Math.ceil((window.startedAt + options.windowMs - clock()) / 1000));
+    if (!options.refuse) throw problems.tooManyRequests(retryAfter);
+    ctx.set('Retry-After', String(retryAfter));
+    await options.refuse(ctx, retryAfter);
+  }
+
   return {
     applies: (ctx) => options.limit > 0 && options.applies(ctx),
-    watch,
+    refuses(ctx) {
+      const window = windows.get(ctx.ip || 'unknown');
+      return window && window.failures >= options.limit && clock() - window.startedAt < options.windowMs ? refuse(ctx, window) : undefined;
+    },
+    count(ctx, status) {
+      if (options.failed(status)) current(ctx.ip || 'unknown').failures += 1;
+    },
   };
-
-  async function watch(ctx: Context, next: Next): Promise<void> {
-    const ip = ctx.ip || 'unknown';
-    const window = current(ip);
-    if (window.failures >= options.limit) {
-      options.onLimited?.(options.name);
-      const retryAfter = Math.max(1, Math.ceil((window.startedAt + options.windowMs - clock()) / 1000));
-      if (!options.refuse) throw problems.tooManyRequests(retryAfter);
-      ctx.set('Retry-After', String(retryAfter));
-      return options.refuse(ctx, retryAfter);
-    }
-    let status = 0;
-    try {
-      await next();
-      status = ctx.status;
-    } catch (error) {
-      status = (error as { status?: number }).status ?? 500;
-      throw error;
-    } finally {
-      if (options.failed(status)) current(ip).failures += 1;
-    }
-  }
 }

@@ -1,28 +1,45 @@
 /**
  * What every request gets, in one middleware (issue 7: each middleware layer costs a few
- * promises on every request, and these three always run together):
- *   on the way in   the security headers (security-headers.ts);
+ * promises on every request, and these always run together):
+ *   on the way in   the security headers (security-headers.ts), and the failure limit
+ *                   that watches the request, if one does (rate-limit.ts);
  *   on the way out  an error or an unanswered request as a problem document (errors.ts),
- *                   the policy headers settled, one log line and metric (request-log.ts).
+ *                   the failure counted, the policy headers settled, one log line and
+ *                   metric (request-log.ts).
  */
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { requestObserver, type RouteNaming } from '../observability/request-log.js';
 import { answerUnmatched, answerWithProblem } from './errors.js';
+import type { FailureLimiter } from './rate-limit.js';
 import { finishSecurityHeaders, setSecurityHeaders } from './security-headers.js';
 
-export function requestFrame(log: Logger, metrics: Metrics, naming: RouteNaming): Middleware {
+export interface RequestFrameOptions {
+  log: Logger;
+  metrics: Metrics;
+  naming: RouteNaming;
+  /** A request is watched by the first of these that applies to it. */
+  limiters?: FailureLimiter[];
+}
+
+export function requestFrame({ log, metrics, naming, limiters = [] }: RequestFrameOptions): Middleware {
   const observe = requestObserver(log, metrics, naming);
   return async function frame(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
     setSecurityHeaders(ctx);
+    const limiter = limiters.find((candidate) => candidate.applies(ctx));
     try {
-      await next();
-      answerUnmatched(ctx);
+      const refusal = limiter?.refuses(ctx);
+      if (refusal) await refusal;
+      else {
+        await next();
+        answerUnmatched(ctx);
+      }
     } catch (error) {
       answerWithProblem(ctx, error, log);
     } finally {
+      limiter?.count(ctx, ctx.status);
       finishSecurityHeaders(ctx);
       observe(ctx, started);
     }

@@ -3,8 +3,9 @@
  * (never prom-client's global default, so several apps in one process stay apart).
  * Labels are bounded: route templates, not paths; known grant types and methods only.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type Provider from 'oidc-provider';
+import { createRequestSeries } from './request-series.js';
 
 const GRANT_TYPES = new Set([
   'authorization_code',
@@ -26,19 +27,7 @@ export function createMetrics(options: { cacheStats?: () => CacheStats; defaultM
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'tarn_' });
 
-  const httpRequests = new Counter({
-    name: 'tarn_http_requests_total',
-    help: 'HTTP requests by method, route template and status.',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [registry],
-  });
-  const httpDuration = new Histogram({
-    name: 'tarn_http_request_duration_seconds',
-    help: 'HTTP request latency by method, route template and status.',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
+  const requests = createRequestSeries(registry, [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   const signIns = new Counter({
     name: 'tarn_sign_ins_total',
     help: 'Sign-in attempts on hosted pages by method and outcome.',
@@ -83,11 +72,7 @@ export function createMetrics(options: { cacheStats?: () => CacheStats; defaultM
 
   return {
     registry,
-    observeRequest(method: string, route: string, status: number, seconds: number): void {
-      const labels = { method, route, status: String(status) };
-      httpRequests.inc(labels);
-      httpDuration.observe(labels, seconds);
-    },
+    observeRequest: requests.observe,
     signIn(method: string, outcome: 'success' | 'failure'): void {
       signIns.inc({ method, outcome });
     },

@@ -48,11 +48,30 @@ describe('hosted pages', () => {
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
     expect(page.headers.get('referrer-policy')).toBe('no-referrer');
     expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(page.headers.get('permissions-policy')).toContain('camera=()');
     // Plain HTTP without a trusted proxy: no HSTS.
     expect(page.headers.get('strict-transport-security')).toBeNull();
     // No inline script or style on the page itself.
     expect(page.html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
     expect(page.html).not.toMatch(/\sstyle=/i);
+  });
+
+  it('keep the document policies to pages, and the referrer policy to pages and redirects', async () => {
+    const { pool, url } = await authorizationUrl(tarn);
+    // A redirect (here to the login page; after sign-in, to the client with a code): no referrer leaks.
+    const redirect = await fetch(url, { redirect: 'manual' });
+    expect(redirect.status).toBeGreaterThanOrEqual(300);
+    expect(redirect.status).toBeLessThan(400);
+    expect(redirect.headers.get('referrer-policy')).toBe('no-referrer');
+    // JSON: what protects a resource stays (nosniff, CORP, a request id); what only a document obeys goes.
+    const discovery = await fetch(`${pool.issuer}/.well-known/openid-configuration`);
+    expect(discovery.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(discovery.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(discovery.headers.get('cross-origin-resource-policy')).toBe('same-site');
+    expect(discovery.headers.get('x-request-id')).toMatch(/^[\w.-]+$/);
+    for (const documentOnly of ['content-security-policy', 'x-frame-options', 'cross-origin-opener-policy', 'permissions-policy', 'referrer-policy']) {
+      expect([documentOnly, discovery.headers.get(documentOnly)]).toEqual([documentOnly, null]);
+    }
   });
 
   it('set HttpOnly, SameSite cookies scoped to the pool, not Secure over plain HTTP', async () => {
