@@ -19,7 +19,7 @@ import type { DatabaseHandle } from './db/database.js';
 import { createGroupService } from './groups/groups.service.js';
 import { createHealthRouter } from './health/health.routes.js';
 import { problems } from './http/problem.js';
-import { requestFrame } from './http/request-frame.js';
+import { requestFrame, type Traffic } from './http/request-frame.js';
 import { staticAssets } from './http/static.js';
 import type { Logger } from './log.js';
 import { createInteractionRouter } from './oidc/interactions/interactions.routes.js';
@@ -153,7 +153,8 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
       onLimited: metrics.rateLimited,
     }),
   ];
-  app.use(requestFrame({ log, metrics, limiters, naming: { adminRoute: (path, method) => matchAdminRoute(admin, path, method)?.template } }));
+  const traffic: Traffic = { inFlight: 0, draining: false };
+  app.use(requestFrame({ log, metrics, limiters, traffic, naming: { adminRoute: (path, method) => matchAdminRoute(admin, path, method)?.template } }));
   // Pool traffic (the hot path) first: it never reaches the routers below, whose route
   // matching it would otherwise pay on every request (issue 7). Nothing else lives under /pools/.
   app.use(poolGateway({ registry, hosted, pages, log }));
@@ -172,6 +173,8 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     registry,
     metrics,
     services: { pools, clients, users, groups, onboarding, audit, passkeys },
+    /** Requests in flight, and the switch that makes every later answer close its connection. */
+    traffic,
     /** Stops what the app runs besides requests (the change listener); the database stays open. */
     async close(): Promise<void> {
       await feed?.close();

@@ -3,7 +3,7 @@
  * A bad configuration stops the start with one clear line. SIGTERM/SIGINT stop
  * accepting, let in-flight requests finish, close the database and exit 0.
  */
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase, pgliteDirFor } from './db/database.js';
@@ -76,18 +76,6 @@ async function main(): Promise<void> {
   purge.unref();
 
   let stopping = false;
-  // While draining, every response closes its connection, so keep-alive clients reconnect
-  // (to another instance) instead of sending more requests here, and the process can exit
-  // as soon as the last answer is out.
-  const answering = new Set<ServerResponse>();
-  server.on('request', (_req, res) => {
-    answering.add(res);
-    if (stopping) res.setHeader('Connection', 'close');
-    res.once('close', () => {
-      answering.delete(res);
-      if (stopping) server.closeIdleConnections();
-    });
-  });
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -99,10 +87,13 @@ async function main(): Promise<void> {
       log.info('stopped');
       process.exit(0);
     });
+    // While draining, every answer closes its connection (the request frame), so keep-alive
+    // clients reconnect (to another instance) instead of sending more requests here, and the
+    // process can exit as soon as the last answer is out; connections idle now close at once.
+    tarn.traffic.draining = true;
     server.closeIdleConnections();
-    for (const res of answering) if (!res.headersSent) res.setHeader('Connection', 'close');
     // Logged once the listening socket is closed: from here on, no new connection gets in.
-    log.info({ signal, inFlight: answering.size }, 'draining');
+    log.info({ signal, inFlight: tarn.traffic.inFlight }, 'draining');
     // Whatever is still running after the grace period is cut off.
     setTimeout(() => {
       log.warn({ graceMs: config.shutdownGraceMs }, 'grace period over; cutting off what is left');

@@ -104,6 +104,20 @@ export type AuditEventResponse = ReturnType<typeof toAuditResponse>;
 
 export function createAuditService({ db, log, clock = () => new Date(), onSignIn, onWriteFailure }: AuditServiceDeps) {
   const scope = new AsyncLocalStorage<AuditRequestScope>();
+  // Every enabled AsyncLocalStorage adds work to every promise made anywhere in the process
+  // (oidc-provider keeps one of its own enabled), and this one is needed only around admin
+  // requests and audit writes, not on the protocol's hot path (issue 7). It is switched off
+  // whenever none of those is running; run() switches it on again.
+  let running = 0;
+  async function within<T>(request: AuditRequestScope, fn: () => Promise<T>): Promise<T> {
+    running += 1;
+    try {
+      return await scope.run(request, fn);
+    } finally {
+      running -= 1;
+      if (running === 0) scope.disable();
+    }
+  }
   let sequence = 0;
 
   function nextId(now: Date): string {
@@ -146,7 +160,7 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
   return {
     /** Runs `fn` with the request's actor and ids available to `record` and `annotate`. */
     runInRequest<T>(request: AuditRequestScope, fn: () => Promise<T>): Promise<T> {
-      return scope.run(request, fn);
+      return within(request, fn);
     },
 
     /** The current request's scope (the middleware reads the annotations from it). */
@@ -168,7 +182,7 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
     async signIn(event: SignInEvent): Promise<void> {
       onSignIn?.(event.method, event.outcome);
       const action = event.outcome === 'success' ? 'sign_in.success' : 'sign_in.failure';
-      await scope.run(
+      await within(
         { actor: event.userId ? { kind: 'user', id: event.userId } : { kind: 'anonymous' }, requestId: event.requestId, ip: event.ip, details: {} },
         () =>
           record({

@@ -5,7 +5,7 @@
  *                   that watches the request, if one does (rate-limit.ts);
  *   on the way out  an error or an unanswered request as a problem document (errors.ts),
  *                   the failure counted, the policy headers settled, one log line and
- *                   metric (request-log.ts).
+ *                   metric (request-log.ts); while draining, the connection closed after it.
  */
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from '../log.js';
@@ -21,12 +21,21 @@ export interface RequestFrameOptions {
   naming: RouteNaming;
   /** A request is watched by the first of these that applies to it. */
   limiters?: FailureLimiter[];
+  /** Requests being answered, and whether the process is shutting down (main.ts). */
+  traffic?: Traffic;
 }
 
-export function requestFrame({ log, metrics, naming, limiters = [] }: RequestFrameOptions): Middleware {
+export interface Traffic {
+  inFlight: number;
+  /** Once set, every answer closes its connection, so keep-alive clients go elsewhere. */
+  draining: boolean;
+}
+
+export function requestFrame({ log, metrics, naming, limiters = [], traffic = { inFlight: 0, draining: false } }: RequestFrameOptions): Middleware {
   const observe = requestObserver(log, metrics, naming);
   return async function frame(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
+    traffic.inFlight += 1;
     setSecurityHeaders(ctx);
     const limiter = limiters.find((candidate) => candidate.applies(ctx));
     try {
@@ -41,6 +50,8 @@ export function requestFrame({ log, metrics, naming, limiters = [] }: RequestFra
     } finally {
       limiter?.count(ctx, ctx.status);
       finishSecurityHeaders(ctx);
+      if (traffic.draining) ctx.set('Connection', 'close');
+      traffic.inFlight -= 1;
       observe(ctx, started);
     }
   };

@@ -27,9 +27,10 @@ export function wantsGroups(scope: string | undefined, requested: Record<string,
 
 /** oidc-provider `extraTokenClaims`: a user's access token granted scope `groups` carries the names. */
 export function createGroupsTokenClaims(source: GroupNameSource, poolId: string) {
-  return async function groupsTokenClaims(_ctx: KoaContextWithOIDC, token: AccessToken | ClientCredentials) {
+  // Not async: most tokens need nothing, and then no promise is made (every token request calls this).
+  return function groupsTokenClaims(_ctx: KoaContextWithOIDC, token: AccessToken | ClientCredentials) {
     const accountId = 'accountId' in token ? token.accountId : undefined;
     if (!accountId || !hasScope(token.scope, GROUPS)) return undefined;
-    return { [GROUPS]: await source.listGroupNames(poolId, accountId) };
+    return source.listGroupNames(poolId, accountId).then((names) => ({ [GROUPS]: names }));
   };
 }
