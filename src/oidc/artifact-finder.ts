@@ -30,8 +30,17 @@ const findArtifacts = fixedStatement<ArtifactRow & { n: number }>(
    ) a`,
 );
 
+// A lookup that goes alone (most of them, below a few hundred requests a second): the plain
+// primary-key query, which PostgreSQL plans in a third of the time of the one above.
+const findArtifact = fixedStatement<ArtifactRow>(
+  'tarn_find_artifact',
+  `select payload, consumed_at, expires_at from oidc_artifacts
+   where pool_id = $1 and model = $2 and id = $3 and (expires_at is null or expires_at > now())`,
+);
+
 export function createArtifactFinder(db: Db, poolId: string): ArtifactFinder {
   const batcher = createStatementBatcher<{ model: string; id: string }, ArtifactRow | undefined>(async (lookups) => {
+    if (lookups.length === 1) return [(await findArtifact.run(db, [poolId, lookups[0]!.model, lookups[0]!.id])).rows[0]];
     const { rows } = await findArtifacts.run(db, [poolId, lookups.map((l) => l.model), lookups.map((l) => l.id)]);
     // ordinality counts from 1
     const found = new Map(rows.map(({ n, ...row }) => [n - 1, row]));
