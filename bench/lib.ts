@@ -147,10 +147,12 @@ export async function startServer(name: string, script: string, env: Record<stri
 }
 
 /** utime + stime of a process from /proc/<pid>/stat (clock ticks of 10 ms). */
-export function processCpuMs(pid: number): number {
+export function processCpuMs(pid: number, withExitedChildren = false): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  const own = Number(fields[11]) + Number(fields[12]);
+  // cutime + cstime: what its children used before they ended (counted once they are reaped)
+  return (withExitedChildren ? own + Number(fields[13]) + Number(fields[14]) : own) * 10;
 }
 
 /**
@@ -164,7 +166,9 @@ export function postgresCpuMs(): number {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
-      total += processCpuMs(Number(entry));
+      // Backends and autovacuum workers come and go: the postmaster's count of its ended
+      // children keeps the total from falling when one of them exits during a round.
+      total += processCpuMs(Number(entry), true);
     } catch {
       // the process ended meanwhile
     }
