@@ -51,7 +51,7 @@ const unused = () => {
 };
 const configuration: Configuration = buildProviderConfiguration(pool, keys, {
   db: undefined as never,
-  users: undefined as never,
+  users: { activeUserFinder: () => unused } as never,
   groups: { listGroupNames: unused },
   findClient: unused,
   pages: createPageRenderer({ cache: true }),

@@ -44,8 +44,9 @@ export function claimsOf(user: UserRow): Record<string, unknown> {
 }
 
 export function createFindAccount(users: UserService, poolId: string, groups?: GroupNameSource) {
+  const findActiveUser = users.activeUserFinder(poolId);
   return async function findAccount(_ctx: KoaContextWithOIDC, sub: string): Promise<Account | undefined> {
-    const user = await users.findActiveUser(poolId, sub);
+    const user = await findActiveUser(sub);
     if (!user) return undefined;
     return {
       accountId: user.id,

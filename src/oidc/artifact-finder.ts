@@ -14,7 +14,7 @@
 import type { Db } from '../db/database.js';
 import { fixedStatement } from '../db/prepared.js';
 import type { ArtifactRow } from './artifacts.queries.js';
-import { createStatementBatcher } from './statement-batcher.js';
+import { createStatementBatcher } from '../db/statement-batcher.js';
 
 export type ArtifactFinder = (model: string, id: string) => Promise<ArtifactRow | undefined>;
 

@@ -9,7 +9,7 @@
  */
 import type { Db } from '../db/database.js';
 import { upsertArtifacts, type NewArtifact } from './artifacts.queries.js';
-import { createStatementBatcher } from './statement-batcher.js';
+import { createStatementBatcher } from '../db/statement-batcher.js';
 
 export type ArtifactWriter = (artifact: NewArtifact) => Promise<void>;
 

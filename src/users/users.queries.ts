@@ -2,6 +2,7 @@
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
 import { fixedStatement } from '../db/prepared.js';
+import { createStatementBatcher } from '../db/statement-batcher.js';
 import type { UserRow, UserStatus, UserTable } from '../db/tables.js';
 
 export type NewUser = Omit<Insertable<UserTable>, 'pool_id'>;
@@ -16,6 +17,11 @@ export interface UserFilter {
 
 const userById = fixedStatement<UserRow>('tarn_user_by_id', 'select * from users where pool_id = $1 and id = $2');
 const userByEmail = fixedStatement<UserRow>('tarn_user_by_email', 'select * from users where pool_id = $1 and lower(email) = $2');
+// Several users at once (ordinality counts from 1); ids must be UUIDs, as the column's type says.
+const usersByIds = fixedStatement<UserRow & { n: number }>(
+  'tarn_users_by_ids',
+  'select k.n::int as n, u.* from unnest($2::uuid[]) with ordinality as k(id, n) join users u on u.pool_id = $1 and u.id = k.id',
+);
 // After every password sign-in. Asynchronous commit (as for artifacts, ADR 0700): the time of
 // the last sign-in is information, and a PostgreSQL crash losing it costs nothing, while
 // waiting for its WAL flush is a disk round trip on every sign-in.
@@ -71,4 +77,21 @@ export function createUserQueries(db: Db, poolId: string) {
       return Number(result.numDeletedRows) > 0;
     },
   };
+}
+
+/**
+ * Finds users of one pool by id, the lookups of one event-loop turn in one query (issue 7;
+ * statement-batcher.ts, as the provider's artifact finder does): every token, userinfo and
+ * code exchange request looks its account up, and under load many arrive together. A lookup
+ * that goes alone is the plain primary-key query. Each caller gets a row object of its own.
+ * Ids must be UUIDs (one that is not would fail the whole batch): callers check first.
+ */
+export function createUserFinder(db: Db, poolId: string): (id: string) => Promise<UserRow | undefined> {
+  const batcher = createStatementBatcher<string, UserRow | undefined>(async (ids) => {
+    if (ids.length === 1) return [(await userById.run(db, [poolId, ids[0]])).rows[0]];
+    const { rows } = await usersByIds.run(db, [poolId, ids]);
+    const found = new Map(rows.map(({ n, ...row }) => [n - 1, row as UserRow]));
+    return ids.map((_, n) => found.get(n));
+  });
+  return (id) => batcher.add(id);
 }

@@ -24,7 +24,7 @@ import type { SignInGuard } from './lockout.service.js';
 import type { PasswordHasher } from './password.js';
 import { passwordProblems } from './password-policy.js';
 import type { UserSchemas } from './user-schema.js';
-import { createUserQueries, type UserChange } from './users.queries.js';
+import { createUserFinder, createUserQueries, type UserChange } from './users.queries.js';
 import { listUsersQuery, type CreateUserInput, type UpdateMeInput, type UpdateUserInput } from './users.schemas.js';
 
 export function toUserResponse(row: UserRow) {
@@ -240,6 +240,16 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
       if (!UUID.test(userId)) return undefined;
       const user = await createUserQueries(db, poolId).findUser(userId);
       return user?.status === 'active' ? user : undefined;
+    },
+
+    /** findActiveUser for one pool, with the lookups of one turn in one query (the provider's findAccount). */
+    activeUserFinder(poolId: string): (userId: string) => Promise<UserRow | undefined> {
+      const find = createUserFinder(db, poolId);
+      return async (userId) => {
+        if (!UUID.test(userId)) return undefined;
+        const user = await find(userId);
+        return user?.status === 'active' ? user : undefined;
+      };
     },
 
     async getMe(poolId: string, userId: string) {

@@ -2,7 +2,7 @@
  * statement-batcher.ts: one statement in flight; what arrives meanwhile goes out together
  * in the next one, in arrival order; a failed statement fails its own items only.
  */
-import { createStatementBatcher } from '../../src/oidc/statement-batcher.js';
+import { createStatementBatcher } from '../../src/db/statement-batcher.js';
 
 /** A statement runner whose statements finish when the test says so. */
 function controlledRunner() {

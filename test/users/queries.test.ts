@@ -6,7 +6,7 @@
 import { createAccountArtifactQueries } from '../../src/users/account-artifacts.queries.js';
 import { createCodeQueries, purgeExpiredCodes } from '../../src/users/codes.queries.js';
 import { createLockoutQueries } from '../../src/users/lockout.queries.js';
-import { createUserQueries } from '../../src/users/users.queries.js';
+import { createUserFinder, createUserQueries } from '../../src/users/users.queries.js';
 import { createPool, createUser } from '../support/fixtures.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
@@ -117,4 +117,23 @@ it('the purge removes expired codes only', async () => {
   expect(await purgeExpiredCodes(db())).toBeGreaterThanOrEqual(1);
   expect(await codes.findCode('otc_old')).toBeUndefined();
   expect(await codes.findCode('otc_new')).toBeDefined();
+});
+
+it('the batched user finder answers each lookup of a turn with its own user of its own pool', async () => {
+  const { a, b, userA, userB } = await twoPools();
+  const other = await createUser(tarn, a, { email: 'other@example.test' });
+  const findA = createUserFinder(db(), a);
+  const missing = '00000000-0000-4000-8000-000000000000';
+  // Started in one turn: they go out together, and every caller still gets its own answer.
+  const [first, again, second, foreign, none] = await Promise.all([findA(userA), findA(userA), findA(other.id), findA(userB), findA(missing)]);
+  expect(first).toMatchObject({ id: userA, pool_id: a, email: 'same@example.test' });
+  expect(second).toMatchObject({ id: other.id, pool_id: a, email: 'other@example.test' });
+  expect(again).toEqual(first);
+  expect(again).not.toBe(first);
+  expect(foreign).toBeUndefined();
+  expect(none).toBeUndefined();
+  // Alone, the same answers.
+  expect(await findA(other.id)).toMatchObject({ id: other.id, email: 'other@example.test' });
+  expect(await createUserFinder(db(), b)(userB)).toMatchObject({ id: userB, pool_id: b });
+  expect(await createUserFinder(db(), b)(userA)).toBeUndefined();
 });
