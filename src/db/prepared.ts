@@ -12,6 +12,13 @@ import type { Db } from './database.js';
 
 const MARK = /^\/\* prepared:([a-z_]+) \*\//;
 
+/**
+ * The opening of a statement that commits without waiting for its WAL flush (ADR 0700):
+ * `set_config(…, true)` is local to the statement's own transaction; the statement must
+ * select from `async_commit` so that it runs.
+ */
+export const ASYNC_COMMIT = "with async_commit as (select set_config('synchronous_commit', 'off', true))";
+
 export interface Statement<R> {
   readonly name: string;
   run(db: Db, values: readonly unknown[]): Promise<QueryResult<R>>;

@@ -56,3 +56,21 @@ export function createStatementBatcher<T, R = void>(run: (items: T[]) => Promise
     },
   };
 }
+
+/**
+ * Lookups by key, those of one turn in one statement: a key that goes alone runs `one` (the
+ * plain primary-key query, which PostgreSQL plans in a third of the time), several run `many`,
+ * whose rows carry `n`, the 1-based position of their key (`unnest … with ordinality`).
+ * Every caller gets a row object of its own, even for the same key.
+ */
+export function createBatchedLookup<K, R extends object>(
+  one: (key: K) => Promise<R | undefined>,
+  many: (keys: K[]) => Promise<(R & { n: number })[]>,
+): (key: K) => Promise<R | undefined> {
+  const batcher = createStatementBatcher<K, R | undefined>(async (keys) => {
+    if (keys.length === 1) return [await one(keys[0]!)];
+    const found = new Map((await many(keys)).map(({ n, ...row }) => [n - 1, row as unknown as R]));
+    return keys.map((_, n) => found.get(n));
+  });
+  return (key) => batcher.add(key);
+}

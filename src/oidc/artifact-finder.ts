@@ -7,14 +7,15 @@
  * and under load many requests' lookups (tokens, sessions, grants) arrive in the same turn.
  * Each query costs a round trip and its share of driver and protocol work on both ends; one
  * query answers them all through the primary key (statement-batcher.ts: one query in
- * flight, the lookups that arrive meanwhile go together in the next). Every waiter gets its own row (its own parsed payload), even for the same id, so
- * one caller changing its payload object cannot change another's.
+ * flight, the lookups that arrive meanwhile go together in the next; a lookup alone is the
+ * plain primary-key query). Every waiter gets its own row (its own parsed payload), even for
+ * the same id, so one caller changing its payload object cannot change another's.
  * Bound to one pool: every key carries the pool id, and the query filters on it.
  */
 import type { Db } from '../db/database.js';
 import { fixedStatement } from '../db/prepared.js';
-import type { ArtifactRow } from './artifacts.queries.js';
-import { createStatementBatcher } from '../db/statement-batcher.js';
+import { findArtifactById, type ArtifactRow } from './artifacts.queries.js';
+import { createBatchedLookup } from '../db/statement-batcher.js';
 
 export type ArtifactFinder = (model: string, id: string) => Promise<ArtifactRow | undefined>;
 
@@ -30,21 +31,10 @@ const findArtifacts = fixedStatement<ArtifactRow & { n: number }>(
    ) a`,
 );
 
-// A lookup that goes alone (most of them, below a few hundred requests a second): the plain
-// primary-key query, which PostgreSQL plans in a third of the time of the one above.
-const findArtifact = fixedStatement<ArtifactRow>(
-  'tarn_find_artifact',
-  `select payload, consumed_at, expires_at from oidc_artifacts
-   where pool_id = $1 and model = $2 and id = $3 and (expires_at is null or expires_at > now())`,
-);
-
 export function createArtifactFinder(db: Db, poolId: string): ArtifactFinder {
-  const batcher = createStatementBatcher<{ model: string; id: string }, ArtifactRow | undefined>(async (lookups) => {
-    if (lookups.length === 1) return [(await findArtifact.run(db, [poolId, lookups[0]!.model, lookups[0]!.id])).rows[0]];
-    const { rows } = await findArtifacts.run(db, [poolId, lookups.map((l) => l.model), lookups.map((l) => l.id)]);
-    // ordinality counts from 1
-    const found = new Map(rows.map(({ n, ...row }) => [n - 1, row]));
-    return lookups.map((_, n) => found.get(n));
-  });
-  return (model, id) => batcher.add({ model, id });
+  const find = createBatchedLookup<{ model: string; id: string }, ArtifactRow>(
+    ({ model, id }) => findArtifactById(db, poolId, model, id),
+    async (lookups) => (await findArtifacts.run(db, [poolId, lookups.map((l) => l.model), lookups.map((l) => l.id)])).rows,
+  );
+  return (model, id) => find({ model, id });
 }

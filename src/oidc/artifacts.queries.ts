@@ -1,7 +1,7 @@
 /** node-oidc-provider artifacts of one pool: sessions, interactions, grants, codes, tokens … */
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { fixedStatement, preparedStatement } from '../db/prepared.js';
+import { ASYNC_COMMIT, fixedStatement, preparedStatement } from '../db/prepared.js';
 
 export interface ArtifactRow {
   payload: Record<string, unknown>;
@@ -10,6 +10,11 @@ export interface ArtifactRow {
 }
 
 // Statements every sign-in and token exchange runs, with fixed text (ADR 0703).
+const byId = fixedStatement<ArtifactRow>(
+  'tarn_artifact_by_id',
+  `select payload, consumed_at, expires_at from oidc_artifacts
+   where pool_id = $1 and model = $2 and id = $3 and (expires_at is null or expires_at > now())`,
+);
 const byUid = fixedStatement<ArtifactRow>(
   'tarn_artifact_by_uid',
   `select payload, consumed_at, expires_at from oidc_artifacts
@@ -34,7 +39,7 @@ export function createArtifactQueries(db: Db, poolId: string, model: string) {
     },
 
     findArtifact(id: string): Promise<ArtifactRow | undefined> {
-      return live().where('id', '=', id).executeTakeFirst();
+      return findArtifactById(db, poolId, model, id);
     },
 
     async findArtifactByUid(uid: string): Promise<ArtifactRow | undefined> {
@@ -55,6 +60,11 @@ export function createArtifactQueries(db: Db, poolId: string, model: string) {
   };
 }
 
+/** A live artifact by its key (the finder's lookup when it goes alone: artifact-finder.ts). */
+export async function findArtifactById(db: Db, poolId: string, model: string, id: string): Promise<ArtifactRow | undefined> {
+  return (await byId.run(db, [poolId, model, id])).rows[0];
+}
+
 export interface NewArtifact {
   model: string;
   id: string;
@@ -70,8 +80,7 @@ export interface NewArtifact {
  * most 3 × wal_writer_delay, and only if PostgreSQL itself crashes: then a just-issued
  * token or session is lost and the user signs in again. Consuming, destroying and revoking
  * stay synchronous, so one-time use and revocation survive a crash.
- * set_config(…, true) is local to this statement's own transaction; the CTE is selected
- * from so that it runs. The same SQL runs on PGlite (where it changes nothing).
+ * (ASYNC_COMMIT, prepared.ts.) The same SQL runs on PGlite (where it changes nothing).
  * A key may appear once only (ON CONFLICT cannot touch a row twice in one statement).
  * One text for any number of rows (a JSON array of them), prepared once per connection
  * (ADR 0703). grant_id, user_code and uid are the payload's own values (oidc-provider
@@ -79,7 +88,7 @@ export interface NewArtifact {
  */
 const upsert = preparedStatement(
   'tarn_upsert_artifacts',
-  `with async_commit as (select set_config('synchronous_commit', 'off', true))
+  `${ASYNC_COMMIT}
    insert into oidc_artifacts (pool_id, model, id, payload, grant_id, user_code, uid, expires_at)
    select $1, a.model, a.id, a.payload, a.payload->>'grantId', a.payload->>'userCode', a.payload->>'uid', to_timestamp(a.expires_at / 1000.0)
    from async_commit, jsonb_to_recordset($2::jsonb) as a(model text, id text, payload jsonb, expires_at bigint)

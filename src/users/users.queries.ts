@@ -1,8 +1,8 @@
 /** Users of one pool. Emails compare case-insensitively through the (pool_id, lower(email)) indexes. */
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
-import { fixedStatement } from '../db/prepared.js';
-import { createStatementBatcher } from '../db/statement-batcher.js';
+import { ASYNC_COMMIT, fixedStatement } from '../db/prepared.js';
+import { createBatchedLookup } from '../db/statement-batcher.js';
 import type { UserRow, UserStatus, UserTable } from '../db/tables.js';
 
 export type NewUser = Omit<Insertable<UserTable>, 'pool_id'>;
@@ -27,7 +27,7 @@ const usersByIds = fixedStatement<UserRow & { n: number }>(
 // waiting for its WAL flush is a disk round trip on every sign-in.
 const touchLastLogin = fixedStatement(
   'tarn_touch_last_login',
-  `with async_commit as (select set_config('synchronous_commit', 'off', true))
+  `${ASYNC_COMMIT}
    update users set last_login_at = now() from async_commit where pool_id = $1 and id = $2`,
 );
 
@@ -80,18 +80,14 @@ export function createUserQueries(db: Db, poolId: string) {
 }
 
 /**
- * Finds users of one pool by id, the lookups of one event-loop turn in one query (issue 7;
- * statement-batcher.ts, as the provider's artifact finder does): every token, userinfo and
- * code exchange request looks its account up, and under load many arrive together. A lookup
- * that goes alone is the plain primary-key query. Each caller gets a row object of its own.
+ * Finds users of one pool by id, the lookups of one event-loop turn in one query (issue 7,
+ * as the provider's artifact finder does): every token, userinfo and code exchange request
+ * looks its account up, and under load many arrive together.
  * Ids must be UUIDs (one that is not would fail the whole batch): callers check first.
  */
 export function createUserFinder(db: Db, poolId: string): (id: string) => Promise<UserRow | undefined> {
-  const batcher = createStatementBatcher<string, UserRow | undefined>(async (ids) => {
-    if (ids.length === 1) return [(await userById.run(db, [poolId, ids[0]])).rows[0]];
-    const { rows } = await usersByIds.run(db, [poolId, ids]);
-    const found = new Map(rows.map(({ n, ...row }) => [n - 1, row as UserRow]));
-    return ids.map((_, n) => found.get(n));
-  });
-  return (id) => batcher.add(id);
+  return createBatchedLookup<string, UserRow>(
+    async (id) => (await userById.run(db, [poolId, id])).rows[0],
+    async (ids) => (await usersByIds.run(db, [poolId, ids])).rows,
+  );
 }
