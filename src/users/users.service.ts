@@ -71,6 +71,13 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     return pool;
   }
 
+  /** Only active users exist for the provider; a sub that is not a uuid names nobody (and never reaches SQL). */
+  async function findActive(userId: string, find: (id: string) => Promise<UserRow | undefined>): Promise<UserRow | undefined> {
+    if (!UUID.test(userId)) return undefined;
+    const user = await find(userId);
+    return user?.status === 'active' ? user : undefined;
+  }
+
   async function getUserRow(poolId: string, userId: string): Promise<UserRow> {
     // Not a uuid → cannot exist; answering here keeps a malformed id from reaching SQL as a 500.
     const row = UUID.test(userId) ? await createUserQueries(db, poolId).findUser(userId) : undefined;
@@ -236,20 +243,14 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     },
 
     /** The account behind a token or session: only active users exist for the provider. */
-    async findActiveUser(poolId: string, userId: string): Promise<UserRow | undefined> {
-      if (!UUID.test(userId)) return undefined;
-      const user = await createUserQueries(db, poolId).findUser(userId);
-      return user?.status === 'active' ? user : undefined;
+    findActiveUser(poolId: string, userId: string): Promise<UserRow | undefined> {
+      return findActive(userId, (id) => createUserQueries(db, poolId).findUser(id));
     },
 
     /** findActiveUser for one pool, with the lookups of one turn in one query (the provider's findAccount). */
     activeUserFinder(poolId: string): (userId: string) => Promise<UserRow | undefined> {
       const find = createUserFinder(db, poolId);
-      return async (userId) => {
-        if (!UUID.test(userId)) return undefined;
-        const user = await find(userId);
-        return user?.status === 'active' ? user : undefined;
-      };
+      return (userId) => findActive(userId, find);
     },
 
     async getMe(poolId: string, userId: string) {
