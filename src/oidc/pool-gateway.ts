@@ -48,16 +48,11 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
   const hostedRoutes = hosted.routes();
   const hostedSegments = hostedFirstSegments(hosted);
 
-  /** The request URL with the pool prefix removed from its path (query string kept). */
-  function withoutPrefix(url: string, path: string): string {
-    const query = url.indexOf('?');
-    return query === -1 ? path : path + url.slice(query);
-  }
-
-  /** Runs `run` with the pool prefix removed from the request path. */
+  /** Runs `run` with the pool prefix removed from the request path (query string kept). */
   async function withPath(ctx: Context, path: string, run: () => Promise<void>): Promise<void> {
     const url = ctx.url;
-    ctx.url = withoutPrefix(url, path);
+    const query = url.indexOf('?');
+    ctx.url = query === -1 ? path : path + url.slice(query);
     try {
       await run();
     } finally {
@@ -120,22 +115,10 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
     // oidc-provider builds its endpoint URLs from ctx.mountPath, as under koa-mount.
     ctx.mountPath = `/pools/${poolId}`;
     const { handle: provider } = entry;
-    if (cacheable) {
-      return withPath(ctx, rest, () =>
-        metadata.fill(ctx, rest, async () => {
-          await provider(ctx, noop);
-          answerProviderFault(ctx);
-        }),
-      );
-    }
-    // The hot path (token, introspection, userinfo …), written out: no closures, no extra promises.
-    const url = ctx.url;
-    ctx.url = withoutPrefix(url, rest);
-    try {
+    const handle = async () => {
       await provider(ctx, noop);
       answerProviderFault(ctx);
-    } finally {
-      ctx.url = url;
-    }
+    };
+    return withPath(ctx, rest, cacheable ? () => metadata.fill(ctx, rest, handle) : handle);
   };
 }
