@@ -75,10 +75,12 @@ async function main(): Promise<void> {
   }, 10 * 60 * 1000);
   purge.unref();
 
-  let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (tarn.traffic.draining) return;
+    // While draining, every answer closes its connection (the request frame), so keep-alive
+    // clients reconnect (to another instance) instead of sending more requests here, and the
+    // process can exit as soon as the last answer is out; connections idle now close at once.
+    tarn.traffic.draining = true;
     clearInterval(purge);
     // Stop accepting; the callback runs once every in-flight request has been answered.
     server.close(async () => {
@@ -87,10 +89,6 @@ async function main(): Promise<void> {
       log.info('stopped');
       process.exit(0);
     });
-    // While draining, every answer closes its connection (the request frame), so keep-alive
-    // clients reconnect (to another instance) instead of sending more requests here, and the
-    // process can exit as soon as the last answer is out; connections idle now close at once.
-    tarn.traffic.draining = true;
     server.closeIdleConnections();
     // Logged once the listening socket is closed: from here on, no new connection gets in.
     log.info({ signal, inFlight: tarn.traffic.inFlight }, 'draining');
