@@ -43,11 +43,13 @@ export function setSecurityHeaders(ctx: Context): void {
 export function finishSecurityHeaders(ctx: Context): void {
   // (a prefix test: type-is would look the type up on every response of the hot path)
   const html = String(ctx.response.get('Content-Type')).startsWith('text/html');
-  if (!html) ctx.remove('Content-Security-Policy');
-  else if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', CSP);
+  if (html) {
+    if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', CSP);
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
+    ctx.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+  } else {
+    ctx.remove('Content-Security-Policy');
+  }
   if (html || (ctx.status >= 300 && ctx.status < 400)) ctx.set('Referrer-Policy', 'no-referrer');
-  if (!html) return;
-  ctx.set('X-Frame-Options', 'DENY');
-  ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
-  ctx.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
 }
