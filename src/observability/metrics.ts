@@ -34,18 +34,8 @@ export function createMetrics(options: { cacheStats?: () => CacheStats; defaultM
     labelNames: ['method', 'outcome'] as const,
     registers: [registry],
   });
-  const tokenRequests = new Counter({
-    name: 'tarn_token_requests_total',
-    help: 'Token endpoint grants by grant type and outcome.',
-    labelNames: ['grant_type', 'outcome'] as const,
-    registers: [registry],
-  });
-  const tokensIssued = new Counter({
-    name: 'tarn_tokens_issued_total',
-    help: 'Tokens issued by type.',
-    labelNames: ['type'] as const,
-    registers: [registry],
-  });
+  const tokenRequests = createTally(registry, 'tarn_token_requests_total', 'Token endpoint grants by grant type and outcome.', ['grant_type', 'outcome']);
+  const tokensIssued = createTally(registry, 'tarn_tokens_issued_total', 'Tokens issued by type.', ['type']);
   const rateLimited = new Counter({
     name: 'tarn_rate_limited_total',
     help: 'Requests refused with 429 by limiter.',
@@ -84,12 +74,12 @@ export function createMetrics(options: { cacheStats?: () => CacheStats; defaultM
     },
     /** Hooks a freshly built provider's events (called by the registry for each build). */
     instrumentProvider(provider: Provider): void {
-      provider.on('grant.success', (ctx) => tokenRequests.inc({ grant_type: grantTypeOf(ctx), outcome: 'success' }));
-      provider.on('grant.error', (ctx) => tokenRequests.inc({ grant_type: grantTypeOf(ctx), outcome: 'failure' }));
-      provider.on('access_token.issued', () => tokensIssued.inc({ type: 'access_token' }));
-      provider.on('client_credentials.issued', () => tokensIssued.inc({ type: 'client_credentials' }));
-      provider.on('refresh_token.saved', () => tokensIssued.inc({ type: 'refresh_token' }));
-      provider.on('authorization_code.saved', () => tokensIssued.inc({ type: 'authorization_code' }));
+      provider.on('grant.success', (ctx) => tokenRequests.add(grantTypeOf(ctx), 'success'));
+      provider.on('grant.error', (ctx) => tokenRequests.add(grantTypeOf(ctx), 'failure'));
+      provider.on('access_token.issued', () => tokensIssued.add('access_token'));
+      provider.on('client_credentials.issued', () => tokensIssued.add('client_credentials'));
+      provider.on('refresh_token.saved', () => tokensIssued.add('refresh_token'));
+      provider.on('authorization_code.saved', () => tokensIssued.add('authorization_code'));
     },
     async render(): Promise<{ contentType: string; body: string }> {
       return { contentType: registry.contentType, body: await registry.metrics() };
@@ -98,3 +88,31 @@ export function createMetrics(options: { cacheStats?: () => CacheStats; defaultM
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * A counter of the token path (every token request adds to two): counted in plain numbers and
+ * handed to prom-client's Counter when Prometheus scrapes. prom-client's own inc() hashes and
+ * checks the label object on every call, ≈ 0.7 µs each (issue 7). `add` takes the label
+ * values in the order of `labelNames`.
+ */
+function createTally(registry: Registry, name: string, help: string, labelNames: string[]) {
+  const counts = new Map<string, { values: string[]; count: number }>();
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { values, count } of counts.values()) this.inc(Object.fromEntries(labelNames.map((label, i) => [label, values[i]!])), count);
+    },
+  });
+  return {
+    add(...values: string[]): void {
+      const key = values.join('\u0000');
+      const entry = counts.get(key);
+      if (entry) entry.count += 1;
+      else counts.set(key, { values, count: 1 });
+    },
+  };
+}

@@ -48,16 +48,12 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
   const hostedRoutes = hosted.routes();
   const hostedSegments = hostedFirstSegments(hosted);
 
-  /** Runs `run` with the pool prefix removed from the request path (query string kept). */
-  async function withPath(ctx: Context, path: string, run: () => Promise<void>): Promise<void> {
+  /** Removes the pool prefix from the request path (query string kept); returns the URL to put back. */
+  function enterPool(ctx: Context, path: string): string {
     const url = ctx.url;
     const query = url.indexOf('?');
     ctx.url = query === -1 ? path : path + url.slice(query);
-    try {
-      await run();
-    } finally {
-      ctx.url = url;
-    }
+    return url;
   }
 
   async function renderHostedError(ctx: Context, error: unknown): Promise<void> {
@@ -103,22 +99,30 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
     const cacheable = metadata.cacheable(ctx, rest);
     if (cacheable && metadata.answer(ctx, rest)) return;
 
-    if ((!hostedSegments || hostedSegments.has(firstSegment(rest))) && hosted.match(rest, ctx.method).route) {
-      return withPath(ctx, rest, async () => {
+    const hostedPage = (!hostedSegments || hostedSegments.has(firstSegment(rest))) && hosted.match(rest, ctx.method).route;
+    // oidc-provider builds its endpoint URLs from ctx.mountPath, as under koa-mount.
+    if (!hostedPage) ctx.mountPath = `/pools/${poolId}`;
+    const url = enterPool(ctx, rest);
+    try {
+      if (hostedPage) {
         try {
           await hostedRoutes(ctx as never, noop);
         } catch (error) {
           await renderHostedError(ctx, error);
         }
-      });
+      } else if (cacheable) {
+        await metadata.fill(ctx, rest, () => callProvider(ctx, entry));
+      } else {
+        await callProvider(ctx, entry);
+      }
+    } finally {
+      ctx.url = url;
     }
-    // oidc-provider builds its endpoint URLs from ctx.mountPath, as under koa-mount.
-    ctx.mountPath = `/pools/${poolId}`;
-    const { handle: provider } = entry;
-    const handle = async () => {
-      await provider(ctx, noop);
-      answerProviderFault(ctx);
-    };
-    return withPath(ctx, rest, cacheable ? () => metadata.fill(ctx, rest, handle) : handle);
   };
+}
+
+/** The pool's provider answers (a fault of its own becomes a problem answer, unavailable.ts). */
+async function callProvider(ctx: Context, entry: PoolProvider): Promise<void> {
+  await entry.handle(ctx, noop);
+  answerProviderFault(ctx);
 }

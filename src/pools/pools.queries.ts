@@ -39,9 +39,20 @@ export function createPoolQueries(db: Db) {
       await db.updateTable('pools').set({ version: sql<number>`version + 1` }).where('id', '=', id).execute();
     },
 
+    /** Deletes the pool; its other rows go by ON DELETE CASCADE, its artifacts by deletePoolArtifacts. */
     async deletePool(id: string): Promise<boolean> {
       const result = await db.deleteFrom('pools').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
+    },
+
+    /**
+     * Removes every provider artifact (token, session, grant …) stored under the pool id.
+     * Artifacts have no foreign key to pools (ADR 0706): run with the pool's deletion, and
+     * with a pool's creation, so that nothing written under an earlier pool of the same id
+     * (by an instance that had not yet heard of the deletion) outlives it.
+     */
+    async deletePoolArtifacts(id: string): Promise<void> {
+      await db.deleteFrom('oidc_artifacts').where('pool_id', '=', id).execute();
     },
   };
 }

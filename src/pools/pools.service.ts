@@ -104,7 +104,8 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
       const keys = await generateInitialKeys(envelope, id);
       try {
         return await db.transaction().execute(async (trx) => {
-          const row = await createPoolQueries(trx).insertPool({
+          const queries = createPoolQueries(trx);
+          const row = await queries.insertPool({
             id,
             name: input.name,
             description: input.description ?? '',
@@ -117,6 +118,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
             password_policy: JSON.stringify({ ...DEFAULT_PASSWORD_POLICY, ...input.passwordPolicy }),
             lockout: JSON.stringify({ ...DEFAULT_LOCKOUT, ...input.lockout }),
           });
+          await queries.deletePoolArtifacts(id);
           const current = await issueSecret(trx, id, 'current');
           const next = await issueSecret(trx, id, 'next');
           await createKeyQueries(trx, id).insertKeys(keys);
@@ -159,7 +161,13 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
     },
 
     async deletePool(poolId: string): Promise<void> {
-      if (!(await pools.deletePool(poolId))) throw problems.notFound('Pool');
+      const deleted = await db.transaction().execute(async (trx) => {
+        const queries = createPoolQueries(trx);
+        if (!(await queries.deletePool(poolId))) return false;
+        await queries.deletePoolArtifacts(poolId);
+        return true;
+      });
+      if (!deleted) throw problems.notFound('Pool');
       listener.poolChanged(poolId);
     },
 
