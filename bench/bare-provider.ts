@@ -6,7 +6,8 @@
  * interaction that verifies an argon2id password with Tarn's parameters. No database, no templates, no CSRF: what
  * Tarn costs beyond this is Tarn's own overhead.
  *
- * Environment: PORT, BARE_CLIENT (JSON client metadata), BARE_USERS (JSON [{id, email, password}]).
+ * Environment: PORT, BARE_CLIENT (JSON client metadata), BARE_USERS (JSON [{id, email, password}]),
+ * BARE_DATABASE_URL (artifacts in PostgreSQL through bare-postgres-adapter.ts instead of in memory).
  */
 import argon2 from 'argon2';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -18,6 +19,7 @@ import type { PublishedKey } from '../src/keys/keys.service.js';
 import { buildProviderConfiguration } from '../src/oidc/provider-config.js';
 import { ARGON2_PARAMS } from '../src/users/password.js';
 import { createPageRenderer } from '../src/views/render.js';
+import { createBarePostgresAdapter } from './bare-postgres-adapter.js';
 
 interface BareUser {
   id: string;
@@ -58,6 +60,7 @@ const configuration: Configuration = buildProviderConfiguration(pool, keys, {
   cookieKeys: [randomBytes(32).toString('base64url')],
 });
 delete configuration.adapter;
+if (process.env.BARE_DATABASE_URL) configuration.adapter = await createBarePostgresAdapter(process.env.BARE_DATABASE_URL);
 delete configuration.extraTokenClaims;
 configuration.clients = [client as never];
 configuration.cookies = { ...configuration.cookies, long: { httpOnly: true, sameSite: 'lax', path: '/' }, short: { httpOnly: true, sameSite: 'lax', path: '/' } };

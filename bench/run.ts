@@ -10,8 +10,12 @@
  * of N concurrent workers for flows where each request differs (refresh-token rotation,
  * whole sign-ins).
  *
+ * A third server, bare oidc-provider with its artifacts in PostgreSQL (bare-postgres-adapter.ts),
+ * shows what persistence itself costs; the targets stay measured against the in-memory one.
+ *
  * Environment: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_WARMUP (2), BENCH_CONNECTIONS (10),
- * BENCH_SIGNIN_WORKERS (4), BENCH_ONLY (comma-separated scenario keys),
+ * BENCH_SIGNIN_WORKERS (4), BENCH_ONLY (comma-separated scenario keys), BENCH_BARE_POSTGRES
+ * (0 leaves the third server out),
  * PASSWORD_HASH_CONCURRENCY (Tarn's default: cores − 1; passed to Tarn and used for the raw argon2 figure).
  */
 import argon2 from 'argon2';
@@ -48,6 +52,7 @@ const CONNECTIONS = envInt('BENCH_CONNECTIONS', 10);
 const SIGNIN_WORKERS = envInt('BENCH_SIGNIN_WORKERS', 4);
 // Tarn's own default unless set (one hash per core but one, ADR 0704).
 const HASH_CONCURRENCY = envInt('PASSWORD_HASH_CONCURRENCY', defaults.PASSWORD_HASH_CONCURRENCY);
+const WITH_BARE_POSTGRES = process.env.BENCH_BARE_POSTGRES !== '0';
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -62,7 +67,7 @@ async function refresh(target: Target, worker: Worker): Promise<void> {
 }
 
 interface Target extends SignInTarget {
-  name: 'Tarn' | 'bare';
+  name: 'Tarn' | 'bare' | 'bare+PG';
   server: ServerProcess;
   discovery: string;
   workers: Worker[];
@@ -124,6 +129,7 @@ async function main() {
   const load = machine();
   const code = buildForBench(root);
   const database = await createBenchDatabase();
+  const bareDatabase = WITH_BARE_POSTGRES ? await createBenchDatabase('bare_bench') : undefined;
   const servers: ServerProcess[] = [];
   try {
     const tarnPort = await freePort();
@@ -163,41 +169,46 @@ async function main() {
       users.push({ id: created.id as string, email: created.email as string, password });
     }
 
-    const barePort = await freePort();
-    const bare = await startServer(
-      'bare',
-      code.script('bench/bare-provider.ts'),
-      {
-        NODE_ENV: 'production',
-        // The metadata Tarn's provider loads for this client (clients.service toOidcMetadata).
-        BARE_CLIENT: JSON.stringify(
-          toOidcMetadata(
-            {
-              client_id: app.clientId,
-              name: app.name,
-              redirect_uris: app.redirectUris,
-              post_logout_redirect_uris: app.postLogoutRedirectUris ?? [],
-              grant_types: app.grantTypes,
-              token_endpoint_auth_method: app.tokenEndpointAuthMethod,
-              backchannel_logout_uri: null,
-              jwks: null,
-            } as unknown as ClientRow,
-            app.clientSecret,
-          ),
-        ),
-        BARE_USERS: JSON.stringify(users.length ? users : [{ id: randomUUID(), email: 'x@bench.test', password: 'x' }]),
-      },
-      barePort,
-      '/.well-known/openid-configuration',
-      process.env.BENCH_BARE_NODE_ARGS?.split(' ').filter(Boolean),
+    // The metadata Tarn's provider loads for this client (clients.service toOidcMetadata).
+    const bareClient = JSON.stringify(
+      toOidcMetadata(
+        {
+          client_id: app.clientId,
+          name: app.name,
+          redirect_uris: app.redirectUris,
+          post_logout_redirect_uris: app.postLogoutRedirectUris ?? [],
+          grant_types: app.grantTypes,
+          token_endpoint_auth_method: app.tokenEndpointAuthMethod,
+          backchannel_logout_uri: null,
+          jwks: null,
+        } as unknown as ClientRow,
+        app.clientSecret,
+      ),
     );
-    servers.push(bare);
+    const bareUsers = JSON.stringify(users.length ? users : [{ id: randomUUID(), email: 'x@bench.test', password: 'x' }]);
+    const startBare = async (name: string, env: Record<string, string> = {}) => {
+      const port = await freePort();
+      const server = await startServer(
+        name,
+        code.script('bench/bare-provider.ts'),
+        { NODE_ENV: 'production', BARE_CLIENT: bareClient, BARE_USERS: bareUsers, ...env },
+        port,
+        '/.well-known/openid-configuration',
+        process.env.BENCH_BARE_NODE_ARGS?.split(' ').filter(Boolean),
+      );
+      servers.push(server);
+      return server;
+    };
+    const bare = await startBare('bare');
+    const barePostgres = bareDatabase ? await startBare('bare+PG', { BARE_DATABASE_URL: bareDatabase.url }) : undefined;
 
     const targets: Target[] = [];
-    for (const [name, server, discovery] of [
+    const servedBy: [Target['name'], ServerProcess, string][] = [
       ['Tarn', tarn, `${pool.issuer}/.well-known/openid-configuration`],
       ['bare', bare, `${bare.url}/.well-known/openid-configuration`],
-    ] as const) {
+    ];
+    if (barePostgres) servedBy.push(['bare+PG', barePostgres, `${barePostgres.url}/.well-known/openid-configuration`]);
+    for (const [name, server, discovery] of servedBy) {
       const meta = JSON.parse((await request('GET', discovery)).body) as Record<string, string>;
       const target: Target = { name, server, discovery, meta, clientId: app.clientId, clientSecret: app.clientSecret, workers: users.map((user) => ({ jar: new CookieJar(), user })) };
       await prepare(target);
@@ -246,11 +257,16 @@ async function main() {
         failures: rounds.reduce((sum, r) => sum + r.failures, 0),
       }));
       const cpu = perServer.map(({ cpuMs, requests }) => cpuMs / requests);
-      const dbCpu = perServer[0]!.dbCpuMs / perServer[0]!.requests;
-      const [t, b] = results as [Measured, Measured];
-      const failures = t.failures + b.failures ? ` (failures: Tarn ${t.failures}, bare ${b.failures})` : '';
-      rows.push([scenario.label + failures, fmt(t.rps, t.rps < 100 ? 1 : 0), fmt(t.p50, 1), fmt(t.p99, 1), fmt(b.rps, b.rps < 100 ? 1 : 0), fmt(b.p50, 1), fmt(b.p99, 1), `${fmt((100 * t.rps) / b.rps)} %`, fmt(cpu[0]!, 3), fmt(dbCpu, 3), fmt(cpu[1]!, 3)]);
-      process.stdout.write(`  ${scenario.key}: Tarn ${fmt(t.rps)}/s, bare ${fmt(b.rps)}/s\n`);
+      const dbCpu = perServer.map(({ dbCpuMs, requests }) => dbCpuMs / requests);
+      const [t, b, p] = results as [Measured, Measured, Measured | undefined];
+      const failures = t.failures + b.failures + (p?.failures ?? 0) ? ` (failures: Tarn ${t.failures}, bare ${b.failures}${p ? `, bare+PG ${p.failures}` : ''})` : '';
+      const rps = (m: Measured) => fmt(m.rps, m.rps < 100 ? 1 : 0);
+      rows.push([
+        scenario.label + failures,
+        ...[rps(t), fmt(t.p50, 1), fmt(t.p99, 1), rps(b), fmt(b.p50, 1), fmt(b.p99, 1), `${fmt((100 * t.rps) / b.rps)} %`, fmt(cpu[0]!, 3), fmt(dbCpu[0]!, 3), fmt(cpu[1]!, 3)],
+        ...(p ? [rps(p), `${fmt((100 * t.rps) / p.rps)} %`, fmt(cpu[2]!, 3), fmt(dbCpu[2]!, 3)] : []),
+      ]);
+      process.stdout.write(`  ${scenario.key}: Tarn ${fmt(t.rps)}/s, bare ${fmt(b.rps)}/s${p ? `, bare+PG ${fmt(p.rps)}/s` : ''}\n`);
     }
     const hashes = !wantsHashes
       ? undefined
@@ -258,7 +274,9 @@ async function main() {
         ? { rps: median(hashRounds.map((r) => r.rps)), p50: median(hashRounds.map((r) => r.p50)) }
         : await rawArgon2(SECONDS, HASH_CONCURRENCY);
 
-    process.stdout.write('\n' + table(['scenario', 'Tarn req/s', 'Tarn p50 ms', 'Tarn p99 ms', 'bare req/s', 'bare p50 ms', 'bare p99 ms', 'Tarn / bare', 'Tarn CPU ms/req', 'PostgreSQL CPU ms/req', 'bare CPU ms/req'], rows) + '\n');
+    const headings = ['scenario', 'Tarn req/s', 'Tarn p50 ms', 'Tarn p99 ms', 'bare req/s', 'bare p50 ms', 'bare p99 ms', 'Tarn / bare', 'Tarn CPU ms/req', 'PostgreSQL CPU ms/req', 'bare CPU ms/req'];
+    if (barePostgres) headings.push('bare+PG req/s', 'Tarn / bare+PG', 'bare+PG CPU ms/req', 'bare+PG PostgreSQL CPU ms/req');
+    process.stdout.write('\n' + table(headings, rows) + '\n');
     if (hashes) {
       const signInRow = rows.find((row) => row[0]!.startsWith('sign-in'));
       const signIns = signInRow ? Number(signInRow[1]!.replace(/,/g, '')) : NaN;
@@ -272,6 +290,7 @@ async function main() {
   } finally {
     for (const server of servers) await server.stop();
     await database.drop();
+    await bareDatabase?.drop();
     code.remove();
   }
 }
