@@ -1,0 +1,168 @@
+/**
+ * npm run bench:ab — client-credentials tokens from variants of Tarn side by side, to tell
+ * whether a change helps on a machine whose speed drifts by ± 25 % from minute to minute
+ * (issue 7; a benchmark, never part of `npm test`).
+ *
+ * Every variant is a Tarn process of its own on one shared database and pool (so each pays
+ * the same rows), plus bare oidc-provider as the yardstick. Rounds are short and alternate
+ * the servers, the order reversed every other round, so a slow minute falls on all of them;
+ * each round's CPU per token comes from /proc. Prints per variant the median and the
+ * least-disturbed (minimum) CPU per token, PostgreSQL's CPU per token, and tokens/s as a
+ * share of bare's in the same round.
+ *
+ * BENCH_AB (JSON): variant name → its settings, all optional:
+ *   env    extra environment (e.g. a switch read by a throw-away edit)
+ *   root   another checkout to build and run (e.g. a `git worktree` of the commit before)
+ *   args   node arguments (e.g. "--max-semi-space-size=32")
+ *   sql    SQL run on the shared database before each of its rounds; with `same`, the
+ *          variant reuses another's server (e.g. a constraint dropped and added back)
+ *   same   the name of an earlier variant whose server this one reuses
+ * Default: {"Tarn":{}}. Also BENCH_ROUNDS (12), BENCH_SECONDS (1.5 per round and server),
+ * BENCH_CONNECTIONS (10), BENCH_BARE (0 leaves bare out).
+ *
+ * Example (the commit before against this one):
+ *   git worktree add /tmp/before HEAD~1 && ln -s "$PWD/node_modules" /tmp/before/
+ *   BENCH_AB='{"before":{"root":"/tmp/before"},"after":{}}' npm run bench:ab
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { toOidcMetadata } from '../src/clients/clients.service.js';
+import type { ClientRow } from '../src/db/tables.js';
+import { admin, REDIRECT_URI } from './flows.js';
+import { basicAuth, buildForBench, createBenchDatabase, envInt, fmt, freePort, machine, postgresCpuMs, request, runAutocannon, startServer, table, type BuiltCode, type ServerProcess } from './lib.js';
+
+interface Variant {
+  env?: Record<string, string>;
+  root?: string;
+  args?: string;
+  sql?: string;
+  same?: string;
+}
+
+interface Target {
+  name: string;
+  server: ServerProcess;
+  tokenEndpoint: string;
+  sql?: string | undefined;
+}
+
+const variants = JSON.parse(process.env.BENCH_AB ?? '{"Tarn":{}}') as Record<string, Variant>;
+const ROUNDS = envInt('BENCH_ROUNDS', 12);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
+const CONNECTIONS = envInt('BENCH_CONNECTIONS', 10);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+async function main() {
+  const load = machine();
+  const builds = new Map<string, BuiltCode>();
+  const build = (from: string) => builds.get(from) ?? builds.set(from, buildForBench(from)).get(from)!;
+  const database = await createBenchDatabase('tarn_ab');
+  const sql = new pg.Client({ connectionString: database.url });
+  const servers: ServerProcess[] = [];
+  try {
+    const adminToken = `bench-${randomBytes(16).toString('hex')}`;
+    const masterKey = randomBytes(32).toString('hex');
+    let client: { clientId: string; clientSecret: string; app: Record<string, unknown> } | undefined;
+    const targets: Target[] = [];
+    for (const [name, variant] of Object.entries(variants)) {
+      if (variant.same) {
+        const other = targets.find((target) => target.name === variant.same);
+        if (!other) throw new Error(`${name}: no earlier variant "${variant.same}"`);
+        targets.push({ ...other, name, sql: variant.sql });
+        continue;
+      }
+      const port = await freePort();
+      const server = await startServer(
+        name,
+        build(variant.root ?? root).script('src/main.ts'),
+        { NODE_ENV: 'production', DATABASE_URL: database.url, LOG_LEVEL: 'warn', PUBLIC_URL: `http://127.0.0.1:${port}`, TARN_ADMIN_TOKEN: adminToken, TARN_MASTER_KEY: masterKey, ...variant.env },
+        port,
+        '/readyz',
+        variant.args?.split(' ').filter(Boolean),
+      );
+      servers.push(server);
+      if (!client) {
+        await admin(server.url, adminToken, 'POST', '/pools', { id: 'bench', name: 'Bench' });
+        const app = await admin(server.url, adminToken, 'POST', '/pools/bench/clients', {
+          name: 'Bench App',
+          redirectUris: [REDIRECT_URI],
+          grantTypes: ['client_credentials'],
+          tokenEndpointAuthMethod: 'client_secret_basic',
+        });
+        client = { clientId: app.clientId as string, clientSecret: app.clientSecret as string, app };
+      }
+      targets.push({ name, server, tokenEndpoint: `${server.url}/pools/bench/token`, sql: variant.sql });
+    }
+    if (!client) throw new Error('BENCH_AB names no variant');
+    if (process.env.BENCH_BARE !== '0') {
+      const port = await freePort();
+      const metadata = toOidcMetadata(
+        { client_id: client.clientId, name: 'Bench App', redirect_uris: [REDIRECT_URI], post_logout_redirect_uris: [], grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic', backchannel_logout_uri: null, jwks: null } as unknown as ClientRow,
+        client.clientSecret,
+      );
+      const bare = await startServer('bare', build(root).script('bench/bare-provider.ts'), { NODE_ENV: 'production', BARE_CLIENT: JSON.stringify(metadata) }, port, '/.well-known/openid-configuration');
+      servers.push(bare);
+      targets.push({ name: 'bare', server: bare, tokenEndpoint: `${bare.url}/token` });
+    }
+
+    await sql.connect();
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(client.clientId, client.clientSecret) };
+    const scenario = (target: Target) => ({ url: target.tokenEndpoint, method: 'POST' as const, headers, body: 'grant_type=client_credentials' });
+    for (const target of targets) {
+      const answer = await request('POST', target.tokenEndpoint, { headers, body: 'grant_type=client_credentials' });
+      if (answer.status !== 200) throw new Error(`${target.name}: ${answer.status} ${answer.body}`);
+      if (target.sql) await sql.query(target.sql);
+      await runAutocannon(scenario(target), CONNECTIONS, 1);
+    }
+
+    const measured = new Map(targets.map((target) => [target.name, { rps: [] as number[], cpu: [] as number[], db: [] as number[] }]));
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const target of round % 2 ? [...targets].reverse() : targets) {
+        if (target.sql) await sql.query(target.sql);
+        const cpuBefore = target.server.cpuMs();
+        const dbBefore = postgresCpuMs();
+        const result = await runAutocannon(scenario(target), CONNECTIONS, SECONDS);
+        const tokens = result.rps * SECONDS;
+        const entry = measured.get(target.name)!;
+        entry.rps.push(result.rps);
+        entry.cpu.push(((target.server.cpuMs() - cpuBefore) * 1000) / tokens);
+        entry.db.push(((postgresCpuMs() - dbBefore) * 1000) / tokens);
+      }
+    }
+
+    const bare = measured.get('bare');
+    const rows = [...measured].map(([name, { rps, cpu, db }]) => {
+      const shares = bare ? rps.map((value, round) => (100 * value) / bare.rps[round]!) : [];
+      return [
+        name,
+        fmt(median(rps)),
+        fmt(median(cpu), 1),
+        fmt(Math.min(...cpu), 1),
+        fmt(median(db), 1),
+        bare ? `${fmt(median(shares))} % (${fmt(Math.min(...shares))}–${fmt(Math.max(...shares))})` : '',
+      ];
+    });
+    process.stdout.write(`\nclient-credentials tokens, ${ROUNDS} alternating rounds of ${SECONDS}s per server, ${CONNECTIONS} connections\n${load}\n\n`);
+    process.stdout.write(table(['variant', 'tokens/s (median)', 'CPU µs/token (median)', 'CPU µs/token (min)', 'PostgreSQL CPU µs/token', 'tokens/s ÷ bare, same round'], rows) + '\n');
+  } finally {
+    await sql.end().catch(() => {});
+    for (const server of servers) await server.stop();
+    await database.drop();
+    for (const code of builds.values()) code.remove();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench:ab failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
