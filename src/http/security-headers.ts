@@ -3,10 +3,10 @@
  * came over TLS (directly or, with TRUST_PROXY, via the proxy). HTML pages also get a strict
  * Content-Security-Policy (scripts and styles only from our own files, images from known
  * places, no framing), X-Frame-Options, COOP and a Permissions-Policy; HTML and redirects
- * a Referrer-Policy. The CSP is set before the handler runs so that oidc-provider can add
- * the hash of its one inline script (the form_post auto-submit, OAuth 2.0 Form Post
- * Response Mode) to script-src; a handler's policy is kept, any other HTML gets the default.
- * ADR 0805.
+ * a Referrer-Policy. On the authorization endpoint the CSP is set before the handler runs, so
+ * that oidc-provider can add the hash of its one inline script (the form_post auto-submit,
+ * OAuth 2.0 Form Post Response Mode; web_message likewise) to script-src; a handler's policy
+ * is kept, any other HTML gets the default when it is finished. ADR 0805.
  */
 import type { Context } from 'koa';
 import { randomUUID } from 'node:crypto';
@@ -23,6 +23,14 @@ const CSP = [
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
 /**
+ * Where oidc-provider answers with its response modes' pages (form_post, web_message): the
+ * authorization endpoint and its resumption after an interaction. Only there must the
+ * policy exist before the handler; elsewhere setting it early only to remove it from a
+ * JSON answer costs every API request a header set and a delete (issue 7, ADR 0705).
+ */
+const AUTHORIZATION = /^\/pools\/[^/]+\/auth(\/|$)/;
+
+/**
  * Before the handler: the headers every response gets, and the default policy. (Written on
  * the Node response directly: Koa's ctx.set/ctx.get add a delegation and a check per call,
  * and this runs on every request of the hot path, issue 7.)
@@ -35,7 +43,7 @@ export function setSecurityHeaders(ctx: Context): void {
   res.setHeader('X-Request-Id', requestId);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Cross-Origin-Resource-Policy', 'same-site');
-  res.setHeader('Content-Security-Policy', CSP);
+  if (AUTHORIZATION.test(ctx.path)) res.setHeader('Content-Security-Policy', CSP);
   if (ctx.secure) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
 }
 
@@ -57,7 +65,7 @@ export function finishSecurityHeaders(ctx: Context): void {
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
-  } else {
+  } else if (res.hasHeader('Content-Security-Policy')) {
     res.removeHeader('Content-Security-Policy');
   }
   const status = res.statusCode;
