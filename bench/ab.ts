@@ -27,10 +27,26 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { toOidcMetadata } from '../src/clients/clients.service.js';
-import type { ClientRow } from '../src/db/tables.js';
 import { admin, REDIRECT_URI } from './flows.js';
-import { basicAuth, buildForBench, createBenchDatabase, envInt, fmt, freePort, machine, postgresCpuMs, request, runAutocannon, startServer, table, type BuiltCode, type ServerProcess } from './lib.js';
+import {
+  bareClientMetadata,
+  basicAuth,
+  buildForBench,
+  createBenchDatabase,
+  envInt,
+  fmt,
+  freePort,
+  machine,
+  median,
+  postgresCpuMs,
+  request,
+  runAutocannon,
+  startServer,
+  startTarn,
+  table,
+  type BuiltCode,
+  type ServerProcess,
+} from './lib.js';
 
 interface Variant {
   env?: Record<string, string>;
@@ -53,12 +69,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 10);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
-
 async function main() {
   const load = machine();
   const builds = new Map<string, BuiltCode>();
@@ -69,7 +79,7 @@ async function main() {
   try {
     const adminToken = `bench-${randomBytes(16).toString('hex')}`;
     const masterKey = randomBytes(32).toString('hex');
-    let client: { clientId: string; clientSecret: string; app: Record<string, unknown> } | undefined;
+    let app: Record<string, unknown> | undefined;
     const targets: Target[] = [];
     for (const [name, variant] of Object.entries(variants)) {
       if (variant.same) {
@@ -78,42 +88,35 @@ async function main() {
         targets.push({ ...other, name, sql: variant.sql });
         continue;
       }
-      const port = await freePort();
-      const server = await startServer(
-        name,
-        build(variant.root ?? root).script('src/main.ts'),
-        { NODE_ENV: 'production', DATABASE_URL: database.url, LOG_LEVEL: 'warn', PUBLIC_URL: `http://127.0.0.1:${port}`, TARN_ADMIN_TOKEN: adminToken, TARN_MASTER_KEY: masterKey, ...variant.env },
-        port,
-        '/readyz',
-        variant.args?.split(' ').filter(Boolean),
-      );
+      const server = await startTarn(name, build(variant.root ?? root).script('src/main.ts'), {
+        databaseUrl: database.url,
+        adminToken,
+        masterKey,
+        ...(variant.env ? { env: variant.env } : {}),
+        nodeArgs: variant.args?.split(' ').filter(Boolean),
+      });
       servers.push(server);
-      if (!client) {
+      if (!app) {
         await admin(server.url, adminToken, 'POST', '/pools', { id: 'bench', name: 'Bench' });
-        const app = await admin(server.url, adminToken, 'POST', '/pools/bench/clients', {
+        app = await admin(server.url, adminToken, 'POST', '/pools/bench/clients', {
           name: 'Bench App',
           redirectUris: [REDIRECT_URI],
           grantTypes: ['client_credentials'],
           tokenEndpointAuthMethod: 'client_secret_basic',
         });
-        client = { clientId: app.clientId as string, clientSecret: app.clientSecret as string, app };
       }
       targets.push({ name, server, tokenEndpoint: `${server.url}/pools/bench/token`, sql: variant.sql });
     }
-    if (!client) throw new Error('BENCH_AB names no variant');
+    if (!app) throw new Error('BENCH_AB names no variant');
     if (process.env.BENCH_BARE !== '0') {
       const port = await freePort();
-      const metadata = toOidcMetadata(
-        { client_id: client.clientId, name: 'Bench App', redirect_uris: [REDIRECT_URI], post_logout_redirect_uris: [], grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic', backchannel_logout_uri: null, jwks: null } as unknown as ClientRow,
-        client.clientSecret,
-      );
-      const bare = await startServer('bare', build(root).script('bench/bare-provider.ts'), { NODE_ENV: 'production', BARE_CLIENT: JSON.stringify(metadata) }, port, '/.well-known/openid-configuration');
+      const bare = await startServer('bare', build(root).script('bench/bare-provider.ts'), { NODE_ENV: 'production', BARE_CLIENT: bareClientMetadata(app) }, port, '/.well-known/openid-configuration');
       servers.push(bare);
       targets.push({ name: 'bare', server: bare, tokenEndpoint: `${bare.url}/token` });
     }
 
     await sql.connect();
-    const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(client.clientId, client.clientSecret) };
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(app.clientId as string, app.clientSecret as string) };
     const scenario = (target: Target) => ({ url: target.tokenEndpoint, method: 'POST' as const, headers, body: 'grant_type=client_credentials' });
     for (const target of targets) {
       const answer = await request('POST', target.tokenEndpoint, { headers, body: 'grant_type=client_credentials' });

@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
+import { toOidcMetadata } from '../src/clients/clients.service.js';
+import type { ClientRow } from '../src/db/tables.js';
 
 export const SERVER_URL = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -144,6 +146,57 @@ export async function startServer(name: string, script: string, env: Record<stri
       if (child.exitCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+export interface TarnOptions {
+  databaseUrl: string;
+  adminToken: string;
+  /** TARN_MASTER_KEY (hex); several Tarns on one database need the same one. */
+  masterKey: string;
+  /** More environment (e.g. PROVIDER_CACHE_SIZE, or a switch of a throw-away edit). */
+  env?: Record<string, string>;
+  nodeArgs?: string[] | undefined;
+  readyPath?: string;
+}
+
+/** Tarn as an operator runs it (NODE_ENV=production, LOG_LEVEL=warn) on a port of its own. */
+export async function startTarn(name: string, script: string, options: TarnOptions): Promise<ServerProcess> {
+  const port = await freePort();
+  return startServer(
+    name,
+    script,
+    {
+      NODE_ENV: 'production',
+      DATABASE_URL: options.databaseUrl,
+      LOG_LEVEL: 'warn',
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      TARN_ADMIN_TOKEN: options.adminToken,
+      TARN_MASTER_KEY: options.masterKey,
+      ...options.env,
+    },
+    port,
+    options.readyPath ?? '/readyz',
+    options.nodeArgs,
+  );
+}
+
+/** The metadata Tarn's provider loads for an application (clients.service toOidcMetadata), for bare oidc-provider's static client. */
+export function bareClientMetadata(app: Record<string, unknown>): string {
+  return JSON.stringify(
+    toOidcMetadata(
+      {
+        client_id: app.clientId,
+        name: app.name,
+        redirect_uris: app.redirectUris,
+        post_logout_redirect_uris: app.postLogoutRedirectUris ?? [],
+        grant_types: app.grantTypes,
+        token_endpoint_auth_method: app.tokenEndpointAuthMethod,
+        backchannel_logout_uri: null,
+        jwks: null,
+      } as unknown as ClientRow,
+      app.clientSecret as string,
+    ),
+  );
 }
 
 /** utime + stime of a process from /proc/<pid>/stat (clock ticks of 10 ms). */
@@ -298,6 +351,12 @@ export function machine(): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const [one, five, fifteen] = loadavg();
   return `nproc ${cpus().length}, ${cpu}, node ${process.version}, load average before the run ${one!.toFixed(2)} / ${five!.toFixed(2)} / ${fifteen!.toFixed(2)}`;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 export function fmt(value: number, digits = 0): string {

@@ -22,10 +22,9 @@ import argon2 from 'argon2';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { defaults } from '../config/defaults.js';
-import { toOidcMetadata } from '../src/clients/clients.service.js';
-import type { ClientRow } from '../src/db/tables.js';
 import { ARGON2_PARAMS } from '../src/users/password.js';
 import {
+  bareClientMetadata,
   basicAuth,
   buildForBench,
   CookieJar,
@@ -34,11 +33,13 @@ import {
   fmt,
   freePort,
   machine,
+  median,
   postgresCpuMs,
   request,
   runAutocannon,
   runLoop,
   startServer,
+  startTarn,
   table,
   type Measured,
   type ServerProcess,
@@ -106,12 +107,6 @@ const scenarios: Scenario[] = [
   },
 ];
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 /** argon2id verifications per second at Tarn's parameters, `concurrency` at a time (Tarn's hasher bound). */
 async function rawArgon2(seconds: number, concurrency: number): Promise<Measured> {
   const hash = await argon2.hash('bench-password-1', ARGON2_PARAMS);
@@ -132,25 +127,15 @@ async function main() {
   const bareDatabase = WITH_BARE_POSTGRES ? await createBenchDatabase('bare_bench') : undefined;
   const servers: ServerProcess[] = [];
   try {
-    const tarnPort = await freePort();
     const adminToken = `bench-${randomBytes(16).toString('hex')}`;
-    const tarn = await startServer(
-      'Tarn',
-      code.script('src/main.ts'),
-      {
-        NODE_ENV: 'production',
-        DATABASE_URL: database.url,
-        LOG_LEVEL: 'warn',
-        PUBLIC_URL: `http://127.0.0.1:${tarnPort}`,
-        TARN_ADMIN_TOKEN: adminToken,
-        TARN_MASTER_KEY: randomBytes(32).toString('hex'),
-        PASSWORD_HASH_CONCURRENCY: String(HASH_CONCURRENCY),
-      },
-      tarnPort,
-      '/readyz',
+    const tarn = await startTarn('Tarn', code.script('src/main.ts'), {
+      databaseUrl: database.url,
+      adminToken,
+      masterKey: randomBytes(32).toString('hex'),
+      env: { PASSWORD_HASH_CONCURRENCY: String(HASH_CONCURRENCY) },
       // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile Tarn under the benchmark's load
-      process.env.BENCH_TARN_NODE_ARGS?.split(' ').filter(Boolean),
-    );
+      nodeArgs: process.env.BENCH_TARN_NODE_ARGS?.split(' ').filter(Boolean),
+    });
     servers.push(tarn);
 
     // A pool, an application allowed every grant the scenarios use, one user per worker.
@@ -169,22 +154,7 @@ async function main() {
       users.push({ id: created.id as string, email: created.email as string, password });
     }
 
-    // The metadata Tarn's provider loads for this client (clients.service toOidcMetadata).
-    const bareClient = JSON.stringify(
-      toOidcMetadata(
-        {
-          client_id: app.clientId,
-          name: app.name,
-          redirect_uris: app.redirectUris,
-          post_logout_redirect_uris: app.postLogoutRedirectUris ?? [],
-          grant_types: app.grantTypes,
-          token_endpoint_auth_method: app.tokenEndpointAuthMethod,
-          backchannel_logout_uri: null,
-          jwks: null,
-        } as unknown as ClientRow,
-        app.clientSecret,
-      ),
-    );
+    const bareClient = bareClientMetadata(app);
     const bareUsers = JSON.stringify(users.length ? users : [{ id: randomUUID(), email: 'x@bench.test', password: 'x' }]);
     const startBare = async (name: string, env: Record<string, string> = {}) => {
       const port = await freePort();

@@ -38,7 +38,7 @@ import { openDatabase } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { ARGON2_PARAMS } from '../src/users/password.js';
 import { admin, signIn, type SignInTarget, type Worker } from './flows.js';
-import { buildForBench, CookieJar, createBenchDatabase, envInt, fmt, freePort, machine, request, runLoop, startServer, table, type BenchDatabase, type Measured, type ServerProcess } from './lib.js';
+import { buildForBench, CookieJar, createBenchDatabase, envInt, fmt, machine, request, runLoop, startTarn, table, type BenchDatabase, type Measured, type ServerProcess } from './lib.js';
 
 const SECONDS = envInt('BENCH_SECONDS', 5);
 const CACHE_SIZE = envInt('PROVIDER_CACHE_SIZE', 200);
@@ -200,23 +200,14 @@ async function seedWorld(pools: number, users: number, envelope: ReturnType<type
 // The compiled build, as the Docker image runs it (lib.ts buildForBench); made in main().
 let tarnScript = `${root}src/main.ts`;
 
-async function startTarn(world: World, masterKeyHex: string): Promise<ServerProcess> {
-  const port = await freePort();
-  world.tarn = await startServer(
-    'Tarn',
-    tarnScript,
-    {
-      NODE_ENV: 'production',
-      DATABASE_URL: world.database.url,
-      LOG_LEVEL: 'warn',
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      TARN_ADMIN_TOKEN: world.adminToken,
-      TARN_MASTER_KEY: masterKeyHex,
-      PROVIDER_CACHE_SIZE: String(CACHE_SIZE),
-    },
-    port,
-    '/healthz',
-  );
+async function startWorldTarn(world: World, masterKeyHex: string): Promise<ServerProcess> {
+  world.tarn = await startTarn('Tarn', tarnScript, {
+    databaseUrl: world.database.url,
+    adminToken: world.adminToken,
+    masterKey: masterKeyHex,
+    env: { PROVIDER_CACHE_SIZE: String(CACHE_SIZE) },
+    readyPath: '/healthz',
+  });
   return world.tarn;
 }
 
@@ -250,7 +241,7 @@ async function alternate(worlds: World[], name: string, workers: (world: World) 
 
 async function measure(worlds: World[], masterKeyHex: string): Promise<void> {
   for (const world of worlds) {
-    await startTarn(world, masterKeyHex);
+    await startWorldTarn(world, masterKeyHex);
     // Cold: the very first pool request after start.
     world.firstDiscoveryMs = await timed(discoveryUrl(world, 1));
   }
