@@ -18,7 +18,8 @@
  *          variant reuses another's server (e.g. a constraint dropped and added back)
  *   same   the name of an earlier variant whose server this one reuses
  * Default: {"Tarn":{}}. Also BENCH_ROUNDS (12), BENCH_SECONDS (1.5 per round and server),
- * BENCH_CONNECTIONS (10), BENCH_BARE (0 leaves bare out).
+ * BENCH_CONNECTIONS (10), BENCH_BARE (0 leaves bare out), BENCH_BARE_POSTGRES (1 adds bare+PG with
+ * Tarn's artifact storage, plain with the plain adapter; run.ts has it by default).
  *
  * Example (the commit before against this one):
  *   git worktree add /tmp/before HEAD~1 && ln -s "$PWD/node_modules" /tmp/before/
@@ -44,6 +45,7 @@ import {
   startServer,
   startTarn,
   table,
+  type BenchDatabase,
   type BuiltCode,
   type ServerProcess,
 } from './lib.js';
@@ -76,6 +78,7 @@ async function main() {
   const database = await createBenchDatabase('tarn_ab');
   const sql = new pg.Client({ connectionString: database.url });
   const servers: ServerProcess[] = [];
+  let bareDatabase: BenchDatabase | undefined;
   try {
     const adminToken = `bench-${randomBytes(16).toString('hex')}`;
     const masterKey = randomBytes(32).toString('hex');
@@ -114,8 +117,19 @@ async function main() {
       servers.push(bare);
       targets.push({ name: 'bare', server: bare, tokenEndpoint: `${bare.url}/token` });
     }
+    if (process.env.BENCH_BARE_POSTGRES === '1' || process.env.BENCH_BARE_POSTGRES === 'plain') {
+      // bare oidc-provider storing its artifacts through Tarn's storage (or the plain adapter) in a database of its own
+      bareDatabase = await createBenchDatabase('bare_ab');
+      const env = { NODE_ENV: 'production', BARE_CLIENT: bareClientMetadata(app), BARE_DATABASE_URL: bareDatabase.url, BARE_STORAGE: process.env.BENCH_BARE_POSTGRES === 'plain' ? 'plain' : 'tarn' };
+      const barePostgres = await startServer('bare+PG', build(root).script('bench/bare-provider.ts'), env, await freePort(), '/.well-known/openid-configuration');
+      servers.push(barePostgres);
+      targets.push({ name: 'bare+PG', server: barePostgres, tokenEndpoint: `${barePostgres.url}/token` });
+    }
 
     await sql.connect();
+    // Transaction ids the server has handed out so far (exact, unlike the statistics views, which
+    // backends report up to a second late): every artifact write statement takes one.
+    const commits = async () => Number((await sql.query<{ n: string }>('select pg_snapshot_xmax(pg_current_snapshot())::text as n')).rows[0]!.n);
     const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(app.clientId as string, app.clientSecret as string) };
     const scenario = (target: Target) => ({ url: target.tokenEndpoint, method: 'POST' as const, headers, body: 'grant_type=client_credentials' });
     for (const target of targets) {
@@ -125,23 +139,28 @@ async function main() {
       await runAutocannon(scenario(target), CONNECTIONS, 1);
     }
 
-    const measured = new Map(targets.map((target) => [target.name, { rps: [] as number[], cpu: [] as number[], db: [] as number[] }]));
+    const measured = new Map(targets.map((target) => [target.name, { rps: [] as number[], cpu: [] as number[], db: [] as number[], perStatement: [] as number[] }]));
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const target of round % 2 ? [...targets].reverse() : targets) {
         if (target.sql) await sql.query(target.sql);
         const cpuBefore = target.server.cpuMs();
         const dbBefore = postgresCpuMs();
+        const commitsBefore = await commits();
         const result = await runAutocannon(scenario(target), CONNECTIONS, SECONDS);
         const tokens = result.rps * SECONDS;
         const entry = measured.get(target.name)!;
         entry.rps.push(result.rps);
         entry.cpu.push(((target.server.cpuMs() - cpuBefore) * 1000) / tokens);
         entry.db.push(((postgresCpuMs() - dbBefore) * 1000) / tokens);
+        // (bare's in-memory rounds write nothing: shown as –)
+        const statements = (await commits()) - commitsBefore;
+        entry.perStatement.push(statements > 0 ? tokens / statements : NaN);
       }
     }
 
     const bare = measured.get('bare');
-    const rows = [...measured].map(([name, { rps, cpu, db }]) => {
+    const rows = [...measured].map(([name, { rps, cpu, db, perStatement }]) => {
+      const batches = perStatement.filter((value) => value <= Number.MAX_VALUE && !Number.isNaN(value));
       const shares = bare ? rps.map((value, round) => (100 * value) / bare.rps[round]!) : [];
       return [
         name,
@@ -149,15 +168,17 @@ async function main() {
         fmt(median(cpu), 1),
         fmt(Math.min(...cpu), 1),
         fmt(median(db), 1),
+        batches.length * 2 > perStatement.length ? fmt(median(batches), 1) : '–',
         bare ? `${fmt(median(shares))} % (${fmt(Math.min(...shares))}–${fmt(Math.max(...shares))})` : '',
       ];
     });
     process.stdout.write(`\nclient-credentials tokens, ${ROUNDS} alternating rounds of ${SECONDS}s per server, ${CONNECTIONS} connections\n${load}\n\n`);
-    process.stdout.write(table(['variant', 'tokens/s (median)', 'CPU µs/token (median)', 'CPU µs/token (min)', 'PostgreSQL CPU µs/token', 'tokens/s ÷ bare, same round'], rows) + '\n');
+    process.stdout.write(table(['variant', 'tokens/s (median)', 'CPU µs/token (median)', 'CPU µs/token (min)', 'PostgreSQL CPU µs/token', 'tokens per statement', 'tokens/s ÷ bare, same round'], rows) + '\n');
   } finally {
     await sql.end().catch(() => {});
     for (const server of servers) await server.stop();
     await database.drop();
+    await bareDatabase?.drop();
     for (const code of builds.values()) code.remove();
   }
 }

@@ -7,7 +7,8 @@
  * Tarn costs beyond this is Tarn's own overhead.
  *
  * Environment: PORT, BARE_CLIENT (JSON client metadata), BARE_USERS (JSON [{id, email, password}]),
- * BARE_DATABASE_URL (artifacts in PostgreSQL through bare-postgres-adapter.ts instead of in memory).
+ * BARE_DATABASE_URL (artifacts in PostgreSQL instead of in memory: through Tarn's own artifact
+ * storage, src/oidc/adapter.ts, or with BARE_STORAGE=plain through bare-postgres-adapter.ts).
  */
 import argon2 from 'argon2';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -16,6 +17,9 @@ import http from 'node:http';
 import Provider, { type Configuration } from 'oidc-provider';
 import type { PoolRow } from '../src/db/tables.js';
 import type { PublishedKey } from '../src/keys/keys.service.js';
+import { openDatabase } from '../src/db/database.js';
+import { migrate } from '../src/db/migrate.js';
+import { createAdapterFactory } from '../src/oidc/adapter.js';
 import { buildProviderConfiguration } from '../src/oidc/provider-config.js';
 import { ARGON2_PARAMS } from '../src/users/password.js';
 import { createPageRenderer } from '../src/views/render.js';
@@ -60,7 +64,9 @@ const configuration: Configuration = buildProviderConfiguration(pool, keys, {
   cookieKeys: [randomBytes(32).toString('base64url')],
 });
 delete configuration.adapter;
-if (process.env.BARE_DATABASE_URL) configuration.adapter = await createBarePostgresAdapter(process.env.BARE_DATABASE_URL);
+if (process.env.BARE_DATABASE_URL) {
+  configuration.adapter = process.env.BARE_STORAGE === 'plain' ? await createBarePostgresAdapter(process.env.BARE_DATABASE_URL) : await tarnStorage(process.env.BARE_DATABASE_URL);
+}
 delete configuration.extraTokenClaims;
 configuration.clients = [client as never];
 configuration.cookies = { ...configuration.cookies, long: { httpOnly: true, sameSite: 'lax', path: '/' }, short: { httpOnly: true, sameSite: 'lax', path: '/' } };
@@ -70,6 +76,17 @@ configuration.findAccount = async (_ctx, sub) => {
   if (!user) return undefined;
   return { accountId: sub, claims: async () => ({ sub, email: user.email, email_verified: true, updated_at: 0 }) };
 };
+
+/**
+ * Tarn's artifact storage (the same statements, batching and asynchronous commit as a
+ * pool's provider in Tarn) in a database of its own. The static client is found before
+ * any adapter is asked, so the client lookup is never used.
+ */
+async function tarnStorage(url: string) {
+  const database = await openDatabase({ databaseUrl: url });
+  await migrate(database);
+  return createAdapterFactory(database.db, pool.id, async () => undefined);
+}
 
 const provider = new Provider(issuer, configuration);
 const callback = provider.callback();

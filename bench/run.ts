@@ -10,12 +10,14 @@
  * of N concurrent workers for flows where each request differs (refresh-token rotation,
  * whole sign-ins).
  *
- * A third server, bare oidc-provider with its artifacts in PostgreSQL (bare-postgres-adapter.ts),
- * shows what persistence itself costs; the targets stay measured against the in-memory one.
+ * A third server, bare+PG, is bare oidc-provider with its artifacts in PostgreSQL through Tarn's own
+ * artifact storage (or, BENCH_BARE_POSTGRES=plain, the plain adapter of bare-postgres-adapter.ts):
+ * the client-credentials target is measured against it (ADR 0707), the other targets against
+ * the in-memory one.
  *
  * Environment: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_WARMUP (2), BENCH_CONNECTIONS (10),
  * BENCH_SIGNIN_WORKERS (4), BENCH_ONLY (comma-separated scenario keys), BENCH_BARE_POSTGRES
- * (0 leaves the third server out),
+ * (0 leaves the third server out, plain gives it the plain adapter),
  * PASSWORD_HASH_CONCURRENCY (Tarn's default: cores − 1; passed to Tarn and used for the raw argon2 figure).
  */
 import argon2 from 'argon2';
@@ -54,6 +56,7 @@ const SIGNIN_WORKERS = envInt('BENCH_SIGNIN_WORKERS', 4);
 // Tarn's own default unless set (one hash per core but one, ADR 0704).
 const HASH_CONCURRENCY = envInt('PASSWORD_HASH_CONCURRENCY', defaults.PASSWORD_HASH_CONCURRENCY);
 const WITH_BARE_POSTGRES = process.env.BENCH_BARE_POSTGRES !== '0';
+const BARE_STORAGE = process.env.BENCH_BARE_POSTGRES === 'plain' ? 'plain' : 'tarn';
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -170,7 +173,7 @@ async function main() {
       return server;
     };
     const bare = await startBare('bare');
-    const barePostgres = bareDatabase ? await startBare('bare+PG', { BARE_DATABASE_URL: bareDatabase.url }) : undefined;
+    const barePostgres = bareDatabase ? await startBare('bare+PG', { BARE_DATABASE_URL: bareDatabase.url, BARE_STORAGE }) : undefined;
 
     const targets: Target[] = [];
     const servedBy: [Target['name'], ServerProcess, string][] = [
@@ -247,6 +250,7 @@ async function main() {
     const headings = ['scenario', 'Tarn req/s', 'Tarn p50 ms', 'Tarn p99 ms', 'bare req/s', 'bare p50 ms', 'bare p99 ms', 'Tarn / bare', 'Tarn CPU ms/req', 'PostgreSQL CPU ms/req', 'bare CPU ms/req'];
     if (barePostgres) headings.push('bare+PG req/s', 'Tarn / bare+PG', 'bare+PG CPU ms/req', 'bare+PG PostgreSQL CPU ms/req');
     process.stdout.write('\n' + table(headings, rows) + '\n');
+    if (barePostgres) process.stdout.write(`\nbare+PG stores its artifacts through ${BARE_STORAGE === 'plain' ? 'the plain adapter (bench/bare-postgres-adapter.ts)' : "Tarn's artifact storage (src/oidc/adapter.ts)"}\n`);
     if (hashes) {
       const signInRow = rows.find((row) => row[0]!.startsWith('sign-in'));
       const signIns = signInRow ? Number(signInRow[1]!.replace(/,/g, '')) : NaN;
