@@ -25,7 +25,7 @@
  *   - one pool in ten users' worth is concentrated in pool-00000 (1,000 then 100,000 users)
  *     so lookups are measured in a big pool as well as in ordinary ones.
  *
- * Environment: BENCH_SECONDS (5, per measured loop and size), BENCH_ROUNDS (3), PROVIDER_CACHE_SIZE (200),
+ * Environment: BENCH_SECONDS (12, per measured loop and size), BENCH_ROUNDS (6), PROVIDER_CACHE_SIZE (200),
  * BENCH_TOUCH_POOLS (1,000), BENCH_SCALES ("100:10000,10000:1000000": pools:users).
  */
 import argon2 from 'argon2';
@@ -40,10 +40,10 @@ import { ARGON2_PARAMS } from '../src/users/password.js';
 import { admin, signIn, type SignInTarget, type Worker } from './flows.js';
 import { buildForBench, CookieJar, createBenchDatabase, envInt, fmt, machine, request, runLoop, startTarn, table, type BenchDatabase, type Measured, type ServerProcess } from './lib.js';
 
-const SECONDS = envInt('BENCH_SECONDS', 5);
+const SECONDS = envInt('BENCH_SECONDS', 12);
 const CACHE_SIZE = envInt('PROVIDER_CACHE_SIZE', 200);
 const TOUCH = envInt('BENCH_TOUCH_POOLS', 1000);
-const ROUNDS = envInt('BENCH_ROUNDS', 3);
+const ROUNDS = envInt('BENCH_ROUNDS', 6);
 const SCALES = (process.env.BENCH_SCALES ?? '100:10000,10000:1000000').split(',').map((pair) => {
   const [pools, users] = pair.split(':').map(Number);
   return { pools: pools!, users: users! };
