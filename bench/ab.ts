@@ -129,7 +129,7 @@ async function main() {
     await sql.connect();
     // Transaction ids the server has handed out so far (exact, unlike the statistics views, which
     // backends report up to a second late): every artifact write statement takes one.
-    const commits = async () => Number((await sql.query<{ n: string }>('select pg_snapshot_xmax(pg_current_snapshot())::text as n')).rows[0]!.n);
+    const transactionIds = async () => Number((await sql.query<{ n: string }>('select pg_snapshot_xmax(pg_current_snapshot())::text as n')).rows[0]!.n);
     const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(app.clientId as string, app.clientSecret as string) };
     const scenario = (target: Target) => ({ url: target.tokenEndpoint, method: 'POST' as const, headers, body: 'grant_type=client_credentials' });
     for (const target of targets) {
@@ -145,7 +145,7 @@ async function main() {
         if (target.sql) await sql.query(target.sql);
         const cpuBefore = target.server.cpuMs();
         const dbBefore = postgresCpuMs();
-        const commitsBefore = await commits();
+        const idsBefore = await transactionIds();
         const result = await runAutocannon(scenario(target), CONNECTIONS, SECONDS);
         const tokens = result.rps * SECONDS;
         const entry = measured.get(target.name)!;
@@ -153,14 +153,14 @@ async function main() {
         entry.cpu.push(((target.server.cpuMs() - cpuBefore) * 1000) / tokens);
         entry.db.push(((postgresCpuMs() - dbBefore) * 1000) / tokens);
         // (bare's in-memory rounds write nothing: shown as –)
-        const statements = (await commits()) - commitsBefore;
+        const statements = (await transactionIds()) - idsBefore;
         entry.perStatement.push(statements > 0 ? tokens / statements : NaN);
       }
     }
 
     const bare = measured.get('bare');
     const rows = [...measured].map(([name, { rps, cpu, db, perStatement }]) => {
-      const batches = perStatement.filter((value) => value <= Number.MAX_VALUE && !Number.isNaN(value));
+      const batches = perStatement.filter(Number.isFinite);
       const shares = bare ? rps.map((value, round) => (100 * value) / bare.rps[round]!) : [];
       return [
         name,
