@@ -36,13 +36,12 @@ import {
   createBenchDatabase,
   envInt,
   fmt,
-  freePort,
   machine,
   median,
   postgresCpuMs,
   request,
   runAutocannon,
-  startServer,
+  startBare,
   startTarn,
   table,
   type BenchDatabase,
@@ -111,17 +110,15 @@ async function main() {
       targets.push({ name, server, tokenEndpoint: `${server.url}/pools/bench/token`, sql: variant.sql });
     }
     if (!app) throw new Error('BENCH_AB names no variant');
+    const bareScript = build(root).script('bench/bare-provider.ts');
     if (process.env.BENCH_BARE !== '0') {
-      const port = await freePort();
-      const bare = await startServer('bare', build(root).script('bench/bare-provider.ts'), { NODE_ENV: 'production', BARE_CLIENT: bareClientMetadata(app) }, port, '/.well-known/openid-configuration');
+      const bare = await startBare('bare', bareScript, { client: bareClientMetadata(app) });
       servers.push(bare);
       targets.push({ name: 'bare', server: bare, tokenEndpoint: `${bare.url}/token` });
     }
     if (process.env.BENCH_BARE_POSTGRES === '1' || process.env.BENCH_BARE_POSTGRES === 'plain') {
-      // bare oidc-provider storing its artifacts through Tarn's storage (or the plain adapter) in a database of its own
       bareDatabase = await createBenchDatabase('bare_ab');
-      const env = { NODE_ENV: 'production', BARE_CLIENT: bareClientMetadata(app), BARE_DATABASE_URL: bareDatabase.url, BARE_STORAGE: process.env.BENCH_BARE_POSTGRES === 'plain' ? 'plain' : 'tarn' };
-      const barePostgres = await startServer('bare+PG', build(root).script('bench/bare-provider.ts'), env, await freePort(), '/.well-known/openid-configuration');
+      const barePostgres = await startBare('bare+PG', bareScript, { client: bareClientMetadata(app), databaseUrl: bareDatabase.url });
       servers.push(barePostgres);
       targets.push({ name: 'bare+PG', server: barePostgres, tokenEndpoint: `${barePostgres.url}/token` });
     }

@@ -180,6 +180,27 @@ export async function startTarn(name: string, script: string, options: TarnOptio
   );
 }
 
+/** Where bare+PG keeps its artifacts: Tarn's own storage (ADR 0707), or with BENCH_BARE_POSTGRES=plain the plain adapter. */
+export const BARE_STORAGE: 'tarn' | 'plain' = process.env.BENCH_BARE_POSTGRES === 'plain' ? 'plain' : 'tarn';
+
+export interface BareOptions {
+  /** The static client's metadata (bareClientMetadata). */
+  client: string;
+  /** JSON [{id, email, password}] for the minimal login. */
+  users?: string;
+  /** Artifacts in this PostgreSQL database (bare+PG), stored as BARE_STORAGE says; in memory without it. */
+  databaseUrl?: string;
+  nodeArgs?: string[] | undefined;
+}
+
+/** Bare oidc-provider (bench/bare-provider.ts) on a port of its own. */
+export async function startBare(name: string, script: string, options: BareOptions): Promise<ServerProcess> {
+  const env: Record<string, string> = { NODE_ENV: 'production', BARE_CLIENT: options.client };
+  if (options.users) env.BARE_USERS = options.users;
+  if (options.databaseUrl) Object.assign(env, { BARE_DATABASE_URL: options.databaseUrl, BARE_STORAGE });
+  return startServer(name, script, env, await freePort(), '/.well-known/openid-configuration', options.nodeArgs);
+}
+
 /** The metadata Tarn's provider loads for an application (clients.service toOidcMetadata), for bare oidc-provider's static client. */
 export function bareClientMetadata(app: Record<string, unknown>): string {
   return JSON.stringify(

@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { defaults } from '../config/defaults.js';
 import { ARGON2_PARAMS } from '../src/users/password.js';
 import {
+  BARE_STORAGE,
   bareClientMetadata,
   basicAuth,
   buildForBench,
@@ -33,14 +34,13 @@ import {
   createBenchDatabase,
   envInt,
   fmt,
-  freePort,
   machine,
   median,
   postgresCpuMs,
   request,
   runAutocannon,
   runLoop,
-  startServer,
+  startBare,
   startTarn,
   table,
   type Measured,
@@ -56,7 +56,6 @@ const SIGNIN_WORKERS = envInt('BENCH_SIGNIN_WORKERS', 4);
 // Tarn's own default unless set (one hash per core but one, ADR 0704).
 const HASH_CONCURRENCY = envInt('PASSWORD_HASH_CONCURRENCY', defaults.PASSWORD_HASH_CONCURRENCY);
 const WITH_BARE_POSTGRES = process.env.BENCH_BARE_POSTGRES !== '0';
-const BARE_STORAGE = process.env.BENCH_BARE_POSTGRES === 'plain' ? 'plain' : 'tarn';
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -157,23 +156,15 @@ async function main() {
       users.push({ id: created.id as string, email: created.email as string, password });
     }
 
-    const bareClient = bareClientMetadata(app);
-    const bareUsers = JSON.stringify(users.length ? users : [{ id: randomUUID(), email: 'x@bench.test', password: 'x' }]);
-    const startBare = async (name: string, env: Record<string, string> = {}) => {
-      const port = await freePort();
-      const server = await startServer(
-        name,
-        code.script('bench/bare-provider.ts'),
-        { NODE_ENV: 'production', BARE_CLIENT: bareClient, BARE_USERS: bareUsers, ...env },
-        port,
-        '/.well-known/openid-configuration',
-        process.env.BENCH_BARE_NODE_ARGS?.split(' ').filter(Boolean),
-      );
-      servers.push(server);
-      return server;
+    const bareOptions = {
+      client: bareClientMetadata(app),
+      users: JSON.stringify(users.length ? users : [{ id: randomUUID(), email: 'x@bench.test', password: 'x' }]),
+      nodeArgs: process.env.BENCH_BARE_NODE_ARGS?.split(' ').filter(Boolean),
     };
-    const bare = await startBare('bare');
-    const barePostgres = bareDatabase ? await startBare('bare+PG', { BARE_DATABASE_URL: bareDatabase.url, BARE_STORAGE }) : undefined;
+    const bare = await startBare('bare', code.script('bench/bare-provider.ts'), bareOptions);
+    servers.push(bare);
+    const barePostgres = bareDatabase ? await startBare('bare+PG', code.script('bench/bare-provider.ts'), { ...bareOptions, databaseUrl: bareDatabase.url }) : undefined;
+    if (barePostgres) servers.push(barePostgres);
 
     const targets: Target[] = [];
     const servedBy: [Target['name'], ServerProcess, string][] = [
