@@ -18,8 +18,8 @@ export interface FailureLimiterOptions {
   /** Failures allowed per window and IP; 0 turns the limiter off. */
   limit: number;
   windowMs: number;
-  /** Does this limiter watch the request? */
-  applies(ctx: Context): boolean;
+  /** Does this limiter watch the request (`path`: its path as it came)? */
+  applies(ctx: Context, path: string): boolean;
   /** Did the request fail in the way this limiter counts? */
   failed(status: number): boolean;
   onLimited?: (name: string) => void;
@@ -35,8 +35,8 @@ interface Window {
 }
 
 export interface FailureLimiter {
-  /** Does this limiter watch the request? */
-  applies(ctx: Context): boolean;
+  /** Does this limiter watch the request (`path`: its path as it came)? */
+  applies(ctx: Context, path: string): boolean;
   /** The refusal of a request past the limit (a 429 problem, or the limiter's own answer); undefined when it may go on. */
   refuses(ctx: Context): Promise<void> | undefined;
   /** Counts the finished request when it failed in the way this limiter counts. */
@@ -66,7 +66,7 @@ export function failureLimiter(options: FailureLimiterOptions): FailureLimiter {
   }
 
   return {
-    applies: (ctx) => options.limit > 0 && options.applies(ctx),
+    applies: (ctx, path) => options.limit > 0 && options.applies(ctx, path),
     refuses(ctx) {
       const window = windows.get(ctx.ip || 'unknown');
       return window && window.failures >= options.limit && clock() - window.startedAt < options.windowMs ? refuse(ctx, window) : undefined;

@@ -13,7 +13,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { requestObserver, type RouteNaming } from '../observability/request-log.js';
 import { answerUnmatched, answerWithProblem } from './errors.js';
 import type { FailureLimiter } from './rate-limit.js';
-import { finishSecurityHeaders, setSecurityHeaders } from './security-headers.js';
+import { finishSecurityHeaders, startSecurityHeaders } from './security-headers.js';
 
 export interface RequestFrameOptions {
   log: Logger;
@@ -33,26 +33,47 @@ export interface Traffic {
 
 export function requestFrame({ log, metrics, naming, limiters = [], traffic = { inFlight: 0, draining: false } }: RequestFrameOptions): Middleware {
   const observe = requestObserver(log, metrics, naming);
-  return async function frame(ctx: Context, next: Next): Promise<void> {
+
+  function finish(ctx: Context, path: string, started: bigint, limiter: FailureLimiter | undefined): void {
+    limiter?.count(ctx, ctx.status);
+    finishSecurityHeaders(ctx);
+    if (traffic.draining) ctx.set('Connection', 'close');
+    traffic.inFlight -= 1;
+    observe(ctx, path, started);
+  }
+
+  // Not an async function: the request's work is one promise, answered by one `then`
+  // (each async layer adds promises, and every promise pays the async hooks that
+  // oidc-provider's AsyncLocalStorage keeps enabled; issue 7).
+  return function frame(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
+    // (the path as it came: the pool gateway rewrites the URL while the provider runs)
+    const path = ctx.path;
     traffic.inFlight += 1;
-    setSecurityHeaders(ctx);
-    const limiter = limiters.find((candidate) => candidate.applies(ctx));
+    let limiter: FailureLimiter | undefined;
+    let work: Promise<void>;
     try {
-      const refusal = limiter?.refuses(ctx);
-      if (refusal) await refusal;
-      else {
-        await next();
-        answerUnmatched(ctx);
-      }
+      startSecurityHeaders(ctx, path);
+      limiter = limiters.find((candidate) => candidate.applies(ctx, path));
+      work = limiter?.refuses(ctx) ?? next();
     } catch (error) {
-      answerWithProblem(ctx, error, log);
-    } finally {
-      limiter?.count(ctx, ctx.status);
-      finishSecurityHeaders(ctx);
-      if (traffic.draining) ctx.set('Connection', 'close');
-      traffic.inFlight -= 1;
-      observe(ctx, started);
+      work = Promise.reject(error);
     }
+    return work.then(
+      () => {
+        try {
+          answerUnmatched(ctx);
+        } finally {
+          finish(ctx, path, started, limiter);
+        }
+      },
+      (error: unknown) => {
+        try {
+          answerWithProblem(ctx, error, log);
+        } finally {
+          finish(ctx, path, started, limiter);
+        }
+      },
+    );
   };
 }

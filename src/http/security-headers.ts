@@ -31,33 +31,35 @@ const REQUEST_ID = /^[\w.-]{1,64}$/;
 const AUTHORIZATION = /^\/pools\/[^/]+\/auth(\/|$)/;
 
 /**
- * Before the handler: the headers every response gets, and the default policy. (Written on
- * the Node response directly: Koa's ctx.set/ctx.get add a delegation and a check per call,
- * and this runs on every request of the hot path, issue 7.)
+ * Before the handler: the request id (the log, the audit trail and the response carry it),
+ * and on the authorization endpoint the default policy. `path` is the request's path.
  */
-export function setSecurityHeaders(ctx: Context): void {
+export function startSecurityHeaders(ctx: Context, path: string): void {
   const given = ctx.req.headers['x-request-id'];
-  const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-  ctx.state.requestId = requestId;
-  const res = ctx.res;
-  res.setHeader('X-Request-Id', requestId);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Cross-Origin-Resource-Policy', 'same-site');
-  if (AUTHORIZATION.test(ctx.path)) res.setHeader('Content-Security-Policy', CSP);
-  if (ctx.secure) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+  ctx.state.requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  if (AUTHORIZATION.test(path)) ctx.res.setHeader('Content-Security-Policy', CSP);
 }
 
 /**
- * After the handler: the document policies on HTML (a handler's own CSP is kept), and the
- * referrer policy on redirects too (a redirect's policy governs the request it leads to,
- * and sign-in redirects carry codes). JSON and other resources keep none of them: browsers
- * apply CSP, framing, opener and permissions policies to documents only.
+ * After the handler: the headers every response gets; the document policies on HTML (a
+ * handler's own CSP is kept), and the referrer policy on redirects too (a redirect's policy
+ * governs the request it leads to, and sign-in redirects carry codes). JSON and other
+ * resources keep none of the document policies: browsers apply CSP, framing, opener and
+ * permissions policies to documents only.
+ * (Set here rather than before the handler: nothing writes the response before the frame
+ * finishes, and oidc-provider copies every response header set so far on each protocol
+ * request (its CORS check, `Object.keys(ctx.response.headers)`), issue 7. Written on the
+ * Node response: Koa's ctx.set/ctx.get add a delegation and a check per call, and
+ * ctx.response.get copies all headers to read one.)
  */
 export function finishSecurityHeaders(ctx: Context): void {
   const res = ctx.res;
   if (res.headersSent) return;
-  // (res.getHeader, not ctx.response.get, which copies every header into a new object; a
-  // prefix test, not type-is, which would parse the type)
+  res.setHeader('X-Request-Id', ctx.state.requestId as string);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  if (!res.hasHeader('Cross-Origin-Resource-Policy')) res.setHeader('Cross-Origin-Resource-Policy', 'same-site');
+  if (ctx.secure) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+  // (a prefix test, not type-is, which would parse the type)
   const type = res.getHeader('Content-Type');
   const html = typeof type === 'string' && type.startsWith('text/html');
   if (html) {

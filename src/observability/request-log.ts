@@ -14,14 +14,25 @@ export interface RouteNaming {
   adminRoute(path: string, method: string): string | undefined;
 }
 
-/** A bounded label for the request: a route template, never a raw path with ids in it. */
-export function routeOf(ctx: Context, naming: RouteNaming): string {
-  const path = ctx.path;
+/** The label of a provider route, made once per route name (the hot path labels every token request). */
+const oidcLabels = new Map<string, string>();
+function oidcLabel(route: string): string {
+  let label = oidcLabels.get(route);
+  if (label === undefined) {
+    label = `/pools/:pool [oidc ${route}]`;
+    // (route names come from the provider's own route table: a bounded set)
+    oidcLabels.set(route, label);
+  }
+  return label;
+}
+
+/** A bounded label for the request (`path`: its path as it came): a route template, never a raw path with ids in it. */
+export function routeOf(ctx: Context, path: string, naming: RouteNaming): string {
   if (path.startsWith('/admin')) return naming.adminRoute(path, ctx.method) ?? '/admin/*';
   if (path.startsWith('/pools/')) {
     // The provider's route name, or the one the gateway answered for it from its cache.
     const oidcRoute = (ctx as unknown as { oidc?: { route?: string } }).oidc?.route ?? ctx.state.oidcRoute;
-    if (typeof oidcRoute === 'string') return `/pools/:pool [oidc ${oidcRoute}]`;
+    if (typeof oidcRoute === 'string') return oidcLabel(oidcRoute);
     const matched = (ctx as unknown as { _matchedRoute?: unknown })._matchedRoute;
     if (typeof matched === 'string' && matched.startsWith('/')) return `/pools/:pool${matched}`;
     if (path.endsWith('/branding.css')) return '/pools/:pool/branding.css';
@@ -30,18 +41,18 @@ export function routeOf(ctx: Context, naming: RouteNaming): string {
   return FIXED_ROUTES.has(path) ? path : '*';
 }
 
-export function poolIdOf(ctx: Context): string | undefined {
+export function poolIdOf(ctx: Context, path: string): string | undefined {
   const entry = ctx.state.poolProvider as { pool?: { id?: string } } | undefined;
   if (entry?.pool?.id) return entry.pool.id;
-  const match = /^\/admin\/pools\/([a-z0-9][a-z0-9-]{1,62})(\/|$)/.exec(ctx.path);
+  const match = /^\/admin\/pools\/([a-z0-9][a-z0-9-]{1,62})(\/|$)/.exec(path);
   return match?.[1];
 }
 
-/** Records one finished request (started at `started`, from process.hrtime.bigint()). */
+/** Records one finished request (`path` as it came, started at `started`, from process.hrtime.bigint()). */
 export function requestObserver(log: Logger, metrics: Metrics, naming: RouteNaming) {
-  return function observeRequest(ctx: Context, started: bigint): void {
+  return function observeRequest(ctx: Context, path: string, started: bigint): void {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const route = routeOf(ctx, naming);
+    const route = routeOf(ctx, path, naming);
     const status = ctx.status;
     metrics.observeRequest(ctx.method, route, status, seconds);
     // Probes and scrapes arrive every few seconds from every balancer: debug, not info.
@@ -51,9 +62,9 @@ export function requestObserver(log: Logger, metrics: Metrics, naming: RouteNami
     const line = {
       reqId: ctx.state.requestId as string | undefined,
       method: ctx.method,
-      path: ctx.path,
+      path,
       route,
-      poolId: poolIdOf(ctx),
+      poolId: poolIdOf(ctx, path),
       status,
       durationMs: Math.round(seconds * 1e6) / 1e3,
       ip: ctx.ip,

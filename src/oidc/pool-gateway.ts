@@ -72,57 +72,85 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
     });
   }
 
-  return async function poolRoutes(ctx: Context, next: Next): Promise<void> {
-    const match = /^\/pools\/([^/]+)(\/.*)?$/.exec(ctx.path);
-    if (!match) return next();
-    const poolId = match[1]!;
-    const rest = match[2] ?? '/';
-    let entry: PoolProvider | undefined;
-    try {
-      entry = registry.peek(poolId) ?? (POOL_ID.test(poolId) ? await registry.get(poolId) : undefined);
-    } catch (error) {
-      // A person's browser gets a page (the pool's branding is out of reach too); an API client a problem.
-      if (ctx.accepts('json', 'html') !== 'html' || !mapDatabaseError(error)) throw error;
-      return renderHostedError(ctx, error);
-    }
-    if (!entry) throw problems.notFound('Pool', `There is no pool "${poolId}".`);
+  /** After the pool is known: its own small answers, the hosted pages, or its provider. */
+  function routeInPool(ctx: Context, entry: PoolProvider, poolId: string, rest: string): Promise<void> | undefined {
     ctx.state.poolProvider = entry;
 
     if (rest === '/branding.css') {
       ctx.type = 'text/css';
       ctx.set('Cache-Control', 'public, max-age=300');
       ctx.body = entry.pool.tag_color ? `:root { --accent: ${entry.pool.tag_color}; }\n` : '';
-      return;
+      return undefined;
     }
 
     const { metadata } = entry;
     const cacheable = metadata.cacheable(ctx, rest);
-    if (cacheable && metadata.answer(ctx, rest)) return;
+    if (cacheable && metadata.answer(ctx, rest)) return undefined;
 
     const hostedPage = (!hostedSegments || hostedSegments.has(firstSegment(rest))) && hosted.match(rest, ctx.method).route;
-    // oidc-provider builds its endpoint URLs from ctx.mountPath, as under koa-mount.
-    if (!hostedPage) ctx.mountPath = `/pools/${poolId}`;
-    const url = enterPool(ctx, rest);
-    try {
-      if (hostedPage) {
+    if (hostedPage) {
+      return inPool(ctx, rest, async () => {
         try {
           await hostedRoutes(ctx as never, noop);
         } catch (error) {
           await renderHostedError(ctx, error);
         }
-      } else if (cacheable) {
-        await metadata.fill(ctx, rest, () => callProvider(ctx, entry));
-      } else {
-        await callProvider(ctx, entry);
-      }
-    } finally {
-      ctx.url = url;
+      });
     }
+    // oidc-provider builds its endpoint URLs from ctx.mountPath, as under koa-mount.
+    ctx.mountPath = `/pools/${poolId}`;
+    if (cacheable) return inPool(ctx, rest, () => metadata.fill(ctx, rest, () => callProvider(ctx, entry)));
+    return inPool(ctx, rest, () => callProvider(ctx, entry));
+  }
+
+  /** Runs `work` with the pool prefix removed from the request URL, and puts it back after. */
+  function inPool(ctx: Context, rest: string, work: () => Promise<void>): Promise<void> {
+    const url = enterPool(ctx, rest);
+    const leave = () => {
+      ctx.url = url;
+    };
+    let working: Promise<void>;
+    try {
+      working = work();
+    } catch (error) {
+      leave();
+      throw error;
+    }
+    return working.then(leave, (error: unknown) => {
+      leave();
+      throw error;
+    });
+  }
+
+  async function findPool(ctx: Context, poolId: string): Promise<PoolProvider | undefined | 'answered'> {
+    try {
+      return POOL_ID.test(poolId) ? await registry.get(poolId) : undefined;
+    } catch (error) {
+      // A person's browser gets a page (the pool's branding is out of reach too); an API client a problem.
+      if (ctx.accepts('json', 'html') !== 'html' || !mapDatabaseError(error)) throw error;
+      await renderHostedError(ctx, error);
+      return 'answered';
+    }
+  }
+
+  // Not an async function: a pool whose provider is at hand (nearly every request) is routed
+  // without a promise of the gateway's own (issue 7; see request-frame.ts).
+  return function poolRoutes(ctx: Context, next: Next): Promise<void> | undefined {
+    const match = /^\/pools\/([^/]+)(\/.*)?$/.exec(ctx.path);
+    if (!match) return next();
+    const poolId = match[1]!;
+    const rest = match[2] ?? '/';
+    const cached = registry.peek(poolId);
+    if (cached) return routeInPool(ctx, cached, poolId, rest);
+    return findPool(ctx, poolId).then((entry) => {
+      if (entry === 'answered') return undefined;
+      if (!entry) throw problems.notFound('Pool', `There is no pool "${poolId}".`);
+      return routeInPool(ctx, entry, poolId, rest);
+    });
   };
 }
 
 /** The pool's provider answers (a fault of its own becomes a problem answer, unavailable.ts). */
-async function callProvider(ctx: Context, entry: PoolProvider): Promise<void> {
-  await entry.handle(ctx, noop);
-  answerProviderFault(ctx);
+function callProvider(ctx: Context, entry: PoolProvider): Promise<void> {
+  return (entry.handle(ctx, noop) as Promise<void>).then(() => answerProviderFault(ctx));
 }
