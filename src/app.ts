@@ -101,7 +101,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     });
   }
   clients = createClientService({ db, envelope, listener: registry, checkMetadata: registry.checkClientMetadata.bind(registry) });
-  const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry, userSchemas: schemas, audit });
+  const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry, userSchemas: schemas });
 
   const passkeys = createPasskeyService({ db, users, publicUrl: config.publicUrl, secret: deriveKey(config.masterKey, 'passkeys') });
 

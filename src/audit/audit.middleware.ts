@@ -12,7 +12,7 @@
  *   POST   /admin/pools/:pool/keys/rotate              → keys.rotate
  *   PUT    /admin/pools/:pool/groups/:groupId/members/:userId → groups.members.put
  * The target is the last id in the path, or the created resource (Location header),
- * or what the service said through audit.annotate().
+ * or what the route said through annotateAudit().
  */
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
@@ -83,6 +83,14 @@ function createdTarget(ctx: Context, fallbackType: string): AuditTarget | undefi
   return id ? { type: fallbackType, id: decodeURIComponent(id) } : undefined;
 }
 
+/** Adds what the route knows (a target, rotated ids) to the admin event of the request, if one is pending. */
+export function annotateAudit(ctx: Context, note: { target?: AuditTarget; details?: Record<string, unknown> }): void {
+  const pending = ctx.state.audit as AuditRequestScope | undefined;
+  if (!pending) return;
+  if (note.target) pending.target = note.target;
+  if (note.details) Object.assign(pending.details, note.details);
+}
+
 export function auditAdminActions(audit: AuditService, router: Router) {
   return async function recordAdminAction(ctx: Context, next: Next): Promise<void> {
     if (!ctx.path.startsWith('/admin/pools')) return next();
@@ -96,9 +104,10 @@ export function auditAdminActions(audit: AuditService, router: Router) {
       ip: ctx.ip,
       details: {},
     };
+    ctx.state.audit = requestScope;
     let failure: unknown;
     try {
-      await audit.runInRequest(requestScope, next);
+      await next();
     } catch (error) {
       failure = error;
     }
@@ -112,15 +121,16 @@ export function auditAdminActions(audit: AuditService, router: Router) {
       if (poolId && !foreign) {
         const described = refused && !isWrite ? { action: 'admin.unauthorized', target: undefined } : describeAdminWrite(ctx.method, match);
         const target = requestScope.target ?? (ctx.method === 'POST' && status < 300 ? createdTarget(ctx, described.action.split('.')[0]!.replace(/s$/, '')) : undefined) ?? described.target;
-        await audit.runInRequest(requestScope, () =>
-          audit.record({
+        await audit.record(
+          {
             poolId,
             action: described.action,
             outcome: status < 400 ? 'success' : 'failure',
             target,
             status,
             details: { method: ctx.method, route: match.template, ...requestScope.details },
-          }),
+          },
+          requestScope,
         );
       }
     }

@@ -1,15 +1,14 @@
 /**
  * The audit log: who did what to which target of a pool, when, and how it ended.
  * - Admin actions are recorded generically by the admin middleware (audit.middleware.ts),
- *   once per write request, after the route ran; services only annotate the pending
- *   event with what is known inside them (a new id, rotated key ids) via `annotate`.
+ *   once per write request, after the route ran; a route adds what only it knows (rotated
+ *   ids) to the pending event with `annotateAudit` (audit.middleware.ts).
  * - Security events (sign-in success and failure, lockout, …) are recorded explicitly.
  * - Recording never fails the request it describes: a failed insert is logged loudly.
  * - Event ids sort by time (hex milliseconds, a per-instance sequence, randomness), so
  *   pages are "newest first" by primary key.
  * - Nothing secret goes in: no request bodies, no passwords, codes, secrets or tokens.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import type { AuditActorKind, AuditEventRow } from '../db/tables.js';
@@ -42,12 +41,12 @@ export interface AuditEventInput {
   details?: Record<string, unknown> | undefined;
 }
 
-/** What the request being served knows about itself (set by the middleware, read by record). */
+/** What the request being served knows about itself (made by the middleware, passed to record). */
 export interface AuditRequestScope {
   actor: AuditActor;
   requestId: string | undefined;
   ip: string | undefined;
-  /** Filled by services during the request, merged into the admin event afterwards. */
+  /** Filled by the route during the request, merged into the admin event afterwards. */
   target?: AuditTarget | undefined;
   details: Record<string, unknown>;
 }
@@ -103,21 +102,6 @@ export function toAuditResponse(row: AuditEventRow) {
 export type AuditEventResponse = ReturnType<typeof toAuditResponse>;
 
 export function createAuditService({ db, log, clock = () => new Date(), onSignIn, onWriteFailure }: AuditServiceDeps) {
-  const scope = new AsyncLocalStorage<AuditRequestScope>();
-  // Every enabled AsyncLocalStorage adds work to every promise made anywhere in the process
-  // (oidc-provider keeps one of its own enabled), and this one is needed only around admin
-  // requests and audit writes, not on the protocol's hot path (issue 7). It is switched off
-  // whenever none of those is running; run() switches it on again.
-  let running = 0;
-  async function within<T>(request: AuditRequestScope, fn: () => Promise<T>): Promise<T> {
-    running += 1;
-    try {
-      return await scope.run(request, fn);
-    } finally {
-      running -= 1;
-      if (running === 0) scope.disable();
-    }
-  }
   let sequence = 0;
 
   function nextId(now: Date): string {
@@ -125,10 +109,14 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
     return `${now.getTime().toString(16).padStart(12, '0')}${sequence.toString(16).padStart(4, '0')}${randomBytes(6).toString('hex')}`;
   }
 
-  async function record(input: AuditEventInput): Promise<void> {
+  /**
+   * Records one event; `current` is the request it happened in, if any (its actor, ids and IP).
+   * (Passed by hand rather than through an AsyncLocalStorage: one of those, switched on for
+   * admin requests and off again, made the promise hooks of every later request slower, issue 7.)
+   */
+  async function record(input: AuditEventInput, current?: AuditRequestScope): Promise<void> {
     // Not a pool id at all (a fuzzed path): there is no pool whose trail it could join.
     if (!POOL_ID.test(input.poolId)) return;
-    const current = scope.getStore();
     const actor = input.actor ?? current?.actor ?? { kind: 'system' };
     const now = clock();
     try {
@@ -158,44 +146,25 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
   }
 
   return {
-    /** Runs `fn` with the request's actor and ids available to `record` and `annotate`. */
-    runInRequest<T>(request: AuditRequestScope, fn: () => Promise<T>): Promise<T> {
-      return within(request, fn);
-    },
-
-    /** The current request's scope (the middleware reads the annotations from it). */
-    currentRequest(): AuditRequestScope | undefined {
-      return scope.getStore();
-    },
-
-    /** Adds what a service knows (a created id, rotated key ids) to the request's admin event. */
-    annotate(note: { target?: AuditTarget; details?: Record<string, unknown> }): void {
-      const current = scope.getStore();
-      if (!current) return;
-      if (note.target) current.target = note.target;
-      if (note.details) Object.assign(current.details, note.details);
-    },
-
     record,
 
     /** A sign-in attempt by any method: an audit event and a metric. */
     async signIn(event: SignInEvent): Promise<void> {
       onSignIn?.(event.method, event.outcome);
       const action = event.outcome === 'success' ? 'sign_in.success' : 'sign_in.failure';
-      await within(
+      await record(
+        {
+          poolId: event.poolId,
+          action,
+          outcome: event.outcome,
+          target: event.userId ? { type: 'user', id: event.userId } : undefined,
+          details: {
+            method: event.method,
+            ...(event.email ? { email: storable(event.email, 320) } : {}),
+            ...(event.reason ? { reason: event.reason } : {}),
+          },
+        },
         { actor: event.userId ? { kind: 'user', id: event.userId } : { kind: 'anonymous' }, requestId: event.requestId, ip: event.ip, details: {} },
-        () =>
-          record({
-            poolId: event.poolId,
-            action,
-            outcome: event.outcome,
-            target: event.userId ? { type: 'user', id: event.userId } : undefined,
-            details: {
-              method: event.method,
-              ...(event.email ? { email: storable(event.email, 320) } : {}),
-              ...(event.reason ? { reason: event.reason } : {}),
-            },
-          }),
       );
     },
 

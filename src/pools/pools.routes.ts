@@ -2,9 +2,14 @@
 import type Router from '@koa/router';
 import { authorizedPool, requireAdmin } from '../admin/admin-auth.js';
 import type { JsonBody } from '../admin/admin.router.js';
+import { annotateAudit } from '../audit/audit.middleware.js';
 import { parseInput } from '../http/validation.js';
 import { createPoolSchema, rotateKeysSchema, updatePoolSchema } from './pools.schemas.js';
 import type { PoolService } from './pools.service.js';
+
+function idWithStatus(items: { id: string; status: string }[], status: string): string | undefined {
+  return items.find((item) => item.status === status)?.id;
+}
 
 export function registerPoolRoutes(router: Router, pools: PoolService, body: JsonBody): void {
   router.post('/pools', async function createPool(ctx) {
@@ -39,7 +44,9 @@ export function registerPoolRoutes(router: Router, pools: PoolService, body: Jso
   });
 
   router.post('/pools/:pool/secrets/rotate', async function rotateSecrets(ctx) {
-    ctx.body = await pools.rotateSecrets(authorizedPool(ctx, ctx.params.pool!));
+    const rotated = await pools.rotateSecrets(authorizedPool(ctx, ctx.params.pool!));
+    annotateAudit(ctx, { details: { nextSecretId: idWithStatus(rotated.items, 'next'), currentSecretId: idWithStatus(rotated.items, 'current') } });
+    ctx.body = rotated;
   });
 
   router.get('/pools/:pool/keys', async function listKeys(ctx) {
@@ -49,6 +56,8 @@ export function registerPoolRoutes(router: Router, pools: PoolService, body: Jso
   router.post('/pools/:pool/keys/rotate', async function rotateKeys(ctx) {
     const poolId = authorizedPool(ctx, ctx.params.pool!);
     const input = parseInput(rotateKeysSchema, (await body(ctx)) ?? {});
-    ctx.body = await pools.rotateKeys(poolId, input);
+    const keys = await pools.rotateKeys(poolId, input);
+    annotateAudit(ctx, { details: { revoke: input.revoke, currentKids: keys.items.filter((key) => key.status === 'current').map((key) => key.kid) } });
+    ctx.body = keys;
   });
 }

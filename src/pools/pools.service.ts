@@ -34,8 +34,6 @@ export interface PoolServiceDeps {
   clock?: () => Date;
   /** Refuses profile/metadata schemas that do not compile (users/user-schema.ts). */
   userSchemas?: { checkSchema(schema: Record<string, unknown> | null | undefined, field: string): FieldError[] };
-  /** Adds rotated ids to the request's audit event (src/audit/audit.service.ts). */
-  audit?: { annotate(note: { details?: Record<string, unknown> }): void };
 }
 
 export function issuerFor(publicUrl: string, poolId: string): string {
@@ -64,7 +62,7 @@ export function mapPool(row: PoolRow, publicUrl: string) {
 
 export type PoolResponse = ReturnType<typeof mapPool>;
 
-export function createPoolService({ db, envelope, publicUrl, listener, clock = () => new Date(), userSchemas, audit }: PoolServiceDeps) {
+export function createPoolService({ db, envelope, publicUrl, listener, clock = () => new Date(), userSchemas }: PoolServiceDeps) {
   const pools = createPoolQueries(db);
 
   function checkUserSchemas(input: { profileSchema?: Record<string, unknown> | null | undefined; metadataSchema?: Record<string, unknown> | null | undefined }): void {
@@ -187,7 +185,6 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
         return issueSecret(trx, poolId, 'next');
       });
       const rows = await createSecretQueries(db, poolId).listSecrets();
-      audit?.annotate({ details: { nextSecretId: next.id, currentSecretId: rows.find((row) => row.status === 'current')?.id } });
       return { nextSecret: next.secret, items: rows.map(toSecretResponse) };
     },
 
@@ -214,7 +211,6 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
       listener.poolChanged(poolId);
       const now = clock();
       const rows = await createKeyQueries(db, poolId).listKeys();
-      audit?.annotate({ details: { revoke: options.revoke, currentKids: rows.filter((row) => row.status === 'current').map((row) => row.kid) } });
       return { items: rows.map((row) => toKeyResponse(row, now)), nextCursor: null };
     },
   };

@@ -99,6 +99,7 @@ describe('audit log of admin actions', () => {
     expect(keyEvent.details.revoke).toBe(true);
     expect(keyEvent.details.currentKids).toEqual(expect.arrayContaining(keys.body.items.filter((key: { status: string }) => key.status === 'current').map((key: { kid: string }) => key.kid)));
     expect(byAction('secrets.rotate').details.currentSecretId).toBe(rotated.body.items.find((secret: { status: string }) => secret.status === 'current').id);
+    expect(byAction('secrets.rotate').details.nextSecretId).toBe(rotated.body.items.find((secret: { status: string }) => secret.status === 'next').id);
     const secretUpdate = items.find((item) => item.actor.kind === 'pool_secret')!;
     expect(secretUpdate).toMatchObject({ action: 'pool.update', actor: { kind: 'pool_secret', id: currentSecretId } });
     expect(byAction('admin.unauthorized', 'failure')).toMatchObject({ actor: { kind: 'anonymous' }, status: 401 });
