@@ -102,9 +102,14 @@ export function buildForBench(root: string): BuiltCode {
   };
 }
 
-/** Starts `node <script>` (`node --import tsx` for a .ts script) and waits until `readyPath` answers 200. */
-export async function startServer(name: string, script: string, env: Record<string, string>, port: number, readyPath: string, nodeArgs: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, ...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script], {
+/**
+ * Starts `node <script>` (`node --import tsx` for a .ts script) and waits until `readyPath` answers 200.
+ * `launcher`: a command that runs node (e.g. valgrind and its options); it is given the minutes it needs.
+ */
+export async function startServer(name: string, script: string, env: Record<string, string>, port: number, readyPath: string, nodeArgs: string[] = [], launcher: string[] = []): Promise<ServerProcess> {
+  const node = [process.execPath, ...nodeArgs, ...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script];
+  const [command, ...args] = [...launcher, ...node] as [string, ...string[]];
+  const child = spawn(command, args, {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -114,7 +119,7 @@ export async function startServer(name: string, script: string, env: Record<stri
     if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + (launcher.length ? 600_000 : 60_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}): ${stderr}`);
     try {
@@ -156,6 +161,8 @@ export interface TarnOptions {
   /** More environment (e.g. PROVIDER_CACHE_SIZE, or a switch of a throw-away edit). */
   env?: Record<string, string>;
   nodeArgs?: string[] | undefined;
+  /** A command that runs node (startServer). */
+  launcher?: string[];
   readyPath?: string;
 }
 
@@ -177,6 +184,7 @@ export async function startTarn(name: string, script: string, options: TarnOptio
     port,
     options.readyPath ?? '/readyz',
     options.nodeArgs,
+    options.launcher,
   );
 }
 
@@ -191,6 +199,8 @@ export interface BareOptions {
   /** Artifacts in this PostgreSQL database (bare+PG), stored as BARE_STORAGE says; in memory without it. */
   databaseUrl?: string;
   nodeArgs?: string[] | undefined;
+  /** A command that runs node (startServer). */
+  launcher?: string[];
 }
 
 /** Bare oidc-provider (bench/bare-provider.ts) on a port of its own. */
@@ -198,7 +208,7 @@ export async function startBare(name: string, script: string, options: BareOptio
   const env: Record<string, string> = { NODE_ENV: 'production', BARE_CLIENT: options.client };
   if (options.users) env.BARE_USERS = options.users;
   if (options.databaseUrl) Object.assign(env, { BARE_DATABASE_URL: options.databaseUrl, BARE_STORAGE });
-  return startServer(name, script, env, await freePort(), '/.well-known/openid-configuration', options.nodeArgs);
+  return startServer(name, script, env, await freePort(), '/.well-known/openid-configuration', options.nodeArgs, options.launcher);
 }
 
 /** The metadata Tarn's provider loads for an application (clients.service toOidcMetadata), for bare oidc-provider's static client. */

@@ -48,14 +48,6 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
   const hostedRoutes = hosted.routes();
   const hostedSegments = hostedFirstSegments(hosted);
 
-  /** Removes the pool prefix from the request path (query string kept); returns the URL to put back. */
-  function enterPool(ctx: Context, path: string): string {
-    const url = ctx.url;
-    const query = url.indexOf('?');
-    ctx.url = query === -1 ? path : path + url.slice(query);
-    return url;
-  }
-
   async function renderHostedError(ctx: Context, error: unknown): Promise<void> {
     const entry = ctx.state.poolProvider;
     const known = error instanceof HostedPageError ? error : undefined;
@@ -103,9 +95,11 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
     return inPool(ctx, rest, () => callProvider(ctx, entry));
   }
 
-  /** Runs `work` with the pool prefix removed from the request URL, and puts it back after. */
+  /** Runs `work` with the pool prefix removed from the request path (query string kept), and puts the URL back after. */
   function inPool(ctx: Context, rest: string, work: () => Promise<void>): Promise<void> {
-    const url = enterPool(ctx, rest);
+    const url = ctx.url;
+    const query = url.indexOf('?');
+    ctx.url = query === -1 ? rest : rest + url.slice(query);
     const leave = () => {
       ctx.url = url;
     };
