@@ -28,11 +28,10 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { admin, REDIRECT_URI } from './flows.js';
+import { clientCredentialsHeaders, createClientCredentialsApp } from './flows.js';
 import {
   bareClientMetadata,
-  basicAuth,
-  buildForBench,
+  buildsOnce,
   createBenchDatabase,
   envInt,
   fmt,
@@ -45,14 +44,12 @@ import {
   startTarn,
   table,
   type BenchDatabase,
-  type BuiltCode,
   type ServerProcess,
+  type TarnVariant,
+  variantsFromEnv,
 } from './lib.js';
 
-interface Variant {
-  env?: Record<string, string>;
-  root?: string;
-  args?: string;
+interface Variant extends TarnVariant {
   sql?: string;
   same?: string;
 }
@@ -64,7 +61,7 @@ interface Target {
   sql?: string | undefined;
 }
 
-const variants = JSON.parse(process.env.BENCH_AB ?? '{"Tarn":{}}') as Record<string, Variant>;
+const variants = variantsFromEnv<Variant>();
 const ROUNDS = envInt('BENCH_ROUNDS', 12);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 10);
@@ -72,8 +69,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 async function main() {
   const load = machine();
-  const builds = new Map<string, BuiltCode>();
-  const build = (from: string) => builds.get(from) ?? builds.set(from, buildForBench(from)).get(from)!;
+  const { build, removeAll } = buildsOnce();
   const database = await createBenchDatabase('tarn_ab');
   const sql = new pg.Client({ connectionString: database.url });
   const servers: ServerProcess[] = [];
@@ -99,13 +95,7 @@ async function main() {
       });
       servers.push(server);
       if (!app) {
-        await admin(server.url, adminToken, 'POST', '/pools', { id: 'bench', name: 'Bench' });
-        app = await admin(server.url, adminToken, 'POST', '/pools/bench/clients', {
-          name: 'Bench App',
-          redirectUris: [REDIRECT_URI],
-          grantTypes: ['client_credentials'],
-          tokenEndpointAuthMethod: 'client_secret_basic',
-        });
+        app = await createClientCredentialsApp(server.url, adminToken);
       }
       targets.push({ name, server, tokenEndpoint: `${server.url}/pools/bench/token`, sql: variant.sql });
     }
@@ -127,7 +117,7 @@ async function main() {
     // Transaction ids the server has handed out so far (exact, unlike the statistics views, which
     // backends report up to a second late): every artifact write statement takes one.
     const transactionIds = async () => Number((await sql.query<{ n: string }>('select pg_snapshot_xmax(pg_current_snapshot())::text as n')).rows[0]!.n);
-    const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(app.clientId as string, app.clientSecret as string) };
+    const headers = clientCredentialsHeaders(app);
     const scenario = (target: Target) => ({ url: target.tokenEndpoint, method: 'POST' as const, headers, body: 'grant_type=client_credentials' });
     for (const target of targets) {
       const answer = await request('POST', target.tokenEndpoint, { headers, body: 'grant_type=client_credentials' });
@@ -176,7 +166,7 @@ async function main() {
     for (const server of servers) await server.stop();
     await database.drop();
     await bareDatabase?.drop();
-    for (const code of builds.values()) code.remove();
+    removeAll();
   }
 }
 

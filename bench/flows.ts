@@ -94,3 +94,19 @@ export async function admin(url: string, token: string, method: string, path: st
   if (response.status >= 300) throw new Error(`admin ${method} ${path}: ${response.status} ${response.body}`);
   return JSON.parse(response.body) as Record<string, any>;
 }
+
+/** The pool "bench" and a client-credentials application in it, made through Tarn's admin API (bench:ab, bench:instructions). */
+export async function createClientCredentialsApp(url: string, token: string): Promise<Record<string, any>> {
+  await admin(url, token, 'POST', '/pools', { id: 'bench', name: 'Bench' });
+  return admin(url, token, 'POST', '/pools/bench/clients', {
+    name: 'Bench App',
+    redirectUris: [REDIRECT_URI],
+    grantTypes: ['client_credentials'],
+    tokenEndpointAuthMethod: 'client_secret_basic',
+  });
+}
+
+/** The headers of that application's token requests. */
+export function clientCredentialsHeaders(app: Record<string, unknown>): Record<string, string> {
+  return { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(app.clientId as string, app.clientSecret as string) };
+}

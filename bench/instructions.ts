@@ -5,10 +5,11 @@
  *
  * Why: CPU time on a small VM drifts by ± 25 % within minutes, and two `bench:ab` runs of
  * the same pair can disagree by more than a change of a few microseconds is worth.
- * Instruction counts do not depend on the machine's speed or on what else it is doing;
- * the same build counts the same within ≈ 1 %. They are not time (cache misses and the
- * database's own CPU are not in them), so they judge a change in Tarn's own code; tokens/s
- * stays the measure of the targets (`npm run bench`).
+ * Instruction counts do not depend on the machine's speed or on what else it is doing. They
+ * still vary: a window with a full garbage collection in it counts up to ≈ 15 % more, so
+ * the median of the windows is the figure (two runs of the same build: within ≈ 3 %). They
+ * are not time (cache misses and the database's own CPU are not in them), so they judge a
+ * change in Tarn's own code; tokens/s stays the measure of the targets (`npm run bench`).
  *
  * Each server runs under `valgrind --tool=callgrind` with instrumentation off (so it starts
  * and warms up at a tenth of normal speed rather than a hundredth), gets an admin request
@@ -17,44 +18,37 @@
  * tokens (10 connections). Every thread of the process counts (GC helpers too).
  *
  * BENCH_AB (JSON, as bench:ab): variant name → { root?, env?, args? }; default {"Tarn":{}}.
- * INSTR_WARMUP (3000), INSTR_TOKENS (2000), INSTR_WINDOWS (5). Needs valgrind (Debian package `valgrind`).
+ * INSTR_WARMUP (3000), INSTR_TOKENS (4000), INSTR_WINDOWS (3). Needs valgrind (Debian package `valgrind`).
  */
-import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { admin, REDIRECT_URI } from './flows.js';
+import { admin, clientCredentialsHeaders, createClientCredentialsApp } from './flows.js';
 import {
   bareClientMetadata,
-  basicAuth,
-  buildForBench,
+  buildsOnce,
   createBenchDatabase,
   envInt,
   fmt,
   machine,
   median,
+  request,
   sleep,
   startBare,
   startTarn,
   table,
   type BenchDatabase,
-  type BuiltCode,
   type ServerProcess,
+  variantsFromEnv,
 } from './lib.js';
 
-interface Variant {
-  root?: string;
-  env?: Record<string, string>;
-  args?: string;
-}
-
-const variants = JSON.parse(process.env.BENCH_AB ?? '{"Tarn":{}}') as Record<string, Variant>;
+const variants = variantsFromEnv();
 const WARMUP = envInt('INSTR_WARMUP', 3000);
-const TOKENS = envInt('INSTR_TOKENS', 2000);
-const WINDOWS = envInt('INSTR_WINDOWS', 5);
+const TOKENS = envInt('INSTR_TOKENS', 4000);
+const WINDOWS = envInt('INSTR_WINDOWS', 3);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** The callgrind command that runs a server; its counts go to files starting with `out`. */
@@ -63,10 +57,17 @@ function callgrind(out: string): string[] {
   return ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${out}`];
 }
 
-/** Sends `amount` client-credentials requests over 10 connections; throws unless every one got a token. */
+/** Sends `amount` client-credentials requests from 10 keep-alive workers; throws unless every one got a token. */
 async function tokens(url: string, headers: Record<string, string>, amount: number): Promise<void> {
-  const result = await autocannon({ url, method: 'POST', headers, body: 'grant_type=client_credentials', connections: 10, amount, timeout: 60 });
-  const failed = result.non2xx + result.errors + result.timeouts;
+  let sent = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (sent < amount) {
+      sent += 1;
+      if ((await request('POST', url, { headers, body: 'grant_type=client_credentials' })).status !== 200) failed += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: 10 }, worker));
   if (failed) throw new Error(`${failed} of ${amount} token requests failed`);
 }
 
@@ -86,11 +87,7 @@ async function nextDump(out: string, dumps: Set<string>): Promise<number> {
   throw new Error(`no callgrind dump in ${dir}`);
 }
 
-/**
- * Instructions per token in each of WINDOWS windows of TOKENS tokens, after the warm-up: one
- * dump per window. (A window with a full garbage collection in it counts visibly more than
- * one without: the median of several is the figure, the spread is printed beside it.)
- */
+/** Instructions per token in each of WINDOWS windows of TOKENS tokens, after the warm-up: one dump per window. */
 async function countTokens(server: ServerProcess, out: string, url: string, headers: Record<string, string>): Promise<number[]> {
   const pid = String(server.child.pid);
   const dumps = new Set<string>();
@@ -114,8 +111,7 @@ async function main() {
     throw new Error('valgrind is not installed (apt-get install valgrind)');
   }
   const load = machine();
-  const builds = new Map<string, BuiltCode>();
-  const build = (from: string) => builds.get(from) ?? builds.set(from, buildForBench(from)).get(from)!;
+  const { build, removeAll } = buildsOnce();
   const database = await createBenchDatabase('tarn_instr');
   let bareDatabase: BenchDatabase | undefined;
   const servers: ServerProcess[] = [];
@@ -142,17 +138,11 @@ async function main() {
       });
       servers.push(server);
       if (!app) {
-        await admin(server.url, adminToken, 'POST', '/pools', { id: 'bench', name: 'Bench' });
-        app = await admin(server.url, adminToken, 'POST', '/pools/bench/clients', {
-          name: 'Bench App',
-          redirectUris: [REDIRECT_URI],
-          grantTypes: ['client_credentials'],
-          tokenEndpointAuthMethod: 'client_secret_basic',
-        });
+        app = await createClientCredentialsApp(server.url, adminToken);
       } else {
         await admin(server.url, adminToken, 'GET', '/pools/bench');
       }
-      const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(app.clientId as string, app.clientSecret as string) };
+      const headers = clientCredentialsHeaders(app);
       counted.set(name, await countTokens(server, out, `${server.url}/pools/bench/token`, headers));
       await server.stop();
     }
@@ -161,7 +151,7 @@ async function main() {
     const out = dumpDir('bare+PG');
     const bare = await startBare('bare+PG', build(root).script('bench/bare-provider.ts'), { client: bareClientMetadata(app), databaseUrl: bareDatabase.url, launcher: callgrind(out) });
     servers.push(bare);
-    const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(app.clientId as string, app.clientSecret as string) };
+    const headers = clientCredentialsHeaders(app);
     counted.set('bare+PG', await countTokens(bare, out, `${bare.url}/token`, headers));
     await bare.stop();
 
@@ -178,7 +168,7 @@ async function main() {
     for (const server of servers) await server.stop();
     await database.drop();
     await bareDatabase?.drop();
-    for (const code of builds.values()) code.remove();
+    removeAll();
     for (const dir of dumps) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -102,6 +102,30 @@ export function buildForBench(root: string): BuiltCode {
   };
 }
 
+/** A variant of Tarn to load (bench:ab, bench:instructions): another checkout, more environment, node arguments. */
+export interface TarnVariant {
+  /** Another checkout to build and run (e.g. a `git worktree` of the commit before). */
+  root?: string;
+  env?: Record<string, string>;
+  args?: string;
+}
+
+/** BENCH_AB: variant name → its settings; default one variant, "Tarn", as it is. */
+export function variantsFromEnv<V extends TarnVariant>(): Record<string, V> {
+  return JSON.parse(process.env.BENCH_AB ?? '{"Tarn":{}}') as Record<string, V>;
+}
+
+/** Builds each checkout once (buildForBench); `removeAll` when done. */
+export function buildsOnce() {
+  const builds = new Map<string, BuiltCode>();
+  return {
+    build: (root: string) => builds.get(root) ?? builds.set(root, buildForBench(root)).get(root)!,
+    removeAll: () => {
+      for (const code of builds.values()) code.remove();
+    },
+  };
+}
+
 /**
  * Starts `node <script>` (`node --import tsx` for a .ts script) and waits until `readyPath` answers 200.
  * `launcher`: a command that runs node (e.g. valgrind and its options); it is given the minutes it needs.
