@@ -4,7 +4,8 @@
  * (issue 7; a benchmark, never part of `npm test`).
  *
  * Every variant is a Tarn process of its own on one shared database and pool (so each pays
- * the same rows), plus bare oidc-provider as the yardstick. Rounds are short and alternate
+ * the same rows; each serves an admin request before it is measured), plus bare oidc-provider
+ * as the yardstick. Rounds are short and alternate
  * the servers, the order reversed every other round, so a slow minute falls on all of them;
  * each round's CPU per token comes from /proc. Prints per variant the median and the
  * least-disturbed (minimum) CPU per token, PostgreSQL's CPU per token, and tokens/s as a
@@ -28,7 +29,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { clientCredentialsHeaders, createClientCredentialsApp } from './flows.js';
+import { clientCredentialsApp, clientCredentialsHeaders } from './flows.js';
 import {
   bareClientMetadata,
   buildsOnce,
@@ -94,9 +95,7 @@ async function main() {
         nodeArgs: variant.args?.split(' ').filter(Boolean),
       });
       servers.push(server);
-      if (!app) {
-        app = await createClientCredentialsApp(server.url, adminToken);
-      }
+      app = await clientCredentialsApp(server.url, adminToken, app);
       targets.push({ name, server, tokenEndpoint: `${server.url}/pools/bench/token`, sql: variant.sql });
     }
     if (!app) throw new Error('BENCH_AB names no variant');

@@ -95,8 +95,18 @@ export async function admin(url: string, token: string, method: string, path: st
   return JSON.parse(response.body) as Record<string, any>;
 }
 
-/** The pool "bench" and a client-credentials application in it, made through Tarn's admin API (bench:ab, bench:instructions). */
-export async function createClientCredentialsApp(url: string, token: string): Promise<Record<string, any>> {
+/**
+ * The pool "bench" and a client-credentials application in it, made through Tarn's admin API by
+ * the first server (bench:ab, bench:instructions); `made` once it exists. A later server on the
+ * same database reads the pool through the admin API instead, so that every server has served
+ * admin requests before it is measured, as an operator's instances do (session 6: effects of
+ * admin traffic on the hot path, like ADR 0708's, must not land on the first variant only).
+ */
+export async function clientCredentialsApp(url: string, token: string, made?: Record<string, any>): Promise<Record<string, any>> {
+  if (made) {
+    await admin(url, token, 'GET', '/pools/bench');
+    return made;
+  }
   await admin(url, token, 'POST', '/pools', { id: 'bench', name: 'Bench' });
   return admin(url, token, 'POST', '/pools/bench/clients', {
     name: 'Bench App',

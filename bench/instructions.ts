@@ -26,7 +26,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { admin, clientCredentialsHeaders, createClientCredentialsApp } from './flows.js';
+import { clientCredentialsApp, clientCredentialsHeaders } from './flows.js';
 import {
   bareClientMetadata,
   buildsOnce,
@@ -137,11 +137,7 @@ async function main() {
         launcher: callgrind(out),
       });
       servers.push(server);
-      if (!app) {
-        app = await createClientCredentialsApp(server.url, adminToken);
-      } else {
-        await admin(server.url, adminToken, 'GET', '/pools/bench');
-      }
+      app = await clientCredentialsApp(server.url, adminToken, app);
       const headers = clientCredentialsHeaders(app);
       counted.set(name, await countTokens(server, out, `${server.url}/pools/bench/token`, headers));
       await server.stop();
