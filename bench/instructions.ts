@@ -11,11 +11,11 @@
  * are not time (cache misses and the database's own CPU are not in them), so they judge a
  * change in Tarn's own code; tokens/s stays the measure of the targets (`npm run bench`).
  *
- * Each server runs under `valgrind --tool=callgrind` with instrumentation off (so it starts
- * and warms up at a tenth of normal speed rather than a hundredth), gets an admin request
+ * Each server runs under `valgrind --tool=callgrind` with instrumentation off (it starts and
+ * warms up several times faster than when counting), gets an admin request
  * (as an operator's instance does), a warm-up of INSTR_WARMUP tokens, then instrumentation
  * is switched on and the count is dumped after each of INSTR_WINDOWS windows of INSTR_TOKENS
- * tokens (10 connections). Every thread of the process counts (GC helpers too).
+ * tokens (10 keep-alive workers). Every thread of the process counts (GC helpers too).
  *
  * BENCH_AB (JSON, as bench:ab): variant name → { root?, env?, args? }; default {"Tarn":{}}.
  * INSTR_WARMUP (3000), INSTR_TOKENS (4000), INSTR_WINDOWS (3). Needs valgrind (Debian package `valgrind`).
