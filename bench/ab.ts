@@ -5,8 +5,8 @@
  *
  * Every variant is a Tarn process of its own on one shared database and pool (so each pays
  * the same rows; each serves an admin request before it is measured), plus bare oidc-provider
- * as the yardstick. Rounds are short and alternate
- * the servers, the order reversed every other round, so a slow minute falls on all of them;
+ * as the yardstick. Rounds are short and alternate the servers, the order reversed every
+ * other round, so a slow minute falls on all of them;
  * each round's CPU per token comes from /proc. Prints per variant the median and the
  * least-disturbed (minimum) CPU per token, PostgreSQL's CPU per token, and tokens/s as a
  * share of bare's in the same round.
