@@ -83,7 +83,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     pages,
     cookieKeys,
     publicUrl: config.publicUrl,
-    trustProxy: config.trustProxy,
+    trustedProxies: config.trustedProxies,
     cacheSize: config.providerCacheSize,
     checkIntervalMs: config.providerCheckIntervalMs,
     log,
@@ -119,7 +119,10 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const health = createHealthRouter(database);
   registerPostToGetRoutes(hosted, config.bodyLimitBytes); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601)
 
-  const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
+  // Koa reads X-Forwarded-For from the right: of its last `maxIpsCount` entries (the ones
+  // the trusted proxies appended) the first is the client address. Entries further left are
+  // whatever the client sent, never believed.
+  const app = new Koa({ proxy: config.trustedProxies > 0, maxIpsCount: config.trustedProxies, keys: cookieKeys });
   const window = config.rateLimitWindowMs;
   // Headers, failure limits, errors as problem documents, request log and metrics: one layer (request-frame.ts).
   const limiters = [
@@ -160,7 +163,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   app.use(poolGateway({ registry, hosted, pages, log }));
   app.use(staticAssets());
   app.use(health.routes());
-  app.use(serveMetrics(metrics, config.metricsToken));
+  app.use(serveMetrics(metrics, config.metrics));
   app.use(auditAdminActions(audit, admin));
   app.use(admin.routes());
   app.use(admin.allowedMethods({ throw: true, methodNotAllowed: () => problems.methodNotAllowed(), notImplemented: () => problems.methodNotAllowed() }));

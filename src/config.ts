@@ -28,7 +28,11 @@ export interface Config {
   /** Sender of invitations and codes: MAIL_FROM, or "Tarn <no-reply@{PUBLIC_URL host}>". */
   readonly mailFrom: string;
   readonly logLevel: string;
-  readonly trustProxy: boolean;
+  /**
+   * Reverse proxies in front of Tarn whose X-Forwarded-* headers are believed (0: none).
+   * The client address is the X-Forwarded-For entry the outermost of them appended.
+   */
+  readonly trustedProxies: number;
   readonly providerCacheSize: number;
   readonly providerCheckIntervalMs: number;
   readonly bodyLimitBytes: number;
@@ -40,9 +44,12 @@ export interface Config {
   readonly maxHeaderBytes: number;
   readonly shutdownGraceMs: number;
   readonly dbConnectTimeoutMs: number;
-  /** Bearer token /metrics asks for; undefined: /metrics is open. */
-  readonly metricsToken: string | undefined;
+  /** Who may read /metrics (METRICS_TOKEN). */
+  readonly metrics: MetricsAccess;
 }
+
+/** /metrics for anyone, for holders of a bearer token, or for nobody (404). */
+export type MetricsAccess = { readonly mode: 'open' } | { readonly mode: 'off' } | { readonly mode: 'token'; readonly token: string };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -115,6 +122,33 @@ function adminToken(env: Env, mode: Config['env']): { token: string; generated: 
   return { token: `tat_${randomBytes(24).toString('base64url')}`, generated: true };
 }
 
+/**
+ * TRUST_PROXY: how many proxies stand between the clients and Tarn (as Express's
+ * `trust proxy` number). `true` is refused: it used to mean "believe every hop", which lets
+ * a client choose its own address by sending X-Forwarded-For, and only the operator knows
+ * how many hops there are.
+ */
+function trustedProxies(env: Env): number {
+  const raw = (env.TRUST_PROXY ?? '').trim().toLowerCase();
+  if (raw === '' || raw === 'false') return 0;
+  if (raw === 'true') {
+    throw new ConfigError('TRUST_PROXY must be the number of reverse proxies in front of Tarn (1 for one proxy, 0 for none); "true" is ambiguous');
+  }
+  return integer({ TRUST_PROXY: raw }, 'TRUST_PROXY', 0, 0, 10);
+}
+
+/**
+ * METRICS_TOKEN: a bearer token for /metrics; `open` serves it to anyone. Unset, it is open
+ * in development and off in production: counts, latencies and route names tell an outsider
+ * how busy and how built the deployment is, so exposing them takes an explicit choice.
+ */
+function metricsAccess(env: Env, envMode: Config['env']): MetricsAccess {
+  const raw = env.METRICS_TOKEN;
+  if (raw === 'open') return { mode: 'open' };
+  if (raw) return { mode: 'token', token: raw };
+  return envMode === 'production' ? { mode: 'off' } : { mode: 'open' };
+}
+
 function mode(env: Env): Config['env'] {
   const raw = env.NODE_ENV || 'development';
   if (raw !== 'production' && raw !== 'development' && raw !== 'test') {
@@ -152,7 +186,7 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: smtpUrl(env),
     mailFrom: env.MAIL_FROM || `Tarn <no-reply@${new URL(publicUrl(env, port)).hostname}>`,
     logLevel,
-    trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
+    trustedProxies: trustedProxies(env),
     providerCacheSize: integer(env, 'PROVIDER_CACHE_SIZE', defaults.PROVIDER_CACHE_SIZE, 1, 1_000_000),
     providerCheckIntervalMs: integer(env, 'PROVIDER_CHECK_INTERVAL_MS', defaults.PROVIDER_CHECK_INTERVAL_MS, 0, 3_600_000),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', defaults.BODY_LIMIT_BYTES, 1024, 10 * 1024 * 1024),
@@ -163,7 +197,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitAdminFailures: integer(env, 'RATE_LIMIT_ADMIN_FAILURES', defaults.RATE_LIMIT_ADMIN_FAILURES, 0, 1_000_000),
     maxHeaderBytes: integer(env, 'MAX_HEADER_BYTES', defaults.MAX_HEADER_BYTES, 1024, 1024 * 1024),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', defaults.SHUTDOWN_GRACE_MS, 0, 600_000),
-    metricsToken: env.METRICS_TOKEN || undefined,
+    metrics: metricsAccess(env, envMode),
     dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', defaults.DB_CONNECT_TIMEOUT_MS, 100, 60_000),
   });
 }

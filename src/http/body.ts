@@ -1,6 +1,7 @@
 /**
  * Reads request bodies with a hard size limit (413 past it) and strict media types:
  * JSON for the admin API, urlencoded for hosted forms. Malformed input is a 400.
+ * JSON is UTF-8 only (RFC 8259 §8.1): a body labelled with another charset is a 415.
  */
 import type { Context } from 'koa';
 import { problems } from './problem.js';
@@ -26,6 +27,8 @@ export async function readJson(ctx: Context, limit: number): Promise<unknown> {
   const hasBody = Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
   if (!hasBody) return undefined;
   if (!ctx.is('application/json', 'application/*+json')) throw problems.unsupportedMediaType('application/json');
+  const charset = ctx.request.charset.toLowerCase();
+  if (charset !== '' && charset !== 'utf-8' && charset !== 'utf8') throw problems.unsupportedMediaType('application/json in UTF-8');
   const text = await readRaw(ctx, limit);
   if (text.trim() === '') return undefined;
   try {

@@ -17,6 +17,7 @@ import type { UserService } from '../users/users.service.js';
 import type { PageRenderer } from '../views/render.js';
 import { createDevicePages } from './device-pages.js';
 import { createResourceServerInfo } from './resource-servers.js';
+import { mayIntrospect, mayRevoke } from './token-disclosure.js';
 import { RESOURCES_METADATA } from '../clients/clients.service.js';
 import { createFindAccount, PROFILE_CLAIMS } from './account.js';
 import { createAdapterFactory } from './adapter.js';
@@ -98,8 +99,9 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
       },
       claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      // Only the client a token was issued to learns about it or revokes it (token-disclosure.ts).
+      introspection: { enabled: true, allowedPolicy: mayIntrospect },
+      revocation: { enabled: true, allowedPolicy: mayRevoke },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,

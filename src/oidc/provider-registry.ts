@@ -47,7 +47,8 @@ export interface ProviderRegistryDeps {
   pages: PageRenderer;
   cookieKeys: string[];
   publicUrl: string;
-  trustProxy: boolean;
+  /** Reverse proxies whose X-Forwarded-* headers are believed (config.trustedProxies). */
+  trustedProxies: number;
   cacheSize: number;
   checkIntervalMs: number;
   log: Logger;
@@ -82,7 +83,8 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
       cookieKeys: deps.cookieKeys,
     });
     const provider = new Provider(issuerFor(deps.publicUrl, poolId), configuration);
-    provider.proxy = deps.trustProxy;
+    provider.proxy = deps.trustedProxies > 0;
+    provider.maxIpsCount = deps.trustedProxies;
     rememberClients(provider);
     provider.on('server_error', (_ctx, error) => deps.log.error({ err: error, poolId }, 'provider server error'));
     deps.instrument?.(provider, poolId);

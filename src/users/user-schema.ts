@@ -7,12 +7,15 @@
  * - A schema set on a pool must compile; a broken one is refused when it is set, never
  *   discovered at the first user write.
  * - Errors name the field as the user sent it (`profile.given_name`), one entry per problem.
+ * - Patterns run on a linear-time engine (linear-pattern.ts): a schema whose pattern needs
+ *   backtracking (backreferences, lookaround) is refused when it is set.
  * Compiled validators are cached per schema text in a bounded LRU owned by the instance.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { LRUCache } from 'lru-cache';
 import { fieldError, type FieldError } from '../http/problem.js';
+import { linearPattern } from './linear-pattern.js';
 
 type FormatsPlugin = (ajv: Ajv) => Ajv;
 const addFormats: FormatsPlugin = ((addFormatsModule as unknown as { default?: FormatsPlugin }).default ?? addFormatsModule) as FormatsPlugin;
@@ -74,7 +77,7 @@ function describe(error: ErrorObject): string {
 export function createUserSchemas(options: { cacheSize?: number } = {}) {
   // strict: false — admins' schemas may carry annotations Ajv does not know (x-…, examples);
   // the meta-schema check below still refuses what is not a JSON Schema.
-  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true });
+  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true, code: { regExp: linearPattern } });
   addFormats(ajv);
   const compiled = new LRUCache<string, ValidateFunction>({ max: options.cacheSize ?? 1000 });
 
@@ -105,7 +108,14 @@ export function createUserSchemas(options: { cacheSize?: number } = {}) {
 
     /** Field errors of `value` against the schema ({} of defaults when the pool has none). */
     validate(schema: Record<string, unknown>, value: unknown, field: SchemaField): FieldError[] {
-      const validate = compile(schema);
+      let validate: ValidateFunction;
+      try {
+        validate = compile(schema);
+      } catch {
+        // A schema stored before patterns were matched in linear time may use lookaround or
+        // backreferences: refuse the write rather than match it with a backtracking engine.
+        return [fieldError(field, 'This pool\'s schema cannot be checked; an administrator must update it.')];
+      }
       if (validate(value)) return [];
       return (validate.errors ?? []).map((error) => fieldError(pathOf(field, error), describe(error)));
     },

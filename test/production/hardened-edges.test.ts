@@ -88,7 +88,7 @@ describe('hosted pages', () => {
   });
 
   it('set Secure cookies and HSTS behind a TLS proxy when TRUST_PROXY is on, and ignore the header otherwise', async () => {
-    const trusting = await startTarn({ TRUST_PROXY: 'true' });
+    const trusting = await startTarn({ TRUST_PROXY: '1' });
     try {
       const { url } = await authorizationUrl(trusting);
       const viaProxy = await fetch(url, { redirect: 'manual', headers: { 'x-forwarded-proto': 'https' } });

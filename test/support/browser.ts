@@ -18,6 +18,8 @@ interface Cookie {
 
 export class Browser {
   private cookies: Cookie[] = [];
+  /** Headers sent with every request from now on (what a proxy in front of Tarn would add). */
+  headers: Record<string, string> = {};
 
   constructor(private readonly origin: string) {}
 
@@ -63,6 +65,7 @@ export class Browser {
       method,
       redirect: 'manual',
       headers: {
+        ...this.headers,
         cookie: this.cookieHeader(url),
         accept: 'text/html',
         ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
