@@ -1,6 +1,6 @@
 /**
  * An administrator organises a pool's users in nested groups through the admin API
- * (DESIGN.md, "Groups"): names unique in the pool, parents in the same pool, no cycles,
+ * (docs/design.md#groups): names unique in the pool, parents in the same pool, no cycles,
  * subtrees deleted only on purpose, idempotent membership, nested queries paginated by
  * cursor, and nothing of pool A visible at pool B, even with pool B's own secret.
  */
