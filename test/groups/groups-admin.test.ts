@@ -29,7 +29,7 @@ async function createGroup(poolId: string, fields: Record<string, unknown>): Pro
   return response.body as Group;
 }
 
-/** employees → engineering → platform, the tree of the issue. */
+/** employees → engineering → platform: a tree of three levels. */
 async function createTree(poolId: string) {
   const employees = await createGroup(poolId, { name: 'employees', description: 'Everyone on the payroll' });
   const engineering = await createGroup(poolId, { name: 'engineering', parentId: employees.id });
