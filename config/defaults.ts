@@ -1,5 +1,5 @@
 /**
- * Defaults for every setting that the environment may override (DESIGN.md, "Configuration").
+ * Defaults for every setting that the environment may override (docs/design.md#configuration).
  * Kept apart from the parsing code so an operator can read them in one place.
  */
 import { availableParallelism } from 'node:os';

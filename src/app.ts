@@ -65,7 +65,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const guard = createSignInGuard({ db, clock });
   const users = createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl: config.publicUrl, clock });
   const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, log, clock });
-  // Production concerns (issue 8): metrics, audit log, change notifications between instances.
+  // Running in production: metrics, audit log, change notifications between instances (ADRs 0801–0804).
   let feed: PoolChangeFeed | undefined;
   const metrics = createMetrics({ cacheStats: () => registry.stats() });
   const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onWriteFailure: metrics.auditFailed });
@@ -159,7 +159,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const traffic: Traffic = { inFlight: 0, draining: false };
   app.use(requestFrame({ log, metrics, limiters, traffic, naming: { adminRoute: (path, method) => matchAdminRoute(admin, path, method)?.template } }));
   // Pool traffic (the hot path) first: it never reaches the routers below, whose route
-  // matching it would otherwise pay on every request (issue 7). Nothing else lives under /pools/.
+  // matching it would otherwise pay on every request (ADR 0701). Nothing else lives under /pools/.
   app.use(poolGateway({ registry, hosted, pages, log }));
   app.use(staticAssets());
   app.use(health.routes());

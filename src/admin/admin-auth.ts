@@ -1,5 +1,5 @@
 /**
- * Admin API authentication (DESIGN.md, "Admin REST API"):
+ * Admin API authentication (docs/design.md#admin-api):
  *   Bearer $TARN_ADMIN_TOKEN           everything, compared in constant time;
  *   Basic base64(poolId:poolSecret)    that one pool's routes (current or next secret).
  * A pool credential used on another pool's path finds nothing there (404), like any

@@ -112,7 +112,7 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
   /**
    * Records one event; `current` is the request it happened in, if any (its actor, ids and IP).
    * (Passed by hand rather than through an AsyncLocalStorage: one of those, switched on for
-   * admin requests and off again, made the promise hooks of every later request slower, issue 7.)
+   * admin requests and off again, made the promise hooks of every later request slower; ADR 0708.)
    */
   async function record(input: AuditEventInput, current?: AuditRequestScope): Promise<void> {
     // Not a pool id at all (a fuzzed path): there is no pool whose trail it could join.

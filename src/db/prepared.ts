@@ -1,5 +1,5 @@
 /**
- * Statements of the hot path with fixed SQL text (issue 7, ADR 0703). Two costs go away:
+ * Statements of the hot path with fixed SQL text (ADR 0703). Two costs go away:
  * Kysely building and compiling the query on every call (measured: a one-row artifact upsert
  * spent ≈ 170 µs of Tarn's CPU there, as much as the round trip itself), and, on PostgreSQL,
  * parsing and planning it on every call: the text is prepared once per connection under

@@ -1,5 +1,5 @@
 /**
- * Coalesces the requests of many callers into few statements (issue 7, ADR 0701): a
+ * Coalesces the requests of many callers into few statements (ADR 0701): a
  * statement costs a database round trip, and on a busy server most of that cost is the
  * round trip itself (system calls on both ends), not the rows.
  *

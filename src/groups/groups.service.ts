@@ -1,5 +1,5 @@
 /**
- * Groups of a pool (DESIGN.md, "Groups"; ADR 0200).
+ * Groups of a pool (docs/design.md#groups; ADR 0200).
  * - A name is unique in the pool, case-insensitively (409 naming `name`).
  * - A parent is a group of the same pool; any other id is 404 naming `parentId`.
  * - A move that would make a group its own ancestor is refused (409 naming `parentId`);

@@ -1,6 +1,6 @@
 /**
  * The per-request series (tarn_http_requests_total and tarn_http_request_duration_seconds)
- * kept by hand rather than by prom-client's Counter and Histogram (issue 7): those hash the
+ * kept by hand rather than by prom-client's Counter and Histogram (ADR 0705): those hash the
  * label object of every sample, twice per request on the hot path. Here a request finds
  * its series by one string key, and the two metrics are produced from the same counts
  * when Prometheus scrapes, in prom-client's shape (the registry formats them).

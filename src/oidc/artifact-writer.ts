@@ -1,6 +1,6 @@
 /**
  * Stores provider artifacts, the writes of one event-loop turn coalesced into one statement
- * (issue 7, ADR 0701): under load many requests issue tokens, sessions and grants in the
+ * (ADR 0701): under load many requests issue tokens, sessions and grants in the
  * same turn, and one multi-row upsert costs one round trip instead of one each.
  * Batching is statement-batcher.ts's (one statement in flight, batches grow with the load).
  * Two writes of the same artifact in one batch keep the later payload, as if run in order.

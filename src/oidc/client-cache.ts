@@ -1,5 +1,5 @@
 /**
- * Clients remembered for the life of one pool's provider (issue 7, ADR 0701).
+ * Clients remembered for the life of one pool's provider (ADR 0701).
  *
  * Every token, introspection and code-exchange request looks its client up. Without this,
  * each lookup is a database round trip and an AES-GCM open of the secret, and even when the

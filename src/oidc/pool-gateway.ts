@@ -128,7 +128,7 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
   }
 
   // Not an async function: a pool whose provider is at hand (nearly every request) is routed
-  // without a promise of the gateway's own (issue 7; see request-frame.ts).
+  // without a promise of the gateway's own (ADR 0708; see request-frame.ts).
   return function poolRoutes(ctx: Context, next: Next): Promise<void> | undefined {
     const match = /^\/pools\/([^/]+)(\/.*)?$/.exec(ctx.path);
     if (!match) return next();

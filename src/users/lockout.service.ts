@@ -1,5 +1,5 @@
 /**
- * Brute-force defences of sign-in (DESIGN.md, "Sign-in"; Ory Kratos #3037):
+ * Brute-force defences of sign-in (docs/design.md#sign-in; Ory Kratos #3037):
  * - per user: `lockout.maxAttempts` failures within `lockout.windowSeconds` lock the user
  *   for `windowSeconds`; while locked even the right password fails, with the same answer
  *   as a wrong one (so a lock tells an attacker nothing about the account). An admin

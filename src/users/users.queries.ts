@@ -80,7 +80,7 @@ export function createUserQueries(db: Db, poolId: string) {
 }
 
 /**
- * Finds users of one pool by id, the lookups of one event-loop turn in one query (issue 7,
+ * Finds users of one pool by id, the lookups of one event-loop turn in one query (ADR 0701,
  * as the provider's artifact finder does): every token, userinfo and code exchange request
  * looks its account up, and under load many arrive together.
  * Ids must be UUIDs (one that is not would fail the whole batch): callers check first.

@@ -1,5 +1,5 @@
 /**
- * Bad input gets a clear error (DESIGN.md, "Bad input and faults"): every mistake is a 4xx
+ * Bad input gets a clear error (docs/design.md#bad-input-and-faults): every mistake is a 4xx
  * application/problem+json (RFC 9457) naming the field, never a 500 or a stack trace.
  */
 import { createPool, createUser } from '../support/fixtures.js';

@@ -1,5 +1,5 @@
 /**
- * The admin API contract (DESIGN.md, "Admin REST API") for pools, applications and users:
+ * The admin API contract (docs/design.md#admin-api) for pools, applications and users:
  * create, read, list with cursors, change, delete; secrets shown once, never again.
  */
 import * as oidc from 'openid-client';

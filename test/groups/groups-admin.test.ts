@@ -1,6 +1,6 @@
 /**
  * An administrator organises a pool's users in nested groups through the admin API
- * (DESIGN.md, "Groups"): names unique in the pool, parents in the same pool, no cycles,
+ * (docs/design.md#groups): names unique in the pool, parents in the same pool, no cycles,
  * subtrees deleted only on purpose, idempotent membership, nested queries paginated by
  * cursor, and nothing of pool A visible at pool B, even with pool B's own secret.
  */
@@ -29,7 +29,7 @@ async function createGroup(poolId: string, fields: Record<string, unknown>): Pro
   return response.body as Group;
 }
 
-/** employees → engineering → platform, the tree of the issue. */
+/** employees → engineering → platform: a tree of three levels. */
 async function createTree(poolId: string) {
   const employees = await createGroup(poolId, { name: 'employees', description: 'Everyone on the payroll' });
   const engineering = await createGroup(poolId, { name: 'engineering', parentId: employees.id });

@@ -1,5 +1,5 @@
 /**
- * Membership queries stay index-backed as a pool grows (DESIGN.md, "Performance": no
+ * Membership queries stay index-backed as a pool grows (docs/design.md#performance: no
  * scans). The pool gets 10,000 users and 1,000 groups (10 roots, 90 departments, 900
  * teams), each user in two teams (20,000 memberships). Groups and memberships go through
  * the group service; users are inserted in batches of 1,000 rows, since the user

@@ -1,5 +1,5 @@
 /**
- * Pool isolation (DESIGN.md, "Pool isolation"): a client, user, code, refresh token,
+ * Pool isolation (docs/design.md#pool-isolation): a client, user, code, refresh token,
  * access token or session of pool A means nothing at pool B.
  */
 import * as oidc from 'openid-client';

@@ -1,5 +1,5 @@
 /**
- * The audit log (issue 8): a scripted admin session leaves one entry per action, with who
+ * The audit log (ADR 0804): a scripted admin session leaves one entry per action, with who
  * (admin token or pool secret id), what, which target, when and how it ended; sign-ins
  * leave security events; GET /admin/pools/{pool}/audit filters and pages; one pool's
  * trail is never visible at another.

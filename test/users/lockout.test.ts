@@ -1,5 +1,5 @@
 /**
- * Brute force (DESIGN.md "Sign-in"; Ory Kratos #3037): after the pool's maxAttempts wrong
+ * Brute force (docs/design.md#sign-in; Ory Kratos #3037): after the pool's maxAttempts wrong
  * passwords within its window the user is locked — the right password fails too — until
  * the window ends or an admin clears the lock. Unknown emails get the very same answer.
  * Too many failures from one client IP throttle that IP at that pool.

@@ -1,5 +1,5 @@
 /**
- * Pool isolation of the query modules this issue adds (Ory Kratos' "fails on a different
+ * Pool isolation of the users' query modules (Ory Kratos' "fails on a different
  * tenant"): a code, lockout, throttle or artifact of pool A is not found, counted, changed
  * or deleted through pool B's queries — and PostgreSQL itself refuses a cross-pool link.
  */

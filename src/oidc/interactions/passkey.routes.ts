@@ -161,7 +161,7 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
     },
 
     /**
-     * Outside an interaction (issue 3's invitation activation): when the pool offers passkeys and
+     * Outside an interaction (after an invitation is activated): when the pool offers passkeys and
      * the user has none, answer with the "add a passkey" page (true), bound to this browser by a
      * short-lived cookie; else false, and the caller renders its own page.
      */
