@@ -48,5 +48,3 @@ export function createAuditQueries(db: Db, poolId: string) {
     },
   };
 }
-
-export type AuditQueries = ReturnType<typeof createAuditQueries>;

@@ -15,5 +15,3 @@ export const auditFilterQuery = z.object({
   since: z.iso.datetime({ offset: true, message: 'An ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z.' }).optional(),
   until: z.iso.datetime({ offset: true, message: 'An ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z.' }).optional(),
 });
-
-export type AuditFilterQuery = z.infer<typeof auditFilterQuery>;

@@ -151,22 +151,6 @@ export function createGroupQueries(db: Db, poolId: string) {
       return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
     },
 
-    /**
-     * Adds many (group, user) pairs in one statement, skipping pairs whose group or user is
-     * not in this pool and pairs that already exist; returns how many were new.
-     */
-    async insertMemberships(pairs: readonly { groupId: string; userId: string }[]): Promise<number> {
-      if (pairs.length === 0) return 0;
-      const result = await sql`
-        INSERT INTO group_members (pool_id, group_id, user_id)
-        SELECT ${poolId}::text, p.group_id, p.user_id
-          FROM unnest(${pairs.map((pair) => pair.groupId)}::uuid[], ${pairs.map((pair) => pair.userId)}::uuid[]) AS p (group_id, user_id)
-         WHERE EXISTS (SELECT 1 FROM groups g WHERE g.pool_id = ${poolId} AND g.id = p.group_id)
-           AND EXISTS (SELECT 1 FROM users u WHERE u.pool_id = ${poolId} AND u.id = p.user_id)
-        ON CONFLICT (pool_id, group_id, user_id) DO NOTHING`.execute(db);
-      return Number(result.numAffectedRows ?? 0);
-    },
-
     async deleteMember(groupId: string, userId: string): Promise<boolean> {
       const result = await db
         .deleteFrom('group_members')

@@ -192,16 +192,6 @@ export function createGroupService({ db }: GroupServiceDeps) {
         });
     },
 
-    /**
-     * Bulk membership (imports, seeding): pairs whose group or user is not in the pool, or
-     * that exist already, are skipped. Returns how many memberships were new.
-     */
-    async addMemberships(poolId: string, pairs: readonly { groupId: string; userId: string }[]): Promise<number> {
-      await assertPool(poolId);
-      const valid = pairs.filter((pair) => UUID.test(pair.groupId) && UUID.test(pair.userId));
-      return createGroupQueries(db, poolId).insertMemberships(valid);
-    },
-
     /** DELETE: idempotent for a user who is not a member; 404 only when the group or the user does not exist. */
     async removeMember(poolId: string, groupId: string, userId: string): Promise<void> {
       await getGroupRow(poolId, groupId);

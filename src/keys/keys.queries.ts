@@ -51,5 +51,3 @@ export function createKeyQueries(db: Db, poolId: string) {
     },
   };
 }
-
-export type KeyQueries = ReturnType<typeof createKeyQueries>;

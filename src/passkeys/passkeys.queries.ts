@@ -98,5 +98,3 @@ export function createPasskeyQueries(db: Db, poolId: string) {
     },
   };
 }
-
-export type PasskeyQueries = ReturnType<typeof createPasskeyQueries>;

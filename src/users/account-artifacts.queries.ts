@@ -13,15 +13,5 @@ export function createAccountArtifactQueries(db: Db, poolId: string) {
         .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
-
-    async countArtifactsOfAccount(accountId: string): Promise<number> {
-      const row = await db
-        .selectFrom('oidc_artifacts')
-        .select((eb) => eb.fn.countAll<string>().as('count'))
-        .where('pool_id', '=', poolId)
-        .where(sql`payload->>'accountId'`, '=', accountId)
-        .executeTakeFirstOrThrow();
-      return Number(row.count);
-    },
   };
 }
