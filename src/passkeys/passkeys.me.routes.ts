@@ -12,9 +12,11 @@ import type { Context, Next } from 'koa';
 import { readJson } from '../http/body.js';
 import { sendProblem, toAppError } from '../http/errors.js';
 import { AppError, problems } from '../http/problem.js';
+import { parseInput } from '../http/validation.js';
 import type { Logger } from '../log.js';
 import type { PoolProvider } from '../oidc/provider-registry.js';
 import type { UserService } from '../users/users.service.js';
+import { renamePasskeySchema } from './passkeys.schemas.js';
 import { isPasskeyEnabled, type PasskeyService } from './passkeys.service.js';
 
 export interface MyPasskeyRoutesDeps {
@@ -70,7 +72,7 @@ export function registerMyPasskeyRoutes(router: Router, deps: MyPasskeyRoutesDep
   }));
 
   router.patch('/me/passkeys/:id', asJson(async (ctx, poolId, userId) => {
-    ctx.body = await deps.passkeys.renameMyPasskey(poolId, userId, ctx.params.id!, await readJson(ctx, deps.bodyLimitBytes));
+    ctx.body = await deps.passkeys.renameMyPasskey(poolId, userId, ctx.params.id!, parseInput(renamePasskeySchema, await readJson(ctx, deps.bodyLimitBytes)));
   }));
 
   router.delete('/me/passkeys/:id', asJson(async (ctx, poolId, userId) => {

@@ -66,6 +66,6 @@ export function registerMeRoutes(router: Router, deps: MeDeps): void {
     const userId = await authenticate(ctx, deps.users);
     const input = parseInput(updateMeSchema, await readJson(ctx, deps.bodyLimitBytes));
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = await deps.users.updateMe((ctx.state.poolProvider as PoolProvider).pool.id, userId, input);
+    ctx.body = await deps.users.updateMe((ctx.state.poolProvider as PoolProvider).pool, userId, input);
   });
 }
