@@ -45,7 +45,7 @@ function operationOf(spec: DocumentedSpec, name: string): JsonSchema {
   const success = spec.response
     ? { description: STATUS_TEXT[spec.status] ?? 'Success', content: json(spec.response, 'output') }
     : { description: STATUS_TEXT[spec.status] ?? 'Success' };
-  const problems = [400, 401, 404, ...(spec.adminOnly ? [403] : []), ...(spec.problems ?? [])].sort();
+  const problems = [400, 401, 404, ...(spec.adminOnly ? [403] : []), ...(spec.problems ?? [])].sort((a, b) => a - b);
   const parameters = parametersOf(spec);
   return {
     operationId: name,
