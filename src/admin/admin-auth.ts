@@ -8,6 +8,7 @@
 import type { Context, Next } from 'koa';
 import { safeEqual } from '../crypto/secrets.js';
 import type { DocumentedSpec } from '../http/guard.js';
+import type { AuditRequestScope } from '../audit/audit.service.js';
 import { problems } from '../http/problem.js';
 import { POOL_ID } from '../pools/pools.schemas.js';
 
@@ -16,6 +17,10 @@ export type Principal = { kind: 'admin' } | { kind: 'pool'; poolId: string; secr
 /** What every admin route finds on ctx.state once authenticated. */
 export interface AdminState {
   principal: Principal;
+  /** Set by the request frame (http/security-headers.ts). */
+  requestId?: string;
+  /** The admin event pending for this request (audit/audit.middleware.ts). */
+  audit?: AuditRequestScope;
 }
 
 interface AdminAuthDeps {

@@ -35,7 +35,7 @@ interface AdminRouterDeps {
   groups: GroupService;
 }
 
-function mount<StateT>(router: Router<StateT>, routes: GuardedRoute<StateT>[], options: GuardOptions): void {
+function mount<StateT>(router: Router<StateT>, routes: GuardedRoute<StateT>[], options: GuardOptions<StateT>): void {
   for (const route of routes) router[route.spec.method](route.name, route.spec.path, route.middleware(options));
 }
 
@@ -50,18 +50,18 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...groupRoutes(deps.groups),
   ];
   const openApiDocument = buildOpenApiDocument({ admin: adminLevel, pool: poolLevel });
-  const options: GuardOptions = { readJson: (ctx) => readJson(ctx, deps.bodyLimitBytes), authorize: requireAdmin };
+  const options: GuardOptions<AdminState> = { readJson: (ctx) => readJson(ctx, deps.bodyLimitBytes), authorize: requireAdmin };
 
   const router = new Router<AdminState>({ prefix: '/admin' });
   router.get('/openapi.json', function serveOpenApi(ctx) {
     ctx.body = openApiDocument;
   });
   router.use(adminAuth({ adminToken: deps.adminToken, authenticateSecret: deps.pools.authenticateSecret }));
-  mount(router, adminLevel, options);
+  mount<AdminState>(router, adminLevel, options);
 
   const poolRouter = new Router<PoolState>({ prefix: '/pools/:pool' });
   poolRouter.param('pool', resolvePool(deps.pools.getPoolRow));
-  mount(poolRouter, poolLevel, options);
+  mount<PoolState>(poolRouter, poolLevel, options);
   router.use(poolRouter.routes());
   return router;
 }

@@ -49,10 +49,10 @@ export interface Guarded<P, Q, B> {
 }
 
 /** How the mounting router reads JSON bodies (with its size limit). */
-export interface GuardOptions {
+export interface GuardOptions<StateT> {
   readJson(ctx: Context): Promise<unknown>;
   /** Runs before anything is parsed, e.g. the admin-token check of adminOnly routes. */
-  authorize?(ctx: Context, spec: DocumentedSpec): void;
+  authorize?(ctx: { state: StateT }, spec: DocumentedSpec): void;
 }
 
 export type DocumentedSpec = RouteSpec<ObjectSchema, ObjectSchema, AnySchema | undefined, AnySchema | undefined>;
@@ -65,7 +65,7 @@ export interface DocumentedRoute {
 
 /** A declared route, its types erased: what routers mount and the OpenAPI generator reads. */
 export interface GuardedRoute<StateT> extends DocumentedRoute {
-  middleware(options: GuardOptions): (ctx: RouterContext<StateT>) => Promise<void>;
+  middleware(options: GuardOptions<StateT>): (ctx: RouterContext<StateT>) => Promise<void>;
 }
 
 const noParams = z.object({});

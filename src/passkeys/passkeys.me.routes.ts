@@ -14,7 +14,7 @@ import { sendProblem, toAppError } from '../http/errors.js';
 import { AppError, problems } from '../http/problem.js';
 import { parseInput } from '../http/validation.js';
 import type { Logger } from '../log.js';
-import type { PoolProvider } from '../oidc/provider-registry.js';
+import { poolProviderOf } from '../http/state.js';
 import type { UserService } from '../users/users.service.js';
 import { renamePasskeySchema } from './passkeys.schemas.js';
 import { isPasskeyEnabled, type PasskeyService } from './passkeys.service.js';
@@ -41,7 +41,7 @@ async function currentUserId(ctx: Context, users: UserService): Promise<string> 
   if (!match) {
     throw new AppError({ status: 401, type: 'unauthorized', title: 'Unauthorized', detail: 'An access token is required.', headers: { 'WWW-Authenticate': 'Bearer' } });
   }
-  const entry = ctx.state.poolProvider as PoolProvider;
+  const entry = poolProviderOf(ctx);
   const token = await entry.provider.AccessToken.find(match[1]!);
   if (!token?.accountId || token.isExpired) throw invalidToken('The access token is invalid or expired.');
   const user = await users.findActiveUser(entry.pool.id, token.accountId);
@@ -55,7 +55,7 @@ export function registerMyPasskeyRoutes(router: Router, deps: MyPasskeyRoutesDep
     async function jsonApi(ctx: Context, _next: Next): Promise<void> {
       ctx.set('Cache-Control', 'no-store');
       try {
-        const { pool } = ctx.state.poolProvider as PoolProvider;
+        const { pool } = poolProviderOf(ctx);
         // Not offered in this pool: not found, before asking for a token.
         if (!isPasskeyEnabled(pool)) throw problems.notFound('Resource', `Nothing at ${ctx.path}.`);
         const poolId = pool.id;
@@ -72,11 +72,11 @@ export function registerMyPasskeyRoutes(router: Router, deps: MyPasskeyRoutesDep
   }));
 
   router.patch('/me/passkeys/:id', asJson(async (ctx, poolId, userId) => {
-    ctx.body = await deps.passkeys.renameMyPasskey(poolId, userId, ctx.params.id!, parseInput(renamePasskeySchema, await readJson(ctx, deps.bodyLimitBytes)));
+    ctx.body = await deps.passkeys.renameMyPasskey(poolId, userId, ctx.params.id ?? '', parseInput(renamePasskeySchema, await readJson(ctx, deps.bodyLimitBytes)));
   }));
 
   router.delete('/me/passkeys/:id', asJson(async (ctx, poolId, userId) => {
-    await deps.passkeys.deleteMyPasskey(poolId, userId, ctx.params.id!);
+    await deps.passkeys.deleteMyPasskey(poolId, userId, ctx.params.id ?? '');
     ctx.status = 204;
   }));
 }
