@@ -33,7 +33,6 @@ import type { PasskeyRow, PoolRow, UserRow } from '../db/tables.js';
 import { isUuid } from '../http/ids.js';
 import { toPage, type PageQuery } from '../http/pagination.js';
 import { problems } from '../http/problem.js';
-import { createPoolQueries } from '../pools/pools.queries.js';
 import { createUserQueries } from '../users/users.queries.js';
 import type { UserService } from '../users/users.service.js';
 import { createPasskeyQueries } from './passkeys.queries.js';
@@ -135,11 +134,9 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
   const rpID = publicUrl.hostname;
   const origin = publicUrl.origin;
 
-  async function getEnabledPool(poolId: string): Promise<PoolRow> {
-    const pool = await createPoolQueries(deps.db).findPool(poolId);
-    if (!pool) throw problems.notFound('Pool');
+  /** The user's own passkeys exist only while the pool offers passkeys. */
+  function assertEnabled(pool: PoolRow): void {
     if (!isPasskeyEnabled(pool)) throw problems.notFound('Passkey', 'Passkeys are not enabled in this pool.');
-    return pool;
   }
 
   async function saveChallenge(poolId: string, challenge: string, purpose: 'registration' | 'authentication', userId: string | null, binding: Binding) {
@@ -345,22 +342,25 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
 
     // Self-service (the signed-in user) and admin management. Another user's or pool's passkey is not found.
 
-    async listMyPasskeys(poolId: string, userId: string) {
-      await getEnabledPool(poolId);
+    async listMyPasskeys(pool: PoolRow, userId: string) {
+      assertEnabled(pool);
+      const poolId = pool.id;
       const rows = await createPasskeyQueries(deps.db, poolId).listUserPasskeys(userId);
       return { items: rows.map(toPasskeyResponse) };
     },
 
-    async renameMyPasskey(poolId: string, userId: string, id: string, { name }: RenamePasskeyInput) {
-      await getEnabledPool(poolId);
+    async renameMyPasskey(pool: PoolRow, userId: string, id: string, { name }: RenamePasskeyInput) {
+      assertEnabled(pool);
+      const poolId = pool.id;
       await getUserPasskeyRow(poolId, userId, id);
       const row = await createPasskeyQueries(deps.db, poolId).renamePasskey(userId, id, name);
       if (!row) throw problems.notFound('Passkey');
       return toPasskeyResponse(row);
     },
 
-    async deleteMyPasskey(poolId: string, userId: string, id: string): Promise<void> {
-      await getEnabledPool(poolId);
+    async deleteMyPasskey(pool: PoolRow, userId: string, id: string): Promise<void> {
+      assertEnabled(pool);
+      const poolId = pool.id;
       await getUserPasskeyRow(poolId, userId, id);
       await createPasskeyQueries(deps.db, poolId).deletePasskey(userId, id);
     },
