@@ -23,7 +23,7 @@ const { users, pools, passkeys } = tarn.services;
 const poolId = `bench-${randomBytes(3).toString('hex')}`;
 await pools.createPool({ id: poolId, name: 'Bench', signIn: { password: true, emailCode: false, passkey: true } } as never);
 const pool = (await createPoolQueries(db).findPool(poolId))!;
-const created = await users.createUser(poolId, { email: 'bench@example.test', mode: 'password', password: 'correct horse battery staple' } as never);
+const created = await users.createUser(pool, { email: 'bench@example.test', mode: 'password', password: 'correct horse battery staple' } as never);
 const user = await users.getUserRow(poolId, created.id);
 const authenticator = new SoftAuthenticator('id.example.test', 'https://id.example.test');
 const binding = { interactionUid: 'bench' };

@@ -1,5 +1,6 @@
 /** What the admin API accepts for applications. The provider checks the rest (Client.validate). */
 import { z } from 'zod';
+import { timestamp } from '../http/guard.js';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
@@ -58,3 +59,28 @@ export const updateClientSchema = z.object(clientFields).partial().strict();
 
 export type CreateClientInput = z.infer<typeof createClientSchema>;
 export type UpdateClientInput = z.infer<typeof updateClientSchema>;
+
+// What the admin API answers for applications. Plain strings where the provider stores
+// what it validated (grant types, auth method), so a stored value never breaks an answer.
+export const clientResponse = z.object({
+  clientId: z.string(),
+  name: z.string(),
+  redirectUris: z.array(z.string()),
+  postLogoutRedirectUris: z.array(z.string()),
+  grantTypes: z.array(z.string()),
+  tokenEndpointAuthMethod: z.string(),
+  backchannelLogoutUri: z.string().nullable(),
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).nullable(),
+  dpopBoundAccessTokens: z.boolean(),
+  resources: z.array(z.object({ uri: z.string(), scopes: z.array(z.string()) })),
+  hasSecret: z.boolean(),
+  secretRotatedAt: timestamp.nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+export const clientWithSecretResponse = clientResponse.extend({
+  clientSecret: z.string().optional().describe('The client secret; present only when one was just made, and shown only now.'),
+});
+
+export const clientIdParams = z.object({ clientId: z.string() });

@@ -15,7 +15,7 @@ import type { Envelope } from '../crypto/envelope.js';
 import { generateSecret } from '../crypto/secrets.js';
 import type { Db } from '../db/database.js';
 import type { ClientResource, ClientRow } from '../db/tables.js';
-import { parsePageRequest, toPage } from '../http/pagination.js';
+import { toPage, type PageQuery } from '../http/pagination.js';
 import { fieldError, problems, type FieldError } from '../http/problem.js';
 import type { PoolChangeListener } from '../pools/pools.service.js';
 import { createPoolQueries } from '../pools/pools.queries.js';
@@ -132,10 +132,6 @@ export function toClientResponse(row: ClientRow) {
 }
 
 export function createClientService({ db, envelope, listener, checkMetadata }: ClientServiceDeps) {
-  async function assertPool(poolId: string): Promise<void> {
-    if ((await createPoolQueries(db).findPoolVersion(poolId)) === undefined) throw problems.notFound('Pool');
-  }
-
   async function getClientRow(poolId: string, clientId: string): Promise<ClientRow> {
     const row = await createClientQueries(db, poolId).findClient(clientId);
     if (!row) throw problems.notFound('Client');
@@ -171,7 +167,6 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
     getClientRow,
 
     async createClient(poolId: string, input: CreateClientInput) {
-      await assertPool(poolId);
       const shape: ClientShape = {
         name: input.name,
         redirectUris: input.redirectUris ?? [],
@@ -200,10 +195,8 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
       return toClientResponse(await getClientRow(poolId, clientId));
     },
 
-    async listClients(poolId: string, query: Record<string, unknown>) {
-      await assertPool(poolId);
-      const page = parsePageRequest(query);
-      const rows = await createClientQueries(db, poolId).listClients(page.limit + 1, page.after);
+    async listClients(poolId: string, page: PageQuery) {
+      const rows = await createClientQueries(db, poolId).listClients(page.limit + 1, page.cursor);
       return toPage(rows, page.limit, (row) => row.client_id, toClientResponse);
     },
 

@@ -4,6 +4,9 @@
  * Ids are plain strings here; the service answers 404 for one that cannot exist.
  */
 import { z } from 'zod';
+import { timestamp } from '../http/guard.js';
+import { pageQuery } from '../http/pagination.js';
+import { userResponse } from '../users/users.schemas.js';
 
 const name = z
   .string()
@@ -34,9 +37,31 @@ export const updateGroupSchema = z
   .partial()
   .strict();
 
-export const listGroupsQuery = z.object({ parentId: id.optional(), name: z.string().max(128).optional() });
-export const listMembersQuery = z.object({ nested: flag });
-export const deleteGroupQuery = z.object({ cascade: flag });
+export const listGroupsQuery = z.object({ ...pageQuery, parentId: id.optional(), name: z.string().max(128).optional().describe('Exact name, case-insensitive.') }).strict();
+export const listMembersQuery = z
+  .object({ ...pageQuery, nested: flag.describe('true adds the members of every group below it (`direct` tells which).') })
+  .strict();
+export const deleteGroupQuery = z.object({ cascade: flag.describe('true deletes the whole subtree.') }).strict();
+export const userGroupsQuery = z.object(pageQuery).strict();
+
+export const groupIdParams = z.object({ groupId: z.string() });
+export const memberParams = z.object({ groupId: z.string(), userId: z.string() });
+
+export const groupResponse = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  parentId: z.string().nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+const direct = z.boolean().describe('Whether the membership is direct rather than through a nested group.');
+export const userGroupResponse = groupResponse.extend({ direct });
+export const memberResponse = userResponse.extend({ direct });
 
 export type CreateGroupInput = z.infer<typeof createGroupSchema>;
 export type UpdateGroupInput = z.infer<typeof updateGroupSchema>;
+export type ListGroupsQuery = z.output<typeof listGroupsQuery>;
+export type ListMembersQuery = z.output<typeof listMembersQuery>;
+export type DeleteGroupQuery = z.output<typeof deleteGroupQuery>;

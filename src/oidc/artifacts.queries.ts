@@ -33,15 +33,6 @@ export function createArtifactQueries(db: Db, poolId: string, model: string) {
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]));
 
   return {
-    /** Stores a new or changed artifact (asynchronous commit: see upsertArtifacts). */
-    async upsertArtifact(id: string, payload: Record<string, unknown>, expiresAt: Date | null): Promise<void> {
-      await upsertArtifacts(db, poolId, [{ model, id, payload, expiresAt }]);
-    },
-
-    findArtifact(id: string): Promise<ArtifactRow | undefined> {
-      return findArtifactById(db, poolId, model, id);
-    },
-
     async findArtifactByUid(uid: string): Promise<ArtifactRow | undefined> {
       return (await byUid.run(db, [poolId, model, uid])).rows[0];
     },

@@ -12,9 +12,12 @@ import type { Context, Next } from 'koa';
 import { readJson } from '../http/body.js';
 import { sendProblem, toAppError } from '../http/errors.js';
 import { AppError, problems } from '../http/problem.js';
+import { parseInput } from '../http/validation.js';
 import type { Logger } from '../log.js';
-import type { PoolProvider } from '../oidc/provider-registry.js';
+import type { PoolRow } from '../db/tables.js';
+import { poolProviderOf } from '../http/state.js';
 import type { UserService } from '../users/users.service.js';
+import { renamePasskeySchema } from './passkeys.schemas.js';
 import { isPasskeyEnabled, type PasskeyService } from './passkeys.service.js';
 
 export interface MyPasskeyRoutesDeps {
@@ -39,7 +42,7 @@ async function currentUserId(ctx: Context, users: UserService): Promise<string> 
   if (!match) {
     throw new AppError({ status: 401, type: 'unauthorized', title: 'Unauthorized', detail: 'An access token is required.', headers: { 'WWW-Authenticate': 'Bearer' } });
   }
-  const entry = ctx.state.poolProvider as PoolProvider;
+  const entry = poolProviderOf(ctx);
   const token = await entry.provider.AccessToken.find(match[1]!);
   if (!token?.accountId || token.isExpired) throw invalidToken('The access token is invalid or expired.');
   const user = await users.findActiveUser(entry.pool.id, token.accountId);
@@ -49,15 +52,14 @@ async function currentUserId(ctx: Context, users: UserService): Promise<string> 
 
 export function registerMyPasskeyRoutes(router: Router, deps: MyPasskeyRoutesDeps): void {
   // Hosted routes render HTML errors; this API answers problem documents instead.
-  const asJson = (handler: (ctx: Context, poolId: string, userId: string) => Promise<void>) =>
+  const asJson = (handler: (ctx: Context, pool: PoolRow, userId: string) => Promise<void>) =>
     async function jsonApi(ctx: Context, _next: Next): Promise<void> {
       ctx.set('Cache-Control', 'no-store');
       try {
-        const { pool } = ctx.state.poolProvider as PoolProvider;
+        const { pool } = poolProviderOf(ctx);
         // Not offered in this pool: not found, before asking for a token.
         if (!isPasskeyEnabled(pool)) throw problems.notFound('Resource', `Nothing at ${ctx.path}.`);
-        const poolId = pool.id;
-        await handler(ctx, poolId, await currentUserId(ctx, deps.users));
+        await handler(ctx, pool, await currentUserId(ctx, deps.users));
       } catch (error) {
         const appError = toAppError(error);
         if (appError.status >= 500) deps.log.error({ err: error, path: ctx.path }, 'request failed');
@@ -65,16 +67,16 @@ export function registerMyPasskeyRoutes(router: Router, deps: MyPasskeyRoutesDep
       }
     };
 
-  router.get('/me/passkeys', asJson(async (ctx, poolId, userId) => {
-    ctx.body = await deps.passkeys.listMyPasskeys(poolId, userId);
+  router.get('/me/passkeys', asJson(async (ctx, pool, userId) => {
+    ctx.body = await deps.passkeys.listMyPasskeys(pool, userId);
   }));
 
-  router.patch('/me/passkeys/:id', asJson(async (ctx, poolId, userId) => {
-    ctx.body = await deps.passkeys.renameMyPasskey(poolId, userId, ctx.params.id!, await readJson(ctx, deps.bodyLimitBytes));
+  router.patch('/me/passkeys/:id', asJson(async (ctx, pool, userId) => {
+    ctx.body = await deps.passkeys.renameMyPasskey(pool, userId, ctx.params.id ?? '', parseInput(renamePasskeySchema, await readJson(ctx, deps.bodyLimitBytes)));
   }));
 
-  router.delete('/me/passkeys/:id', asJson(async (ctx, poolId, userId) => {
-    await deps.passkeys.deleteMyPasskey(poolId, userId, ctx.params.id!);
+  router.delete('/me/passkeys/:id', asJson(async (ctx, pool, userId) => {
+    await deps.passkeys.deleteMyPasskey(pool, userId, ctx.params.id ?? '');
     ctx.status = 204;
   }));
 }

@@ -40,10 +40,6 @@ export function createCodeQueries(db: Db, poolId: string) {
         .execute();
     },
 
-    findCode(id: string): Promise<OneTimeCodeRow | undefined> {
-      return db.selectFrom('one_time_codes').selectAll().where('pool_id', '=', poolId).where('id', '=', id).executeTakeFirst();
-    },
-
     /** The code behind a link token, live or not (the page says which). */
     findCodeByToken(tokenHash: string): Promise<OneTimeCodeRow | undefined> {
       return db.selectFrom('one_time_codes').selectAll().where('pool_id', '=', poolId).where('token_hash', '=', tokenHash).executeTakeFirst();

@@ -5,6 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { poolScoped } from '../db/pool-scoped.js';
 import { fixedStatement } from '../db/prepared.js';
 import type { UserLockoutRow, UserRow } from '../db/tables.js';
 
@@ -27,6 +28,7 @@ export interface SignInStateRows {
 }
 
 export function createLockoutQueries(db: Db, poolId: string) {
+  const pool = poolScoped(db, poolId);
   return {
     async findSignInState(ip: string, email: string): Promise<SignInStateRows> {
       const row = (await signInState.run(db, [poolId, ip, email.toLowerCase()])).rows[0]!;
@@ -42,7 +44,7 @@ export function createLockoutQueries(db: Db, poolId: string) {
     },
 
     findLockout(userId: string): Promise<UserLockoutRow | undefined> {
-      return db.selectFrom('user_lockouts').selectAll().where('pool_id', '=', poolId).where('user_id', '=', userId).executeTakeFirst();
+      return pool.selectFrom('user_lockouts').selectAll().where('user_id', '=', userId).executeTakeFirst();
     },
 
     /**
@@ -53,9 +55,8 @@ export function createLockoutQueries(db: Db, poolId: string) {
       const windowStart = new Date(now.getTime() - windowMs);
       const lockedUntil = new Date(now.getTime() + windowMs);
       const fresh = sql<boolean>`user_lockouts.window_started_at <= ${windowStart}`;
-      return db
-        .insertInto('user_lockouts')
-        .values({ pool_id: poolId, user_id: userId, failures: 1, window_started_at: now, locked_until: maxAttempts <= 1 ? lockedUntil : null })
+      return pool
+        .insertInto('user_lockouts', { user_id: userId, failures: 1, window_started_at: now, locked_until: maxAttempts <= 1 ? lockedUntil : null })
         .onConflict((oc) =>
           oc.columns(['pool_id', 'user_id']).doUpdateSet({
             failures: sql`CASE WHEN ${fresh} THEN 1 ELSE user_lockouts.failures + 1 END`,
@@ -68,19 +69,18 @@ export function createLockoutQueries(db: Db, poolId: string) {
     },
 
     async clearLockout(userId: string): Promise<boolean> {
-      const result = await db.deleteFrom('user_lockouts').where('pool_id', '=', poolId).where('user_id', '=', userId).executeTakeFirst();
+      const result = await pool.deleteFrom('user_lockouts').where('user_id', '=', userId).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
 
     findIpCounter(ip: string): Promise<{ failures: number; window_started_at: Date } | undefined> {
-      return db.selectFrom('ip_throttles').select(['failures', 'window_started_at']).where('pool_id', '=', poolId).where('ip', '=', ip).executeTakeFirst();
+      return pool.selectFrom('ip_throttles').select(['failures', 'window_started_at']).where('ip', '=', ip).executeTakeFirst();
     },
 
     async countIpFailure(ip: string, now: Date, windowMs: number): Promise<number> {
       const fresh = sql<boolean>`ip_throttles.window_started_at <= ${new Date(now.getTime() - windowMs)}`;
-      const row = await db
-        .insertInto('ip_throttles')
-        .values({ pool_id: poolId, ip, failures: 1, window_started_at: now })
+      const row = await pool
+        .insertInto('ip_throttles', { ip, failures: 1, window_started_at: now })
         .onConflict((oc) =>
           oc.columns(['pool_id', 'ip']).doUpdateSet({
             failures: sql`CASE WHEN ${fresh} THEN 1 ELSE ip_throttles.failures + 1 END`,

@@ -11,7 +11,7 @@ import type { Context, Next } from 'koa';
 import { readJson } from '../http/body.js';
 import { AppError, problems } from '../http/problem.js';
 import { parseInput } from '../http/validation.js';
-import type { PoolProvider } from '../oidc/provider-registry.js';
+import { poolProviderOf } from '../http/state.js';
 import type { Logger } from '../log.js';
 import { updateMeSchema } from './users.schemas.js';
 import type { UserService } from './users.service.js';
@@ -44,7 +44,7 @@ async function authenticate(ctx: Context, users: UserService): Promise<string> {
   if (!/^bearer$/i.test(scheme) || !value) {
     throw new AppError({ status: 401, type: 'unauthorized', title: 'Unauthorized', detail: 'Send the access token as "Authorization: Bearer …".', headers: { 'WWW-Authenticate': 'Bearer' } });
   }
-  const { provider, pool } = ctx.state.poolProvider as PoolProvider;
+  const { provider, pool } = poolProviderOf(ctx);
   const token = await provider.AccessToken.find(value);
   if (!token || !token.accountId) throw invalidToken('The access token is not valid at this pool.');
   if (token.jkt || token['x5t#S256']) throw invalidToken('Sender-constrained tokens are not accepted here.');
@@ -59,13 +59,13 @@ export function registerMeRoutes(router: Router, deps: MeDeps): void {
   router.get('/me', asProblem(deps.log), async function getMe(ctx) {
     const userId = await authenticate(ctx, deps.users);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = await deps.users.getMe((ctx.state.poolProvider as PoolProvider).pool.id, userId);
+    ctx.body = await deps.users.getMe(poolProviderOf(ctx).pool.id, userId);
   });
 
   router.patch('/me', asProblem(deps.log), async function updateMe(ctx) {
     const userId = await authenticate(ctx, deps.users);
     const input = parseInput(updateMeSchema, await readJson(ctx, deps.bodyLimitBytes));
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = await deps.users.updateMe((ctx.state.poolProvider as PoolProvider).pool.id, userId, input);
+    ctx.body = await deps.users.updateMe(poolProviderOf(ctx).pool, userId, input);
   });
 }

@@ -1,6 +1,7 @@
 /** Users of one pool. Emails compare case-insensitively through the (pool_id, lower(email)) indexes. */
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
+import { poolScoped } from '../db/pool-scoped.js';
 import { ASYNC_COMMIT, fixedStatement } from '../db/prepared.js';
 import { createBatchedLookup } from '../db/statement-batcher.js';
 import type { UserRow, UserStatus, UserTable } from '../db/tables.js';
@@ -32,6 +33,7 @@ const touchLastLogin = fixedStatement(
 );
 
 export function createUserQueries(db: Db, poolId: string) {
+  const pool = poolScoped(db, poolId);
   return {
     /** (every token, userinfo and sign-in request: a fixed statement, ADR 0703) */
     async findUser(id: string): Promise<UserRow | undefined> {
@@ -43,7 +45,7 @@ export function createUserQueries(db: Db, poolId: string) {
     },
 
     listUsers(filter: UserFilter, limit: number, after: string | undefined): Promise<UserRow[]> {
-      let query = db.selectFrom('users').selectAll().where('pool_id', '=', poolId).orderBy('id').limit(limit);
+      let query = pool.selectFrom('users').selectAll().orderBy('id').limit(limit);
       if (filter.email !== undefined) query = query.where(sql`lower(email)`, '=', filter.email.toLowerCase());
       if (filter.emailPrefix !== undefined) {
         const pattern = `${filter.emailPrefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -55,14 +57,13 @@ export function createUserQueries(db: Db, poolId: string) {
     },
 
     insertUser(row: NewUser): Promise<UserRow> {
-      return db.insertInto('users').values({ ...row, pool_id: poolId }).returningAll().executeTakeFirstOrThrow();
+      return pool.insertInto('users', row).returningAll().executeTakeFirstOrThrow();
     },
 
     updateUser(id: string, change: UserChange): Promise<UserRow | undefined> {
-      return db
+      return pool
         .updateTable('users')
         .set({ ...change, updated_at: new Date() })
-        .where('pool_id', '=', poolId)
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirst();
@@ -73,7 +74,7 @@ export function createUserQueries(db: Db, poolId: string) {
     },
 
     async deleteUser(id: string): Promise<boolean> {
-      const result = await db.deleteFrom('users').where('pool_id', '=', poolId).where('id', '=', id).executeTakeFirst();
+      const result = await pool.deleteFrom('users').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
   };

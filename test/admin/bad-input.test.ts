@@ -114,6 +114,18 @@ it('user mistakes: bad email, short password, duplicate email in any case, bad p
   expect(fields(badCursor)).toEqual(['cursor']);
 });
 
+it('an unknown query parameter → 400 naming it, as an unknown body field is', async () => {
+  const misspelt = await tarn.admin('GET', `/pools/${poolId}/users?emial=ann@example.test`);
+  expectProblem(misspelt, 400);
+  expect(misspelt.body.errors).toEqual([{ field: 'emial', pointer: '/emial', detail: 'Unknown query parameter.' }]);
+  const none = await tarn.admin('GET', `/pools/${poolId}?verbose=1&limit=2`);
+  expectProblem(none, 400);
+  expect(fields(none)).toEqual(['limit', 'verbose']);
+  const deletion = await tarn.admin('DELETE', `/pools/${poolId}/groups/00000000-0000-0000-0000-000000000000?cascade=true&force=yes`);
+  expectProblem(deletion, 400);
+  expect(fields(deletion)).toEqual(['force']);
+});
+
 it('a wrong method on a known route → 405 problem', async () => {
   const response = await tarn.admin('PUT', '/pools');
   expectProblem(response, 405);

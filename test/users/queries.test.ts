@@ -36,8 +36,7 @@ it('one-time codes of pool A are invisible and untouchable at pool B', async () 
   const codesB = createCodeQueries(db(), b);
   await codesA.insertCode({ id: 'otc_1', purpose: 'sign_in', userId: userA, email: 'same@example.test', codeHash: 'h', tokenHash: 't', payload: {}, createdAt: now, expiresAt: later });
 
-  expect(await codesB.findCode('otc_1')).toBeUndefined();
-  expect(await codesB.findCodeByToken('t')).toBeUndefined();
+    expect(await codesB.findCodeByToken('t')).toBeUndefined();
   expect(await codesB.findLatestCode('sign_in', 'same@example.test')).toBeUndefined();
   expect(await codesB.consumeCode('otc_1', now)).toBe(false);
   await codesB.countAttempt('otc_1');
@@ -96,7 +95,6 @@ it('revoking an account\'s artifacts at pool B leaves pool A\'s sessions alone',
     .values({ pool_id: a, model: 'Session', id: 'sess-1', payload: JSON.stringify({ accountId: userA }), grant_id: null, user_code: null, uid: 'u1', expires_at: later })
     .execute();
   expect(await createAccountArtifactQueries(db(), b).deleteArtifactsOfAccount(userA)).toBe(0);
-  expect(await createAccountArtifactQueries(db(), a).countArtifactsOfAccount(userA)).toBe(1);
   expect(await createAccountArtifactQueries(db(), a).deleteArtifactsOfAccount(userA)).toBe(1);
 });
 
@@ -115,8 +113,8 @@ it('the purge removes expired codes only', async () => {
   await codes.insertCode({ id: 'otc_old', purpose: 'registration', userId: null, email: 'old@example.test', codeHash: 'h', tokenHash: null, payload: {}, createdAt: past, expiresAt: past });
   await codes.insertCode({ id: 'otc_new', purpose: 'registration', userId: null, email: 'new@example.test', codeHash: 'h', tokenHash: null, payload: {}, createdAt: new Date(), expiresAt: new Date(Date.now() + 60 * 60 * 1000) });
   expect(await purgeExpiredCodes(db())).toBeGreaterThanOrEqual(1);
-  expect(await codes.findCode('otc_old')).toBeUndefined();
-  expect(await codes.findCode('otc_new')).toBeDefined();
+  const left = await db().selectFrom('one_time_codes').select('id').where('pool_id', '=', a).orderBy('id').execute();
+  expect(left.map((row) => row.id)).toEqual(['otc_new']);
 });
 
 it('the batched user finder answers each lookup of a turn with its own user of its own pool', async () => {
