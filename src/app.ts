@@ -26,7 +26,7 @@ import { createInteractionRouter } from './oidc/interactions/interactions.routes
 import { createPasskeyInteractions } from './oidc/interactions/passkey.routes.js';
 import { registerMyPasskeyRoutes } from './passkeys/passkeys.me.routes.js';
 import { createPasskeyService } from './passkeys/passkeys.service.js';
-import { poolGateway } from './oidc/pool-gateway.js';
+import { callProvider, poolGateway } from './oidc/pool-gateway.js';
 import { registerPostToGetRoutes } from './oidc/post-to-get.js';
 import { createProviderRegistry } from './oidc/provider-registry.js';
 import { createPoolService } from './pools/pools.service.js';
@@ -122,7 +122,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
 
   const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys });
   const health = createHealthRouter(database);
-  registerPostToGetRoutes(hosted, config.bodyLimitBytes); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601)
+  registerPostToGetRoutes(hosted, { pages, bodyLimitBytes: config.bodyLimitBytes, callProvider }); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601, 0602)
 
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   const window = config.rateLimitWindowMs;

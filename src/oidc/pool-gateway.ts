@@ -66,6 +66,9 @@ export function poolGateway({ registry, hosted, resources, errorPages }: PoolGat
     if (cacheable && metadata.answer(ctx, rest)) return undefined;
 
     const own = !ownSegments || ownSegments.has(firstSegment(rest));
+    // oidc-provider builds its endpoint URLs from ctx.mountPath, as under koa-mount (hosted
+    // routes may hand a request on to the provider, post-to-get.ts).
+    ctx.mountPath = `/pools/${poolId}`;
     if (own && hosted.match(rest, ctx.method).route) {
       return inPool(ctx, rest, async () => {
         try {
@@ -76,8 +79,6 @@ export function poolGateway({ registry, hosted, resources, errorPages }: PoolGat
       });
     }
     if (own && resources.match(rest, ctx.method).route) return inPool(ctx, rest, () => resourceRoutes(ctx as never, noop) as Promise<void>);
-    // oidc-provider builds its endpoint URLs from ctx.mountPath, as under koa-mount.
-    ctx.mountPath = `/pools/${poolId}`;
     if (cacheable) return inPool(ctx, rest, () => metadata.fill(ctx, rest, () => callProvider(ctx, entry)));
     return inPool(ctx, rest, () => callProvider(ctx, entry));
   }
@@ -132,6 +133,6 @@ export function poolGateway({ registry, hosted, resources, errorPages }: PoolGat
 }
 
 /** The pool's provider answers (a fault of its own becomes a problem answer, unavailable.ts). */
-function callProvider(ctx: Context, entry: PoolProvider): Promise<void> {
+export function callProvider(ctx: Context, entry: PoolProvider): Promise<void> {
   return (entry.handle(ctx, noop) as Promise<void>).then(() => answerProviderFault(ctx));
 }
