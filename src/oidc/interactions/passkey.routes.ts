@@ -145,7 +145,7 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
       const { pool } = entryOf(ctx);
       const accountId = (result.login as { accountId?: string } | undefined)?.accountId;
       if (!accountId || !(await deps.passkeys.shouldOfferEnrolment(pool, accountId, options))) return false;
-      await saveInteractionResult(details, result);
+      await saveInteractionResult(ctx, result);
       ctx.status = 303;
       ctx.redirect(`${interactionBase(ctx)}/passkey/add`);
       return true;
