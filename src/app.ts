@@ -26,7 +26,7 @@ import { createInteractionRouter } from './oidc/interactions/interactions.routes
 import { createPasskeyInteractions } from './oidc/interactions/passkey.routes.js';
 import { registerMyPasskeyRoutes } from './passkeys/passkeys.me.routes.js';
 import { createPasskeyService } from './passkeys/passkeys.service.js';
-import { poolGateway } from './oidc/pool-gateway.js';
+import { callProvider, poolGateway } from './oidc/pool-gateway.js';
 import { registerPostToGetRoutes } from './oidc/post-to-get.js';
 import { createProviderRegistry } from './oidc/provider-registry.js';
 import { createPoolService } from './pools/pools.service.js';
@@ -42,6 +42,8 @@ import { createPasswordHasher } from './users/password.js';
 import { createUserSchemas } from './users/user-schema.js';
 import { createUserService } from './users/users.service.js';
 import { createPageRenderer } from './views/render.js';
+import { createErrorPages } from './http/error-page.js';
+import { createResourceRoutes } from './oidc/resource-routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -112,12 +114,15 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
   registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
   registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
-  registerMeRoutes(hosted, { users, bodyLimitBytes: config.bodyLimitBytes, log });
-  registerMyPasskeyRoutes(hosted, { passkeys, users, bodyLimitBytes: config.bodyLimitBytes, log });
+  // The signed-in user's APIs: every route behind the one access-token check (resource-routes.ts).
+  const resources = createResourceRoutes({ users });
+  registerMeRoutes(resources, { users, bodyLimitBytes: config.bodyLimitBytes });
+  registerMyPasskeyRoutes(resources, { passkeys, bodyLimitBytes: config.bodyLimitBytes });
+  const errorPages = createErrorPages({ pages, log });
 
   const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys });
   const health = createHealthRouter(database);
-  registerPostToGetRoutes(hosted, config.bodyLimitBytes); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601)
+  registerPostToGetRoutes(hosted, { pages, bodyLimitBytes: config.bodyLimitBytes, callProvider }); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601, 0602)
 
   // Koa reads X-Forwarded-For from the right: of its last `maxIpsCount` entries (the ones
   // the trusted proxies appended) the first is the client address. Entries further left are
@@ -141,11 +146,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
       applies: (ctx, path) => ctx.method === 'POST' && /^\/pools\/[^/]+\/interaction\//.test(path),
       failed: (status) => status === 401,
       onLimited: metrics.rateLimited,
-      refuse: async (ctx) => {
-        ctx.status = 429;
-        ctx.type = 'html';
-        ctx.body = await pages.render('error', undefined, { title: 'Too many attempts', message: 'Too many failed sign-in attempts from your network. Wait a minute and try again.' });
-      },
+      refuse: (ctx) => errorPages.render(ctx, 429, 'Too many attempts', 'Too many failed sign-in attempts from your network. Wait a minute and try again.'),
     }),
     failureLimiter({
       name: 'admin',
@@ -160,7 +161,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   app.use(requestFrame({ log, metrics, limiters, traffic, naming: { adminRoute: (path, method) => matchAdminRoute(admin, path, method)?.template } }));
   // Pool traffic (the hot path) first: it never reaches the routers below, whose route
   // matching it would otherwise pay on every request (ADR 0701). Nothing else lives under /pools/.
-  app.use(poolGateway({ registry, hosted, pages, log }));
+  app.use(poolGateway({ registry, hosted, resources: resources.router, errorPages }));
   app.use(staticAssets());
   app.use(health.routes());
   app.use(serveMetrics(metrics, config.metrics));

@@ -45,7 +45,9 @@ export function preparedStatement<R = unknown>(name: string, text: string): Stat
 
 /**
  * node-postgres's client, preparing marked statements under their name: the first run on a
- * connection parses the text, later runs on it execute the prepared statement.
+ * connection parses the text, later runs on it execute the prepared statement. It relies on
+ * Kysely's PostgreSQL driver calling `query(text, values)`; test/oidc/library-assumptions.test.ts
+ * fails on an upgrade where the statement is no longer prepared.
  */
 export class PreparingClient extends pg.Client {
   override query(config: unknown, values?: unknown, callback?: unknown): never {

@@ -44,3 +44,9 @@ export async function readForm(ctx: Context, limit: number): Promise<Record<stri
   const text = await readRaw(ctx, limit);
   return Object.fromEntries(new URLSearchParams(text));
 }
+
+/** An application/x-www-form-urlencoded body with every value as sent, duplicates included. */
+export async function readFormParameters(ctx: Context, limit: number): Promise<URLSearchParams> {
+  if (!ctx.is('application/x-www-form-urlencoded')) throw problems.unsupportedMediaType('application/x-www-form-urlencoded');
+  return new URLSearchParams(await readRaw(ctx, limit));
+}

@@ -12,8 +12,16 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { PoolRow } from '../db/tables.js';
 import type { PageRenderer } from '../views/render.js';
 
-function fieldOf(form: string, name: string): string {
-  return new RegExp(`name="${name}" value="([^"]*)"`).exec(form)?.[1] ?? '';
+/**
+ * The value of a hidden field in the form oidc-provider generated. Its documented hook hands
+ * Tarn that form only as HTML (features.deviceFlow.userCodeInputSource), so this reads that
+ * HTML; a shape it does not recognise is a fault, never an empty token
+ * (test/oidc/library-assumptions.test.ts pins the shape).
+ */
+export function hiddenFieldOf(form: string, name: string): string {
+  const value = new RegExp(`<input type="hidden" name="${name}" value="([^"]+)"`).exec(form)?.[1];
+  if (value === undefined) throw new Error(`oidc-provider's device form has no ${name} field in the expected shape`);
+  return value;
 }
 
 function messageFor(error: (Error & { userCode?: string }) | undefined): string | undefined {
@@ -40,7 +48,7 @@ export function createDevicePages(pages: PageRenderer, pool: PoolRow) {
       ctx.type = 'html';
       ctx.body = await pages.render('device-code', pool, {
         action: action(ctx),
-        xsrf: fieldOf(form, 'xsrf'),
+        xsrf: hiddenFieldOf(form, 'xsrf'),
         userCode: error?.name === 'AbortedError' ? '' : (error?.userCode ?? ''),
         error: messageFor(error),
       });
@@ -50,7 +58,7 @@ export function createDevicePages(pages: PageRenderer, pool: PoolRow) {
       ctx.type = 'html';
       ctx.body = await pages.render('device-confirm', pool, {
         action: action(ctx),
-        xsrf: fieldOf(form, 'xsrf'),
+        xsrf: hiddenFieldOf(form, 'xsrf'),
         userCode,
         clientName: client.clientName ?? client.clientId,
       });

@@ -1,25 +1,26 @@
 /**
  * Everything under /pools/{poolId}: finds the pool's provider (404 problem when there is
- * no such pool), serves the hosted pages, and hands the rest to the provider with the
- * pool prefix removed from the path (as koa-mount does).
+ * no such pool), serves the hosted pages and Tarn's own resource routes, and hands the rest
+ * to the provider with the pool prefix removed from the path (as koa-mount does).
+ * Errors of hosted pages become the branded error page (http/error-page.ts); errors of
+ * resource routes and of the gateway itself go on to the request frame's problem answer.
  */
 import type { Context, Middleware, Next } from 'koa';
 import type Router from '@koa/router';
-import type { Logger } from '../log.js';
 import { mapDatabaseError } from '../db/errors.js';
+import type { ErrorPages } from '../http/error-page.js';
 import { problems } from '../http/problem.js';
 import { answerProviderFault } from '../http/unavailable.js';
 import { POOL_ID } from '../pools/pools.schemas.js';
-import type { PageRenderer } from '../views/render.js';
-import { HostedPageError } from './interactions/interactions.routes.js';
 import type { PoolProvider, ProviderRegistry } from './provider-registry.js';
 
 export interface PoolGatewayDeps {
   registry: ProviderRegistry;
-  /** Hosted pages and pool APIs that Tarn serves itself (interactions, …), matched before the provider. */
+  /** Hosted pages that Tarn serves itself (interactions, …), matched before the provider. */
   hosted: Router;
-  pages: PageRenderer;
-  log: Logger;
+  /** Tarn's own APIs for the signed-in user (resource-routes.ts), matched before the provider. */
+  resources: Router;
+  errorPages: ErrorPages;
 }
 
 const noop = async () => {};
@@ -29,9 +30,9 @@ const noop = async () => {};
  * of the hosted routes, or undefined (always ask the router) when one of them is not a
  * plain word. Most pool requests are protocol endpoints, which then skip route matching.
  */
-function hostedFirstSegments(hosted: Router): Set<string> | undefined {
+function hostedFirstSegments(routers: Router[]): Set<string> | undefined {
   const segments = new Set<string>();
-  for (const layer of hosted.stack) {
+  for (const layer of routers.flatMap((router) => router.stack)) {
     const first = typeof layer.path === 'string' ? /^\/([\w.-]+)(?:\/|$)/.exec(layer.path)?.[1] : undefined;
     if (!first) return undefined;
     segments.add(first);
@@ -44,25 +45,10 @@ function firstSegment(path: string): string {
   return end === -1 ? path.slice(1) : path.slice(1, end);
 }
 
-export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): Middleware {
+export function poolGateway({ registry, hosted, resources, errorPages }: PoolGatewayDeps): Middleware {
   const hostedRoutes = hosted.routes();
-  const hostedSegments = hostedFirstSegments(hosted);
-
-  async function renderHostedError(ctx: Context, error: unknown): Promise<void> {
-    const entry = ctx.state.poolProvider;
-    const known = error instanceof HostedPageError ? error : undefined;
-    // The database away → 503 (try again); text it cannot store → 400 (ADR 0800).
-    const fault = known ? undefined : mapDatabaseError(error);
-    const status = known?.status ?? fault?.status ?? ((error as { status?: number }).status && (error as { status: number }).status < 500 ? (error as { status: number }).status : 500);
-    if (!known && !fault && status >= 500) log.error({ err: error, path: ctx.path }, 'hosted page failed');
-    if (status === 503) ctx.set('Retry-After', '2');
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.body = await pages.render('error', entry?.pool, {
-      title: known?.title ?? (status === 413 ? 'Too much data' : status === 503 ? 'Temporarily unavailable' : status < 500 ? 'Request refused' : 'Something went wrong'),
-      message: known?.userMessage ?? fault?.detail ?? (status < 500 ? (error as Error).message : 'Something went wrong on our side. Please try again.'),
-    });
-  }
+  const resourceRoutes = resources.routes();
+  const ownSegments = hostedFirstSegments([hosted, resources]);
 
   /** After the pool is known: its own small answers, the hosted pages, or its provider. */
   function routeInPool(ctx: Context, entry: PoolProvider, poolId: string, rest: string): Promise<void> | undefined {
@@ -79,18 +65,20 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
     const cacheable = metadata.cacheable(ctx, rest);
     if (cacheable && metadata.answer(ctx, rest)) return undefined;
 
-    const hostedPage = (!hostedSegments || hostedSegments.has(firstSegment(rest))) && hosted.match(rest, ctx.method).route;
-    if (hostedPage) {
+    const own = !ownSegments || ownSegments.has(firstSegment(rest));
+    // oidc-provider builds its endpoint URLs from ctx.mountPath, as under koa-mount (hosted
+    // routes may hand a request on to the provider, post-to-get.ts).
+    ctx.mountPath = `/pools/${poolId}`;
+    if (own && hosted.match(rest, ctx.method).route) {
       return inPool(ctx, rest, async () => {
         try {
           await hostedRoutes(ctx as never, noop);
         } catch (error) {
-          await renderHostedError(ctx, error);
+          await errorPages.answer(ctx, error);
         }
       });
     }
-    // oidc-provider builds its endpoint URLs from ctx.mountPath, as under koa-mount.
-    ctx.mountPath = `/pools/${poolId}`;
+    if (own && resources.match(rest, ctx.method).route) return inPool(ctx, rest, () => resourceRoutes(ctx as never, noop) as Promise<void>);
     if (cacheable) return inPool(ctx, rest, () => metadata.fill(ctx, rest, () => callProvider(ctx, entry)));
     return inPool(ctx, rest, () => callProvider(ctx, entry));
   }
@@ -122,7 +110,7 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
     } catch (error) {
       // A person's browser gets a page (the pool's branding is out of reach too); an API client a problem.
       if (ctx.accepts('json', 'html') !== 'html' || !mapDatabaseError(error)) throw error;
-      await renderHostedError(ctx, error);
+      await errorPages.answer(ctx, error);
       return 'answered';
     }
   }
@@ -145,6 +133,6 @@ export function poolGateway({ registry, hosted, pages, log }: PoolGatewayDeps): 
 }
 
 /** The pool's provider answers (a fault of its own becomes a problem answer, unavailable.ts). */
-function callProvider(ctx: Context, entry: PoolProvider): Promise<void> {
+export function callProvider(ctx: Context, entry: PoolProvider): Promise<void> {
   return (entry.handle(ctx, noop) as Promise<void>).then(() => answerProviderFault(ctx));
 }
