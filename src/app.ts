@@ -59,7 +59,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const cookieKeys = [deriveKey(config.masterKey, 'cookies').toString('base64url')];
   const pages = createPageRenderer({ cache: config.env === 'production' });
   const hasher = createPasswordHasher(config.passwordHashConcurrency);
-  const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });
+  const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, production: config.env === 'production' });
   const schemas = createUserSchemas();
   const codes = createCodeService({ db, key: deriveKey(config.masterKey, 'one-time-codes'), clock });
   const guard = createSignInGuard({ db, clock });
