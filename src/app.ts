@@ -36,6 +36,7 @@ import { registerEmailCodeRoutes } from './oidc/interactions/email-code.routes.j
 import { registerRegistrationRoutes } from './oidc/interactions/registration.routes.js';
 import { createCodeService } from './users/codes.service.js';
 import { createSignInGuard } from './users/lockout.service.js';
+import { createMailLimits } from './users/mail-limits.service.js';
 import { registerMeRoutes } from './users/me.routes.js';
 import { createOnboardingService } from './users/onboarding.service.js';
 import { createPasswordHasher } from './users/password.js';
@@ -64,7 +65,8 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const codes = createCodeService({ db, key: deriveKey(config.masterKey, 'one-time-codes'), clock });
   const guard = createSignInGuard({ db, clock });
   const users = createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl: config.publicUrl, clock });
-  const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, log, clock });
+  const mailLimits = createMailLimits({ db, clock });
+  const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, mailLimits, log, clock });
   // Production concerns (issue 8): metrics, audit log, change notifications between instances.
   let feed: PoolChangeFeed | undefined;
   const metrics = createMetrics({ cacheStats: () => registry.stats() });
