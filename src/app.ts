@@ -133,17 +133,20 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
       failed: (status) => status === 400 || status === 401,
       onLimited: metrics.rateLimited,
     }),
+    // The one per-IP sign-in limit: every failed step of a hosted sign-in (password, emailed
+    // code, registration code) answers 401 and counts here.
     failureLimiter({
       name: 'login',
       limit: config.rateLimitLoginFailures,
-      windowMs: window,
+      windowMs: config.rateLimitLoginWindowMs,
       applies: (ctx, path) => ctx.method === 'POST' && /^\/pools\/[^/]+\/interaction\//.test(path),
       failed: (status) => status === 401,
       onLimited: metrics.rateLimited,
-      refuse: async (ctx) => {
+      refuse: async (ctx, retryAfterSeconds) => {
         ctx.status = 429;
         ctx.type = 'html';
-        ctx.body = await pages.render('error', undefined, { title: 'Too many attempts', message: 'Too many failed sign-in attempts from your network. Wait a minute and try again.' });
+        const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
+        ctx.body = await pages.render('error', undefined, { title: 'Too many attempts', message: `Too many failed sign-in attempts from your network. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.` });
       },
     }),
     failureLimiter({

@@ -37,6 +37,7 @@ export interface Config {
   readonly rateLimitWindowMs: number;
   readonly rateLimitTokenFailures: number;
   readonly rateLimitLoginFailures: number;
+  readonly rateLimitLoginWindowMs: number;
   readonly rateLimitAdminFailures: number;
   readonly maxHeaderBytes: number;
   readonly shutdownGraceMs: number;
@@ -194,6 +195,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitWindowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', defaults.RATE_LIMIT_WINDOW_MS, 1000, 3_600_000),
     rateLimitTokenFailures: integer(env, 'RATE_LIMIT_TOKEN_FAILURES', defaults.RATE_LIMIT_TOKEN_FAILURES, 0, 1_000_000),
     rateLimitLoginFailures: integer(env, 'RATE_LIMIT_LOGIN_FAILURES', defaults.RATE_LIMIT_LOGIN_FAILURES, 0, 1_000_000),
+    rateLimitLoginWindowMs: integer(env, 'RATE_LIMIT_LOGIN_WINDOW_MS', defaults.RATE_LIMIT_LOGIN_WINDOW_MS, 1000, 24 * 3_600_000),
     rateLimitAdminFailures: integer(env, 'RATE_LIMIT_ADMIN_FAILURES', defaults.RATE_LIMIT_ADMIN_FAILURES, 0, 1_000_000),
     maxHeaderBytes: integer(env, 'MAX_HEADER_BYTES', defaults.MAX_HEADER_BYTES, 1024, 1024 * 1024),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', defaults.SHUTDOWN_GRACE_MS, 0, 600_000),

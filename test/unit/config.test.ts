@@ -45,6 +45,7 @@ it.each([
   [{ NODE_ENV: 'production', TARN_ADMIN_TOKEN: 'password12345678', TARN_MASTER_KEY: strongKey, SMTP_URL: 'smtp://mail' }, weakToken],
   [{ NODE_ENV: 'production', TARN_ADMIN_TOKEN: strongToken, TARN_MASTER_KEY: '0'.repeat(64), SMTP_URL: 'smtp://mail' }, weakKey],
   [{ NODE_ENV: 'production', TARN_ADMIN_TOKEN: strongToken, TARN_MASTER_KEY: 'ab'.repeat(32), SMTP_URL: 'smtp://mail' }, weakKey],
+  [{ RATE_LIMIT_LOGIN_WINDOW_MS: '10' }, 'RATE_LIMIT_LOGIN_WINDOW_MS must be an integer from 1000 to 86400000, got "10"'],
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "loud"'],
   [{ SMTP_URL: 'http://mail' }, 'SMTP_URL must start with smtp:// or smtps://'],
 ])('refuses %j with one clear message', (env, message) => {
