@@ -53,10 +53,12 @@ export interface Registration {
   profile: Record<string, unknown>;
 }
 
-/** Who asked: the interaction (browser) and the client IP. */
+/** Who asked: the interaction (browser) and the client IP, and how to run work once they have their answer. */
 export interface Requester {
   interactionId: string;
   ip: string;
+  /** Runs `work` after the answer has been sent (the route hooks the response's end); by default on the next turn. */
+  afterAnswer?: (work: () => void) => void;
 }
 
 /** `sent` whether or not a mail went out; `throttled` when the requester's network asked for too many mails. */
@@ -69,9 +71,13 @@ export function createOnboardingService(deps: OnboardingDeps) {
   const codeTtlMs = deps.codeTtlMs ?? CODE_TTL_MS;
   const minutes = Math.max(1, Math.round(codeTtlMs / 60_000));
 
-  /** Work whose duration or outcome depends on the account: after the answer, never awaited by it. */
-  function inBackground(poolId: string, what: string, work: () => Promise<void>): void {
-    setImmediate(() => {
+  /**
+   * Work whose duration or outcome depends on the account: it starts once the answer is out,
+   * so it neither delays the answer nor competes with it for the event loop or a connection.
+   */
+  function inBackground(requester: Pick<Requester, 'afterAnswer'>, poolId: string, what: string, work: () => Promise<void>): void {
+    const schedule = requester.afterAnswer ?? ((run: () => void) => setImmediate(run));
+    schedule(() => {
       work().catch((error: unknown) => log.error({ err: error, poolId, what }, 'mail failed'));
     });
   }
@@ -129,7 +135,7 @@ export function createOnboardingService(deps: OnboardingDeps) {
       const allowance = await mailLimits.take(pool.id, email, requester.ip);
       if (allowance === 'ip') return 'throttled';
       if (allowance === 'address') return 'sent';
-      inBackground(pool.id, 'registration', async () => {
+      inBackground(requester, pool.id, 'registration', async () => {
         const existing = await createUserQueries(db, pool.id).findUserByEmail(email);
         if (existing) {
           await mailer.send(alreadyRegisteredMail(brandOf(pool), existing.email));
@@ -170,12 +176,12 @@ export function createOnboardingService(deps: OnboardingDeps) {
     },
 
     /** "Email me a code": within the mail limits, sends one to an active, unlocked user; silent otherwise. */
-    async sendSignInCode(pool: PoolRow, rawEmail: string, ip: string): Promise<MailOutcome> {
+    async sendSignInCode(pool: PoolRow, rawEmail: string, requester: Omit<Requester, 'interactionId'>): Promise<MailOutcome> {
       const email = normalizeEmail(rawEmail);
-      const allowance = await mailLimits.take(pool.id, email, ip);
+      const allowance = await mailLimits.take(pool.id, email, requester.ip);
       if (allowance === 'ip') return 'throttled';
       if (allowance === 'address') return 'sent';
-      inBackground(pool.id, 'sign-in-code', async () => {
+      inBackground(requester, pool.id, 'sign-in-code', async () => {
         const user = await createUserQueries(db, pool.id).findUserByEmail(email);
         if (!user || user.status !== 'active' || (await guard.isUserLocked(pool.id, user.id))) return;
         const issued = await codes.issueCode(pool.id, { purpose: 'sign_in', email: user.email, userId: user.id, ttlMs: codeTtlMs });

@@ -13,7 +13,7 @@ import type { PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
 import { entryOf, expired, finishInteraction, loadDetails, TOO_MANY_MAILS, type Details } from './interactions.routes.js';
 import type { PasskeyInteractions } from './passkey.routes.js';
-import { interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
+import { afterAnswer, interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
 
 export interface EmailCodeDeps {
   onboarding: OnboardingService;
@@ -54,7 +54,7 @@ export function registerEmailCodeRoutes(router: Router, deps: EmailCodeDeps): vo
     const details = await open(ctx);
     const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
     const email = (form.email ?? '').trim();
-    const outcome = email ? await deps.onboarding.sendSignInCode(entryOf(ctx).pool, email, ctx.ip) : 'sent';
+    const outcome = email ? await deps.onboarding.sendSignInCode(entryOf(ctx).pool, email, { ip: ctx.ip, afterAnswer: afterAnswer(ctx) }) : 'sent';
     if (outcome === 'throttled') return renderCodePage(ctx, details, email, TOO_MANY_MAILS, 429);
     return renderCodePage(ctx, details, email);
   });

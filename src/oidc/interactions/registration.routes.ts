@@ -13,7 +13,7 @@ import { requiredProfileFields } from '../../users/user-schema.js';
 import type { PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
 import { entryOf, expired, finishInteraction, loadDetails, TOO_MANY_MAILS, type Details } from './interactions.routes.js';
-import { fieldMessages, interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
+import { afterAnswer, fieldMessages, interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
 
 export interface RegistrationDeps {
   onboarding: OnboardingService;
@@ -83,7 +83,7 @@ export function registerRegistrationRoutes(router: Router, deps: RegistrationDep
     }
     let outcome;
     try {
-      outcome = await deps.onboarding.startRegistration(pool, { email, password: form.password ?? '', profile }, { interactionId: details.uid, ip: ctx.ip });
+      outcome = await deps.onboarding.startRegistration(pool, { email, password: form.password ?? '', profile }, { interactionId: details.uid, ip: ctx.ip, afterAnswer: afterAnswer(ctx) });
     } catch (error) {
       const messages = fieldMessages(error);
       if (!messages) throw error;
