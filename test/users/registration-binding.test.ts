@@ -4,6 +4,7 @@
  * by anyone, neither replaces the first nor makes its own password the account's.
  * Driven over HTTP as browsers would, with mail read from a real SMTP server.
  */
+import { sql } from 'kysely';
 import { Browser, visibleText, type Page } from '../support/browser.js';
 import { createClient, createPool, createUser, uniqueId } from '../support/fixtures.js';
 import { discover, signIn, startAuthorization } from '../support/relying-party.js';
@@ -152,4 +153,19 @@ it('an address written with compatibility characters is the same identity (NFKC,
   // Signing in with the lookalike spelling reaches the same account.
   const { tokens } = await signIn(config, tarn.url, { email: lookalike, password: owner.password });
   expect(tokens.claims()!.sub).toBe(owner.id);
+});
+
+it('a dump of the pending registration holds neither the code nor the interaction it is bound to', async () => {
+  const { pool, config } = await setUp();
+  const email = `${uniqueId('dump')}@example.test`;
+  const { page } = await register(config, email, 'a long and lovely password', 'Dora');
+  const code = codeIn(await mailbox.next(email));
+  const uid = /\/interaction\/([^/]+)\/register\/verify/.exec(page.html)![1]!;
+  const dump = await sql<{ row: unknown }>`select row_to_json(c) as row from one_time_codes c where pool_id = ${pool.id}`.execute(tarn.database.handle.db);
+  expect(dump.rows).toHaveLength(1);
+  const text = JSON.stringify(dump.rows);
+  expect(text).toContain(email);
+  expect(text).not.toContain(code);
+  expect(text).not.toContain(uid);
+  expect(text).not.toContain('a long and lovely password');
 });
