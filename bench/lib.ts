@@ -203,6 +203,8 @@ export async function startTarn(name: string, script: string, options: TarnOptio
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       TARN_ADMIN_TOKEN: options.adminToken,
       TARN_MASTER_KEY: options.masterKey,
+      // Production needs a mail transport; the benchmarks send no mail.
+      SMTP_URL: 'smtp://127.0.0.1:9',
       ...options.env,
     },
     port,

@@ -25,8 +25,14 @@ export const defaults = {
   RATE_LIMIT_WINDOW_MS: 60_000,
   /** Failed token requests per window and IP before 429 (0: off). */
   RATE_LIMIT_TOKEN_FAILURES: 120,
-  /** Failed hosted sign-in attempts per window and IP before 429 (0: off). */
-  RATE_LIMIT_LOGIN_FAILURES: 60,
+  /**
+   * Failed hosted sign-ins (wrong password, emailed code, registration code …) per IP within
+   * RATE_LIMIT_LOGIN_WINDOW_MS before 429 (0: off). The one per-IP sign-in limit (ADR 0802);
+   * per-user lockout is the pool's `lockout` setting.
+   */
+  RATE_LIMIT_LOGIN_FAILURES: 30,
+  /** Window of the sign-in failure limit (ms): longer than the others, since guessing is slow and patient. */
+  RATE_LIMIT_LOGIN_WINDOW_MS: 15 * 60_000,
   /** Refused admin credentials per window and IP before 429 (0: off). */
   RATE_LIMIT_ADMIN_FAILURES: 60,
   /** Largest request header section accepted (bytes); larger gets 431. */

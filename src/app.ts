@@ -36,6 +36,7 @@ import { registerEmailCodeRoutes } from './oidc/interactions/email-code.routes.j
 import { registerRegistrationRoutes } from './oidc/interactions/registration.routes.js';
 import { createCodeService } from './users/codes.service.js';
 import { createSignInGuard } from './users/lockout.service.js';
+import { createMailLimits } from './users/mail-limits.service.js';
 import { registerMeRoutes } from './users/me.routes.js';
 import { createOnboardingService } from './users/onboarding.service.js';
 import { createPasswordHasher } from './users/password.js';
@@ -61,12 +62,13 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const cookieKeys = [deriveKey(config.masterKey, 'cookies').toString('base64url')];
   const pages = createPageRenderer({ cache: config.env === 'production' });
   const hasher = createPasswordHasher(config.passwordHashConcurrency);
-  const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });
+  const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, production: config.env === 'production' });
   const schemas = createUserSchemas();
   const codes = createCodeService({ db, key: deriveKey(config.masterKey, 'one-time-codes'), clock });
   const guard = createSignInGuard({ db, clock });
   const users = createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl: config.publicUrl, clock });
-  const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, log, clock });
+  const mailLimits = createMailLimits({ db, clock });
+  const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, mailLimits, log, clock });
   // Running in production: metrics, audit log, change notifications between instances (ADRs 0801–0804).
   let feed: PoolChangeFeed | undefined;
   const metrics = createMetrics({ cacheStats: () => registry.stats() });
@@ -139,14 +141,19 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
       failed: (status) => status === 400 || status === 401,
       onLimited: metrics.rateLimited,
     }),
+    // The one per-IP sign-in limit: every failed step of a hosted sign-in (password, emailed
+    // code, registration code) answers 401 and counts here.
     failureLimiter({
       name: 'login',
       limit: config.rateLimitLoginFailures,
-      windowMs: window,
+      windowMs: config.rateLimitLoginWindowMs,
       applies: (ctx, path) => ctx.method === 'POST' && /^\/pools\/[^/]+\/interaction\//.test(path),
       failed: (status) => status === 401,
       onLimited: metrics.rateLimited,
-      refuse: (ctx) => errorPages.render(ctx, 429, 'Too many attempts', 'Too many failed sign-in attempts from your network. Wait a minute and try again.'),
+      refuse: (ctx, retryAfterSeconds) => {
+        const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
+        return errorPages.render(ctx, 429, 'Too many attempts', `Too many failed sign-in attempts from your network. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`);
+      },
     }),
     failureLimiter({
       name: 'admin',

@@ -128,7 +128,7 @@ export interface Database {
   group_members: GroupMemberTable;
   one_time_codes: OneTimeCodeTable;
   user_lockouts: UserLockoutTable;
-  ip_throttles: IpThrottleTable;
+  mail_requests: MailRequestTable;
 }
 
 export type PoolRow = Selectable<PoolTable>;
@@ -215,6 +215,8 @@ export interface OneTimeCodeTable {
   code_hash: string;
   token_hash: string | null;
   payload: Json<Record<string, unknown>>;
+  /** Registration: keyed hash of the interaction that submitted it (only it can use the code). */
+  binding: string | null;
   attempts: Generated<number>;
   created_at: Timestamp;
   expires_at: Timestamp;
@@ -229,11 +231,12 @@ export interface UserLockoutTable {
   locked_until: Timestamp | null;
 }
 
-export interface IpThrottleTable {
+/** A request by an anonymous visitor that may mail `address` (normalised, lower-case). */
+export interface MailRequestTable {
   pool_id: string;
+  address: string;
   ip: string;
-  failures: number;
-  window_started_at: Timestamp;
+  requested_at: Timestamp;
 }
 
 export type OneTimeCodeRow = Selectable<OneTimeCodeTable>;

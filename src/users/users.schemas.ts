@@ -2,8 +2,10 @@
 import { z } from 'zod';
 import { timestamp } from '../http/guard.js';
 import { pageQuery } from '../http/pagination.js';
+import { normalizeEmail } from './email.js';
 
-const email = z.string().trim().max(320).email({ message: 'Must be an email address.' });
+// Normalised before it is checked, so "ａlice@Example.com" is alice@example.com (email.ts).
+const email = z.string().max(320).overwrite(normalizeEmail).email({ message: 'Must be an email address.' });
 const password = z.string().min(1).max(1024);
 const profile = z.record(z.string(), z.unknown());
 const status = z.enum(['new', 'active', 'disabled']);

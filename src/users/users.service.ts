@@ -47,7 +47,7 @@ export function toMeResponse(row: UserRow) {
   return { sub: row.id, email: row.email, emailVerified: row.email_verified, phone: row.phone, profile: row.profile, updatedAt: row.updated_at };
 }
 
-export type PasswordCheck = { ok: true; user: UserRow } | { ok: false; reason: 'invalid' | 'throttled' };
+export type PasswordCheck = { ok: true; user: UserRow } | { ok: false; reason: 'invalid' };
 
 export interface UserServiceDeps {
   db: Db;
@@ -207,19 +207,15 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     /**
      * The password check behind the login form. The same work (one argon2 verification)
      * and the same answer whether the email is unknown, the password wrong, the user
-     * locked or not active; only an IP over its throttle gets a different answer.
+     * locked or not active. (Guessing from one network is the request frame's limit.)
      */
-    async verifyPassword(pool: PoolRow, email: string, password: string, ip = 'unknown'): Promise<PasswordCheck> {
+    async verifyPassword(pool: PoolRow, email: string, password: string): Promise<PasswordCheck> {
       const poolId = pool.id;
-      // One query for the IP's throttle, the user and the user's lockout: the same for unknown emails.
-      const { ipThrottled, user, lockout } = await guard.assess(poolId, ip, email);
-      if (ipThrottled) {
-        await hasher.verifyNothing(password);
-        return { ok: false, reason: 'throttled' };
-      }
+      // One query for the user and the user's lockout: the same for unknown emails.
+      const { user, lockout } = await guard.assess(poolId, email);
       const matches = user?.password_hash ? await hasher.verify(user.password_hash, password) : await hasher.verifyNothing(password);
       if (!user || !matches || lockout.locked || user.status !== 'active') {
-        await guard.recordFailure(poolId, pool.lockout, ip, user?.id);
+        if (user) await guard.recordFailure(poolId, pool.lockout, user.id);
         return { ok: false, reason: 'invalid' };
       }
       // A success starts the count afresh; with no failures counted there is nothing to clear.

@@ -60,7 +60,8 @@ export async function finishInteraction(ctx: Context, _details: Details, result:
 
 /** The one answer to a wrong email, a wrong password, a locked or inactive account (lockout.service.ts). */
 export const INVALID_CREDENTIALS = 'Invalid email or password. After repeated failures, sign-in is paused for a while.';
-export const TOO_MANY_ATTEMPTS = 'Too many failed attempts from your network. Wait a few minutes and try again.';
+/** Past the mail limit of a network (mail-limits.service.ts): about the network, not an account. */
+export const TOO_MANY_MAILS = 'Too many emails were requested from your network. Wait a while and try again.';
 
 export { HostedPageError };
 
@@ -144,7 +145,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
     const password = form.password ?? '';
     const { pool } = entryOf(ctx);
     const poolId = pool.id;
-    const check = await deps.users.verifyPassword(pool, email, password, ctx.ip);
+    const check = await deps.users.verifyPassword(pool, email, password);
     await deps.audit?.signIn({
       poolId,
       method: 'password',
@@ -155,7 +156,6 @@ export function createInteractionRouter(deps: InteractionDeps) {
       ip: ctx.ip,
       requestId: ctx.state.requestId,
     });
-    if (!check.ok && check.reason === 'throttled') return renderLogin(ctx, details, { status: 429, email, error: TOO_MANY_ATTEMPTS });
     if (!check.ok) return renderLogin(ctx, details, { status: 401, email, error: INVALID_CREDENTIALS });
     const result = { login: { accountId: check.user.id, amr: ['pwd'] } };
     if (await deps.passkeys?.offerEnrolment(ctx, details, result)) return;
