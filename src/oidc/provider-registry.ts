@@ -24,6 +24,7 @@ import type { PageRenderer } from '../views/render.js';
 import { rememberClients } from './client-cache.js';
 import { createMetadataCache, type MetadataCache } from './metadata-cache.js';
 import { buildProviderConfiguration } from './provider-config.js';
+import { createArtifactAtRest } from './artifact-at-rest.js';
 
 export interface PoolProvider {
   pool: PoolRow;
@@ -41,6 +42,8 @@ export interface PoolProvider {
 export interface ProviderRegistryDeps {
   db: Db;
   envelope: Envelope;
+  /** Key of the keyed hashes of artifact ids and lookup keys (ADR 0709). */
+  artifactKey: Buffer;
   users: UserService;
   groups: GroupNameSource;
   findClient(poolId: string, clientId: string): Promise<OidcClientMetadata | undefined>;
@@ -80,6 +83,7 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
       findClient: (clientId) => deps.findClient(poolId, clientId),
       pages: deps.pages,
       cookieKeys: deps.cookieKeys,
+      artifactsAtRest: createArtifactAtRest({ key: deps.artifactKey, envelope: deps.envelope, poolId }),
     });
     const provider = new Provider(issuerFor(deps.publicUrl, poolId), configuration);
     provider.proxy = deps.trustProxy;

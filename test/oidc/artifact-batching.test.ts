@@ -62,9 +62,9 @@ it('stores writes made together in their own pool, the later of two writes of on
   const db = tarn.database.handle.db;
   const write = createArtifactWriter(db, a.id);
   await Promise.all([
-    write({ model: 'Session', id: 's1', payload: { uid: 'u1', n: 1 }, expiresAt: inAnHour() }),
-    write({ model: 'Session', id: 's1', payload: { uid: 'u1', n: 2 }, expiresAt: inAnHour() }),
-    write({ model: 'Grant', id: 'g1', payload: { grantId: 'g1' }, expiresAt: null }),
+    write({ model: 'Session', id: 's1', payload: { uid: 'u1', n: 1 }, expiresAt: inAnHour(), uid: 'u1', userCode: null }),
+    write({ model: 'Session', id: 's1', payload: { uid: 'u1', n: 2 }, expiresAt: inAnHour(), uid: 'u1', userCode: null }),
+    write({ model: 'Grant', id: 'g1', payload: { grantId: 'g1' }, expiresAt: null, uid: null, userCode: null }),
   ]);
   expect((await createArtifactQueries(db, a.id, 'Session').findArtifact('s1'))?.payload).toEqual({ uid: 'u1', n: 2 });
   expect(await createArtifactQueries(db, a.id, 'Session').findArtifactByUid('u1')).toBeDefined();
