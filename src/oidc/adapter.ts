@@ -5,8 +5,9 @@
  * (artifact-at-rest.ts, ADR 0709): every method turns the provider's raw value into its key.
  * See oidc-provider's example/adapters for the contract.
  */
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Db } from '../db/database.js';
+import { findUnstorableText, isStorableText } from '../db/storable-text.js';
 import type { OidcClientMetadata } from '../clients/clients.service.js';
 import type { ArtifactAtRest } from './artifact-at-rest.js';
 import { createArtifactFinder, type ArtifactFinder } from './artifact-finder.js';
@@ -41,6 +42,11 @@ class ArtifactAdapter implements Adapter {
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    // A parameter PostgreSQL cannot store (a NUL, a lone surrogate) is the sender's mistake,
+    // answered before it joins a statement shared with other requests.
+    if (findUnstorableText(payload) !== undefined) {
+      throw new errors.InvalidRequest('a parameter contains a character that cannot be accepted (a NUL character or an unpaired surrogate)');
+    }
     const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
     const stored = this.#atRest.toStored(this.#model, id, payload as Record<string, unknown>);
     // Coalesced with the other writes of this turn (artifact-writer.ts).
@@ -81,6 +87,8 @@ class ClientAdapter implements Adapter {
   constructor(private readonly findClient: (clientId: string) => Promise<OidcClientMetadata | undefined>) {}
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    // No client's id holds a NUL or an unpaired surrogate (PostgreSQL could not even compare it).
+    if (!isStorableText(id)) return undefined;
     return (await this.findClient(id)) as AdapterPayload | undefined;
   }
 

@@ -71,3 +71,21 @@ it('stores writes made together in their own pool, the later of two writes of on
   expect(await createArtifactQueries(db, a.id, 'Grant').findArtifact('g1')).toBeDefined();
   expect(await createArtifactQueries(db, b.id, 'Session').findArtifact('s1')).toBeUndefined();
 });
+
+it('a write PostgreSQL refuses (a NUL in its payload) fails alone; the writes batched with it are stored', async () => {
+  const a = await createPool(tarn);
+  const db = tarn.database.handle.db;
+  const write = createArtifactWriter(db, a.id);
+  const written = (id: string, payload: Record<string, unknown>) => write({ model: 'Interaction', id, payload, expiresAt: inAnHour(), uid: null, userCode: null });
+  const results = await Promise.allSettled([
+    written('i1', { params: { state: 'one' } }),
+    written('poisoned', { params: { state: 'bad\u0000state' } }),
+    written('i2', { params: { state: 'two' } }),
+  ]);
+  expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: expect.stringMatching(/^22/) });
+  const find = createArtifactFinder(db, a.id);
+  expect((await find('Interaction', 'i1'))?.payload).toEqual({ params: { state: 'one' } });
+  expect((await find('Interaction', 'i2'))?.payload).toEqual({ params: { state: 'two' } });
+  expect(await find('Interaction', 'poisoned')).toBeUndefined();
+});
