@@ -53,7 +53,7 @@ it('a NUL in one device authorization amid legitimate ones: they get their codes
   hints.splice(30, 0, 'user\u0000@example.test');
   const answers = await Promise.all(hints.map(request));
   const [bad] = answers.splice(30, 1);
-  expect(answers.filter((answer) => answer.status !== 200 || !answer.body.device_code)).toEqual([]);
+  expect(answers.filter((answer) => answer.status !== 200 || !answer.body.device_code).map(({ status, body }) => ({ status, body }))).toEqual([]);
   expect(bad!.status).toBe(400);
   expect(bad!.body.error).toBe('invalid_request');
 });
@@ -67,7 +67,7 @@ it('a NUL in a token or client id is an unknown token or client, never a 5xx, an
   tokens.splice(60, 0, `${token}\u0000`);
   const answers = await Promise.all(tokens.map((value) => postForm(`${pool.issuer}/token/introspection`, { token: value }, auth)));
   const [bad] = answers.splice(60, 1);
-  expect(answers.filter((answer) => answer.body?.active !== true)).toEqual([]);
+  expect(answers.filter((answer) => answer.body?.active !== true).map(({ status, body }) => ({ status, body }))).toEqual([]);
   // RFC 7662 §2.2: a token that is not valid is simply not active.
   expect(bad).toMatchObject({ status: 200, body: { active: false } });
 
