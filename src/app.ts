@@ -118,7 +118,8 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
 
   const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys });
   const health = createHealthRouter(database);
-  registerPostToGetRoutes(hosted, config.bodyLimitBytes); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601)
+  // OIDC Core §3.1.2.1: POST at /auth (ADR 0601); the parameters become a URL, which must fit in half the header limit.
+  registerPostToGetRoutes(hosted, Math.min(config.bodyLimitBytes, Math.floor(config.maxHeaderBytes / 2)));
 
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   const window = config.rateLimitWindowMs;

@@ -25,6 +25,7 @@ import { rememberClients } from './client-cache.js';
 import { createMetadataCache, type MetadataCache } from './metadata-cache.js';
 import { buildProviderConfiguration } from './provider-config.js';
 import { createArtifactAtRest } from './artifact-at-rest.js';
+import { deviceFormNeedsSession } from './device-pages.js';
 
 export interface PoolProvider {
   pool: PoolRow;
@@ -88,6 +89,7 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
     const provider = new Provider(issuerFor(deps.publicUrl, poolId), configuration);
     provider.proxy = deps.trustProxy;
     rememberClients(provider);
+    provider.use(deviceFormNeedsSession(provider.cookieName('session')) as never);
     provider.on('server_error', (_ctx, error) => deps.log.error({ err: error, poolId }, 'provider server error'));
     deps.instrument?.(provider, poolId);
     return {
