@@ -81,6 +81,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const registry = createProviderRegistry({
     db,
     envelope,
+    artifactKey: deriveKey(config.masterKey, 'artifact-ids'),
     users,
     groups,
     findClient: (poolId, clientId) => clients.findOidcMetadata(poolId, clientId),

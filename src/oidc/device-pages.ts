@@ -70,3 +70,18 @@ export function createDevicePages(pages: PageRenderer, pool: PoolRow) {
     },
   };
 }
+
+/**
+ * A form posted to the device page without the browser's session cookie (so without the
+ * session its `xsrf` belongs to) goes back to the input page as a GET, which starts one.
+ * oidc-provider would render its input page again with a new `xsrf` on a session it never
+ * stored, then fail to save that session: a 500 for a form sent without cookies.
+ */
+export function deviceFormNeedsSession(sessionCookie: string) {
+  return function deviceFormWithoutSession(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+    if (ctx.method !== 'POST' || ctx.path !== '/device' || ctx.cookies.get(sessionCookie)) return next();
+    ctx.status = 303;
+    ctx.redirect(`${(ctx as { mountPath?: string }).mountPath ?? ''}/device`);
+    return Promise.resolve();
+  };
+}

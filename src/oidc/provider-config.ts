@@ -21,6 +21,7 @@ import { mayIntrospect, mayRevoke } from './token-disclosure.js';
 import { RESOURCES_METADATA } from '../clients/clients.service.js';
 import { createFindAccount, PROFILE_CLAIMS } from './account.js';
 import { createAdapterFactory } from './adapter.js';
+import type { ArtifactAtRest } from './artifact-at-rest.js';
 import { createGroupsTokenClaims, GROUPS, type GroupNameSource } from './groups-claim.js';
 
 export interface ProviderConfigDeps {
@@ -30,6 +31,8 @@ export interface ProviderConfigDeps {
   findClient(clientId: string): Promise<OidcClientMetadata | undefined>;
   pages: PageRenderer;
   cookieKeys: string[];
+  /** How this pool's artifacts are stored (keyed hashes, sealed references: ADR 0709). */
+  artifactsAtRest: ArtifactAtRest;
 }
 
 export const TTL = {
@@ -51,7 +54,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, path: basePath };
   const devicePages = createDevicePages(deps.pages, pool);
   return {
-    adapter: createAdapterFactory(deps.db, pool.id, deps.findClient),
+    adapter: createAdapterFactory(deps.db, pool.id, deps.findClient, deps.artifactsAtRest),
     findAccount: createFindAccount(deps.users, pool.id, deps.groups),
     extraTokenClaims: createGroupsTokenClaims(deps.groups, pool.id),
     jwks: {

@@ -24,6 +24,8 @@ import type { PageRenderer } from '../views/render.js';
 import { rememberClients } from './client-cache.js';
 import { createMetadataCache, type MetadataCache } from './metadata-cache.js';
 import { buildProviderConfiguration } from './provider-config.js';
+import { createArtifactAtRest } from './artifact-at-rest.js';
+import { deviceFormNeedsSession } from './device-pages.js';
 
 export interface PoolProvider {
   pool: PoolRow;
@@ -41,6 +43,8 @@ export interface PoolProvider {
 export interface ProviderRegistryDeps {
   db: Db;
   envelope: Envelope;
+  /** Key of the keyed hashes of artifact ids and lookup keys (ADR 0709). */
+  artifactKey: Buffer;
   users: UserService;
   groups: GroupNameSource;
   findClient(poolId: string, clientId: string): Promise<OidcClientMetadata | undefined>;
@@ -81,11 +85,13 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
       findClient: (clientId) => deps.findClient(poolId, clientId),
       pages: deps.pages,
       cookieKeys: deps.cookieKeys,
+      artifactsAtRest: createArtifactAtRest({ key: deps.artifactKey, envelope: deps.envelope, poolId }),
     });
     const provider = new Provider(issuerFor(deps.publicUrl, poolId), configuration);
     provider.proxy = deps.trustedProxies > 0;
     provider.maxIpsCount = deps.trustedProxies;
     rememberClients(provider);
+    provider.use(deviceFormNeedsSession(provider.cookieName('session')) as never);
     provider.on('server_error', (_ctx, error) => deps.log.error({ err: error, poolId }, 'provider server error'));
     deps.instrument?.(provider, poolId);
     return {
