@@ -62,6 +62,7 @@ const configuration: Configuration = buildProviderConfiguration(pool, keys, {
   findClient: unused,
   pages: createPageRenderer({ cache: true }),
   cookieKeys: [randomBytes(32).toString('base64url')],
+  fetch: unused,
 });
 delete configuration.adapter;
 if (process.env.BARE_DATABASE_URL) {

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defaults } from '../config/defaults.js';
+import { createOutgoingPolicy, OutgoingPolicyError, type OutgoingPolicy } from './net/outgoing-policy.js';
 
 export interface Config {
   readonly env: 'production' | 'development' | 'test';
@@ -42,6 +43,8 @@ export interface Config {
   readonly dbConnectTimeoutMs: number;
   /** Bearer token /metrics asks for; undefined: /metrics is open. */
   readonly metricsToken: string | undefined;
+  /** Where Tarn's own outgoing calls (back-channel logout, …) may go: OUTGOING_NETWORKS, OUTGOING_TIMEOUT_MS. */
+  readonly outgoing: OutgoingPolicy;
 }
 
 export class ConfigError extends Error {
@@ -130,6 +133,16 @@ function smtpUrl(env: Env): string | undefined {
   return raw;
 }
 
+function outgoing(env: Env): OutgoingPolicy {
+  const timeoutMs = integer(env, 'OUTGOING_TIMEOUT_MS', defaults.OUTGOING_TIMEOUT_MS, 100, 60_000);
+  try {
+    return createOutgoingPolicy(env.OUTGOING_NETWORKS || defaults.OUTGOING_NETWORKS, timeoutMs);
+  } catch (error) {
+    if (error instanceof OutgoingPolicyError) throw new ConfigError(`OUTGOING_NETWORKS: ${error.message}`);
+    throw error;
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const envMode = mode(env);
   const dataDir = resolve(env.DATA_DIR || defaults.DATA_DIR);
@@ -165,5 +178,6 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', defaults.SHUTDOWN_GRACE_MS, 0, 600_000),
     metricsToken: env.METRICS_TOKEN || undefined,
     dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', defaults.DB_CONNECT_TIMEOUT_MS, 100, 60_000),
+    outgoing: outgoing(env),
   });
 }

@@ -8,7 +8,9 @@
  * - resources are the RFC 8707 resource servers the client may get JWT access tokens
  *   for, each with its scopes (docs/adr/0600-resource-servers.md); no duplicates;
  * - the metadata is also checked by the pool's provider (Client.validate), so what the
- *   admin API accepts is what the provider will load.
+ *   admin API accepts is what the provider will load;
+ * - the back-channel logout URI must be a destination the deployment lets Tarn call
+ *   (OUTGOING_NETWORKS, src/net/outgoing-policy.ts); delivery checks it again on the resolved address.
  */
 import { randomBytes } from 'node:crypto';
 import type { Envelope } from '../crypto/envelope.js';
@@ -17,6 +19,7 @@ import type { Db } from '../db/database.js';
 import type { ClientResource, ClientRow } from '../db/tables.js';
 import { parsePageRequest, toPage } from '../http/pagination.js';
 import { fieldError, problems, type FieldError } from '../http/problem.js';
+import type { OutgoingPolicy } from '../net/outgoing-policy.js';
 import type { PoolChangeListener } from '../pools/pools.service.js';
 import { createPoolQueries } from '../pools/pools.queries.js';
 import { createClientQueries, type ClientChange } from './clients.queries.js';
@@ -30,6 +33,8 @@ export interface ClientServiceDeps {
   listener: PoolChangeListener;
   /** Checks metadata with the pool's provider; resolves to a description of what is wrong, or undefined. */
   checkMetadata(poolId: string, metadata: OidcClientMetadata): Promise<string | undefined>;
+  /** The deployment's outgoing-network policy: where Tarn may be made to send requests. */
+  outgoing: Pick<OutgoingPolicy, 'refusalForUrl'>;
 }
 
 interface ClientShape {
@@ -68,8 +73,10 @@ function sealContext(poolId: string, clientId: string): string {
   return `client-secret:${poolId}:${clientId}`;
 }
 
-function checkShape(shape: ClientShape): void {
+function checkShape(shape: ClientShape, outgoing: ClientServiceDeps['outgoing']): void {
   const errors: FieldError[] = [];
+  const unreachable = shape.backchannelLogoutUri ? outgoing.refusalForUrl(shape.backchannelLogoutUri) : undefined;
+  if (unreachable) errors.push(fieldError('backchannelLogoutUri', `Tarn may not send requests there: ${unreachable}.`));
   const grants = new Set(shape.grantTypes);
   if (grants.has('authorization_code') && shape.redirectUris.length === 0) {
     errors.push(fieldError('redirectUris', 'At least one redirect URI is needed for the authorization_code grant.'));
@@ -131,7 +138,7 @@ export function toClientResponse(row: ClientRow) {
   };
 }
 
-export function createClientService({ db, envelope, listener, checkMetadata }: ClientServiceDeps) {
+export function createClientService({ db, envelope, listener, checkMetadata, outgoing }: ClientServiceDeps) {
   async function assertPool(poolId: string): Promise<void> {
     if ((await createPoolQueries(db).findPoolVersion(poolId)) === undefined) throw problems.notFound('Pool');
   }
@@ -183,7 +190,7 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
         dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? false,
         resources: input.resources ?? [],
       };
-      checkShape(shape);
+      checkShape(shape, outgoing);
       const clientId = randomBytes(16).toString('base64url');
       const secret = usesSecret(shape.tokenEndpointAuthMethod) ? generateSecret('tcs') : undefined;
       await checkWithProvider(poolId, clientId, shape, secret);
@@ -220,7 +227,7 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
         dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? current.dpop_bound_access_tokens,
         resources: input.resources ?? current.resources,
       };
-      checkShape(shape);
+      checkShape(shape, outgoing);
       // Moving to a secret-based method without a secret issues one (returned once);
       // moving away from one drops it.
       const needsSecret = usesSecret(shape.tokenEndpointAuthMethod);

@@ -14,6 +14,7 @@ import type { PoolRow } from '../db/tables.js';
 import type { OidcClientMetadata } from '../clients/clients.service.js';
 import type { PublishedKey } from '../keys/keys.service.js';
 import type { UserService } from '../users/users.service.js';
+import type { OutgoingFetch } from '../net/outgoing-fetch.js';
 import type { PageRenderer } from '../views/render.js';
 import { createDevicePages } from './device-pages.js';
 import { createResourceServerInfo } from './resource-servers.js';
@@ -29,6 +30,8 @@ export interface ProviderConfigDeps {
   findClient(clientId: string): Promise<OidcClientMetadata | undefined>;
   pages: PageRenderer;
   cookieKeys: string[];
+  /** Every outgoing request the provider makes (back-channel logout, …), under the deployment's policy (src/net). */
+  fetch: OutgoingFetch;
 }
 
 export const TTL = {
@@ -50,6 +53,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, path: basePath };
   const devicePages = createDevicePages(deps.pages, pool);
   return {
+    fetch: deps.fetch as Configuration['fetch'],
     adapter: createAdapterFactory(deps.db, pool.id, deps.findClient),
     findAccount: createFindAccount(deps.users, pool.id, deps.groups),
     extraTokenClaims: createGroupsTokenClaims(deps.groups, pool.id),

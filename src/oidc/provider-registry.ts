@@ -16,6 +16,7 @@ import type { OidcClientMetadata } from '../clients/clients.service.js';
 import { createKeyQueries } from '../keys/keys.queries.js';
 import { nextKeyExpiry, publishedKeys } from '../keys/keys.service.js';
 import type { Logger } from '../log.js';
+import type { OutgoingFetch } from '../net/outgoing-fetch.js';
 import { issuerFor } from '../pools/pools.service.js';
 import { createPoolQueries } from '../pools/pools.queries.js';
 import type { UserService } from '../users/users.service.js';
@@ -46,6 +47,8 @@ export interface ProviderRegistryDeps {
   findClient(poolId: string, clientId: string): Promise<OidcClientMetadata | undefined>;
   pages: PageRenderer;
   cookieKeys: string[];
+  /** The provider's outgoing requests, under the deployment's outgoing-network policy. */
+  outgoingFetch: OutgoingFetch;
   publicUrl: string;
   trustProxy: boolean;
   cacheSize: number;
@@ -80,6 +83,7 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
       findClient: (clientId) => deps.findClient(poolId, clientId),
       pages: deps.pages,
       cookieKeys: deps.cookieKeys,
+      fetch: deps.outgoingFetch,
     });
     const provider = new Provider(issuerFor(deps.publicUrl, poolId), configuration);
     provider.proxy = deps.trustProxy;
