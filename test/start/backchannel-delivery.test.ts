@@ -8,7 +8,8 @@ import { createServer, type Server } from 'node:http';
 import * as oidc from 'openid-client';
 import { setupPool, type PoolSetup } from '../support/protocol.js';
 import { signIn } from '../support/relying-party.js';
-import { metricValue, startTarnProcess, waitFor, type TarnProcess } from '../support/tarn-process.js';
+import { metricValue, startTarnProcess, stopAllTarnProcesses, waitFor, type TarnProcess } from '../support/tarn-process.js';
+
 
 const LOGGED_OUT = 'http://rp.example.test/logged-out';
 const DELIVERED = 'tarn_backchannel_logout_deliveries_total{outcome="delivered"}';
@@ -31,6 +32,7 @@ beforeAll(async () => {
   receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/backchannel-logout`;
 });
 afterAll(async () => {
+  await stopAllTarnProcesses();
   await new Promise<void>((resolve) => receiver.close(() => resolve()));
 });
 
@@ -53,7 +55,7 @@ it('a deployment that allows loopback delivers; after it narrows OUTGOING_NETWOR
     expect(metadataService.body.errors).toEqual([expect.objectContaining({ field: 'backchannelLogoutUri' })]);
 
     await signInAndOut(first, setup);
-    await waitFor(() => received.length === 1, 'the logout token to arrive');
+    await waitFor(() => received.length === 1, 'the logout token to arrive', 20_000);
     expect(received[0]).toMatch(/^ey/);
     expect(await metricValue(first.url, DELIVERED)).toBe(1);
     expect(await metricValue(first.url, FAILED)).toBe(0);
@@ -71,7 +73,7 @@ it('a deployment that allows loopback delivers; after it narrows OUTGOING_NETWOR
 
     const config = await oidc.discovery(new URL(setup.pool.issuer.replace(first.url, second.url)), setup.app.clientId, setup.app.clientSecret, undefined, { execute: [oidc.allowInsecureRequests] });
     await signInAndOut(second, { ...setup, config });
-    await waitFor(async () => (await metricValue(second.url, FAILED)) === 1, 'the failed delivery to be counted');
+    await waitFor(async () => (await metricValue(second.url, FAILED)) === 1, 'the failed delivery to be counted', 20_000);
     // Refused before connecting: the receiver saw nothing more.
     expect(received).toHaveLength(1);
     expect(await metricValue(second.url, DELIVERED)).toBe(0);
@@ -97,4 +99,5 @@ it('a deployment that allows loopback delivers; after it narrows OUTGOING_NETWOR
   } finally {
     await second.stop();
   }
-});
+  // Two starts of Tarn (PGlite migrations included) and two sign-ins.
+}, 180_000);

@@ -28,6 +28,13 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, what:
   }
 }
 
+/** Processes started by this test file and not yet stopped (afterAll stops them, even after a timeout). */
+const running = new Set<TarnProcess>();
+
+export async function stopAllTarnProcesses(): Promise<void> {
+  await Promise.all([...running].map((tarn) => tarn.stop()));
+}
+
 export interface TarnProcess {
   url: string;
   adminToken: string;
@@ -73,10 +80,15 @@ export async function startTarnProcess(options: TarnProcessOptions = {}): Promis
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   let gone = false;
   void exited.then(() => (gone = true));
-  await waitFor(() => gone || out.includes('Quick start:'), 'Tarn to start');
+  try {
+    await waitFor(() => gone || out.includes('Quick start:'), 'Tarn to start');
+  } catch (error) {
+    process.kill(-child.pid!, 'SIGTERM');
+    throw error;
+  }
   if (gone) throw new Error(`Tarn did not start:\n${out}`);
 
-  return {
+  const tarn: TarnProcess & { dataDir: string; masterKey: string } = {
     url,
     adminToken,
     dataDir,
@@ -92,12 +104,15 @@ export async function startTarnProcess(options: TarnProcessOptions = {}): Promis
       return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
     },
     async stop() {
+      running.delete(tarn);
       if (gone) return;
       // npm does not pass SIGTERM on to its script: signal the process group it leads.
       process.kill(-child.pid!, 'SIGTERM');
       await exited;
     },
   };
+  running.add(tarn);
+  return tarn;
 }
 
 /** A counter's value in the Prometheus text /metrics serves (0 when the series is absent). */
