@@ -47,6 +47,7 @@ interface ClientShape {
   jwks: { keys: Record<string, unknown>[] } | null;
   dpopBoundAccessTokens: boolean;
   resources: ClientResource[];
+  idTokenSignedResponseAlg: string;
 }
 
 /** Client metadata the provider keeps on the Client for getResourceServerInfo (provider-config). */
@@ -64,6 +65,7 @@ function shapeColumns(shape: ClientShape) {
     jwks: JSON.stringify(shape.jwks),
     dpop_bound_access_tokens: shape.dpopBoundAccessTokens,
     resources: JSON.stringify(shape.resources),
+    id_token_signed_response_alg: shape.idTokenSignedResponseAlg,
   };
 }
 
@@ -115,6 +117,7 @@ export function toOidcMetadata(row: ClientRow, secret: string | undefined): Oidc
     require_auth_time: true,
     // RFC 9449 §5.2
     dpop_bound_access_tokens: row.dpop_bound_access_tokens ?? false,
+    id_token_signed_response_alg: row.id_token_signed_response_alg ?? 'RS256',
     [RESOURCES_METADATA]: row.resources ?? [],
   };
 }
@@ -131,6 +134,7 @@ export function toClientResponse(row: ClientRow) {
     jwks: row.jwks,
     dpopBoundAccessTokens: row.dpop_bound_access_tokens,
     resources: row.resources,
+    idTokenSignedResponseAlg: row.id_token_signed_response_alg ?? 'RS256',
     hasSecret: row.secret_enc !== null,
     secretRotatedAt: row.secret_rotated_at,
     createdAt: row.created_at,
@@ -162,6 +166,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         jwks: shape.jwks,
         dpop_bound_access_tokens: shape.dpopBoundAccessTokens,
         resources: shape.resources,
+        id_token_signed_response_alg: shape.idTokenSignedResponseAlg,
       } as ClientRow,
       secret ?? (usesSecret(shape.tokenEndpointAuthMethod) ? 'x'.repeat(43) : undefined),
     );
@@ -189,6 +194,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         jwks: input.jwks ?? null,
         dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? false,
         resources: input.resources ?? [],
+        idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? 'RS256',
       };
       checkShape(shape, outgoing);
       const clientId = randomBytes(16).toString('base64url');
@@ -226,6 +232,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         jwks: input.jwks !== undefined ? input.jwks : current.jwks,
         dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? current.dpop_bound_access_tokens,
         resources: input.resources ?? current.resources,
+        idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? current.id_token_signed_response_alg ?? 'RS256',
       };
       checkShape(shape, outgoing);
       // Moving to a secret-based method without a secret issues one (returned once);
