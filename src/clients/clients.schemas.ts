@@ -44,6 +44,12 @@ const clientFields = {
   backchannelLogoutUri: uri.nullable(),
   jwks: jwks.nullable(),
   idTokenSignedResponseAlg: z.enum(ID_TOKEN_ALGS).describe('OIDC Registration §2 id_token_signed_response_alg: how this client\'s ID tokens are signed (default RS256).'),
+  refreshTokenReuseGraceSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(300)
+    .describe('Seconds after a refresh token is first used during which using it again returns another refresh token of the same grant instead of revoking the grant (default 0: strict).'),
   dpopBoundAccessTokens: z.boolean().describe('RFC 9449 §5.2: every access token of this client must be DPoP-bound.'),
   resources: z
     .array(resource)

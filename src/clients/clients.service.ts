@@ -48,10 +48,13 @@ interface ClientShape {
   dpopBoundAccessTokens: boolean;
   resources: ClientResource[];
   idTokenSignedResponseAlg: string;
+  refreshTokenReuseGraceSeconds: number;
 }
 
 /** Client metadata the provider keeps on the Client for getResourceServerInfo (provider-config). */
 export const RESOURCES_METADATA = 'tarn_resources';
+/** Client metadata the provider keeps for the refresh-token reuse grace period (oidc/refresh-grace.ts). */
+export const REFRESH_GRACE_METADATA = 'tarn_refresh_token_reuse_grace_seconds';
 
 /** The columns a shape sets, as stored (JSON columns serialised). */
 function shapeColumns(shape: ClientShape) {
@@ -66,6 +69,7 @@ function shapeColumns(shape: ClientShape) {
     dpop_bound_access_tokens: shape.dpopBoundAccessTokens,
     resources: JSON.stringify(shape.resources),
     id_token_signed_response_alg: shape.idTokenSignedResponseAlg,
+    refresh_token_reuse_grace_seconds: shape.refreshTokenReuseGraceSeconds,
   };
 }
 
@@ -119,6 +123,7 @@ export function toOidcMetadata(row: ClientRow, secret: string | undefined): Oidc
     dpop_bound_access_tokens: row.dpop_bound_access_tokens ?? false,
     id_token_signed_response_alg: row.id_token_signed_response_alg ?? 'RS256',
     [RESOURCES_METADATA]: row.resources ?? [],
+    [REFRESH_GRACE_METADATA]: row.refresh_token_reuse_grace_seconds ?? 0,
   };
 }
 
@@ -135,6 +140,7 @@ export function toClientResponse(row: ClientRow) {
     dpopBoundAccessTokens: row.dpop_bound_access_tokens,
     resources: row.resources,
     idTokenSignedResponseAlg: row.id_token_signed_response_alg ?? 'RS256',
+    refreshTokenReuseGraceSeconds: row.refresh_token_reuse_grace_seconds ?? 0,
     hasSecret: row.secret_enc !== null,
     secretRotatedAt: row.secret_rotated_at,
     createdAt: row.created_at,
@@ -167,6 +173,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         dpop_bound_access_tokens: shape.dpopBoundAccessTokens,
         resources: shape.resources,
         id_token_signed_response_alg: shape.idTokenSignedResponseAlg,
+        refresh_token_reuse_grace_seconds: shape.refreshTokenReuseGraceSeconds,
       } as ClientRow,
       secret ?? (usesSecret(shape.tokenEndpointAuthMethod) ? 'x'.repeat(43) : undefined),
     );
@@ -195,6 +202,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? false,
         resources: input.resources ?? [],
         idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? 'RS256',
+        refreshTokenReuseGraceSeconds: input.refreshTokenReuseGraceSeconds ?? 0,
       };
       checkShape(shape, outgoing);
       const clientId = randomBytes(16).toString('base64url');
@@ -233,6 +241,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? current.dpop_bound_access_tokens,
         resources: input.resources ?? current.resources,
         idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? current.id_token_signed_response_alg ?? 'RS256',
+        refreshTokenReuseGraceSeconds: input.refreshTokenReuseGraceSeconds ?? current.refresh_token_reuse_grace_seconds ?? 0,
       };
       checkShape(shape, outgoing);
       // Moving to a secret-based method without a secret issues one (returned once);

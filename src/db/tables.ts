@@ -80,6 +80,8 @@ export interface ClientTable {
   resources: ColumnType<ClientResource[], string | undefined, string>;
   /** 008: OIDC Registration §2 id_token_signed_response_alg; null means RS256. */
   id_token_signed_response_alg: ColumnType<string | null, string | null | undefined, string | null>;
+  /** 008: refresh-token reuse grace period in seconds (docs/adr/0604); 0 is strict. */
+  refresh_token_reuse_grace_seconds: Generated<number>;
 }
 
 /** A resource server (RFC 8707 indicator) an application may get access tokens for. */

@@ -18,9 +18,10 @@ import type { OutgoingFetch } from '../net/outgoing-fetch.js';
 import type { PageRenderer } from '../views/render.js';
 import { createDevicePages } from './device-pages.js';
 import { createResourceServerInfo } from './resource-servers.js';
-import { RESOURCES_METADATA } from '../clients/clients.service.js';
+import { REFRESH_GRACE_METADATA, RESOURCES_METADATA } from '../clients/clients.service.js';
 import { createFindAccount, PROFILE_CLAIMS } from './account.js';
 import { createAdapterFactory } from './adapter.js';
+import { withRefreshGrace } from './refresh-grace.js';
 import { createGroupsTokenClaims, GROUPS, type GroupNameSource } from './groups-claim.js';
 
 export interface ProviderConfigDeps {
@@ -54,7 +55,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
   const devicePages = createDevicePages(deps.pages, pool);
   return {
     fetch: deps.fetch as Configuration['fetch'],
-    adapter: createAdapterFactory(deps.db, pool.id, deps.findClient),
+    adapter: withRefreshGrace(createAdapterFactory(deps.db, pool.id, deps.findClient), deps.findClient),
     findAccount: createFindAccount(deps.users, pool.id, deps.groups),
     extraTokenClaims: createGroupsTokenClaims(deps.groups, pool.id),
     jwks: {
@@ -82,7 +83,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
     // OIDC Core §3.1.2.1: redirect_uri is required, even when a client has only one.
     allowOmittingSingleRegisteredRedirectUri: false,
     // The client's resource servers travel with its metadata (clients.service toOidcMetadata).
-    extraClientMetadata: { properties: [RESOURCES_METADATA] },
+    extraClientMetadata: { properties: [RESOURCES_METADATA, REFRESH_GRACE_METADATA] },
     features: {
       devInteractions: { enabled: false },
       backchannelLogout: { enabled: true },
@@ -123,7 +124,8 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
     },
     // A client that may use refresh tokens gets one with every code exchange.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    // RFC 9700 §4.14.2: rotate on every use; reuse of a rotated token revokes the grant.
+    // RFC 9700 §4.14.2: rotate on every use; reuse of a rotated token revokes the grant,
+    // after the client's reuse grace period (refresh-grace.ts, ADR 0604).
     rotateRefreshToken: true,
     renderError: async (ctx, out) => {
       ctx.type = 'html';
