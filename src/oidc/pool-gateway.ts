@@ -16,7 +16,7 @@ import { answerProviderFault } from '../http/unavailable.js';
 import { POOL_ID } from '../pools/pools.schemas.js';
 import type { PageRenderer } from '../views/render.js';
 import { HostedPageError } from './interactions/interactions.routes.js';
-import { tidyPublishedDocument } from './published-metadata.js';
+import { REVOCATION, REVOKED, tidyPublishedDocument } from './published-metadata.js';
 import type { PoolProvider, ProviderRegistry } from './provider-registry.js';
 
 export interface PoolGatewayDeps {
@@ -165,5 +165,6 @@ function callProvider(ctx: Context, entry: PoolProvider, rest: string): Promise<
   return (entry.handle(ctx, noop) as Promise<void>).then(() => {
     answerProviderFault(ctx);
     if (ctx.status === 200 && (rest === '/jwks' || rest === DISCOVERY)) ctx.body = tidyPublishedDocument(rest, ctx.body);
+    else if (ctx.status === 200 && rest === REVOCATION && ctx.body === '') ctx.body = REVOKED;
   });
 }

@@ -26,6 +26,14 @@ function publishedDiscovery(body: Json): Json {
   return { ...body, ...withAlgorithms('introspection'), ...withAlgorithms('revocation') };
 }
 
+/**
+ * RFC 7009 §2.2: a successful revocation is a 200 whose body the client ignores. The provider
+ * sends an empty text/plain body, which browser libraries that insist on JSON (oidc-client-ts)
+ * refuse; an empty JSON object is equally ignorable and satisfies them (ADR 0604).
+ */
+export const REVOCATION = '/token/revocation';
+export const REVOKED = {};
+
 /** The document to publish for a provider answer at `path` (the path inside the pool). */
 export function tidyPublishedDocument(path: string, body: unknown): unknown {
   if (!body || typeof body !== 'object' || Buffer.isBuffer(body)) return body;
