@@ -79,3 +79,12 @@ it('with a grace period, a reuse inside the window gets another refresh token; a
     expect([dead.status, dead.body.error]).toEqual([400, 'invalid_grant']);
   }
 });
+
+it('RFC 7009 §2.2: a revocation answers 200 with an empty JSON object, which browser libraries accept; the token is then dead', async () => {
+  const { setup, refreshToken } = await signedIn();
+  const auth = { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret };
+  const revoked = await postForm(`${setup.pool.issuer}/token/revocation`, { token: refreshToken, token_type_hint: 'refresh_token' }, auth);
+  expect([revoked.status, revoked.headers.get('content-type'), revoked.text]).toEqual([200, 'application/json; charset=utf-8', '{}']);
+  const after = await refresh(setup, refreshToken);
+  expect([after.status, after.body.error]).toEqual([400, 'invalid_grant']);
+});
