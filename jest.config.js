@@ -7,6 +7,8 @@ export default {
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // Real relying parties (Apache, Chromium SPAs): npm run test:interop (jest.interop.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/interop/'],
   setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
   testTimeout: 60_000,
   maxWorkers: 2,

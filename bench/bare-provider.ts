@@ -64,6 +64,7 @@ const configuration: Configuration = buildProviderConfiguration(pool, keys, {
   findClient: unused,
   pages: createPageRenderer({ cache: true }),
   cookieKeys: [randomBytes(32).toString('base64url')],
+  fetch: unused,
   artifactsAtRest: undefined as never,
 });
 delete configuration.adapter;

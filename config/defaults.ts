@@ -41,4 +41,8 @@ export const defaults = {
   SHUTDOWN_GRACE_MS: 10_000,
   /** How long a request waits for a database connection before failing with 503 (ms). */
   DB_CONNECT_TIMEOUT_MS: 2000,
+  /** Networks Tarn's own outgoing calls may reach (src/net/outgoing-policy.ts): public addresses only. */
+  OUTGOING_NETWORKS: 'public',
+  /** Longest outgoing call (back-channel logout, …), connection to last byte (ms). */
+  OUTGOING_TIMEOUT_MS: 5000,
 } as const;

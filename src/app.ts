@@ -29,6 +29,8 @@ import { createPasskeyService } from './passkeys/passkeys.service.js';
 import { callProvider, poolGateway } from './oidc/pool-gateway.js';
 import { registerPostToGetRoutes } from './oidc/post-to-get.js';
 import { createProviderRegistry } from './oidc/provider-registry.js';
+import { watchBackchannelDelivery } from './oidc/backchannel-delivery.js';
+import { createOutgoingFetch } from './net/outgoing-fetch.js';
 import { createPoolService } from './pools/pools.service.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { registerActivationRoutes } from './oidc/interactions/activation.routes.js';
@@ -87,13 +89,15 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     findClient: (poolId, clientId) => clients.findOidcMetadata(poolId, clientId),
     pages,
     cookieKeys,
+    outgoingFetch: createOutgoingFetch(config.outgoing),
     publicUrl: config.publicUrl,
     trustedProxies: config.trustedProxies,
     cacheSize: config.providerCacheSize,
     checkIntervalMs: config.providerCheckIntervalMs,
     log,
-    instrument: (provider) => {
+    instrument: (provider, poolId) => {
       metrics.instrumentProvider(provider);
+      watchBackchannelDelivery(provider, poolId, { log, audit, count: metrics.backchannelLogout });
       rememberProviderFault(provider);
     },
     publishChange: (poolId) => feed?.publish(poolId),
@@ -105,7 +109,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
       handlers: { changed: (poolId) => registry.forgetPool(poolId), reset: () => registry.forgetAll() },
     });
   }
-  clients = createClientService({ db, envelope, listener: registry, checkMetadata: registry.checkClientMetadata.bind(registry) });
+  clients = createClientService({ db, envelope, listener: registry, checkMetadata: registry.checkClientMetadata.bind(registry), outgoing: config.outgoing });
   const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry, userSchemas: schemas });
 
   const passkeys = createPasskeyService({ db, users, publicUrl: config.publicUrl, secret: deriveKey(config.masterKey, 'passkeys') });

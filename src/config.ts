@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defaults } from '../config/defaults.js';
+import { createOutgoingPolicy, OutgoingPolicyError, type OutgoingPolicy } from './net/outgoing-policy.js';
 
 export interface Config {
   readonly env: 'production' | 'development' | 'test';
@@ -48,6 +49,8 @@ export interface Config {
   readonly dbConnectTimeoutMs: number;
   /** Who may read /metrics (METRICS_TOKEN). */
   readonly metrics: MetricsAccess;
+  /** Where Tarn's own outgoing calls (back-channel logout, …) may go: OUTGOING_NETWORKS, OUTGOING_TIMEOUT_MS. */
+  readonly outgoing: OutgoingPolicy;
 }
 
 /** /metrics for anyone, for holders of a bearer token, or for nobody (404). */
@@ -199,6 +202,16 @@ function smtpUrl(env: Env, mode: Config['env']): string | undefined {
   return raw;
 }
 
+function outgoing(env: Env): OutgoingPolicy {
+  const timeoutMs = integer(env, 'OUTGOING_TIMEOUT_MS', defaults.OUTGOING_TIMEOUT_MS, 100, 60_000);
+  try {
+    return createOutgoingPolicy(env.OUTGOING_NETWORKS || defaults.OUTGOING_NETWORKS, timeoutMs);
+  } catch (error) {
+    if (error instanceof OutgoingPolicyError) throw new ConfigError(`OUTGOING_NETWORKS: ${error.message}`);
+    throw error;
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const envMode = mode(env);
   const dataDir = resolve(env.DATA_DIR || defaults.DATA_DIR);
@@ -235,5 +248,6 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', defaults.SHUTDOWN_GRACE_MS, 0, 600_000),
     metrics: metricsAccess(env, envMode),
     dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', defaults.DB_CONNECT_TIMEOUT_MS, 100, 60_000),
+    outgoing: outgoing(env),
   });
 }

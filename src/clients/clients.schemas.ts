@@ -4,6 +4,8 @@ import { timestamp } from '../http/guard.js';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
+/** The algorithms of the keys every pool holds (keys.service KEY_ALGS). */
+export const ID_TOKEN_ALGS = ['RS256', 'ES256'] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 
 const uri = z
@@ -42,6 +44,13 @@ const clientFields = {
   tokenEndpointAuthMethod: z.enum(AUTH_METHODS),
   backchannelLogoutUri: uri.nullable(),
   jwks: jwks.nullable(),
+  idTokenSignedResponseAlg: z.enum(ID_TOKEN_ALGS).describe('OIDC Registration §2 id_token_signed_response_alg: how this client\'s ID tokens are signed (default RS256).'),
+  refreshTokenReuseGraceSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(300)
+    .describe('Seconds after a refresh token is first used during which using it again returns another refresh token of the same grant instead of revoking the grant (default 0: strict).'),
   dpopBoundAccessTokens: z.boolean().describe('RFC 9449 §5.2: every access token of this client must be DPoP-bound.'),
   resources: z
     .array(resource)

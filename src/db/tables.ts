@@ -78,6 +78,10 @@ export interface ClientTable {
   /** 005_protocol: RFC 9449 §5.2 and the client's resource servers (docs/adr/0600). */
   dpop_bound_access_tokens: Generated<boolean>;
   resources: ColumnType<ClientResource[], string | undefined, string>;
+  /** 008: OIDC Registration §2 id_token_signed_response_alg; null means RS256. */
+  id_token_signed_response_alg: ColumnType<string | null, string | null | undefined, string | null>;
+  /** 008: refresh-token reuse grace period in seconds (docs/adr/0604); 0 is strict. */
+  refresh_token_reuse_grace_seconds: Generated<number>;
 }
 
 /** A resource server (RFC 8707 indicator) an application may get access tokens for. */

@@ -64,6 +64,12 @@ export function createMetrics(options: { cacheStats?: () => CacheStats; defaultM
     help: 'Audit events that could not be written.',
     registers: [registry],
   });
+  const backchannelLogouts = new Counter({
+    name: 'tarn_backchannel_logout_deliveries_total',
+    help: 'Back-channel logout tokens sent to relying parties, by outcome (delivered, failed).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
   if (options.cacheStats) {
     const stats = options.cacheStats;
     new Gauge({ name: 'tarn_provider_cache_size', help: 'Providers in the cache.', registers: [registry], collect() { this.set(stats().size); } });
@@ -92,6 +98,9 @@ export function createMetrics(options: { cacheStats?: () => CacheStats; defaultM
     },
     auditFailed(): void {
       auditFailures.inc();
+    },
+    backchannelLogout(outcome: 'delivered' | 'failed'): void {
+      backchannelLogouts.inc({ outcome });
     },
     /** Hooks a freshly built provider's events (called by the registry for each build). */
     instrumentProvider(provider: Provider): void {

@@ -4,6 +4,10 @@
  * to the provider with the pool prefix removed from the path (as koa-mount does).
  * Errors of hosted pages become the branded error page (http/error-page.ts); errors of
  * resource routes and of the gateway itself go on to the request frame's problem answer.
+ * Also the pool's metadata at the host root, where RFC 8414 §3 puts it for an issuer with a
+ * path: /.well-known/oauth-authorization-server/pools/{poolId} (and the same under
+ * openid-configuration, which some clients derive the same way): the same document, from the
+ * same cache, as /pools/{poolId}/.well-known/openid-configuration.
  */
 import type { Context, Middleware, Next } from 'koa';
 import type Router from '@koa/router';
@@ -12,6 +16,7 @@ import type { ErrorPages } from '../http/error-page.js';
 import { problems } from '../http/problem.js';
 import { answerProviderFault } from '../http/unavailable.js';
 import { POOL_ID } from '../pools/pools.schemas.js';
+import { REVOCATION, REVOKED, tidyPublishedDocument } from './published-metadata.js';
 import type { PoolProvider, ProviderRegistry } from './provider-registry.js';
 
 export interface PoolGatewayDeps {
@@ -38,6 +43,18 @@ function hostedFirstSegments(routers: Router[]): Set<string> | undefined {
     segments.add(first);
   }
   return segments;
+}
+
+const DISCOVERY = '/.well-known/openid-configuration';
+const WELL_KNOWN_AT_ROOT = /^\/\.well-known\/(?:oauth-authorization-server|openid-configuration)\/pools\/([^/]+)$/;
+
+/** The pool and path inside it that a request names: /pools/{id}/…, or a metadata document at the root. */
+function poolPathOf(path: string): [poolId: string, rest: string] | undefined {
+  const match = /^\/pools\/([^/]+)(\/.*)?$/.exec(path);
+  // RFC 8414 §3 also allows the appended form for an issuer with a path.
+  if (match) return [match[1]!, match[2] === '/.well-known/oauth-authorization-server' ? DISCOVERY : (match[2] ?? '/')];
+  const atRoot = path.startsWith('/.well-known/') ? WELL_KNOWN_AT_ROOT.exec(path) : null;
+  return atRoot ? [atRoot[1]!, DISCOVERY] : undefined;
 }
 
 function firstSegment(path: string): string {
@@ -79,8 +96,8 @@ export function poolGateway({ registry, hosted, resources, errorPages }: PoolGat
       });
     }
     if (own && resources.match(rest, ctx.method).route) return inPool(ctx, rest, () => resourceRoutes(ctx as never, noop) as Promise<void>);
-    if (cacheable) return inPool(ctx, rest, () => metadata.fill(ctx, rest, () => callProvider(ctx, entry)));
-    return inPool(ctx, rest, () => callProvider(ctx, entry));
+    if (cacheable) return inPool(ctx, rest, () => metadata.fill(ctx, rest, () => callProvider(ctx, entry, rest)));
+    return inPool(ctx, rest, () => callProvider(ctx, entry, rest));
   }
 
   /** Runs `work` with the pool prefix removed from the request path (query string kept), and puts the URL back after. */
@@ -118,10 +135,9 @@ export function poolGateway({ registry, hosted, resources, errorPages }: PoolGat
   // Not an async function: a pool whose provider is at hand (nearly every request) is routed
   // without a promise of the gateway's own (ADR 0708; see request-frame.ts).
   return function poolRoutes(ctx: Context, next: Next): Promise<void> | undefined {
-    const match = /^\/pools\/([^/]+)(\/.*)?$/.exec(ctx.path);
-    if (!match) return next();
-    const poolId = match[1]!;
-    const rest = match[2] ?? '/';
+    const inPoolPath = poolPathOf(ctx.path);
+    if (!inPoolPath) return next();
+    const [poolId, rest] = inPoolPath;
     const cached = registry.peek(poolId);
     if (cached) return routeInPool(ctx, cached, poolId, rest);
     return findPool(ctx, poolId).then((entry) => {
@@ -133,6 +149,11 @@ export function poolGateway({ registry, hosted, resources, errorPages }: PoolGat
 }
 
 /** The pool's provider answers (a fault of its own becomes a problem answer, unavailable.ts). */
-export function callProvider(ctx: Context, entry: PoolProvider): Promise<void> {
-  return (entry.handle(ctx, noop) as Promise<void>).then(() => answerProviderFault(ctx));
+export function callProvider(ctx: Context, entry: PoolProvider, rest = ''): Promise<void> {
+  return (entry.handle(ctx, noop) as Promise<void>).then(() => {
+    answerProviderFault(ctx);
+    // Published keys carry `use` only, and revocation answers a JSON body (published-metadata.ts).
+    if (ctx.status === 200 && (rest === '/jwks' || rest === DISCOVERY)) ctx.body = tidyPublishedDocument(rest, ctx.body);
+    else if (ctx.status === 200 && rest === REVOCATION && ctx.body === '') ctx.body = REVOKED;
+  });
 }

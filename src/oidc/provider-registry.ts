@@ -16,6 +16,7 @@ import type { OidcClientMetadata } from '../clients/clients.service.js';
 import { createKeyQueries } from '../keys/keys.queries.js';
 import { nextKeyExpiry, publishedKeys } from '../keys/keys.service.js';
 import type { Logger } from '../log.js';
+import type { OutgoingFetch } from '../net/outgoing-fetch.js';
 import { issuerFor } from '../pools/pools.service.js';
 import { createPoolQueries } from '../pools/pools.queries.js';
 import type { UserService } from '../users/users.service.js';
@@ -50,6 +51,8 @@ export interface ProviderRegistryDeps {
   findClient(poolId: string, clientId: string): Promise<OidcClientMetadata | undefined>;
   pages: PageRenderer;
   cookieKeys: string[];
+  /** The provider's outgoing requests, under the deployment's outgoing-network policy. */
+  outgoingFetch: OutgoingFetch;
   publicUrl: string;
   /** Reverse proxies whose X-Forwarded-* headers are believed (config.trustedProxies). */
   trustedProxies: number;
@@ -86,6 +89,7 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
       pages: deps.pages,
       cookieKeys: deps.cookieKeys,
       artifactsAtRest: createArtifactAtRest({ key: deps.artifactKey, envelope: deps.envelope, poolId }),
+      fetch: deps.outgoingFetch,
     });
     const provider = new Provider(issuerFor(deps.publicUrl, poolId), configuration);
     provider.proxy = deps.trustedProxies > 0;

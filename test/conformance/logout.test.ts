@@ -23,7 +23,8 @@ let receiverUrl: string;
 const received: { contentType: string | undefined; body: string }[] = [];
 
 beforeAll(async () => {
-  tarn = await startTarn();
+  // The receiver is on loopback, which the deployment must allow (OUTGOING_NETWORKS).
+  tarn = await startTarn({ OUTGOING_NETWORKS: 'public,loopback' });
   // The relying party's back-channel logout endpoint (OIDC Back-Channel Logout §2.5).
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
