@@ -80,6 +80,8 @@ export const clientResponse = z.object({
   tokenEndpointAuthMethod: z.string(),
   backchannelLogoutUri: z.string().nullable(),
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).nullable(),
+  idTokenSignedResponseAlg: z.string(),
+  refreshTokenReuseGraceSeconds: z.number().int(),
   dpopBoundAccessTokens: z.boolean(),
   resources: z.array(z.object({ uri: z.string(), scopes: z.array(z.string()) })),
   hasSecret: z.boolean(),
