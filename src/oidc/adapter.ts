@@ -37,7 +37,7 @@ class ArtifactAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
     // Coalesced with the other writes of this turn (artifact-writer.ts).
-    await this.#write({ model: this.#model, id, payload: payload as Record<string, unknown>, expiresAt });
+    await this.#write({ model: this.#model, id, payload: payload, expiresAt });
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -71,7 +71,7 @@ class ClientAdapter implements Adapter {
   constructor(private readonly findClient: (clientId: string) => Promise<OidcClientMetadata | undefined>) {}
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    return (await this.findClient(id)) as AdapterPayload | undefined;
+    return (await this.findClient(id));
   }
 
   async upsert(): Promise<void> {

@@ -70,11 +70,11 @@ export function registerMyPasskeyRoutes(router: Router, deps: MyPasskeyRoutesDep
   }));
 
   router.patch('/me/passkeys/:id', asJson(async (ctx, poolId, userId) => {
-    ctx.body = await deps.passkeys.renameMyPasskey(poolId, userId, ctx.params.id!, await readJson(ctx, deps.bodyLimitBytes));
+    ctx.body = await deps.passkeys.renameMyPasskey(poolId, userId, ctx.params.id, await readJson(ctx, deps.bodyLimitBytes));
   }));
 
   router.delete('/me/passkeys/:id', asJson(async (ctx, poolId, userId) => {
-    await deps.passkeys.deleteMyPasskey(poolId, userId, ctx.params.id!);
+    await deps.passkeys.deleteMyPasskey(poolId, userId, ctx.params.id);
     ctx.status = 204;
   }));
 }

@@ -341,11 +341,11 @@ describe('Basic OP: userinfo and scopes (OIDC Core §5)', () => {
     const { code, verifier } = await codeFor(setup);
     const { body } = await exchange(setup, code, verifier);
     const get = await fetch(`${setup.pool.issuer}/userinfo`, { headers: { authorization: `Bearer ${body.access_token}` } });
-    expect(await get.json() as any).toMatchObject({ sub: setup.user.id, email: setup.user.email, name: 'Grace Hopper' });
+    expect(await get.json()).toMatchObject({ sub: setup.user.id, email: setup.user.email, name: 'Grace Hopper' });
     const postHeader = await fetch(`${setup.pool.issuer}/userinfo`, { method: 'POST', headers: { authorization: `Bearer ${body.access_token}` } });
-    expect((await postHeader.json() as any).sub).toBe(setup.user.id);
+    expect((await postHeader.json()).sub).toBe(setup.user.id);
     const postBody = await fetch(`${setup.pool.issuer}/userinfo`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ access_token: body.access_token }) });
-    expect((await postBody.json() as any).sub).toBe(setup.user.id);
+    expect((await postBody.json()).sub).toBe(setup.user.id);
     const none = await fetch(`${setup.pool.issuer}/userinfo`);
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -377,7 +377,7 @@ describe('Basic OP: userinfo and scopes (OIDC Core §5)', () => {
     const { code, verifier } = await codeFor(setup, { scope: 'openid', claims });
     const { body } = await exchange(setup, code, verifier);
     expect(decodeJwt(body.id_token).email).toBe(setup.user.email);
-    const info = await (await fetch(`${setup.pool.issuer}/userinfo`, { headers: { authorization: `Bearer ${body.access_token}` } })).json() as any;
+    const info = await (await fetch(`${setup.pool.issuer}/userinfo`, { headers: { authorization: `Bearer ${body.access_token}` } })).json();
     expect(info.name).toBe('Grace Hopper');
     expect(info.family_name).toBeUndefined();
   });

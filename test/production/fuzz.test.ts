@@ -104,6 +104,7 @@ const encode = (text: string) => encodeURIComponent(Buffer.from(text, 'utf8').to
 function adminRoutes(): [string, string][] {
   // Services are only captured at registration; a stand-in for each is enough to list routes.
   const stub = new Proxy({}, { get: () => ({}) }) as Record<string, unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- without it Proxy infers the literal's type and target[key] does not type-check
   const deps = new Proxy({ adminToken: 'x'.repeat(32), bodyLimitBytes: 1024 } as Record<string, unknown>, { get: (target, key: string) => target[key] ?? stub });
   const router = createAdminRouter(deps as unknown as Parameters<typeof createAdminRouter>[0]);
   const routes: [string, string][] = [];
@@ -135,7 +136,7 @@ describe('fuzzing what clients send', () => {
             .replace(':clientId', idFor('client', clientId, fuzzId ?? undefined))
             .replace(':userId', idFor('user', userId, fuzzId ?? undefined))
             .replace(/:(\w+)/g, (_all, name: string) => idFor(name, undefined, fuzzId ?? undefined));
-          const search = new URLSearchParams(query as Record<string, string>).toString();
+          const search = new URLSearchParams(query).toString();
           const authorization =
             auth === 'admin' ? `Bearer ${tarn.adminToken}` : auth === 'pool' ? `Basic ${Buffer.from(`${pool.id}:${pool.secret}`).toString('base64')}` : `Basic ${Buffer.from(String(fuzzId ?? '')).toString('base64')}`;
           const response = await fetch(`${tarn.url}${path}${search ? `?${search}` : ''}`, {
