@@ -79,6 +79,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
 
   // The registry and the services that change what it caches refer to each other:
   // services tell it about changes, it asks the client service for client metadata.
+  // eslint-disable-next-line prefer-const -- declared before the registry that reads it lazily, assigned once both exist
   let clients!: ReturnType<typeof createClientService>;
   const registry = createProviderRegistry({
     db,
