@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Dockerfile's steps without Docker: in a fresh directory, the build stage (npm ci, build,
 # prune to production dependencies), then the runtime stage's layout started as the image starts
-# it (NODE_ENV=production, `node src/main.js`) on the image's Node major version. Passes when
+# it (NODE_ENV=production, `node src/main.js`; production needs a mail transport, which is only named here) on the image's Node major version. Passes when
 # /healthz, /readyz and a new pool's discovery answer, and nothing from devDependencies (tsx,
 # typescript) is needed at run time.
 #   usage: .ci/image.sh [path to a node binary; default: the node on PATH]
@@ -41,7 +41,7 @@ port=$("$node_bin" -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 token=$(openssl rand -hex 20)
 echo "starting the compiled layout on $("$node_bin" --version), port $port"
 (cd "$work/app" && env -i PATH="$PATH" HOME="$work" NODE_ENV=production PORT="$port" DATA_DIR="$work/data" \
-  PUBLIC_URL="http://127.0.0.1:$port" TARN_ADMIN_TOKEN="$token" TARN_MASTER_KEY="$(openssl rand -hex 32)" \
+  PUBLIC_URL="http://127.0.0.1:$port" SMTP_URL="smtp://127.0.0.1:2525" TARN_ADMIN_TOKEN="$token" TARN_MASTER_KEY="$(openssl rand -hex 32)" \
   LOG_LEVEL=warn "$node_bin" src/main.js) &
 server=$!
 
