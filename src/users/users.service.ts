@@ -122,6 +122,24 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     await createAccountArtifactQueries(db, poolId).deleteArtifactsOfAccount(userId);
   }
 
+  /**
+   * An imported hash (bcrypt, PBKDF2, …) or older argon2id parameters become the pool's
+   * argon2id at the first sign-in, the only moment the password is known. A password the
+   * import flagged "change if weak" that fails the current policy becomes "change required".
+   * Failing here costs the user nothing: the old hash still works next time.
+   */
+  async function upgradeHash(pool: PoolRow, user: UserRow, password: string): Promise<void> {
+    try {
+      const change: UserChange = { password_hash: await hasher.hash(password) };
+      if (user.password_change === 'if_weak') {
+        change.password_change = passwordProblems(pool.password_policy, password, user.email).length ? 'required' : null;
+      }
+      await createUserQueries(db, pool.id).updateUser(user.id, change);
+    } catch (error) {
+      log.error({ err: error, poolId: pool.id, userId: user.id }, 'password rehash failed');
+    }
+  }
+
   return {
     getUserRow,
     checkPassword,
@@ -239,6 +257,7 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
       // A success starts the count afresh; with no failures counted there is nothing to clear.
       if (lockout.windowStartedAt) await guard.recordSuccess(poolId, user.id);
       await createUserQueries(db, poolId).touchLastLogin(user.id);
+      if (hasher.needsRehash(user.password_hash!)) await upgradeHash(pool, user, password);
       return { ok: true, user };
     },
 
