@@ -17,6 +17,8 @@ import type { PoolService } from '../pools/pools.service.js';
 import { registerPoolRoutes } from '../pools/pools.routes.js';
 import type { UserService } from '../users/users.service.js';
 import { registerUserRoutes } from '../users/users.routes.js';
+import { registerUserImportRoutes } from '../users/import/import.routes.js';
+import type { ImportService } from '../users/import/import.service.js';
 import { adminAuth } from './admin-auth.js';
 import { openApiDocument } from './openapi.js';
 
@@ -31,6 +33,7 @@ export interface AdminRouterDeps {
   audit?: AuditService;
   passkeys: PasskeyService;
   groups: GroupService;
+  importer: ImportService;
 }
 
 export function createAdminRouter(deps: AdminRouterDeps): Router {
@@ -44,6 +47,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   router.use(adminAuth({ adminToken: deps.adminToken, authenticateSecret: deps.pools.authenticateSecret }));
   registerPoolRoutes(router, deps.pools, body);
   registerClientRoutes(router, deps.clients, body);
+  registerUserImportRoutes(router, deps.importer, deps.audit); // before users/:userId
   registerUserRoutes(router, deps.users, body);
   if (deps.audit) registerAuditRoutes(router, deps.audit);
   registerPasskeyRoutes(router, deps.passkeys);

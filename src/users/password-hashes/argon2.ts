@@ -3,11 +3,14 @@
  * kept as is: the argon2 package reads the parameters from the string, whatever they are.
  * argon2d is refused: it is meant for proof-of-work, not passwords (RFC 9106 §4).
  */
-const ARGON2 = /^\$argon2i?d?\$(v=\d+\$)?m=\d{1,10},t=\d{1,10},p=\d{1,3}\$[A-Za-z0-9+/]{8,}\$[A-Za-z0-9+/]{16,}$/;
+// Parameters in any order (the reference writes m,t,p; newer libraries m,p,t).
+const ARGON2 = /^\$argon2(?:id|i)\$(?:v=\d+\$)?([a-z]+=\d{1,10}(?:,[a-z]+=\d{1,10})*)\$[A-Za-z0-9+/]{8,}\$[A-Za-z0-9+/]{16,}$/;
 
 export function parseArgon2(hash: string): string | undefined {
-  if (!ARGON2.test(hash) || hash.startsWith('$argon2d$')) return undefined;
-  return hash;
+  const params = ARGON2.exec(hash)?.[1];
+  if (!params) return undefined;
+  const names = new Set(params.split(',').map((pair) => pair.split('=')[0]));
+  return names.has('m') && names.has('t') && names.has('p') ? hash : undefined;
 }
 
 export function isArgon2(stored: string): boolean {

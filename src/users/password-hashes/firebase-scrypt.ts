@@ -44,6 +44,12 @@ export function firebaseSettingsProblem(settings: FirebaseScryptSettings): strin
   return undefined;
 }
 
+export function parseStoredFirebaseScrypt(stored: string): string | undefined {
+  const match = STORED.exec(stored);
+  if (!match || !parseBoundedInt(match[1], 1, 32) || !parseBoundedInt(match[2], 1, 20)) return undefined;
+  return match.slice(3).every((part) => decodeBase64(part) !== undefined) ? stored : undefined;
+}
+
 export function isFirebaseScrypt(stored: string): boolean {
   return stored.startsWith('$firebase-scrypt$');
 }

@@ -3,6 +3,7 @@
  *   bcrypt            $2a$ / $2b$ / $2y$                         bcrypt.ts
  *   argon2            argon2id or argon2i PHC string             argon2.ts
  *   scrypt            $scrypt$ln=…,r=…,p=…$salt$hash             scrypt.ts
+ *   pbkdf2            $pbkdf2-sha256$i=…$salt$hash (also passlib's) pbkdf2.ts
  *   django            pbkdf2_sha256$iterations$salt$hash         pbkdf2.ts
  *   keycloak          a Keycloak password credential (PBKDF2)    pbkdf2.ts
  *   firebase-scrypt   base64 hash + salt, project parameters     firebase-scrypt.ts
@@ -14,14 +15,14 @@
 import argon2 from 'argon2';
 import { isArgon2, parseArgon2 } from './argon2.js';
 import { isBcrypt, parseBcrypt, verifyBcrypt } from './bcrypt.js';
-import { isFirebaseScrypt, parseFirebaseScrypt, verifyFirebaseScrypt, type FirebaseScryptSettings } from './firebase-scrypt.js';
-import { isPbkdf2, parseDjango, parseKeycloak, verifyPbkdf2 } from './pbkdf2.js';
+import { isFirebaseScrypt, parseFirebaseScrypt, parseStoredFirebaseScrypt, verifyFirebaseScrypt, type FirebaseScryptSettings } from './firebase-scrypt.js';
+import { isPbkdf2, parseDjango, parseKeycloak, parsePbkdf2, verifyPbkdf2 } from './pbkdf2.js';
 import { isScrypt, parseScrypt, verifyScrypt } from './scrypt.js';
 
 export type { FirebaseScryptSettings } from './firebase-scrypt.js';
 export { firebaseSettingsProblem } from './firebase-scrypt.js';
 
-export const PASSWORD_HASH_FORMATS = ['bcrypt', 'argon2', 'scrypt', 'django', 'keycloak', 'firebase-scrypt'] as const;
+export const PASSWORD_HASH_FORMATS = ['bcrypt', 'argon2', 'scrypt', 'pbkdf2', 'django', 'keycloak', 'firebase-scrypt'] as const;
 export type PasswordHashFormat = (typeof PASSWORD_HASH_FORMATS)[number];
 
 export interface ForeignHash {
@@ -52,9 +53,13 @@ export function toStoredHash(foreign: ForeignHash, settings: ImportSettings = {}
       return fromString(parseArgon2(hash), 'Is not an argon2id or argon2i PHC string.');
     case 'scrypt':
       return fromString(parseScrypt(hash), 'Is not a scrypt hash ($scrypt$ln=…,r=…,p=…$salt$hash).');
+    case 'pbkdf2':
+      return parsePbkdf2(hash);
     case 'django':
       return parseDjango(hash);
     case 'firebase-scrypt':
+      // Tarn's own export of a hash not yet rehashed carries the project parameters with it.
+      if (isFirebaseScrypt(hash)) return fromString(parseStoredFirebaseScrypt(hash), 'Is not a readable $firebase-scrypt$ hash.');
       return parseFirebaseScrypt(hash, foreign.salt, settings.firebaseScrypt);
   }
 }
@@ -77,4 +82,14 @@ export async function verifyStoredHash(stored: string, password: string): Promis
 export function needsRehash(stored: string, params: { memoryCost: number; timeCost: number; parallelism: number }): boolean {
   if (!stored.startsWith('$argon2id$')) return true;
   return argon2.needsRehash(stored, { memoryCost: params.memoryCost, timeCost: params.timeCost, parallelism: params.parallelism });
+}
+
+/** The format name an exported hash is imported back with. */
+export function formatOfStored(stored: string): PasswordHashFormat | undefined {
+  if (isArgon2(stored)) return 'argon2';
+  if (isBcrypt(stored)) return 'bcrypt';
+  if (isPbkdf2(stored)) return 'pbkdf2';
+  if (isScrypt(stored)) return 'scrypt';
+  if (isFirebaseScrypt(stored)) return 'firebase-scrypt';
+  return undefined;
 }

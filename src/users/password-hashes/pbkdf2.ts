@@ -76,3 +76,13 @@ export async function verifyPbkdf2(storedHash: string, password: string): Promis
   const derived = await derivePbkdf2(password, salt, Number(match[2]), expected.length, match[1] as Pbkdf2Digest);
   return timingSafeEqual(derived, expected);
 }
+
+/** $pbkdf2-sha256$i=<n>$salt$hash (Tarn's export) or passlib's $pbkdf2-sha256$<n>$salt$hash. */
+export function parsePbkdf2(hash: string): Parsed {
+  const match = /^\$pbkdf2-(sha1|sha256|sha512)\$(?:i=)?(\d+)\$([^$]*)\$([^$]+)$/.exec(hash);
+  const iterations = parseBoundedInt(match?.[2], 1, MAX_ITERATIONS);
+  const salt = decodeBase64(match?.[3] ?? '!');
+  const derived = decodeBase64(match?.[4] ?? '!');
+  if (!match || !iterations || !salt || !derived || derived.length < 16) return { ok: false, problem: 'Is not a PBKDF2 hash ($pbkdf2-sha256$i=iterations$salt$hash).' };
+  return { ok: true, stored: stored(match[1] as Pbkdf2Digest, iterations, salt, derived) };
+}
