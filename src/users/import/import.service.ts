@@ -216,6 +216,8 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
       if (batch.length >= BATCH_SIZE) await flush();
     }
     await flush();
+    // Conflicts are known when a batch is stored, after later lines were checked.
+    report.failures.sort((a, b) => a.line - b.line);
   }
 
   return {
