@@ -48,8 +48,17 @@ const clientFields = {
     .describe('RFC 8707 resource servers this client may get JWT access tokens (RFC 9068) for, each with the scopes it may be granted there.'),
 };
 
+/**
+ * Moving an application from another provider keeps its credentials, so the application
+ * needs no change: its client id (printable ASCII) and, for a secret-based method, its secret.
+ */
+const carriedOver = {
+  clientId: z.string().regex(/^[\x21-\x7e]{1,200}$/, { message: 'Must be 1 to 200 printable ASCII characters without spaces.' }),
+  clientSecret: z.string().min(16, { message: 'Must be at least 16 characters.' }).max(512),
+};
+
 export const createClientSchema = z
-  .object(clientFields)
+  .object({ ...clientFields, ...carriedOver })
   .partial()
   .required({ name: true })
   .strict();

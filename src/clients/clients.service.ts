@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { Envelope } from '../crypto/envelope.js';
 import { generateSecret } from '../crypto/secrets.js';
 import type { Db } from '../db/database.js';
+import { isUniqueViolation } from '../db/errors.js';
 import type { ClientResource, ClientRow } from '../db/tables.js';
 import { parsePageRequest, toPage } from '../http/pagination.js';
 import { fieldError, problems, type FieldError } from '../http/problem.js';
@@ -184,14 +185,22 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
         resources: input.resources ?? [],
       };
       checkShape(shape);
-      const clientId = randomBytes(16).toString('base64url');
-      const secret = usesSecret(shape.tokenEndpointAuthMethod) ? generateSecret('tcs') : undefined;
+      if (input.clientSecret !== undefined && !usesSecret(shape.tokenEndpointAuthMethod)) {
+        throw problems.validation([fieldError('clientSecret', `A client using ${shape.tokenEndpointAuthMethod} has no secret.`)]);
+      }
+      const clientId = input.clientId ?? randomBytes(16).toString('base64url');
+      const secret = usesSecret(shape.tokenEndpointAuthMethod) ? (input.clientSecret ?? generateSecret('tcs')) : undefined;
       await checkWithProvider(poolId, clientId, shape, secret);
-      const row = await createClientQueries(db, poolId).insertClient({
-        client_id: clientId,
-        ...shapeColumns(shape),
-        secret_enc: secret ? envelope.seal(secret, sealContext(poolId, clientId)) : null,
-      });
+      const row = await createClientQueries(db, poolId)
+        .insertClient({
+          client_id: clientId,
+          ...shapeColumns(shape),
+          secret_enc: secret ? envelope.seal(secret, sealContext(poolId, clientId)) : null,
+        })
+        .catch((error: unknown) => {
+          if (isUniqueViolation(error)) throw problems.conflict('A client with this id already exists in the pool.', [fieldError('clientId', 'Already in use.')]);
+          throw error;
+        });
       await changed(poolId);
       return { ...toClientResponse(row), ...(secret ? { clientSecret: secret } : {}) };
     },
