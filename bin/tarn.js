@@ -20,6 +20,7 @@ const USAGE = `Usage: tarn COMMAND [options]
                           --firebase-rounds N --firebase-mem-cost N]
   users export POOL [--output FILE] [--include-password-hashes]
   import keycloak REALM.json [USERS.json …] [--pool ID] [--dry-run] [--on-conflict …]
+  import auth0 POOL USERS.ndjson [--dry-run] [--atomic] [--on-conflict …]
   keys rotate POOL [--revoke]
   secrets rotate POOL
 
@@ -35,6 +36,7 @@ const COMMANDS = {
   'users import': commands.usersImport,
   'users export': commands.usersExport,
   'import keycloak': commands.importKeycloak,
+  'import auth0': commands.importAuth0,
   'keys rotate': commands.keysRotate,
   'secrets rotate': commands.secretsRotate,
 };

@@ -21,8 +21,10 @@ export function describeError(error) {
     for (const field of problem?.errors ?? []) lines.push(`  ${field.field || '(body)'}: ${field.detail}`);
     return lines.join('\n');
   }
-  if (error instanceof Error && 'cause' in error && error.cause instanceof Error && /ECONNREFUSED|ENOTFOUND/.test(String(error.cause.message))) {
-    return `Cannot reach the server: ${error.cause.message}`;
+  // fetch() says only "fetch failed"; the reason (refused, unknown host, …) is its cause.
+  if (error instanceof TypeError && error.cause) {
+    const cause = /** @type {{ code?: string, message?: string }} */ (error.cause);
+    return `Cannot reach the server: ${cause.code ?? cause.message ?? 'no answer'}`;
   }
   return error instanceof Error ? error.message : String(error);
 }

@@ -3,6 +3,9 @@
 import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import cliProgress from 'cli-progress';
+import { describeError, ProblemError } from './api.js';
+import { createInterface } from 'node:readline';
+import { auth0LineToTarn } from './auth0.js';
 import { planRealm } from './keycloak.js';
 
 /** @typedef {ReturnType<typeof import('./api.js').createApi>} Api */
@@ -155,8 +158,14 @@ export async function importKeycloak(api, { values, positionals, out, err }) {
   }
   out(`${plan.groups.length} groups`);
   for (const client of plan.clients) {
-    const created = await api.json('POST', `/pools/${poolId}/clients`, client);
-    out(`Client ${created.clientId}${client.clientSecret ? ' (secret kept)' : created.clientSecret ? ` (new secret, shown once: ${created.clientSecret})` : ''}`);
+    try {
+      const created = await api.json('POST', `/pools/${poolId}/clients`, client);
+      out(`Client ${created.clientId}${client.clientSecret ? ' (secret kept)' : created.clientSecret ? ` (new secret, shown once: ${created.clientSecret})` : ''}`);
+    } catch (error) {
+      // One application Tarn refuses (a redirect URI it does not allow, …) does not stop the move.
+      if (!(error instanceof ProblemError)) throw error;
+      plan.leftBehind.push(`client ${client.clientId}: refused by Tarn: ${describeError(error).replace(/\n\s*/g, '; ')}`);
+    }
   }
   const bar = progressBar(err, 'Importing users [{bar}] {percentage}% | {value}/{total}');
   bar.start(plan.users.length, 0);
@@ -192,4 +201,24 @@ export async function secretsRotate(api, { positionals, out }) {
   const pool = required(positionals[0], 'the pool id (tarn secrets rotate POOL)');
   out(JSON.stringify(await api.json('POST', `/pools/${encodeURIComponent(pool)}/secrets/rotate`), null, 2));
   return 0;
+}
+
+/** @param {Api} api @param {Run} run */
+export async function importAuth0(api, { values, positionals, out, err }) {
+  const pool = required(positionals[0], 'the pool id (tarn import auth0 POOL USERS.ndjson)');
+  const file = required(positionals[1], 'the Auth0 export (NDJSON)');
+  const total = statSync(file).size;
+  const bar = progressBar(err, 'Importing [{bar}] {percentage}% | {value}/{total} bytes');
+  bar.start(total, 0);
+  async function* lines() {
+    let read = 0;
+    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+      read += Buffer.byteLength(line) + 1;
+      bar.update(Math.min(read, total));
+      yield `${auth0LineToTarn(line)}\n`;
+    }
+  }
+  const report = await api.stream(`/pools/${encodeURIComponent(pool)}/users/import${importQuery(values)}`, 'application/x-ndjson', lines());
+  bar.stop();
+  return printReport(report, out);
 }
