@@ -100,8 +100,8 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
   async function run(target: Db, pool: PoolRow, source: Readable, format: ImportFormat, options: ImportOptions, report: ImportReport): Promise<void> {
     const queries = createImportQueries(target, pool.id);
     const groups: GroupPaths = createGroupPaths(await queries.listGroups());
-    const profileSchema = schemas.profileSchemaOf(pool);
-    const metadataSchema = schemas.metadataSchemaOf(pool);
+    const checkProfile = schemas.validator(schemas.profileSchemaOf(pool), 'profile');
+    const checkMetadata = schemas.validator(schemas.metadataSchemaOf(pool), 'metadata');
     let settings: ImportSettings = {};
     let batch: Pending[] = [];
     const keysInBatch = new Set<string>();
@@ -112,11 +112,21 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
       else report.failuresTruncated = true;
     }
 
+    // One batch is stored while the next is read and checked (at most two in memory).
+    let storing: Promise<void> = Promise.resolve();
     async function flush(): Promise<void> {
       if (batch.length === 0) return;
-      let entries = batch;
+      const entries = batch;
       batch = [];
       keysInBatch.clear();
+      const previous = storing;
+      storing = previous.then(() => store(entries));
+      storing.catch(() => undefined); // awaited by the next flush or at the end; never unhandled
+      await previous;
+    }
+
+    async function store(given: Pending[]): Promise<void> {
+      let entries = given;
       if (options.onConflict === 'update') {
         const taken = await queries.idsTakenByOthers(entries.map((entry) => entry.row));
         entries = entries.filter((entry) => {
@@ -151,7 +161,7 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
       const line = parsed.data;
       const profile = line.profile ?? {};
       const metadata = line.metadata ?? {};
-      const errors = [...schemas.validate(profileSchema, profile, 'profile'), ...schemas.validate(metadataSchema, metadata, 'metadata')];
+      const errors = [...checkProfile(profile), ...checkMetadata(metadata)];
       const groupIds: string[] = [];
       (line.groups ?? []).forEach((name, index) => {
         const id = groups.resolve(name);
@@ -216,6 +226,7 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
       if (batch.length >= BATCH_SIZE) await flush();
     }
     await flush();
+    await storing;
     // Conflicts are known when a batch is stored, after later lines were checked.
     report.failures.sort((a, b) => a.line - b.line);
   }
