@@ -70,6 +70,21 @@ describe('tarn import keycloak', () => {
   });
 });
 
+describe('applications that keep their credentials', () => {
+  it('takes an existing client id and secret once per pool, and no secret for a public client', async () => {
+    const pool = await createPool(tarn);
+    const create = (body: Record<string, unknown>) => tarn.admin('POST', `/pools/${pool.id}/clients`, { name: 'Moved', redirectUris: ['http://rp.example.test/callback'], ...body });
+    expect((await create({ clientId: 'legacy-app', clientSecret: 'a-secret-from-elsewhere-123' })).body).toMatchObject({ clientId: 'legacy-app', clientSecret: 'a-secret-from-elsewhere-123' });
+    const again = await create({ clientId: 'legacy-app' });
+    expect(again.status).toBe(409);
+    expect(again.body.errors[0]).toMatchObject({ field: 'clientId' });
+    const publicWithSecret = await create({ clientId: 'spa', tokenEndpointAuthMethod: 'none', clientSecret: 'a-secret-from-elsewhere-123' });
+    expect(publicWithSecret.status).toBe(400);
+    expect(publicWithSecret.body.errors[0]).toMatchObject({ field: 'clientSecret' });
+    expect((await create({ clientId: 'has space' })).body.errors[0]).toMatchObject({ field: 'clientId' });
+  });
+});
+
 describe('tarn import auth0', () => {
   it('imports an Auth0 export with bcrypt hashes, and the users sign in with their old passwords', async () => {
     const pool = await createPool(tarn);

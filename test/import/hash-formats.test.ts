@@ -154,3 +154,24 @@ describe('imported password hashes', () => {
     ]);
   });
 });
+
+describe('requirePasswordChange with imported hashes', () => {
+  it('marks a user whose old password fails the pool\'s policy at the first sign-in, and not one whose password passes', async () => {
+    const pool = await createPool(tarn, { passwordPolicy: { minLength: 14 } });
+    const app = await createClient(tarn, pool.id);
+    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const weak = { email: 'weak@example.test', password: 'short-pw' };
+    const strong = { email: 'strong@example.test', password: 'a long enough old password' };
+    const imported = await importNdjson(
+      pool.id,
+      [weak, strong].map((user) => ({ email: user.email, passwordHashFormat: 'bcrypt', passwordHash: bcrypt.hashSync(user.password, 5) })),
+      '?requirePasswordChange=true',
+    );
+    expect(imported.body).toMatchObject({ created: 2, failed: 0 });
+    const flags = () => tarn.database.handle.db.selectFrom('users').select(['email', 'password_change']).where('pool_id', '=', pool.id).orderBy('email').execute();
+    expect(await flags()).toEqual([{ email: 'strong@example.test', password_change: 'if_weak' }, { email: 'weak@example.test', password_change: 'if_weak' }]);
+    await signIn(config, tarn.url, weak);
+    await signIn(config, tarn.url, strong);
+    expect(await flags()).toEqual([{ email: 'strong@example.test', password_change: null }, { email: 'weak@example.test', password_change: 'required' }]);
+  });
+});
