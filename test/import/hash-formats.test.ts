@@ -153,6 +153,26 @@ describe('imported password hashes', () => {
       { line: 4, errors: [expect.objectContaining({ field: 'passwordHash' })] },
     ]);
   });
+
+  it('refuses hashes whose check would cost a sign-in unbounded time or memory', async () => {
+    const pool = await createPool(tarn);
+    const argon2Hash = await argon2.hash('pw', { type: argon2.argon2id, memoryCost: 4096, timeCost: 2, parallelism: 1 });
+    const salt = b64(randomBytes(16));
+    const imported = await importNdjson(pool.id, [
+      { email: 'a@example.test', passwordHashFormat: 'bcrypt', passwordHash: bcrypt.hashSync('pw', 4).replace(/^\$2b\$04\$/, '$2b$20$') },
+      { email: 'b@example.test', passwordHashFormat: 'argon2', passwordHash: argon2Hash.replace('m=4096', 'm=4194304') },
+      { email: 'c@example.test', passwordHashFormat: 'scrypt', passwordHash: `$scrypt$ln=22,r=8,p=1$${salt}$${b64(randomBytes(32))}` },
+      { email: 'd@example.test', passwordHashFormat: 'django', passwordHash: `pbkdf2_sha256$50000000$salt$${b64(randomBytes(32))}` },
+      { email: 'e@example.test', passwordHashFormat: 'argon2', passwordHash: argon2Hash },
+    ]);
+    expect(imported.body).toMatchObject({ created: 1, failed: 4 });
+    expect(imported.body.failures.map((failure: { line: number; errors: { field: string }[] }) => [failure.line, failure.errors[0]!.field])).toEqual([
+      [1, 'passwordHash'],
+      [2, 'passwordHash'],
+      [3, 'passwordHash'],
+      [4, 'passwordHash'],
+    ]);
+  });
 });
 
 describe('requirePasswordChange with imported hashes', () => {

@@ -39,14 +39,14 @@ export function parseFirebaseScrypt(hash: string, salt: string | undefined, sett
 export function firebaseSettingsProblem(settings: FirebaseScryptSettings): string | undefined {
   if (!decodeBase64(settings.signerKey)?.length) return 'signerKey must be base64.';
   if (decodeBase64(settings.saltSeparator) === undefined) return 'saltSeparator must be base64.';
-  if (!parseBoundedInt(settings.rounds, 1, 32)) return 'rounds must be an integer from 1 to 32.';
-  if (!parseBoundedInt(settings.memCost, 1, 20)) return 'memCost must be an integer from 1 to 20.';
+  if (!parseBoundedInt(settings.rounds, 1, 16)) return 'rounds must be an integer from 1 to 16.';
+  if (!parseBoundedInt(settings.memCost, 1, 16)) return 'memCost must be an integer from 1 to 16.';
   return undefined;
 }
 
 export function parseStoredFirebaseScrypt(stored: string): string | undefined {
   const match = STORED.exec(stored);
-  if (!match || !parseBoundedInt(match[1], 1, 32) || !parseBoundedInt(match[2], 1, 20)) return undefined;
+  if (!match || !parseBoundedInt(match[1], 1, 16) || !parseBoundedInt(match[2], 1, 16)) return undefined;
   return match.slice(3).every((part) => decodeBase64(part) !== undefined) ? stored : undefined;
 }
 

@@ -11,10 +11,12 @@
  * they are, the others with a `$pbkdf2-…`, `$scrypt$` or `$firebase-scrypt$` tag), so the
  * check at sign-in needs nothing but the column. Anything but Tarn's own argon2id
  * parameters is rehashed at the first successful sign-in (needsRehash).
+ * Parameters are bounded at import (cost, memory, iterations): a sign-in is work done on a
+ * server every pool shares, and an imported hash must not be able to make it unbounded.
  */
 import argon2 from 'argon2';
-import { isArgon2, parseArgon2 } from './argon2.js';
-import { isBcrypt, parseBcrypt, verifyBcrypt } from './bcrypt.js';
+import { ARGON2_LIMITS, isArgon2, parseArgon2 } from './argon2.js';
+import { isBcrypt, MAX_BCRYPT_COST, parseBcrypt, verifyBcrypt } from './bcrypt.js';
 import { isFirebaseScrypt, parseFirebaseScrypt, parseStoredFirebaseScrypt, verifyFirebaseScrypt, type FirebaseScryptSettings } from './firebase-scrypt.js';
 import { isPbkdf2, parseDjango, parseKeycloak, parsePbkdf2, verifyPbkdf2 } from './pbkdf2.js';
 import { isScrypt, parseScrypt, verifyScrypt } from './scrypt.js';
@@ -48,11 +50,11 @@ export function toStoredHash(foreign: ForeignHash, settings: ImportSettings = {}
   const hash = foreign.hash;
   switch (foreign.format) {
     case 'bcrypt':
-      return fromString(parseBcrypt(hash), 'Is not a bcrypt hash ($2a$, $2b$ or $2y$, cost 04 to 31).');
+      return fromString(parseBcrypt(hash), `Is not a bcrypt hash ($2a$, $2b$ or $2y$) of cost 04 to ${MAX_BCRYPT_COST}.`);
     case 'argon2':
-      return fromString(parseArgon2(hash), 'Is not an argon2id or argon2i PHC string.');
+      return fromString(parseArgon2(hash), `Is not an argon2id or argon2i PHC string with m ≤ ${ARGON2_LIMITS.m}, t ≤ ${ARGON2_LIMITS.t}, p ≤ ${ARGON2_LIMITS.p}.`);
     case 'scrypt':
-      return fromString(parseScrypt(hash), 'Is not a scrypt hash ($scrypt$ln=…,r=…,p=…$salt$hash).');
+      return fromString(parseScrypt(hash), 'Is not a scrypt hash ($scrypt$ln=…,r=…,p=…$salt$hash) needing at most 256 MiB.');
     case 'pbkdf2':
       return parsePbkdf2(hash);
     case 'django':

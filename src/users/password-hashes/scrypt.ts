@@ -6,6 +6,8 @@
 import { scrypt, timingSafeEqual } from 'node:crypto';
 import { decodeBase64, encodeBase64, parseBoundedInt } from './encoding.js';
 
+/** scrypt needs 128·N·r bytes: at most 256 MiB for one sign-in, whatever the import says. */
+export const MAX_SCRYPT_BYTES = 256 * 1024 * 1024;
 const SCRYPT = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([^$]+)\$([^$]+)$/;
 
 export interface ScryptParams {
@@ -21,10 +23,11 @@ function read(stored: string): ScryptParams | undefined {
   if (!match) return undefined;
   const logN = parseBoundedInt(match[1], 1, 20);
   const r = parseBoundedInt(match[2], 1, 32);
-  const p = parseBoundedInt(match[3], 1, 16);
+  const p = parseBoundedInt(match[3], 1, 4);
   const salt = decodeBase64(match[4]!);
   const hash = decodeBase64(match[5]!);
   if (!logN || !r || !p || !salt || !hash || hash.length < 16) return undefined;
+  if (128 * 2 ** logN * r > MAX_SCRYPT_BYTES) return undefined;
   return { logN, r, p, salt, hash };
 }
 
