@@ -63,7 +63,22 @@ interface Pending {
 
 type RawLine = { number: number; value: unknown } | { number: number; problem: string; field?: string };
 
+/** The client went away mid-body: its mistake (or its network's), never a 500. */
+function bodyEnded(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (error as Error | undefined)?.message === 'aborted';
+}
+
 async function* rawLines(source: Readable, format: ImportFormat): AsyncGenerator<RawLine> {
+  try {
+    yield* parsedLines(source, format);
+  } catch (error) {
+    if (bodyEnded(error)) throw problems.badRequest('The request body ended before it was complete; lines read until then were imported unless the import was atomic or a dry run.');
+    throw error;
+  }
+}
+
+async function* parsedLines(source: Readable, format: ImportFormat): AsyncGenerator<RawLine> {
   if (format === 'csv') {
     for await (const line of readCsvLines(source, MAX_LINE_BYTES)) yield 'problem' in line ? { ...line, field: '' } : line;
     return;
