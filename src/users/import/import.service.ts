@@ -73,7 +73,7 @@ async function* rawLines(source: Readable, format: ImportFormat): AsyncGenerator
   try {
     yield* parsedLines(source, format);
   } catch (error) {
-    if (bodyEnded(error)) throw problems.badRequest('The request body ended before it was complete; lines read until then were imported unless the import was atomic or a dry run.');
+    if (bodyEnded(error)) throw problems.badRequest('The request body ended before it was complete; users already stored are kept unless the import was atomic or a dry run.');
     throw error;
   }
 }
