@@ -83,6 +83,7 @@ export async function usersImport(api, { values, positionals, out, err }) {
   const pool = required(positionals[0], 'the pool id (tarn users import POOL FILE)');
   const file = required(positionals[1], 'the file to import (NDJSON, or CSV with a header row)');
   const csv = values.csv || file.toLowerCase().endsWith('.csv');
+  if (csv && values['firebase-signer-key']) throw new UsageError('Firebase scrypt parameters go with an NDJSON file (its settings line); convert the CSV to NDJSON first.');
   const total = statSync(file).size;
   const bar = progressBar(err, 'Importing [{bar}] {percentage}% | {value}/{total} bytes | ETA {eta}s');
   bar.start(total, 0);
