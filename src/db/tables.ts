@@ -100,7 +100,7 @@ export interface UserTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   last_login_at: Timestamp | null;
-  /** 008: what an import asked for the user's next sign-in (docs/adr/0304). */
+  /** 011: what an import asked for the user's next sign-in (docs/adr/0305). */
   password_change: ColumnType<PasswordChange | null, PasswordChange | null | undefined, PasswordChange | null>;
 }
 

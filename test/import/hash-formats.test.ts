@@ -32,7 +32,7 @@ function keycloakCredential(password: string, algorithm: string, digest: string)
   };
 }
 
-// Firebase's documented scrypt variant, computed here from its description (ADR 0304).
+// Firebase's documented scrypt variant, computed here from its description (ADR 0305).
 const firebase = { signerKey: b64(randomBytes(64)), saltSeparator: 'Bw==', rounds: 8, memCost: 14 };
 function firebaseHash(password: string, salt: Buffer): string {
   const key = scryptSync(password, Buffer.concat([salt, Buffer.from(firebase.saltSeparator, 'base64')]), 64, { N: 2 ** firebase.memCost, r: firebase.rounds, p: 1 });

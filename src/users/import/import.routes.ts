@@ -4,7 +4,7 @@
  * The HTTP layer only picks the format, reads the options and hands the request stream to
  * the import service. Password hashes leave only with ?includePasswordHashes=true and the
  * admin token: a pool secret is an application's credential, and an export of hashes is
- * an owner's act (ADR 0304). Such an export is recorded in the audit log.
+ * an owner's act (ADR 0305). Such an export is recorded in the audit log.
  */
 import { Readable } from 'node:stream';
 import type Router from '@koa/router';

@@ -1,5 +1,5 @@
 /**
- * Bulk import and export of a pool's users (docs/migrate.md, ADR 0304).
+ * Bulk import and export of a pool's users (docs/migrate.md, ADR 0305).
  * - The body is read line by line as it arrives (NDJSON or CSV): memory holds one batch,
  *   never the body; a batch of up to BATCH_SIZE users is one INSERT.
  * - Every line is checked like a user creation (fields, the pool's profile and metadata

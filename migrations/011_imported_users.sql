@@ -1,4 +1,4 @@
--- Users brought in from another system (bulk import, docs/migrate.md; ADR 0304).
+-- Users brought in from another system (bulk import, docs/migrate.md; ADR 0305).
 -- password_hash may now hold a foreign hash in a self-describing form (bcrypt, PBKDF2,
 -- scrypt, Firebase scrypt: src/users/password-hashes/), rehashed to argon2id at the first
 -- sign-in. password_change records what the import asked for:
