@@ -1,7 +1,7 @@
 /**
  * npm run bench:ab — client-credentials tokens from variants of Tarn side by side, to tell
  * whether a change helps on a machine whose speed drifts by ± 25 % from minute to minute
- * (issue 7; a benchmark, never part of `npm test`).
+ * (a benchmark, never part of `npm test`).
  *
  * Every variant is a Tarn process of its own on one shared database and pool (so each pays
  * the same rows; each serves an admin request before it is measured), plus bare oidc-provider

@@ -4,7 +4,7 @@
  * table, one statement per call, no batching, no prepared statements, no caches. Writes
  * commit asynchronously, as Tarn's artifact upserts do (ADR 0700), so the two pay the
  * same durability. It shows what persistence itself costs, next to the in-memory adapter
- * DESIGN.md's targets are measured against.
+ * that the discovery and JWKS targets are measured against (docs/design.md#performance).
  */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import pg from 'pg';

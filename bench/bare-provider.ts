@@ -20,6 +20,8 @@ import type { PublishedKey } from '../src/keys/keys.service.js';
 import { openDatabase } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createAdapterFactory } from '../src/oidc/adapter.js';
+import { createArtifactAtRest } from '../src/oidc/artifact-at-rest.js';
+import { createEnvelope } from '../src/crypto/envelope.js';
 import { buildProviderConfiguration } from '../src/oidc/provider-config.js';
 import { ARGON2_PARAMS } from '../src/users/password.js';
 import { createPageRenderer } from '../src/views/render.js';
@@ -62,6 +64,8 @@ const configuration: Configuration = buildProviderConfiguration(pool, keys, {
   findClient: unused,
   pages: createPageRenderer({ cache: true }),
   cookieKeys: [randomBytes(32).toString('base64url')],
+  fetch: unused,
+  artifactsAtRest: undefined as never,
 });
 delete configuration.adapter;
 if (process.env.BARE_DATABASE_URL) {
@@ -85,7 +89,8 @@ configuration.findAccount = async (_ctx, sub) => {
 async function tarnStorage(url: string) {
   const database = await openDatabase({ databaseUrl: url });
   await migrate(database);
-  return createAdapterFactory(database.db, pool.id, async () => undefined);
+  const atRest = createArtifactAtRest({ key: randomBytes(32), envelope: createEnvelope(randomBytes(32)), poolId: pool.id });
+  return createAdapterFactory(database.db, pool.id, async () => undefined, atRest);
 }
 
 const provider = new Provider(issuer, configuration);

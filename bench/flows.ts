@@ -99,8 +99,8 @@ export async function admin(url: string, token: string, method: string, path: st
  * The pool "bench" and a client-credentials application in it, made through Tarn's admin API by
  * the first server (bench:ab, bench:instructions); `made` once it exists. A later server on the
  * same database reads the pool through the admin API instead, so that every server has served
- * admin requests before it is measured, as an operator's instances do (session 6: effects of
- * admin traffic on the hot path, like ADR 0708's, must not land on the first variant only).
+ * admin requests before it is measured, as an operator's instances do (effects of admin
+ * traffic on the hot path, like ADR 0708's, must not land on the first variant only).
  */
 export async function clientCredentialsApp(url: string, token: string, made?: Record<string, any>): Promise<Record<string, any>> {
   if (made) {

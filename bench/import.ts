@@ -22,7 +22,12 @@ function* lines(count: number, withHashes: boolean): Generator<string> {
   const tag = randomBytes(3).toString('hex');
   let chunk = '';
   for (let i = 0; i < count; i += 1) {
-    const user: Record<string, unknown> = { email: `user${i}-${tag}@bench.example`, emailVerified: true, profile: { name: `User ${i}`, given_name: 'User' }, metadata: { n: i } };
+    const user: Record<string, unknown> = {
+      email: `user${i}-${tag}@bench.example`,
+      emailVerified: true,
+      profile: { name: `User ${i}`, given_name: 'User' },
+      metadata: { n: i },
+    };
     if (withHashes) Object.assign(user, { passwordHashFormat: 'bcrypt', passwordHash: HASHES[i % HASHES.length] });
     chunk += `${JSON.stringify(user)}\n`;
     if (chunk.length > 64 * 1024) {
@@ -35,7 +40,11 @@ function* lines(count: number, withHashes: boolean): Generator<string> {
 
 async function run(server: ServerProcess, adminToken: string, label: string, withHashes: boolean) {
   const poolId = `bench-${randomBytes(4).toString('hex')}`;
-  const created = await fetch(`${server.url}/admin/pools`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: poolId, name: 'Bench' }) });
+  const created = await fetch(`${server.url}/admin/pools`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: poolId, name: 'Bench' }),
+  });
   if (created.status !== 201) throw new Error(`pool creation failed: ${await created.text()}`);
   const baseline = server.rssMiB();
   let peak = baseline;
@@ -65,12 +74,19 @@ async function run(server: ServerProcess, adminToken: string, label: string, wit
   const cpuPerUser = ((server.cpuMs() - cpuBefore) * 1000) / USERS;
   peak = Math.max(peak, server.rssMiB());
   if (report.created !== USERS || report.failed !== 0) throw new Error(`unexpected report: ${JSON.stringify(report).slice(0, 500)}`);
-  console.log(`${label.padEnd(16)} ${USERS.toLocaleString('en')} users in ${seconds.toFixed(1)} s = ${Math.round(USERS / seconds).toLocaleString('en')} users/s; server CPU ${cpuPerUser.toFixed(0)} µs/user (${Math.round(1e6 / cpuPerUser).toLocaleString('en')} users per CPU-second); server RSS ${baseline.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB peak`);
+  console.log(
+    `${label.padEnd(16)} ${USERS.toLocaleString('en')} users in ${seconds.toFixed(1)} s = ${Math.round(USERS / seconds).toLocaleString('en')} users/s; server CPU ${cpuPerUser.toFixed(0)} µs/user (${Math.round(1e6 / cpuPerUser).toLocaleString('en')} users per CPU-second); server RSS ${baseline.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB peak`,
+  );
 }
 
 const database = await createBenchDatabase('tarn_bench_import');
 const adminToken = randomBytes(16).toString('hex');
-const server = await startTarn('tarn', `${root}src/main.ts`, { databaseUrl: database.url, adminToken, masterKey: randomBytes(32).toString('hex'), nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [] });
+const server = await startTarn('tarn', `${root}src/main.ts`, {
+  databaseUrl: database.url,
+  adminToken,
+  masterKey: randomBytes(32).toString('hex'),
+  nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [],
+});
 try {
   console.log(`bench:import: ${USERS.toLocaleString('en')} users per run, one streamed request, batches of 500 rows per INSERT`);
   await run(server, adminToken, 'plain', false);

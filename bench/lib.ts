@@ -138,7 +138,7 @@ export async function startServer(name: string, script: string, env: Record<stri
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
     if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
   });
@@ -203,6 +203,8 @@ export async function startTarn(name: string, script: string, options: TarnOptio
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       TARN_ADMIN_TOKEN: options.adminToken,
       TARN_MASTER_KEY: options.masterKey,
+      // Production needs a mail transport; the benchmarks send no mail.
+      SMTP_URL: 'smtp://127.0.0.1:9',
       ...options.env,
     },
     port,

@@ -1,6 +1,6 @@
 /**
  * npm run bench — Tarn against bare node-oidc-provider, same machine, same run
- * (DESIGN.md, "Performance"; issue 7). A benchmark, never part of `npm test`.
+ * (docs/design.md#performance). A benchmark, never part of `npm test`.
  *
  * Tarn runs as an operator runs it (`node --import tsx src/main.ts`, NODE_ENV=production,
  * on a fresh PostgreSQL database of its own, dropped at the end); bare oidc-provider runs

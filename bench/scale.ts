@@ -1,5 +1,6 @@
 /**
- * npm run bench:scale — does Tarn stay fast as pools and users grow? (issue 7)
+ * npm run bench:scale — does Tarn stay fast as pools and users grow?
+ * (docs/design.md#performance)
  *
  * Seeds two fresh PostgreSQL databases straight through SQL set operations (minutes, not
  * hours), one with 100 pools / 10,000 users, one with 10,000 pools / 1,000,000 users,

@@ -1,5 +1,5 @@
 /**
- * Defaults for every setting that the environment may override (DESIGN.md, "Configuration").
+ * Defaults for every setting that the environment may override (docs/design.md#configuration).
  * Kept apart from the parsing code so an operator can read them in one place.
  */
 import { availableParallelism } from 'node:os';
@@ -25,8 +25,14 @@ export const defaults = {
   RATE_LIMIT_WINDOW_MS: 60_000,
   /** Failed token requests per window and IP before 429 (0: off). */
   RATE_LIMIT_TOKEN_FAILURES: 120,
-  /** Failed hosted sign-in attempts per window and IP before 429 (0: off). */
-  RATE_LIMIT_LOGIN_FAILURES: 60,
+  /**
+   * Failed hosted sign-ins (wrong password, emailed code, registration code …) per IP within
+   * RATE_LIMIT_LOGIN_WINDOW_MS before 429 (0: off). The one per-IP sign-in limit (ADR 0802);
+   * per-user lockout is the pool's `lockout` setting.
+   */
+  RATE_LIMIT_LOGIN_FAILURES: 30,
+  /** Window of the sign-in failure limit (ms): longer than the others, since guessing is slow and patient. */
+  RATE_LIMIT_LOGIN_WINDOW_MS: 15 * 60_000,
   /** Refused admin credentials per window and IP before 429 (0: off). */
   RATE_LIMIT_ADMIN_FAILURES: 60,
   /** Largest request header section accepted (bytes); larger gets 431. */
@@ -35,4 +41,8 @@ export const defaults = {
   SHUTDOWN_GRACE_MS: 10_000,
   /** How long a request waits for a database connection before failing with 503 (ms). */
   DB_CONNECT_TIMEOUT_MS: 2000,
+  /** Networks Tarn's own outgoing calls may reach (src/net/outgoing-policy.ts): public addresses only. */
+  OUTGOING_NETWORKS: 'public',
+  /** Longest outgoing call (back-channel logout, …), connection to last byte (ms). */
+  OUTGOING_TIMEOUT_MS: 5000,
 } as const;

@@ -1,6 +1,6 @@
 -- Tarn schema, version 1.
 -- Every pool-owned table leads its primary key and each unique index with pool_id
--- (DESIGN.md, "Pool isolation"), and references its pool with ON DELETE CASCADE so
+-- (docs/design.md#pool-isolation), and references its pool with ON DELETE CASCADE so
 -- deleting a pool deletes everything in it. Composite foreign keys (pool_id, …)
 -- make a cross-pool link impossible in PostgreSQL itself.
 

@@ -1,4 +1,4 @@
--- Groups and memberships (DESIGN.md, "Groups"; ADR 0200).
+-- Groups and memberships (docs/design.md#groups; ADR 0200).
 -- - A group belongs to one pool; its name is unique in the pool, case-insensitively, so
 --   "Admins" and "admins" can never both appear in a token's `groups` claim.
 -- - parent_id nests groups. The composite foreign key (pool_id, parent_id) makes a

@@ -1,4 +1,4 @@
--- Users as identity pools know them (issue 3): one-time codes (invitations, email
+-- Users as identity pools know them (ADRs 0301, 0302): one-time codes (invitations, email
 -- verification at registration, email sign-in codes), per-user lockout counters and
 -- per-IP throttling counters. pool_id leads every key; user rows are referenced with
 -- composite foreign keys so a code or lockout of pool A can never point at a user of B.

@@ -1,4 +1,4 @@
--- The audit log (issue 8): every admin action and every security event of a pool.
+-- The audit log (ADR 0804): every admin action and every security event of a pool.
 -- Pool-scoped like every other table: pool_id leads the key, and deleting a pool deletes
 -- its audit trail with it. Ids sort by time (see src/audit/audit.service.ts), so the
 -- newest-first listing and its cursor use the primary key alone.

@@ -1,4 +1,4 @@
--- Protocol settings of applications (issue 6).
+-- Protocol settings of applications (ADRs 0600, 0601).
 -- dpop_bound_access_tokens: RFC 9449 §5.2 client metadata; every access token of the
 --   client must be DPoP-bound.
 -- resources: the resource servers (RFC 8707 indicators) the client may ask tokens for,

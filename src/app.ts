@@ -26,9 +26,11 @@ import { createInteractionRouter } from './oidc/interactions/interactions.routes
 import { createPasskeyInteractions } from './oidc/interactions/passkey.routes.js';
 import { registerMyPasskeyRoutes } from './passkeys/passkeys.me.routes.js';
 import { createPasskeyService } from './passkeys/passkeys.service.js';
-import { poolGateway } from './oidc/pool-gateway.js';
+import { callProvider, poolGateway } from './oidc/pool-gateway.js';
 import { registerPostToGetRoutes } from './oidc/post-to-get.js';
 import { createProviderRegistry } from './oidc/provider-registry.js';
+import { watchBackchannelDelivery } from './oidc/backchannel-delivery.js';
+import { createOutgoingFetch } from './net/outgoing-fetch.js';
 import { createPoolService } from './pools/pools.service.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { registerActivationRoutes } from './oidc/interactions/activation.routes.js';
@@ -36,6 +38,7 @@ import { registerEmailCodeRoutes } from './oidc/interactions/email-code.routes.j
 import { registerRegistrationRoutes } from './oidc/interactions/registration.routes.js';
 import { createCodeService } from './users/codes.service.js';
 import { createSignInGuard } from './users/lockout.service.js';
+import { createMailLimits } from './users/mail-limits.service.js';
 import { registerMeRoutes } from './users/me.routes.js';
 import { createOnboardingService } from './users/onboarding.service.js';
 import { createPasswordHasher } from './users/password.js';
@@ -43,6 +46,8 @@ import { createUserSchemas } from './users/user-schema.js';
 import { createUserService } from './users/users.service.js';
 import { createImportService } from './users/import/import.service.js';
 import { createPageRenderer } from './views/render.js';
+import { createErrorPages } from './http/error-page.js';
+import { createResourceRoutes } from './oidc/resource-routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -60,13 +65,14 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const cookieKeys = [deriveKey(config.masterKey, 'cookies').toString('base64url')];
   const pages = createPageRenderer({ cache: config.env === 'production' });
   const hasher = createPasswordHasher(config.passwordHashConcurrency);
-  const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });
+  const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, production: config.env === 'production' });
   const schemas = createUserSchemas();
   const codes = createCodeService({ db, key: deriveKey(config.masterKey, 'one-time-codes'), clock });
   const guard = createSignInGuard({ db, clock });
   const users = createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl: config.publicUrl, clock });
-  const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, log, clock });
-  // Production concerns (issue 8): metrics, audit log, change notifications between instances.
+  const mailLimits = createMailLimits({ db, clock });
+  const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, mailLimits, log, clock });
+  // Running in production: metrics, audit log, change notifications between instances (ADRs 0801–0804).
   let feed: PoolChangeFeed | undefined;
   const metrics = createMetrics({ cacheStats: () => registry.stats() });
   const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onWriteFailure: metrics.auditFailed });
@@ -75,22 +81,26 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
 
   // The registry and the services that change what it caches refer to each other:
   // services tell it about changes, it asks the client service for client metadata.
+  // eslint-disable-next-line prefer-const -- declared before the registry that reads it lazily, assigned once both exist
   let clients!: ReturnType<typeof createClientService>;
   const registry = createProviderRegistry({
     db,
     envelope,
+    artifactKey: deriveKey(config.masterKey, 'artifact-ids'),
     users,
     groups,
     findClient: (poolId, clientId) => clients.findOidcMetadata(poolId, clientId),
     pages,
     cookieKeys,
+    outgoingFetch: createOutgoingFetch(config.outgoing),
     publicUrl: config.publicUrl,
     trustedProxies: config.trustedProxies,
     cacheSize: config.providerCacheSize,
     checkIntervalMs: config.providerCheckIntervalMs,
     log,
-    instrument: (provider) => {
+    instrument: (provider, poolId) => {
       metrics.instrumentProvider(provider);
+      watchBackchannelDelivery(provider, poolId, { log, audit, count: metrics.backchannelLogout });
       rememberProviderFault(provider);
     },
     publishChange: (poolId) => feed?.publish(poolId),
@@ -102,7 +112,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
       handlers: { changed: (poolId) => registry.forgetPool(poolId), reset: () => registry.forgetAll() },
     });
   }
-  clients = createClientService({ db, envelope, listener: registry, checkMetadata: registry.checkClientMetadata.bind(registry) });
+  clients = createClientService({ db, envelope, listener: registry, checkMetadata: registry.checkClientMetadata.bind(registry), outgoing: config.outgoing });
   const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry, userSchemas: schemas });
 
   const passkeys = createPasskeyService({ db, users, publicUrl: config.publicUrl, secret: deriveKey(config.masterKey, 'passkeys') });
@@ -114,12 +124,15 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
   registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
   registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
-  registerMeRoutes(hosted, { users, bodyLimitBytes: config.bodyLimitBytes, log });
-  registerMyPasskeyRoutes(hosted, { passkeys, users, bodyLimitBytes: config.bodyLimitBytes, log });
+  // The signed-in user's APIs: every route behind the one access-token check (resource-routes.ts).
+  const resources = createResourceRoutes({ users });
+  registerMeRoutes(resources, { users, bodyLimitBytes: config.bodyLimitBytes });
+  registerMyPasskeyRoutes(resources, { passkeys, bodyLimitBytes: config.bodyLimitBytes });
+  const errorPages = createErrorPages({ pages, log });
 
   const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys, importer });
   const health = createHealthRouter(database);
-  registerPostToGetRoutes(hosted, config.bodyLimitBytes); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601)
+  registerPostToGetRoutes(hosted, { pages, bodyLimitBytes: config.bodyLimitBytes, callProvider }); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601, 0602)
 
   // Koa reads X-Forwarded-For from the right: of its last `maxIpsCount` entries (the ones
   // the trusted proxies appended) the first is the client address. Entries further left are
@@ -136,17 +149,18 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
       failed: (status) => status === 400 || status === 401,
       onLimited: metrics.rateLimited,
     }),
+    // The one per-IP sign-in limit: every failed step of a hosted sign-in (password, emailed
+    // code, registration code) answers 401 and counts here.
     failureLimiter({
       name: 'login',
       limit: config.rateLimitLoginFailures,
-      windowMs: window,
+      windowMs: config.rateLimitLoginWindowMs,
       applies: (ctx, path) => ctx.method === 'POST' && /^\/pools\/[^/]+\/interaction\//.test(path),
       failed: (status) => status === 401,
       onLimited: metrics.rateLimited,
-      refuse: async (ctx) => {
-        ctx.status = 429;
-        ctx.type = 'html';
-        ctx.body = await pages.render('error', undefined, { title: 'Too many attempts', message: 'Too many failed sign-in attempts from your network. Wait a minute and try again.' });
+      refuse: (ctx, retryAfterSeconds) => {
+        const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
+        return errorPages.render(ctx, 429, 'Too many attempts', `Too many failed sign-in attempts from your network. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`);
       },
     }),
     failureLimiter({
@@ -161,8 +175,8 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const traffic: Traffic = { inFlight: 0, draining: false };
   app.use(requestFrame({ log, metrics, limiters, traffic, naming: { adminRoute: (path, method) => matchAdminRoute(admin, path, method)?.template } }));
   // Pool traffic (the hot path) first: it never reaches the routers below, whose route
-  // matching it would otherwise pay on every request (issue 7). Nothing else lives under /pools/.
-  app.use(poolGateway({ registry, hosted, pages, log }));
+  // matching it would otherwise pay on every request (ADR 0701). Nothing else lives under /pools/.
+  app.use(poolGateway({ registry, hosted, resources: resources.router, errorPages }));
   app.use(staticAssets());
   app.use(health.routes());
   app.use(serveMetrics(metrics, config.metrics));

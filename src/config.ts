@@ -4,7 +4,8 @@
  * Rules:
  * - every variable has a default in config/defaults.ts or is optional;
  * - a bad value stops the start with one clear line (ConfigError);
- * - in production TARN_ADMIN_TOKEN and TARN_MASTER_KEY are required; in development
+ * - in production TARN_ADMIN_TOKEN, TARN_MASTER_KEY and SMTP_URL are required, and secrets
+ *   that repeat a few symbols are refused; in development
  *   they are generated (the master key once, into DATA_DIR, so restarts can still
  *   decrypt what was encrypted before).
  */
@@ -12,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defaults } from '../config/defaults.js';
+import { createOutgoingPolicy, OutgoingPolicyError, type OutgoingPolicy } from './net/outgoing-policy.js';
 
 export interface Config {
   readonly env: 'production' | 'development' | 'test';
@@ -40,12 +42,15 @@ export interface Config {
   readonly rateLimitWindowMs: number;
   readonly rateLimitTokenFailures: number;
   readonly rateLimitLoginFailures: number;
+  readonly rateLimitLoginWindowMs: number;
   readonly rateLimitAdminFailures: number;
   readonly maxHeaderBytes: number;
   readonly shutdownGraceMs: number;
   readonly dbConnectTimeoutMs: number;
   /** Who may read /metrics (METRICS_TOKEN). */
   readonly metrics: MetricsAccess;
+  /** Where Tarn's own outgoing calls (back-channel logout, …) may go: OUTGOING_NETWORKS, OUTGOING_TIMEOUT_MS. */
+  readonly outgoing: OutgoingPolicy;
 }
 
 /** /metrics for anyone, for holders of a bearer token, or for nobody (404). */
@@ -92,17 +97,45 @@ function databaseUrl(env: Env): string | undefined {
   return raw;
 }
 
+/**
+ * Bits of a secret as its own symbols suggest: length × the Shannon entropy of its symbol
+ * frequencies. It cannot see a dictionary word, but it exposes the values people type when
+ * they are in a hurry ("aaaa…", "0000…", "abab…"), which is what production must refuse.
+ */
+export function estimatedBits(symbols: ArrayLike<number | string>): number {
+  const counts = new Map<number | string, number>();
+  for (let i = 0; i < symbols.length; i += 1) counts.set(symbols[i]!, (counts.get(symbols[i]!) ?? 0) + 1);
+  let perSymbol = 0;
+  for (const count of counts.values()) perSymbol -= (count / symbols.length) * Math.log2(count / symbols.length);
+  return symbols.length * perSymbol;
+}
+
+/** 32 random bytes estimate at about 150 bits; a quarter of the bytes repeating still passes. */
+const MASTER_KEY_MIN_BITS = 128;
+/** A 32-character hex or 22-character base64url random token estimates above this. */
+const ADMIN_TOKEN_MIN_BITS = 64;
+
+/** Exactly 64 hex characters, or exactly 43 base64url characters that encode 32 bytes canonically. */
 function decodeMasterKey(raw: string, source: string): Buffer {
   const trimmed = raw.trim();
-  const key = /^[0-9a-f]{64}$/i.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64url');
-  if (key.length !== 32) {
-    throw new ConfigError(`${source} must be 32 bytes as 64 hex characters or base64url`);
+  if (/^[0-9a-f]{64}$/i.test(trimmed)) return Buffer.from(trimmed, 'hex');
+  // Node's base64url decoder skips characters outside the alphabet and ignores stray low bits,
+  // so a typo would silently become another key: only the canonical 43-character form is accepted.
+  const key = /^[A-Za-z0-9_-]{43}$/.test(trimmed) ? Buffer.from(trimmed, 'base64url') : undefined;
+  if (!key || key.length !== 32 || key.toString('base64url') !== trimmed) {
+    throw new ConfigError(`${source} must be 32 bytes as 64 hex characters or 43 base64url characters`);
   }
   return key;
 }
 
 function masterKey(env: Env, mode: Config['env'], dataDir: string): Buffer {
-  if (env.TARN_MASTER_KEY) return decodeMasterKey(env.TARN_MASTER_KEY, 'TARN_MASTER_KEY');
+  if (env.TARN_MASTER_KEY) {
+    const key = decodeMasterKey(env.TARN_MASTER_KEY, 'TARN_MASTER_KEY');
+    if (mode === 'production' && estimatedBits(key) < MASTER_KEY_MIN_BITS) {
+      throw new ConfigError('TARN_MASTER_KEY is too predictable for production (repeated bytes); generate one with `openssl rand -hex 32`');
+    }
+    return key;
+  }
   if (mode === 'production') throw new ConfigError('TARN_MASTER_KEY is required in production');
   const file = join(dataDir, 'master.key');
   if (existsSync(file)) return decodeMasterKey(readFileSync(file, 'utf8'), file);
@@ -116,6 +149,9 @@ function adminToken(env: Env, mode: Config['env']): { token: string; generated: 
   const raw = env.TARN_ADMIN_TOKEN;
   if (raw) {
     if (raw.length < 16) throw new ConfigError('TARN_ADMIN_TOKEN must be at least 16 characters');
+    if (mode === 'production' && estimatedBits([...raw]) < ADMIN_TOKEN_MIN_BITS) {
+      throw new ConfigError('TARN_ADMIN_TOKEN is too predictable for production (too few distinct characters); generate one with `openssl rand -base64 32`');
+    }
     return { token: raw, generated: false };
   }
   if (mode === 'production') throw new ConfigError('TARN_ADMIN_TOKEN is required in production');
@@ -157,11 +193,23 @@ function mode(env: Env): Config['env'] {
   return raw;
 }
 
-function smtpUrl(env: Env): string | undefined {
+function smtpUrl(env: Env, mode: Config['env']): string | undefined {
   const raw = env.SMTP_URL;
+  // Without a transport, mail (codes, invitation links) could only go to the log, which is no place for secrets.
+  if (!raw && mode === 'production') throw new ConfigError('SMTP_URL is required in production: invitations and sign-in codes must be mailed, not logged');
   if (!raw) return undefined;
   if (!/^smtps?:\/\//.test(raw)) throw new ConfigError('SMTP_URL must start with smtp:// or smtps://');
   return raw;
+}
+
+function outgoing(env: Env): OutgoingPolicy {
+  const timeoutMs = integer(env, 'OUTGOING_TIMEOUT_MS', defaults.OUTGOING_TIMEOUT_MS, 100, 60_000);
+  try {
+    return createOutgoingPolicy(env.OUTGOING_NETWORKS || defaults.OUTGOING_NETWORKS, timeoutMs);
+  } catch (error) {
+    if (error instanceof OutgoingPolicyError) throw new ConfigError(`OUTGOING_NETWORKS: ${error.message}`);
+    throw error;
+  }
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -183,7 +231,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: admin.token,
     adminTokenGenerated: admin.generated,
     masterKey: masterKey(env, envMode, dataDir),
-    smtpUrl: smtpUrl(env),
+    smtpUrl: smtpUrl(env, envMode),
     mailFrom: env.MAIL_FROM || `Tarn <no-reply@${new URL(publicUrl(env, port)).hostname}>`,
     logLevel,
     trustedProxies: trustedProxies(env),
@@ -194,10 +242,12 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitWindowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', defaults.RATE_LIMIT_WINDOW_MS, 1000, 3_600_000),
     rateLimitTokenFailures: integer(env, 'RATE_LIMIT_TOKEN_FAILURES', defaults.RATE_LIMIT_TOKEN_FAILURES, 0, 1_000_000),
     rateLimitLoginFailures: integer(env, 'RATE_LIMIT_LOGIN_FAILURES', defaults.RATE_LIMIT_LOGIN_FAILURES, 0, 1_000_000),
+    rateLimitLoginWindowMs: integer(env, 'RATE_LIMIT_LOGIN_WINDOW_MS', defaults.RATE_LIMIT_LOGIN_WINDOW_MS, 1000, 24 * 3_600_000),
     rateLimitAdminFailures: integer(env, 'RATE_LIMIT_ADMIN_FAILURES', defaults.RATE_LIMIT_ADMIN_FAILURES, 0, 1_000_000),
     maxHeaderBytes: integer(env, 'MAX_HEADER_BYTES', defaults.MAX_HEADER_BYTES, 1024, 1024 * 1024),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', defaults.SHUTDOWN_GRACE_MS, 0, 600_000),
     metrics: metricsAccess(env, envMode),
     dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', defaults.DB_CONNECT_TIMEOUT_MS, 100, 60_000),
+    outgoing: outgoing(env),
   });
 }

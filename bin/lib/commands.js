@@ -83,7 +83,8 @@ export async function usersImport(api, { values, positionals, out, err }) {
   const pool = required(positionals[0], 'the pool id (tarn users import POOL FILE)');
   const file = required(positionals[1], 'the file to import (NDJSON, or CSV with a header row)');
   const csv = values.csv || file.toLowerCase().endsWith('.csv');
-  if (csv && values['firebase-signer-key']) throw new UsageError('Firebase scrypt parameters go with an NDJSON file (its settings line); convert the CSV to NDJSON first.');
+  if (csv && values['firebase-signer-key'])
+    throw new UsageError('Firebase scrypt parameters go with an NDJSON file (its settings line); convert the CSV to NDJSON first.');
   const total = statSync(file).size;
   const bar = progressBar(err, 'Importing [{bar}] {percentage}% | {value}/{total} bytes | ETA {eta}s');
   bar.start(total, 0);
@@ -161,7 +162,9 @@ export async function importKeycloak(api, { values, positionals, out, err }) {
   for (const client of plan.clients) {
     try {
       const created = await api.json('POST', `/pools/${poolId}/clients`, client);
-      out(`Client ${created.clientId}${client.clientSecret ? ' (secret kept)' : created.clientSecret ? ` (new secret, shown once: ${created.clientSecret})` : ''}`);
+      out(
+        `Client ${created.clientId}${client.clientSecret ? ' (secret kept)' : created.clientSecret ? ` (new secret, shown once: ${created.clientSecret})` : ''}`,
+      );
     } catch (error) {
       // One application Tarn refuses (a redirect URI it does not allow, …) does not stop the move.
       if (!(error instanceof ProblemError)) throw error;

@@ -13,7 +13,11 @@ const MASKED_SECRET = /^\*+$/;
 
 /** @param {string} realm */
 export function poolIdOf(realm) {
-  const id = realm.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+  const id = realm
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63);
   return id.length >= 2 ? id : `realm-${id}`;
 }
 
@@ -46,7 +50,9 @@ function toClient(client, leftBehind) {
       }
       return true;
     });
-  const postLogout = String(client.attributes?.['post.logout.redirect.uris'] ?? '').split('##').filter(Boolean);
+  const postLogout = String(client.attributes?.['post.logout.redirect.uris'] ?? '')
+    .split('##')
+    .filter(Boolean);
   const grantTypes = [];
   if (client.standardFlowEnabled !== false) grantTypes.push('authorization_code', 'refresh_token');
   if (client.serviceAccountsEnabled) grantTypes.push('client_credentials');
@@ -124,9 +130,13 @@ function toUserLine(user, leftBehind) {
   };
   if (typeof user.id === 'string' && /^[0-9a-f-]{36}$/i.test(user.id)) line.id = user.id;
   if (user.createdTimestamp) line.createdAt = new Date(user.createdTimestamp).toISOString();
-  const password = (user.credentials ?? []).filter((/** @type {any} */ c) => c.type === 'password').map(toPassword).find(Boolean);
+  const password = (user.credentials ?? [])
+    .filter((/** @type {any} */ c) => c.type === 'password')
+    .map(toPassword)
+    .find(Boolean);
   if (password) Object.assign(line, password);
-  else if ((user.credentials ?? []).some((/** @type {any} */ c) => c.type === 'password')) leftBehind.push(`user ${who}: a password in a format Tarn does not read`);
+  else if ((user.credentials ?? []).some((/** @type {any} */ c) => c.type === 'password'))
+    leftBehind.push(`user ${who}: a password in a format Tarn does not read`);
   for (const credential of user.credentials ?? []) {
     if (credential.type !== 'password') leftBehind.push(`user ${who}: a ${credential.type} credential (enrol again in Tarn)`);
   }
@@ -147,7 +157,8 @@ export function planRealm(realm, userFiles = []) {
     leftBehind.push('realm roles (model them as groups; memberships of roles are not carried over)');
   }
   if (realm.identityProviders?.length) leftBehind.push('identity providers (set up federation in Tarn)');
-  if (realm.components?.['org.keycloak.storage.UserStorageProvider']?.length) leftBehind.push('user federation (LDAP, Kerberos): users stored there are not in the export');
+  if (realm.components?.['org.keycloak.storage.UserStorageProvider']?.length)
+    leftBehind.push('user federation (LDAP, Kerberos): users stored there are not in the export');
   return {
     pool: { id: poolIdOf(realm.realm), name: realm.displayName || realm.realm },
     groups: flattenGroups(realm.groups, null, []),

@@ -1,18 +1,29 @@
 /**
- * Admin API authentication (DESIGN.md, "Admin REST API"):
+ * Admin API authentication (docs/design.md#admin-api):
  *   Bearer $TARN_ADMIN_TOKEN           everything, compared in constant time;
  *   Basic base64(poolId:poolSecret)    that one pool's routes (current or next secret).
  * A pool credential used on another pool's path finds nothing there (404), like any
- * other pool-A-at-pool-B access.
+ * other pool-A-at-pool-B access: the pool router decides that (pool-scope.ts).
  */
 import type { Context, Next } from 'koa';
 import { safeEqual } from '../crypto/secrets.js';
+import type { DocumentedSpec } from '../http/guard.js';
+import type { AuditRequestScope } from '../audit/audit.service.js';
 import { problems } from '../http/problem.js';
 import { POOL_ID } from '../pools/pools.schemas.js';
 
 export type Principal = { kind: 'admin' } | { kind: 'pool'; poolId: string; secretId: string };
 
-export interface AdminAuthDeps {
+/** What every admin route finds on ctx.state once authenticated. */
+export interface AdminState {
+  principal: Principal;
+  /** Set by the request frame (http/security-headers.ts). */
+  requestId?: string;
+  /** The admin event pending for this request (audit/audit.middleware.ts). */
+  audit?: AuditRequestScope;
+}
+
+interface AdminAuthDeps {
   adminToken: string;
   authenticateSecret(poolId: string, secret: string): Promise<string | undefined>;
 }
@@ -25,11 +36,11 @@ function parseBasic(value: string): { user: string; password: string } | undefin
 }
 
 export function adminAuth(deps: AdminAuthDeps) {
-  return async function authenticateAdmin(ctx: Context, next: Next): Promise<void> {
+  return async function authenticateAdmin(ctx: Context & { state: Partial<AdminState> }, next: Next): Promise<void> {
     const header = ctx.get('authorization');
     const [scheme = '', value = ''] = header.split(/\s+/, 2);
     if (/^bearer$/i.test(scheme) && value && safeEqual(value, deps.adminToken)) {
-      ctx.state.principal = { kind: 'admin' } satisfies Principal;
+      ctx.state.principal = { kind: 'admin' };
       return next();
     }
     if (/^basic$/i.test(scheme) && value) {
@@ -37,7 +48,7 @@ export function adminAuth(deps: AdminAuthDeps) {
       if (credentials && POOL_ID.test(credentials.user)) {
         const secretId = await deps.authenticateSecret(credentials.user, credentials.password);
         if (secretId) {
-          ctx.state.principal = { kind: 'pool', poolId: credentials.user, secretId } satisfies Principal;
+          ctx.state.principal = { kind: 'pool', poolId: credentials.user, secretId };
           return next();
         }
       }
@@ -46,15 +57,9 @@ export function adminAuth(deps: AdminAuthDeps) {
   };
 }
 
-/** Admin token only: creating, listing and deleting pools. */
-export function requireAdmin(ctx: Context): void {
-  const principal = ctx.state.principal as Principal;
-  if (principal.kind !== 'admin') throw problems.forbidden('This route needs the admin token; a pool secret only manages its own pool.');
-}
-
-/** The pool a route may act on: any for the admin token, only its own for a pool secret. */
-export function authorizedPool(ctx: Context, poolId: string): string {
-  const principal = ctx.state.principal as Principal;
-  if (principal.kind === 'pool' && principal.poolId !== poolId) throw problems.notFound('Pool');
-  return poolId;
+/** Routes declared adminOnly (creating, listing and deleting pools) refuse pool secrets. */
+export function requireAdmin(ctx: { state: AdminState }, spec: DocumentedSpec): void {
+  if (spec.adminOnly && ctx.state.principal.kind !== 'admin') {
+    throw problems.forbidden('This route needs the admin token; a pool secret only manages its own pool.');
+  }
 }

@@ -1,30 +1,32 @@
 /**
  * The admin REST API under /admin: JSON in and out, RFC 9457 problems on every mistake.
- * Each domain registers its routes; this file only wires authentication and body parsing.
+ * Each domain declares its routes (http/guard.ts); this file mounts them:
+ *   /admin/...               authentication, then the routes that are not about one pool;
+ *   /admin/pools/{pool}/...  the pool router: `:pool` is authorized and loaded once, onto
+ *                            ctx.state.pool, before any of its routes runs (pool-scope.ts).
  */
 import Router from '@koa/router';
-import type { Context } from 'koa';
-import { registerAuditRoutes } from '../audit/audit.routes.js';
+import { auditRoutes } from '../audit/audit.routes.js';
 import type { AuditService } from '../audit/audit.service.js';
+import { clientRoutes } from '../clients/clients.routes.js';
 import type { ClientService } from '../clients/clients.service.js';
-import { registerClientRoutes } from '../clients/clients.routes.js';
+import { groupRoutes } from '../groups/groups.routes.js';
 import type { GroupService } from '../groups/groups.service.js';
-import { registerGroupRoutes } from '../groups/groups.routes.js';
 import { readJson } from '../http/body.js';
-import { registerPasskeyRoutes } from '../passkeys/passkeys.routes.js';
+import type { GuardedRoute, GuardOptions } from '../http/guard.js';
+import { passkeyRoutes } from '../passkeys/passkeys.routes.js';
 import type { PasskeyService } from '../passkeys/passkeys.service.js';
+import { poolCollectionRoutes, poolRoutes } from '../pools/pools.routes.js';
 import type { PoolService } from '../pools/pools.service.js';
-import { registerPoolRoutes } from '../pools/pools.routes.js';
-import type { UserService } from '../users/users.service.js';
-import { registerUserRoutes } from '../users/users.routes.js';
-import { registerUserImportRoutes } from '../users/import/import.routes.js';
+import { userImportRoutes } from '../users/import/import.routes.js';
 import type { ImportService } from '../users/import/import.service.js';
-import { adminAuth } from './admin-auth.js';
-import { openApiDocument } from './openapi.js';
+import { userRoutes } from '../users/users.routes.js';
+import type { UserService } from '../users/users.service.js';
+import { adminAuth, requireAdmin, type AdminState } from './admin-auth.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { resolvePool, type PoolState } from './pool-scope.js';
 
-export type JsonBody = (ctx: Context) => Promise<unknown>;
-
-export interface AdminRouterDeps {
+interface AdminRouterDeps {
   adminToken: string;
   bodyLimitBytes: number;
   pools: PoolService;
@@ -36,21 +38,34 @@ export interface AdminRouterDeps {
   importer: ImportService;
 }
 
-export function createAdminRouter(deps: AdminRouterDeps): Router {
-  const router = new Router({ prefix: '/admin' });
-  const body: JsonBody = (ctx) => readJson(ctx, deps.bodyLimitBytes);
+function mount<StateT>(router: Router<StateT>, routes: GuardedRoute<StateT>[], options: GuardOptions<StateT>): void {
+  for (const route of routes) router[route.spec.method](route.name, route.spec.path, route.middleware(options));
+}
 
+export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
+  const adminLevel = poolCollectionRoutes(deps.pools);
+  const poolLevel = [
+    ...poolRoutes(deps.pools),
+    ...clientRoutes(deps.clients),
+    ...userImportRoutes(deps.importer, deps.audit), // before userRoutes: /users/import is not /users/:userId
+    ...userRoutes(deps.users),
+    ...(deps.audit ? auditRoutes(deps.audit) : []),
+    ...passkeyRoutes(deps.passkeys),
+    ...groupRoutes(deps.groups),
+  ];
+  const openApiDocument = buildOpenApiDocument({ admin: adminLevel, pool: poolLevel });
+  const options: GuardOptions<AdminState> = { readJson: (ctx) => readJson(ctx, deps.bodyLimitBytes), authorize: requireAdmin };
+
+  const router = new Router<AdminState>({ prefix: '/admin' });
   router.get('/openapi.json', function serveOpenApi(ctx) {
     ctx.body = openApiDocument;
   });
-
   router.use(adminAuth({ adminToken: deps.adminToken, authenticateSecret: deps.pools.authenticateSecret }));
-  registerPoolRoutes(router, deps.pools, body);
-  registerClientRoutes(router, deps.clients, body);
-  registerUserImportRoutes(router, deps.importer, deps.audit); // before users/:userId
-  registerUserRoutes(router, deps.users, body);
-  if (deps.audit) registerAuditRoutes(router, deps.audit);
-  registerPasskeyRoutes(router, deps.passkeys);
-  registerGroupRoutes(router, deps.groups, body);
+  mount<AdminState>(router, adminLevel, options);
+
+  const poolRouter = new Router<PoolState>({ prefix: '/pools/:pool' });
+  poolRouter.param('pool', resolvePool(deps.pools.getPoolRow));
+  mount<PoolState>(poolRouter, poolLevel, options);
+  router.use(poolRouter.routes());
   return router;
 }

@@ -15,8 +15,8 @@
  * or what the route said through annotateAudit().
  */
 import type Router from '@koa/router';
-import type { Context, Next } from 'koa';
-import type { Principal } from '../admin/admin-auth.js';
+import type { Next, ParameterizedContext } from 'koa';
+import type { AdminState, Principal } from '../admin/admin-auth.js';
 import { toAppError } from '../http/errors.js';
 import type { AuditActor, AuditRequestScope, AuditService, AuditTarget } from './audit.service.js';
 
@@ -30,11 +30,11 @@ export interface AdminRouteMatch {
 }
 
 /** The route a request would take through the router (without running it). */
-export function matchAdminRoute(router: Router, path: string, method: string): AdminRouteMatch | undefined {
+export function matchAdminRoute(router: Router<AdminState>, path: string, method: string): AdminRouteMatch | undefined {
   const matched = router.match(path, method);
   const layer = matched.pathAndMethod.toReversed().find((candidate) => candidate.methods.length > 0);
   if (!layer) return undefined;
-  const params = layer.params(path, layer.captures(path) ?? [], {}) as Record<string, string>;
+  const params = layer.params(path, layer.captures(path) ?? [], {});
   return { template: layer.path as string, params };
 }
 
@@ -76,7 +76,7 @@ function actorOf(principal: Principal | undefined): AuditActor {
   return { kind: 'pool_secret', id: principal.secretId };
 }
 
-function createdTarget(ctx: Context, fallbackType: string): AuditTarget | undefined {
+function createdTarget(ctx: AuditedContext, fallbackType: string): AuditTarget | undefined {
   const location = ctx.response.get('location');
   if (!location) return undefined;
   const id = location.split('/').pop();
@@ -84,23 +84,26 @@ function createdTarget(ctx: Context, fallbackType: string): AuditTarget | undefi
 }
 
 /** Adds what the route knows (a target, rotated ids) to the admin event of the request, if one is pending. */
-export function annotateAudit(ctx: Context, note: { target?: AuditTarget; details?: Record<string, unknown> }): void {
-  const pending = ctx.state.audit as AuditRequestScope | undefined;
+/** Admin requests, before (principal unset) and after authentication. */
+type AuditedContext = ParameterizedContext<Partial<AdminState>>;
+
+export function annotateAudit(ctx: { state: Partial<AdminState> }, note: { target?: AuditTarget; details?: Record<string, unknown> }): void {
+  const pending = ctx.state.audit;
   if (!pending) return;
   if (note.target) pending.target = note.target;
   if (note.details) Object.assign(pending.details, note.details);
 }
 
-export function auditAdminActions(audit: AuditService, router: Router) {
-  return async function recordAdminAction(ctx: Context, next: Next): Promise<void> {
+export function auditAdminActions(audit: AuditService, router: Router<AdminState>) {
+  return async function recordAdminAction(ctx: AuditedContext, next: Next): Promise<void> {
     if (!ctx.path.startsWith('/admin/pools')) return next();
     const match = matchAdminRoute(router, ctx.path, ctx.method);
     const isWrite = WRITES.has(ctx.method) && match !== undefined;
     const requestScope: AuditRequestScope = {
       get actor() {
-        return actorOf(ctx.state.principal as Principal | undefined);
+        return actorOf(ctx.state.principal);
       },
-      requestId: ctx.state.requestId as string | undefined,
+      requestId: ctx.state.requestId,
       ip: ctx.ip,
       details: {},
     };
@@ -115,7 +118,7 @@ export function auditAdminActions(audit: AuditService, router: Router) {
     const refused = status === 401 && match !== undefined;
     if (isWrite || refused) {
       const poolId = match.params.pool ?? (ctx.method === 'POST' && status < 300 ? (ctx.body as { id?: string } | undefined)?.id : undefined);
-      const principal = ctx.state.principal as Principal | undefined;
+      const principal = ctx.state.principal;
       // Pool A's secret at pool B's path found nothing there; B's trail must not name A's secret.
       const foreign = principal?.kind === 'pool' && principal.poolId !== poolId;
       if (poolId && !foreign) {
@@ -134,6 +137,7 @@ export function auditAdminActions(audit: AuditService, router: Router) {
         );
       }
     }
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what the next middleware threw, unchanged
     if (failure !== undefined) throw failure;
   };
 }

@@ -3,6 +3,7 @@
  * so "newest first" and the page cursor are both the primary key.
  */
 import type { Db } from '../db/database.js';
+import { poolScoped } from '../db/pool-scoped.js';
 import type { AuditEventRow, AuditEventTable } from '../db/tables.js';
 import type { Insertable } from 'kysely';
 import { isForeignKeyViolation } from '../db/errors.js';
@@ -19,6 +20,7 @@ export interface AuditFilter {
 }
 
 export function createAuditQueries(db: Db, poolId: string) {
+  const pool = poolScoped(db, poolId);
   return {
     /**
      * Inserts the event when the pool exists; false when it does not (an action on a
@@ -26,7 +28,7 @@ export function createAuditQueries(db: Db, poolId: string) {
      */
     async insertAuditEvent(event: NewAuditEvent): Promise<boolean> {
       try {
-        await db.insertInto('audit_events').values({ ...event, pool_id: poolId }).execute();
+        await pool.insertInto('audit_events', event).execute();
         return true;
       } catch (error) {
         if (isForeignKeyViolation(error)) return false;
@@ -36,7 +38,7 @@ export function createAuditQueries(db: Db, poolId: string) {
 
     /** Newest first; `before` is the id of the last event of the previous page. */
     listAuditEvents(filter: AuditFilter, limit: number, before: string | undefined): Promise<AuditEventRow[]> {
-      let query = db.selectFrom('audit_events').selectAll().where('pool_id', '=', poolId).orderBy('id', 'desc').limit(limit);
+      let query = pool.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(limit);
       if (before !== undefined) query = query.where('id', '<', before);
       if (filter.action !== undefined) query = query.where('action', '=', filter.action);
       if (filter.actorKind !== undefined) query = query.where('actor_kind', '=', filter.actorKind as AuditEventRow['actor_kind']);
@@ -48,5 +50,3 @@ export function createAuditQueries(db: Db, poolId: string) {
     },
   };
 }
-
-export type AuditQueries = ReturnType<typeof createAuditQueries>;

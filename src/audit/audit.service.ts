@@ -12,14 +12,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import type { AuditActorKind, AuditEventRow } from '../db/tables.js';
-import { encodeCursor, parsePageRequest, type Page } from '../http/pagination.js';
-import { problems } from '../http/problem.js';
-import { parseInput } from '../http/validation.js';
+import { toPage, type Page } from '../http/pagination.js';
 import type { Logger } from '../log.js';
-import { createPoolQueries } from '../pools/pools.queries.js';
 import { POOL_ID } from '../pools/pools.schemas.js';
 import { createAuditQueries } from './audit.queries.js';
-import { auditFilterQuery } from './audit.schemas.js';
+import type { AuditQuery } from './audit.schemas.js';
 
 export interface AuditActor {
   kind: AuditActorKind;
@@ -81,7 +78,7 @@ export interface AuditServiceDeps {
  * must still be recorded, so those become U+FFFD (the UTF-8 round trip replaces surrogates).
  */
 function storable(text: string, max: number): string {
-  return Buffer.from(text.slice(0, max), 'utf8').toString('utf8').replace(/\u0000/g, '\ufffd');
+  return Buffer.from(text.slice(0, max), 'utf8').toString('utf8').replaceAll('\u0000', '\ufffd');
 }
 
 export function toAuditResponse(row: AuditEventRow) {
@@ -112,7 +109,7 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
   /**
    * Records one event; `current` is the request it happened in, if any (its actor, ids and IP).
    * (Passed by hand rather than through an AsyncLocalStorage: one of those, switched on for
-   * admin requests and off again, made the promise hooks of every later request slower, issue 7.)
+   * admin requests and off again, made the promise hooks of every later request slower; ADR 0708.)
    */
   async function record(input: AuditEventInput, current?: AuditRequestScope): Promise<void> {
     // Not a pool id at all (a fuzzed path): there is no pool whose trail it could join.
@@ -168,26 +165,21 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
       );
     },
 
-    async listAuditEvents(poolId: string, query: Record<string, unknown>): Promise<Page<AuditEventResponse>> {
-      const page = parsePageRequest(query);
-      const filter = parseInput(auditFilterQuery, { action: query.action, actor: query.actor, outcome: query.outcome, since: query.since, until: query.until }, 'query');
-      if ((await createPoolQueries(db).findPoolVersion(poolId)) === undefined) throw problems.notFound('Pool');
-      const [actorKind, ...rest] = filter.actor?.split(':') ?? [];
+    async listAuditEvents(poolId: string, query: AuditQuery): Promise<Page<AuditEventResponse>> {
+      const [actorKind, ...rest] = query.actor?.split(':') ?? [];
       const rows = await createAuditQueries(db, poolId).listAuditEvents(
         {
-          action: filter.action,
+          action: query.action,
           actorKind,
           actorId: rest.length ? rest.join(':') : undefined,
-          outcome: filter.outcome,
-          since: filter.since ? new Date(filter.since) : undefined,
-          until: filter.until ? new Date(filter.until) : undefined,
+          outcome: query.outcome,
+          since: query.since ? new Date(query.since) : undefined,
+          until: query.until ? new Date(query.until) : undefined,
         },
-        page.limit + 1,
-        page.after,
+        query.limit + 1,
+        query.cursor,
       );
-      const items = rows.slice(0, page.limit);
-      const last = items[items.length - 1];
-      return { items: items.map(toAuditResponse), nextCursor: rows.length > page.limit && last ? encodeCursor(last.id) : null };
+      return toPage(rows, query.limit, (row) => row.id, toAuditResponse);
     },
   };
 }

@@ -1,5 +1,6 @@
 /** Applications (OIDC clients) of one pool. */
 import type { Db } from '../db/database.js';
+import { poolScoped } from '../db/pool-scoped.js';
 import type { ClientRow, ClientTable } from '../db/tables.js';
 import type { Insertable, Updateable } from 'kysely';
 
@@ -7,33 +8,33 @@ export type ClientChange = Omit<Updateable<ClientTable>, 'pool_id' | 'client_id'
 export type NewClient = Omit<Insertable<ClientTable>, 'pool_id'>;
 
 export function createClientQueries(db: Db, poolId: string) {
+  const pool = poolScoped(db, poolId);
   return {
     findClient(clientId: string): Promise<ClientRow | undefined> {
-      return db.selectFrom('clients').selectAll().where('pool_id', '=', poolId).where('client_id', '=', clientId).executeTakeFirst();
+      return pool.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
     },
 
     listClients(limit: number, after: string | undefined): Promise<ClientRow[]> {
-      let query = db.selectFrom('clients').selectAll().where('pool_id', '=', poolId).orderBy('client_id').limit(limit);
+      let query = pool.selectFrom('clients').selectAll().orderBy('client_id').limit(limit);
       if (after !== undefined) query = query.where('client_id', '>', after);
       return query.execute();
     },
 
     insertClient(row: NewClient): Promise<ClientRow> {
-      return db.insertInto('clients').values({ ...row, pool_id: poolId }).returningAll().executeTakeFirstOrThrow();
+      return pool.insertInto('clients', row).returningAll().executeTakeFirstOrThrow();
     },
 
     updateClient(clientId: string, change: ClientChange): Promise<ClientRow | undefined> {
-      return db
+      return pool
         .updateTable('clients')
         .set({ ...change, updated_at: new Date() })
-        .where('pool_id', '=', poolId)
         .where('client_id', '=', clientId)
         .returningAll()
         .executeTakeFirst();
     },
 
     async deleteClient(clientId: string): Promise<boolean> {
-      const result = await db.deleteFrom('clients').where('pool_id', '=', poolId).where('client_id', '=', clientId).executeTakeFirst();
+      const result = await pool.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
   };

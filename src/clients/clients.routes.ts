@@ -1,39 +1,72 @@
 /** /admin/pools/{pool}/clients: applications. */
-import type Router from '@koa/router';
-import { authorizedPool } from '../admin/admin-auth.js';
-import type { JsonBody } from '../admin/admin.router.js';
-import { parseInput } from '../http/validation.js';
-import { createClientSchema, updateClientSchema } from './clients.schemas.js';
+import { z } from 'zod';
+import { poolRoute } from '../admin/pool-scope.js';
+import { pageOf, pageQuery } from '../http/pagination.js';
+import { clientIdParams, clientResponse, clientWithSecretResponse, createClientSchema, updateClientSchema } from './clients.schemas.js';
 import type { ClientService } from './clients.service.js';
 
-export function registerClientRoutes(router: Router, clients: ClientService, body: JsonBody): void {
-  router.post('/pools/:pool/clients', async function createClient(ctx) {
-    const poolId = authorizedPool(ctx, ctx.params.pool!);
-    const created = await clients.createClient(poolId, parseInput(createClientSchema, await body(ctx)));
-    ctx.status = 201;
-    ctx.set('Location', `/admin/pools/${poolId}/clients/${created.clientId}`);
-    ctx.body = created;
-  });
-
-  router.get('/pools/:pool/clients', async function listClients(ctx) {
-    ctx.body = await clients.listClients(authorizedPool(ctx, ctx.params.pool!), ctx.query);
-  });
-
-  router.get('/pools/:pool/clients/:clientId', async function getClient(ctx) {
-    ctx.body = await clients.getClient(authorizedPool(ctx, ctx.params.pool!), ctx.params.clientId!);
-  });
-
-  router.patch('/pools/:pool/clients/:clientId', async function updateClient(ctx) {
-    const poolId = authorizedPool(ctx, ctx.params.pool!);
-    ctx.body = await clients.updateClient(poolId, ctx.params.clientId!, parseInput(updateClientSchema, await body(ctx)));
-  });
-
-  router.post('/pools/:pool/clients/:clientId/secret/rotate', async function rotateClientSecret(ctx) {
-    ctx.body = await clients.rotateClientSecret(authorizedPool(ctx, ctx.params.pool!), ctx.params.clientId!);
-  });
-
-  router.delete('/pools/:pool/clients/:clientId', async function deleteClient(ctx) {
-    await clients.deleteClient(authorizedPool(ctx, ctx.params.pool!), ctx.params.clientId!);
-    ctx.status = 204;
-  });
+export function clientRoutes(clients: ClientService) {
+  return [
+    poolRoute(
+      {
+        method: 'post',
+        path: '/clients',
+        summary: 'Create an application (secret returned once)',
+        body: createClientSchema,
+        status: 201,
+        response: clientWithSecretResponse,
+      },
+      async function createClient(ctx, { body }) {
+        const created = await clients.createClient(ctx.state.pool.id, body);
+        ctx.set('Location', `/admin/pools/${ctx.state.pool.id}/clients/${created.clientId}`);
+        return created;
+      },
+    ),
+    poolRoute(
+      { method: 'get', path: '/clients', summary: 'List applications', query: z.object(pageQuery).strict(), status: 200, response: pageOf(clientResponse) },
+      async function listClients(ctx, { query }) {
+        return clients.listClients(ctx.state.pool.id, query);
+      },
+    ),
+    poolRoute(
+      { method: 'get', path: '/clients/:clientId', summary: 'Get an application', params: clientIdParams, status: 200, response: clientResponse },
+      async function getClient(ctx, { params }) {
+        return clients.getClient(ctx.state.pool.id, params.clientId);
+      },
+    ),
+    poolRoute(
+      {
+        method: 'patch',
+        path: '/clients/:clientId',
+        summary: 'Change an application',
+        params: clientIdParams,
+        body: updateClientSchema,
+        status: 200,
+        response: clientWithSecretResponse,
+      },
+      async function updateClient(ctx, { params, body }) {
+        return clients.updateClient(ctx.state.pool.id, params.clientId, body);
+      },
+    ),
+    poolRoute(
+      {
+        method: 'post',
+        path: '/clients/:clientId/secret/rotate',
+        summary: 'Replace the client secret (returned once)',
+        params: clientIdParams,
+        status: 200,
+        response: clientWithSecretResponse,
+        problems: [409],
+      },
+      async function rotateClientSecret(ctx, { params }) {
+        return clients.rotateClientSecret(ctx.state.pool.id, params.clientId);
+      },
+    ),
+    poolRoute(
+      { method: 'delete', path: '/clients/:clientId', summary: 'Delete an application', params: clientIdParams, status: 204 },
+      async function deleteClient(ctx, { params }) {
+        await clients.deleteClient(ctx.state.pool.id, params.clientId);
+      },
+    ),
+  ];
 }

@@ -1,21 +1,27 @@
 /** What the admin API accepts for applications. The provider checks the rest (Client.validate). */
 import { z } from 'zod';
+import { timestamp } from '../http/guard.js';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
+/** The algorithms of the keys every pool holds (keys.service KEY_ALGS). */
+export const ID_TOKEN_ALGS = ['RS256', 'ES256'] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 
 const uri = z
   .string()
   .max(2048)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return url.hash === '' && !value.includes('#');
-    } catch {
-      return false;
-    }
-  }, { message: 'Must be an absolute URI without a fragment.' });
+  .refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return url.hash === '' && !value.includes('#');
+      } catch {
+        return false;
+      }
+    },
+    { message: 'Must be an absolute URI without a fragment.' },
+  );
 
 // RFC 8707 §2: an absolute URI without a fragment; scopes are plain scope tokens (RFC 6749 §3.3).
 const scopeToken = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/, { message: 'Must be a scope token (printable ASCII, no spaces or quotes).' });
@@ -41,6 +47,17 @@ const clientFields = {
   tokenEndpointAuthMethod: z.enum(AUTH_METHODS),
   backchannelLogoutUri: uri.nullable(),
   jwks: jwks.nullable(),
+  idTokenSignedResponseAlg: z
+    .enum(ID_TOKEN_ALGS)
+    .describe("OIDC Registration §2 id_token_signed_response_alg: how this client's ID tokens are signed (default RS256)."),
+  refreshTokenReuseGraceSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(300)
+    .describe(
+      'Seconds after a refresh token is first used during which using it again returns another refresh token of the same grant instead of revoking the grant (default 0: strict).',
+    ),
   dpopBoundAccessTokens: z.boolean().describe('RFC 9449 §5.2: every access token of this client must be DPoP-bound.'),
   resources: z
     .array(resource)
@@ -67,3 +84,30 @@ export const updateClientSchema = z.object(clientFields).partial().strict();
 
 export type CreateClientInput = z.infer<typeof createClientSchema>;
 export type UpdateClientInput = z.infer<typeof updateClientSchema>;
+
+// What the admin API answers for applications. Plain strings where the provider stores
+// what it validated (grant types, auth method), so a stored value never breaks an answer.
+export const clientResponse = z.object({
+  clientId: z.string(),
+  name: z.string(),
+  redirectUris: z.array(z.string()),
+  postLogoutRedirectUris: z.array(z.string()),
+  grantTypes: z.array(z.string()),
+  tokenEndpointAuthMethod: z.string(),
+  backchannelLogoutUri: z.string().nullable(),
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).nullable(),
+  idTokenSignedResponseAlg: z.string(),
+  refreshTokenReuseGraceSeconds: z.number().int(),
+  dpopBoundAccessTokens: z.boolean(),
+  resources: z.array(z.object({ uri: z.string(), scopes: z.array(z.string()) })),
+  hasSecret: z.boolean(),
+  secretRotatedAt: timestamp.nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+export const clientWithSecretResponse = clientResponse.extend({
+  clientSecret: z.string().optional().describe('The client secret; present only when one was just made, and shown only now.'),
+});
+
+export const clientIdParams = z.object({ clientId: z.string() });

@@ -8,7 +8,9 @@
  * - resources are the RFC 8707 resource servers the client may get JWT access tokens
  *   for, each with its scopes (docs/adr/0600-resource-servers.md); no duplicates;
  * - the metadata is also checked by the pool's provider (Client.validate), so what the
- *   admin API accepts is what the provider will load.
+ *   admin API accepts is what the provider will load;
+ * - the back-channel logout URI must be a destination the deployment lets Tarn call
+ *   (OUTGOING_NETWORKS, src/net/outgoing-policy.ts); delivery checks it again on the resolved address.
  */
 import { randomBytes } from 'node:crypto';
 import type { Envelope } from '../crypto/envelope.js';
@@ -16,8 +18,9 @@ import { generateSecret } from '../crypto/secrets.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { ClientResource, ClientRow } from '../db/tables.js';
-import { parsePageRequest, toPage } from '../http/pagination.js';
+import { toPage, type PageQuery } from '../http/pagination.js';
 import { fieldError, problems, type FieldError } from '../http/problem.js';
+import type { OutgoingPolicy } from '../net/outgoing-policy.js';
 import type { PoolChangeListener } from '../pools/pools.service.js';
 import { createPoolQueries } from '../pools/pools.queries.js';
 import { createClientQueries, type ClientChange } from './clients.queries.js';
@@ -31,6 +34,8 @@ export interface ClientServiceDeps {
   listener: PoolChangeListener;
   /** Checks metadata with the pool's provider; resolves to a description of what is wrong, or undefined. */
   checkMetadata(poolId: string, metadata: OidcClientMetadata): Promise<string | undefined>;
+  /** The deployment's outgoing-network policy: where Tarn may be made to send requests. */
+  outgoing: Pick<OutgoingPolicy, 'refusalForUrl'>;
 }
 
 interface ClientShape {
@@ -43,10 +48,14 @@ interface ClientShape {
   jwks: { keys: Record<string, unknown>[] } | null;
   dpopBoundAccessTokens: boolean;
   resources: ClientResource[];
+  idTokenSignedResponseAlg: string;
+  refreshTokenReuseGraceSeconds: number;
 }
 
 /** Client metadata the provider keeps on the Client for getResourceServerInfo (provider-config). */
 export const RESOURCES_METADATA = 'tarn_resources';
+/** Client metadata the provider keeps for the refresh-token reuse grace period (oidc/refresh-grace.ts). */
+export const REFRESH_GRACE_METADATA = 'tarn_refresh_token_reuse_grace_seconds';
 
 /** The columns a shape sets, as stored (JSON columns serialised). */
 function shapeColumns(shape: ClientShape) {
@@ -60,6 +69,8 @@ function shapeColumns(shape: ClientShape) {
     jwks: JSON.stringify(shape.jwks),
     dpop_bound_access_tokens: shape.dpopBoundAccessTokens,
     resources: JSON.stringify(shape.resources),
+    id_token_signed_response_alg: shape.idTokenSignedResponseAlg,
+    refresh_token_reuse_grace_seconds: shape.refreshTokenReuseGraceSeconds,
   };
 }
 
@@ -69,8 +80,10 @@ function sealContext(poolId: string, clientId: string): string {
   return `client-secret:${poolId}:${clientId}`;
 }
 
-function checkShape(shape: ClientShape): void {
+function checkShape(shape: ClientShape, outgoing: ClientServiceDeps['outgoing']): void {
   const errors: FieldError[] = [];
+  const unreachable = shape.backchannelLogoutUri ? outgoing.refusalForUrl(shape.backchannelLogoutUri) : undefined;
+  if (unreachable) errors.push(fieldError('backchannelLogoutUri', `Tarn may not send requests there: ${unreachable}.`));
   const grants = new Set(shape.grantTypes);
   if (grants.has('authorization_code') && shape.redirectUris.length === 0) {
     errors.push(fieldError('redirectUris', 'At least one redirect URI is needed for the authorization_code grant.'));
@@ -82,7 +95,7 @@ function checkShape(shape: ClientShape): void {
     errors.push(fieldError('grantTypes', 'A public client (tokenEndpointAuthMethod "none") cannot use client_credentials.'));
   }
   if (shape.tokenEndpointAuthMethod === 'private_key_jwt' && !shape.jwks) {
-    errors.push(fieldError('jwks', 'private_key_jwt needs the client\'s public keys (jwks).'));
+    errors.push(fieldError('jwks', "private_key_jwt needs the client's public keys (jwks)."));
   }
   const seen = new Set<string>();
   shape.resources.forEach((resource, index) => {
@@ -109,7 +122,9 @@ export function toOidcMetadata(row: ClientRow, secret: string | undefined): Oidc
     require_auth_time: true,
     // RFC 9449 §5.2
     dpop_bound_access_tokens: row.dpop_bound_access_tokens ?? false,
+    id_token_signed_response_alg: row.id_token_signed_response_alg ?? 'RS256',
     [RESOURCES_METADATA]: row.resources ?? [],
+    [REFRESH_GRACE_METADATA]: row.refresh_token_reuse_grace_seconds ?? 0,
   };
 }
 
@@ -125,6 +140,8 @@ export function toClientResponse(row: ClientRow) {
     jwks: row.jwks,
     dpopBoundAccessTokens: row.dpop_bound_access_tokens,
     resources: row.resources,
+    idTokenSignedResponseAlg: row.id_token_signed_response_alg ?? 'RS256',
+    refreshTokenReuseGraceSeconds: row.refresh_token_reuse_grace_seconds ?? 0,
     hasSecret: row.secret_enc !== null,
     secretRotatedAt: row.secret_rotated_at,
     createdAt: row.created_at,
@@ -132,11 +149,7 @@ export function toClientResponse(row: ClientRow) {
   };
 }
 
-export function createClientService({ db, envelope, listener, checkMetadata }: ClientServiceDeps) {
-  async function assertPool(poolId: string): Promise<void> {
-    if ((await createPoolQueries(db).findPoolVersion(poolId)) === undefined) throw problems.notFound('Pool');
-  }
-
+export function createClientService({ db, envelope, listener, checkMetadata, outgoing }: ClientServiceDeps) {
   async function getClientRow(poolId: string, clientId: string): Promise<ClientRow> {
     const row = await createClientQueries(db, poolId).findClient(clientId);
     if (!row) throw problems.notFound('Client');
@@ -156,6 +169,8 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
         jwks: shape.jwks,
         dpop_bound_access_tokens: shape.dpopBoundAccessTokens,
         resources: shape.resources,
+        id_token_signed_response_alg: shape.idTokenSignedResponseAlg,
+        refresh_token_reuse_grace_seconds: shape.refreshTokenReuseGraceSeconds,
       } as ClientRow,
       secret ?? (usesSecret(shape.tokenEndpointAuthMethod) ? 'x'.repeat(43) : undefined),
     );
@@ -172,7 +187,6 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
     getClientRow,
 
     async createClient(poolId: string, input: CreateClientInput) {
-      await assertPool(poolId);
       const shape: ClientShape = {
         name: input.name,
         redirectUris: input.redirectUris ?? [],
@@ -183,8 +197,10 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
         jwks: input.jwks ?? null,
         dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? false,
         resources: input.resources ?? [],
+        idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? 'RS256',
+        refreshTokenReuseGraceSeconds: input.refreshTokenReuseGraceSeconds ?? 0,
       };
-      checkShape(shape);
+      checkShape(shape, outgoing);
       if (input.clientSecret !== undefined && !usesSecret(shape.tokenEndpointAuthMethod)) {
         throw problems.validation([fieldError('clientSecret', `A client using ${shape.tokenEndpointAuthMethod} has no secret.`)]);
       }
@@ -198,7 +214,8 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
           secret_enc: secret ? envelope.seal(secret, sealContext(poolId, clientId)) : null,
         })
         .catch((error: unknown) => {
-          if (isUniqueViolation(error)) throw problems.conflict('A client with this id already exists in the pool.', [fieldError('clientId', 'Already in use.')]);
+          if (isUniqueViolation(error))
+            throw problems.conflict('A client with this id already exists in the pool.', [fieldError('clientId', 'Already in use.')]);
           throw error;
         });
       await changed(poolId);
@@ -209,10 +226,8 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
       return toClientResponse(await getClientRow(poolId, clientId));
     },
 
-    async listClients(poolId: string, query: Record<string, unknown>) {
-      await assertPool(poolId);
-      const page = parsePageRequest(query);
-      const rows = await createClientQueries(db, poolId).listClients(page.limit + 1, page.after);
+    async listClients(poolId: string, page: PageQuery) {
+      const rows = await createClientQueries(db, poolId).listClients(page.limit + 1, page.cursor);
       return toPage(rows, page.limit, (row) => row.client_id, toClientResponse);
     },
 
@@ -228,8 +243,10 @@ export function createClientService({ db, envelope, listener, checkMetadata }: C
         jwks: input.jwks !== undefined ? input.jwks : current.jwks,
         dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? current.dpop_bound_access_tokens,
         resources: input.resources ?? current.resources,
+        idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? current.id_token_signed_response_alg ?? 'RS256',
+        refreshTokenReuseGraceSeconds: input.refreshTokenReuseGraceSeconds ?? current.refresh_token_reuse_grace_seconds ?? 0,
       };
-      checkShape(shape);
+      checkShape(shape, outgoing);
       // Moving to a secret-based method without a secret issues one (returned once);
       // moving away from one drops it.
       const needsSecret = usesSecret(shape.tokenEndpointAuthMethod);

@@ -1,5 +1,5 @@
 /**
- * Statements of the hot path with fixed SQL text (issue 7, ADR 0703). Two costs go away:
+ * Statements of the hot path with fixed SQL text (ADR 0703). Two costs go away:
  * Kysely building and compiling the query on every call (measured: a one-row artifact upsert
  * spent ≈ 170 µs of Tarn's CPU there, as much as the round trip itself), and, on PostgreSQL,
  * parsing and planning it on every call: the text is prepared once per connection under
@@ -45,7 +45,9 @@ export function preparedStatement<R = unknown>(name: string, text: string): Stat
 
 /**
  * node-postgres's client, preparing marked statements under their name: the first run on a
- * connection parses the text, later runs on it execute the prepared statement.
+ * connection parses the text, later runs on it execute the prepared statement. It relies on
+ * Kysely's PostgreSQL driver calling `query(text, values)`; test/oidc/library-assumptions.test.ts
+ * fails on an upgrade where the statement is no longer prepared.
  */
 export class PreparingClient extends pg.Client {
   override query(config: unknown, values?: unknown, callback?: unknown): never {

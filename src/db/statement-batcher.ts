@@ -1,5 +1,5 @@
 /**
- * Coalesces the requests of many callers into few statements (issue 7, ADR 0701): a
+ * Coalesces the requests of many callers into few statements (ADR 0701): a
  * statement costs a database round trip, and on a busy server most of that cost is the
  * round trip itself (system calls on both ends), not the rows.
  *
@@ -7,8 +7,12 @@
  * go out together in the next one, so batches grow with the load on their own: one item per
  * statement when the server is quiet (sent on the next turn of the event loop, no timer),
  * dozens when it is busy. It also keeps statements in the order their items arrived.
- * A failed statement fails every item in it; the next batch is still sent.
+ * A statement that fails because of one of its items (a data error: `isolates`) is run again
+ * for each item alone, so one request's bad value fails that request only; any other failure
+ * (the database away, the pool deleted) fails every item in it. The next batch is still sent.
  */
+import { isDataError } from './errors.js';
+
 export interface StatementBatcher<T, R> {
   /** Queues an item; settles with its result when the statement carrying it has run. */
   add(item: T): Promise<R>;
@@ -20,11 +24,32 @@ interface Queued<T, R> {
   reject(error: unknown): void;
 }
 
+export interface BatcherOptions {
+  maxBatch?: number;
+  /** Whether a failed statement's error may be one item's fault (then each item is run alone). */
+  isolates?: (error: unknown) => boolean;
+}
+
 /** `run` answers a batch with one result per item, in the items' order. */
-export function createStatementBatcher<T, R = void>(run: (items: T[]) => Promise<R[] | void>, maxBatch = 100): StatementBatcher<T, R> {
+export function createStatementBatcher<T, R = void>(
+  run: (items: T[]) => Promise<R[] | void>,
+  { maxBatch = 100, isolates = isDataError }: BatcherOptions = {},
+): StatementBatcher<T, R> {
   const queued: Queued<T, R>[] = [];
   let inFlight = false;
   let scheduled = false;
+
+  /** Each item alone, one statement after the other (still one in flight). */
+  async function runAlone(batch: Queued<T, R>[]): Promise<void> {
+    for (const entry of batch) {
+      try {
+        const results = await run([entry.item]);
+        entry.resolve((results ? results[0] : undefined) as R);
+      } catch (error) {
+        entry.reject(error);
+      }
+    }
+  }
 
   function send(): void {
     scheduled = false;
@@ -33,7 +58,7 @@ export function createStatementBatcher<T, R = void>(run: (items: T[]) => Promise
     inFlight = true;
     run(batch.map((entry) => entry.item)).then(
       (results) => batch.forEach((entry, n) => entry.resolve((results ? results[n] : undefined) as R)),
-      (error: unknown) => batch.forEach((entry) => entry.reject(error)),
+      (error: unknown) => (batch.length > 1 && isolates(error) ? runAlone(batch) : batch.forEach((entry) => entry.reject(error))),
     ).finally(() => {
       inFlight = false;
       schedule();

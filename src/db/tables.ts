@@ -78,6 +78,10 @@ export interface ClientTable {
   /** 005_protocol: RFC 9449 §5.2 and the client's resource servers (docs/adr/0600). */
   dpop_bound_access_tokens: Generated<boolean>;
   resources: ColumnType<ClientResource[], string | undefined, string>;
+  /** 008: OIDC Registration §2 id_token_signed_response_alg; null means RS256. */
+  id_token_signed_response_alg: ColumnType<string | null, string | null | undefined, string | null>;
+  /** 008: refresh-token reuse grace period in seconds (docs/adr/0604); 0 is strict. */
+  refresh_token_reuse_grace_seconds: Generated<number>;
 }
 
 /** A resource server (RFC 8707 indicator) an application may get access tokens for. */
@@ -132,7 +136,7 @@ export interface Database {
   group_members: GroupMemberTable;
   one_time_codes: OneTimeCodeTable;
   user_lockouts: UserLockoutTable;
-  ip_throttles: IpThrottleTable;
+  mail_requests: MailRequestTable;
 }
 
 export type PoolRow = Selectable<PoolTable>;
@@ -219,6 +223,8 @@ export interface OneTimeCodeTable {
   code_hash: string;
   token_hash: string | null;
   payload: Json<Record<string, unknown>>;
+  /** Registration: keyed hash of the interaction that submitted it (only it can use the code). */
+  binding: string | null;
   attempts: Generated<number>;
   created_at: Timestamp;
   expires_at: Timestamp;
@@ -233,11 +239,12 @@ export interface UserLockoutTable {
   locked_until: Timestamp | null;
 }
 
-export interface IpThrottleTable {
+/** A request by an anonymous visitor that may mail `address` (normalised, lower-case). */
+export interface MailRequestTable {
   pool_id: string;
+  address: string;
   ip: string;
-  failures: number;
-  window_started_at: Timestamp;
+  requested_at: Timestamp;
 }
 
 export type OneTimeCodeRow = Selectable<OneTimeCodeTable>;

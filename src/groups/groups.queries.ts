@@ -8,6 +8,7 @@
  */
 import { sql, type RawBuilder, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
+import { poolScoped } from '../db/pool-scoped.js';
 import type { GroupRow, GroupTable, UserRow } from '../db/tables.js';
 
 export type NewGroup = { id: string; name: string; description?: string; parent_id: string | null };
@@ -60,13 +61,14 @@ export function userGroupNamesQuery(poolId: string, userId: string): RawBuilder<
 }
 
 export function createGroupQueries(db: Db, poolId: string) {
+  const pool = poolScoped(db, poolId);
   return {
     findGroup(id: string): Promise<GroupRow | undefined> {
-      return db.selectFrom('groups').selectAll().where('pool_id', '=', poolId).where('id', '=', id).executeTakeFirst();
+      return pool.selectFrom('groups').selectAll().where('id', '=', id).executeTakeFirst();
     },
 
     listGroups(filter: { parentId?: string | undefined; name?: string | undefined }, limit: number, afterName: string | undefined): Promise<SortedGroupRow[]> {
-      let query = db.selectFrom('groups').selectAll().select(sql<string>`lower(name)`.as('sort_key')).where('pool_id', '=', poolId).orderBy(sql`lower(name)`).limit(limit);
+      let query = pool.selectFrom('groups').selectAll().select(sql<string>`lower(name)`.as('sort_key')).orderBy(sql`lower(name)`).limit(limit);
       if (filter.parentId !== undefined) query = query.where('parent_id', '=', filter.parentId);
       if (filter.name !== undefined) query = query.where(sql`lower(name)`, '=', filter.name.toLowerCase());
       if (afterName !== undefined) query = query.where(sql`lower(name)`, '>', afterName);
@@ -74,24 +76,22 @@ export function createGroupQueries(db: Db, poolId: string) {
     },
 
     insertGroup(row: NewGroup): Promise<GroupRow> {
-      return db.insertInto('groups').values({ ...row, pool_id: poolId }).returningAll().executeTakeFirstOrThrow();
+      return pool.insertInto('groups', row).returningAll().executeTakeFirstOrThrow();
     },
 
     updateGroup(id: string, change: GroupChange): Promise<GroupRow | undefined> {
-      return db
+      return pool
         .updateTable('groups')
         .set({ ...change, updated_at: new Date() })
-        .where('pool_id', '=', poolId)
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirst();
     },
 
     async countChildren(id: string): Promise<number> {
-      const row = await db
+      const row = await pool
         .selectFrom('groups')
         .select((eb) => eb.fn.countAll<number>().as('count'))
-        .where('pool_id', '=', poolId)
         .where('parent_id', '=', id)
         .executeTakeFirstOrThrow();
       return Number(row.count);
@@ -99,7 +99,7 @@ export function createGroupQueries(db: Db, poolId: string) {
 
     /** Deletes one group; the parent foreign key makes this fail (23503) while it has children. */
     async deleteGroup(id: string): Promise<boolean> {
-      const result = await db.deleteFrom('groups').where('pool_id', '=', poolId).where('id', '=', id).executeTakeFirst();
+      const result = await pool.deleteFrom('groups').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
 
@@ -143,34 +143,16 @@ export function createGroupQueries(db: Db, poolId: string) {
 
     /** Idempotent: true when the membership was new. The foreign keys refuse users and groups of other pools. */
     async insertMember(groupId: string, userId: string): Promise<boolean> {
-      const result = await db
-        .insertInto('group_members')
-        .values({ pool_id: poolId, group_id: groupId, user_id: userId })
+      const result = await pool
+        .insertInto('group_members', { group_id: groupId, user_id: userId })
         .onConflict((oc) => oc.columns(['pool_id', 'group_id', 'user_id']).doNothing())
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
     },
 
-    /**
-     * Adds many (group, user) pairs in one statement, skipping pairs whose group or user is
-     * not in this pool and pairs that already exist; returns how many were new.
-     */
-    async insertMemberships(pairs: readonly { groupId: string; userId: string }[]): Promise<number> {
-      if (pairs.length === 0) return 0;
-      const result = await sql`
-        INSERT INTO group_members (pool_id, group_id, user_id)
-        SELECT ${poolId}::text, p.group_id, p.user_id
-          FROM unnest(${pairs.map((pair) => pair.groupId)}::uuid[], ${pairs.map((pair) => pair.userId)}::uuid[]) AS p (group_id, user_id)
-         WHERE EXISTS (SELECT 1 FROM groups g WHERE g.pool_id = ${poolId} AND g.id = p.group_id)
-           AND EXISTS (SELECT 1 FROM users u WHERE u.pool_id = ${poolId} AND u.id = p.user_id)
-        ON CONFLICT (pool_id, group_id, user_id) DO NOTHING`.execute(db);
-      return Number(result.numAffectedRows ?? 0);
-    },
-
     async deleteMember(groupId: string, userId: string): Promise<boolean> {
-      const result = await db
+      const result = await pool
         .deleteFrom('group_members')
-        .where('pool_id', '=', poolId)
         .where('group_id', '=', groupId)
         .where('user_id', '=', userId)
         .executeTakeFirst();

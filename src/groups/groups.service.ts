@@ -1,5 +1,5 @@
 /**
- * Groups of a pool (DESIGN.md, "Groups"; ADR 0200).
+ * Groups of a pool (docs/design.md#groups; ADR 0200).
  * - A name is unique in the pool, case-insensitively (409 naming `name`).
  * - A parent is a group of the same pool; any other id is 404 naming `parentId`.
  * - A move that would make a group its own ancestor is refused (409 naming `parentId`);
@@ -13,16 +13,13 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
 import type { GroupRow, UserRow } from '../db/tables.js';
-import { parsePageRequest, toPage, type PageRequest } from '../http/pagination.js';
+import { isUuid } from '../http/ids.js';
+import { toPage, type PageQuery } from '../http/pagination.js';
 import { AppError, fieldError, problems } from '../http/problem.js';
-import { parseInput } from '../http/validation.js';
-import { createPoolQueries } from '../pools/pools.queries.js';
 import { createUserQueries } from '../users/users.queries.js';
 import { toUserResponse } from '../users/users.service.js';
 import { createGroupQueries, type GroupChange, type GroupQueries, type UserGroupRow } from './groups.queries.js';
-import { deleteGroupQuery, listGroupsQuery, listMembersQuery, type CreateGroupInput, type UpdateGroupInput } from './groups.schemas.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import type { CreateGroupInput, DeleteGroupQuery, ListGroupsQuery, ListMembersQuery, UpdateGroupInput } from './groups.schemas.js';
 
 export function toGroupResponse(row: GroupRow) {
   return {
@@ -68,8 +65,8 @@ function nameTaken(error: unknown): never {
 }
 
 /** A cursor over user ids must hold a uuid; anything else was not made by this API. */
-function userCursor(page: PageRequest): PageRequest {
-  if (page.after !== undefined && !UUID.test(page.after)) throw problems.validation([fieldError('cursor', 'Not a cursor returned by this API.')]);
+function userCursor<Q extends PageQuery>(page: Q): Q {
+  if (page.cursor !== undefined && !isUuid(page.cursor)) throw problems.validation([fieldError('cursor', 'Not a cursor returned by this API.')]);
   return page;
 }
 
@@ -78,13 +75,9 @@ export interface GroupServiceDeps {
 }
 
 export function createGroupService({ db }: GroupServiceDeps) {
-  async function assertPool(poolId: string): Promise<void> {
-    if ((await createPoolQueries(db).findPoolVersion(poolId)) === undefined) throw problems.notFound('Pool');
-  }
-
   async function findGroupRow(queries: GroupQueries, groupId: string): Promise<GroupRow | undefined> {
     // Not a uuid → cannot exist; answering here keeps a malformed id from reaching SQL as a 500.
-    return UUID.test(groupId) ? queries.findGroup(groupId) : undefined;
+    return isUuid(groupId) ? queries.findGroup(groupId) : undefined;
   }
 
   async function getGroupRow(poolId: string, groupId: string): Promise<GroupRow> {
@@ -94,16 +87,15 @@ export function createGroupService({ db }: GroupServiceDeps) {
   }
 
   async function assertUser(poolId: string, userId: string): Promise<void> {
-    const user = UUID.test(userId) ? await createUserQueries(db, poolId).findUser(userId) : undefined;
+    const user = isUuid(userId) ? await createUserQueries(db, poolId).findUser(userId) : undefined;
     if (!user) throw problems.notFound('User');
   }
 
   return {
     async createGroup(poolId: string, input: CreateGroupInput) {
-      await assertPool(poolId);
       const queries = createGroupQueries(db, poolId);
       const parentId = input.parentId ?? null;
-      if (parentId !== null && !UUID.test(parentId)) throw parentNotFound();
+      if (parentId !== null && !isUuid(parentId)) throw parentNotFound();
       // A new group has no descendants, so no parent can make a cycle with it; the composite
       // foreign key (pool_id, parent_id) refuses a parent that is not a group of this pool.
       const row = await queries
@@ -119,13 +111,10 @@ export function createGroupService({ db }: GroupServiceDeps) {
       return toGroupResponse(await getGroupRow(poolId, groupId));
     },
 
-    async listGroups(poolId: string, query: Record<string, unknown>) {
-      await assertPool(poolId);
-      const page = parsePageRequest(query);
-      const filter = parseInput(listGroupsQuery, { parentId: query.parentId, name: query.name }, 'query');
-      if (filter.parentId !== undefined && !UUID.test(filter.parentId)) return { items: [], nextCursor: null };
-      const rows = await createGroupQueries(db, poolId).listGroups(filter, page.limit + 1, page.after);
-      return toPage(rows, page.limit, (row) => row.sort_key, toGroupResponse);
+    async listGroups(poolId: string, query: ListGroupsQuery) {
+      if (query.parentId !== undefined && !isUuid(query.parentId)) return { items: [], nextCursor: null };
+      const rows = await createGroupQueries(db, poolId).listGroups(query, query.limit + 1, query.cursor);
+      return toPage(rows, query.limit, (row) => row.sort_key, toGroupResponse);
     },
 
     async updateGroup(poolId: string, groupId: string, input: UpdateGroupInput) {
@@ -156,8 +145,7 @@ export function createGroupService({ db }: GroupServiceDeps) {
       return toGroupResponse(row);
     },
 
-    async deleteGroup(poolId: string, groupId: string, query: Record<string, unknown>): Promise<void> {
-      const { cascade } = parseInput(deleteGroupQuery, { cascade: query.cascade }, 'query');
+    async deleteGroup(poolId: string, groupId: string, { cascade }: DeleteGroupQuery): Promise<void> {
       await db
         .transaction()
         .execute(async (trx) => {
@@ -192,16 +180,6 @@ export function createGroupService({ db }: GroupServiceDeps) {
         });
     },
 
-    /**
-     * Bulk membership (imports, seeding): pairs whose group or user is not in the pool, or
-     * that exist already, are skipped. Returns how many memberships were new.
-     */
-    async addMemberships(poolId: string, pairs: readonly { groupId: string; userId: string }[]): Promise<number> {
-      await assertPool(poolId);
-      const valid = pairs.filter((pair) => UUID.test(pair.groupId) && UUID.test(pair.userId));
-      return createGroupQueries(db, poolId).insertMemberships(valid);
-    },
-
     /** DELETE: idempotent for a user who is not a member; 404 only when the group or the user does not exist. */
     async removeMember(poolId: string, groupId: string, userId: string): Promise<void> {
       await getGroupRow(poolId, groupId);
@@ -209,29 +187,27 @@ export function createGroupService({ db }: GroupServiceDeps) {
       await createGroupQueries(db, poolId).deleteMember(groupId, userId);
     },
 
-    async listMembers(poolId: string, groupId: string, query: Record<string, unknown>) {
-      const { nested } = parseInput(listMembersQuery, { nested: query.nested }, 'query');
-      const page = userCursor(parsePageRequest(query));
+    async listMembers(poolId: string, groupId: string, query: ListMembersQuery) {
+      const page = userCursor(query);
       await getGroupRow(poolId, groupId);
       const queries = createGroupQueries(db, poolId);
       const rows =
-        nested === 'true'
-          ? await queries.listNestedMembers(groupId, page.limit + 1, page.after)
-          : (await queries.listDirectMembers(groupId, page.limit + 1, page.after)).map((row) => ({ ...row, direct: true }));
+        page.nested === 'true'
+          ? await queries.listNestedMembers(groupId, page.limit + 1, page.cursor)
+          : (await queries.listDirectMembers(groupId, page.limit + 1, page.cursor)).map((row) => ({ ...row, direct: true }));
       return toPage(rows, page.limit, (row) => row.id, toMemberResponse);
     },
 
     /** The groups of a user, direct and inherited (`direct` tells which). */
-    async listUserGroups(poolId: string, userId: string, query: Record<string, unknown>) {
-      const page = parsePageRequest(query);
+    async listUserGroups(poolId: string, userId: string, page: PageQuery) {
       await assertUser(poolId, userId);
-      const rows = await createGroupQueries(db, poolId).listUserGroups(userId, page.limit + 1, page.after);
+      const rows = await createGroupQueries(db, poolId).listUserGroups(userId, page.limit + 1, page.cursor);
       return toPage(rows, page.limit, (row) => row.sort_key, toUserGroupResponse);
     },
 
     /** The `groups` claim: names of every group the user is in, directly or through nesting. */
     async listGroupNames(poolId: string, userId: string): Promise<string[]> {
-      if (!UUID.test(userId)) return [];
+      if (!isUuid(userId)) return [];
       return createGroupQueries(db, poolId).listUserGroupNames(userId);
     },
   };

@@ -1,10 +1,20 @@
 /**
  * Reads request bodies with a hard size limit (413 past it) and strict media types:
- * JSON for the admin API, urlencoded for hosted forms. Malformed input is a 400.
- * JSON is UTF-8 only (RFC 8259 §8.1): a body labelled with another charset is a 415.
+ * JSON for the admin API, urlencoded for hosted forms. Malformed input is a 400, and so is
+ * text that cannot be stored (a NUL character, a lone surrogate: storable-text.ts), naming
+ * the field it is in. JSON is UTF-8 only (RFC 8259 §8.1): a body labelled with another
+ * charset is a 415.
  */
 import type { Context } from 'koa';
-import { problems } from './problem.js';
+import { findUnstorableText } from '../db/storable-text.js';
+import { fieldError, problems } from './problem.js';
+
+function refuseUnstorableText<T>(value: T): T {
+  const path = findUnstorableText(value);
+  if (path === undefined) return value;
+  const detail = 'Contains a character that cannot be accepted (a NUL character or an unpaired surrogate).';
+  throw path.length === 0 ? problems.badRequest(`The body ${detail.toLowerCase()}`) : problems.validation([fieldError(path, detail)]);
+}
 
 async function readRaw(ctx: Context, limit: number): Promise<string> {
   const declared = Number(ctx.get('content-length') || 0);
@@ -31,16 +41,24 @@ export async function readJson(ctx: Context, limit: number): Promise<unknown> {
   if (charset !== '' && charset !== 'utf-8' && charset !== 'utf8') throw problems.unsupportedMediaType('application/json in UTF-8');
   const text = await readRaw(ctx, limit);
   if (text.trim() === '') return undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    parsed = JSON.parse(text);
   } catch (error) {
     throw problems.badRequest(`The body is not valid JSON: ${(error as Error).message}`);
   }
+  return refuseUnstorableText(parsed);
 }
 
 /** Parses an application/x-www-form-urlencoded body into the last value of each field. */
 export async function readForm(ctx: Context, limit: number): Promise<Record<string, string>> {
   if (!ctx.is('application/x-www-form-urlencoded')) throw problems.unsupportedMediaType('application/x-www-form-urlencoded');
   const text = await readRaw(ctx, limit);
-  return Object.fromEntries(new URLSearchParams(text));
+  return refuseUnstorableText(Object.fromEntries(new URLSearchParams(text)));
+}
+
+/** An application/x-www-form-urlencoded body with every value as sent, duplicates included. */
+export async function readFormParameters(ctx: Context, limit: number): Promise<URLSearchParams> {
+  if (!ctx.is('application/x-www-form-urlencoded')) throw problems.unsupportedMediaType('application/x-www-form-urlencoded');
+  return new URLSearchParams(await readRaw(ctx, limit));
 }

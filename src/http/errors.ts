@@ -1,5 +1,7 @@
 /**
- * The one error handler of the admin API and pool routes. AppError → its problem document;
+ * The one JSON error path: the admin API, the pool gateway and Tarn's resource routes
+ * (/me …, whose AppErrors carry their RFC 6750 challenge). Hosted pages have the one page
+ * renderer instead (error-page.ts). AppError → its problem document;
  * database faults → 503 (the caller may retry); anything else → a bare 500 whose
  * details go to the log only, never to the client.
  */

@@ -1,24 +1,29 @@
-/** Cursor pagination: `?limit=&cursor=` in, `{ items, nextCursor }` out. Cursors are opaque. */
+/**
+ * Cursor pagination: `?limit=&cursor=` in, `{ items, nextCursor }` out. Cursors are opaque.
+ * A list route spreads `pageQuery` into its query schema; the service gets the decoded
+ * cursor (the sort key after which the page starts) and builds the page with `toPage`.
+ */
 import { z } from 'zod';
-import { parseInput } from './validation.js';
 
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
 
-export interface PageRequest {
+export interface PageQuery {
   limit: number;
   /** The sort key after which the page starts, decoded from the cursor. */
-  after: string | undefined;
+  cursor: string | undefined;
 }
 
-const query = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+/** The query fields of every list route. */
+export const pageQuery = {
+  limit: z.coerce.number().int().min(1).max(200).default(50).describe('Items per page (1 to 200).'),
   cursor: z
     .string()
     .max(512)
     .optional()
+    .describe('The nextCursor of the previous page.')
     .transform((cursor, ctx) => {
       if (cursor === undefined) return undefined;
       const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
@@ -28,11 +33,11 @@ const query = z.object({
       }
       return decoded.slice(2);
     }),
-});
+};
 
-export function parsePageRequest(params: Record<string, unknown>): PageRequest {
-  const parsed = parseInput(query, { limit: params.limit, cursor: params.cursor }, 'query');
-  return { limit: parsed.limit, after: parsed.cursor };
+/** The response of a list route whose items are `item`. */
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 }
 
 export function encodeCursor(key: string): string {

@@ -55,6 +55,20 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * A refusal on a hosted page: a title and the sentence a person reads, rendered as the
+ * pool's branded error page (http/error-page.ts), never as JSON.
+ */
+export class HostedPageError extends AppError {
+  readonly userMessage: string;
+
+  constructor(status: number, title: string, userMessage: string) {
+    super({ status, type: 'hosted-page', title, detail: userMessage });
+    this.name = 'HostedPageError';
+    this.userMessage = userMessage;
+  }
+}
+
 export function pointerOf(path: readonly PropertyKey[]): string {
   return path.map((part) => '/' + String(part).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
 }

@@ -1,5 +1,5 @@
 /**
- * What every request gets, in one middleware (issue 7: each middleware layer costs a few
+ * What every request gets, in one middleware (ADR 0705: each middleware layer costs a few
  * promises on every request, and these always run together):
  *   on the way in   the security headers (security-headers.ts), and the failure limit
  *                   that watches the request, if one does (rate-limit.ts);
@@ -44,7 +44,7 @@ export function requestFrame({ log, metrics, naming, limiters = [], traffic = { 
 
   // Not an async function: the request's work is one promise, answered by one `then`
   // (each async layer adds promises, and every promise pays the async hooks that
-  // oidc-provider's AsyncLocalStorage keeps enabled; issue 7).
+  // oidc-provider's AsyncLocalStorage keeps enabled; ADR 0708).
   return function frame(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
     // (the path as it came: the pool gateway rewrites the URL while the provider runs)
@@ -57,6 +57,7 @@ export function requestFrame({ log, metrics, naming, limiters = [], traffic = { 
       limiter = limiters.find((candidate) => candidate.applies(ctx, path));
       work = limiter?.refuses(ctx) ?? next();
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the middleware threw, unchanged
       work = Promise.reject(error);
     }
     return work.then(

@@ -26,7 +26,7 @@ const REQUEST_ID = /^[\w.-]{1,64}$/;
  * Where oidc-provider answers with its response modes' pages (form_post, web_message): the
  * authorization endpoint and its resumption after an interaction. Only there must the
  * policy exist before the handler; elsewhere setting it early only to remove it from a
- * JSON answer costs every API request a header set and a delete (issue 7, ADR 0705).
+ * JSON answer costs every API request a header set and a delete (ADR 0705).
  */
 const AUTHORIZATION = /^\/pools\/[^/]+\/auth(\/|$)/;
 
@@ -48,7 +48,7 @@ export function startSecurityHeaders(ctx: Context, path: string): void {
  * permissions policies to documents only.
  * (Set here rather than before the handler: nothing writes the response before the frame
  * finishes, and oidc-provider copies every response header set so far on each protocol
- * request (its CORS check, `Object.keys(ctx.response.headers)`), issue 7. Written on the
+ * request (its CORS check, `Object.keys(ctx.response.headers)`), ADR 0708. Written on the
  * Node response: Koa's ctx.set/ctx.get add a delegation and a check per call, and
  * ctx.response.get copies all headers to read one.)
  */

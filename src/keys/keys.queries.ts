@@ -1,5 +1,6 @@
 /** Signing keys of one pool. Every function is bound to the pool it was created for. */
 import type { Db } from '../db/database.js';
+import { poolScoped } from '../db/pool-scoped.js';
 import type { KeyAlg, KeyStatus, SigningKeyRow } from '../db/tables.js';
 
 export interface NewSigningKey {
@@ -11,18 +12,18 @@ export interface NewSigningKey {
 }
 
 export function createKeyQueries(db: Db, poolId: string) {
+  const pool = poolScoped(db, poolId);
   return {
     listKeys(): Promise<SigningKeyRow[]> {
-      return db.selectFrom('signing_keys').selectAll().where('pool_id', '=', poolId).orderBy('created_at', 'desc').orderBy('kid').execute();
+      return pool.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').orderBy('kid').execute();
     },
 
     async insertKeys(keys: NewSigningKey[]): Promise<void> {
       if (keys.length === 0) return;
-      await db
-        .insertInto('signing_keys')
-        .values(
+      await pool
+        .insertInto(
+          'signing_keys',
           keys.map((key) => ({
-            pool_id: poolId,
             kid: key.kid,
             alg: key.alg,
             status: key.status,
@@ -37,7 +38,7 @@ export function createKeyQueries(db: Db, poolId: string) {
     /** Moves every key in `from` to `to`, stamping the matching time column. */
     async moveKeys(from: KeyStatus, to: KeyStatus): Promise<void> {
       const now = new Date();
-      await db
+      await pool
         .updateTable('signing_keys')
         .set({
           status: to,
@@ -45,11 +46,8 @@ export function createKeyQueries(db: Db, poolId: string) {
           ...(to === 'retired' ? { retired_at: now } : {}),
           ...(to === 'revoked' ? { revoked_at: now } : {}),
         })
-        .where('pool_id', '=', poolId)
         .where('status', '=', from)
         .execute();
     },
   };
 }
-
-export type KeyQueries = ReturnType<typeof createKeyQueries>;

@@ -1,5 +1,5 @@
 /**
- * Signing-key life cycle (DESIGN.md, "Signing keys"), for each algorithm a pool offers:
+ * Signing-key life cycle (docs/design.md#signing-keys), for each algorithm a pool offers:
  *   next     published ahead of use, so relying parties have it cached before it signs;
  *   current  signs ID tokens and JWT access tokens;
  *   retired  no longer signs, still published until what it signed has expired;

@@ -1,7 +1,9 @@
 /**
- * Outgoing mail. With SMTP_URL, nodemailer sends over SMTP; without it (development),
- * each message is written to the log as one line, since that line is how a developer
- * reads the code or link. Codes and links appear in that line only: callers never log them.
+ * Outgoing mail. With SMTP_URL, nodemailer sends over SMTP. Without it, outside production
+ * only, each message is written to the log as one warn line marked as a development
+ * stand-in, since that line is how a developer reads the code or link; callers never log
+ * them. Production refuses to start without SMTP_URL (config.ts), and this factory refuses
+ * too, so a production log never holds a code or link.
  * The mailer is a dependency of createApp, so tests pass one pointing at their own server.
  */
 import nodemailer from 'nodemailer';
@@ -22,13 +24,17 @@ export interface MailerOptions {
   smtpUrl: string | undefined;
   from: string;
   log: Logger;
+  production: boolean;
 }
 
-export function createMailer({ smtpUrl, from, log }: MailerOptions): Mailer {
+export const LOGGED_MAIL_MARKER = 'DEVELOPMENT ONLY: mail not sent (no SMTP_URL); its text, codes and links included, is written here instead';
+
+export function createMailer({ smtpUrl, from, log, production }: MailerOptions): Mailer {
   if (!smtpUrl) {
+    if (production) throw new Error('no mail transport: production needs SMTP_URL');
     return {
       async send(message) {
-        log.info({ mail: { to: message.to, subject: message.subject, text: message.text } }, 'mail not sent (no SMTP_URL): written here instead');
+        log.warn({ mail: { to: message.to, subject: message.subject, text: message.text } }, LOGGED_MAIL_MARKER);
       },
     };
   }

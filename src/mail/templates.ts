@@ -1,7 +1,11 @@
 /**
- * The messages Tarn sends, each as text and HTML, branded with the pool's name.
- * Every value is HTML-escaped; links are absolute URLs under PUBLIC_URL.
+ * The messages Tarn sends, each as text and HTML, branded with the pool's name. The HTML
+ * is rendered with ejs from views/mail/, as the hosted pages are; links are absolute URLs
+ * under PUBLIC_URL.
  */
+import { readFileSync } from 'node:fs';
+import ejs from 'ejs';
+import { viewsDir } from '../views/render.js';
 import type { MailMessage } from './mailer.js';
 
 export interface MailBranding {
@@ -9,22 +13,17 @@ export interface MailBranding {
   tagColor: string | null;
 }
 
-const escapeHtml = (value: string) =>
-  value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-
-function layout(pool: MailBranding, heading: string, body: string): string {
-  const accent = pool.tagColor ?? '#2f6feb';
-  return `<!doctype html><html><body style="font-family:system-ui,sans-serif;color:#1c2430;background:#f4f6f9;padding:24px">
-<div style="max-width:480px;margin:auto;background:#fff;border-radius:12px;padding:24px;border-top:4px solid ${escapeHtml(accent)}">
-<p style="font-weight:600;margin:0 0 8px">${escapeHtml(pool.name)}</p>
-<h1 style="font-size:20px">${escapeHtml(heading)}</h1>
-${body}
-<p style="color:#5b6675;font-size:12px;margin-top:24px">Secured by Tarn. If you did not expect this message, ignore it.</p>
-</div></body></html>`;
+/** The HTML of a mail: views/mail/{view}.ejs, compiled once; ejs escapes every `<%= %>` value. */
+const compiled = new Map<string, ejs.TemplateFunction>();
+function renderHtml(view: string, locals: Record<string, unknown>): string {
+  let template = compiled.get(view);
+  if (!template) {
+    const filename = `${viewsDir}mail/${view}.ejs`;
+    template = ejs.compile(readFileSync(filename, 'utf8'), { filename, root: viewsDir });
+    compiled.set(view, template);
+  }
+  return template(locals);
 }
-
-const codeBlock = (code: string) =>
-  `<p style="font-size:28px;letter-spacing:6px;font-weight:700;font-family:monospace" data-code="${escapeHtml(code)}">${escapeHtml(code)}</p>`;
 
 export function invitationMail(pool: MailBranding, to: string, link: string, code: string, expiresAt: Date): MailMessage {
   const subject = `You are invited to ${pool.name}`;
@@ -37,28 +36,21 @@ export function invitationMail(pool: MailBranding, to: string, link: string, cod
     '',
     `The invitation expires on ${expiresAt.toUTCString()}. It works once.`,
   ].join('\n');
-  const html = layout(
-    pool,
-    subject,
-    `<p>You have been invited to ${escapeHtml(pool.name)}. Choose a password to activate your account.</p>
-<p><a href="${escapeHtml(link)}" data-link="activation" style="display:inline-block;background:${escapeHtml(pool.tagColor ?? '#2f6feb')};color:#fff;padding:10px 16px;border-radius:8px;text-decoration:none">Activate my account</a></p>
-<p>Or enter this code on the activation page:</p>${codeBlock(code)}
-<p style="color:#5b6675">The invitation expires on ${escapeHtml(expiresAt.toUTCString())}. It works once.</p>`,
-  );
+  const html = renderHtml('invitation', { pool, heading: subject, link, code, expires: expiresAt.toUTCString() });
   return { to, subject, text, html };
 }
 
 export function verificationMail(pool: MailBranding, to: string, code: string, minutes: number): MailMessage {
   const subject = `${code} is your ${pool.name} verification code`;
   const text = `Your code to confirm your email address for ${pool.name} is ${code}.\n\nIt expires in ${minutes} minutes.`;
-  const html = layout(pool, 'Confirm your email address', `<p>Enter this code to finish creating your ${escapeHtml(pool.name)} account:</p>${codeBlock(code)}<p style="color:#5b6675">It expires in ${minutes} minutes.</p>`);
+  const html = renderHtml('verification', { pool, code, minutes });
   return { to, subject, text, html };
 }
 
 export function signInCodeMail(pool: MailBranding, to: string, code: string, minutes: number): MailMessage {
   const subject = `${code} is your ${pool.name} sign-in code`;
   const text = `Your code to sign in to ${pool.name} is ${code}.\n\nIt expires in ${minutes} minutes and works once.`;
-  const html = layout(pool, 'Your sign-in code', `<p>Enter this code to sign in to ${escapeHtml(pool.name)}:</p>${codeBlock(code)}<p style="color:#5b6675">It expires in ${minutes} minutes and works once.</p>`);
+  const html = renderHtml('sign-in-code', { pool, code, minutes });
   return { to, subject, text, html };
 }
 
@@ -66,6 +58,6 @@ export function signInCodeMail(pool: MailBranding, to: string, code: string, min
 export function alreadyRegisteredMail(pool: MailBranding, to: string): MailMessage {
   const subject = `Your ${pool.name} account`;
   const text = `Someone tried to create a ${pool.name} account with this email address, which already has one. Sign in instead; if it was not you, ignore this message.`;
-  const html = layout(pool, 'You already have an account', `<p>${escapeHtml(text)}</p>`);
+  const html = renderHtml('already-registered', { pool, text });
   return { to, subject, text, html };
 }

@@ -1,6 +1,6 @@
 /**
  * Finds provider artifacts by id, the lookups of one event-loop turn coalesced into one
- * query (issue 7, ADR 0701).
+ * query (ADR 0701).
  *
  * oidc-provider looks artifacts up in bursts: introspection without a token_type_hint asks
  * for the token as an AccessToken, a ClientCredentials token and a RefreshToken at once,

@@ -1,11 +1,12 @@
 /**
  * Stores provider artifacts, the writes of one event-loop turn coalesced into one statement
- * (issue 7, ADR 0701): under load many requests issue tokens, sessions and grants in the
+ * (ADR 0701): under load many requests issue tokens, sessions and grants in the
  * same turn, and one multi-row upsert costs one round trip instead of one each.
  * Batching is statement-batcher.ts's (one statement in flight, batches grow with the load).
  * Two writes of the same artifact in one batch keep the later payload, as if run in order.
- * A failed statement fails every write in it (they all belong to the same pool, so they
- * fail for the same reason).
+ * A statement that fails on a data error is run again for each write alone, so a value one
+ * request brought fails that request only (statement-batcher.ts); any other failure fails
+ * every write in it (they all belong to the same pool, so they fail for the same reason).
  */
 import type { Db } from '../db/database.js';
 import { upsertArtifacts, type NewArtifact } from './artifacts.queries.js';

@@ -1,9 +1,14 @@
-/** node-oidc-provider artifacts of one pool: sessions, interactions, grants, codes, tokens … */
+/**
+ * node-oidc-provider artifacts of one pool: sessions, interactions, grants, codes, tokens …
+ * Keys, uids and user codes arrive here in their stored form (keyed hashes: artifact-at-rest.ts).
+ */
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { ASYNC_COMMIT, fixedStatement, preparedStatement } from '../db/prepared.js';
 
 export interface ArtifactRow {
+  /** The row's stored key (found by uid or user code, the caller does not know it). */
+  id?: string;
   payload: Record<string, unknown>;
   consumed_at: Date | null;
   expires_at: Date | null;
@@ -17,7 +22,7 @@ const byId = fixedStatement<ArtifactRow>(
 );
 const byUid = fixedStatement<ArtifactRow>(
   'tarn_artifact_by_uid',
-  `select payload, consumed_at, expires_at from oidc_artifacts
+  `select id, payload, consumed_at, expires_at from oidc_artifacts
    where pool_id = $1 and model = $2 and uid = $3 and (expires_at is null or expires_at > now())`,
 );
 const consume = fixedStatement('tarn_consume_artifact', 'update oidc_artifacts set consumed_at = now() where pool_id = $1 and model = $2 and id = $3');
@@ -27,21 +32,12 @@ export function createArtifactQueries(db: Db, poolId: string, model: string) {
   const live = () =>
     db
       .selectFrom('oidc_artifacts')
-      .select(['payload', 'consumed_at', 'expires_at'])
+      .select(['id', 'payload', 'consumed_at', 'expires_at'])
       .where('pool_id', '=', poolId)
       .where('model', '=', model)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]));
 
   return {
-    /** Stores a new or changed artifact (asynchronous commit: see upsertArtifacts). */
-    async upsertArtifact(id: string, payload: Record<string, unknown>, expiresAt: Date | null): Promise<void> {
-      await upsertArtifacts(db, poolId, [{ model, id, payload, expiresAt }]);
-    },
-
-    findArtifact(id: string): Promise<ArtifactRow | undefined> {
-      return findArtifactById(db, poolId, model, id);
-    },
-
     async findArtifactByUid(uid: string): Promise<ArtifactRow | undefined> {
       return (await byUid.run(db, [poolId, model, uid])).rows[0];
     },
@@ -70,6 +66,9 @@ export interface NewArtifact {
   id: string;
   payload: Record<string, unknown>;
   expiresAt: Date | null;
+  /** Lookup keys (stored form) for findArtifactByUid / findArtifactByUserCode. */
+  uid: string | null;
+  userCode: string | null;
 }
 
 /**
@@ -83,15 +82,15 @@ export interface NewArtifact {
  * (ASYNC_COMMIT, prepared.ts.) The same SQL runs on PGlite (where it changes nothing).
  * A key may appear once only (ON CONFLICT cannot touch a row twice in one statement).
  * One text for any number of rows (a JSON array of them), prepared once per connection
- * (ADR 0703). grant_id, user_code and uid are the payload's own values (oidc-provider
- * only ever puts strings there).
+ * (ADR 0703). grant_id is the payload's own value (oidc-provider only ever puts a string
+ * there); uid and user_code are given with the row (keyed hashes, ADR 0709).
  */
 const upsert = preparedStatement(
   'tarn_upsert_artifacts',
   `${ASYNC_COMMIT}
    insert into oidc_artifacts (pool_id, model, id, payload, grant_id, user_code, uid, expires_at)
-   select $1, a.model, a.id, a.payload, a.payload->>'grantId', a.payload->>'userCode', a.payload->>'uid', to_timestamp(a.expires_at / 1000.0)
-   from async_commit, jsonb_to_recordset($2::jsonb) as a(model text, id text, payload jsonb, expires_at bigint)
+   select $1, a.model, a.id, a.payload, a.payload->>'grantId', a.user_code, a.uid, to_timestamp(a.expires_at / 1000.0)
+   from async_commit, jsonb_to_recordset($2::jsonb) as a(model text, id text, payload jsonb, expires_at bigint, uid text, user_code text)
    on conflict (pool_id, model, id) do update
      set payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code,
          uid = excluded.uid, expires_at = excluded.expires_at`,
@@ -100,7 +99,7 @@ const upsert = preparedStatement(
 export async function upsertArtifacts(db: Db, poolId: string, artifacts: NewArtifact[]): Promise<void> {
   // One JSON document for the whole batch: one serialisation here, one parse there.
   // (expiry as epoch milliseconds: serialising a Date costs more than the rest of a token's row)
-  const rows = artifacts.map(({ model, id, payload, expiresAt }) => ({ model, id, payload, expires_at: expiresAt?.getTime() ?? null }));
+  const rows = artifacts.map(({ model, id, payload, expiresAt, uid, userCode }) => ({ model, id, payload, expires_at: expiresAt?.getTime() ?? null, uid, user_code: userCode }));
   await upsert.run(db, [poolId, JSON.stringify(rows)]);
 }
 

@@ -1,5 +1,5 @@
 /**
- * Clients remembered for the life of one pool's provider (issue 7, ADR 0701).
+ * Clients remembered for the life of one pool's provider (ADR 0701).
  *
  * Every token, introspection and code-exchange request looks its client up. Without this,
  * each lookup is a database round trip and an AES-GCM open of the secret, and even when the
@@ -13,6 +13,8 @@
  * PROVIDER_CHECK_INTERVAL_MS, the bound every other pool setting already has.
  * Unknown client ids are not remembered, so junk ids cannot grow it; the size matches
  * oidc-provider's own cache of built clients (100).
+ * It relies on oidc-provider's endpoints looking clients up through `Provider.Client.find`;
+ * test/oidc/library-assumptions.test.ts fails on an upgrade where they no longer do.
  */
 import { LRUCache } from 'lru-cache';
 import type Provider from 'oidc-provider';

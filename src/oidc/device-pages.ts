@@ -12,8 +12,16 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { PoolRow } from '../db/tables.js';
 import type { PageRenderer } from '../views/render.js';
 
-function fieldOf(form: string, name: string): string {
-  return new RegExp(`name="${name}" value="([^"]*)"`).exec(form)?.[1] ?? '';
+/**
+ * The value of a hidden field in the form oidc-provider generated. Its documented hook hands
+ * Tarn that form only as HTML (features.deviceFlow.userCodeInputSource), so this reads that
+ * HTML; a shape it does not recognise is a fault, never an empty token
+ * (test/oidc/library-assumptions.test.ts pins the shape).
+ */
+export function hiddenFieldOf(form: string, name: string): string {
+  const value = new RegExp(`<input type="hidden" name="${name}" value="([^"]+)"`).exec(form)?.[1];
+  if (value === undefined) throw new Error(`oidc-provider's device form has no ${name} field in the expected shape`);
+  return value;
 }
 
 function messageFor(error: (Error & { userCode?: string }) | undefined): string | undefined {
@@ -40,7 +48,7 @@ export function createDevicePages(pages: PageRenderer, pool: PoolRow) {
       ctx.type = 'html';
       ctx.body = await pages.render('device-code', pool, {
         action: action(ctx),
-        xsrf: fieldOf(form, 'xsrf'),
+        xsrf: hiddenFieldOf(form, 'xsrf'),
         userCode: error?.name === 'AbortedError' ? '' : (error?.userCode ?? ''),
         error: messageFor(error),
       });
@@ -50,7 +58,7 @@ export function createDevicePages(pages: PageRenderer, pool: PoolRow) {
       ctx.type = 'html';
       ctx.body = await pages.render('device-confirm', pool, {
         action: action(ctx),
-        xsrf: fieldOf(form, 'xsrf'),
+        xsrf: hiddenFieldOf(form, 'xsrf'),
         userCode,
         clientName: client.clientName ?? client.clientId,
       });
@@ -60,5 +68,20 @@ export function createDevicePages(pages: PageRenderer, pool: PoolRow) {
       ctx.type = 'html';
       ctx.body = await pages.render('device-success', pool, { clientName: ctx.oidc.client?.clientName });
     },
+  };
+}
+
+/**
+ * A form posted to the device page without the browser's session cookie (so without the
+ * session its `xsrf` belongs to) goes back to the input page as a GET, which starts one.
+ * oidc-provider would render its input page again with a new `xsrf` on a session it never
+ * stored, then fail to save that session: a 500 for a form sent without cookies.
+ */
+export function deviceFormNeedsSession(sessionCookie: string) {
+  return function deviceFormWithoutSession(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+    if (ctx.method !== 'POST' || ctx.path !== '/device' || ctx.cookies.get(sessionCookie)) return next();
+    ctx.status = 303;
+    ctx.redirect(`${(ctx as { mountPath?: string }).mountPath ?? ''}/device`);
+    return Promise.resolve();
   };
 }

@@ -1,5 +1,5 @@
 /**
- * The `groups` claim (DESIGN.md, "Groups"; ADR 0201): the names of every group the user
+ * The `groups` claim (docs/design.md#groups; ADR 0201): the names of every group the user
  * is in, directly or through nesting.
  * - ID token and userinfo: released with scope `groups` (provider-config `claims`), or when
  *   named in the claims parameter (OIDC Core §5.5) and granted; never otherwise.

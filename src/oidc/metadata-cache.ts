@@ -1,5 +1,5 @@
 /**
- * Discovery and JWKS answers remembered per provider (issue 7, ADR 0702). Both documents
+ * Discovery and JWKS answers remembered per provider (ADR 0702). Both documents
  * depend only on the provider's configuration and keystore, which never change for the
  * life of a registry entry (a changed pool or key builds a new entry, and with it a new
  * cache), and on the origin the request was addressed to (oidc-provider builds endpoint

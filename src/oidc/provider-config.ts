@@ -14,13 +14,16 @@ import type { PoolRow } from '../db/tables.js';
 import type { OidcClientMetadata } from '../clients/clients.service.js';
 import type { PublishedKey } from '../keys/keys.service.js';
 import type { UserService } from '../users/users.service.js';
+import type { OutgoingFetch } from '../net/outgoing-fetch.js';
 import type { PageRenderer } from '../views/render.js';
 import { createDevicePages } from './device-pages.js';
 import { createResourceServerInfo } from './resource-servers.js';
 import { mayIntrospect, mayRevoke } from './token-disclosure.js';
-import { RESOURCES_METADATA } from '../clients/clients.service.js';
+import { REFRESH_GRACE_METADATA, RESOURCES_METADATA } from '../clients/clients.service.js';
 import { createFindAccount, PROFILE_CLAIMS } from './account.js';
 import { createAdapterFactory } from './adapter.js';
+import type { ArtifactAtRest } from './artifact-at-rest.js';
+import { withRefreshGrace } from './refresh-grace.js';
 import { createGroupsTokenClaims, GROUPS, type GroupNameSource } from './groups-claim.js';
 
 export interface ProviderConfigDeps {
@@ -30,6 +33,10 @@ export interface ProviderConfigDeps {
   findClient(clientId: string): Promise<OidcClientMetadata | undefined>;
   pages: PageRenderer;
   cookieKeys: string[];
+  /** How this pool's artifacts are stored (keyed hashes, sealed references: ADR 0709). */
+  artifactsAtRest: ArtifactAtRest;
+  /** Every outgoing request the provider makes (back-channel logout, …), under the deployment's policy (src/net). */
+  fetch: OutgoingFetch;
 }
 
 export const TTL = {
@@ -51,11 +58,12 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, path: basePath };
   const devicePages = createDevicePages(deps.pages, pool);
   return {
-    adapter: createAdapterFactory(deps.db, pool.id, deps.findClient),
+    fetch: deps.fetch as Configuration['fetch'],
+    adapter: withRefreshGrace(createAdapterFactory(deps.db, pool.id, deps.findClient, deps.artifactsAtRest), deps.findClient),
     findAccount: createFindAccount(deps.users, pool.id, deps.groups),
     extraTokenClaims: createGroupsTokenClaims(deps.groups, pool.id),
     jwks: {
-      keys: keys.map((key) => (key.status === 'current' ? key.privateJwk : { ...key.privateJwk, key_ops: ['verify'] })) as never,
+      keys: keys.map((key) => (key.status === 'current' ? key.privateJwk : { ...key.privateJwk, key_ops: ['verify'] })),
     },
     cookies: {
       keys: deps.cookieKeys,
@@ -79,7 +87,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
     // OIDC Core §3.1.2.1: redirect_uri is required, even when a client has only one.
     allowOmittingSingleRegisteredRedirectUri: false,
     // The client's resource servers travel with its metadata (clients.service toOidcMetadata).
-    extraClientMetadata: { properties: [RESOURCES_METADATA] },
+    extraClientMetadata: { properties: [RESOURCES_METADATA, REFRESH_GRACE_METADATA] },
     features: {
       devInteractions: { enabled: false },
       backchannelLogout: { enabled: true },
@@ -88,7 +96,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
         charset: 'base-20',
         mask: '****-****',
         userCodeInputSource: devicePages.userCodeInputSource,
-        userCodeConfirmSource: devicePages.userCodeConfirmSource as never,
+        userCodeConfirmSource: devicePages.userCodeConfirmSource,
         successSource: devicePages.successSource,
       },
       dPoP: { enabled: true },
@@ -121,7 +129,8 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
     },
     // A client that may use refresh tokens gets one with every code exchange.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    // RFC 9700 §4.14.2: rotate on every use; reuse of a rotated token revokes the grant.
+    // RFC 9700 §4.14.2: rotate on every use; reuse of a rotated token revokes the grant,
+    // after the client's reuse grace period (refresh-grace.ts, ADR 0604).
     rotateRefreshToken: true,
     renderError: async (ctx, out) => {
       ctx.type = 'html';

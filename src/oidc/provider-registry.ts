@@ -16,6 +16,7 @@ import type { OidcClientMetadata } from '../clients/clients.service.js';
 import { createKeyQueries } from '../keys/keys.queries.js';
 import { nextKeyExpiry, publishedKeys } from '../keys/keys.service.js';
 import type { Logger } from '../log.js';
+import type { OutgoingFetch } from '../net/outgoing-fetch.js';
 import { issuerFor } from '../pools/pools.service.js';
 import { createPoolQueries } from '../pools/pools.queries.js';
 import type { UserService } from '../users/users.service.js';
@@ -24,6 +25,8 @@ import type { PageRenderer } from '../views/render.js';
 import { rememberClients } from './client-cache.js';
 import { createMetadataCache, type MetadataCache } from './metadata-cache.js';
 import { buildProviderConfiguration } from './provider-config.js';
+import { createArtifactAtRest } from './artifact-at-rest.js';
+import { deviceFormNeedsSession } from './device-pages.js';
 
 export interface PoolProvider {
   pool: PoolRow;
@@ -41,11 +44,15 @@ export interface PoolProvider {
 export interface ProviderRegistryDeps {
   db: Db;
   envelope: Envelope;
+  /** Key of the keyed hashes of artifact ids and lookup keys (ADR 0709). */
+  artifactKey: Buffer;
   users: UserService;
   groups: GroupNameSource;
   findClient(poolId: string, clientId: string): Promise<OidcClientMetadata | undefined>;
   pages: PageRenderer;
   cookieKeys: string[];
+  /** The provider's outgoing requests, under the deployment's outgoing-network policy. */
+  outgoingFetch: OutgoingFetch;
   publicUrl: string;
   /** Reverse proxies whose X-Forwarded-* headers are believed (config.trustedProxies). */
   trustedProxies: number;
@@ -81,11 +88,14 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
       findClient: (clientId) => deps.findClient(poolId, clientId),
       pages: deps.pages,
       cookieKeys: deps.cookieKeys,
+      artifactsAtRest: createArtifactAtRest({ key: deps.artifactKey, envelope: deps.envelope, poolId }),
+      fetch: deps.outgoingFetch,
     });
     const provider = new Provider(issuerFor(deps.publicUrl, poolId), configuration);
     provider.proxy = deps.trustedProxies > 0;
     provider.maxIpsCount = deps.trustedProxies;
     rememberClients(provider);
+    provider.use(deviceFormNeedsSession(provider.cookieName('session')) as never);
     provider.on('server_error', (_ctx, error) => deps.log.error({ err: error, poolId }, 'provider server error'));
     deps.instrument?.(provider, poolId);
     return {
@@ -181,7 +191,7 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
       const entry = await this.get(poolId);
       if (!entry) return 'unknown pool';
       try {
-        await entry.provider.Client.validate(metadata as never);
+        await entry.provider.Client.validate(metadata);
         return undefined;
       } catch (error) {
         const e = error as { error_description?: string; message?: string };

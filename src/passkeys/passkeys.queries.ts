@@ -6,6 +6,7 @@
  */
 import type { Insertable } from 'kysely';
 import type { Db } from '../db/database.js';
+import { poolScoped } from '../db/pool-scoped.js';
 import type { PasskeyRow, PasskeyTable, WebauthnChallengeRow, WebauthnChallengeTable } from '../db/tables.js';
 
 export type NewPasskey = Omit<Insertable<PasskeyTable>, 'pool_id'>;
@@ -17,45 +18,44 @@ export interface PasskeyUse {
 }
 
 export function createPasskeyQueries(db: Db, poolId: string) {
+  const pool = poolScoped(db, poolId);
   return {
     findPasskey(id: string): Promise<PasskeyRow | undefined> {
-      return db.selectFrom('passkeys').selectAll().where('pool_id', '=', poolId).where('id', '=', id).executeTakeFirst();
+      return pool.selectFrom('passkeys').selectAll().where('id', '=', id).executeTakeFirst();
     },
 
     findPasskeyByCredentialId(credentialId: string): Promise<PasskeyRow | undefined> {
-      return db.selectFrom('passkeys').selectAll().where('pool_id', '=', poolId).where('credential_id', '=', credentialId).executeTakeFirst();
+      return pool.selectFrom('passkeys').selectAll().where('credential_id', '=', credentialId).executeTakeFirst();
     },
 
     listUserPasskeys(userId: string): Promise<PasskeyRow[]> {
-      return db.selectFrom('passkeys').selectAll().where('pool_id', '=', poolId).where('user_id', '=', userId).orderBy('created_at').orderBy('id').execute();
+      return pool.selectFrom('passkeys').selectAll().where('user_id', '=', userId).orderBy('created_at').orderBy('id').execute();
     },
 
     listUserPasskeysPage(userId: string, limit: number, after: string | undefined): Promise<PasskeyRow[]> {
-      let query = db.selectFrom('passkeys').selectAll().where('pool_id', '=', poolId).where('user_id', '=', userId).orderBy('id').limit(limit);
+      let query = pool.selectFrom('passkeys').selectAll().where('user_id', '=', userId).orderBy('id').limit(limit);
       if (after !== undefined) query = query.where('id', '>', after);
       return query.execute();
     },
 
     async countUserPasskeys(userId: string): Promise<number> {
-      const row = await db
+      const row = await pool
         .selectFrom('passkeys')
         .select((eb) => eb.fn.countAll<string | number>().as('count'))
-        .where('pool_id', '=', poolId)
         .where('user_id', '=', userId)
         .executeTakeFirstOrThrow();
       return Number(row.count);
     },
 
     insertPasskey(row: NewPasskey): Promise<PasskeyRow> {
-      return db.insertInto('passkeys').values({ ...row, pool_id: poolId }).returningAll().executeTakeFirstOrThrow();
+      return pool.insertInto('passkeys', row).returningAll().executeTakeFirstOrThrow();
     },
 
     /** Records a verified use; the counter only moves forward (the WHERE guards against a racing older assertion). */
     async recordPasskeyUse(id: string, previousCounter: number, use: PasskeyUse): Promise<boolean> {
-      const result = await db
+      const result = await pool
         .updateTable('passkeys')
         .set({ counter: use.counter, backed_up: use.backed_up, last_used_at: new Date() })
-        .where('pool_id', '=', poolId)
         .where('id', '=', id)
         .where('counter', '=', previousCounter)
         .executeTakeFirst();
@@ -63,10 +63,9 @@ export function createPasskeyQueries(db: Db, poolId: string) {
     },
 
     renamePasskey(userId: string, id: string, name: string): Promise<PasskeyRow | undefined> {
-      return db
+      return pool
         .updateTable('passkeys')
         .set({ name })
-        .where('pool_id', '=', poolId)
         .where('user_id', '=', userId)
         .where('id', '=', id)
         .returningAll()
@@ -74,19 +73,18 @@ export function createPasskeyQueries(db: Db, poolId: string) {
     },
 
     async deletePasskey(userId: string, id: string): Promise<boolean> {
-      const result = await db.deleteFrom('passkeys').where('pool_id', '=', poolId).where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
+      const result = await pool.deleteFrom('passkeys').where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
 
     async insertChallenge(row: NewChallenge): Promise<void> {
-      await db.insertInto('webauthn_challenges').values({ ...row, pool_id: poolId }).execute();
+      await pool.insertInto('webauthn_challenges', row).execute();
     },
 
     /** The challenge, removed in the same statement; undefined when unknown, used or expired. */
     takeChallenge(challenge: string, now: Date): Promise<WebauthnChallengeRow | undefined> {
-      return db
+      return pool
         .deleteFrom('webauthn_challenges')
-        .where('pool_id', '=', poolId)
         .where('challenge', '=', challenge)
         .where('expires_at', '>', now)
         .returningAll()
@@ -94,9 +92,7 @@ export function createPasskeyQueries(db: Db, poolId: string) {
     },
 
     async purgeExpiredChallenges(now: Date): Promise<void> {
-      await db.deleteFrom('webauthn_challenges').where('pool_id', '=', poolId).where('expires_at', '<=', now).execute();
+      await pool.deleteFrom('webauthn_challenges').where('expires_at', '<=', now).execute();
     },
   };
 }
-
-export type PasskeyQueries = ReturnType<typeof createPasskeyQueries>;

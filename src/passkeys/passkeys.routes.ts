@@ -1,15 +1,24 @@
 /** /admin/pools/{pool}/users/{userId}/passkeys: an admin lists and removes a user's passkeys. */
-import type Router from '@koa/router';
-import { authorizedPool } from '../admin/admin-auth.js';
+import { z } from 'zod';
+import { poolRoute } from '../admin/pool-scope.js';
+import { pageOf, pageQuery } from '../http/pagination.js';
+import { userIdParams } from '../users/users.schemas.js';
+import { passkeyParams, passkeyResponse } from './passkeys.schemas.js';
 import type { PasskeyService } from './passkeys.service.js';
 
-export function registerPasskeyRoutes(router: Router, passkeys: PasskeyService): void {
-  router.get('/pools/:pool/users/:userId/passkeys', async function listUserPasskeys(ctx) {
-    ctx.body = await passkeys.listUserPasskeys(authorizedPool(ctx, ctx.params.pool!), ctx.params.userId!, ctx.query);
-  });
-
-  router.delete('/pools/:pool/users/:userId/passkeys/:id', async function deleteUserPasskey(ctx) {
-    await passkeys.deleteUserPasskey(authorizedPool(ctx, ctx.params.pool!), ctx.params.userId!, ctx.params.id!);
-    ctx.status = 204;
-  });
+export function passkeyRoutes(passkeys: PasskeyService) {
+  return [
+    poolRoute(
+      { method: 'get', path: '/users/:userId/passkeys', summary: "List a user's passkeys", params: userIdParams, query: z.object(pageQuery).strict(), status: 200, response: pageOf(passkeyResponse) },
+      async function listUserPasskeys(ctx, { params, query }) {
+        return passkeys.listUserPasskeys(ctx.state.pool.id, params.userId, query);
+      },
+    ),
+    poolRoute(
+      { method: 'delete', path: '/users/:userId/passkeys/:passkeyId', summary: "Delete a user's passkey", params: passkeyParams, status: 204 },
+      async function deleteUserPasskey(ctx, { params }) {
+        await passkeys.deleteUserPasskey(ctx.state.pool.id, params.userId, params.passkeyId);
+      },
+    ),
+  ];
 }

@@ -30,19 +30,18 @@ import { hmac, safeEqual } from '../crypto/secrets.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { PasskeyRow, PoolRow, UserRow } from '../db/tables.js';
-import { parsePageRequest, toPage } from '../http/pagination.js';
+import { isUuid } from '../http/ids.js';
+import { toPage, type PageQuery } from '../http/pagination.js';
 import { problems } from '../http/problem.js';
-import { parseInput } from '../http/validation.js';
-import { createPoolQueries } from '../pools/pools.queries.js';
 import { createUserQueries } from '../users/users.queries.js';
 import type { UserService } from '../users/users.service.js';
 import { createPasskeyQueries } from './passkeys.queries.js';
+import type { RenamePasskeyInput } from './passkeys.schemas.js';
 
 export const CHALLENGE_TTL_MS = 5 * 60 * 1000;
 /** How long after activation (or another sign-in outside an interaction) a user may add a passkey. */
 export const ENROLMENT_GRANT_TTL_MS = 15 * 60 * 1000;
 const CEREMONY_TIMEOUT_MS = CHALLENGE_TTL_MS - 30 * 1000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Why a ceremony was refused: logged and tested; users see one calm message per ceremony. */
 export type RefusalReason =
@@ -75,8 +74,6 @@ const credentialJson = z.object({
   clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
   authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional().nullable(),
 });
-
-export const renamePasskeySchema = z.object({ name: z.string().trim().min(1).max(100) }).strict();
 
 export function toPasskeyResponse(row: PasskeyRow) {
   return {
@@ -137,11 +134,9 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
   const rpID = publicUrl.hostname;
   const origin = publicUrl.origin;
 
-  async function getEnabledPool(poolId: string): Promise<PoolRow> {
-    const pool = await createPoolQueries(deps.db).findPool(poolId);
-    if (!pool) throw problems.notFound('Pool');
+  /** The user's own passkeys exist only while the pool offers passkeys. */
+  function assertEnabled(pool: PoolRow): void {
     if (!isPasskeyEnabled(pool)) throw problems.notFound('Passkey', 'Passkeys are not enabled in this pool.');
-    return pool;
   }
 
   async function saveChallenge(poolId: string, challenge: string, purpose: 'registration' | 'authentication', userId: string | null, binding: Binding) {
@@ -167,14 +162,13 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
   }
 
   async function getUserPasskeyRow(poolId: string, userId: string, id: string): Promise<PasskeyRow> {
-    const row = UUID.test(id) ? await createPasskeyQueries(deps.db, poolId).findPasskey(id) : undefined;
+    const row = isUuid(id) ? await createPasskeyQueries(deps.db, poolId).findPasskey(id) : undefined;
     if (!row || row.user_id !== userId) throw problems.notFound('Passkey');
     return row;
   }
 
-  async function listPage(poolId: string, userId: string, query: Record<string, unknown>) {
-    const page = parsePageRequest(query);
-    const after = page.after !== undefined && UUID.test(page.after) ? page.after : undefined;
+  async function listPage(poolId: string, userId: string, page: PageQuery) {
+    const after = page.cursor !== undefined && isUuid(page.cursor) ? page.cursor : undefined;
     const rows = await createPasskeyQueries(deps.db, poolId).listUserPasskeysPage(userId, page.limit + 1, after);
     return toPage(rows, page.limit, (row) => row.id, toPasskeyResponse);
   }
@@ -196,7 +190,7 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
     /** The user an enrolment grant names, when it is genuine, for this pool, and not expired. */
     readEnrolmentGrant(poolId: string, grant: string | undefined): string | undefined {
       const [userId, expires, mac] = (grant ?? '').split('.');
-      if (!userId || !expires || !mac || !UUID.test(userId) || !/^\d+$/.test(expires)) return undefined;
+      if (!userId || !expires || !mac || !isUuid(userId) || !/^\d+$/.test(expires)) return undefined;
       if (!safeEqual(mac, hmac(deps.secret, `passkey-enrol:${poolId}:${userId}:${expires}`))) return undefined;
       return Number(expires) > clock() ? userId : undefined;
     },
@@ -328,7 +322,7 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
             id: passkey.credential_id,
             publicKey: Buffer.from(passkey.public_key, 'base64url'),
             counter: storedCounter,
-            transports: passkey.transports as never,
+            transports: passkey.transports,
           },
           requireUserVerification: true,
         });
@@ -348,31 +342,33 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
 
     // Self-service (the signed-in user) and admin management. Another user's or pool's passkey is not found.
 
-    async listMyPasskeys(poolId: string, userId: string) {
-      await getEnabledPool(poolId);
+    async listMyPasskeys(pool: PoolRow, userId: string) {
+      assertEnabled(pool);
+      const poolId = pool.id;
       const rows = await createPasskeyQueries(deps.db, poolId).listUserPasskeys(userId);
       return { items: rows.map(toPasskeyResponse) };
     },
 
-    async renameMyPasskey(poolId: string, userId: string, id: string, input: unknown) {
-      await getEnabledPool(poolId);
-      const { name } = parseInput(renamePasskeySchema, input);
+    async renameMyPasskey(pool: PoolRow, userId: string, id: string, { name }: RenamePasskeyInput) {
+      assertEnabled(pool);
+      const poolId = pool.id;
       await getUserPasskeyRow(poolId, userId, id);
       const row = await createPasskeyQueries(deps.db, poolId).renamePasskey(userId, id, name);
       if (!row) throw problems.notFound('Passkey');
       return toPasskeyResponse(row);
     },
 
-    async deleteMyPasskey(poolId: string, userId: string, id: string): Promise<void> {
-      await getEnabledPool(poolId);
+    async deleteMyPasskey(pool: PoolRow, userId: string, id: string): Promise<void> {
+      assertEnabled(pool);
+      const poolId = pool.id;
       await getUserPasskeyRow(poolId, userId, id);
       await createPasskeyQueries(deps.db, poolId).deletePasskey(userId, id);
     },
 
     /** Admins see and remove passkeys even after the pool turned passkeys off (to clean up). */
-    async listUserPasskeys(poolId: string, userId: string, query: Record<string, unknown> = {}) {
+    async listUserPasskeys(poolId: string, userId: string, page: PageQuery) {
       await deps.users.getUserRow(poolId, userId);
-      return listPage(poolId, userId, query);
+      return listPage(poolId, userId, page);
     },
 
     async deleteUserPasskey(poolId: string, userId: string, id: string): Promise<void> {

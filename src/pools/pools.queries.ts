@@ -56,5 +56,3 @@ export function createPoolQueries(db: Db) {
     },
   };
 }
-
-export type PoolQueries = ReturnType<typeof createPoolQueries>;

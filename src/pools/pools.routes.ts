@@ -1,63 +1,91 @@
-/** /admin/pools: pools, their API secrets and signing keys. */
-import type Router from '@koa/router';
-import { authorizedPool, requireAdmin } from '../admin/admin-auth.js';
-import type { JsonBody } from '../admin/admin.router.js';
+/**
+ * /admin/pools: pools, their API secrets and signing keys. Creating and listing pools
+ * (and deleting one) needs the admin token; the rest is open to the pool's own secret.
+ */
 import { annotateAudit } from '../audit/audit.middleware.js';
-import { parseInput } from '../http/validation.js';
-import { createPoolSchema, rotateKeysSchema, updatePoolSchema } from './pools.schemas.js';
+import { adminRoute, poolRoute } from '../admin/pool-scope.js';
+import { pageOf, pageQuery } from '../http/pagination.js';
+import { z } from 'zod';
+import {
+  createdPoolResponse,
+  createPoolSchema,
+  keysResponse,
+  poolResponse,
+  rotatedSecretsResponse,
+  rotateKeysSchema,
+  secretsResponse,
+  updatePoolSchema,
+} from './pools.schemas.js';
 import type { PoolService } from './pools.service.js';
 
 function idWithStatus(items: { id: string; status: string }[], status: string): string | undefined {
   return items.find((item) => item.status === status)?.id;
 }
 
-export function registerPoolRoutes(router: Router, pools: PoolService, body: JsonBody): void {
-  router.post('/pools', async function createPool(ctx) {
-    requireAdmin(ctx);
-    ctx.status = 201;
-    ctx.body = await pools.createPool(parseInput(createPoolSchema, await body(ctx)));
-    ctx.set('Location', `/admin/pools/${(ctx.body as { id: string }).id}`);
-  });
+/** Routes under /admin/pools that are not about one pool. */
+export function poolCollectionRoutes(pools: PoolService) {
+  return [
+    adminRoute(
+      { method: 'post', path: '/pools', summary: 'Create a pool (returns its two API secrets, once)', adminOnly: true, body: createPoolSchema, status: 201, response: createdPoolResponse, problems: [409] },
+      async function createPool(ctx, { body }) {
+        const created = await pools.createPool(body);
+        ctx.set('Location', `/admin/pools/${created.id}`);
+        return created;
+      },
+    ),
+    adminRoute(
+      { method: 'get', path: '/pools', summary: 'List pools', adminOnly: true, query: z.object(pageQuery).strict(), status: 200, response: pageOf(poolResponse) },
+      async function listPools(_ctx, { query }) {
+        return pools.listPools(query);
+      },
+    ),
+  ];
+}
 
-  router.get('/pools', async function listPools(ctx) {
-    requireAdmin(ctx);
-    ctx.body = await pools.listPools(ctx.query);
-  });
-
-  router.get('/pools/:pool', async function getPool(ctx) {
-    ctx.body = await pools.getPool(authorizedPool(ctx, ctx.params.pool!));
-  });
-
-  router.patch('/pools/:pool', async function updatePool(ctx) {
-    const poolId = authorizedPool(ctx, ctx.params.pool!);
-    ctx.body = await pools.updatePool(poolId, parseInput(updatePoolSchema, await body(ctx)));
-  });
-
-  router.delete('/pools/:pool', async function deletePool(ctx) {
-    requireAdmin(ctx);
-    await pools.deletePool(ctx.params.pool!);
-    ctx.status = 204;
-  });
-
-  router.get('/pools/:pool/secrets', async function listSecrets(ctx) {
-    ctx.body = await pools.listSecrets(authorizedPool(ctx, ctx.params.pool!));
-  });
-
-  router.post('/pools/:pool/secrets/rotate', async function rotateSecrets(ctx) {
-    const rotated = await pools.rotateSecrets(authorizedPool(ctx, ctx.params.pool!));
-    annotateAudit(ctx, { details: { nextSecretId: idWithStatus(rotated.items, 'next'), currentSecretId: idWithStatus(rotated.items, 'current') } });
-    ctx.body = rotated;
-  });
-
-  router.get('/pools/:pool/keys', async function listKeys(ctx) {
-    ctx.body = await pools.listKeys(authorizedPool(ctx, ctx.params.pool!));
-  });
-
-  router.post('/pools/:pool/keys/rotate', async function rotateKeys(ctx) {
-    const poolId = authorizedPool(ctx, ctx.params.pool!);
-    const input = parseInput(rotateKeysSchema, (await body(ctx)) ?? {});
-    const keys = await pools.rotateKeys(poolId, input);
-    annotateAudit(ctx, { details: { revoke: input.revoke, currentKids: keys.items.filter((key) => key.status === 'current').map((key) => key.kid) } });
-    ctx.body = keys;
-  });
+/** Routes under /admin/pools/{pool}. */
+export function poolRoutes(pools: PoolService) {
+  return [
+    poolRoute({ method: 'get', path: '/', summary: 'Get a pool', status: 200, response: poolResponse }, async function getPool(ctx) {
+      return pools.toPoolResponse(ctx.state.pool);
+    }),
+    poolRoute(
+      { method: 'patch', path: '/', summary: 'Change a pool', body: updatePoolSchema, status: 200, response: poolResponse },
+      async function updatePool(ctx, { body }) {
+        return pools.updatePool(ctx.state.pool, body);
+      },
+    ),
+    poolRoute({ method: 'delete', path: '/', summary: 'Delete a pool and everything in it', adminOnly: true, status: 204 }, async function deletePool(ctx) {
+      await pools.deletePool(ctx.state.pool.id);
+    }),
+    poolRoute({ method: 'get', path: '/secrets', summary: 'List API secrets (no values)', status: 200, response: secretsResponse }, async function listSecrets(ctx) {
+      return pools.listSecrets(ctx.state.pool.id);
+    }),
+    poolRoute(
+      { method: 'post', path: '/secrets/rotate', summary: 'Rotate and revoke: current revoked, next current, a new next (returned once)', status: 200, response: rotatedSecretsResponse },
+      async function rotateSecrets(ctx) {
+        const rotated = await pools.rotateSecrets(ctx.state.pool.id);
+        annotateAudit(ctx, { details: { nextSecretId: idWithStatus(rotated.items, 'next'), currentSecretId: idWithStatus(rotated.items, 'current') } });
+        return rotated;
+      },
+    ),
+    poolRoute({ method: 'get', path: '/keys', summary: 'List signing keys', status: 200, response: keysResponse }, async function listKeys(ctx) {
+      return pools.listKeys(ctx.state.pool.id);
+    }),
+    poolRoute(
+      {
+        method: 'post',
+        path: '/keys/rotate',
+        summary: 'Rotate signing keys; revoke: true revokes the current key at once',
+        body: rotateKeysSchema,
+        bodyOptional: true,
+        status: 200,
+        response: keysResponse,
+      },
+      async function rotateKeys(ctx, { body }) {
+        const keys = await pools.rotateKeys(ctx.state.pool.id, body);
+        annotateAudit(ctx, { details: { revoke: body.revoke, currentKids: keys.items.filter((key) => key.status === 'current').map((key) => key.kid) } });
+        return keys;
+      },
+    ),
+  ];
 }

@@ -1,5 +1,6 @@
 /** What the admin API accepts for pools. Unknown fields are refused (strict objects). */
 import { z } from 'zod';
+import { timestamp } from '../http/guard.js';
 
 export const POOL_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
@@ -58,3 +59,52 @@ export const rotateKeysSchema = z.object({ revoke: z.boolean().default(false) })
 
 export type CreatePoolInput = z.infer<typeof createPoolSchema>;
 export type UpdatePoolInput = z.infer<typeof updatePoolSchema>;
+
+// What the admin API answers for pools, their API secrets and signing keys.
+const jsonObject = z.record(z.string(), z.unknown());
+
+export const poolResponse = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  logoUrl: z.string().nullable(),
+  tagColor: z.string().nullable(),
+  selfRegistration: z.boolean(),
+  signIn: signInSchema.required(),
+  profileSchema: jsonObject.nullable(),
+  metadataSchema: jsonObject.nullable(),
+  passwordPolicy: passwordPolicySchema.required(),
+  lockout: lockoutSchema.required(),
+  issuer: z.string().describe('The pool\'s OpenID Connect issuer.'),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+export const createdPoolResponse = poolResponse.extend({
+  secret: z.string().describe('The current API secret; shown only now.'),
+  nextSecret: z.string().describe('The next API secret; shown only now.'),
+});
+
+const secretResponse = z.object({
+  id: z.string(),
+  status: z.enum(['current', 'next', 'revoked']),
+  createdAt: timestamp,
+  revokedAt: timestamp.nullable(),
+});
+
+export const secretsResponse = z.object({ items: z.array(secretResponse), nextCursor: z.null() });
+export const rotatedSecretsResponse = z.object({ nextSecret: z.string().describe('The new next secret; shown only now.'), items: z.array(secretResponse) });
+
+const keyResponse = z.object({
+  kid: z.string(),
+  alg: z.enum(['RS256', 'ES256']),
+  status: z.enum(['next', 'current', 'retired', 'revoked']),
+  published: z.boolean().describe('Whether the key is in the pool\'s JWKS now.'),
+  publicJwk: jsonObject,
+  createdAt: timestamp,
+  activatedAt: timestamp.nullable(),
+  retiredAt: timestamp.nullable(),
+  revokedAt: timestamp.nullable(),
+});
+
+export const keysResponse = z.object({ items: z.array(keyResponse), nextCursor: z.null() });

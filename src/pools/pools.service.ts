@@ -9,8 +9,8 @@ import type { Envelope } from '../crypto/envelope.js';
 import { generateId, generateSecret, hashSecret } from '../crypto/secrets.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
-import type { LockoutSettings, PasswordPolicy, PoolRow, PoolUpdate, SignInSettings } from '../db/tables.js';
-import { parsePageRequest, toPage, type Page } from '../http/pagination.js';
+import type { LockoutSettings, PasswordPolicy, PoolRow, PoolSecretRow, PoolUpdate, SignInSettings } from '../db/tables.js';
+import { toPage, type Page, type PageQuery } from '../http/pagination.js';
 import { fieldError, problems, type FieldError } from '../http/problem.js';
 import { createKeyQueries } from '../keys/keys.queries.js';
 import { generateInitialKeys, generateNextKeys, rotateSigningKeys, toKeyResponse } from '../keys/keys.service.js';
@@ -74,6 +74,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
   const issuerOf = (poolId: string) => issuerFor(publicUrl, poolId);
   const toPoolResponse = (row: PoolRow) => mapPool(row, publicUrl);
 
+  /** The one answer to "does this pool exist?": its row, or 404. */
   async function getPoolRow(poolId: string): Promise<PoolRow> {
     const row = await pools.findPool(poolId);
     if (!row) throw problems.notFound('Pool');
@@ -87,7 +88,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
     return { id, secret };
   }
 
-  function toSecretResponse(row: { id: string; status: string; created_at: Date; revoked_at: Date | null }) {
+  function toSecretResponse(row: PoolSecretRow) {
     return { id: row.id, status: row.status, createdAt: row.created_at, revokedAt: row.revoked_at };
   }
 
@@ -128,19 +129,14 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
       }
     },
 
-    async getPool(poolId: string) {
-      return toPoolResponse(await getPoolRow(poolId));
-    },
-
-    async listPools(query: Record<string, unknown>): Promise<Page<PoolResponse>> {
-      const page = parsePageRequest(query);
-      const rows = await pools.listPools(page.limit + 1, page.after);
+    async listPools(page: PageQuery): Promise<Page<PoolResponse>> {
+      const rows = await pools.listPools(page.limit + 1, page.cursor);
       return toPage(rows, page.limit, (row) => row.id, toPoolResponse);
     },
 
-    async updatePool(poolId: string, input: UpdatePoolInput) {
+    async updatePool(current: PoolRow, input: UpdatePoolInput) {
       checkUserSchemas(input);
-      const current = await getPoolRow(poolId);
+      const poolId = current.id;
       const change: PoolUpdate = {};
       if (input.name !== undefined) change.name = input.name;
       if (input.description !== undefined) change.description = input.description;
@@ -170,14 +166,12 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
     },
 
     async listSecrets(poolId: string) {
-      await getPoolRow(poolId);
       const rows = await createSecretQueries(db, poolId).listSecrets();
       return { items: rows.map(toSecretResponse), nextCursor: null };
     },
 
     /** Rotate and revoke: current → revoked, next → current, a new next (returned once). */
     async rotateSecrets(poolId: string) {
-      await getPoolRow(poolId);
       const next = await db.transaction().execute(async (trx) => {
         const secrets = createSecretQueries(trx, poolId);
         await secrets.moveSecrets('current', 'revoked');
@@ -195,14 +189,12 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
     },
 
     async listKeys(poolId: string) {
-      await getPoolRow(poolId);
       const now = clock();
       const rows = await createKeyQueries(db, poolId).listKeys();
       return { items: rows.map((row) => toKeyResponse(row, now)), nextCursor: null };
     },
 
     async rotateKeys(poolId: string, options: { revoke: boolean }) {
-      await getPoolRow(poolId);
       const fresh = await generateNextKeys(envelope, poolId);
       await db.transaction().execute(async (trx) => {
         await rotateSigningKeys(trx, poolId, fresh, options);

@@ -7,6 +7,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { CodePurpose, OneTimeCodeRow } from '../db/tables.js';
+import { emailKey, normalizeEmail } from './email.js';
 
 export interface NewCode {
   id: string;
@@ -16,6 +17,8 @@ export interface NewCode {
   codeHash: string;
   tokenHash: string | null;
   payload: Record<string, unknown>;
+  /** Keyed hash of the interaction the code belongs to (registration), or null. */
+  binding: string | null;
   createdAt: Date;
   expiresAt: Date;
 }
@@ -30,18 +33,15 @@ export function createCodeQueries(db: Db, poolId: string) {
           id: code.id,
           purpose: code.purpose,
           user_id: code.userId,
-          email: code.email,
+          email: normalizeEmail(code.email),
           code_hash: code.codeHash,
           token_hash: code.tokenHash,
           payload: JSON.stringify(code.payload),
+          binding: code.binding,
           created_at: code.createdAt,
           expires_at: code.expiresAt,
         })
         .execute();
-    },
-
-    findCode(id: string): Promise<OneTimeCodeRow | undefined> {
-      return db.selectFrom('one_time_codes').selectAll().where('pool_id', '=', poolId).where('id', '=', id).executeTakeFirst();
     },
 
     /** The code behind a link token, live or not (the page says which). */
@@ -49,14 +49,15 @@ export function createCodeQueries(db: Db, poolId: string) {
       return db.selectFrom('one_time_codes').selectAll().where('pool_id', '=', poolId).where('token_hash', '=', tokenHash).executeTakeFirst();
     },
 
-    /** The newest unconsumed code for this purpose and email (expiry is the caller's check). */
-    findLatestCode(purpose: CodePurpose, email: string): Promise<OneTimeCodeRow | undefined> {
+    /** The newest unconsumed code for this purpose, email and binding (expiry is the caller's check). */
+    findLatestCode(purpose: CodePurpose, email: string, binding: string | null): Promise<OneTimeCodeRow | undefined> {
       return db
         .selectFrom('one_time_codes')
         .selectAll()
         .where('pool_id', '=', poolId)
         .where('purpose', '=', purpose)
-        .where(sql`lower(email)`, '=', email.toLowerCase())
+        .where(sql`lower(email)`, '=', emailKey(email))
+        .where(sql<boolean>`binding is not distinct from ${binding}`)
         .where('consumed_at', 'is', null)
         .orderBy('created_at', 'desc')
         .limit(1)
@@ -87,13 +88,14 @@ export function createCodeQueries(db: Db, poolId: string) {
       return Number(result.numUpdatedRows) === 1;
     },
 
-    /** A new code replaces the previous ones: they stop working at once. */
-    async deleteCodesFor(purpose: CodePurpose, email: string): Promise<void> {
+    /** A new code replaces the previous ones of the same binding: they stop working at once. Other bindings' codes stay. */
+    async deleteCodesFor(purpose: CodePurpose, email: string, binding: string | null): Promise<void> {
       await db
         .deleteFrom('one_time_codes')
         .where('pool_id', '=', poolId)
         .where('purpose', '=', purpose)
-        .where(sql`lower(email)`, '=', email.toLowerCase())
+        .where(sql`lower(email)`, '=', emailKey(email))
+        .where(sql<boolean>`binding is not distinct from ${binding}`)
         .execute();
     },
 
@@ -105,16 +107,17 @@ export function createCodeQueries(db: Db, poolId: string) {
 
 /**
  * Maintenance across pools (like purgeExpiredArtifacts): removes expired one-time codes and
- * IP counters whose window ended a day ago. Expired rows are already refused; this reclaims space.
+ * mail requests older than a day (longer than any mail limit's window). Expired rows are
+ * already refused or no longer counted; this reclaims space.
  */
 export async function purgeExpiredCodes(db: Db, limit = 5000): Promise<number> {
   const codes = await sql`
     delete from one_time_codes where ctid in (
       select ctid from one_time_codes where expires_at < now() limit ${limit}
     )`.execute(db);
-  const throttles = await sql`
-    delete from ip_throttles where ctid in (
-      select ctid from ip_throttles where window_started_at < now() - interval '1 day' limit ${limit}
+  const requests = await sql`
+    delete from mail_requests where ctid in (
+      select ctid from mail_requests where requested_at < now() - interval '1 day' limit ${limit}
     )`.execute(db);
-  return Number(codes.numAffectedRows ?? 0) + Number(throttles.numAffectedRows ?? 0);
+  return Number(codes.numAffectedRows ?? 0) + Number(requests.numAffectedRows ?? 0);
 }

@@ -5,7 +5,10 @@
  *   protects it is the short TTL, the attempt bound and the key not being in the database).
  * - Single use: consuming is conditional in SQL; attempts are counted before checking, so
  *   parallel guesses cannot exceed the bound.
- * - A new code for the same purpose and email replaces the previous ones.
+ * - A new code for the same purpose and email replaces the previous ones, except that a
+ *   registration code is bound to the interaction (browser) that asked for it: it works only
+ *   there, and another interaction's registration of the same address neither replaces nor
+ *   uses it (ADR 0304).
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { generateId, hmac, safeEqual } from '../crypto/secrets.js';
@@ -30,6 +33,8 @@ export interface IssueOptions {
   payload?: Record<string, unknown>;
   ttlMs: number;
   withLinkToken?: boolean;
+  /** The interaction id the code belongs to; only a use from the same interaction succeeds. */
+  boundTo?: string | undefined;
 }
 
 export type TokenState = { state: 'live'; row: OneTimeCodeRow } | { state: 'used' | 'expired' | 'unknown'; row?: OneTimeCodeRow | undefined };
@@ -38,6 +43,8 @@ export function createCodeService({ db, key, clock }: CodeServiceDeps) {
   const codeHash = (poolId: string, purpose: string, id: string, code: string) => hmac(key, `otc:${poolId}:${purpose}:${id}:${code}`);
   const tokenHash = (poolId: string, token: string) => hmac(key, `otl:${poolId}:${token}`);
   const isExpired = (row: OneTimeCodeRow) => new Date(row.expires_at).getTime() <= clock().getTime();
+  // Keyed, so a database reader cannot link a code to a live interaction id.
+  const bindingOf = (poolId: string, interactionId: string | undefined) => (interactionId === undefined ? null : hmac(key, `otb:${poolId}:${interactionId}`));
 
   return {
     async issueCode(poolId: string, options: IssueOptions) {
@@ -47,7 +54,8 @@ export function createCodeService({ db, key, clock }: CodeServiceDeps) {
       const token = options.withLinkToken ? randomBytes(32).toString('base64url') : undefined;
       const now = clock();
       const expiresAt = new Date(now.getTime() + options.ttlMs);
-      await queries.deleteCodesFor(options.purpose, options.email);
+      const binding = bindingOf(poolId, options.boundTo);
+      await queries.deleteCodesFor(options.purpose, options.email, binding);
       await queries.insertCode({
         id,
         purpose: options.purpose,
@@ -56,6 +64,7 @@ export function createCodeService({ db, key, clock }: CodeServiceDeps) {
         codeHash: codeHash(poolId, options.purpose, id, code),
         tokenHash: token ? tokenHash(poolId, token) : null,
         payload: options.payload ?? {},
+        binding,
         createdAt: now,
         expiresAt,
       });
@@ -63,12 +72,13 @@ export function createCodeService({ db, key, clock }: CodeServiceDeps) {
     },
 
     /**
-     * Checks a typed code against the newest code for (purpose, email) and consumes it.
-     * undefined for every failure alike: unknown, wrong, expired, used up, already used.
+     * Checks a typed code against the newest code for (purpose, email, the interaction it is
+     * bound to) and consumes it. undefined for every failure alike: unknown, wrong, expired,
+     * used up, already used, or asked for by another interaction.
      */
-    async useCode(poolId: string, purpose: CodePurpose, email: string, code: string): Promise<OneTimeCodeRow | undefined> {
+    async useCode(poolId: string, purpose: CodePurpose, email: string, code: string, boundTo?: string): Promise<OneTimeCodeRow | undefined> {
       const queries = createCodeQueries(db, poolId);
-      const row = await queries.findLatestCode(purpose, email);
+      const row = await queries.findLatestCode(purpose, email, bindingOf(poolId, boundTo));
       if (!row || isExpired(row)) return undefined;
       const attempts = await queries.countAttempt(row.id);
       if (attempts > MAX_CODE_ATTEMPTS) return undefined;

@@ -1,19 +1,14 @@
 /**
- * Brute-force defences of sign-in (DESIGN.md, "Sign-in"; Ory Kratos #3037):
- * - per user: `lockout.maxAttempts` failures within `lockout.windowSeconds` lock the user
- *   for `windowSeconds`; while locked even the right password fails, with the same answer
- *   as a wrong one (so a lock tells an attacker nothing about the account). An admin
- *   sees and clears the lock.
- * - per client IP and pool: IP_MAX_FAILURES failures within IP_WINDOW_MS throttle that IP
- *   (the answer says so: it concerns the network, not an account).
- * Unknown emails count against the IP only; the caller spends the same hashing time.
+ * Brute-force defence of sign-in per user (docs/design.md#sign-in; Ory Kratos #3037): `lockout.maxAttempts`
+ * failures within `lockout.windowSeconds` lock the user for `windowSeconds`; while locked
+ * even the right password fails, with the same answer as a wrong one (so a lock tells an
+ * attacker nothing about the account). An admin sees and clears the lock.
+ * Guessing across accounts from one network is the request frame's login failure limit
+ * (RATE_LIMIT_LOGIN_FAILURES, ADR 0802), which counts every failed hosted sign-in answer.
  */
 import type { Db } from '../db/database.js';
 import type { LockoutSettings, UserLockoutRow } from '../db/tables.js';
 import { createLockoutQueries } from './lockout.queries.js';
-
-export const IP_MAX_FAILURES = 30;
-export const IP_WINDOW_MS = 15 * 60 * 1000;
 
 export interface SignInGuardDeps {
   db: Db;
@@ -31,43 +26,21 @@ export function toLockoutResponse(row: UserLockoutRow | undefined, now: Date) {
   };
 }
 
-/** Failures of an IP's counter that still count at `now` (none once its window has ended). */
-function ipFailuresAt(counter: { failures: number; window_started_at: Date } | undefined, now: Date): number {
-  if (!counter || new Date(counter.window_started_at).getTime() <= now.getTime() - IP_WINDOW_MS) return 0;
-  return counter.failures;
-}
-
 export function createSignInGuard({ db, clock }: SignInGuardDeps) {
   return {
-    /**
-     * Everything a sign-in attempt is judged by, read in one query: is the IP throttled,
-     * the user with this email (if any), and that user's lockout.
-     */
-    async assess(poolId: string, ip: string, email: string) {
-      const state = await createLockoutQueries(db, poolId).findSignInState(ip, email);
-      const now = clock();
-      return {
-        ipThrottled: ipFailuresAt(state.ip, now) >= IP_MAX_FAILURES,
-        user: state.user,
-        lockout: toLockoutResponse(state.lockout, now),
-      };
+    /** Everything a sign-in attempt is judged by, read in one query: the user with this email (if any) and that user's lockout. */
+    async assess(poolId: string, email: string) {
+      const state = await createLockoutQueries(db, poolId).findSignInState(email);
+      return { user: state.user, lockout: toLockoutResponse(state.lockout, clock()) };
     },
-
 
     async isUserLocked(poolId: string, userId: string): Promise<boolean> {
       return toLockoutResponse(await createLockoutQueries(db, poolId).findLockout(userId), clock()).locked;
     },
 
-    async isIpThrottled(poolId: string, ip: string): Promise<boolean> {
-      return ipFailuresAt(await createLockoutQueries(db, poolId).findIpCounter(ip), clock()) >= IP_MAX_FAILURES;
-    },
-
-    /** One failed sign-in: counts against the IP, and against the user when there is one. */
-    async recordFailure(poolId: string, settings: LockoutSettings, ip: string, userId: string | undefined): Promise<void> {
-      const queries = createLockoutQueries(db, poolId);
-      const now = clock();
-      await queries.countIpFailure(ip, now, IP_WINDOW_MS);
-      if (userId) await queries.countUserFailure(userId, now, settings.windowSeconds * 1000, settings.maxAttempts);
+    /** One failed sign-in of a user. */
+    async recordFailure(poolId: string, settings: LockoutSettings, userId: string): Promise<void> {
+      await createLockoutQueries(db, poolId).countUserFailure(userId, clock(), settings.windowSeconds * 1000, settings.maxAttempts);
     },
 
     /** A successful sign-in starts the user's count afresh. */

@@ -5,25 +5,31 @@
  *   (the mail reached them). A link works once; a resend invalidates the previous one.
  * - self-registration (pool.selfRegistration): email + password + the profile the schema
  *   requires; nothing is created until the emailed code proves the address. The pending
- *   account waits in the code row (password already hashed). An email that already has an
- *   account gets a notice mail instead of a code and the same page as anyone else.
+ *   account (password already hashed, profile) waits in a code row bound to the interaction
+ *   that submitted it: the code works only in that browser, so a second registration of the
+ *   same address (by anyone) can neither replace the first nor make its own password the
+ *   account's without the code (ADR 0304). An email that already has an account gets a
+ *   notice mail instead of a code and the same page as anyone else.
  * - email one-time code sign-in (pool.signIn.emailCode): a code is sent only to an active,
- *   unlocked user, at most one per RESEND_INTERVAL_MS; the answer is the same whether the
- *   email exists or not. Signing in with the code verifies the address.
- * Mail for anonymous requests is sent in the background so response time does not tell
- * whether a message went out.
+ *   unlocked user; the answer is the same whether the email exists or not. Signing in with
+ *   the code verifies the address.
+ * Every mail an anonymous visitor can trigger passes the mail limits first (resend interval,
+ * per address, per IP: mail-limits.service.ts), before any account is looked up. Everything
+ * after that (the account lookup, the code, the mail) runs after the answer is sent, the same
+ * for every address, so neither the answer nor its timing tells whether an account exists.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { PoolRow, UserRow } from '../db/tables.js';
 import type { Logger } from '../log.js';
-import type { Mailer, MailMessage } from '../mail/mailer.js';
+import type { Mailer } from '../mail/mailer.js';
 import { alreadyRegisteredMail, signInCodeMail, verificationMail } from '../mail/templates.js';
 import { CODE_TTL_MS, type CodeService, type TokenState } from './codes.service.js';
+import { normalizeEmail } from './email.js';
 import type { SignInGuard } from './lockout.service.js';
+import type { MailLimits } from './mail-limits.service.js';
 import type { PasswordHasher } from './password.js';
-import { createCodeQueries } from './codes.queries.js';
 import { createUserQueries } from './users.queries.js';
 import type { UserService } from './users.service.js';
 
@@ -34,6 +40,7 @@ export interface OnboardingDeps {
   guard: SignInGuard;
   hasher: PasswordHasher;
   mailer: Mailer;
+  mailLimits: MailLimits;
   log: Logger;
   clock: () => Date;
   /** How long emailed codes (registration, sign-in) live; 10 minutes unless a test says otherwise. */
@@ -46,18 +53,33 @@ export interface Registration {
   profile: Record<string, unknown>;
 }
 
-/** The shortest time between two sign-in codes mailed to one address. */
-export const RESEND_INTERVAL_MS = 30 * 1000;
+/** Who asked: the interaction (browser) and the client IP, and how to run work once they have their answer. */
+export interface Requester {
+  interactionId: string;
+  ip: string;
+  /** Runs `work` after the answer has been sent (the route hooks the response's end); by default on the next turn. */
+  afterAnswer?: (work: () => void) => void;
+}
+
+/** `sent` whether or not a mail went out; `throttled` when the requester's network asked for too many mails. */
+export type MailOutcome = 'sent' | 'throttled';
 
 const brandOf = (pool: PoolRow) => ({ name: pool.name, tagColor: pool.tag_color });
 
 export function createOnboardingService(deps: OnboardingDeps) {
-  const { db, users, codes, guard, hasher, mailer, log } = deps;
+  const { db, users, codes, guard, hasher, mailer, mailLimits, log } = deps;
   const codeTtlMs = deps.codeTtlMs ?? CODE_TTL_MS;
   const minutes = Math.max(1, Math.round(codeTtlMs / 60_000));
 
-  function sendInBackground(poolId: string, message: MailMessage, what: string): void {
-    mailer.send(message).catch((error: unknown) => log.error({ err: error, poolId, what }, 'mail failed'));
+  /**
+   * Work whose duration or outcome depends on the account: it starts once the answer is out,
+   * so it neither delays the answer nor competes with it for the event loop or a connection.
+   */
+  function inBackground(requester: Pick<Requester, 'afterAnswer'>, poolId: string, what: string, work: () => Promise<void>): void {
+    const schedule = requester.afterAnswer ?? ((run: () => void) => setImmediate(run));
+    schedule(() => {
+      work().catch((error: unknown) => log.error({ err: error, poolId, what }, 'mail failed'));
+    });
   }
 
   async function activate(pool: PoolRow, userId: string, password: string): Promise<UserRow | undefined> {
@@ -89,7 +111,8 @@ export function createOnboardingService(deps: OnboardingDeps) {
     },
 
     /** The same with the typed code instead of the link. */
-    async activateWithCode(pool: PoolRow, email: string, code: string, password: string): Promise<UserRow | undefined> {
+    async activateWithCode(pool: PoolRow, rawEmail: string, code: string, password: string): Promise<UserRow | undefined> {
+      const email = normalizeEmail(rawEmail);
       users.checkPassword(pool, password, email);
       const row = await codes.useCode(pool.id, 'invitation', email, code);
       if (!row?.user_id) return undefined;
@@ -98,25 +121,40 @@ export function createOnboardingService(deps: OnboardingDeps) {
       return activate(pool, user.id, password);
     },
 
-    /** Checks the form (policy, schema) and mails a code; throws a validation problem on bad input. */
-    async startRegistration(pool: PoolRow, input: Registration): Promise<void> {
-      users.checkPassword(pool, input.password, input.email);
+    /**
+     * Checks the form (policy, schema), hashes the password, and, within the mail limits,
+     * mails a code bound to the requester's interaction (or the owner's notice).
+     * Throws a validation problem on bad input.
+     */
+    async startRegistration(pool: PoolRow, input: Registration, requester: Requester): Promise<MailOutcome> {
+      const email = normalizeEmail(input.email);
+      users.checkPassword(pool, input.password, email);
       users.checkProfile(pool, input.profile);
-      const existing = await createUserQueries(db, pool.id).findUserByEmail(input.email);
-      if (existing) {
-        // Hash anyway: the same work as a new registration.
-        await hasher.hash(input.password);
-        sendInBackground(pool.id, alreadyRegisteredMail(brandOf(pool), existing.email), 'already-registered');
-        return;
-      }
+      // Hashed for every address alike, so the time does not depend on whether it has an account.
       const passwordHash = await hasher.hash(input.password);
-      const issued = await codes.issueCode(pool.id, { purpose: 'registration', email: input.email, payload: { passwordHash, profile: input.profile }, ttlMs: codeTtlMs });
-      sendInBackground(pool.id, verificationMail(brandOf(pool), input.email, issued.code, minutes), 'verification');
+      const allowance = await mailLimits.take(pool.id, email, requester.ip);
+      if (allowance === 'ip') return 'throttled';
+      if (allowance === 'address') return 'sent';
+      inBackground(requester, pool.id, 'registration', async () => {
+        const existing = await createUserQueries(db, pool.id).findUserByEmail(email);
+        if (existing) {
+          await mailer.send(alreadyRegisteredMail(brandOf(pool), existing.email));
+          return;
+        }
+        const payload = { passwordHash, profile: input.profile };
+        const issued = await codes.issueCode(pool.id, { purpose: 'registration', email, payload, ttlMs: codeTtlMs, boundTo: requester.interactionId });
+        await mailer.send(verificationMail(brandOf(pool), email, issued.code, minutes));
+      });
+      return 'sent';
     },
 
-    /** The emailed code creates the account, active and verified. undefined for any wrong, used or expired code. */
-    async completeRegistration(pool: PoolRow, email: string, code: string): Promise<UserRow | undefined> {
-      const row = await codes.useCode(pool.id, 'registration', email, code);
+    /**
+     * The emailed code, typed in the interaction that registered, creates the account,
+     * active and verified. undefined for any wrong, used or expired code, and for a code
+     * that another interaction asked for.
+     */
+    async completeRegistration(pool: PoolRow, email: string, code: string, requester: Pick<Requester, 'interactionId'>): Promise<UserRow | undefined> {
+      const row = await codes.useCode(pool.id, 'registration', normalizeEmail(email), code, requester.interactionId);
       if (!row) return undefined;
       const pending = row.payload as { passwordHash?: string; profile?: Record<string, unknown> };
       try {
@@ -137,28 +175,30 @@ export function createOnboardingService(deps: OnboardingDeps) {
       }
     },
 
-    /** "Email me a code": sends one to an active, unlocked user; silent otherwise. */
-    async sendSignInCode(pool: PoolRow, email: string, ip: string): Promise<'sent' | 'throttled'> {
-      if (await guard.isIpThrottled(pool.id, ip)) return 'throttled';
-      const user = await createUserQueries(db, pool.id).findUserByEmail(email);
-      if (!user || user.status !== 'active' || (await guard.isUserLocked(pool.id, user.id))) return 'sent';
-      // One mail per address per RESEND_INTERVAL_MS: the page cannot be used to flood a mailbox.
-      const latest = await createCodeQueries(db, pool.id).findLatestCode('sign_in', user.email);
-      if (latest && deps.clock().getTime() - new Date(latest.created_at).getTime() < RESEND_INTERVAL_MS) return 'sent';
-      const issued = await codes.issueCode(pool.id, { purpose: 'sign_in', email: user.email, userId: user.id, ttlMs: codeTtlMs });
-      sendInBackground(pool.id, signInCodeMail(brandOf(pool), user.email, issued.code, minutes), 'sign-in-code');
+    /** "Email me a code": within the mail limits, sends one to an active, unlocked user; silent otherwise. */
+    async sendSignInCode(pool: PoolRow, rawEmail: string, requester: Omit<Requester, 'interactionId'>): Promise<MailOutcome> {
+      const email = normalizeEmail(rawEmail);
+      const allowance = await mailLimits.take(pool.id, email, requester.ip);
+      if (allowance === 'ip') return 'throttled';
+      if (allowance === 'address') return 'sent';
+      inBackground(requester, pool.id, 'sign-in-code', async () => {
+        const user = await createUserQueries(db, pool.id).findUserByEmail(email);
+        if (!user || user.status !== 'active' || (await guard.isUserLocked(pool.id, user.id))) return;
+        const issued = await codes.issueCode(pool.id, { purpose: 'sign_in', email: user.email, userId: user.id, ttlMs: codeTtlMs });
+        await mailer.send(signInCodeMail(brandOf(pool), user.email, issued.code, minutes));
+      });
       return 'sent';
     },
 
     /** The user the code signs in, or a refusal (same for every kind of wrong). */
-    async verifySignInCode(pool: PoolRow, email: string, code: string, ip: string): Promise<{ ok: true; user: UserRow } | { ok: false; reason: 'invalid' | 'throttled' }> {
-      if (await guard.isIpThrottled(pool.id, ip)) return { ok: false, reason: 'throttled' };
+    async verifySignInCode(pool: PoolRow, rawEmail: string, code: string): Promise<{ ok: true; user: UserRow } | { ok: false }> {
+      const email = normalizeEmail(rawEmail);
       const user = await createUserQueries(db, pool.id).findUserByEmail(email);
       const locked = user ? await guard.isUserLocked(pool.id, user.id) : false;
       const row = !locked && user ? await codes.useCode(pool.id, 'sign_in', email, code) : undefined;
       if (!user || !row || row.user_id !== user.id || user.status !== 'active') {
-        await guard.recordFailure(pool.id, pool.lockout, ip, user?.id);
-        return { ok: false, reason: 'invalid' };
+        if (user) await guard.recordFailure(pool.id, pool.lockout, user.id);
+        return { ok: false };
       }
       await guard.recordSuccess(pool.id, user.id);
       const users = createUserQueries(db, pool.id);

@@ -60,7 +60,10 @@ export const DEFAULT_PROFILE_SCHEMA: Record<string, unknown> = {
 export type SchemaField = 'profile' | 'metadata';
 
 function pathOf(field: string, error: ErrorObject): string[] {
-  const parts = error.instancePath.split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
   const params = error.params as { missingProperty?: string; additionalProperty?: string };
   if (error.keyword === 'required' && params.missingProperty) parts.push(params.missingProperty);
   if (error.keyword === 'additionalProperties' && params.additionalProperty) parts.push(params.additionalProperty);
@@ -69,7 +72,7 @@ function pathOf(field: string, error: ErrorObject): string[] {
 
 function describe(error: ErrorObject): string {
   if (error.keyword === 'required') return 'Required.';
-  if (error.keyword === 'additionalProperties') return 'Not an attribute of this pool\'s schema.';
+  if (error.keyword === 'additionalProperties') return "Not an attribute of this pool's schema.";
   const message = error.message ?? 'is invalid';
   return `${message.charAt(0).toUpperCase()}${message.slice(1)}.`;
 }
@@ -98,7 +101,7 @@ export function createUserSchemas(options: { cacheSize?: number } = {}) {
     } catch {
       // A schema stored before patterns were matched in linear time may use lookaround or
       // backreferences: refuse the write rather than match it with a backtracking engine.
-      return () => [fieldError(field, 'This pool\'s schema cannot be checked; an administrator must update it.')];
+      return () => [fieldError(field, "This pool's schema cannot be checked; an administrator must update it.")];
     }
     return (value) => (validate(value) ? [] : (validate.errors ?? []).map((error) => fieldError(pathOf(field, error), describe(error))));
   }
@@ -114,7 +117,9 @@ export function createUserSchemas(options: { cacheSize?: number } = {}) {
     checkSchema(schema: Record<string, unknown> | null | undefined, field: string): FieldError[] {
       if (schema === null || schema === undefined) return [];
       if (!ajv.validateSchema(schema)) {
-        return (ajv.errors ?? []).map((error) => fieldError([field, ...error.instancePath.split('/').slice(1)], `Not a valid JSON Schema: ${error.message ?? 'invalid'}.`));
+        return (ajv.errors ?? []).map((error) =>
+          fieldError([field, ...error.instancePath.split('/').slice(1)], `Not a valid JSON Schema: ${error.message ?? 'invalid'}.`),
+        );
       }
       try {
         compile(schema);
@@ -128,7 +133,6 @@ export function createUserSchemas(options: { cacheSize?: number } = {}) {
     validate(schema: Record<string, unknown>, value: unknown, field: SchemaField): FieldError[] {
       return validatorOf(schema, field)(value);
     },
-
 
     profileSchemaOf(pool: { profile_schema: Record<string, unknown> | null }): Record<string, unknown> {
       return pool.profile_schema ?? DEFAULT_PROFILE_SCHEMA;

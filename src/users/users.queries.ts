@@ -1,9 +1,14 @@
-/** Users of one pool. Emails compare case-insensitively through the (pool_id, lower(email)) indexes. */
+/**
+ * Users of one pool. Emails are stored normalised (email.ts) and compare case-insensitively
+ * through the (pool_id, lower(email)) indexes.
+ */
 import { sql, type Insertable, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
+import { poolScoped } from '../db/pool-scoped.js';
 import { ASYNC_COMMIT, fixedStatement } from '../db/prepared.js';
 import { createBatchedLookup } from '../db/statement-batcher.js';
 import type { UserRow, UserStatus, UserTable } from '../db/tables.js';
+import { emailKey, normalizeEmail } from './email.js';
 
 export type NewUser = Omit<Insertable<UserTable>, 'pool_id'>;
 export type UserChange = Omit<Updateable<UserTable>, 'pool_id' | 'id'>;
@@ -32,6 +37,7 @@ const touchLastLogin = fixedStatement(
 );
 
 export function createUserQueries(db: Db, poolId: string) {
+  const pool = poolScoped(db, poolId);
   return {
     /** (every token, userinfo and sign-in request: a fixed statement, ADR 0703) */
     async findUser(id: string): Promise<UserRow | undefined> {
@@ -39,14 +45,14 @@ export function createUserQueries(db: Db, poolId: string) {
     },
 
     async findUserByEmail(email: string): Promise<UserRow | undefined> {
-      return (await userByEmail.run(db, [poolId, email.toLowerCase()])).rows[0];
+      return (await userByEmail.run(db, [poolId, emailKey(email)])).rows[0];
     },
 
     listUsers(filter: UserFilter, limit: number, after: string | undefined): Promise<UserRow[]> {
-      let query = db.selectFrom('users').selectAll().where('pool_id', '=', poolId).orderBy('id').limit(limit);
-      if (filter.email !== undefined) query = query.where(sql`lower(email)`, '=', filter.email.toLowerCase());
+      let query = pool.selectFrom('users').selectAll().orderBy('id').limit(limit);
+      if (filter.email !== undefined) query = query.where(sql`lower(email)`, '=', emailKey(filter.email));
       if (filter.emailPrefix !== undefined) {
-        const pattern = `${filter.emailPrefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        const pattern = `${filter.emailPrefix.normalize('NFKC').toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
         query = query.where(sql`lower(email)`, 'like', pattern);
       }
       if (filter.status !== undefined) query = query.where('status', '=', filter.status);
@@ -55,14 +61,13 @@ export function createUserQueries(db: Db, poolId: string) {
     },
 
     insertUser(row: NewUser): Promise<UserRow> {
-      return db.insertInto('users').values({ ...row, pool_id: poolId }).returningAll().executeTakeFirstOrThrow();
+      return pool.insertInto('users', { ...row, email: normalizeEmail(row.email) }).returningAll().executeTakeFirstOrThrow();
     },
 
     updateUser(id: string, change: UserChange): Promise<UserRow | undefined> {
-      return db
+      return pool
         .updateTable('users')
-        .set({ ...change, updated_at: new Date() })
-        .where('pool_id', '=', poolId)
+        .set({ ...change, ...(change.email === undefined ? {} : { email: normalizeEmail(change.email as string) }), updated_at: new Date() })
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirst();
@@ -73,14 +78,14 @@ export function createUserQueries(db: Db, poolId: string) {
     },
 
     async deleteUser(id: string): Promise<boolean> {
-      const result = await db.deleteFrom('users').where('pool_id', '=', poolId).where('id', '=', id).executeTakeFirst();
+      const result = await pool.deleteFrom('users').where('id', '=', id).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
   };
 }
 
 /**
- * Finds users of one pool by id, the lookups of one event-loop turn in one query (issue 7,
+ * Finds users of one pool by id, the lookups of one event-loop turn in one query (ADR 0701,
  * as the provider's artifact finder does): every token, userinfo and code exchange request
  * looks its account up, and under load many arrive together.
  * Ids must be UUIDs (one that is not would fail the whole batch): callers check first.

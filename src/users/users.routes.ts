@@ -1,50 +1,80 @@
 /** /admin/pools/{pool}/users: users of a pool, their invitations and lockouts. */
-import type Router from '@koa/router';
-import { authorizedPool } from '../admin/admin-auth.js';
-import type { JsonBody } from '../admin/admin.router.js';
-import { parseInput } from '../http/validation.js';
-import { createUserSchema, updateUserSchema } from './users.schemas.js';
+import { poolRoute } from '../admin/pool-scope.js';
+import { pageOf } from '../http/pagination.js';
+import {
+  createdUserResponse,
+  createUserSchema,
+  invitationResponse,
+  listUsersQuery,
+  lockoutResponse,
+  updateUserSchema,
+  userIdParams,
+  userResponse,
+  userWithLockoutResponse,
+} from './users.schemas.js';
 import type { UserService } from './users.service.js';
 
-export function registerUserRoutes(router: Router, users: UserService, body: JsonBody): void {
-  router.post('/pools/:pool/users', async function createUser(ctx) {
-    const poolId = authorizedPool(ctx, ctx.params.pool!);
-    const created = await users.createUser(poolId, parseInput(createUserSchema, await body(ctx)));
-    ctx.status = 201;
-    ctx.set('Location', `/admin/pools/${poolId}/users/${created.id}`);
-    ctx.body = created;
-  });
-
-  router.get('/pools/:pool/users', async function listUsers(ctx) {
-    ctx.body = await users.listUsers(authorizedPool(ctx, ctx.params.pool!), ctx.query);
-  });
-
-  router.get('/pools/:pool/users/:userId', async function getUser(ctx) {
-    ctx.body = await users.getUser(authorizedPool(ctx, ctx.params.pool!), ctx.params.userId!);
-  });
-
-  router.patch('/pools/:pool/users/:userId', async function updateUser(ctx) {
-    const poolId = authorizedPool(ctx, ctx.params.pool!);
-    ctx.body = await users.updateUser(poolId, ctx.params.userId!, parseInput(updateUserSchema, await body(ctx)));
-  });
-
-  router.post('/pools/:pool/users/:userId/invitation', async function resendInvitation(ctx) {
-    const poolId = authorizedPool(ctx, ctx.params.pool!);
-    ctx.status = 202;
-    ctx.body = await users.resendInvitation(poolId, ctx.params.userId!);
-  });
-
-  router.get('/pools/:pool/users/:userId/lockout', async function getLockout(ctx) {
-    ctx.body = await users.getLockout(authorizedPool(ctx, ctx.params.pool!), ctx.params.userId!);
-  });
-
-  router.delete('/pools/:pool/users/:userId/lockout', async function clearLockout(ctx) {
-    await users.clearLockout(authorizedPool(ctx, ctx.params.pool!), ctx.params.userId!);
-    ctx.status = 204;
-  });
-
-  router.delete('/pools/:pool/users/:userId', async function deleteUser(ctx) {
-    await users.deleteUser(authorizedPool(ctx, ctx.params.pool!), ctx.params.userId!);
-    ctx.status = 204;
-  });
+export function userRoutes(users: UserService) {
+  return [
+    poolRoute(
+      {
+        method: 'post',
+        path: '/users',
+        summary: 'Create a user: mode "password" (active at once) or "invite" (status new, activation mail)',
+        body: createUserSchema,
+        status: 201,
+        response: createdUserResponse,
+        problems: [409, 503],
+      },
+      async function createUser(ctx, { body }) {
+        const created = await users.createUser(ctx.state.pool, body);
+        ctx.set('Location', `/admin/pools/${ctx.state.pool.id}/users/${created.id}`);
+        return created;
+      },
+    ),
+    poolRoute({ method: 'get', path: '/users', summary: 'List users', query: listUsersQuery, status: 200, response: pageOf(userResponse) }, async function listUsers(ctx, { query }) {
+      return users.listUsers(ctx.state.pool.id, query);
+    }),
+    poolRoute(
+      { method: 'get', path: '/users/:userId', summary: 'Get a user', params: userIdParams, status: 200, response: userWithLockoutResponse },
+      async function getUser(ctx, { params }) {
+        return users.getUser(ctx.state.pool.id, params.userId);
+      },
+    ),
+    poolRoute(
+      { method: 'patch', path: '/users/:userId', summary: 'Change a user', params: userIdParams, body: updateUserSchema, status: 200, response: userWithLockoutResponse, problems: [409] },
+      async function updateUser(ctx, { params, body }) {
+        return users.updateUser(ctx.state.pool, params.userId, body);
+      },
+    ),
+    poolRoute(
+      {
+        method: 'post',
+        path: '/users/:userId/invitation',
+        summary: 'Send the invitation again (a new link and code; the previous ones stop working)',
+        params: userIdParams,
+        status: 202,
+        response: invitationResponse,
+        problems: [409, 503],
+      },
+      async function resendInvitation(ctx, { params }) {
+        return users.resendInvitation(ctx.state.pool, params.userId);
+      },
+    ),
+    poolRoute(
+      { method: 'get', path: '/users/:userId/lockout', summary: 'The user\'s sign-in lockout', params: userIdParams, status: 200, response: lockoutResponse },
+      async function getLockout(ctx, { params }) {
+        return users.getLockout(ctx.state.pool.id, params.userId);
+      },
+    ),
+    poolRoute({ method: 'delete', path: '/users/:userId/lockout', summary: 'Clear the lockout', params: userIdParams, status: 204 }, async function clearLockout(ctx, { params }) {
+      await users.clearLockout(ctx.state.pool.id, params.userId);
+    }),
+    poolRoute(
+      { method: 'delete', path: '/users/:userId', summary: 'Delete a user (ends their sessions and tokens)', params: userIdParams, status: 204 },
+      async function deleteUser(ctx, { params }) {
+        await users.deleteUser(ctx.state.pool.id, params.userId);
+      },
+    ),
+  ];
 }

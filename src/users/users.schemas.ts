@@ -1,7 +1,11 @@
 /** What the admin API and /me accept for users. Profile and metadata are objects; the pool's schemas refine them. */
 import { z } from 'zod';
+import { timestamp } from '../http/guard.js';
+import { pageQuery } from '../http/pagination.js';
+import { normalizeEmail } from './email.js';
 
-const email = z.string().trim().max(320).email({ message: 'Must be an email address.' });
+// Normalised before it is checked, so "ａlice@Example.com" is alice@example.com (email.ts).
+const email = z.string().max(320).overwrite(normalizeEmail).email({ message: 'Must be an email address.' });
 const password = z.string().min(1).max(1024);
 const profile = z.record(z.string(), z.unknown());
 const status = z.enum(['new', 'active', 'disabled']);
@@ -33,15 +37,47 @@ export const updateUserSchema = z
   .partial()
   .strict();
 
-export const listUsersQuery = z.object({
-  email: z.string().max(320).optional(),
-  emailPrefix: z.string().min(1).max(320).optional(),
-  status: status.optional(),
-});
-
 /** PATCH /pools/{pool}/me: the profile only (merged; null removes an attribute). Never email, metadata or status. */
 export const updateMeSchema = z.object({ profile: z.record(z.string(), z.unknown()) }).strict();
 
 export type CreateUserInput = z.infer<typeof createUserSchema>;
 export type UpdateUserInput = z.infer<typeof updateUserSchema>;
 export type UpdateMeInput = z.infer<typeof updateMeSchema>;
+export type ListUsersQuery = z.output<typeof listUsersQuery>;
+
+export const listUsersQuery = z
+  .object({
+    ...pageQuery,
+    email: z.string().max(320).optional().describe('Exact email, case-insensitive.'),
+    emailPrefix: z.string().min(1).max(320).optional().describe('Email prefix, case-insensitive (% and _ are literal).'),
+    status: status.optional(),
+  })
+  .strict();
+
+export const userIdParams = z.object({ userId: z.string() });
+
+// What the admin API answers for users. Never a password hash: hasPassword says whether there is one.
+export const lockoutResponse = z.object({
+  locked: z.boolean(),
+  failures: z.number().int(),
+  lockedUntil: timestamp.nullable(),
+  windowStartedAt: timestamp.nullable(),
+});
+
+export const userResponse = z.object({
+  id: z.string(),
+  email: z.string(),
+  emailVerified: z.boolean(),
+  phone: z.string().nullable(),
+  status,
+  profile,
+  metadata: profile,
+  hasPassword: z.boolean(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  lastLoginAt: timestamp.nullable(),
+});
+
+export const invitationResponse = z.object({ sentTo: z.string(), expiresAt: timestamp });
+export const createdUserResponse = userResponse.extend({ invitation: invitationResponse.optional().describe('Mode "invite": where and until when the invitation holds.') });
+export const userWithLockoutResponse = userResponse.extend({ lockout: lockoutResponse });

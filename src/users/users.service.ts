@@ -11,13 +11,12 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { PoolRow, UserRow } from '../db/tables.js';
-import { parsePageRequest, toPage } from '../http/pagination.js';
+import { isUuid } from '../http/ids.js';
+import { toPage } from '../http/pagination.js';
 import { fieldError, problems } from '../http/problem.js';
-import { parseInput } from '../http/validation.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
 import { invitationMail } from '../mail/templates.js';
-import { createPoolQueries } from '../pools/pools.queries.js';
 import { createAccountArtifactQueries } from './account-artifacts.queries.js';
 import { INVITATION_TTL_MS, type CodeService } from './codes.service.js';
 import type { SignInGuard } from './lockout.service.js';
@@ -25,7 +24,7 @@ import type { PasswordHasher } from './password.js';
 import { passwordProblems } from './password-policy.js';
 import type { UserSchemas } from './user-schema.js';
 import { createUserFinder, createUserQueries, type UserChange } from './users.queries.js';
-import { listUsersQuery, type CreateUserInput, type UpdateMeInput, type UpdateUserInput } from './users.schemas.js';
+import type { CreateUserInput, ListUsersQuery, UpdateMeInput, UpdateUserInput } from './users.schemas.js';
 
 export function toUserResponse(row: UserRow) {
   return {
@@ -48,9 +47,7 @@ export function toMeResponse(row: UserRow) {
   return { sub: row.id, email: row.email, emailVerified: row.email_verified, phone: row.phone, profile: row.profile, updatedAt: row.updated_at };
 }
 
-export type PasswordCheck = { ok: true; user: UserRow } | { ok: false; reason: 'invalid' | 'throttled' };
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export type PasswordCheck = { ok: true; user: UserRow } | { ok: false; reason: 'invalid' };
 
 export interface UserServiceDeps {
   db: Db;
@@ -65,39 +62,37 @@ export interface UserServiceDeps {
 }
 
 export function createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl, clock = () => new Date() }: UserServiceDeps) {
-  async function getPool(poolId: string): Promise<PoolRow> {
-    const pool = await createPoolQueries(db).findPool(poolId);
-    if (!pool) throw problems.notFound('Pool');
-    return pool;
-  }
-
   /** Only active users exist for the provider; a sub that is not a uuid names nobody (and never reaches SQL). */
   async function findActive(userId: string, find: (id: string) => Promise<UserRow | undefined>): Promise<UserRow | undefined> {
-    if (!UUID.test(userId)) return undefined;
+    if (!isUuid(userId)) return undefined;
     const user = await find(userId);
     return user?.status === 'active' ? user : undefined;
   }
 
   async function getUserRow(poolId: string, userId: string): Promise<UserRow> {
     // Not a uuid → cannot exist; answering here keeps a malformed id from reaching SQL as a 500.
-    const row = UUID.test(userId) ? await createUserQueries(db, poolId).findUser(userId) : undefined;
+    const row = isUuid(userId) ? await createUserQueries(db, poolId).findUser(userId) : undefined;
     if (!row) throw problems.notFound('User');
     return row;
   }
 
   function checkPassword(pool: PoolRow, password: string, email: string): void {
     const found = passwordProblems(pool.password_policy, password, email);
-    if (found.length) throw problems.validation(found.map((detail) => fieldError('password', detail)), 'The password does not meet the pool\'s password policy.');
+    if (found.length)
+      throw problems.validation(
+        found.map((detail) => fieldError('password', detail)),
+        "The password does not meet the pool's password policy.",
+      );
   }
 
   function checkProfile(pool: PoolRow, profile: Record<string, unknown>): void {
     const errors = schemas.validate(schemas.profileSchemaOf(pool), profile, 'profile');
-    if (errors.length) throw problems.validation(errors, 'The profile does not match the pool\'s profile schema.');
+    if (errors.length) throw problems.validation(errors, "The profile does not match the pool's profile schema.");
   }
 
   function checkMetadata(pool: PoolRow, metadata: Record<string, unknown>): void {
     const errors = schemas.validate(schemas.metadataSchemaOf(pool), metadata, 'metadata');
-    if (errors.length) throw problems.validation(errors, 'The metadata does not match the pool\'s metadata schema.');
+    if (errors.length) throw problems.validation(errors, "The metadata does not match the pool's metadata schema.");
   }
 
   function emailTaken(error: unknown): never {
@@ -144,10 +139,9 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     getUserRow,
     checkPassword,
     checkProfile,
-    getPool,
 
-    async createUser(poolId: string, input: CreateUserInput) {
-      const pool = await getPool(poolId);
+    async createUser(pool: PoolRow, input: CreateUserInput) {
+      const poolId = pool.id;
       const profile = input.profile ?? {};
       const metadata = input.metadata ?? {};
       checkProfile(pool, profile);
@@ -171,10 +165,10 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     },
 
     /** POST …/users/{id}/invitation: a new link and code; the previous ones stop working. */
-    async resendInvitation(poolId: string, userId: string) {
-      const pool = await getPool(poolId);
-      const user = await getUserRow(poolId, userId);
-      if (user.status !== 'new') throw problems.conflict(`The user is ${user.status}; only users with status "new" can be invited.`, [fieldError('status', `Is "${user.status}".`)]);
+    async resendInvitation(pool: PoolRow, userId: string) {
+      const user = await getUserRow(pool.id, userId);
+      if (user.status !== 'new')
+        throw problems.conflict(`The user is ${user.status}; only users with status "new" can be invited.`, [fieldError('status', `Is "${user.status}".`)]);
       return sendInvitation(pool, user);
     },
 
@@ -183,16 +177,13 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
       return { ...toUserResponse(row), lockout: await guard.describeLockout(poolId, userId) };
     },
 
-    async listUsers(poolId: string, query: Record<string, unknown>) {
-      await getPool(poolId);
-      const page = parsePageRequest(query);
-      const filter = parseInput(listUsersQuery, { email: query.email, emailPrefix: query.emailPrefix, status: query.status }, 'query');
-      const rows = await createUserQueries(db, poolId).listUsers(filter, page.limit + 1, page.after);
-      return toPage(rows, page.limit, (row) => row.id, toUserResponse);
+    async listUsers(poolId: string, query: ListUsersQuery) {
+      const rows = await createUserQueries(db, poolId).listUsers(query, query.limit + 1, query.cursor);
+      return toPage(rows, query.limit, (row) => row.id, toUserResponse);
     },
 
-    async updateUser(poolId: string, userId: string, input: UpdateUserInput) {
-      const pool = await getPool(poolId);
+    async updateUser(pool: PoolRow, userId: string, input: UpdateUserInput) {
+      const poolId = pool.id;
       const current = await getUserRow(poolId, userId);
       const change: UserChange = {};
       if (input.email !== undefined && input.email !== current.email) {
@@ -239,19 +230,15 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     /**
      * The password check behind the login form. The same work (one argon2 verification)
      * and the same answer whether the email is unknown, the password wrong, the user
-     * locked or not active; only an IP over its throttle gets a different answer.
+     * locked or not active. (Guessing from one network is the request frame's limit.)
      */
-    async verifyPassword(pool: PoolRow, email: string, password: string, ip = 'unknown'): Promise<PasswordCheck> {
+    async verifyPassword(pool: PoolRow, email: string, password: string): Promise<PasswordCheck> {
       const poolId = pool.id;
-      // One query for the IP's throttle, the user and the user's lockout: the same for unknown emails.
-      const { ipThrottled, user, lockout } = await guard.assess(poolId, ip, email);
-      if (ipThrottled) {
-        await hasher.verifyNothing(password);
-        return { ok: false, reason: 'throttled' };
-      }
+      // One query for the user and the user's lockout: the same for unknown emails.
+      const { user, lockout } = await guard.assess(poolId, email);
       const matches = user?.password_hash ? await hasher.verify(user.password_hash, password) : await hasher.verifyNothing(password);
       if (!user || !matches || lockout.locked || user.status !== 'active') {
-        await guard.recordFailure(poolId, pool.lockout, ip, user?.id);
+        if (user) await guard.recordFailure(poolId, pool.lockout, user.id);
         return { ok: false, reason: 'invalid' };
       }
       // A success starts the count afresh; with no failures counted there is nothing to clear.
@@ -277,8 +264,8 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     },
 
     /** The user edits their own profile: merged over the stored one (null removes), then schema-checked whole. */
-    async updateMe(poolId: string, userId: string, input: UpdateMeInput) {
-      const pool = await getPool(poolId);
+    async updateMe(pool: PoolRow, userId: string, input: UpdateMeInput) {
+      const poolId = pool.id;
       const current = await getUserRow(poolId, userId);
       const profile: Record<string, unknown> = { ...current.profile };
       for (const [name, value] of Object.entries(input.profile)) {

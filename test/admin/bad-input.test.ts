@@ -1,5 +1,5 @@
 /**
- * Bad input gets a clear error (DESIGN.md, "Bad input and faults"): every mistake is a 4xx
+ * Bad input gets a clear error (docs/design.md#bad-input-and-faults): every mistake is a 4xx
  * application/problem+json (RFC 9457) naming the field, never a 500 or a stack trace.
  */
 import { createPool, createUser } from '../support/fixtures.js';
@@ -112,6 +112,18 @@ it('user mistakes: bad email, short password, duplicate email in any case, bad p
   const badCursor = await tarn.admin('GET', `/pools/${poolId}/users?cursor=garbage`);
   expectProblem(badCursor, 400);
   expect(fields(badCursor)).toEqual(['cursor']);
+});
+
+it('an unknown query parameter → 400 naming it, as an unknown body field is', async () => {
+  const misspelt = await tarn.admin('GET', `/pools/${poolId}/users?emial=ann@example.test`);
+  expectProblem(misspelt, 400);
+  expect(misspelt.body.errors).toEqual([{ field: 'emial', pointer: '/emial', detail: 'Unknown query parameter.' }]);
+  const none = await tarn.admin('GET', `/pools/${poolId}?verbose=1&limit=2`);
+  expectProblem(none, 400);
+  expect(fields(none)).toEqual(['limit', 'verbose']);
+  const deletion = await tarn.admin('DELETE', `/pools/${poolId}/groups/00000000-0000-0000-0000-000000000000?cascade=true&force=yes`);
+  expectProblem(deletion, 400);
+  expect(fields(deletion)).toEqual(['force']);
 });
 
 it('a wrong method on a known route → 405 problem', async () => {

@@ -1,11 +1,17 @@
 /**
- * The admin API contract (DESIGN.md, "Admin REST API") for pools, applications and users:
+ * The admin API contract (docs/design.md#admin-api) for pools, applications and users:
  * create, read, list with cursors, change, delete; secrets shown once, never again.
  */
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import * as oidc from 'openid-client';
+import { adminRouteTemplates } from '../support/admin-routes.js';
 import { createClient, createPool, createUser, REDIRECT_URI } from '../support/fixtures.js';
 import { discover, signIn } from '../support/relying-party.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
+
+// ajv-formats is CommonJS: its default export arrives wrapped under ESM.
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
 
 let tarn: RunningTarn;
 beforeAll(async () => {
@@ -194,9 +200,73 @@ describe('users', () => {
   });
 });
 
-it('serves an OpenAPI document describing the admin API', async () => {
-  const response = await fetch(`${tarn.url}/admin/openapi.json`);
-  const document = (await response.json()) as { openapi: string; paths: Record<string, unknown> };
-  expect(document.openapi).toBe('3.1.0');
-  expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/admin/pools', '/admin/pools/{pool}/keys/rotate', '/admin/pools/{pool}/users/{userId}']));
+describe('the OpenAPI description (/admin/openapi.json)', () => {
+  type Operation = {
+    requestBody?: { content: Record<string, { schema: object }> };
+    responses: Record<string, { content?: Record<string, { schema: object }> }>;
+  };
+  let document: { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, object> } };
+  beforeAll(async () => {
+    document = (await (await fetch(`${tarn.url}/admin/openapi.json`)).json()) as typeof document;
+  });
+  const operation = (method: string, template: string) => document.paths[template.replace(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()];
+
+  it('describes every route the admin API serves, with its request and its answer', () => {
+    expect(document.openapi).toBe('3.1.0');
+    const routes = adminRouteTemplates().filter(([, template]) => template !== '/admin/openapi.json');
+    expect(routes.length).toBeGreaterThan(30);
+    for (const [method, template] of routes) {
+      const described = operation(method, template);
+      expect([method, template, described === undefined]).toEqual([method, template, false]);
+      const [status, success] = Object.entries(described!.responses).find(([code]) => code.startsWith('2'))!;
+      if (status !== '204') expect([template, success.content?.['application/json']?.schema]).toEqual([template, expect.objectContaining({ properties: expect.any(Object) })]);
+      if (['POST', 'PATCH'].includes(method) && described!.requestBody) {
+        expect(described!.requestBody.content['application/json']!.schema).toEqual(expect.objectContaining({}));
+      }
+    }
+    expect(operation('POST', '/admin/pools/:pool/users')!.requestBody).toBeDefined();
+    expect(operation('PATCH', '/admin/pools/:pool/clients/:clientId')!.requestBody).toBeDefined();
+  });
+
+  it('answers what it describes', async () => {
+    const ajv = new Ajv2020({ strict: false });
+    addFormats(ajv);
+    const answers: string[] = [];
+    async function call(method: string, template: string, path: string, body?: unknown) {
+      const response = await tarn.admin(method, path, body);
+      const described = operation(method, template)!.responses[String(response.status)];
+      const media = (response.headers.get('content-type') ?? '').split(';')[0]!;
+      const given = described?.content?.[media]?.schema as { $ref?: string } | undefined;
+      const schema = given?.$ref ? document.components.schemas[given.$ref.split('/').pop()!] : given;
+      if (!schema) throw new Error(`${method} ${path} answered ${response.status}, which is not described`);
+      const validate = ajv.compile(schema);
+      if (!validate(response.body)) answers.push(`${method} ${template}: ${ajv.errorsText(validate.errors)}`);
+      return response.body;
+    }
+    const pool = await call('POST', '/admin/pools', '/pools', { name: 'Described', passwordPolicy: { minLength: 10 } });
+    const at = `/pools/${pool.id}`;
+    await call('GET', '/admin/pools', '/pools?limit=2');
+    await call('GET', '/admin/pools/:pool', at);
+    await call('PATCH', '/admin/pools/:pool', at, { description: 'changed' });
+    await call('GET', '/admin/pools/:pool/secrets', `${at}/secrets`);
+    await call('POST', '/admin/pools/:pool/secrets/rotate', `${at}/secrets/rotate`);
+    await call('GET', '/admin/pools/:pool/keys', `${at}/keys`);
+    const client = await call('POST', '/admin/pools/:pool/clients', `${at}/clients`, { name: 'App', redirectUris: [REDIRECT_URI] });
+    await call('GET', '/admin/pools/:pool/clients', `${at}/clients`);
+    await call('GET', '/admin/pools/:pool/clients/:clientId', `${at}/clients/${client.clientId}`);
+    await call('POST', '/admin/pools/:pool/clients/:clientId/secret/rotate', `${at}/clients/${client.clientId}/secret/rotate`);
+    const user = await call('POST', '/admin/pools/:pool/users', `${at}/users`, { email: 'described@example.test', mode: 'password', password: 'correct horse battery' });
+    await call('GET', '/admin/pools/:pool/users', `${at}/users`);
+    await call('GET', '/admin/pools/:pool/users/:userId', `${at}/users/${user.id}`);
+    await call('GET', '/admin/pools/:pool/users/:userId/lockout', `${at}/users/${user.id}/lockout`);
+    await call('GET', '/admin/pools/:pool/users/:userId/passkeys', `${at}/users/${user.id}/passkeys`);
+    const group = await call('POST', '/admin/pools/:pool/groups', `${at}/groups`, { name: 'staff' });
+    await tarn.admin('PUT', `${at}/groups/${group.id}/members/${user.id}`);
+    await call('GET', '/admin/pools/:pool/groups/:groupId/members', `${at}/groups/${group.id}/members?nested=true`);
+    await call('GET', '/admin/pools/:pool/users/:userId/groups', `${at}/users/${user.id}/groups`);
+    await call('GET', '/admin/pools/:pool/audit', `${at}/audit`);
+    // Mistakes are described too.
+    await call('POST', '/admin/pools/:pool/users', `${at}/users`, { email: 'not an email', mode: 'password', password: 'x' });
+    expect(answers).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * Signing-key rotation (DESIGN.md, "Signing keys"): next keys are published ahead of use,
+ * Signing-key rotation (docs/design.md#signing-keys): next keys are published ahead of use,
  * rotation promotes next to current and retires current (still published, so tokens it
  * signed keep verifying), rotation with revoke removes the current key at once.
  */

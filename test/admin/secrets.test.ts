@@ -1,5 +1,5 @@
 /**
- * Pool API secrets (DESIGN.md, "Pool API secret"): current and next both authenticate;
+ * Pool API secrets (docs/design.md#pool-api-secrets): current and next both authenticate;
  * rotate-and-revoke makes current revoked (listed, refused), next current, and a new next.
  * Values are shown once and stored hashed.
  */

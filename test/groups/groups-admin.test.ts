@@ -1,11 +1,12 @@
 /**
  * An administrator organises a pool's users in nested groups through the admin API
- * (DESIGN.md, "Groups"): names unique in the pool, parents in the same pool, no cycles,
+ * (docs/design.md#groups): names unique in the pool, parents in the same pool, no cycles,
  * subtrees deleted only on purpose, idempotent membership, nested queries paginated by
  * cursor, and nothing of pool A visible at pool B, even with pool B's own secret.
  */
 import { sql } from 'kysely';
 import { createPool, createUser } from '../support/fixtures.js';
+import { serverUrl } from '../support/database.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
 let tarn: RunningTarn;
@@ -29,7 +30,7 @@ async function createGroup(poolId: string, fields: Record<string, unknown>): Pro
   return response.body as Group;
 }
 
-/** employees → engineering → platform, the tree of the issue. */
+/** employees → engineering → platform: a tree of three levels. */
 async function createTree(poolId: string) {
   const employees = await createGroup(poolId, { name: 'employees', description: 'Everyone on the payroll' });
   const engineering = await createGroup(poolId, { name: 'engineering', parentId: employees.id });
@@ -162,7 +163,11 @@ describe('nesting', () => {
     expect((await tarn.admin('GET', `/pools/${pool.id}/groups/${employees.id}`)).body.parentId).toBeNull();
   });
 
-  it('lets only one of two crossing moves through (the tree lock): never a loop', async () => {
+  // Two moves can only cross where two transactions run at once: PGlite has one connection and
+  // serialises them, so there the test could not fail. It is defined on PostgreSQL, which the
+  // CI run (.ci/run) always includes.
+  const twoConnections = serverUrl !== undefined;
+  if (twoConnections) it('lets only one of two crossing moves through (the tree lock): never a loop', async () => {
     const pool = await createPool(tarn);
     for (let round = 0; round < 5; round += 1) {
       const a = await createGroup(pool.id, { name: `a-${round}` });
@@ -367,18 +372,6 @@ describe('pool isolation', () => {
     const { db } = tarn.database.handle;
     await expect(db.insertInto('group_members').values({ pool_id: poolB.id, group_id: groupB.id, user_id: userA.id }).execute()).rejects.toMatchObject({ code: '23503' });
     await expect(db.insertInto('group_members').values({ pool_id: poolA.id, group_id: groupB.id, user_id: userA.id }).execute()).rejects.toMatchObject({ code: '23503' });
-    // And the bulk path skips users and groups of other pools.
-    const groupA = await createGroup(poolA.id, { name: 'a' });
-    const userB = await createUser(tarn, poolB.id);
-    const added = await tarn.tarn.services.groups.addMemberships(poolB.id, [
-      { groupId: groupB.id, userId: userA.id },
-      { groupId: groupA.id, userId: userB.id },
-      { groupId: groupB.id, userId: userB.id },
-      { groupId: groupB.id, userId: userB.id },
-      { groupId: 'nope', userId: userB.id },
-    ]);
-    expect(added).toBe(1);
-    expect((await tarn.admin('GET', `/pools/${poolB.id}/groups/${groupB.id}/members`)).body.items.map((u: { id: string }) => u.id)).toEqual([userB.id]);
   });
 
   it('deletes a pool\'s groups and memberships with the pool', async () => {

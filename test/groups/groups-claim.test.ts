@@ -1,5 +1,5 @@
 /**
- * A relying party decides access from the `groups` claim (DESIGN.md, "Groups"; ADR 0201).
+ * A relying party decides access from the `groups` claim (docs/design.md#groups; ADR 0201).
  * The pool has employees → engineering → platform; a member of platform signs in with
  * openid-client (authorization code + PKCE, OIDC Core §3.1):
  * - with scope `groups`, the ID token, userinfo and the access token's introspection

@@ -15,8 +15,12 @@ afterAll(async () => {
 });
 
 async function post(poolId: string, body: string, query = '', type = 'application/x-ndjson', authorization = `Bearer ${tarn.adminToken}`) {
-  const response = await fetch(`${tarn.url}/admin/pools/${poolId}/users/import${query}`, { method: 'POST', headers: { authorization, 'content-type': type }, body });
-  return { status: response.status, type: response.headers.get('content-type'), body: (await response.json()) as any };
+  const response = await fetch(`${tarn.url}/admin/pools/${poolId}/users/import${query}`, {
+    method: 'POST',
+    headers: { authorization, 'content-type': type },
+    body,
+  });
+  return { status: response.status, type: response.headers.get('content-type'), body: await response.json() };
 }
 const ndjson = (lines: unknown[]) => lines.map((line) => (typeof line === 'string' ? line : JSON.stringify(line))).join('\n');
 
@@ -35,22 +39,28 @@ describe('POST /admin/pools/{pool}/users/import', () => {
   it('imports the good lines, and names the line and field of each bad one', async () => {
     const pool = await createPool(tarn);
     await makeGroups(pool.id);
-    const result = await post(pool.id, ndjson([
-      { email: 'ada@example.test', profile: { name: 'Ada' }, groups: ['staff/engineering'] },
-      { email: 'not-an-email' },
-      '{"email": "broken json"',
-      { email: 'bob@example.test', groups: ['nowhere'] },
-      '',
-      { email: 'cy@example.test', status: 'asleep', color: 'red' },
-      { email: 'dee@example.test', status: 'new', groups: ['Staff'] },
-    ]));
+    const result = await post(
+      pool.id,
+      ndjson([
+        { email: 'ada@example.test', profile: { name: 'Ada' }, groups: ['staff/engineering'] },
+        { email: 'not-an-email' },
+        '{"email": "broken json"',
+        { email: 'bob@example.test', groups: ['nowhere'] },
+        '',
+        { email: 'cy@example.test', status: 'asleep', color: 'red' },
+        { email: 'dee@example.test', status: 'new', groups: ['Staff'] },
+      ]),
+    );
     expect(result.status).toBe(200);
     expect(result.body).toMatchObject({ committed: true, lines: 7, created: 2, updated: 0, skipped: 0, failed: 4 });
     expect(result.body.failures).toEqual([
       { line: 2, errors: [expect.objectContaining({ field: 'email', detail: 'Must be an email address.' })] },
       { line: 3, errors: [expect.objectContaining({ detail: 'The line is not valid JSON.' })] },
       { line: 4, errors: [expect.objectContaining({ field: 'groups.0', detail: 'No group "nowhere" in the pool.' })] },
-      { line: 6, errors: expect.arrayContaining([expect.objectContaining({ field: 'color', detail: 'Unknown field.' }), expect.objectContaining({ field: 'status' })]) },
+      {
+        line: 6,
+        errors: expect.arrayContaining([expect.objectContaining({ field: 'color', detail: 'Unknown field.' }), expect.objectContaining({ field: 'status' })]),
+      },
     ]);
     expect(await listEmails(pool.id)).toEqual(['ada@example.test', 'dee@example.test']);
     const ada = (await tarn.admin('GET', `/pools/${pool.id}/users?email=ada@example.test`)).body.items[0];
@@ -58,11 +68,17 @@ describe('POST /admin/pools/{pool}/users/import', () => {
     expect(groups.body.items.map((group: { name: string }) => group.name).sort()).toEqual(['engineering', 'staff']);
   });
 
-  it('validates profiles against the pool\'s schema, as user creation does', async () => {
+  it("validates profiles against the pool's schema, as user creation does", async () => {
     const pool = await createPool(tarn, {
       profileSchema: { type: 'object', properties: { age: { type: 'integer' } }, additionalProperties: false },
     });
-    const result = await post(pool.id, ndjson([{ email: 'a@example.test', profile: { age: 'old' } }, { email: 'b@example.test', profile: { age: 40 } }]));
+    const result = await post(
+      pool.id,
+      ndjson([
+        { email: 'a@example.test', profile: { age: 'old' } },
+        { email: 'b@example.test', profile: { age: 40 } },
+      ]),
+    );
     expect(result.body).toMatchObject({ created: 1, failed: 1 });
     expect(result.body.failures[0]).toEqual({ line: 1, errors: [expect.objectContaining({ field: 'profile.age' })] });
   });
@@ -72,7 +88,10 @@ describe('POST /admin/pools/{pool}/users/import', () => {
     await post(pool.id, ndjson([{ email: 'here@example.test' }]));
     const result = await post(pool.id, ndjson([{ email: 'new@example.test' }, { email: 'HERE@example.test' }, { email: 'bad' }]), '?dryRun=true');
     expect(result.body).toMatchObject({ dryRun: true, committed: false, created: 1, failed: 2 });
-    expect(result.body.failures[0]).toEqual({ line: 2, errors: [expect.objectContaining({ field: 'email', detail: expect.stringContaining('already exists') })] });
+    expect(result.body.failures[0]).toEqual({
+      line: 2,
+      errors: [expect.objectContaining({ field: 'email', detail: expect.stringContaining('already exists') })],
+    });
     expect(await listEmails(pool.id)).toEqual(['here@example.test']);
   });
 
@@ -147,14 +166,33 @@ describe('POST /admin/pools/{pool}/users/import', () => {
     const pool = await createPool(tarn);
     await post(pool.id, ndjson([{ email: 'a@example.test' }, { email: 'bad' }]));
     const events = await tarn.admin('GET', `/pools/${pool.id}/audit?action=users.import`);
-    expect(events.body.items[0]).toMatchObject({ action: 'users.import', actor: { kind: 'admin' }, details: expect.objectContaining({ format: 'ndjson', created: 1, failed: 1 }) });
+    expect(events.body.items[0]).toMatchObject({
+      action: 'users.import',
+      actor: { kind: 'admin' },
+      details: expect.objectContaining({ format: 'ndjson', created: 1, failed: 1 }),
+    });
   });
 
   it('flags users whose plain password fails the policy when the admin asks for it', async () => {
     const pool = await createPool(tarn, { passwordPolicy: { minLength: 12 } });
-    await post(pool.id, ndjson([{ email: 'weak@example.test', password: 'short' }, { email: 'strong@example.test', password: 'long enough password' }]), '?requirePasswordChange=true');
-    const rows = await tarn.database.handle.db.selectFrom('users').select(['email', 'password_change']).where('pool_id', '=', pool.id).orderBy('email').execute();
-    expect(rows).toEqual([{ email: 'strong@example.test', password_change: null }, { email: 'weak@example.test', password_change: 'required' }]);
+    await post(
+      pool.id,
+      ndjson([
+        { email: 'weak@example.test', password: 'short' },
+        { email: 'strong@example.test', password: 'long enough password' },
+      ]),
+      '?requirePasswordChange=true',
+    );
+    const rows = await tarn.database.handle.db
+      .selectFrom('users')
+      .select(['email', 'password_change'])
+      .where('pool_id', '=', pool.id)
+      .orderBy('email')
+      .execute();
+    expect(rows).toEqual([
+      { email: 'strong@example.test', password_change: null },
+      { email: 'weak@example.test', password_change: 'required' },
+    ]);
   });
 });
 
@@ -162,23 +200,41 @@ describe('GET /admin/pools/{pool}/users/export', () => {
   it('streams every user with group paths, and imports back into another pool as it was', async () => {
     const pool = await createPool(tarn);
     await makeGroups(pool.id);
-    const lines = Array.from({ length: 1203 }, (_, i) => ({ email: `u${i}@example.test`, password: `password-${i}`.padEnd(12, 'x'), groups: i % 2 ? ['engineering'] : [] }));
+    const lines = Array.from({ length: 1203 }, (_, i) => ({
+      email: `u${i}@example.test`,
+      password: `password-${i}`.padEnd(12, 'x'),
+      groups: i % 2 ? ['engineering'] : [],
+    }));
     // Plain passwords are hashed one by one: keep most lines without one.
     const created = await post(pool.id, ndjson(lines.map((line, i) => (i < 3 ? line : { email: line.email, groups: line.groups }))));
     expect(created.body).toMatchObject({ created: 1203, failed: 0 });
-    const response = await fetch(`${tarn.url}/admin/pools/${pool.id}/users/export?includePasswordHashes=true`, { headers: { authorization: `Bearer ${tarn.adminToken}` } });
+    const response = await fetch(`${tarn.url}/admin/pools/${pool.id}/users/export?includePasswordHashes=true`, {
+      headers: { authorization: `Bearer ${tarn.adminToken}` },
+    });
     expect(response.headers.get('content-type')).toContain('application/x-ndjson');
-    const exported = (await response.text()).trim().split('\n').map((line) => JSON.parse(line));
+    const exported = (await response.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(exported).toHaveLength(1203);
-    expect(exported.find((user) => user.email === 'u1@example.test')).toMatchObject({ groups: ['staff/engineering'], passwordHashFormat: 'argon2', passwordHash: expect.stringMatching(/^\$argon2id\$/) });
+    expect(exported.find((user) => user.email === 'u1@example.test')).toMatchObject({
+      groups: ['staff/engineering'],
+      passwordHashFormat: 'argon2',
+      passwordHash: expect.stringMatching(/^\$argon2id\$/),
+    });
     expect(exported.find((user) => user.email === 'u4@example.test')).not.toHaveProperty('passwordHash');
 
     const copy = await createPool(tarn);
     await makeGroups(copy.id);
     const reimported = await post(copy.id, ndjson(exported));
     expect(reimported.body).toMatchObject({ created: 1203, failed: 0 });
-    const again = await fetch(`${tarn.url}/admin/pools/${copy.id}/users/export?includePasswordHashes=true`, { headers: { authorization: `Bearer ${tarn.adminToken}` } });
-    const copied = (await again.text()).trim().split('\n').map((line) => JSON.parse(line));
+    const again = await fetch(`${tarn.url}/admin/pools/${copy.id}/users/export?includePasswordHashes=true`, {
+      headers: { authorization: `Bearer ${tarn.adminToken}` },
+    });
+    const copied = (await again.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(copied).toEqual(exported);
   });
 

@@ -29,9 +29,14 @@ afterAll(async () => {
 
 function tarnCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, TARN_URL: tarn.url, TARN_ADMIN_TOKEN: tarn.adminToken, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH, TARN_URL: tarn.url, TARN_ADMIN_TOKEN: tarn.adminToken, ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -53,8 +58,14 @@ describe('tarn import keycloak', () => {
 
     const pool = (await tarn.admin('GET', `/pools/${poolId}`)).body;
     const portal = (await tarn.admin('GET', `/pools/${poolId}/clients/acme-portal`)).body;
-    expect(portal).toMatchObject({ redirectUris: ['http://rp.example.test/callback'], postLogoutRedirectUris: ['http://rp.example.test/signed-out', 'https://portal.acme.example/bye'] });
-    expect((await tarn.admin('GET', `/pools/${poolId}/clients/acme-dashboard`)).body).toMatchObject({ tokenEndpointAuthMethod: 'none', redirectUris: ['http://localhost:5173/callback', 'http://localhost:5173/silent-renew'] });
+    expect(portal).toMatchObject({
+      redirectUris: ['http://rp.example.test/callback'],
+      postLogoutRedirectUris: ['http://rp.example.test/signed-out', 'https://portal.acme.example/bye'],
+    });
+    expect((await tarn.admin('GET', `/pools/${poolId}/clients/acme-dashboard`)).body).toMatchObject({
+      tokenEndpointAuthMethod: 'none',
+      redirectUris: ['http://localhost:5173/callback', 'http://localhost:5173/silent-renew'],
+    });
 
     // The portal keeps its Keycloak secret: the relying party changes nothing but the issuer.
     const config = await discover(pool.issuer, 'acme-portal', 'pK9vR2mX7qL4tW8zN3bF6hJ1cY5dS0aE');
@@ -73,8 +84,12 @@ describe('tarn import keycloak', () => {
 describe('applications that keep their credentials', () => {
   it('takes an existing client id and secret once per pool, and no secret for a public client', async () => {
     const pool = await createPool(tarn);
-    const create = (body: Record<string, unknown>) => tarn.admin('POST', `/pools/${pool.id}/clients`, { name: 'Moved', redirectUris: ['http://rp.example.test/callback'], ...body });
-    expect((await create({ clientId: 'legacy-app', clientSecret: 'a-secret-from-elsewhere-123' })).body).toMatchObject({ clientId: 'legacy-app', clientSecret: 'a-secret-from-elsewhere-123' });
+    const create = (body: Record<string, unknown>) =>
+      tarn.admin('POST', `/pools/${pool.id}/clients`, { name: 'Moved', redirectUris: ['http://rp.example.test/callback'], ...body });
+    expect((await create({ clientId: 'legacy-app', clientSecret: 'a-secret-from-elsewhere-123' })).body).toMatchObject({
+      clientId: 'legacy-app',
+      clientSecret: 'a-secret-from-elsewhere-123',
+    });
     const again = await create({ clientId: 'legacy-app' });
     expect(again.status).toBe(409);
     expect(again.body.errors[0]).toMatchObject({ field: 'clientId' });
@@ -90,11 +105,28 @@ describe('tarn import auth0', () => {
     const pool = await createPool(tarn);
     const client = (await tarn.admin('POST', `/pools/${pool.id}/clients`, { name: 'App', redirectUris: ['http://rp.example.test/callback'] })).body;
     const file = join(dir, 'auth0.ndjson');
-    writeFileSync(file, [
-      JSON.stringify({ _id: { $oid: '60a1b2c3d4e5f60718293a4b' }, email: 'kim@example.test', email_verified: true, passwordHash: bcrypt.hashSync('kim-old-password', 10), tenant: 'acme', connection: 'Username-Password-Authentication' }),
-      JSON.stringify({ user_id: 'auth0|60a1b2c3', email: 'lee@example.test', email_verified: false, name: 'Lee', created_at: '2021-05-01T10:00:00.000Z', user_metadata: { plan: 'pro' } }),
-      JSON.stringify({ user_id: 'auth0|broken', email_verified: true }),
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({
+          _id: { $oid: '60a1b2c3d4e5f60718293a4b' },
+          email: 'kim@example.test',
+          email_verified: true,
+          passwordHash: bcrypt.hashSync('kim-old-password', 10),
+          tenant: 'acme',
+          connection: 'Username-Password-Authentication',
+        }),
+        JSON.stringify({
+          user_id: 'auth0|60a1b2c3',
+          email: 'lee@example.test',
+          email_verified: false,
+          name: 'Lee',
+          created_at: '2021-05-01T10:00:00.000Z',
+          user_metadata: { plan: 'pro' },
+        }),
+        JSON.stringify({ user_id: 'auth0|broken', email_verified: true }),
+      ].join('\n'),
+    );
     const run = await tarnCli(['import', 'auth0', pool.id, file]);
     expect(run.code).toBe(1); // one line failed
     expect(run.stdout).toContain('2 created, 0 updated, 0 skipped, 1 failed');
@@ -103,7 +135,11 @@ describe('tarn import auth0', () => {
     const { tokens } = await signIn(config, tarn.url, { email: 'kim@example.test', password: 'kim-old-password' });
     expect(tokens.claims()!.email).toBe('kim@example.test');
     const lee = (await tarn.admin('GET', `/pools/${pool.id}/users?email=lee@example.test`)).body.items[0];
-    expect(lee).toMatchObject({ profile: { name: 'Lee' }, metadata: { auth0: { userId: 'auth0|60a1b2c3' }, userMetadata: { plan: 'pro' } }, createdAt: '2021-05-01T10:00:00.000Z' });
+    expect(lee).toMatchObject({
+      profile: { name: 'Lee' },
+      metadata: { auth0: { userId: 'auth0|60a1b2c3' }, userMetadata: { plan: 'pro' } },
+      createdAt: '2021-05-01T10:00:00.000Z',
+    });
   });
 });
 
@@ -129,7 +165,10 @@ describe('tarn', () => {
     const exported = await tarnCli(['users', 'export', poolId, '--output', output]);
     expect(exported.code).toBe(0);
     expect(exported.stdout).toContain(`2 users written to ${output}`);
-    const lines = readFileSync(output, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const lines = readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines.map((user) => user.email).sort()).toEqual(['ann@example.test', 'bo@example.test']);
 
     const keys = await tarnCli(['keys', 'rotate', poolId]);

@@ -20,7 +20,8 @@ afterAll(async () => {
 
 const b64 = (bytes: Buffer) => bytes.toString('base64');
 /** The pool's argon2id: m = 19 MiB, t = 2, p = 1 (src/users/password.ts), whatever order the library writes them in. */
-const isPoolArgon2id = (hash: string) => /^\$argon2id\$v=19\$/.test(hash) && ['m=19456', 't=2', 'p=1'].every((param) => hash.split('$')[3]!.split(',').includes(param));
+const isPoolArgon2id = (hash: string) =>
+  /^\$argon2id\$v=19\$/.test(hash) && ['m=19456', 't=2', 'p=1'].every((param) => hash.split('$')[3]!.split(',').includes(param));
 
 function keycloakCredential(password: string, algorithm: string, digest: string) {
   const salt = randomBytes(16);
@@ -35,7 +36,11 @@ function keycloakCredential(password: string, algorithm: string, digest: string)
 // Firebase's documented scrypt variant, computed here from its description (ADR 0305).
 const firebase = { signerKey: b64(randomBytes(64)), saltSeparator: 'Bw==', rounds: 8, memCost: 14 };
 function firebaseHash(password: string, salt: Buffer): string {
-  const key = scryptSync(password, Buffer.concat([salt, Buffer.from(firebase.saltSeparator, 'base64')]), 64, { N: 2 ** firebase.memCost, r: firebase.rounds, p: 1 });
+  const key = scryptSync(password, Buffer.concat([salt, Buffer.from(firebase.saltSeparator, 'base64')]), 64, {
+    N: 2 ** firebase.memCost,
+    r: firebase.rounds,
+    p: 1,
+  });
   const cipher = createCipheriv('aes-256-ctr', key.subarray(0, 32), Buffer.alloc(16));
   return b64(Buffer.concat([cipher.update(Buffer.from(firebase.signerKey, 'base64')), cipher.final()]));
 }
@@ -46,11 +51,16 @@ async function importNdjson(poolId: string, lines: unknown[], query = '') {
     headers: { authorization: `Bearer ${tarn.adminToken}`, 'content-type': 'application/x-ndjson' },
     body: lines.map((line) => JSON.stringify(line)).join('\n'),
   });
-  return { status: response.status, body: (await response.json()) as any };
+  return { status: response.status, body: await response.json() };
 }
 
 async function storedHash(poolId: string, email: string): Promise<string> {
-  const row = await tarn.database.handle.db.selectFrom('users').select('password_hash').where('pool_id', '=', poolId).where('email', '=', email).executeTakeFirstOrThrow();
+  const row = await tarn.database.handle.db
+    .selectFrom('users')
+    .select('password_hash')
+    .where('pool_id', '=', poolId)
+    .where('email', '=', email)
+    .executeTakeFirstOrThrow();
   return row.password_hash!;
 }
 
@@ -110,7 +120,7 @@ describe('imported password hashes', () => {
     }
   });
 
-  it('matches the example published with Firebase\'s scrypt tool', async () => {
+  it("matches the example published with Firebase's scrypt tool", async () => {
     const pool = await createPool(tarn);
     const app = await createClient(tarn, pool.id);
     const config = await discover(pool.issuer, app.clientId, app.clientSecret);
@@ -176,7 +186,7 @@ describe('imported password hashes', () => {
 });
 
 describe('requirePasswordChange with imported hashes', () => {
-  it('marks a user whose old password fails the pool\'s policy at the first sign-in, and not one whose password passes', async () => {
+  it("marks a user whose old password fails the pool's policy at the first sign-in, and not one whose password passes", async () => {
     const pool = await createPool(tarn, { passwordPolicy: { minLength: 14 } });
     const app = await createClient(tarn, pool.id);
     const config = await discover(pool.issuer, app.clientId, app.clientSecret);
@@ -188,10 +198,17 @@ describe('requirePasswordChange with imported hashes', () => {
       '?requirePasswordChange=true',
     );
     expect(imported.body).toMatchObject({ created: 2, failed: 0 });
-    const flags = () => tarn.database.handle.db.selectFrom('users').select(['email', 'password_change']).where('pool_id', '=', pool.id).orderBy('email').execute();
-    expect(await flags()).toEqual([{ email: 'strong@example.test', password_change: 'if_weak' }, { email: 'weak@example.test', password_change: 'if_weak' }]);
+    const flags = () =>
+      tarn.database.handle.db.selectFrom('users').select(['email', 'password_change']).where('pool_id', '=', pool.id).orderBy('email').execute();
+    expect(await flags()).toEqual([
+      { email: 'strong@example.test', password_change: 'if_weak' },
+      { email: 'weak@example.test', password_change: 'if_weak' },
+    ]);
     await signIn(config, tarn.url, weak);
     await signIn(config, tarn.url, strong);
-    expect(await flags()).toEqual([{ email: 'strong@example.test', password_change: null }, { email: 'weak@example.test', password_change: 'required' }]);
+    expect(await flags()).toEqual([
+      { email: 'strong@example.test', password_change: null },
+      { email: 'weak@example.test', password_change: 'required' },
+    ]);
   });
 });

@@ -1,8 +1,9 @@
 /**
- * Pool isolation (DESIGN.md, "Pool isolation"): a client, user, code, refresh token,
+ * Pool isolation (docs/design.md#pool-isolation): a client, user, code, refresh token,
  * access token or session of pool A means nothing at pool B.
  */
 import * as oidc from 'openid-client';
+import { adminRouteTemplates } from '../support/admin-routes.js';
 import { Browser, visibleText } from '../support/browser.js';
 import { createClient, createPool, createUser, REDIRECT_URI } from '../support/fixtures.js';
 import { discover, finishAuthorization, signIn, startAuthorization } from '../support/relying-party.js';
@@ -36,6 +37,29 @@ async function tokenRequest(issuer: string, clientId: string, clientSecret: stri
   });
   return { status: response.status, body: (await response.json()) as Record<string, string> };
 }
+
+it("pool A's secret finds nothing on any admin route of pool B, and no route answers for a missing pool", async () => {
+  const { a, b } = await twoPools();
+  const asA = `Basic ${Buffer.from(`${a.id}:${a.secret}`).toString('base64')}`;
+  const poolRoutes = adminRouteTemplates().filter(([, template]) => template.startsWith('/admin/pools/:pool'));
+  expect(poolRoutes.length).toBeGreaterThan(30);
+  const answers: string[] = [];
+  for (const [method, template] of poolRoutes) {
+    const ids = (poolId: string) => template.replace(':pool', poolId).replace(/:(\w+)/g, '00000000-0000-0000-0000-000000000000');
+    const headers = { 'content-type': 'application/json' };
+    const body = ['POST', 'PATCH', 'PUT'].includes(method) ? '{}' : undefined;
+    const foreign = await fetch(`${tarn.url}${ids(b.id)}`, { method, headers: { ...headers, authorization: asA }, body });
+    const missing = await fetch(`${tarn.url}${ids('no-such-pool')}`, { method, headers: { ...headers, authorization: `Bearer ${tarn.adminToken}` }, body });
+    for (const [who, response] of [['A at B', foreign], ['missing', missing]] as const) {
+      const problem = (await response.json()) as { title?: string };
+      answers.push(`${method} ${template} ${who}: ${response.status} ${problem.title}`);
+    }
+  }
+  expect(answers).toEqual(answers.map((line) => line.replace(/: .*$/, ': 404 Pool not found')));
+  // Pool B is untouched, and pool A's secret still works at A.
+  expect((await tarn.admin('GET', `/pools/${b.id}`)).status).toBe(200);
+  expect((await fetch(`${tarn.url}/admin/pools/${a.id}`, { headers: { authorization: asA } })).status).toBe(200);
+});
 
 it("pool A's client is unknown at pool B", async () => {
   const { b, appA } = await twoPools();

@@ -5,7 +5,7 @@
  */
 import { createArtifactFinder } from '../../src/oidc/artifact-finder.js';
 import { createArtifactWriter } from '../../src/oidc/artifact-writer.js';
-import { createArtifactQueries } from '../../src/oidc/artifacts.queries.js';
+import { createArtifactQueries, findArtifactById, upsertArtifacts } from '../../src/oidc/artifacts.queries.js';
 import { createPool } from '../support/fixtures.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
@@ -23,10 +23,10 @@ it('answers lookups made together, each from its own pool and model only', async
   const a = await createPool(tarn);
   const b = await createPool(tarn);
   const db = tarn.database.handle.db;
-  await createArtifactQueries(db, a.id, 'AccessToken').upsertArtifact('t1', { kind: 'AccessToken', jti: 't1' }, inAnHour());
-  await createArtifactQueries(db, a.id, 'Session').upsertArtifact('s1', { kind: 'Session', uid: 'u1' }, inAnHour());
-  await createArtifactQueries(db, b.id, 'AccessToken').upsertArtifact('t2', { kind: 'AccessToken', jti: 't2' }, inAnHour());
-  await createArtifactQueries(db, a.id, 'AccessToken').upsertArtifact('gone', { kind: 'AccessToken' }, new Date(Date.now() - 1000));
+  await upsertArtifacts(db, a.id, [{ model: 'AccessToken', id: 't1', payload: { kind: 'AccessToken', jti: 't1' }, expiresAt: inAnHour(), uid: null, userCode: null }]);
+  await upsertArtifacts(db, a.id, [{ model: 'Session', id: 's1', payload: { kind: 'Session', uid: 'u1' }, expiresAt: inAnHour(), uid: 'u1', userCode: null }]);
+  await upsertArtifacts(db, b.id, [{ model: 'AccessToken', id: 't2', payload: { kind: 'AccessToken', jti: 't2' }, expiresAt: inAnHour(), uid: null, userCode: null }]);
+  await upsertArtifacts(db, a.id, [{ model: 'AccessToken', id: 'gone', payload: { kind: 'AccessToken' }, expiresAt: new Date(Date.now() - 1000), uid: null, userCode: null }]);
 
   const findInA = createArtifactFinder(db, a.id);
   const [token, asRefresh, session, otherPools, expired, unknown] = await Promise.all([
@@ -49,7 +49,7 @@ it('answers lookups made together, each from its own pool and model only', async
 it('gives each caller its own payload, even for the same artifact', async () => {
   const a = await createPool(tarn);
   const db = tarn.database.handle.db;
-  await createArtifactQueries(db, a.id, 'Grant').upsertArtifact('g1', { kind: 'Grant', openid: { scope: 'openid' } }, inAnHour());
+  await upsertArtifacts(db, a.id, [{ model: 'Grant', id: 'g1', payload: { kind: 'Grant', openid: { scope: 'openid' } }, expiresAt: inAnHour(), uid: null, userCode: null }]);
   const find = createArtifactFinder(db, a.id);
   const [first, second] = await Promise.all([find('Grant', 'g1'), find('Grant', 'g1')]);
   (first!.payload as { openid: { scope: string } }).openid.scope = 'changed';
@@ -62,12 +62,30 @@ it('stores writes made together in their own pool, the later of two writes of on
   const db = tarn.database.handle.db;
   const write = createArtifactWriter(db, a.id);
   await Promise.all([
-    write({ model: 'Session', id: 's1', payload: { uid: 'u1', n: 1 }, expiresAt: inAnHour() }),
-    write({ model: 'Session', id: 's1', payload: { uid: 'u1', n: 2 }, expiresAt: inAnHour() }),
-    write({ model: 'Grant', id: 'g1', payload: { grantId: 'g1' }, expiresAt: null }),
+    write({ model: 'Session', id: 's1', payload: { uid: 'u1', n: 1 }, expiresAt: inAnHour(), uid: 'u1', userCode: null }),
+    write({ model: 'Session', id: 's1', payload: { uid: 'u1', n: 2 }, expiresAt: inAnHour(), uid: 'u1', userCode: null }),
+    write({ model: 'Grant', id: 'g1', payload: { grantId: 'g1' }, expiresAt: null, uid: null, userCode: null }),
   ]);
-  expect((await createArtifactQueries(db, a.id, 'Session').findArtifact('s1'))?.payload).toEqual({ uid: 'u1', n: 2 });
+  expect((await findArtifactById(db, a.id, 'Session', 's1'))?.payload).toEqual({ uid: 'u1', n: 2 });
   expect(await createArtifactQueries(db, a.id, 'Session').findArtifactByUid('u1')).toBeDefined();
-  expect(await createArtifactQueries(db, a.id, 'Grant').findArtifact('g1')).toBeDefined();
-  expect(await createArtifactQueries(db, b.id, 'Session').findArtifact('s1')).toBeUndefined();
+  expect(await findArtifactById(db, a.id, 'Grant', 'g1')).toBeDefined();
+  expect(await findArtifactById(db, b.id, 'Session', 's1')).toBeUndefined();
+});
+
+it('a write PostgreSQL refuses (a NUL in its payload) fails alone; the writes batched with it are stored', async () => {
+  const a = await createPool(tarn);
+  const db = tarn.database.handle.db;
+  const write = createArtifactWriter(db, a.id);
+  const written = (id: string, payload: Record<string, unknown>) => write({ model: 'Interaction', id, payload, expiresAt: inAnHour(), uid: null, userCode: null });
+  const results = await Promise.allSettled([
+    written('i1', { params: { state: 'one' } }),
+    written('poisoned', { params: { state: 'bad\u0000state' } }),
+    written('i2', { params: { state: 'two' } }),
+  ]);
+  expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: expect.stringMatching(/^22/) });
+  const find = createArtifactFinder(db, a.id);
+  expect((await find('Interaction', 'i1'))?.payload).toEqual({ params: { state: 'one' } });
+  expect((await find('Interaction', 'i2'))?.payload).toEqual({ params: { state: 'two' } });
+  expect(await find('Interaction', 'poisoned')).toBeUndefined();
 });

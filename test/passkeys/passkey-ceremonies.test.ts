@@ -223,7 +223,7 @@ it('with passkeys off, the service offers nothing', async () => {
   expect(await passkeys.shouldOfferEnrolment(pool, user.id, { evenWithPasskeys: true })).toBe(false);
   await expect(passkeys.startAuthentication(pool, undefined, binding)).rejects.toMatchObject({ status: 404 });
   await expect(passkeys.startRegistration(pool, user, binding)).rejects.toMatchObject({ status: 404 });
-  await expect(passkeys.listMyPasskeys(pool.id, user.id)).rejects.toMatchObject({ status: 404 });
+  await expect(passkeys.listMyPasskeys(pool, user.id)).rejects.toMatchObject({ status: 404 });
 });
 
 it('an enrolment grant names its user in its own pool only, until it expires', async () => {

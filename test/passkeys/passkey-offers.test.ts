@@ -1,5 +1,5 @@
 /**
- * Where the "add a passkey" step is offered besides after a password sign-in (issue 5):
+ * Where the "add a passkey" step is offered besides after a password sign-in (ADR 0500):
  * after an email-code sign-in — the recovery path of a user whose passkey is on a lost
  * device, offered even when they have passkeys — and right after invitation activation.
  * Only in pools that offer passkeys.

@@ -1,5 +1,5 @@
 /**
- * Faults (issue 8, ADR 0800), on a real Tarn process and a PostgreSQL server of the
+ * Faults (ADR 0800), on a real Tarn process and a PostgreSQL server of the
  * test's own:
  * - the database stops mid-run: requests fail fast with 503 problem documents, /readyz
  *   says so, and once the database is back Tarn serves again without a restart, with

@@ -1,5 +1,5 @@
 /**
- * Hardened edges (issue 8, ADR 0802/0805): security headers and a strict CSP on hosted
+ * Hardened edges (ADRs 0802, 0805): security headers and a strict CSP on hosted
  * pages; cookies HttpOnly and SameSite, Secure behind a TLS-terminating proxy only when
  * TRUST_PROXY says to believe it; body limits; failure-based rate limits on the admin API,
  * the hosted login form and the token endpoint.

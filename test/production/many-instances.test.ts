@@ -1,5 +1,5 @@
 /**
- * Many instances on one PostgreSQL (issue 8, ADR 0801): two real Tarn processes behind a
+ * Many instances on one PostgreSQL (ADR 0801): two real Tarn processes behind a
  * load balancer that the test steers. A sign-in started on A finishes on B and refreshes
  * on A; a signing key rotated with revoke on A is neither used nor accepted by B within
  * the stated bound. The processes run with a version-check interval of ten minutes, so

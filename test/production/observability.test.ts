@@ -1,5 +1,5 @@
 /**
- * Observability (issue 8): one JSON log line per request with request id, pool id, route,
+ * Observability (ADR 0803): one JSON log line per request with request id, pool id, route,
  * status and duration; never a password, code, secret or token in any line (scanned over
  * a whole sign-in, refresh, userinfo and admin session); /metrics in Prometheus text
  * format with request, sign-in, token and provider-cache series.

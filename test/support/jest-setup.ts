@@ -1,5 +1,5 @@
 /**
- * oidc-provider prints a warning on Node 20 at import (it prefers Node 22 LTS; DESIGN.md notes it).
+ * oidc-provider prints a warning on Node 20 at import (it prefers Node 22 LTS; docs/design.md#runtime).
  * It repeats in every test file and says nothing about the test: drop that one line, keep all others.
  */
 const warn = console.warn.bind(console);

@@ -5,7 +5,7 @@
  */
 import * as oidc from 'openid-client';
 import { Browser, type Page } from './browser.js';
-import { createClient, createPool, createUser, REDIRECT_URI } from './fixtures.js';
+import { createClient, createPool, createUser, REDIRECT_URI, type AdminApi } from './fixtures.js';
 import { discover } from './relying-party.js';
 import type { RunningTarn } from './tarn.js';
 
@@ -17,7 +17,7 @@ export interface PoolSetup {
 }
 
 /** A pool with one application and one user, and an openid-client Configuration for the app. */
-export async function setupPool(tarn: RunningTarn, clientFields: Record<string, unknown> = {}, poolFields: Record<string, unknown> = {}): Promise<PoolSetup> {
+export async function setupPool(tarn: AdminApi, clientFields: Record<string, unknown> = {}, poolFields: Record<string, unknown> = {}): Promise<PoolSetup> {
   const pool = await createPool(tarn, poolFields);
   const app = await createClient(tarn, pool.id, clientFields);
   const user = await createUser(tarn, pool.id, { emailVerified: true, profile: { name: 'Grace Hopper', given_name: 'Grace', family_name: 'Hopper' } });

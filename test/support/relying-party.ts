@@ -3,7 +3,7 @@
  * the way a browser would (cookies, CSRF field, redirects).
  */
 import * as oidc from 'openid-client';
-import { Browser, type Page } from './browser.js';
+import { Browser, decodeEntities, type Page } from './browser.js';
 import { createClient, createPool, createUser, REDIRECT_URI } from './fixtures.js';
 import type { RunningTarn } from './tarn.js';
 
@@ -25,6 +25,8 @@ export interface SignInOptions {
   /** Extra authorization parameters (prompt, max_age, …). */
   params?: Record<string, string>;
   consent?: boolean;
+  /** Answer "Not now" when the pool offers to add a passkey after the password. */
+  declinePasskey?: boolean;
 }
 
 /** Starts an authorization request and returns the first hosted page the browser lands on. */
@@ -63,6 +65,8 @@ export async function signIn(config: oidc.Configuration, origin: string, user: {
   if (!page.leftTo && page.html.includes('name="password"')) {
     page = await browser.submit(page, { email: user.email, password: user.password });
   }
+  const skip = options.declinePasskey ? /href="([^"]*\/passkey\/skip)"/.exec(page.html) : null;
+  if (!page.leftTo && skip) page = await browser.get(decodeEntities(skip[1]!));
   if (!page.leftTo && page.html.includes('name="decision"')) {
     page = await browser.submit(page, { decision: options.consent === false ? 'deny' : 'allow' });
   }

@@ -60,7 +60,7 @@ it('fails the items of a failed statement only, and still sends the next batch',
 
 it('splits a burst larger than the batch size over several statements', async () => {
   const { statements, run } = controlledRunner();
-  const batcher = createStatementBatcher<number, number>(run, 3);
+  const batcher = createStatementBatcher<number, number>(run, { maxBatch: 3 });
   const results = [1, 2, 3, 4, 5, 6, 7].map((item) => batcher.add(item));
   await turn();
   for (let n = 0; n < 3; n += 1) {

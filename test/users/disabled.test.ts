@@ -1,5 +1,5 @@
 /**
- * Status "disabled" (DESIGN.md "Sign-in"): the user cannot sign in, their refresh tokens
+ * Status "disabled" (docs/design.md#users): the user cannot sign in, their refresh tokens
  * stop working, and a browser session they already had cannot complete a new
  * authorization silently. Enabling them again restores sign-in (not the old tokens).
  */

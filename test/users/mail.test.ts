@@ -1,6 +1,6 @@
 /**
- * Mail: branded text + HTML templates; without SMTP_URL each message is written to the log
- * (one line, the only place its code or link appears); a mailer passed to createApp is used.
+ * Mail: branded text + HTML templates; without SMTP_URL (never in production) each message is
+ * written to the log (one marked line, the only place its code or link appears); a mailer passed to createApp is used.
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -35,12 +35,18 @@ it('templates carry the pool name in text and HTML, and escape what they are giv
   expect(signIn.html).toContain('expires in 10 minutes');
 });
 
-it('without SMTP_URL, mail goes to the log', async () => {
+it('without SMTP_URL outside production, mail goes to the log under a development-only marker', async () => {
   const { log, lines } = captureLog();
-  await createMailer({ smtpUrl: undefined, from: 'x@y', log }).send({ to: 'a@example.test', subject: 'Hello', text: 'code 123456', html: '<p>code</p>' });
+  await createMailer({ smtpUrl: undefined, from: 'x@y', log, production: false }).send({ to: 'a@example.test', subject: 'Hello', text: 'code 123456', html: '<p>code</p>' });
   expect(lines).toHaveLength(1);
   const entry = JSON.parse(lines[0]!);
   expect(entry.mail).toEqual({ to: 'a@example.test', subject: 'Hello', text: 'code 123456' });
+  expect(entry.msg).toMatch(/^DEVELOPMENT ONLY: mail not sent \(no SMTP_URL\)/);
+});
+
+it('in production there is no log mailer to fall back on', () => {
+  const { log } = captureLog();
+  expect(() => createMailer({ smtpUrl: undefined, from: 'x@y', log, production: true })).toThrow('production needs SMTP_URL');
 });
 
 it('an invitation\'s link appears in the mail line of the log and in no other line', async () => {

@@ -3,16 +3,17 @@
  *   POST /interaction/:uid/email-code          "email me a code" (same page whether the email exists)
  *   POST /interaction/:uid/email-code/verify   6 digits → signed in (amr "otp")
  * Codes: 10 minutes, 5 attempts, single use, stored hashed (codes.service.ts). Every
- * failure has the same answer. Off for the pool → branded 404.
+ * failure has the same answer. Mail passes the mail limits (mail-limits.service.ts); a
+ * network past its limit is told so (429). Off for the pool → branded 404.
  */
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { OnboardingService } from '../../users/onboarding.service.js';
 import type { PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
-import { entryOf, expired, finishInteraction, loadDetails, TOO_MANY_ATTEMPTS, type Details } from './interactions.routes.js';
+import { entryOf, expired, finishInteraction, loadDetails, TOO_MANY_MAILS, type Details } from './interactions.routes.js';
 import type { PasskeyInteractions } from './passkey.routes.js';
-import { interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
+import { afterAnswer, interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
 
 export interface EmailCodeDeps {
   onboarding: OnboardingService;
@@ -53,8 +54,8 @@ export function registerEmailCodeRoutes(router: Router, deps: EmailCodeDeps): vo
     const details = await open(ctx);
     const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
     const email = (form.email ?? '').trim();
-    const outcome = email ? await deps.onboarding.sendSignInCode(entryOf(ctx).pool, email, ctx.ip) : 'sent';
-    if (outcome === 'throttled') return renderCodePage(ctx, details, email, TOO_MANY_ATTEMPTS, 429);
+    const outcome = email ? await deps.onboarding.sendSignInCode(entryOf(ctx).pool, email, { ip: ctx.ip, afterAnswer: afterAnswer(ctx) }) : 'sent';
+    if (outcome === 'throttled') return renderCodePage(ctx, details, email, TOO_MANY_MAILS, 429);
     return renderCodePage(ctx, details, email);
   });
 
@@ -62,8 +63,8 @@ export function registerEmailCodeRoutes(router: Router, deps: EmailCodeDeps): vo
     const details = await open(ctx);
     const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
     const email = (form.email ?? '').trim();
-    const result = await deps.onboarding.verifySignInCode(entryOf(ctx).pool, email, (form.code ?? '').trim(), ctx.ip);
-    if (!result.ok) return renderCodePage(ctx, details, email, result.reason === 'throttled' ? TOO_MANY_ATTEMPTS : WRONG_CODE, result.reason === 'throttled' ? 429 : 401);
+    const result = await deps.onboarding.verifySignInCode(entryOf(ctx).pool, email, (form.code ?? '').trim());
+    if (!result.ok) return renderCodePage(ctx, details, email, WRONG_CODE, 401);
     const login = { login: { accountId: result.user.id, amr: ['otp'] } };
     if (await deps.passkeys?.offerEnrolment(ctx, details, login, { evenWithPasskeys: true })) return;
     return finishInteraction(ctx, details, login);

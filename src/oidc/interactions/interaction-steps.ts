@@ -32,3 +32,17 @@ export function fieldMessages(error: unknown): string[] | undefined {
 }
 
 export const notOffered = (what: string) => new HostedPageError(404, 'Page not found', `This pool does not offer ${what}.`);
+
+/** Runs work once this request's answer has been sent (or the connection closed): what depends on an account must not delay the answer. */
+export function afterAnswer(ctx: Context): (work: () => void) => void {
+  return (work) => {
+    let ran = false;
+    const once = () => {
+      if (ran) return;
+      ran = true;
+      work();
+    };
+    ctx.res.once('finish', once);
+    ctx.res.once('close', once);
+  };
+}

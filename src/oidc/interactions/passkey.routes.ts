@@ -27,6 +27,7 @@ import { ENROLMENT_GRANT_TTL_MS, isPasskeyEnabled, PasskeyRefused, type PasskeyS
 import type { UserService } from '../../users/users.service.js';
 import type { PageRenderer } from '../../views/render.js';
 import { csrfToken, csrfValid } from './csrf.js';
+import { interactionBase, readInteractionForm } from './interaction-steps.js';
 import { entryOf, expired, finishInteraction, HostedPageError, loadDetails, saveInteractionResult, type Details } from './interactions.routes.js';
 
 export interface PasskeyInteractionDeps {
@@ -51,18 +52,8 @@ function pendingAccount(details: Details): string | undefined {
 }
 
 export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
-  const base = (ctx: Context) => `/pools/${entryOf(ctx).pool.id}/interaction/${ctx.params.uid}`;
-
   function requireEnabled(ctx: Context): void {
     if (!isPasskeyEnabled(entryOf(ctx).pool)) throw notOffered();
-  }
-
-  async function readCheckedForm(ctx: Context, details: Details): Promise<Record<string, string>> {
-    const form = await readForm(ctx, deps.bodyLimitBytes);
-    if (!csrfValid(deps.csrfKey, entryOf(ctx).pool.id, details.uid, form.csrf)) {
-      throw new HostedPageError(403, 'Request refused', 'This form was not sent from this sign-in page. Go back to the application and start again.');
-    }
-    return form;
   }
 
   async function renderSignIn(ctx: Context, details: Details, email: string, error?: string) {
@@ -72,9 +63,9 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('passkey-signin', pool, {
-      action: `${base(ctx)}/passkey/verify`,
-      retryAction: `${base(ctx)}/passkey`,
-      loginUrl: `${base(ctx)}`,
+      action: `${interactionBase(ctx)}/passkey/verify`,
+      retryAction: `${interactionBase(ctx)}/passkey`,
+      loginUrl: `${interactionBase(ctx)}`,
       csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
       options: JSON.stringify(options),
       email,
@@ -91,8 +82,8 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('passkey-add', pool, {
-      action: `${base(ctx)}/passkey/add`,
-      skipUrl: `${base(ctx)}/passkey/skip`,
+      action: `${interactionBase(ctx)}/passkey/add`,
+      skipUrl: `${interactionBase(ctx)}/passkey/skip`,
       csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
       options: JSON.stringify(options),
       email: user.email,
@@ -154,14 +145,14 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
       const { pool } = entryOf(ctx);
       const accountId = (result.login as { accountId?: string } | undefined)?.accountId;
       if (!accountId || !(await deps.passkeys.shouldOfferEnrolment(pool, accountId, options))) return false;
-      await saveInteractionResult(details, result);
+      await saveInteractionResult(ctx, result);
       ctx.status = 303;
-      ctx.redirect(`${base(ctx)}/passkey/add`);
+      ctx.redirect(`${interactionBase(ctx)}/passkey/add`);
       return true;
     },
 
     /**
-     * Outside an interaction (issue 3's invitation activation): when the pool offers passkeys and
+     * Outside an interaction (after an invitation is activated): when the pool offers passkeys and
      * the user has none, answer with the "add a passkey" page (true), bound to this browser by a
      * short-lived cookie; else false, and the caller renders its own page.
      */
@@ -212,7 +203,7 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
         requireEnabled(ctx);
         const details = await loadDetails(ctx);
         if (details.prompt.name !== 'login') throw expired();
-        const form = await readCheckedForm(ctx, details);
+        const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
         return renderSignIn(ctx, details, (form.email ?? '').trim());
       });
 
@@ -220,7 +211,7 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
         requireEnabled(ctx);
         const details = await loadDetails(ctx);
         if (details.prompt.name !== 'login') throw expired();
-        const form = await readCheckedForm(ctx, details);
+        const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
         const { pool } = entryOf(ctx);
         try {
           const user = await deps.passkeys.finishAuthentication(pool, form.credential, { interactionUid: details.uid });
@@ -245,7 +236,7 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
         const details = await loadDetails(ctx);
         const accountId = pendingAccount(details);
         if (!accountId) throw expired();
-        const form = await readCheckedForm(ctx, details);
+        const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
         try {
           await deps.passkeys.finishRegistration(entryOf(ctx).pool, accountId, form.credential, { interactionUid: details.uid }, form.name);
         } catch (error) {

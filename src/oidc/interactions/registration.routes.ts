@@ -1,8 +1,8 @@
 /**
  * Self-registration inside a sign-in (the user ends up signed in to the application):
  *   GET  /interaction/:uid/register          the form: email, password, fields the profile schema requires
- *   POST /interaction/:uid/register          checks policy and schema, mails a code
- *   POST /interaction/:uid/register/verify   the code creates the active account and signs it in
+ *   POST /interaction/:uid/register          checks policy and schema, mails a code bound to this interaction
+ *   POST /interaction/:uid/register/verify   the code, typed in this same interaction, creates the active account and signs it in
  * Only when the pool has selfRegistration on; otherwise every route is a branded 404.
  */
 import type Router from '@koa/router';
@@ -12,8 +12,8 @@ import type { UserSchemas } from '../../users/user-schema.js';
 import { requiredProfileFields } from '../../users/user-schema.js';
 import type { PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
-import { entryOf, expired, finishInteraction, loadDetails, type Details } from './interactions.routes.js';
-import { fieldMessages, interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
+import { entryOf, expired, finishInteraction, loadDetails, TOO_MANY_MAILS, type Details } from './interactions.routes.js';
+import { afterAnswer, fieldMessages, interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
 
 export interface RegistrationDeps {
   onboarding: OnboardingService;
@@ -22,6 +22,9 @@ export interface RegistrationDeps {
   csrfKey: Buffer;
   bodyLimitBytes: number;
 }
+
+/** Also the answer to a code that another browser's registration asked for: it works only where it was asked for. */
+export const WRONG_REGISTRATION_CODE = 'That code is wrong or has expired. Use the code from the email sent after you submitted this form in this browser, or start again for a new code.';
 
 export function registerRegistrationRoutes(router: Router, deps: RegistrationDeps): void {
   async function openRegistration(ctx: Context): Promise<Details> {
@@ -78,13 +81,15 @@ export function registerRegistrationRoutes(router: Router, deps: RegistrationDep
       if (raw === '') continue; // left out: the schema reports it as required
       profile[field.name] = field.type === 'number' && raw !== '' && !Number.isNaN(Number(raw)) ? Number(raw) : raw;
     }
+    let outcome;
     try {
-      await deps.onboarding.startRegistration(pool, { email, password: form.password ?? '', profile });
+      outcome = await deps.onboarding.startRegistration(pool, { email, password: form.password ?? '', profile }, { interactionId: details.uid, ip: ctx.ip, afterAnswer: afterAnswer(ctx) });
     } catch (error) {
       const messages = fieldMessages(error);
       if (!messages) throw error;
       return renderForm(ctx, details, { ...form, password: '' }, messages, 400);
     }
+    if (outcome === 'throttled') return renderForm(ctx, details, { ...form, password: '' }, [TOO_MANY_MAILS], 429);
     return renderVerify(ctx, details, email);
   });
 
@@ -92,8 +97,8 @@ export function registerRegistrationRoutes(router: Router, deps: RegistrationDep
     const details = await openRegistration(ctx);
     const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
     const email = (form.email ?? '').trim();
-    const user = await deps.onboarding.completeRegistration(entryOf(ctx).pool, email, (form.code ?? '').trim());
-    if (!user) return renderVerify(ctx, details, email, 'That code is wrong or has expired. Check the latest email, or start again for a new code.', 401);
+    const user = await deps.onboarding.completeRegistration(entryOf(ctx).pool, email, (form.code ?? '').trim(), { interactionId: details.uid });
+    if (!user) return renderVerify(ctx, details, email, WRONG_REGISTRATION_CODE, 401);
     return finishInteraction(ctx, details, { login: { accountId: user.id, amr: ['pwd', 'otp'] } });
   });
 }

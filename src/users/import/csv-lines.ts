@@ -20,14 +20,18 @@ function toLine(record: Record<string, string>): Record<string, unknown> {
     if (nested) {
       const target = (line[nested[1]!] ??= {}) as Record<string, unknown>;
       target[nested[2]!] = cell;
-    } else if (column === 'profile' || column === 'metadata' || column === 'passwordHash' && cell.startsWith('{')) {
+    } else if (column === 'profile' || column === 'metadata' || (column === 'passwordHash' && cell.startsWith('{'))) {
       try {
         line[column] = JSON.parse(cell);
       } catch {
         line[column] = cell; // the schema names the field
       }
     } else if (column === 'emailVerified') line[column] = cell === 'true' ? true : cell === 'false' ? false : cell;
-    else if (column === 'groups') line[column] = cell.split(';').map((group) => group.trim()).filter(Boolean);
+    else if (column === 'groups')
+      line[column] = cell
+        .split(';')
+        .map((group) => group.trim())
+        .filter(Boolean);
     else line[column] = cell;
   }
   return line;
@@ -36,7 +40,15 @@ function toLine(record: Record<string, string>): Record<string, unknown> {
 export async function* readCsvLines(source: Readable, maxRecordBytes: number): AsyncGenerator<CsvLine> {
   const skipped: CsvLine[] = [];
   const parser = source.pipe(
-    parse({ columns: true, info: true, bom: true, max_record_size: maxRecordBytes, skip_records_with_error: true, relax_column_count: false, skip_empty_lines: true }),
+    parse({
+      columns: true,
+      info: true,
+      bom: true,
+      max_record_size: maxRecordBytes,
+      skip_records_with_error: true,
+      relax_column_count: false,
+      skip_empty_lines: true,
+    }),
   );
   parser.on('skip', (error: Error & { lines?: number }) => {
     skipped.push({ number: error.lines ?? 0, problem: `Not a readable CSV record: ${error.message}` });

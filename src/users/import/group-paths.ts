@@ -17,7 +17,11 @@ export function createGroupPaths(groups: { id: string; name: string; parent_id: 
   for (const group of groups) {
     const names: string[] = [];
     const seen = new Set<string>();
-    for (let current: typeof group | undefined = group; current && !seen.has(current.id); current = current.parent_id ? byId.get(current.parent_id) : undefined) {
+    for (
+      let current: typeof group | undefined = group;
+      current && !seen.has(current.id);
+      current = current.parent_id ? byId.get(current.parent_id) : undefined
+    ) {
       seen.add(current.id);
       names.unshift(current.name);
     }
@@ -27,7 +31,10 @@ export function createGroupPaths(groups: { id: string; name: string; parent_id: 
   }
   return {
     resolve(nameOrPath) {
-      const key = nameOrPath.trim().replace(/^\/+|\/+$/g, '').toLowerCase();
+      const key = nameOrPath
+        .trim()
+        .replace(/^\/+|\/+$/g, '')
+        .toLowerCase();
       return byName.get(key) ?? byPath.get(key);
     },
     pathOf: (groupId) => paths.get(groupId),

@@ -48,13 +48,19 @@ export const firebaseScryptSchema = z
 /** An optional first line of an NDJSON import: parameters that hold for every user. */
 export const settingsLineSchema = z.object({ settings: z.object({ firebaseScrypt: firebaseScryptSchema.optional() }).strict() }).strict();
 
-const flag = z.enum(['true', 'false'], { error: () => 'Must be true or false.' }).optional().transform((value) => value === 'true');
+const flag = z
+  .enum(['true', 'false'], { error: () => 'Must be true or false.' })
+  .optional()
+  .transform((value) => value === 'true');
 
 export const importOptionsSchema = z
   .object({
     dryRun: flag,
     atomic: flag,
-    onConflict: z.enum(['skip', 'update', 'fail'], { error: () => 'Must be skip, update or fail.' }).optional().default('fail'),
+    onConflict: z
+      .enum(['skip', 'update', 'fail'], { error: () => 'Must be skip, update or fail.' })
+      .optional()
+      .default('fail'),
     /**
      * Users whose password fails the pool's policy must change it at their next sign-in.
      * Plain passwords are checked at import; imported hashes at the first sign-in.
@@ -66,3 +72,19 @@ export const importOptionsSchema = z
 export type ImportOptions = z.infer<typeof importOptionsSchema>;
 
 export const exportOptionsSchema = z.object({ includePasswordHashes: flag }).strict();
+
+const fieldErrorResponse = z.object({ field: z.string(), pointer: z.string(), detail: z.string() });
+
+export const importReportResponse = z.object({
+  dryRun: z.boolean(),
+  atomic: z.boolean(),
+  onConflict: z.enum(['skip', 'update', 'fail']),
+  committed: z.boolean().describe('False for a dry run and for an atomic import with a failed line: nothing was kept.'),
+  lines: z.number().int(),
+  created: z.number().int(),
+  updated: z.number().int(),
+  skipped: z.number().int(),
+  failed: z.number().int(),
+  failures: z.array(z.object({ line: z.number().int(), errors: z.array(fieldErrorResponse) })).describe('The first 1,000 failed lines, by line number.'),
+  failuresTruncated: z.boolean(),
+});

@@ -19,6 +19,7 @@ import type { Logger } from '../../log.js';
 import { createPoolQueries } from '../../pools/pools.queries.js';
 import { formatOfStored, firebaseSettingsProblem, toStoredHash, type ImportSettings } from '../password-hashes/index.js';
 import type { PasswordHasher } from '../password.js';
+import { normalizeEmail } from '../email.js';
 import { passwordProblems } from '../password-policy.js';
 import type { UserSchemas } from '../user-schema.js';
 import { readCsvLines } from './csv-lines.js';
@@ -73,7 +74,8 @@ async function* rawLines(source: Readable, format: ImportFormat): AsyncGenerator
   try {
     yield* parsedLines(source, format);
   } catch (error) {
-    if (bodyEnded(error)) throw problems.badRequest('The request body ended before it was complete; users already stored are kept unless the import was atomic or a dry run.');
+    if (bodyEnded(error))
+      throw problems.badRequest('The request body ended before it was complete; users already stored are kept unless the import was atomic or a dry run.');
     throw error;
   }
 }
@@ -96,7 +98,8 @@ async function* parsedLines(source: Readable, format: ImportFormat): AsyncGenera
   }
 }
 
-const ROLLBACK = Symbol('rollback');
+/** Thrown inside the transaction to roll it back (dry run, or an atomic import with a failure). */
+class Rollback extends Error {}
 
 export interface ImportServiceDeps {
   db: Db;
@@ -150,7 +153,14 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
           return false;
         });
       }
-      const stored = new Map((await queries.insertUsers(entries.map((entry) => entry.row), options.onConflict)).map((row) => [row.email, row]));
+      const stored = new Map(
+        (
+          await queries.insertUsers(
+            entries.map((entry) => entry.row),
+            options.onConflict,
+          )
+        ).map((row) => [row.email, row]),
+      );
       const memberships: { userId: string; groupId: string }[] = [];
       for (const entry of entries) {
         const row = stored.get(entry.row.email.toLowerCase());
@@ -170,7 +180,9 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
       const parsed = importLineSchema.safeParse(value);
       if (!parsed.success) {
         return parsed.error.issues.flatMap((issue) =>
-          issue.code === 'unrecognized_keys' ? issue.keys.map((key) => fieldError([...issue.path, key], 'Unknown field.')) : [fieldError(issue.path, issue.message)],
+          issue.code === 'unrecognized_keys'
+            ? issue.keys.map((key) => fieldError([...issue.path, key], 'Unknown field.'))
+            : [fieldError(issue.path, issue.message)],
         );
       }
       const line = parsed.data;
@@ -201,7 +213,7 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
         groupIds,
         row: {
           id: line.id ?? randomUUID(),
-          email: line.email,
+          email: normalizeEmail(line.email),
           email_verified: line.emailVerified ?? false,
           phone: line.phone ?? null,
           status: line.status ?? 'active',
@@ -223,7 +235,9 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
       // NDJSON may open with the import's settings (Firebase's project parameters).
       if (raw.number === 1 && format === 'ndjson' && raw.value !== null && typeof raw.value === 'object' && 'settings' in raw.value) {
         const parsed = settingsLineSchema.safeParse(raw.value);
-        const problem = parsed.success ? (parsed.data.settings.firebaseScrypt && firebaseSettingsProblem(parsed.data.settings.firebaseScrypt)) : 'Unreadable settings.';
+        const problem = parsed.success
+          ? parsed.data.settings.firebaseScrypt && firebaseSettingsProblem(parsed.data.settings.firebaseScrypt)
+          : 'Unreadable settings.';
         if (!parsed.success || problem) fail(raw.number, [fieldError('settings.firebaseScrypt', problem || 'Unreadable settings.')]);
         else settings = parsed.data.settings;
         continue;
@@ -271,10 +285,10 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
         .transaction()
         .execute(async (trx) => {
           await run(trx, pool, source, format, options, report);
-          if (options.dryRun || report.failed > 0) throw ROLLBACK;
+          if (options.dryRun || report.failed > 0) throw new Rollback('import rolled back');
         })
         .catch((error: unknown) => {
-          if (error !== ROLLBACK) throw error;
+          if (!(error instanceof Rollback)) throw error;
         });
       report.committed = !options.dryRun && report.failed === 0;
       if (!report.committed) log.debug({ poolId, failed: report.failed }, 'import rolled back');

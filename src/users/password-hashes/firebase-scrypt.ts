@@ -24,11 +24,11 @@ const STORED = /^\$firebase-scrypt\$r=(\d+),m=(\d+)\$([^$]*)\$([^$]+)\$([^$]*)\$
 export type Parsed = { ok: true; stored: string } | { ok: false; problem: string };
 
 export function parseFirebaseScrypt(hash: string, salt: string | undefined, settings: FirebaseScryptSettings | undefined): Parsed {
-  if (!settings) return { ok: false, problem: 'Needs the project\'s Firebase scrypt parameters (a settings line with firebaseScrypt before the users).' };
+  if (!settings) return { ok: false, problem: "Needs the project's Firebase scrypt parameters (a settings line with firebaseScrypt before the users)." };
   const derived = decodeBase64(hash);
   const saltBytes = decodeBase64(salt ?? '');
   if (!derived || derived.length < 16) return { ok: false, problem: 'Is not a base64 Firebase hash.' };
-  if (!saltBytes || saltBytes.length === 0) return { ok: false, problem: 'Needs the user\'s base64 salt in passwordSalt.' };
+  if (!saltBytes || saltBytes.length === 0) return { ok: false, problem: "Needs the user's base64 salt in passwordSalt." };
   const separator = decodeBase64(settings.saltSeparator)!;
   const signer = decodeBase64(settings.signerKey)!;
   const parts = [separator, signer, saltBytes, derived].map(encodeBase64).join('$');

@@ -52,7 +52,10 @@ export function toStoredHash(foreign: ForeignHash, settings: ImportSettings = {}
     case 'bcrypt':
       return fromString(parseBcrypt(hash), `Is not a bcrypt hash ($2a$, $2b$ or $2y$) of cost 04 to ${MAX_BCRYPT_COST}.`);
     case 'argon2':
-      return fromString(parseArgon2(hash), `Is not an argon2id or argon2i PHC string with m ≤ ${ARGON2_LIMITS.m}, t ≤ ${ARGON2_LIMITS.t}, p ≤ ${ARGON2_LIMITS.p}.`);
+      return fromString(
+        parseArgon2(hash),
+        `Is not an argon2id or argon2i PHC string with m ≤ ${ARGON2_LIMITS.m}, t ≤ ${ARGON2_LIMITS.t}, p ≤ ${ARGON2_LIMITS.p}.`,
+      );
     case 'scrypt':
       return fromString(parseScrypt(hash), 'Is not a scrypt hash ($scrypt$ln=…,r=…,p=…$salt$hash) needing at most 256 MiB.');
     case 'pbkdf2':

@@ -84,6 +84,7 @@ export function parsePbkdf2(hash: string): Parsed {
   const iterations = parseBoundedInt(match?.[2], 1, MAX_ITERATIONS);
   const salt = decodeBase64(match?.[3] ?? '!');
   const derived = decodeBase64(match?.[4] ?? '!');
-  if (!match || !iterations || !salt || !derived || derived.length < 16) return { ok: false, problem: 'Is not a PBKDF2 hash ($pbkdf2-sha256$i=iterations$salt$hash).' };
+  if (!match || !iterations || !salt || !derived || derived.length < 16)
+    return { ok: false, problem: 'Is not a PBKDF2 hash ($pbkdf2-sha256$i=iterations$salt$hash).' };
   return { ok: true, stored: stored(match[1] as Pbkdf2Digest, iterations, salt, derived) };
 }

@@ -1,0 +1,296 @@
+/**
+ * Every pool-bound query module, run against two pools (Ory Kratos' "fails on a different
+ * tenant"): a row of pool A is not found, listed, counted, changed or deleted through
+ * pool B's module, and is still whole at A afterwards.
+ * (One-time codes: test/users/queries.test.ts; provider artifacts: test/oidc/artifacts.test.ts.)
+ */
+import { randomUUID } from 'node:crypto';
+import { createAuditQueries } from '../../src/audit/audit.queries.js';
+import { createClientQueries } from '../../src/clients/clients.queries.js';
+import { hashSecret } from '../../src/crypto/secrets.js';
+import { createGroupQueries } from '../../src/groups/groups.queries.js';
+import { createKeyQueries } from '../../src/keys/keys.queries.js';
+import { createPasskeyQueries } from '../../src/passkeys/passkeys.queries.js';
+import { createSecretQueries } from '../../src/pools/secrets.queries.js';
+import { createAccountArtifactQueries } from '../../src/users/account-artifacts.queries.js';
+import { createLockoutQueries } from '../../src/users/lockout.queries.js';
+import { createUserFinder, createUserQueries } from '../../src/users/users.queries.js';
+import { createPool, createUser } from '../support/fixtures.js';
+import { startTarn, type RunningTarn } from '../support/tarn.js';
+
+let tarn: RunningTarn;
+beforeAll(async () => {
+  tarn = await startTarn();
+});
+afterAll(async () => {
+  await tarn?.close();
+});
+
+const db = () => tarn.database.handle.db;
+const later = () => new Date(Date.now() + 60 * 60 * 1000);
+
+interface TwoPools {
+  a: string;
+  b: string;
+  /** Pool A's current API secret. */
+  secretA: string;
+  userA: string;
+  /** Only pool A has a user with this email. */
+  emailA: string;
+}
+
+async function twoPools(): Promise<TwoPools> {
+  const a = await createPool(tarn);
+  const b = await createPool(tarn);
+  const userA = await createUser(tarn, a.id);
+  await createUser(tarn, b.id);
+  return { a: a.id, b: b.id, secretA: a.secret, userA: userA.id, emailA: userA.email };
+}
+
+interface ModuleCase {
+  /** Writes rows of pool A through A's module; returns what the probes need. */
+  seed(pools: TwoPools): Promise<Record<string, string>>;
+  /** Every query of the module at pool B, aimed at A's rows: each must find or change nothing. */
+  atOtherPool(pools: TwoPools, seeded: Record<string, string>): Promise<Record<string, unknown>>;
+  /** What pool B saw, had it seen nothing of A. */
+  nothing: Record<string, unknown>;
+  /** A's rows, read through A's module afterwards. */
+  atOwnPool(pools: TwoPools, seeded: Record<string, string>): Promise<unknown>;
+  own: unknown;
+}
+
+const cases: Record<string, ModuleCase> = {
+  clients: {
+    async seed({ a }) {
+      await createClientQueries(db(), a).insertClient({
+        client_id: 'client-a',
+        name: 'A',
+        secret_enc: null,
+        redirect_uris: '[]',
+        post_logout_redirect_uris: '[]',
+        grant_types: '["client_credentials"]',
+        token_endpoint_auth_method: 'none',
+        backchannel_logout_uri: null,
+        jwks: 'null',
+      });
+      return {};
+    },
+    async atOtherPool({ b }) {
+      const clients = createClientQueries(db(), b);
+      return {
+        find: await clients.findClient('client-a'),
+        list: await clients.listClients(10, undefined),
+        update: await clients.updateClient('client-a', { name: 'changed by B' }),
+        delete: await clients.deleteClient('client-a'),
+      };
+    },
+    nothing: { find: undefined, list: [], update: undefined, delete: false },
+    atOwnPool: async ({ a }) => (await createClientQueries(db(), a).findClient('client-a'))?.name,
+    own: 'A',
+  },
+
+  users: {
+    seed: async () => ({}),
+    async atOtherPool({ b, userA, emailA }) {
+      const users = createUserQueries(db(), b);
+      await users.touchLastLogin(userA);
+      return {
+        find: await users.findUser(userA),
+        byEmail: await users.findUserByEmail(emailA),
+        list: (await users.listUsers({ email: emailA }, 10, undefined)).length,
+        listByPrefix: (await users.listUsers({ emailPrefix: emailA.slice(0, 10) }, 10, undefined)).length,
+        batched: await createUserFinder(db(), b)(userA),
+        update: await users.updateUser(userA, { phone: '+1 555 0100' }),
+        delete: await users.deleteUser(userA),
+      };
+    },
+    nothing: { find: undefined, byEmail: undefined, list: 0, listByPrefix: 0, batched: undefined, update: undefined, delete: false },
+    async atOwnPool({ a, userA }) {
+      const user = await createUserQueries(db(), a).findUser(userA);
+      return { phone: user?.phone, lastLoginAt: user?.last_login_at };
+    },
+    own: { phone: null, lastLoginAt: null },
+  },
+
+  groups: {
+    async seed({ a, userA }) {
+      const groups = createGroupQueries(db(), a);
+      const parent = await groups.insertGroup({ id: randomUUID(), name: 'parent', parent_id: null });
+      const child = await groups.insertGroup({ id: randomUUID(), name: 'child', parent_id: parent.id });
+      await groups.insertMember(child.id, userA);
+      return { parent: parent.id, child: child.id };
+    },
+    async atOtherPool({ b, userA }, { parent, child }) {
+      const groups = createGroupQueries(db(), b);
+      return {
+        find: await groups.findGroup(parent!),
+        list: await groups.listGroups({}, 10, undefined),
+        update: await groups.updateGroup(parent!, { name: 'changed by B' }),
+        children: await groups.countChildren(parent!),
+        ancestor: await groups.isSelfOrAncestor(parent!, child!),
+        direct: await groups.listDirectMembers(child!, 10, undefined),
+        nested: await groups.listNestedMembers(parent!, 10, undefined),
+        userGroups: await groups.listUserGroups(userA, 10, undefined),
+        names: await groups.listUserGroupNames(userA),
+        removeMember: await groups.deleteMember(child!, userA),
+        addMember: await groups.insertMember(child!, userA).then(
+          () => 'added',
+          (error: { code?: string }) => error.code,
+        ),
+        deleteSubtree: await groups.deleteSubtree(parent!),
+        delete: await groups.deleteGroup(child!),
+      };
+    },
+    nothing: {
+      find: undefined,
+      list: [],
+      update: undefined,
+      children: 0,
+      ancestor: false,
+      direct: [],
+      nested: [],
+      userGroups: [],
+      names: [],
+      removeMember: false,
+      addMember: '23503', // the composite foreign keys: A's group and user are not B's
+      deleteSubtree: 0,
+      delete: false,
+    },
+    async atOwnPool({ a, userA }) {
+      return createGroupQueries(db(), a).listUserGroupNames(userA);
+    },
+    own: ['child', 'parent'],
+  },
+
+  passkeys: {
+    async seed({ a, userA }) {
+      const passkeys = createPasskeyQueries(db(), a);
+      const passkey = await passkeys.insertPasskey({
+        id: randomUUID(),
+        user_id: userA,
+        credential_id: 'credential-a',
+        public_key: 'key',
+        counter: 0,
+        transports: '[]',
+        backup_eligible: false,
+        backed_up: false,
+        aaguid: '00000000-0000-0000-0000-000000000000',
+        name: 'Key of A',
+      });
+      await passkeys.insertChallenge({ challenge: 'challenge-a', purpose: 'authentication', user_id: null, interaction_uid: null, expires_at: later() });
+      return { passkey: passkey.id };
+    },
+    async atOtherPool({ b, userA }, { passkey }) {
+      const passkeys = createPasskeyQueries(db(), b);
+      await passkeys.purgeExpiredChallenges(new Date(Date.now() + 24 * 60 * 60 * 1000));
+      return {
+        find: await passkeys.findPasskey(passkey!),
+        byCredential: await passkeys.findPasskeyByCredentialId('credential-a'),
+        list: await passkeys.listUserPasskeys(userA),
+        page: await passkeys.listUserPasskeysPage(userA, 10, undefined),
+        count: await passkeys.countUserPasskeys(userA),
+        use: await passkeys.recordPasskeyUse(passkey!, 0, { counter: 5, backed_up: true }),
+        rename: await passkeys.renamePasskey(userA, passkey!, 'renamed by B'),
+        delete: await passkeys.deletePasskey(userA, passkey!),
+        challenge: await passkeys.takeChallenge('challenge-a', new Date()),
+      };
+    },
+    nothing: { find: undefined, byCredential: undefined, list: [], page: [], count: 0, use: false, rename: undefined, delete: false, challenge: undefined },
+    async atOwnPool({ a }, { passkey }) {
+      const passkeys = createPasskeyQueries(db(), a);
+      const row = await passkeys.findPasskey(passkey!);
+      return { name: row?.name, counter: Number(row?.counter), challenge: (await passkeys.takeChallenge('challenge-a', new Date()))?.challenge };
+    },
+    own: { name: 'Key of A', counter: 0, challenge: 'challenge-a' },
+  },
+
+  secrets: {
+    seed: async () => ({}),
+    async atOtherPool({ b, secretA }) {
+      const secrets = createSecretQueries(db(), b);
+      await secrets.moveSecrets('current', 'revoked');
+      return { live: await secrets.findLiveSecretByHash(hashSecret(secretA)) };
+    },
+    nothing: { live: undefined },
+    atOwnPool: async ({ a, secretA }) => (await createSecretQueries(db(), a).findLiveSecretByHash(hashSecret(secretA)))?.status,
+    own: 'current',
+  },
+
+  keys: {
+    async seed({ a }) {
+      const current = (await createKeyQueries(db(), a).listKeys()).filter((key) => key.status === 'current').map((key) => key.kid);
+      return { current: current.join(' ') };
+    },
+    async atOtherPool({ b }, { current }) {
+      const keys = createKeyQueries(db(), b);
+      await keys.moveKeys('current', 'revoked');
+      return { seen: (await keys.listKeys()).filter((key) => current!.split(' ').includes(key.kid)) };
+    },
+    nothing: { seen: [] },
+    async atOwnPool({ a }, { current }) {
+      const keys = await createKeyQueries(db(), a).listKeys();
+      return keys.filter((key) => key.status === 'current').map((key) => key.kid).join(' ') === current;
+    },
+    own: true,
+  },
+
+  audit: {
+    async seed({ a }) {
+      await createAuditQueries(db(), a).insertAuditEvent({ id: 'fffffffffff00000aaaaaaaaaaaa', actor_kind: 'system', action: 'isolation.test', outcome: 'success', details: '{}' });
+      return {};
+    },
+    async atOtherPool({ b }) {
+      return { list: await createAuditQueries(db(), b).listAuditEvents({ action: 'isolation.test' }, 10, undefined) };
+    },
+    nothing: { list: [] },
+    atOwnPool: async ({ a }) => (await createAuditQueries(db(), a).listAuditEvents({ action: 'isolation.test' }, 10, undefined)).length,
+    own: 1,
+  },
+
+  lockouts: {
+    async seed({ a, userA }) {
+      const lockouts = createLockoutQueries(db(), a);
+      await lockouts.countUserFailure(userA, new Date(), 60_000, 5);
+      return {};
+    },
+    async atOtherPool({ b, userA, emailA }) {
+      const lockouts = createLockoutQueries(db(), b);
+      return {
+        lockout: await lockouts.findLockout(userA),
+        state: await lockouts.findSignInState(emailA),
+        clear: await lockouts.clearLockout(userA),
+      };
+    },
+    nothing: { lockout: undefined, state: { user: undefined, lockout: undefined }, clear: false },
+    async atOwnPool({ a, userA }) {
+      const lockouts = createLockoutQueries(db(), a);
+      return (await lockouts.findLockout(userA))?.failures;
+    },
+    own: 1,
+  },
+
+  'account artifacts': {
+    async seed({ a, userA }) {
+      await db()
+        .insertInto('oidc_artifacts')
+        .values({ pool_id: a, model: 'Session', id: `session-${userA}`, payload: JSON.stringify({ accountId: userA }), grant_id: null, user_code: null, uid: null, expires_at: later() })
+        .execute();
+      return {};
+    },
+    async atOtherPool({ b, userA }) {
+      return { deleted: await createAccountArtifactQueries(db(), b).deleteArtifactsOfAccount(userA) };
+    },
+    nothing: { deleted: 0 },
+    atOwnPool: async ({ a, userA }) => createAccountArtifactQueries(db(), a).deleteArtifactsOfAccount(userA),
+    own: 1,
+  },
+};
+
+describe.each(Object.entries(cases))('the %s queries of pool B', (_name, module) => {
+  it('find, list, count, change and delete nothing of pool A', async () => {
+    const pools = await twoPools();
+    const seeded = await module.seed(pools);
+    expect(await module.atOtherPool(pools, seeded)).toEqual(module.nothing);
+    expect(await module.atOwnPool(pools, seeded)).toEqual(module.own);
+  });
+});
