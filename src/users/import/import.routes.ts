@@ -14,7 +14,7 @@ import { poolRoute } from '../../admin/pool-scope.js';
 import { annotateAudit } from '../../audit/audit.middleware.js';
 import type { AuditService } from '../../audit/audit.service.js';
 import { problems } from '../../http/problem.js';
-import { exportOptionsSchema, importOptionsSchema, importReportResponse } from './import.schemas.js';
+import { exportLineResponse, exportOptionsSchema, importOptionsSchema, importReportResponse } from './import.schemas.js';
 import type { ImportFormat, ImportService } from './import.service.js';
 
 function importFormat(ctx: Context): ImportFormat {
@@ -53,6 +53,7 @@ export function userImportRoutes(importer: ImportService, audit?: AuditService) 
         description: 'With includePasswordHashes=true (admin token only) each line also has passwordHash and passwordHashFormat.',
         query: exportOptionsSchema,
         status: 200,
+        streamed: { mediaType: 'application/x-ndjson', item: exportLineResponse },
         problems: [403],
       },
       async function exportUsers(ctx, { query }) {

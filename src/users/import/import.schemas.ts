@@ -88,3 +88,18 @@ export const importReportResponse = z.object({
   failures: z.array(z.object({ line: z.number().int(), errors: z.array(fieldErrorResponse) })).describe('The first 1,000 failed lines, by line number.'),
   failuresTruncated: z.boolean(),
 });
+
+/** One line of an export: an import line (so it imports back), groups as paths. */
+export const exportLineResponse = z.object({
+  id: z.string(),
+  email: z.string(),
+  emailVerified: z.boolean(),
+  phone: z.string().nullable(),
+  status: z.enum(['new', 'active', 'disabled']),
+  profile: record,
+  metadata: record,
+  groups: z.array(z.string()),
+  createdAt: z.string(),
+  passwordHash: z.string().optional().describe('Only with includePasswordHashes=true and the admin token.'),
+  passwordHashFormat: z.enum(PASSWORD_HASH_FORMATS).optional(),
+});
