@@ -116,10 +116,10 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
 
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
   const csrfKey = deriveKey(config.masterKey, 'csrf');
-  const passkeyPages = createPasskeyInteractions({ passkeys, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, log });
+  const passkeyPages = createPasskeyInteractions({ passkeys, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, log, audit });
   const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit, passkeys: passkeyPages });
-  registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
-  registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
+  registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
+  registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
   registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
   // The signed-in user's APIs: every route behind the one access-token check (resource-routes.ts).
   const resources = createResourceRoutes({ users });

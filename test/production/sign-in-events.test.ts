@@ -1,0 +1,135 @@
+/**
+ * Every sign-in method leaves its trail (ADR 0804): a failure and a success by emailed code,
+ * by passkey and by completing a registration each appear in the pool's audit log with the
+ * method, and are counted in tarn_sign_ins_total by method and outcome. Driven through the
+ * hosted pages as a browser would; mail from a real SMTP server; the passkey answered by a
+ * software authenticator at Tarn's own origin (http://localhost:PORT, a WebAuthn domain).
+ */
+import { Browser, decodeEntities, type Page } from '../support/browser.js';
+import { createClient, createPool, createUser, uniqueId } from '../support/fixtures.js';
+import { discover, startAuthorization } from '../support/relying-party.js';
+import { codeIn, startMailbox, type Mailbox } from '../support/smtp.js';
+import { startTarn, type RunningTarn } from '../support/tarn.js';
+import { SoftAuthenticator } from '../passkeys/soft-authenticator.js';
+import { createPoolQueries } from '../../src/pools/pools.queries.js';
+
+let tarn: RunningTarn;
+let mailbox: Mailbox;
+beforeAll(async () => {
+  mailbox = await startMailbox();
+  tarn = await startTarn({ SMTP_URL: mailbox.url, PUBLIC_URL: 'http://localhost:{port}' });
+});
+afterAll(async () => {
+  await tarn?.close();
+  await mailbox?.close();
+});
+
+interface AuditItem {
+  actor: { kind: string; id: string | null };
+  action: string;
+  target: { type: string; id: string } | null;
+  outcome: string;
+  details: Record<string, unknown>;
+}
+
+async function signInEvents(poolId: string): Promise<AuditItem[]> {
+  const response = await tarn.admin('GET', `/pools/${poolId}/audit?limit=100`);
+  expect(response.status).toBe(200);
+  return (response.body.items as AuditItem[]).filter((item) => item.action.startsWith('sign_in.')).reverse();
+}
+
+async function signInCount(method: string, outcome: 'success' | 'failure'): Promise<number> {
+  const text = await (await fetch(`${tarn.url}/metrics`)).text();
+  const line = new RegExp(`^tarn_sign_ins_total\\{method="${method}",outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text);
+  return line ? Number(line[1]) : 0;
+}
+
+async function countsOf(method: string) {
+  return { success: await signInCount(method, 'success'), failure: await signInCount(method, 'failure') };
+}
+
+async function loginPage(signIn: Record<string, boolean>, extra: Record<string, unknown> = {}) {
+  const pool = await createPool(tarn, { signIn, ...extra });
+  const app = await createClient(tarn, pool.id);
+  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const browser = new Browser(tarn.url);
+  const start = await startAuthorization(config, browser);
+  return { pool, browser, page: start.page };
+}
+
+const wrongCodeFor = (code: string) => (code === '000000' ? '000001' : '000000');
+
+it('records a failed and a successful email-code sign-in, and counts them', async () => {
+  const before = await countsOf('email_code');
+  const { pool, browser, page } = await loginPage({ password: true, emailCode: true });
+  const user = await createUser(tarn, pool.id);
+  const codePage = await browser.submit(page, { email: user.email }, '/email-code');
+  const code = codeIn(await mailbox.next(user.email));
+  const wrong = await browser.submit(codePage, { code: wrongCodeFor(code) }, '/verify');
+  expect(wrong.status).toBe(401);
+  const right = await browser.submit(wrong, { code }, '/verify');
+  expect(right.status).toBe(200);
+
+  const events = await signInEvents(pool.id);
+  expect(events).toEqual([
+    expect.objectContaining({ action: 'sign_in.failure', outcome: 'failure', actor: { kind: 'anonymous', id: null }, details: { method: 'email_code', email: user.email, reason: 'invalid_code' } }),
+    expect.objectContaining({ action: 'sign_in.success', outcome: 'success', actor: { kind: 'user', id: user.id }, target: { type: 'user', id: user.id }, details: { method: 'email_code', email: user.email } }),
+  ]);
+  expect(JSON.stringify(events)).not.toContain(code);
+  expect(await countsOf('email_code')).toEqual({ success: before.success + 1, failure: before.failure + 1 });
+});
+
+it('records a failed and a successful passkey sign-in, and counts them', async () => {
+  const before = await countsOf('passkey');
+  const { pool, browser, page } = await loginPage({ password: true, passkey: true });
+  const user = await createUser(tarn, pool.id);
+  // The user enrolled a passkey earlier (the enrolment pages have their own tests).
+  const services = tarn.tarn.services;
+  const poolRow = (await createPoolQueries(tarn.database.handle.db).findPool(pool.id))!;
+  const authenticator = new SoftAuthenticator('localhost', tarn.url);
+  const creation = await services.passkeys.startRegistration(poolRow, await services.users.getUserRow(pool.id, user.id));
+  await services.passkeys.finishRegistration(poolRow, user.id, authenticator.create(creation), {}, 'Soft key');
+
+  const optionsOf = (signInPage: Page) => JSON.parse(decodeEntities(/data-options="([^"]+)"/.exec(signInPage.html)![1]!)) as { challenge: string };
+  // "Sign in with a passkey" is a second button of the password form (formaction).
+  const passkeyAction = decodeEntities(/formaction="([^"]+\/passkey)"/.exec(page.html)![1]!);
+  const csrf = decodeEntities(/name="csrf" value="([^"]+)"/.exec(page.html)![1]!);
+  const signInPage = await browser.navigate('POST', new URL(passkeyAction, page.url).href, { csrf, email: user.email });
+  expect(signInPage.status).toBe(200);
+  // A phishing site relaying a genuine signature: another origin.
+  const phished = await browser.submit(signInPage, { credential: JSON.stringify(authenticator.get(optionsOf(signInPage), { origin: 'http://localhost:1' })) }, '/verify');
+  expect(phished.status).toBe(401);
+  const accepted = await browser.submit(phished, { credential: JSON.stringify(authenticator.get(optionsOf(phished))) }, '/verify');
+  expect(accepted.status).toBe(200);
+
+  const events = await signInEvents(pool.id);
+  expect(events).toEqual([
+    expect.objectContaining({ action: 'sign_in.failure', outcome: 'failure', actor: { kind: 'anonymous', id: null }, details: expect.objectContaining({ method: 'passkey', email: user.email }) }),
+    expect.objectContaining({ action: 'sign_in.success', outcome: 'success', actor: { kind: 'user', id: user.id }, target: { type: 'user', id: user.id }, details: { method: 'passkey' } }),
+  ]);
+  expect(await countsOf('passkey')).toEqual({ success: before.success + 1, failure: before.failure + 1 });
+});
+
+it('records the sign-in that completes a registration, and a wrong registration code, and counts them', async () => {
+  const before = await countsOf('registration');
+  const { pool, browser, page } = await loginPage({ password: true }, { selfRegistration: true });
+  const form = await browser.get(/href="([^"]+\/register)"/.exec(page.html)![1]!);
+  const email = `${uniqueId('newcomer')}@example.test`;
+  const verify = await browser.submit(form, { email, password: 'a long enough passphrase' });
+  expect(verify.status).toBe(200);
+  const code = codeIn(await mailbox.next(email));
+  const wrong = await browser.submit(verify, { code: wrongCodeFor(code) }, '/verify');
+  expect(wrong.status).toBe(401);
+  const done = await browser.submit(wrong, { code }, '/verify');
+  expect(done.status).toBe(200);
+
+  const users = (await tarn.admin('GET', `/pools/${pool.id}/users?email=${encodeURIComponent(email)}`)).body.items as { id: string }[];
+  expect(users).toHaveLength(1);
+  const events = await signInEvents(pool.id);
+  expect(events).toEqual([
+    expect.objectContaining({ action: 'sign_in.failure', outcome: 'failure', actor: { kind: 'anonymous', id: null }, details: { method: 'registration', email, reason: 'invalid_code' } }),
+    expect.objectContaining({ action: 'sign_in.success', outcome: 'success', actor: { kind: 'user', id: users[0]!.id }, details: { method: 'registration', email } }),
+  ]);
+  expect(JSON.stringify(events)).not.toContain('a long enough passphrase');
+  expect(await countsOf('registration')).toEqual({ success: before.success + 1, failure: before.failure + 1 });
+});
