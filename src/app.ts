@@ -67,14 +67,15 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, production: config.env === 'production' });
   const schemas = createUserSchemas();
   const codes = createCodeService({ db, key: deriveKey(config.masterKey, 'one-time-codes'), clock });
-  const guard = createSignInGuard({ db, clock });
+  // Metrics and the audit log (ADRs 0803, 0804), told about sign-ins and locks.
+  const metrics = createMetrics({ cacheStats: () => registry.stats() });
+  const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onWriteFailure: metrics.auditFailed });
+  const guard = createSignInGuard({ db, clock, onLocked: audit.userLocked });
   const users = createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl: config.publicUrl, clock });
   const mailLimits = createMailLimits({ db, clock });
   const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, mailLimits, log, clock });
-  // Running in production: metrics, audit log, change notifications between instances (ADRs 0801–0804).
+  // Running in production: change notifications between instances (ADR 0801).
   let feed: PoolChangeFeed | undefined;
-  const metrics = createMetrics({ cacheStats: () => registry.stats() });
-  const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onWriteFailure: metrics.auditFailed });
   const groups = createGroupService({ db });
 
   // The registry and the services that change what it caches refer to each other:

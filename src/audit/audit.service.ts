@@ -165,6 +165,18 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
       );
     },
 
+    /** A user locked by repeated sign-in failures (lockout.service.ts): done by the system, not by anyone who asked. */
+    async userLocked(event: { poolId: string; userId: string; failures: number; lockedUntil: Date }): Promise<void> {
+      await record({
+        poolId: event.poolId,
+        action: 'user.locked',
+        outcome: 'success',
+        actor: { kind: 'system' },
+        target: { type: 'user', id: event.userId },
+        details: { failures: event.failures, lockedUntil: event.lockedUntil.toISOString() },
+      });
+    },
+
     async listAuditEvents(poolId: string, query: AuditQuery): Promise<Page<AuditEventResponse>> {
       const [actorKind, ...rest] = query.actor?.split(':') ?? [];
       const rows = await createAuditQueries(db, poolId).listAuditEvents(

@@ -133,3 +133,20 @@ it('records the sign-in that completes a registration, and a wrong registration 
   expect(JSON.stringify(events)).not.toContain('a long enough passphrase');
   expect(await countsOf('registration')).toEqual({ success: before.success + 1, failure: before.failure + 1 });
 });
+
+it('records the lock that repeated failures cause, once, as done by the system', async () => {
+  const { pool } = await loginPage({ password: true }, { lockout: { maxAttempts: 2, windowSeconds: 600 } });
+  const user = await createUser(tarn, pool.id);
+  const app = await createClient(tarn, pool.id);
+  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const browser = new Browser(tarn.url);
+    const start = await startAuthorization(config, browser);
+    expect((await browser.submit(start.page, { email: user.email, password: `wrong password ${attempt}` })).status).toBe(401);
+  }
+  const locks = (await tarn.admin('GET', `/pools/${pool.id}/audit?action=user.locked`)).body.items as (AuditItem & { details: { lockedUntil: string } })[];
+  expect(locks).toHaveLength(1);
+  expect(locks[0]).toMatchObject({ actor: { kind: 'system', id: null }, target: { type: 'user', id: user.id }, outcome: 'success', details: { failures: 2 } });
+  expect(new Date(locks[0]!.details.lockedUntil).getTime()).toBeGreaterThan(Date.now());
+  expect((await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/lockout`)).body).toMatchObject({ locked: true });
+});
