@@ -63,6 +63,16 @@ export interface SignInEvent {
   requestId?: string | undefined;
 }
 
+export interface UserEvent {
+  poolId: string;
+  /** e.g. "user.registered", "user.activated" (docs/events.md). */
+  action: string;
+  userId: string;
+  details?: Record<string, unknown> | undefined;
+  ip?: string | undefined;
+  requestId?: string | undefined;
+}
+
 export interface AuditServiceDeps {
   db: Db;
   log: Logger;
@@ -162,6 +172,17 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
           },
         },
         { actor: event.userId ? { kind: 'user', id: event.userId } : { kind: 'anonymous' }, requestId: event.requestId, ip: event.ip, details: {} },
+      );
+    },
+
+    /**
+     * A change a user made to their own account on the hosted pages (`user.registered`,
+     * `user.activated`, …; docs/events.md): the user is the actor and the subject.
+     */
+    async userEvent(event: UserEvent): Promise<void> {
+      await record(
+        { poolId: event.poolId, action: event.action, outcome: 'success', target: { type: 'user', id: event.userId }, details: event.details },
+        { actor: { kind: 'user', id: event.userId }, requestId: event.requestId, ip: event.ip, details: {} },
       );
     },
 

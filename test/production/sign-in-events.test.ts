@@ -8,7 +8,7 @@
 import { Browser, decodeEntities, type Page } from '../support/browser.js';
 import { createClient, createPool, createUser, uniqueId } from '../support/fixtures.js';
 import { discover, startAuthorization } from '../support/relying-party.js';
-import { codeIn, startMailbox, type Mailbox } from '../support/smtp.js';
+import { codeIn, linkIn, startMailbox, type Mailbox } from '../support/smtp.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 import { SoftAuthenticator } from '../passkeys/soft-authenticator.js';
 import { createPoolQueries } from '../../src/pools/pools.queries.js';
@@ -131,6 +131,8 @@ it('records the sign-in that completes a registration, and a wrong registration 
     expect.objectContaining({ action: 'sign_in.success', outcome: 'success', actor: { kind: 'user', id: users[0]!.id }, details: { method: 'registration', email } }),
   ]);
   expect(JSON.stringify(events)).not.toContain('a long enough passphrase');
+  const registered = (await tarn.admin('GET', `/pools/${pool.id}/audit?action=user.registered`)).body.items as AuditItem[];
+  expect(registered).toEqual([expect.objectContaining({ actor: { kind: 'user', id: users[0]!.id }, target: { type: 'user', id: users[0]!.id }, details: { email } })]);
   expect(await countsOf('registration')).toEqual({ success: before.success + 1, failure: before.failure + 1 });
 });
 
@@ -149,4 +151,18 @@ it('records the lock that repeated failures cause, once, as done by the system',
   expect(locks[0]).toMatchObject({ actor: { kind: 'system', id: null }, target: { type: 'user', id: user.id }, outcome: 'success', details: { failures: 2 } });
   expect(new Date(locks[0]!.details.lockedUntil).getTime()).toBeGreaterThan(Date.now());
   expect((await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/lockout`)).body).toMatchObject({ locked: true });
+});
+
+it('records the activation of an invited user, by the user', async () => {
+  const pool = await createPool(tarn);
+  const email = `${uniqueId('invitee')}@example.test`;
+  const invited = await tarn.admin('POST', `/pools/${pool.id}/users`, { email, mode: 'invite' });
+  expect(invited.status).toBe(201);
+  const browser = new Browser(tarn.url);
+  const form = await browser.get(linkIn(await mailbox.next(email)));
+  expect((await browser.submit(form, { password: 'a long enough passphrase' })).status).toBe(200);
+
+  const activated = (await tarn.admin('GET', `/pools/${pool.id}/audit?action=user.activated`)).body.items as AuditItem[];
+  expect(activated).toEqual([expect.objectContaining({ actor: { kind: 'user', id: invited.body.id }, target: { type: 'user', id: invited.body.id }, outcome: 'success', details: { via: 'link' } })]);
+  expect(JSON.stringify(activated)).not.toContain('a long enough passphrase');
 });
