@@ -30,6 +30,7 @@ import { callProvider, poolGateway } from './oidc/pool-gateway.js';
 import { registerPostToGetRoutes } from './oidc/post-to-get.js';
 import { createProviderRegistry } from './oidc/provider-registry.js';
 import { watchBackchannelDelivery } from './oidc/backchannel-delivery.js';
+import { watchGrantRevocations } from './oidc/grant-revocations.js';
 import { createOutgoingFetch } from './net/outgoing-fetch.js';
 import { createPoolService } from './pools/pools.service.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
@@ -99,6 +100,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     instrument: (provider, poolId) => {
       metrics.instrumentProvider(provider);
       watchBackchannelDelivery(provider, poolId, { log, audit, count: metrics.backchannelLogout });
+      watchGrantRevocations(provider, poolId, { audit });
       rememberProviderFault(provider);
     },
     publishChange: (poolId) => feed?.publish(poolId),

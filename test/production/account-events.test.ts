@@ -1,13 +1,15 @@
 /**
- * Every sign-in method leaves its trail (ADR 0804): a failure and a success by emailed code,
+ * What happens to accounts leaves a trail (docs/events.md). Every sign-in method (ADR 0804): a failure and a success by emailed code,
  * by passkey and by completing a registration each appear in the pool's audit log with the
  * method, and are counted in tarn_sign_ins_total by method and outcome. Driven through the
  * hosted pages as a browser would; mail from a real SMTP server; the passkey answered by a
  * software authenticator at Tarn's own origin (http://localhost:PORT, a WebAuthn domain).
+ * Also: a lock, a registration, an activation, and a grant revoked by refresh-token reuse.
  */
 import { Browser, decodeEntities, type Page } from '../support/browser.js';
 import { createClient, createPool, createUser, uniqueId } from '../support/fixtures.js';
-import { discover, startAuthorization } from '../support/relying-party.js';
+import { discover, signIn, startAuthorization } from '../support/relying-party.js';
+import { postForm, setupPool } from '../support/protocol.js';
 import { codeIn, linkIn, startMailbox, type Mailbox } from '../support/smtp.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 import { SoftAuthenticator } from '../passkeys/soft-authenticator.js';
@@ -165,4 +167,25 @@ it('records the activation of an invited user, by the user', async () => {
   const activated = (await tarn.admin('GET', `/pools/${pool.id}/audit?action=user.activated`)).body.items as AuditItem[];
   expect(activated).toEqual([expect.objectContaining({ actor: { kind: 'user', id: invited.body.id }, target: { type: 'user', id: invited.body.id }, outcome: 'success', details: { via: 'link' } })]);
   expect(JSON.stringify(activated)).not.toContain('a long enough passphrase');
+});
+
+it('records the grant revoked when a rotated refresh token is used again (RFC 9700 §4.14.2)', async () => {
+  const setup = await setupPool(tarn, { grantTypes: ['authorization_code', 'refresh_token'] });
+  const { tokens } = await signIn(setup.config, tarn.url, setup.user);
+  const refresh = (refreshToken: string) =>
+    postForm(`${setup.pool.issuer}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken }, { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret });
+  expect((await refresh(tokens.refresh_token!)).status).toBe(200);
+  const reused = await refresh(tokens.refresh_token!);
+  expect([reused.status, reused.body.error]).toEqual([400, 'invalid_grant']);
+
+  // The provider reports the revocation to its event emitter only; wait for the entry to be written.
+  let entries: AuditItem[] = [];
+  for (let tries = 0; tries < 100 && entries.length === 0; tries += 1) {
+    entries = (await tarn.admin('GET', `/pools/${setup.pool.id}/audit?action=token.reuse_detected`)).body.items;
+    if (entries.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(entries).toEqual([
+    expect.objectContaining({ actor: { kind: 'system', id: null }, target: { type: 'user', id: setup.user.id }, outcome: 'success', details: { clientId: setup.app.clientId } }),
+  ]);
+  expect(JSON.stringify(entries)).not.toContain(tokens.refresh_token!);
 });
