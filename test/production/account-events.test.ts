@@ -169,6 +169,16 @@ it('records the activation of an invited user, by the user', async () => {
   expect(JSON.stringify(activated)).not.toContain('a long enough passphrase');
 });
 
+/** The provider reports a revocation to its event emitter only, after answering: wait for the entry to be written. */
+async function entriesOnceWritten(poolId: string, action: string): Promise<AuditItem[]> {
+  let entries: AuditItem[] = [];
+  for (let tries = 0; tries < 100 && entries.length === 0; tries += 1) {
+    entries = (await tarn.admin('GET', `/pools/${poolId}/audit?action=${action}`)).body.items;
+    if (entries.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return entries;
+}
+
 it('records the grant revoked when a rotated refresh token is used again (RFC 9700 §4.14.2)', async () => {
   const setup = await setupPool(tarn, { grantTypes: ['authorization_code', 'refresh_token'] });
   const { tokens } = await signIn(setup.config, tarn.url, setup.user);
@@ -178,14 +188,20 @@ it('records the grant revoked when a rotated refresh token is used again (RFC 97
   const reused = await refresh(tokens.refresh_token!);
   expect([reused.status, reused.body.error]).toEqual([400, 'invalid_grant']);
 
-  // The provider reports the revocation to its event emitter only; wait for the entry to be written.
-  let entries: AuditItem[] = [];
-  for (let tries = 0; tries < 100 && entries.length === 0; tries += 1) {
-    entries = (await tarn.admin('GET', `/pools/${setup.pool.id}/audit?action=token.reuse_detected`)).body.items;
-    if (entries.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const entries = await entriesOnceWritten(setup.pool.id, 'token.reuse_detected');
   expect(entries).toEqual([
     expect.objectContaining({ actor: { kind: 'system', id: null }, target: { type: 'user', id: setup.user.id }, outcome: 'success', details: { clientId: setup.app.clientId } }),
   ]);
   expect(JSON.stringify(entries)).not.toContain(tokens.refresh_token!);
+});
+
+it('records the grants that logout revokes, by the user (RP-Initiated Logout 1.0)', async () => {
+  const setup = await setupPool(tarn);
+  const { browser } = await signIn(setup.config, tarn.url, setup.user);
+  const confirm = await browser.get(`${setup.pool.issuer}/session/end?client_id=${encodeURIComponent(setup.app.clientId)}`);
+  expect((await browser.submit(confirm, { logout: 'yes' })).status).toBe(200);
+  const entries = await entriesOnceWritten(setup.pool.id, 'session.ended');
+  expect(entries).toEqual([
+    expect.objectContaining({ actor: { kind: 'user', id: setup.user.id }, target: { type: 'user', id: setup.user.id }, details: { clientId: setup.app.clientId } }),
+  ]);
 });
