@@ -126,7 +126,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
   // The signed-in user's APIs: every route behind the one access-token check (resource-routes.ts).
   const resources = createResourceRoutes({ users });
-  registerMeRoutes(resources, { users, bodyLimitBytes: config.bodyLimitBytes });
+  registerMeRoutes(resources, { users, bodyLimitBytes: config.bodyLimitBytes, audit });
   registerMyPasskeyRoutes(resources, { passkeys, bodyLimitBytes: config.bodyLimitBytes });
   const errorPages = createErrorPages({ pages, log });
 

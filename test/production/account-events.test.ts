@@ -205,3 +205,19 @@ it('records the grants that logout revokes, by the user (RP-Initiated Logout 1.0
     expect.objectContaining({ actor: { kind: 'user', id: setup.user.id }, target: { type: 'user', id: setup.user.id }, details: { clientId: setup.app.clientId } }),
   ]);
 });
+
+it('records a profile change the user makes at /me, naming the fields, not their values', async () => {
+  const setup = await setupPool(tarn);
+  const { tokens } = await signIn(setup.config, tarn.url, setup.user);
+  const changed = await fetch(`${setup.pool.issuer}/me`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ profile: { nickname: 'Amazing Grace', given_name: 'Grace' } }),
+  });
+  expect(changed.status).toBe(200);
+  const entries = (await tarn.admin('GET', `/pools/${setup.pool.id}/audit?action=user.profile_changed`)).body.items as AuditItem[];
+  expect(entries).toEqual([
+    expect.objectContaining({ actor: { kind: 'user', id: setup.user.id }, target: { type: 'user', id: setup.user.id }, outcome: 'success', details: { fields: ['given_name', 'nickname'] } }),
+  ]);
+  expect(JSON.stringify(entries)).not.toContain('Amazing Grace');
+});
