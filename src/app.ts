@@ -70,7 +70,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const codes = createCodeService({ db, key: deriveKey(config.masterKey, 'one-time-codes'), clock });
   // Metrics and the audit log (ADRs 0803, 0804), told about sign-ins and locks.
   const metrics = createMetrics({ cacheStats: () => registry.stats() });
-  const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onWriteFailure: metrics.auditFailed });
+  const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onEvent: metrics.event, onWriteFailure: metrics.auditFailed });
   const guard = createSignInGuard({ db, clock, onLocked: audit.userLocked });
   const users = createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl: config.publicUrl, clock });
   const mailLimits = createMailLimits({ db, clock });

@@ -79,6 +79,8 @@ export interface AuditServiceDeps {
   clock?: () => Date;
   /** Told about every sign-in, for the metrics. */
   onSignIn?: (method: string, outcome: 'success' | 'failure') => void;
+  /** Told about every event, written or not (the metrics count them by type and outcome). */
+  onEvent?: (type: string, outcome: 'success' | 'failure') => void;
   /** Told when an event could not be written (a metric operators alert on). */
   onWriteFailure?: () => void;
 }
@@ -108,7 +110,7 @@ export function toAuditResponse(row: AuditEventRow) {
 
 export type AuditEventResponse = ReturnType<typeof toAuditResponse>;
 
-export function createAuditService({ db, log, clock = () => new Date(), onSignIn, onWriteFailure }: AuditServiceDeps) {
+export function createAuditService({ db, log, clock = () => new Date(), onSignIn, onEvent, onWriteFailure }: AuditServiceDeps) {
   let sequence = 0;
 
   function nextId(now: Date): string {
@@ -124,6 +126,7 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
   async function record(input: AuditEventInput, current?: AuditRequestScope): Promise<void> {
     // Not a pool id at all (a fuzzed path): there is no pool whose trail it could join.
     if (!POOL_ID.test(input.poolId)) return;
+    onEvent?.(input.action, input.outcome);
     const actor = input.actor ?? current?.actor ?? { kind: 'system' };
     const now = clock();
     try {

@@ -46,6 +46,12 @@ async function signInCount(method: string, outcome: 'success' | 'failure'): Prom
   return line ? Number(line[1]) : 0;
 }
 
+async function eventCount(type: string, outcome: 'success' | 'failure'): Promise<number> {
+  const text = await (await fetch(`${tarn.url}/metrics`)).text();
+  const line = new RegExp(`^tarn_events_total\\{type="${type.replace(/\./g, '\\.')}",outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text);
+  return line ? Number(line[1]) : 0;
+}
+
 async function countsOf(method: string) {
   return { success: await signInCount(method, 'success'), failure: await signInCount(method, 'failure') };
 }
@@ -143,6 +149,7 @@ it('records the lock that repeated failures cause, once, as done by the system',
   const user = await createUser(tarn, pool.id);
   const app = await createClient(tarn, pool.id);
   const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const before = { locked: await eventCount('user.locked', 'success'), failed: await eventCount('sign_in.failure', 'failure') };
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const browser = new Browser(tarn.url);
     const start = await startAuthorization(config, browser);
@@ -153,6 +160,8 @@ it('records the lock that repeated failures cause, once, as done by the system',
   expect(locks[0]).toMatchObject({ actor: { kind: 'system', id: null }, target: { type: 'user', id: user.id }, outcome: 'success', details: { failures: 2 } });
   expect(new Date(locks[0]!.details.lockedUntil).getTime()).toBeGreaterThan(Date.now());
   expect((await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/lockout`)).body).toMatchObject({ locked: true });
+  // The metrics count events by type and outcome.
+  expect({ locked: await eventCount('user.locked', 'success'), failed: await eventCount('sign_in.failure', 'failure') }).toEqual({ locked: before.locked + 1, failed: before.failed + 3 });
 });
 
 it('records the activation of an invited user, by the user', async () => {
