@@ -230,3 +230,18 @@ it('records a profile change the user makes at /me, naming the fields, not their
   ]);
   expect(JSON.stringify(entries)).not.toContain('Amazing Grace');
 });
+
+it('says which fields an admin changed on a user (email, password, status), never the values but the status', async () => {
+  const pool = await createPool(tarn);
+  const user = await createUser(tarn, pool.id);
+  const newEmail = `${uniqueId('moved')}@example.test`;
+  expect((await tarn.admin('PATCH', `/pools/${pool.id}/users/${user.id}`, { status: 'disabled', email: newEmail })).status).toBe(200);
+  expect((await tarn.admin('PATCH', `/pools/${pool.id}/users/${user.id}`, { status: 'active', password: 'a brand new passphrase' })).status).toBe(200);
+  const updates = ((await tarn.admin('GET', `/pools/${pool.id}/audit?action=users.update`)).body.items as AuditItem[]).reverse();
+  expect(updates.map((item) => [item.target, item.details.fields, item.details.status])).toEqual([
+    [{ type: 'user', id: user.id }, ['email', 'status'], 'disabled'],
+    [{ type: 'user', id: user.id }, ['password', 'status'], 'active'],
+  ]);
+  expect(JSON.stringify(updates)).not.toContain('a brand new passphrase');
+  expect(JSON.stringify(updates)).not.toContain(newEmail);
+});
