@@ -34,6 +34,7 @@ import { createOutgoingFetch } from './net/outgoing-fetch.js';
 import { createPoolService } from './pools/pools.service.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { registerActivationRoutes } from './oidc/interactions/activation.routes.js';
+import { registerPasswordResetRoutes } from './oidc/interactions/password-reset.routes.js';
 import { registerEmailCodeRoutes } from './oidc/interactions/email-code.routes.js';
 import { registerRegistrationRoutes } from './oidc/interactions/registration.routes.js';
 import { createCodeService } from './users/codes.service.js';
@@ -41,6 +42,7 @@ import { createSignInGuard } from './users/lockout.service.js';
 import { createMailLimits } from './users/mail-limits.service.js';
 import { registerMeRoutes } from './users/me.routes.js';
 import { createOnboardingService } from './users/onboarding.service.js';
+import { createPasswordResetService } from './users/password-reset.service.js';
 import { createPasswordHasher } from './users/password.js';
 import { createUserSchemas } from './users/user-schema.js';
 import { createUserService } from './users/users.service.js';
@@ -76,6 +78,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const metrics = createMetrics({ cacheStats: () => registry.stats() });
   const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onWriteFailure: metrics.auditFailed });
   const groups = createGroupService({ db });
+  const resets = createPasswordResetService({ db, users, codes, guard, hasher, mailer, mailLimits, audit, log, publicUrl: config.publicUrl });
 
   // The registry and the services that change what it caches refer to each other:
   // services tell it about changes, it asks the client service for client metadata.
@@ -121,6 +124,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
   registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
   registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
+  registerPasswordResetRoutes(hosted, { resets, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
   // The signed-in user's APIs: every route behind the one access-token check (resource-routes.ts).
   const resources = createResourceRoutes({ users });
   registerMeRoutes(resources, { users, bodyLimitBytes: config.bodyLimitBytes });
