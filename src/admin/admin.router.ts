@@ -19,6 +19,8 @@ import type { PasskeyService } from '../passkeys/passkeys.service.js';
 import { poolCollectionRoutes, poolRoutes } from '../pools/pools.routes.js';
 import type { PoolService } from '../pools/pools.service.js';
 import { userRoutes } from '../users/users.routes.js';
+import { passwordResetRoutes } from '../users/password-reset.routes.js';
+import type { PasswordResetService } from '../users/password-reset.service.js';
 import type { UserService } from '../users/users.service.js';
 import { adminAuth, requireAdmin, type AdminState } from './admin-auth.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -33,6 +35,7 @@ interface AdminRouterDeps {
   audit?: AuditService;
   passkeys: PasskeyService;
   groups: GroupService;
+  resets: PasswordResetService;
 }
 
 function mount<StateT>(router: Router<StateT>, routes: GuardedRoute<StateT>[], options: GuardOptions<StateT>): void {
@@ -45,6 +48,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...poolRoutes(deps.pools),
     ...clientRoutes(deps.clients),
     ...userRoutes(deps.users),
+    ...passwordResetRoutes(deps.resets),
     ...(deps.audit ? auditRoutes(deps.audit) : []),
     ...passkeyRoutes(deps.passkeys),
     ...groupRoutes(deps.groups),

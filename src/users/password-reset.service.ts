@@ -52,10 +52,11 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
   const codeTtlMs = deps.codeTtlMs ?? CODE_TTL_MS;
   const minutes = Math.max(1, Math.round(codeTtlMs / 60_000));
 
-  async function mailResetLink(pool: PoolRow, user: UserRow): Promise<void> {
+  async function mailResetLink(pool: PoolRow, user: UserRow): Promise<Date> {
     const issued = await codes.issueCode(pool.id, { purpose: 'password_reset', email: user.email, userId: user.id, ttlMs: codeTtlMs, withLinkToken: true });
     const link = `${publicUrl}/pools/${pool.id}/password-reset?token=${issued.token}`;
     await mailer.send(passwordResetMail(brandOf(pool), user.email, link, issued.code, minutes));
+    return issued.expiresAt;
   }
 
   /** The new password must not be the current one. Asked only of someone who holds a live code or link, so it is no oracle for guessing. */
@@ -113,12 +114,11 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
       const user = await users.getUserRow(pool.id, userId);
       if (user.status === 'disabled') throw problems.conflict('The user is disabled. Enable the user before sending a password reset.', [fieldError('status', 'The user is disabled.')]);
       try {
-        await mailResetLink(pool, user);
+        return { sentTo: user.email, expiresAt: await mailResetLink(pool, user) };
       } catch (error) {
         log.error({ err: error, poolId: pool.id, userId: user.id }, 'password reset mail failed');
         throw problems.unavailable('The password reset mail could not be sent. Try again later.');
       }
-      return { sentTo: user.email, expiresAt: new Date(Date.now() + codeTtlMs) };
     },
 
     inspectLink(poolId: string, token: string): Promise<TokenState> {

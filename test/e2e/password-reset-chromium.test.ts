@@ -105,3 +105,21 @@ it('an unknown address gets the same page as a known one, and a typed code works
   const after = await signIn(config, tarn.url, { email: user.email, password: 'another new passphrase' });
   expect(after.tokens.claims()!.sub).toBe(user.id);
 });
+
+it('an admin sends a password reset to an active user; a disabled user is refused with a problem', async () => {
+  const { pool, user, config } = await setUpSignIn(tarn);
+  const sent = await tarn.admin('POST', `/pools/${pool.id}/users/${user.id}/password-reset`);
+  expect(sent.status).toBe(202);
+  expect(sent.body).toMatchObject({ sentTo: user.email });
+  const browser = new Browser(tarn.url);
+  const form = await browser.get(linkIn(await mailbox.next(user.email)));
+  const done = await browser.submit(form, { password: 'chosen by the owner' });
+  expect(visibleText(done.html)).toContain('Password changed');
+  await mailbox.next(user.email);
+  expect((await signIn(config, tarn.url, { email: user.email, password: 'chosen by the owner' })).tokens.claims()!.sub).toBe(user.id);
+
+  expect((await tarn.admin('PATCH', `/pools/${pool.id}/users/${user.id}`, { status: 'disabled' })).status).toBe(200);
+  const refused = await tarn.admin('POST', `/pools/${pool.id}/users/${user.id}/password-reset`);
+  expect(refused.status).toBe(409);
+  expect(refused.body).toMatchObject({ detail: expect.stringContaining('disabled') });
+});
