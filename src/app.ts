@@ -43,6 +43,7 @@ import { createMailLimits } from './users/mail-limits.service.js';
 import { registerMeRoutes } from './users/me.routes.js';
 import { createOnboardingService } from './users/onboarding.service.js';
 import { createPasswordResetService } from './users/password-reset.service.js';
+import { createSessionService } from './users/sessions.service.js';
 import { createPasswordHasher } from './users/password.js';
 import { createUserSchemas } from './users/user-schema.js';
 import { createUserService } from './users/users.service.js';
@@ -131,7 +132,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   registerMyPasskeyRoutes(resources, { passkeys, bodyLimitBytes: config.bodyLimitBytes });
   const errorPages = createErrorPages({ pages, log });
 
-  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys, resets });
+  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys, resets, sessions: createSessionService({ db, users }) });
   const health = createHealthRouter(database);
   registerPostToGetRoutes(hosted, { pages, bodyLimitBytes: config.bodyLimitBytes, callProvider }); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601, 0602)
 

@@ -20,6 +20,8 @@ import { poolCollectionRoutes, poolRoutes } from '../pools/pools.routes.js';
 import type { PoolService } from '../pools/pools.service.js';
 import { userRoutes } from '../users/users.routes.js';
 import { passwordResetRoutes } from '../users/password-reset.routes.js';
+import { sessionRoutes } from '../users/sessions.routes.js';
+import type { SessionService } from '../users/sessions.service.js';
 import type { PasswordResetService } from '../users/password-reset.service.js';
 import type { UserService } from '../users/users.service.js';
 import { adminAuth, requireAdmin, type AdminState } from './admin-auth.js';
@@ -36,6 +38,7 @@ interface AdminRouterDeps {
   passkeys: PasskeyService;
   groups: GroupService;
   resets: PasswordResetService;
+  sessions: SessionService;
 }
 
 function mount<StateT>(router: Router<StateT>, routes: GuardedRoute<StateT>[], options: GuardOptions<StateT>): void {
@@ -49,6 +52,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...clientRoutes(deps.clients),
     ...userRoutes(deps.users),
     ...passwordResetRoutes(deps.resets),
+    ...sessionRoutes(deps.sessions),
     ...(deps.audit ? auditRoutes(deps.audit) : []),
     ...passkeyRoutes(deps.passkeys),
     ...groupRoutes(deps.groups),
