@@ -79,7 +79,7 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
     await guard.clearLockout(pool.id, user.id);
     // Second factor: nothing here signs the user in. The next sign-in goes through the
     // login flow, which asks for the user's second factor; a reset keeps the factors as they are.
-    await audit.record({ poolId: pool.id, action: 'user.password_reset', outcome: 'success', actor, target: { type: 'user', id: user.id } });
+    await audit.record({ poolId: pool.id, action: 'users.password_reset', outcome: 'success', actor, target: { type: 'user', id: user.id } });
     try {
       await mailer.send(passwordChangedMail(brandOf(pool), user.email));
     } catch (error) {

@@ -12,7 +12,7 @@ const sessionResponse = z.object({
   expiresAt: timestamp.nullable(),
   clients: z.array(z.string()).describe('Client ids of the applications signed in through this session.'),
 });
-const sessionListResponse = z.object({ data: z.array(sessionResponse) });
+const sessionListResponse = z.object({ items: z.array(sessionResponse) });
 
 export function sessionRoutes(sessions: SessionService) {
   return [

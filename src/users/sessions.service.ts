@@ -19,11 +19,11 @@ export interface UserSession {
 
 export function createSessionService({ db, users }: { db: Db; users: UserService }) {
   return {
-    async listSessions(poolId: string, userId: string): Promise<{ data: UserSession[] }> {
+    async listSessions(poolId: string, userId: string): Promise<{ items: UserSession[] }> {
       await users.getUserRow(poolId, userId);
       const rows = await createAccountArtifactQueries(db, poolId).listSessionsOfAccount(userId);
       return {
-        data: rows.map((row) => {
+        items: rows.map((row) => {
           const payload = row.payload as { loginTs?: unknown; authorizations?: unknown };
           const authorizations = payload.authorizations && typeof payload.authorizations === 'object' ? Object.keys(payload.authorizations) : [];
           return {

@@ -102,6 +102,10 @@ it('an unknown address gets the same page as a known one, and a typed code works
   expect(reused.status).toBe(401);
   expect(visibleText(reused.html)).toContain('That code is wrong or has expired.');
   await mailbox.next(user.email);
+  const audited = await tarn.admin('GET', `/pools/${pool.id}/audit?action=users.password_reset`);
+  expect((audited.body as { items: { target: unknown; actor: unknown }[] }).items).toEqual([
+    expect.objectContaining({ target: { type: 'user', id: user.id }, actor: expect.objectContaining({ kind: 'user', id: user.id }) }),
+  ]);
   const after = await signIn(config, tarn.url, { email: user.email, password: 'another new passphrase' });
   expect(after.tokens.claims()!.sub).toBe(user.id);
 });

@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 interface SessionList {
-  data: { id: string; createdAt: string | null; expiresAt: string | null; clients: string[] }[];
+  items: { id: string; createdAt: string | null; expiresAt: string | null; clients: string[] }[];
 }
 
 it('lists the sessions of a user, ends one, then signs the user out everywhere', async () => {
@@ -29,7 +29,7 @@ it('lists the sessions of a user, ends one, then signs the user out everywhere',
 
   const listed = await tarn.admin('GET', path);
   expect(listed.status).toBe(200);
-  const sessions = (listed.body as SessionList).data;
+  const sessions = (listed.body as SessionList).items;
   expect(sessions).toHaveLength(2);
   for (const session of sessions) {
     expect(session.clients).toEqual([app.clientId]);
@@ -37,15 +37,15 @@ it('lists the sessions of a user, ends one, then signs the user out everywhere',
   }
 
   // Another user's session is not this user's to end.
-  const othersSession = ((await tarn.admin('GET', `/pools/${pool.id}/users/${other.id}/sessions`)).body as SessionList).data[0]!;
+  const othersSession = ((await tarn.admin('GET', `/pools/${pool.id}/users/${other.id}/sessions`)).body as SessionList).items[0]!;
   expect((await tarn.admin('DELETE', `${path}/${encodeURIComponent(othersSession.id)}`)).status).toBe(404);
 
   expect((await tarn.admin('DELETE', `${path}/${encodeURIComponent(sessions[0]!.id)}`)).status).toBe(204);
-  expect(((await tarn.admin('GET', path)).body as SessionList).data.map((session) => session.id)).toEqual([sessions[1]!.id]);
+  expect(((await tarn.admin('GET', path)).body as SessionList).items.map((session) => session.id)).toEqual([sessions[1]!.id]);
 
   expect((await tarn.admin('DELETE', path)).status).toBe(204);
-  expect(((await tarn.admin('GET', path)).body as SessionList).data).toEqual([]);
+  expect(((await tarn.admin('GET', path)).body as SessionList).items).toEqual([]);
   await expect(oidc.refreshTokenGrant(config, second.tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   // The other user is untouched.
-  expect(((await tarn.admin('GET', `/pools/${pool.id}/users/${other.id}/sessions`)).body as SessionList).data).toHaveLength(1);
+  expect(((await tarn.admin('GET', `/pools/${pool.id}/users/${other.id}/sessions`)).body as SessionList).items).toHaveLength(1);
 });
