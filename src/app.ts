@@ -35,6 +35,7 @@ import { createOutgoingFetch } from './net/outgoing-fetch.js';
 import { createPoolService } from './pools/pools.service.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { registerActivationRoutes } from './oidc/interactions/activation.routes.js';
+import { registerPasswordResetRoutes } from './oidc/interactions/password-reset.routes.js';
 import { registerEmailCodeRoutes } from './oidc/interactions/email-code.routes.js';
 import { registerRegistrationRoutes } from './oidc/interactions/registration.routes.js';
 import { createCodeService } from './users/codes.service.js';
@@ -42,6 +43,8 @@ import { createSignInGuard } from './users/lockout.service.js';
 import { createMailLimits } from './users/mail-limits.service.js';
 import { registerMeRoutes } from './users/me.routes.js';
 import { createOnboardingService } from './users/onboarding.service.js';
+import { createPasswordResetService } from './users/password-reset.service.js';
+import { createSessionService } from './users/sessions.service.js';
 import { createPasswordHasher } from './users/password.js';
 import { createUserSchemas } from './users/user-schema.js';
 import { createUserService } from './users/users.service.js';
@@ -80,6 +83,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   let feed: PoolChangeFeed | undefined;
   const groups = createGroupService({ db });
   const importer = createImportService({ db, hasher, schemas, log });
+  const resets = createPasswordResetService({ db, users, codes, guard, hasher, mailer, mailLimits, audit, log, publicUrl: config.publicUrl });
 
   // The registry and the services that change what it caches refer to each other:
   // services tell it about changes, it asks the client service for client metadata.
@@ -127,13 +131,14 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
   registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
   registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
+  registerPasswordResetRoutes(hosted, { resets, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
   // The signed-in user's APIs: every route behind the one access-token check (resource-routes.ts).
   const resources = createResourceRoutes({ users });
   registerMeRoutes(resources, { users, bodyLimitBytes: config.bodyLimitBytes, audit });
   registerMyPasskeyRoutes(resources, { passkeys, bodyLimitBytes: config.bodyLimitBytes });
   const errorPages = createErrorPages({ pages, log });
 
-  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys, importer });
+  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys, importer, resets, sessions: createSessionService({ db, users }) });
   const health = createHealthRouter(database);
   registerPostToGetRoutes(hosted, { pages, bodyLimitBytes: config.bodyLimitBytes, callProvider }); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601, 0602)
 

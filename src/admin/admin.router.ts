@@ -21,6 +21,10 @@ import type { PoolService } from '../pools/pools.service.js';
 import { userImportRoutes } from '../users/import/import.routes.js';
 import type { ImportService } from '../users/import/import.service.js';
 import { userRoutes } from '../users/users.routes.js';
+import { passwordResetRoutes } from '../users/password-reset.routes.js';
+import { sessionRoutes } from '../users/sessions.routes.js';
+import type { SessionService } from '../users/sessions.service.js';
+import type { PasswordResetService } from '../users/password-reset.service.js';
 import type { UserService } from '../users/users.service.js';
 import { adminAuth, requireAdmin, type AdminState } from './admin-auth.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -36,6 +40,8 @@ interface AdminRouterDeps {
   passkeys: PasskeyService;
   groups: GroupService;
   importer: ImportService;
+  resets: PasswordResetService;
+  sessions: SessionService;
 }
 
 function mount<StateT>(router: Router<StateT>, routes: GuardedRoute<StateT>[], options: GuardOptions<StateT>): void {
@@ -49,6 +55,8 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...clientRoutes(deps.clients),
     ...userImportRoutes(deps.importer, deps.audit), // before userRoutes: /users/import is not /users/:userId
     ...userRoutes(deps.users),
+    ...passwordResetRoutes(deps.resets),
+    ...sessionRoutes(deps.sessions),
     ...(deps.audit ? auditRoutes(deps.audit) : []),
     ...passkeyRoutes(deps.passkeys),
     ...groupRoutes(deps.groups),

@@ -213,7 +213,7 @@ export interface GroupMemberTable {
 
 export type GroupRow = Selectable<GroupTable>;
 
-export type CodePurpose = 'invitation' | 'registration' | 'sign_in';
+export type CodePurpose = 'invitation' | 'registration' | 'sign_in' | 'password_reset';
 export interface OneTimeCodeTable {
   pool_id: string;
   id: string;

@@ -61,3 +61,24 @@ export function alreadyRegisteredMail(pool: MailBranding, to: string): MailMessa
   const html = renderHtml('already-registered', { pool, text });
   return { to, subject, text, html };
 }
+
+export function passwordResetMail(pool: MailBranding, to: string, link: string, code: string, minutes: number): MailMessage {
+  const subject = `Reset your ${pool.name} password`;
+  const text = [
+    `Someone asked to reset the password of your ${pool.name} account. If it was you, choose a new password here: ${link}`,
+    '',
+    `Or enter this code on the password reset page: ${code}`,
+    '',
+    `It expires in ${minutes} minutes and works once. If it was not you, ignore this message: your password stays as it is.`,
+  ].join('\n');
+  const html = renderHtml('password-reset', { pool, link, code, minutes });
+  return { to, subject, text, html };
+}
+
+/** Sent after a password change, so that an owner who did not make it learns of it. */
+export function passwordChangedMail(pool: MailBranding, to: string): MailMessage {
+  const subject = `Your ${pool.name} password was changed`;
+  const text = `The password of your ${pool.name} account was just changed, and every other session was signed out. If it was not you, reset your password now and tell your administrator.`;
+  const html = renderHtml('password-changed', { pool, text });
+  return { to, subject, text, html };
+}

@@ -137,6 +137,7 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
 
   return {
     getUserRow,
+    revokeAccess,
     checkPassword,
     checkProfile,
 
