@@ -17,6 +17,8 @@ import { createEnvelope } from './crypto/envelope.js';
 import { deriveKey } from './crypto/secrets.js';
 import type { DatabaseHandle } from './db/database.js';
 import { createConnectionService } from './connections/connections.service.js';
+import { createFederationService } from './connections/federation.service.js';
+import { registerConnectionRoutes } from './oidc/interactions/connection.routes.js';
 import { createGroupService } from './groups/groups.service.js';
 import { createHealthRouter } from './health/health.routes.js';
 import { problems } from './http/problem.js';
@@ -78,6 +80,8 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onWriteFailure: metrics.auditFailed });
   const groups = createGroupService({ db });
   const connections = createConnectionService({ db, envelope, schemas, publicUrl: config.publicUrl });
+  const outgoingFetch = createOutgoingFetch(config.outgoing);
+  const federation = createFederationService({ db, envelope, schemas, connections, outgoingFetch, publicUrl: config.publicUrl, allowHttp: config.env !== 'production' });
 
   // The registry and the services that change what it caches refer to each other:
   // services tell it about changes, it asks the client service for client metadata.
@@ -91,7 +95,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     findClient: (poolId, clientId) => clients.findOidcMetadata(poolId, clientId),
     pages,
     cookieKeys,
-    outgoingFetch: createOutgoingFetch(config.outgoing),
+    outgoingFetch,
     publicUrl: config.publicUrl,
     trustedProxies: config.trustedProxies,
     cacheSize: config.providerCacheSize,
@@ -122,6 +126,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit, passkeys: passkeyPages });
   registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
   registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
+  registerConnectionRoutes(hosted, { federation, publicUrl: config.publicUrl, audit });
   registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
   // The signed-in user's APIs: every route behind the one access-token check (resource-routes.ts).
   const resources = createResourceRoutes({ users });

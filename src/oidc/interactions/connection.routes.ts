@@ -1,0 +1,84 @@
+/**
+ * Sign-in through a connection (an upstream identity provider; docs/adr/0900):
+ *   GET /interaction/:uid/connection/:name   to the upstream, state, nonce and PKCE bound to this interaction
+ *   GET /connections/:name/callback          back from the upstream: the user signed in (amr "fed")
+ * The callback's path is fixed per connection (it is registered at the upstream), so the
+ * interaction it belongs to travels in a sealed cookie scoped to that path. Every failure is
+ * a branded page, an audit entry and a counted sign-in failure; none is a 500.
+ */
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { mapDatabaseError } from '../../db/errors.js';
+import { FederationError, type FederationFailure, type FederationService } from '../../connections/federation.service.js';
+import { entryOf, expired, finishInteraction, HostedPageError, loadDetails, type Details, type InteractionDeps } from './interactions.routes.js';
+
+export interface ConnectionRouteDeps {
+  federation: FederationService;
+  publicUrl: string;
+  audit?: InteractionDeps['audit'];
+}
+
+const COOKIE = 'tarn.federation';
+
+const pages: Record<FederationFailure, [number, string, string]> = {
+  unknown_connection: [404, 'Page not found', 'This way of signing in is not offered here.'],
+  bad_state: [400, 'Sign-in expired', 'This sign-in could not be matched to one started in this browser. Go back to the application and start again.'],
+  upstream_denied: [403, 'Sign-in cancelled', 'The sign-in was cancelled or refused at the identity provider. Go back to the application and try again.'],
+  upstream_unreachable: [502, 'Identity provider unavailable', 'The identity provider could not be reached. Try again in a few minutes.'],
+  upstream_invalid: [502, 'Sign-in failed', 'The identity provider\'s answer could not be verified. Try again, or sign in another way.'],
+  proof_required: [409, 'Account already exists', 'An account with this email already exists here. Sign in to it with your password, passkey or an emailed code first; the identity provider is not enough on its own.'],
+  not_provisioned: [403, 'No account', 'There is no account here for this identity. Ask an administrator to invite you.'],
+  inactive: [403, 'Account unavailable', 'This account cannot sign in. Contact an administrator.'],
+};
+
+function pageFor(error: FederationError): HostedPageError {
+  const [status, title, sentence] = pages[error.reason];
+  return new HostedPageError(status, title, sentence);
+}
+
+export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDeps): void {
+  async function record(ctx: Context, name: string, outcome: 'success' | 'failure', fields: { userId?: string; reason?: string; email?: string }) {
+    await deps.audit?.signIn({ poolId: entryOf(ctx).pool.id, method: `connection:${name}`, outcome, ip: ctx.ip, requestId: ctx.state.requestId, ...fields });
+  }
+
+  async function failed(ctx: Context, name: string, error: unknown): Promise<never> {
+    if (!(error instanceof FederationError)) throw error;
+    await record(ctx, name, 'failure', { reason: error.reason });
+    throw pageFor(error);
+  }
+
+  router.get('/interaction/:uid/connection/:name', async function goUpstream(ctx) {
+    const details = await loadDetails(ctx);
+    if (details.prompt.name !== 'login') throw expired();
+    const { pool } = entryOf(ctx);
+    const name = ctx.params.name!;
+    const started = await deps.federation.begin(pool, name, details.uid).catch((error: unknown) => failed(ctx, name, error));
+    ctx.cookies.set(COOKIE, started.cookie, { path: started.cookiePath, httpOnly: true, sameSite: 'lax', overwrite: true, maxAge: 10 * 60 * 1000, secure: ctx.secure });
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 303;
+    ctx.redirect(started.url);
+  });
+
+  router.get('/connections/:name/callback', async function returnFromUpstream(ctx) {
+    const { pool, provider } = entryOf(ctx);
+    const name = ctx.params.name!;
+    ctx.set('Cache-Control', 'no-store');
+    const sealed = ctx.cookies.get(COOKIE);
+    ctx.cookies.set(COOKIE, null, { path: `/pools/${pool.id}/connections/${name}` });
+    const pending = await Promise.resolve()
+      .then(() => deps.federation.openPending(pool.id, name, sealed))
+      .catch((error: unknown) => failed(ctx, name, error));
+    let details: Details;
+    try {
+      details = await provider.interactionDetails(ctx.req, ctx.res);
+    } catch (error) {
+      if (mapDatabaseError(error)) throw error;
+      throw expired();
+    }
+    if (details.uid !== pending.uid || details.prompt.name !== 'login') throw expired();
+    const callbackUrl = new URL(`${deps.publicUrl}${ctx.originalUrl}`);
+    const outcome = await deps.federation.complete(pool, name, pending, callbackUrl).catch((error: unknown) => failed(ctx, name, error));
+    await record(ctx, name, 'success', { userId: outcome.user.id, email: outcome.user.email, reason: outcome.created ? 'provisioned' : undefined });
+    return finishInteraction(ctx, details, { login: { accountId: outcome.user.id, amr: ['fed'] } });
+  });
+}

@@ -1,0 +1,163 @@
+/**
+ * Signing in at one pool through another pool of a Tarn reached over HTTP (pool-to-pool
+ * federation; docs/adr/0900). The upstream is a real OpenID provider: its discovery, JWKS,
+ * token endpoint and hosted login. The downstream relying party (openid-client) ends with
+ * an ID token whose `sub` is the downstream user's, never the upstream's.
+ */
+import type * as oidc from 'openid-client';
+import { Browser, visibleText, type Page } from '../support/browser.js';
+import { createClient, createPool, createUser } from '../support/fixtures.js';
+import { discover, finishAuthorization, startAuthorization } from '../support/relying-party.js';
+import { startTarn, type RunningTarn } from '../support/tarn.js';
+
+let tarn: RunningTarn;
+beforeAll(async () => {
+  // The upstream pool is on this machine: loopback must be allowed deliberately.
+  tarn = await startTarn({ OUTGOING_NETWORKS: 'loopback' });
+});
+afterAll(async () => {
+  await tarn.close();
+});
+
+interface Federation {
+  upstream: { id: string; issuer: string };
+  downstream: { id: string; issuer: string };
+  rp: oidc.Configuration;
+  upstreamUser: { id: string; email: string; password: string };
+}
+
+/** An upstream pool with a user and an application for the downstream pool, and a downstream pool connected to it. */
+async function federate(connection: Record<string, unknown> = {}, upstreamUserFields: Record<string, unknown> = {}): Promise<Federation> {
+  const upstream = await createPool(tarn);
+  const downstream = await createPool(tarn);
+  const callback = `${tarn.url}/pools/${downstream.id}/connections/upstream/callback`;
+  const link = await createClient(tarn, upstream.id, { name: 'Downstream Tarn', redirectUris: [callback] });
+  const created = await tarn.admin('POST', `/pools/${downstream.id}/connections`, {
+    name: 'upstream',
+    type: 'oidc',
+    displayName: 'Partner',
+    issuer: upstream.issuer,
+    clientId: link.clientId,
+    clientSecret: link.clientSecret,
+    ...connection,
+  });
+  if (created.status !== 201) throw new Error(JSON.stringify(created.body));
+  expect(created.body.callbackUrl).toBe(callback);
+  const app = await createClient(tarn, downstream.id);
+  const rp = await discover(downstream.issuer, app.clientId, app.clientSecret);
+  const upstreamUser = await createUser(tarn, upstream.id, { emailVerified: true, ...upstreamUserFields });
+  return { upstream, downstream, rp, upstreamUser };
+}
+
+/** Starts at the relying party, chooses the connection on the downstream login page, signs in upstream. */
+async function signInUpstream(f: Federation, browser = new Browser(tarn.url)) {
+  const start = await startAuthorization(f.rp, browser);
+  const uid = /\/interaction\/([^/?"]+)/.exec(start.page.url)![1]!;
+  let page: Page & { leftTo?: string } = await browser.get(`/pools/${f.downstream.id}/interaction/${uid}/connection/upstream`);
+  expect(page.url).toContain(`/pools/${f.upstream.id}/interaction/`);
+  page = await browser.submit(page, { email: f.upstreamUser.email, password: f.upstreamUser.password });
+  for (let steps = 0; steps < 3 && !page.leftTo && page.html.includes('name="decision"'); steps += 1) page = await browser.submit(page, { decision: 'allow' });
+  return { page, start, browser };
+}
+
+async function downstreamUserByEmail(poolId: string, email: string) {
+  const list = await tarn.admin('GET', `/pools/${poolId}/users?email=${encodeURIComponent(email)}`);
+  return list.body.items[0] as { id: string; email: string; status: string; emailVerified: boolean; profile: Record<string, unknown> } | undefined;
+}
+
+describe('pool-to-pool federation', () => {
+  it('provisions a user just in time and the relying party gets the downstream user\'s sub', async () => {
+    const f = await federate({ claimMapping: { profile: { name: 'name' } } }, { profile: { name: 'Ada Lovelace' } });
+    const { page, start } = await signInUpstream(f);
+    const { tokens } = await finishAuthorization(f.rp, page.leftTo, start);
+    const claims = tokens.claims()!;
+
+    const user = await downstreamUserByEmail(f.downstream.id, f.upstreamUser.email);
+    expect(user).toMatchObject({ status: 'active', emailVerified: true, profile: { name: 'Ada Lovelace' } });
+    expect(claims.sub).toBe(user!.id);
+    expect(claims.sub).not.toBe(f.upstreamUser.id);
+    expect(claims.iss).toBe(f.downstream.issuer);
+
+    const identities = await tarn.admin('GET', `/pools/${f.downstream.id}/users/${user!.id}/identities`);
+    expect(identities.body.items).toEqual([expect.objectContaining({ connection: 'upstream', subject: f.upstreamUser.id })]);
+
+    // A second sign-in finds the same user through the linked identity.
+    const again = await signInUpstream(f);
+    const second = await finishAuthorization(f.rp, again.page.leftTo, again.start);
+    expect(second.tokens.claims()!.sub).toBe(user!.id);
+  });
+
+  it('refuses to sign in an existing user on the email alone, and links nothing', async () => {
+    const f = await federate();
+    const existing = await createUser(tarn, f.downstream.id, { email: f.upstreamUser.email });
+    const { page } = await signInUpstream(f);
+    expect(page.leftTo).toBeUndefined();
+    expect(page.status).toBe(409);
+    expect(visibleText(page.html)).toContain('An account with this email already exists here');
+    expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([]);
+    const audit = await tarn.admin('GET', `/pools/${f.downstream.id}/audit`);
+    expect(JSON.stringify(audit.body)).toContain('proof_required');
+  });
+
+  it('with existing users only, an unknown upstream user gets a branded refusal and no account', async () => {
+    const f = await federate({ provisioning: 'existing_users_only' });
+    const { page } = await signInUpstream(f);
+    expect(page.status).toBe(403);
+    expect(visibleText(page.html)).toContain('There is no account here for this identity');
+    expect(await downstreamUserByEmail(f.downstream.id, f.upstreamUser.email)).toBeUndefined();
+  });
+
+  it('a tampered state is a branded page, not a sign-in', async () => {
+    const f = await federate();
+    const browser = new Browser(tarn.url);
+    const start = await startAuthorization(f.rp, browser);
+    const uid = /\/interaction\/([^/?"]+)/.exec(start.page.url)![1]!;
+    const toUpstream = await browser.request('GET', `/pools/${f.downstream.id}/interaction/${uid}/connection/upstream`);
+    const upstreamUrl = new URL(toUpstream.headers.get('location')!);
+    expect(upstreamUrl.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(upstreamUrl.searchParams.get('nonce')).toBeTruthy();
+    upstreamUrl.searchParams.set('state', 'forged-state');
+    let page: Page & { leftTo?: string } = await browser.get(upstreamUrl.href);
+    page = await browser.submit(page, { email: f.upstreamUser.email, password: f.upstreamUser.password });
+    for (let steps = 0; steps < 3 && !page.leftTo && page.html.includes('name="decision"'); steps += 1) page = await browser.submit(page, { decision: 'allow' });
+    expect(page.url).toContain(`/pools/${f.downstream.id}/connections/upstream/callback`);
+    expect(page.status).toBe(400);
+    expect(visibleText(page.html)).toContain('Sign-in expired');
+    expect(await downstreamUserByEmail(f.downstream.id, f.upstreamUser.email)).toBeUndefined();
+  });
+
+  it('an upstream that is down is a branded 502 page and a failed sign-in in the audit log', async () => {
+    const f = await federate();
+    const down = await createPool(tarn);
+    const created = await tarn.admin('POST', `/pools/${down.id}/connections`, { name: 'upstream', type: 'oidc', issuer: 'http://127.0.0.1:9/pools/nowhere', clientId: 'c', clientSecret: 's' });
+    expect(created.status).toBe(201);
+    const app = await createClient(tarn, down.id);
+    const rp = await discover(down.issuer, app.clientId, app.clientSecret);
+    const browser = new Browser(tarn.url);
+    const start = await startAuthorization(rp, browser);
+    const uid = /\/interaction\/([^/?"]+)/.exec(start.page.url)![1]!;
+    const page = await browser.get(`/pools/${down.id}/interaction/${uid}/connection/upstream`);
+    expect(page.status).toBe(502);
+    expect(visibleText(page.html)).toContain('The identity provider could not be reached');
+    expect(page.html).not.toMatch(/ECONNREFUSED|at .*\.ts:/);
+    const audit = await tarn.admin('GET', `/pools/${down.id}/audit`);
+    expect(JSON.stringify(audit.body)).toContain('upstream_unreachable');
+    void f;
+  });
+
+  it('pool A\'s connection means nothing at pool B', async () => {
+    const f = await federate();
+    const other = await createPool(tarn);
+    const app = await createClient(tarn, other.id);
+    const rp = await discover(other.issuer, app.clientId, app.clientSecret);
+    const browser = new Browser(tarn.url);
+    const start = await startAuthorization(rp, browser);
+    const uid = /\/interaction\/([^/?"]+)/.exec(start.page.url)![1]!;
+    const page = await browser.get(`/pools/${other.id}/interaction/${uid}/connection/upstream`);
+    expect(page.status).toBe(404);
+    expect(visibleText(page.html)).toContain('not offered here');
+    const callback = await browser.get(`/pools/${other.id}/connections/upstream/callback?code=x&state=y`);
+    expect(callback.status).toBe(400);
+    void f;
+  });
+});
