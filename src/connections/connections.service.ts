@@ -156,6 +156,12 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       return toConnectionResponse(row);
     },
 
+    /** The login page's buttons: enabled connections not hidden from it. */
+    async listButtons(poolId: string) {
+      const rows = await createConnectionQueries(db, poolId).listConnections();
+      return rows.filter((row) => row.enabled && !row.hidden).map((row) => ({ name: row.name, displayName: row.display_name, logoUrl: row.logo_url }));
+    },
+
     async listConnections(poolId: string) {
       const rows = await createConnectionQueries(db, poolId).listConnections();
       return { items: rows.map(toConnectionResponse) };

@@ -5,7 +5,7 @@
  * an ID token whose `sub` is the downstream user's, never the upstream's.
  */
 import type * as oidc from 'openid-client';
-import { Browser, visibleText, type Page } from '../support/browser.js';
+import { Browser, decodeEntities, visibleText, type Page } from '../support/browser.js';
 import { createClient, createPool, createUser } from '../support/fixtures.js';
 import { discover, finishAuthorization, startAuthorization } from '../support/relying-party.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
@@ -52,8 +52,9 @@ async function federate(connection: Record<string, unknown> = {}, upstreamUserFi
 /** Starts at the relying party, chooses the connection on the downstream login page, signs in upstream. */
 async function signInUpstream(f: Federation, browser = new Browser(tarn.url)) {
   const start = await startAuthorization(f.rp, browser);
-  const uid = /\/interaction\/([^/?"]+)/.exec(start.page.url)![1]!;
-  let page: Page & { leftTo?: string } = await browser.get(`/pools/${f.downstream.id}/interaction/${uid}/connection/upstream`);
+  expect(visibleText(start.page.html)).toContain('Continue with Partner');
+  const button = /<a[^>]*href="([^"]*)"[^>]*>[^<]*Continue with Partner/.exec(start.page.html)!;
+  let page: Page & { leftTo?: string } = await browser.get(decodeEntities(button[1]!));
   expect(page.url).toContain(`/pools/${f.upstream.id}/interaction/`);
   page = await browser.submit(page, { email: f.upstreamUser.email, password: f.upstreamUser.password });
   for (let steps = 0; steps < 3 && !page.leftTo && page.html.includes('name="decision"'); steps += 1) page = await browser.submit(page, { decision: 'allow' });
@@ -85,6 +86,20 @@ describe('pool-to-pool federation', () => {
     const again = await signInUpstream(f);
     const second = await finishAuthorization(f.rp, again.page.leftTo, again.start);
     expect(second.tokens.claims()!.sub).toBe(user!.id);
+  });
+
+  it('a relying party picks a hidden connection with idp=<name>, skipping the login page', async () => {
+    const f = await federate({ hidden: true });
+    const browser = new Browser(tarn.url);
+    const plain = await startAuthorization(f.rp, new Browser(tarn.url));
+    expect(visibleText(plain.page.html)).not.toContain('Continue with Partner');
+    const start = await startAuthorization(f.rp, browser, { params: { idp: 'upstream' } });
+    expect(start.page.url).toContain(`/pools/${f.upstream.id}/interaction/`);
+    let page: Page & { leftTo?: string } = await browser.submit(start.page, { email: f.upstreamUser.email, password: f.upstreamUser.password });
+    for (let steps = 0; steps < 3 && !page.leftTo && page.html.includes('name="decision"'); steps += 1) page = await browser.submit(page, { decision: 'allow' });
+    const { tokens } = await finishAuthorization(f.rp, page.leftTo, start);
+    const user = await downstreamUserByEmail(f.downstream.id, f.upstreamUser.email);
+    expect(tokens.claims()!.sub).toBe(user!.id);
   });
 
   it('refuses to sign in an existing user on the email alone, and links nothing', async () => {
