@@ -38,6 +38,19 @@ export interface PendingFederation {
   verifier: string;
 }
 
+/** An upstream identity waiting for the owner of the matching account to prove it. */
+export interface PendingLink {
+  uid: string;
+  userId: string;
+  email: string;
+  connectionId: string;
+  subject: string;
+}
+
+export type FederationOutcome =
+  | { kind: 'signed_in'; user: UserRow; connection: ConnectionRow; created: boolean }
+  | { kind: 'proof_required'; link: PendingLink };
+
 export interface FederationServiceDeps {
   db: Db;
   envelope: Envelope;
@@ -136,7 +149,36 @@ export function createFederationService(deps: FederationServiceDeps) {
     return deps.schemas.validate(schema, kept, field).length === 0 ? kept : {};
   }
 
+  const linkContext = (poolId: string) => `federation-link:${poolId}`;
+
   return {
+    sealLink(poolId: string, link: PendingLink): string {
+      return deps.envelope.seal(JSON.stringify(link), linkContext(poolId));
+    },
+
+    openLink(poolId: string, uid: string, sealed: string | undefined): PendingLink {
+      if (!sealed) throw new FederationError('bad_state', 'no pending link');
+      let link: PendingLink;
+      try {
+        link = JSON.parse(deps.envelope.open(sealed, linkContext(poolId))) as PendingLink;
+      } catch {
+        throw new FederationError('bad_state', 'pending link cookie does not open');
+      }
+      if (link.uid !== uid) throw new FederationError('bad_state', 'pending link of another sign-in');
+      return link;
+    },
+
+    /** Links after the account's owner proved it (the caller checked the proof for `link.userId`). */
+    async linkProven(poolId: string, link: PendingLink, provenUserId: string): Promise<void> {
+      if (provenUserId !== link.userId) throw new FederationError('proof_required', 'proof for another account');
+      await createConnectionQueries(deps.db, poolId)
+        .insertIdentity({ connection_id: link.connectionId, subject: link.subject, user_id: link.userId })
+        .catch((error: unknown) => {
+          if (isUniqueViolation(error)) throw new FederationError('bad_state', 'identity linked meanwhile');
+          throw error;
+        });
+    },
+
     async begin(pool: PoolRow, name: string, uid: string): Promise<{ url: string; cookie: string; cookiePath: string }> {
       const connection = await findEnabled(pool.id, name);
       const configuration = await configurationOf(connection);
@@ -168,7 +210,7 @@ export function createFederationService(deps: FederationServiceDeps) {
     },
 
     /** Exchanges the code and answers the user to sign in. */
-    async complete(pool: PoolRow, name: string, pending: PendingFederation, callbackUrl: URL): Promise<{ user: UserRow; connection: ConnectionRow; created: boolean }> {
+    async complete(pool: PoolRow, name: string, pending: PendingFederation, callbackUrl: URL): Promise<FederationOutcome> {
       const connection = await findEnabled(pool.id, name);
       if (callbackUrl.searchParams.get('state') !== pending.state) throw new FederationError('bad_state', 'state does not match');
       const upstreamError = callbackUrl.searchParams.get('error');
@@ -196,11 +238,14 @@ export function createFederationService(deps: FederationServiceDeps) {
       if (linked) {
         const user = await users.findUser(linked.user_id);
         if (!user || user.status !== 'active') throw new FederationError('inactive', 'linked user is not active');
-        return { user, connection, created: false };
+        return { kind: 'signed_in', user, connection, created: false };
       }
-      if (identity.email && (await users.findUserByEmail(identity.email))) {
-        // Never on the email alone (ADR 0900): the account's owner must prove it first.
-        throw new FederationError('proof_required', 'a user with this email exists; linking needs proof of the account');
+      const owner = identity.email ? await users.findUserByEmail(identity.email) : undefined;
+      if (owner) {
+        // Never on the email alone (ADR 0900): with a verified upstream email the owner may link
+        // after proving the account; an unverified one leads to no link at all.
+        if (!identity.emailVerified || owner.status !== 'active') throw new FederationError('proof_required', 'a user with this email exists; the upstream email is not verified');
+        return { kind: 'proof_required', link: { uid: pending.uid, userId: owner.id, email: owner.email, connectionId: connection.id, subject: identity.subject } };
       }
       if (connection.settings.provisioning === 'existing_users_only') throw new FederationError('not_provisioned', 'no linked user and provisioning is off');
       if (!identity.email) throw new FederationError('upstream_invalid', 'the upstream gave no email');
@@ -222,7 +267,7 @@ export function createFederationService(deps: FederationServiceDeps) {
         if (isUniqueViolation(error)) throw new FederationError('proof_required', 'the email or identity was taken meanwhile');
         throw error;
       });
-      return { user, connection, created: true };
+      return { kind: 'signed_in', user, connection, created: true };
     },
   };
 }

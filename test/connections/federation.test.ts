@@ -102,13 +102,56 @@ describe('pool-to-pool federation', () => {
     expect(tokens.claims()!.sub).toBe(user!.id);
   });
 
-  it('refuses to sign in an existing user on the email alone, and links nothing', async () => {
+  it('links to an existing user with the same verified email only after that user proves the account', async () => {
     const f = await federate();
     const existing = await createUser(tarn, f.downstream.id, { email: f.upstreamUser.email });
-    const { page } = await signInUpstream(f);
+    const { page, start, browser } = await signInUpstream(f);
+    // Back from the upstream: not signed in, asked for the existing account's password.
     expect(page.leftTo).toBeUndefined();
+    expect(page.url).toMatch(/\/connection\/upstream\/link$/);
+    expect(visibleText(page.html)).toContain(`An account for ${existing.email} already exists here`);
+    expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([]);
+
+    const wrong = await browser.submit(page, { password: 'not the password' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.leftTo).toBeUndefined();
+    expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([]);
+
+    let proven = await browser.submit(wrong, { password: existing.password });
+    // The downstream asks this user's consent for the relying party, as for any first sign-in.
+    if (!proven.leftTo && proven.html.includes('name="decision"')) proven = await browser.submit(proven, { decision: 'allow' });
+    const { tokens } = await finishAuthorization(f.rp, proven.leftTo, start);
+    expect(tokens.claims()!.sub).toBe(existing.id);
+    expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([expect.objectContaining({ connection: 'upstream', subject: f.upstreamUser.id })]);
+
+    // Linked: the next upstream sign-in needs no password here.
+    const again = await signInUpstream(f);
+    expect((await finishAuthorization(f.rp, again.page.leftTo, again.start)).tokens.claims()!.sub).toBe(existing.id);
+  });
+
+  it('never signs in or links on the email alone: without the proof the sign-in goes nowhere', async () => {
+    const f = await federate();
+    const existing = await createUser(tarn, f.downstream.id, { email: f.upstreamUser.email });
+    const { page, browser } = await signInUpstream(f);
+    expect(page.url).toMatch(/\/link$/);
+    // A forged form without the interaction's CSRF token, or a replayed link page in another browser, links nothing.
+    const stranger = new Browser(tarn.url);
+    const elsewhere = await stranger.get(new URL(page.url).pathname);
+    expect(elsewhere.leftTo).toBeUndefined();
+    expect(elsewhere.status).toBeGreaterThanOrEqual(400);
+    const noCsrf = await browser.request('POST', page.url, { password: existing.password });
+    expect(noCsrf.status).toBeGreaterThanOrEqual(400);
+    expect(noCsrf.headers.get('location')).toBeNull();
+    expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([]);
+  });
+
+  it('an unverified upstream email never links, even with proof offered', async () => {
+    const f = await federate({}, { emailVerified: false });
+    const existing = await createUser(tarn, f.downstream.id, { email: f.upstreamUser.email });
+    const { page } = await signInUpstream(f);
     expect(page.status).toBe(409);
-    expect(visibleText(page.html)).toContain('An account with this email already exists here');
+    expect(visibleText(page.html)).toContain('cannot be linked to it automatically');
+    expect(page.html).not.toContain('name="password"');
     expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([]);
     const audit = await tarn.admin('GET', `/pools/${f.downstream.id}/audit`);
     expect(JSON.stringify(audit.body)).toContain('proof_required');
