@@ -111,7 +111,7 @@ export function createFederationService(deps: FederationServiceDeps) {
     const answer = await deps.outgoingFetch(connection.settings.profileEndpoint!, { headers });
     if (!answer.ok) throw new FederationError('upstream_invalid', `profile answered ${answer.status}`);
     const profile = (await answer.json()) as Record<string, unknown>;
-    if (connection.preset === 'github' || connection.settings.profileEndpoint!.endsWith('/user')) {
+    if (connection.preset === 'github') {
       const emails = await deps.outgoingFetch(`${connection.settings.profileEndpoint!}/emails`, { headers });
       if (emails.ok) {
         const list = (await emails.json()) as { email: string; primary: boolean; verified: boolean }[];
