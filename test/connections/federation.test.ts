@@ -199,7 +199,9 @@ describe('pool-to-pool federation', () => {
     expect(visibleText(page.html)).toContain('The identity provider could not be reached');
     expect(page.html).not.toMatch(/ECONNREFUSED|at .*\.ts:/);
     const audit = await tarn.admin('GET', `/pools/${down.id}/audit`);
-    expect(JSON.stringify(audit.body)).toContain('upstream_unreachable');
+    expect(JSON.stringify(audit.body)).toContain('connection upstream: upstream_unreachable');
+    const metrics = await (await fetch(`${tarn.url}/metrics`)).text();
+    expect(metrics).toMatch(/tarn_sign_ins_total\{method="connection",outcome="failure"\} [1-9]/);
     void f;
   });
 

@@ -50,7 +50,9 @@ function pageFor(error: FederationError): HostedPageError {
 
 export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDeps): void {
   async function record(ctx: Context, name: string, outcome: 'success' | 'failure', fields: { userId?: string; reason?: string; email?: string }) {
-    await deps.audit?.signIn({ poolId: entryOf(ctx).pool.id, method: `connection:${name}`, outcome, ip: ctx.ip, requestId: ctx.state.requestId, ...fields });
+    // The metric's method label stays bounded ("connection"); the connection's name goes into the audit reason.
+    const reason = `connection ${name}${fields.reason ? `: ${fields.reason}` : ''}`;
+    await deps.audit?.signIn({ poolId: entryOf(ctx).pool.id, method: 'connection', outcome, ip: ctx.ip, requestId: ctx.state.requestId, ...fields, reason });
   }
 
   async function failed(ctx: Context, name: string, error: unknown): Promise<never> {
