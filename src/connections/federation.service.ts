@@ -11,6 +11,7 @@
  * Every outgoing call uses the deployment's outgoing fetch (net/outgoing-fetch.ts).
  */
 import { randomUUID } from 'node:crypto';
+import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import type { Envelope } from '../crypto/envelope.js';
 import type { Db } from '../db/database.js';
@@ -223,7 +224,17 @@ export function createFederationService(deps: FederationServiceDeps) {
           expectedState: pending.state,
           ...(connection.type === 'oidc' ? { expectedNonce: pending.nonce, idTokenExpected: true } : {}),
         });
-        claims = connection.type === 'oidc' ? ({ ...tokens.claims() } as Record<string, unknown>) : await readProfile(connection, tokens.access_token);
+        if (connection.type === 'oidc') {
+          // openid-client checks iss, aud, nonce and times; the signature is checked here against the
+          // upstream's JWKS as well (OIDC Core §3.1.3.7 step 6), not trusted to TLS alone.
+          const server = configuration.serverMetadata();
+          if (!server.jwks_uri || !tokens.id_token) throw new FederationError('upstream_invalid', 'no JWKS or no ID token');
+          const keys = jose.createRemoteJWKSet(new URL(server.jwks_uri), { [jose.customFetch]: deps.outgoingFetch as unknown as jose.FetchImplementation });
+          await jose.jwtVerify(tokens.id_token, keys, { issuer: server.issuer, audience: connection.client_id });
+          claims = { ...tokens.claims() } as Record<string, unknown>;
+        } else {
+          claims = await readProfile(connection, tokens.access_token);
+        }
       } catch (error) {
         if (error instanceof FederationError) throw error;
         const unreachable = isNetworkFailure(error);

@@ -221,3 +221,67 @@ describe('pool-to-pool federation', () => {
     void f;
   });
 });
+
+describe('an ID token the upstream did not sign', () => {
+  it('is refused with a branded page: the signature is checked against the upstream JWKS', async () => {
+    const { createServer } = await import('node:http');
+    const jose = await import('jose');
+    const published = await jose.generateKeyPair('RS256', { extractable: true });
+    const forger = await jose.generateKeyPair('RS256');
+    const jwk = { ...(await jose.exportJWK(published.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    const pool = await createPool(tarn);
+    let nonce = '';
+    // An issuer whose discovery and JWKS are honest but whose token endpoint hands out an ID
+    // token signed with another key (kid of the published one): what a tampered token looks like.
+    const server = createServer((request, response) => {
+      const url = new URL(request.url!, issuer);
+      const json = (body: unknown) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(body));
+      };
+      if (url.pathname === '/.well-known/openid-configuration') {
+        return json({ issuer, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/jwks`, response_types_supported: ['code'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256'] });
+      }
+      if (url.pathname === '/jwks') return json({ keys: [jwk] });
+      if (url.pathname === '/authorize') {
+        nonce = url.searchParams.get('nonce')!;
+        const back = new URL(url.searchParams.get('redirect_uri')!);
+        back.searchParams.set('code', 'the-code');
+        back.searchParams.set('state', url.searchParams.get('state')!);
+        response.writeHead(302, { location: back.href });
+        return response.end();
+      }
+      if (url.pathname === '/token') {
+        void new jose.SignJWT({ nonce, email: 'forged@example.test', email_verified: true })
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .setIssuer(issuer)
+          .setAudience('downstream')
+          .setSubject('forged-subject')
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(forger.privateKey)
+          .then((idToken) => json({ access_token: 'at', token_type: 'Bearer', id_token: idToken, expires_in: 300 }));
+        return;
+      }
+      response.writeHead(404);
+      response.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const issuer = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      expect((await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'forging', type: 'oidc', issuer, clientId: 'downstream', clientSecret: 's' })).status).toBe(201);
+      const app = await createClient(tarn, pool.id);
+      const rp = await discover(pool.issuer, app.clientId, app.clientSecret);
+      const browser = new Browser(tarn.url);
+      const start = await startAuthorization(rp, browser, { params: { idp: 'forging' } });
+      expect(start.page.leftTo).toContain(`${issuer}/authorize`);
+      const page = await browser.get(start.page.leftTo!);
+      expect(page.leftTo).toBeUndefined();
+      expect(page.status).toBe(502);
+      expect(visibleText(page.html)).toContain('could not be verified');
+      expect(await downstreamUserByEmail(pool.id, 'forged@example.test')).toBeUndefined();
+    } finally {
+      server.close();
+    }
+  });
+});
