@@ -282,6 +282,7 @@ describe('an ID token the upstream did not sign', () => {
       expect(await downstreamUserByEmail(pool.id, 'forged@example.test')).toBeUndefined();
     } finally {
       server.close();
+      server.closeAllConnections();
     }
   });
 });

@@ -91,6 +91,10 @@ export async function startGitHubStandIn(clientId: string, clientSecret: string)
       current = account;
     },
     tokenRequests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
