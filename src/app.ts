@@ -16,6 +16,9 @@ import { createClientService } from './clients/clients.service.js';
 import { createEnvelope } from './crypto/envelope.js';
 import { deriveKey } from './crypto/secrets.js';
 import type { DatabaseHandle } from './db/database.js';
+import { createConnectionService } from './connections/connections.service.js';
+import { createFederationService } from './connections/federation.service.js';
+import { registerConnectionRoutes } from './oidc/interactions/connection.routes.js';
 import { createGroupService } from './groups/groups.service.js';
 import { createHealthRouter } from './health/health.routes.js';
 import { problems } from './http/problem.js';
@@ -84,6 +87,9 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const groups = createGroupService({ db });
   const importer = createImportService({ db, hasher, schemas, log });
   const resets = createPasswordResetService({ db, users, codes, guard, hasher, mailer, mailLimits, audit, log, publicUrl: config.publicUrl });
+  const connections = createConnectionService({ db, envelope, schemas, publicUrl: config.publicUrl });
+  const outgoingFetch = createOutgoingFetch(config.outgoing);
+  const federation = createFederationService({ db, envelope, schemas, connections, outgoingFetch, publicUrl: config.publicUrl, allowHttp: config.env !== 'production' });
 
   // The registry and the services that change what it caches refer to each other:
   // services tell it about changes, it asks the client service for client metadata.
@@ -98,7 +104,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     findClient: (poolId, clientId) => clients.findOidcMetadata(poolId, clientId),
     pages,
     cookieKeys,
-    outgoingFetch: createOutgoingFetch(config.outgoing),
+    outgoingFetch,
     publicUrl: config.publicUrl,
     trustedProxies: config.trustedProxies,
     cacheSize: config.providerCacheSize,
@@ -127,9 +133,10 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
   const csrfKey = deriveKey(config.masterKey, 'csrf');
   const passkeyPages = createPasskeyInteractions({ passkeys, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, log, audit });
-  const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit, passkeys: passkeyPages });
+  const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit, passkeys: passkeyPages, connections });
   registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
   registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
+  registerConnectionRoutes(hosted, { federation, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, publicUrl: config.publicUrl, audit });
   registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
   registerPasswordResetRoutes(hosted, { resets, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
   // The signed-in user's APIs: every route behind the one access-token check (resource-routes.ts).
@@ -138,7 +145,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   registerMyPasskeyRoutes(resources, { passkeys, bodyLimitBytes: config.bodyLimitBytes });
   const errorPages = createErrorPages({ pages, log });
 
-  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys, importer, resets, sessions: createSessionService({ db, users }) });
+  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys, importer, resets, sessions: createSessionService({ db, users }), connections });
   const health = createHealthRouter(database);
   registerPostToGetRoutes(hosted, { pages, bodyLimitBytes: config.bodyLimitBytes, callProvider }); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601, 0602)
 

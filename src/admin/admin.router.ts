@@ -10,6 +10,8 @@ import { auditRoutes } from '../audit/audit.routes.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { clientRoutes } from '../clients/clients.routes.js';
 import type { ClientService } from '../clients/clients.service.js';
+import { connectionRoutes } from '../connections/connections.routes.js';
+import type { ConnectionService } from '../connections/connections.service.js';
 import { groupRoutes } from '../groups/groups.routes.js';
 import type { GroupService } from '../groups/groups.service.js';
 import { readJson } from '../http/body.js';
@@ -42,6 +44,7 @@ interface AdminRouterDeps {
   importer: ImportService;
   resets: PasswordResetService;
   sessions: SessionService;
+  connections: ConnectionService;
 }
 
 function mount<StateT>(router: Router<StateT>, routes: GuardedRoute<StateT>[], options: GuardOptions<StateT>): void {
@@ -60,6 +63,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...(deps.audit ? auditRoutes(deps.audit) : []),
     ...passkeyRoutes(deps.passkeys),
     ...groupRoutes(deps.groups),
+    ...connectionRoutes(deps.connections),
   ];
   const openApiDocument = buildOpenApiDocument({ admin: adminLevel, pool: poolLevel });
   const options: GuardOptions<AdminState> = { readJson: (ctx) => readJson(ctx, deps.bodyLimitBytes), authorize: requireAdmin };

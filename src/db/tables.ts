@@ -137,6 +137,8 @@ export interface Database {
   one_time_codes: OneTimeCodeTable;
   user_lockouts: UserLockoutTable;
   mail_requests: MailRequestTable;
+  connections: ConnectionTable;
+  linked_identities: LinkedIdentityTable;
 }
 
 export type PoolRow = Selectable<PoolTable>;
@@ -249,3 +251,55 @@ export interface MailRequestTable {
 
 export type OneTimeCodeRow = Selectable<OneTimeCodeTable>;
 export type UserLockoutRow = Selectable<UserLockoutTable>;
+
+/** 011: an upstream identity provider of a pool (docs/adr/0900). */
+export interface ConnectionTable {
+  pool_id: string;
+  id: string;
+  name: string;
+  type: 'oidc' | 'oauth2';
+  preset: string | null;
+  display_name: string;
+  logo_url: string | null;
+  hidden: Generated<boolean>;
+  enabled: Generated<boolean>;
+  settings: Json<ConnectionSettings>;
+  client_id: string;
+  secret_enc: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** How a connection reaches its upstream and what it makes of the answer. */
+export interface ConnectionSettings {
+  issuer?: string;
+  tenant?: string;
+  authorizationEndpoint?: string;
+  tokenEndpoint?: string;
+  profileEndpoint?: string;
+  scopes: string[];
+  tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  claimMapping: ClaimMapping;
+  emailVerified: 'claim' | 'always' | 'never';
+  provisioning: 'just_in_time' | 'existing_users_only';
+}
+
+/** Upstream claim names (dotted paths) filling Tarn's user fields. */
+export interface ClaimMapping {
+  subject: string;
+  email: string;
+  emailVerified: string;
+  profile: Record<string, string>;
+  metadata: Record<string, string>;
+}
+
+export interface LinkedIdentityTable {
+  pool_id: string;
+  connection_id: string;
+  subject: string;
+  user_id: string;
+  created_at: Timestamp;
+}
+
+export type ConnectionRow = Selectable<ConnectionTable>;
+export type LinkedIdentityRow = Selectable<LinkedIdentityTable>;

@@ -88,6 +88,8 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
     allowOmittingSingleRegisteredRedirectUri: false,
     // The client's resource servers travel with its metadata (clients.service toOidcMetadata).
     extraClientMetadata: { properties: [RESOURCES_METADATA, REFRESH_GRACE_METADATA] },
+    // `idp=<connection name>`: the relying party picks the upstream, skipping the login page (ADR 0900).
+    extraParams: ['idp'],
     features: {
       devInteractions: { enabled: false },
       backchannelLogout: { enabled: true },

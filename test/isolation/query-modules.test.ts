@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { createAuditQueries } from '../../src/audit/audit.queries.js';
 import { createClientQueries } from '../../src/clients/clients.queries.js';
+import { createConnectionQueries } from '../../src/connections/connections.queries.js';
 import { hashSecret } from '../../src/crypto/secrets.js';
 import { createGroupQueries } from '../../src/groups/groups.queries.js';
 import { createKeyQueries } from '../../src/keys/keys.queries.js';
@@ -110,6 +111,39 @@ const cases: Record<string, ModuleCase> = {
       return { phone: user?.phone, lastLoginAt: user?.last_login_at };
     },
     own: { phone: null, lastLoginAt: null },
+  },
+
+  connections: {
+    async seed({ a, userA }) {
+      const connections = createConnectionQueries(db(), a);
+      const settings = { scopes: ['openid'], tokenEndpointAuthMethod: 'client_secret_basic', claimMapping: { subject: 'sub', email: 'email', emailVerified: 'email_verified', profile: {}, metadata: {} }, emailVerified: 'claim', provisioning: 'just_in_time', issuer: 'https://idp.example.test' };
+      const row = await connections.insertConnection({ id: randomUUID(), name: 'upstream', type: 'oidc', preset: null, display_name: 'Upstream', logo_url: null, settings: JSON.stringify(settings), client_id: 'c', secret_enc: null });
+      await connections.insertIdentity({ connection_id: row.id, subject: 'upstream-sub', user_id: userA });
+      return { connection: row.id };
+    },
+    async atOtherPool({ b, userA }, { connection }) {
+      const connections = createConnectionQueries(db(), b);
+      return {
+        find: await connections.findConnection(connection!),
+        byName: await connections.findConnectionByName('upstream'),
+        list: await connections.listConnections(),
+        update: await connections.updateConnection(connection!, { display_name: 'changed by B' }),
+        identities: await connections.listIdentities(userA),
+        identity: await connections.findIdentity(connection!, 'upstream-sub'),
+        link: await connections.insertIdentity({ connection_id: connection!, subject: 'other', user_id: userA }).then(
+          () => 'linked',
+          (error: { code?: string }) => error.code,
+        ),
+        unlink: await connections.deleteIdentity(userA, connection!),
+        delete: await connections.deleteConnection(connection!),
+      };
+    },
+    nothing: { find: undefined, byName: undefined, list: [], update: undefined, identities: [], identity: undefined, link: '23503', unlink: false, delete: false },
+    async atOwnPool({ a, userA }, { connection }) {
+      const connections = createConnectionQueries(db(), a);
+      return { name: (await connections.findConnection(connection!))?.display_name, identities: (await connections.listIdentities(userA)).map((row) => row.subject) };
+    },
+    own: { name: 'Upstream', identities: ['upstream-sub'] },
   },
 
   groups: {

@@ -29,6 +29,8 @@ export interface InteractionDeps {
   audit?: SignInRecorder;
   /** Passkey pages (passkey.routes.ts): registered on this router, and offered after a sign-in. */
   passkeys?: PasskeyInteractions;
+  /** The pool's "Continue with …" buttons (connections.service.ts). */
+  connections?: { listButtons(poolId: string): Promise<{ name: string; displayName: string; logoUrl: string | null }[]> };
 }
 
 export type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']>>;
@@ -110,6 +112,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
       registerUrl: pool.self_registration ? `${interactionBase(ctx)}/register` : undefined,
       emailCodeAction: pool.sign_in.emailCode ? `${interactionBase(ctx)}/email-code` : undefined,
       passkeyAction: pool.sign_in.passkey ? `${interactionBase(ctx)}/passkey` : undefined,
+      connections: ((await deps.connections?.listButtons(pool.id)) ?? []).map((button) => ({ ...button, url: `${interactionBase(ctx)}/connection/${button.name}` })),
     });
   }
 
@@ -131,6 +134,11 @@ export function createInteractionRouter(deps: InteractionDeps) {
   router.get('/interaction/:uid', async function showInteraction(ctx) {
     const details = await loadDetails(ctx);
     ctx.set('Cache-Control', 'no-store');
+    // The relying party chose the upstream itself (`idp`, ADR 0900): no login page.
+    if (details.prompt.name === 'login' && typeof details.params.idp === 'string' && deps.connections) {
+      ctx.status = 303;
+      return ctx.redirect(`${interactionBase(ctx)}/connection/${encodeURIComponent(details.params.idp)}`);
+    }
     if (details.prompt.name === 'login') return renderLogin(ctx, details, {});
     if (details.prompt.name === 'consent') return renderConsent(ctx, details);
     throw new HostedPageError(400, 'Unsupported request', `The application asked for "${details.prompt.name}", which this pool does not offer.`);

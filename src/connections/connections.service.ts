@@ -1,0 +1,228 @@
+/**
+ * Connections of a pool: upstream OpenID providers and OAuth 2 providers users sign in
+ * through (docs/adr/0900).
+ * - A name is unique in the pool (409 naming `name`); it is the `idp` parameter's value.
+ * - oidc needs an issuer (its discovery document gives the endpoints); oauth2 needs the
+ *   authorization, token and profile endpoints. A preset fills them; the admin's fields win.
+ * - The client secret is sealed at rest (crypto/envelope.ts), bound to pool and connection,
+ *   and never answered.
+ * - Profile fields of the claim mapping must be fields of the pool's profile schema.
+ * - Linked identities are listed and unlinked per user; a connection's deletion unlinks all.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Envelope } from '../crypto/envelope.js';
+import type { Db } from '../db/database.js';
+import { isUniqueViolation } from '../db/errors.js';
+import type { ClaimMapping, ConnectionRow, ConnectionSettings, PoolRow } from '../db/tables.js';
+import { isUuid } from '../http/ids.js';
+import { fieldError, problems, type FieldError } from '../http/problem.js';
+import type { UserSchemas } from '../users/user-schema.js';
+import { createUserQueries } from '../users/users.queries.js';
+import { createConnectionQueries, type ConnectionChange } from './connections.queries.js';
+import type { CreateConnectionInput, UpdateConnectionInput } from './connections.schemas.js';
+import { expandPreset, OIDC_MAPPING, type Preset } from './presets.js';
+
+function sealContext(poolId: string, connectionId: string): string {
+  return `connection-secret:${poolId}:${connectionId}`;
+}
+
+export function callbackUrlOf(publicUrl: string, poolId: string, name: string): string {
+  return `${publicUrl}/pools/${poolId}/connections/${name}/callback`;
+}
+
+const nameTaken = (error: unknown): never => {
+  if (isUniqueViolation(error)) throw problems.conflict('A connection with this name already exists in the pool.', [fieldError('name', 'Already in use.')]);
+  throw error;
+};
+
+function mergeMapping(base: ClaimMapping, given: Partial<ClaimMapping> | undefined): ClaimMapping {
+  return { ...base, ...given, profile: given?.profile ?? base.profile, metadata: given?.metadata ?? base.metadata };
+}
+
+export interface ConnectionServiceDeps {
+  db: Db;
+  envelope: Envelope;
+  schemas: UserSchemas;
+  publicUrl: string;
+}
+
+export function createConnectionService({ db, envelope, schemas, publicUrl }: ConnectionServiceDeps) {
+  function toConnectionResponse(row: ConnectionRow) {
+    const s = row.settings;
+    return {
+      id: row.id,
+      name: row.name,
+      type: row.type,
+      preset: row.preset,
+      displayName: row.display_name,
+      logoUrl: row.logo_url,
+      hidden: row.hidden,
+      enabled: row.enabled,
+      issuer: s.issuer ?? null,
+      tenant: s.tenant ?? null,
+      authorizationEndpoint: s.authorizationEndpoint ?? null,
+      tokenEndpoint: s.tokenEndpoint ?? null,
+      profileEndpoint: s.profileEndpoint ?? null,
+      clientId: row.client_id,
+      hasSecret: row.secret_enc !== null,
+      scopes: s.scopes,
+      tokenEndpointAuthMethod: s.tokenEndpointAuthMethod,
+      claimMapping: s.claimMapping,
+      emailVerified: s.emailVerified,
+      provisioning: s.provisioning,
+      callbackUrl: callbackUrlOf(publicUrl, row.pool_id, row.name),
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    };
+  }
+
+  /** What a type needs and what the pool's schema allows; every problem at once. */
+  function checkSettings(pool: PoolRow, type: 'oidc' | 'oauth2', settings: ConnectionSettings, hasSecret: boolean): void {
+    const errors: FieldError[] = [];
+    if (type === 'oidc' && !settings.issuer) errors.push(fieldError('issuer', 'Required for an oidc connection.'));
+    if (type === 'oauth2') {
+      for (const key of ['authorizationEndpoint', 'tokenEndpoint', 'profileEndpoint'] as const) {
+        if (!settings[key]) errors.push(fieldError(key, 'Required for an oauth2 connection.'));
+      }
+    }
+    if (type === 'oidc' && !settings.scopes.includes('openid')) errors.push(fieldError('scopes', 'An oidc connection must ask for openid.'));
+    if (settings.tokenEndpointAuthMethod !== 'private_key_jwt' && !hasSecret) errors.push(fieldError('clientSecret', `Required with ${settings.tokenEndpointAuthMethod}.`));
+    if (settings.tokenEndpointAuthMethod === 'private_key_jwt' && type !== 'oidc') errors.push(fieldError('tokenEndpointAuthMethod', 'private_key_jwt is for oidc connections.'));
+    const profileSchema = schemas.profileSchemaOf(pool) as { properties?: Record<string, unknown>; additionalProperties?: unknown };
+    const closed = profileSchema.additionalProperties === false;
+    for (const field of Object.keys(settings.claimMapping.profile)) {
+      if (closed && !(profileSchema.properties && field in profileSchema.properties)) {
+        errors.push(fieldError(['claimMapping', 'profile', field], 'Not a field of this pool\'s profile schema.'));
+      }
+    }
+    if (errors.length > 0) throw problems.validation(errors);
+  }
+
+  async function findRow(poolId: string, connectionId: string): Promise<ConnectionRow | undefined> {
+    return isUuid(connectionId) ? createConnectionQueries(db, poolId).findConnection(connectionId) : undefined;
+  }
+
+  async function getRow(poolId: string, connectionId: string): Promise<ConnectionRow> {
+    const row = await findRow(poolId, connectionId);
+    if (!row) throw problems.notFound('Connection');
+    return row;
+  }
+
+  async function getUserId(poolId: string, userId: string): Promise<string> {
+    const user = isUuid(userId) ? await createUserQueries(db, poolId).findUser(userId) : undefined;
+    if (!user) throw problems.notFound('User');
+    return user.id;
+  }
+
+  return {
+    toConnectionResponse,
+
+    async createConnection(pool: PoolRow, input: CreateConnectionInput) {
+      const preset = input.preset ? expandPreset(input.preset as Preset, input.tenant) : undefined;
+      if (!preset && !input.type) throw problems.validation([fieldError('type', 'Give a type (oidc or oauth2) or a preset.')]);
+      if (preset && input.type && input.type !== preset.type) throw problems.validation([fieldError('type', `The ${input.preset} preset is an ${preset.type} connection.`)]);
+      if (!input.clientId) throw problems.validation([fieldError('clientId', 'Required.')]);
+      const type = preset?.type ?? input.type!;
+      const base = preset?.settings ?? {};
+      const settings: ConnectionSettings = {
+        issuer: input.issuer ?? base.issuer,
+        tenant: base.tenant,
+        authorizationEndpoint: input.authorizationEndpoint ?? base.authorizationEndpoint,
+        tokenEndpoint: input.tokenEndpoint ?? base.tokenEndpoint,
+        profileEndpoint: input.profileEndpoint ?? base.profileEndpoint,
+        scopes: input.scopes ?? base.scopes ?? (type === 'oidc' ? ['openid', 'email', 'profile'] : []),
+        tokenEndpointAuthMethod: input.tokenEndpointAuthMethod ?? base.tokenEndpointAuthMethod ?? 'client_secret_basic',
+        claimMapping: mergeMapping(base.claimMapping ?? OIDC_MAPPING, input.claimMapping),
+        emailVerified: input.emailVerified ?? 'claim',
+        provisioning: input.provisioning ?? 'just_in_time',
+      };
+      checkSettings(pool, type, settings, input.clientSecret !== undefined);
+      const id = randomUUID();
+      const row = await createConnectionQueries(db, pool.id)
+        .insertConnection({
+          id,
+          name: input.name,
+          type,
+          preset: input.preset ?? null,
+          display_name: input.displayName ?? preset?.displayName ?? input.name,
+          logo_url: input.logoUrl ?? null,
+          hidden: input.hidden ?? false,
+          enabled: input.enabled ?? true,
+          settings: JSON.stringify(settings),
+          client_id: input.clientId,
+          secret_enc: input.clientSecret ? envelope.seal(input.clientSecret, sealContext(pool.id, id)) : null,
+        })
+        .catch(nameTaken);
+      return toConnectionResponse(row);
+    },
+
+    /** The login page's buttons: enabled connections not hidden from it. */
+    async listButtons(poolId: string) {
+      const rows = await createConnectionQueries(db, poolId).listConnections();
+      return rows.filter((row) => row.enabled && !row.hidden).map((row) => ({ name: row.name, displayName: row.display_name, logoUrl: row.logo_url }));
+    },
+
+    async listConnections(poolId: string) {
+      const rows = await createConnectionQueries(db, poolId).listConnections();
+      return { items: rows.map(toConnectionResponse) };
+    },
+
+    async getConnection(poolId: string, connectionId: string) {
+      return toConnectionResponse(await getRow(poolId, connectionId));
+    },
+
+    async updateConnection(pool: PoolRow, connectionId: string, input: UpdateConnectionInput) {
+      const row = await getRow(pool.id, connectionId);
+      const current = row.settings;
+      const settings: ConnectionSettings = {
+        ...current,
+        ...(input.issuer !== undefined ? { issuer: input.issuer } : {}),
+        ...(input.authorizationEndpoint !== undefined ? { authorizationEndpoint: input.authorizationEndpoint } : {}),
+        ...(input.tokenEndpoint !== undefined ? { tokenEndpoint: input.tokenEndpoint } : {}),
+        ...(input.profileEndpoint !== undefined ? { profileEndpoint: input.profileEndpoint } : {}),
+        ...(input.scopes !== undefined ? { scopes: input.scopes } : {}),
+        ...(input.tokenEndpointAuthMethod !== undefined ? { tokenEndpointAuthMethod: input.tokenEndpointAuthMethod } : {}),
+        ...(input.emailVerified !== undefined ? { emailVerified: input.emailVerified } : {}),
+        ...(input.provisioning !== undefined ? { provisioning: input.provisioning } : {}),
+        claimMapping: mergeMapping(current.claimMapping, input.claimMapping),
+      };
+      checkSettings(pool, row.type, settings, input.clientSecret !== undefined || row.secret_enc !== null);
+      const change: ConnectionChange = { settings: JSON.stringify(settings) };
+      if (input.displayName !== undefined) change.display_name = input.displayName;
+      if (input.logoUrl !== undefined) change.logo_url = input.logoUrl;
+      if (input.hidden !== undefined) change.hidden = input.hidden;
+      if (input.enabled !== undefined) change.enabled = input.enabled;
+      if (input.clientId !== undefined) change.client_id = input.clientId;
+      if (input.clientSecret !== undefined) change.secret_enc = envelope.seal(input.clientSecret, sealContext(pool.id, row.id));
+      const updated = await createConnectionQueries(db, pool.id).updateConnection(row.id, change);
+      if (!updated) throw problems.notFound('Connection');
+      return toConnectionResponse(updated);
+    },
+
+    async deleteConnection(poolId: string, connectionId: string): Promise<void> {
+      const deleted = isUuid(connectionId) && (await createConnectionQueries(db, poolId).deleteConnection(connectionId));
+      if (!deleted) throw problems.notFound('Connection');
+    },
+
+    /** The client secret in clear, for the token request only. */
+    openSecret(row: ConnectionRow): string | undefined {
+      return row.secret_enc ? envelope.open(row.secret_enc, sealContext(row.pool_id, row.id)) : undefined;
+    },
+
+    async listIdentities(poolId: string, userId: string) {
+      const rows = await createConnectionQueries(db, poolId).listIdentities(await getUserId(poolId, userId));
+      return { items: rows.map((row) => ({ connection: row.connection_name, connectionId: row.connection_id, subject: row.subject, createdAt: row.created_at })) };
+    },
+
+    /** Unlinks the user's identity of the named connection; 404 when there is none. */
+    async unlinkIdentity(poolId: string, userId: string, connectionName: string): Promise<void> {
+      const id = await getUserId(poolId, userId);
+      const queries = createConnectionQueries(db, poolId);
+      const connection = await queries.findConnectionByName(connectionName);
+      const deleted = connection !== undefined && (await queries.deleteIdentity(id, connection.id));
+      if (!deleted) throw problems.notFound('Linked identity');
+    },
+  };
+}
+
+export type ConnectionService = ReturnType<typeof createConnectionService>;

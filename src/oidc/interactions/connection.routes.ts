@@ -1,0 +1,150 @@
+/**
+ * Sign-in through a connection (an upstream identity provider; docs/adr/0900):
+ *   GET /interaction/:uid/connection/:name   to the upstream, state, nonce and PKCE bound to this interaction
+ *   GET /connections/:name/callback          back from the upstream: the user signed in (amr "fed")
+ *   GET/POST /interaction/:uid/connection/:name/link
+ *                                            an account with the upstream's verified email exists:
+ *                                            its owner proves it (password) before the link is made
+ * The callback's path is fixed per connection (it is registered at the upstream), so the
+ * interaction it belongs to travels in a sealed cookie scoped to that path. Every failure is
+ * a branded page, an audit entry and a counted sign-in failure; none is a 500.
+ */
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { mapDatabaseError } from '../../db/errors.js';
+import { FederationError, type FederationFailure, type FederationService } from '../../connections/federation.service.js';
+import type { UserService } from '../../users/users.service.js';
+import type { PageRenderer } from '../../views/render.js';
+import { csrfToken } from './csrf.js';
+import { interactionBase, readInteractionForm } from './interaction-steps.js';
+import { entryOf, expired, finishInteraction, HostedPageError, INVALID_CREDENTIALS, loadDetails, type Details, type InteractionDeps } from './interactions.routes.js';
+
+export interface ConnectionRouteDeps {
+  federation: FederationService;
+  users: UserService;
+  pages: PageRenderer;
+  csrfKey: Buffer;
+  bodyLimitBytes: number;
+  publicUrl: string;
+  audit?: InteractionDeps['audit'];
+}
+
+const COOKIE = 'tarn.federation';
+const LINK_COOKIE = 'tarn.federation.link';
+
+const pages: Record<FederationFailure, [number, string, string]> = {
+  unknown_connection: [404, 'Page not found', 'This way of signing in is not offered here.'],
+  bad_state: [400, 'Sign-in expired', 'This sign-in could not be matched to one started in this browser. Go back to the application and start again.'],
+  upstream_denied: [403, 'Sign-in cancelled', 'The sign-in was cancelled or refused at the identity provider. Go back to the application and try again.'],
+  upstream_unreachable: [502, 'Identity provider unavailable', 'The identity provider could not be reached. Try again in a few minutes.'],
+  upstream_invalid: [502, 'Sign-in failed', 'The identity provider\'s answer could not be verified. Try again, or sign in another way.'],
+  proof_required: [409, 'Account already exists', 'An account with this email already exists here, and this identity provider cannot be linked to it automatically. Sign in to it another way.'],
+  not_provisioned: [403, 'No account', 'There is no account here for this identity. Ask an administrator to invite you.'],
+  inactive: [403, 'Account unavailable', 'This account cannot sign in. Contact an administrator.'],
+};
+
+function pageFor(error: FederationError): HostedPageError {
+  const [status, title, sentence] = pages[error.reason];
+  return new HostedPageError(status, title, sentence);
+}
+
+export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDeps): void {
+  async function record(ctx: Context, name: string, outcome: 'success' | 'failure', fields: { userId?: string; reason?: string; email?: string }) {
+    // The metric's method label stays bounded ("connection"); the connection's name goes into the audit reason.
+    const reason = `connection ${name}${fields.reason ? `: ${fields.reason}` : ''}`;
+    await deps.audit?.signIn({ poolId: entryOf(ctx).pool.id, method: 'connection', outcome, ip: ctx.ip, requestId: ctx.state.requestId, ...fields, reason });
+  }
+
+  async function failed(ctx: Context, name: string, error: unknown): Promise<never> {
+    if (!(error instanceof FederationError)) throw error;
+    await record(ctx, name, 'failure', { reason: error.reason });
+    throw pageFor(error);
+  }
+
+  router.get('/interaction/:uid/connection/:name', async function goUpstream(ctx) {
+    const details = await loadDetails(ctx);
+    if (details.prompt.name !== 'login') throw expired();
+    const { pool } = entryOf(ctx);
+    const name = ctx.params.name!;
+    const started = await deps.federation.begin(pool, name, details.uid).catch((error: unknown) => failed(ctx, name, error));
+    ctx.cookies.set(COOKIE, started.cookie, { path: started.cookiePath, httpOnly: true, sameSite: 'lax', overwrite: true, maxAge: 10 * 60 * 1000, secure: ctx.secure });
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 303;
+    ctx.redirect(started.url);
+  });
+
+  router.get('/connections/:name/callback', async function returnFromUpstream(ctx) {
+    const { pool, provider } = entryOf(ctx);
+    const name = ctx.params.name!;
+    ctx.set('Cache-Control', 'no-store');
+    const sealed = ctx.cookies.get(COOKIE);
+    ctx.cookies.set(COOKIE, null, { path: `/pools/${pool.id}/connections/${name}` });
+    const pending = await Promise.resolve()
+      .then(() => deps.federation.openPending(pool.id, name, sealed))
+      .catch((error: unknown) => failed(ctx, name, error));
+    let details: Details;
+    try {
+      details = await provider.interactionDetails(ctx.req, ctx.res);
+    } catch (error) {
+      if (mapDatabaseError(error)) throw error;
+      throw expired();
+    }
+    if (details.uid !== pending.uid || details.prompt.name !== 'login') throw expired();
+    const callbackUrl = new URL(`${deps.publicUrl}${ctx.originalUrl}`);
+    const outcome = await deps.federation.complete(pool, name, pending, callbackUrl).catch((error: unknown) => failed(ctx, name, error));
+    if (outcome.kind === 'proof_required') {
+      ctx.cookies.set(LINK_COOKIE, deps.federation.sealLink(pool.id, outcome.link), { path: linkPath(pool.id, details.uid, name), httpOnly: true, sameSite: 'lax', overwrite: true, maxAge: 10 * 60 * 1000, secure: ctx.secure });
+      ctx.status = 303;
+      return ctx.redirect(linkPath(pool.id, details.uid, name));
+    }
+    await record(ctx, name, 'success', { userId: outcome.user.id, email: outcome.user.email, reason: outcome.created ? 'provisioned' : undefined });
+    return finishInteraction(ctx, details, { login: { accountId: outcome.user.id, amr: ['fed'] } });
+  });
+
+  const linkPath = (poolId: string, uid: string, name: string) => `/pools/${poolId}/interaction/${uid}/connection/${name}/link`;
+
+  async function openLinkStep(ctx: Context) {
+    const details = await loadDetails(ctx);
+    if (details.prompt.name !== 'login') throw expired();
+    const { pool } = entryOf(ctx);
+    const name = ctx.params.name!;
+    const link = await Promise.resolve()
+      .then(() => deps.federation.openLink(pool.id, details.uid, ctx.cookies.get(LINK_COOKIE)))
+      .catch((error: unknown) => failed(ctx, name, error));
+    return { details, pool, name, link };
+  }
+
+  async function renderLink(ctx: Context, details: Details, email: string, name: string, error?: string, status = 200) {
+    const { pool } = entryOf(ctx);
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await deps.pages.render('link-account', pool, {
+      action: `${interactionBase(ctx)}/connection/${name}/link`,
+      csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
+      email,
+      error,
+      abortUrl: `${interactionBase(ctx)}/abort`,
+    });
+  }
+
+  router.get('/interaction/:uid/connection/:name/link', async function showLinkAccount(ctx) {
+    const { details, name, link } = await openLinkStep(ctx);
+    return renderLink(ctx, details, link.email, name);
+  });
+
+  router.post('/interaction/:uid/connection/:name/link', async function proveAndLink(ctx) {
+    const { details, pool, name, link } = await openLinkStep(ctx);
+    const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
+    // The proof is for the account the upstream email matched, whatever the form says.
+    const check = await deps.users.verifyPassword(pool, link.email, form.password ?? '');
+    if (!check.ok) {
+      await record(ctx, name, 'failure', { userId: link.userId, reason: 'link_proof_failed' });
+      return renderLink(ctx, details, link.email, name, INVALID_CREDENTIALS, 401);
+    }
+    await deps.federation.linkProven(pool.id, link, check.user.id).catch((error: unknown) => failed(ctx, name, error));
+    ctx.cookies.set(LINK_COOKIE, null, { path: linkPath(pool.id, details.uid, name) });
+    await record(ctx, name, 'success', { userId: check.user.id, email: check.user.email, reason: 'linked' });
+    return finishInteraction(ctx, details, { login: { accountId: check.user.id, amr: ['fed', 'pwd'] } });
+  });
+}

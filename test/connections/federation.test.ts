@@ -1,0 +1,288 @@
+/**
+ * Signing in at one pool through another pool of a Tarn reached over HTTP (pool-to-pool
+ * federation; docs/adr/0900). The upstream is a real OpenID provider: its discovery, JWKS,
+ * token endpoint and hosted login. The downstream relying party (openid-client) ends with
+ * an ID token whose `sub` is the downstream user's, never the upstream's.
+ */
+import type * as oidc from 'openid-client';
+import { Browser, decodeEntities, visibleText, type Page } from '../support/browser.js';
+import { createClient, createPool, createUser } from '../support/fixtures.js';
+import { discover, finishAuthorization, startAuthorization } from '../support/relying-party.js';
+import { startTarn, type RunningTarn } from '../support/tarn.js';
+
+let tarn: RunningTarn;
+beforeAll(async () => {
+  // The upstream pool is on this machine: loopback must be allowed deliberately.
+  tarn = await startTarn({ OUTGOING_NETWORKS: 'loopback' });
+});
+afterAll(async () => {
+  await tarn.close();
+});
+
+interface Federation {
+  upstream: { id: string; issuer: string };
+  downstream: { id: string; issuer: string };
+  rp: oidc.Configuration;
+  upstreamUser: { id: string; email: string; password: string };
+}
+
+/** An upstream pool with a user and an application for the downstream pool, and a downstream pool connected to it. */
+async function federate(connection: Record<string, unknown> = {}, upstreamUserFields: Record<string, unknown> = {}): Promise<Federation> {
+  const upstream = await createPool(tarn);
+  const downstream = await createPool(tarn);
+  const callback = `${tarn.url}/pools/${downstream.id}/connections/upstream/callback`;
+  const link = await createClient(tarn, upstream.id, { name: 'Downstream Tarn', redirectUris: [callback] });
+  const created = await tarn.admin('POST', `/pools/${downstream.id}/connections`, {
+    name: 'upstream',
+    type: 'oidc',
+    displayName: 'Partner',
+    issuer: upstream.issuer,
+    clientId: link.clientId,
+    clientSecret: link.clientSecret,
+    ...connection,
+  });
+  if (created.status !== 201) throw new Error(JSON.stringify(created.body));
+  expect(created.body.callbackUrl).toBe(callback);
+  const app = await createClient(tarn, downstream.id);
+  const rp = await discover(downstream.issuer, app.clientId, app.clientSecret);
+  const upstreamUser = await createUser(tarn, upstream.id, { emailVerified: true, ...upstreamUserFields });
+  return { upstream, downstream, rp, upstreamUser };
+}
+
+/** Starts at the relying party, chooses the connection on the downstream login page, signs in upstream. */
+async function signInUpstream(f: Federation, browser = new Browser(tarn.url)) {
+  const start = await startAuthorization(f.rp, browser);
+  expect(visibleText(start.page.html)).toContain('Continue with Partner');
+  const button = /<a[^>]*href="([^"]*)"[^>]*>[^<]*Continue with Partner/.exec(start.page.html)!;
+  let page: Page & { leftTo?: string } = await browser.get(decodeEntities(button[1]!));
+  expect(page.url).toContain(`/pools/${f.upstream.id}/interaction/`);
+  page = await browser.submit(page, { email: f.upstreamUser.email, password: f.upstreamUser.password });
+  for (let steps = 0; steps < 3 && !page.leftTo && page.html.includes('name="decision"'); steps += 1) page = await browser.submit(page, { decision: 'allow' });
+  return { page, start, browser };
+}
+
+async function downstreamUserByEmail(poolId: string, email: string) {
+  const list = await tarn.admin('GET', `/pools/${poolId}/users?email=${encodeURIComponent(email)}`);
+  return list.body.items[0] as { id: string; email: string; status: string; emailVerified: boolean; profile: Record<string, unknown> } | undefined;
+}
+
+describe('pool-to-pool federation', () => {
+  it('provisions a user just in time and the relying party gets the downstream user\'s sub', async () => {
+    const f = await federate({ claimMapping: { profile: { name: 'name' } } }, { profile: { name: 'Ada Lovelace' } });
+    const { page, start } = await signInUpstream(f);
+    const { tokens } = await finishAuthorization(f.rp, page.leftTo, start);
+    const claims = tokens.claims()!;
+
+    const user = await downstreamUserByEmail(f.downstream.id, f.upstreamUser.email);
+    expect(user).toMatchObject({ status: 'active', emailVerified: true, profile: { name: 'Ada Lovelace' } });
+    expect(claims.sub).toBe(user!.id);
+    expect(claims.sub).not.toBe(f.upstreamUser.id);
+    expect(claims.iss).toBe(f.downstream.issuer);
+
+    const identities = await tarn.admin('GET', `/pools/${f.downstream.id}/users/${user!.id}/identities`);
+    expect(identities.body.items).toEqual([expect.objectContaining({ connection: 'upstream', subject: f.upstreamUser.id })]);
+
+    // A second sign-in finds the same user through the linked identity.
+    const again = await signInUpstream(f);
+    const second = await finishAuthorization(f.rp, again.page.leftTo, again.start);
+    expect(second.tokens.claims()!.sub).toBe(user!.id);
+  });
+
+  it('a relying party picks a hidden connection with idp=<name>, skipping the login page', async () => {
+    const f = await federate({ hidden: true });
+    const browser = new Browser(tarn.url);
+    const plain = await startAuthorization(f.rp, new Browser(tarn.url));
+    expect(visibleText(plain.page.html)).not.toContain('Continue with Partner');
+    const start = await startAuthorization(f.rp, browser, { params: { idp: 'upstream' } });
+    expect(start.page.url).toContain(`/pools/${f.upstream.id}/interaction/`);
+    let page: Page & { leftTo?: string } = await browser.submit(start.page, { email: f.upstreamUser.email, password: f.upstreamUser.password });
+    for (let steps = 0; steps < 3 && !page.leftTo && page.html.includes('name="decision"'); steps += 1) page = await browser.submit(page, { decision: 'allow' });
+    const { tokens } = await finishAuthorization(f.rp, page.leftTo, start);
+    const user = await downstreamUserByEmail(f.downstream.id, f.upstreamUser.email);
+    expect(tokens.claims()!.sub).toBe(user!.id);
+  });
+
+  it('links to an existing user with the same verified email only after that user proves the account', async () => {
+    const f = await federate();
+    const existing = await createUser(tarn, f.downstream.id, { email: f.upstreamUser.email });
+    const { page, start, browser } = await signInUpstream(f);
+    // Back from the upstream: not signed in, asked for the existing account's password.
+    expect(page.leftTo).toBeUndefined();
+    expect(page.url).toMatch(/\/connection\/upstream\/link$/);
+    expect(visibleText(page.html)).toContain(`An account for ${existing.email} already exists here`);
+    expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([]);
+
+    const wrong = await browser.submit(page, { password: 'not the password' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.leftTo).toBeUndefined();
+    expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([]);
+
+    let proven = await browser.submit(wrong, { password: existing.password });
+    // The downstream asks this user's consent for the relying party, as for any first sign-in.
+    if (!proven.leftTo && proven.html.includes('name="decision"')) proven = await browser.submit(proven, { decision: 'allow' });
+    const { tokens } = await finishAuthorization(f.rp, proven.leftTo, start);
+    expect(tokens.claims()!.sub).toBe(existing.id);
+    expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([expect.objectContaining({ connection: 'upstream', subject: f.upstreamUser.id })]);
+
+    // Linked: the next upstream sign-in needs no password here.
+    const again = await signInUpstream(f);
+    expect((await finishAuthorization(f.rp, again.page.leftTo, again.start)).tokens.claims()!.sub).toBe(existing.id);
+  });
+
+  it('never signs in or links on the email alone: without the proof the sign-in goes nowhere', async () => {
+    const f = await federate();
+    const existing = await createUser(tarn, f.downstream.id, { email: f.upstreamUser.email });
+    const { page, browser } = await signInUpstream(f);
+    expect(page.url).toMatch(/\/link$/);
+    // A forged form without the interaction's CSRF token, or a replayed link page in another browser, links nothing.
+    const stranger = new Browser(tarn.url);
+    const elsewhere = await stranger.get(new URL(page.url).pathname);
+    expect(elsewhere.leftTo).toBeUndefined();
+    expect(elsewhere.status).toBeGreaterThanOrEqual(400);
+    const noCsrf = await browser.request('POST', page.url, { password: existing.password });
+    expect(noCsrf.status).toBeGreaterThanOrEqual(400);
+    expect(noCsrf.headers.get('location')).toBeNull();
+    expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([]);
+  });
+
+  it('an unverified upstream email never links, even with proof offered', async () => {
+    const f = await federate({}, { emailVerified: false });
+    const existing = await createUser(tarn, f.downstream.id, { email: f.upstreamUser.email });
+    const { page } = await signInUpstream(f);
+    expect(page.status).toBe(409);
+    expect(visibleText(page.html)).toContain('cannot be linked to it automatically');
+    expect(page.html).not.toContain('name="password"');
+    expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([]);
+    const audit = await tarn.admin('GET', `/pools/${f.downstream.id}/audit`);
+    expect(JSON.stringify(audit.body)).toContain('proof_required');
+  });
+
+  it('with existing users only, an unknown upstream user gets a branded refusal and no account', async () => {
+    const f = await federate({ provisioning: 'existing_users_only' });
+    const { page } = await signInUpstream(f);
+    expect(page.status).toBe(403);
+    expect(visibleText(page.html)).toContain('There is no account here for this identity');
+    expect(await downstreamUserByEmail(f.downstream.id, f.upstreamUser.email)).toBeUndefined();
+  });
+
+  it('a tampered state is a branded page, not a sign-in', async () => {
+    const f = await federate();
+    const browser = new Browser(tarn.url);
+    const start = await startAuthorization(f.rp, browser);
+    const uid = /\/interaction\/([^/?"]+)/.exec(start.page.url)![1]!;
+    const toUpstream = await browser.request('GET', `/pools/${f.downstream.id}/interaction/${uid}/connection/upstream`);
+    const upstreamUrl = new URL(toUpstream.headers.get('location')!);
+    expect(upstreamUrl.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(upstreamUrl.searchParams.get('nonce')).toBeTruthy();
+    upstreamUrl.searchParams.set('state', 'forged-state');
+    let page: Page & { leftTo?: string } = await browser.get(upstreamUrl.href);
+    page = await browser.submit(page, { email: f.upstreamUser.email, password: f.upstreamUser.password });
+    for (let steps = 0; steps < 3 && !page.leftTo && page.html.includes('name="decision"'); steps += 1) page = await browser.submit(page, { decision: 'allow' });
+    expect(page.url).toContain(`/pools/${f.downstream.id}/connections/upstream/callback`);
+    expect(page.status).toBe(400);
+    expect(visibleText(page.html)).toContain('Sign-in expired');
+    expect(await downstreamUserByEmail(f.downstream.id, f.upstreamUser.email)).toBeUndefined();
+  });
+
+  it('an upstream that is down is a branded 502 page and a failed sign-in in the audit log', async () => {
+    const f = await federate();
+    const down = await createPool(tarn);
+    const created = await tarn.admin('POST', `/pools/${down.id}/connections`, { name: 'upstream', type: 'oidc', issuer: 'http://127.0.0.1:9/pools/nowhere', clientId: 'c', clientSecret: 's' });
+    expect(created.status).toBe(201);
+    const app = await createClient(tarn, down.id);
+    const rp = await discover(down.issuer, app.clientId, app.clientSecret);
+    const browser = new Browser(tarn.url);
+    const start = await startAuthorization(rp, browser);
+    const uid = /\/interaction\/([^/?"]+)/.exec(start.page.url)![1]!;
+    const page = await browser.get(`/pools/${down.id}/interaction/${uid}/connection/upstream`);
+    expect(page.status).toBe(502);
+    expect(visibleText(page.html)).toContain('The identity provider could not be reached');
+    expect(page.html).not.toMatch(/ECONNREFUSED|at .*\.ts:/);
+    const audit = await tarn.admin('GET', `/pools/${down.id}/audit`);
+    expect(JSON.stringify(audit.body)).toContain('connection upstream: upstream_unreachable');
+    const metrics = await (await fetch(`${tarn.url}/metrics`)).text();
+    expect(metrics).toMatch(/tarn_sign_ins_total\{method="connection",outcome="failure"\} [1-9]/);
+    void f;
+  });
+
+  it('pool A\'s connection means nothing at pool B', async () => {
+    const f = await federate();
+    const other = await createPool(tarn);
+    const app = await createClient(tarn, other.id);
+    const rp = await discover(other.issuer, app.clientId, app.clientSecret);
+    const browser = new Browser(tarn.url);
+    const start = await startAuthorization(rp, browser);
+    const uid = /\/interaction\/([^/?"]+)/.exec(start.page.url)![1]!;
+    const page = await browser.get(`/pools/${other.id}/interaction/${uid}/connection/upstream`);
+    expect(page.status).toBe(404);
+    expect(visibleText(page.html)).toContain('not offered here');
+    const callback = await browser.get(`/pools/${other.id}/connections/upstream/callback?code=x&state=y`);
+    expect(callback.status).toBe(400);
+    void f;
+  });
+});
+
+describe('an ID token the upstream did not sign', () => {
+  it('is refused with a branded page: the signature is checked against the upstream JWKS', async () => {
+    const { createServer } = await import('node:http');
+    const jose = await import('jose');
+    const published = await jose.generateKeyPair('RS256', { extractable: true });
+    const forger = await jose.generateKeyPair('RS256');
+    const jwk = { ...(await jose.exportJWK(published.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    const pool = await createPool(tarn);
+    let nonce = '';
+    // An issuer whose discovery and JWKS are honest but whose token endpoint hands out an ID
+    // token signed with another key (kid of the published one): what a tampered token looks like.
+    const server = createServer((request, response) => {
+      const url = new URL(request.url!, issuer);
+      const json = (body: unknown) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(body));
+      };
+      if (url.pathname === '/.well-known/openid-configuration') {
+        return json({ issuer, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/jwks`, response_types_supported: ['code'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256'] });
+      }
+      if (url.pathname === '/jwks') return json({ keys: [jwk] });
+      if (url.pathname === '/authorize') {
+        nonce = url.searchParams.get('nonce')!;
+        const back = new URL(url.searchParams.get('redirect_uri')!);
+        back.searchParams.set('code', 'the-code');
+        back.searchParams.set('state', url.searchParams.get('state')!);
+        response.writeHead(302, { location: back.href });
+        return response.end();
+      }
+      if (url.pathname === '/token') {
+        void new jose.SignJWT({ nonce, email: 'forged@example.test', email_verified: true })
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .setIssuer(issuer)
+          .setAudience('downstream')
+          .setSubject('forged-subject')
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(forger.privateKey)
+          .then((idToken) => json({ access_token: 'at', token_type: 'Bearer', id_token: idToken, expires_in: 300 }));
+        return;
+      }
+      response.writeHead(404);
+      response.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const issuer = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      expect((await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'forging', type: 'oidc', issuer, clientId: 'downstream', clientSecret: 's' })).status).toBe(201);
+      const app = await createClient(tarn, pool.id);
+      const rp = await discover(pool.issuer, app.clientId, app.clientSecret);
+      const browser = new Browser(tarn.url);
+      const start = await startAuthorization(rp, browser, { params: { idp: 'forging' } });
+      expect(start.page.leftTo).toContain(`${issuer}/authorize`);
+      const page = await browser.get(start.page.leftTo!);
+      expect(page.leftTo).toBeUndefined();
+      expect(page.status).toBe(502);
+      expect(visibleText(page.html)).toContain('could not be verified');
+      expect(await downstreamUserByEmail(pool.id, 'forged@example.test')).toBeUndefined();
+    } finally {
+      server.close();
+      server.closeAllConnections();
+    }
+  });
+});
