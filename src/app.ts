@@ -24,6 +24,8 @@ import { staticAssets } from './http/static.js';
 import type { Logger } from './log.js';
 import { createInteractionRouter } from './oidc/interactions/interactions.routes.js';
 import { createPasskeyInteractions } from './oidc/interactions/passkey.routes.js';
+import { createMfaInteractions } from './oidc/interactions/mfa.routes.js';
+import { createMfaService } from './mfa/mfa.service.js';
 import { registerMyPasskeyRoutes } from './passkeys/passkeys.me.routes.js';
 import { createPasskeyService } from './passkeys/passkeys.service.js';
 import { callProvider, poolGateway } from './oidc/pool-gateway.js';
@@ -117,7 +119,8 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
   const csrfKey = deriveKey(config.masterKey, 'csrf');
   const passkeyPages = createPasskeyInteractions({ passkeys, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, log });
-  const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit, passkeys: passkeyPages });
+  const mfaPages = createMfaInteractions({ mfa: createMfaService({ db, envelope, guard, clock }), users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
+  const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit, passkeys: passkeyPages, mfa: mfaPages });
   registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
   registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
   registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });

@@ -73,7 +73,9 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
       names: { session: '_tarn_session', interaction: '_tarn_interaction', resume: '_tarn_resume' },
     },
     claims: {
-      openid: ['sub'],
+      // Every ID token says how the user signed in (docs/adr/0307): acr (whether a second factor
+      // was passed) and RFC 8176 amr (pwd, otp, mfa, hwk), as set by the sign-in that made the session.
+      openid: ['sub', 'acr', 'amr'],
       email: ['email', 'email_verified'],
       phone: ['phone_number', 'phone_number_verified'],
       profile: [...PROFILE_CLAIMS],

@@ -17,6 +17,7 @@ import type { PageRenderer } from '../../views/render.js';
 import type { PoolProvider } from '../provider-registry.js';
 import { csrfToken } from './csrf.js';
 import { interactionBase, readInteractionForm } from './interaction-steps.js';
+import type { MfaInteractions } from './mfa.routes.js';
 import type { PasskeyInteractions } from './passkey.routes.js';
 import { describeScopes } from './scopes.js';
 
@@ -29,6 +30,8 @@ export interface InteractionDeps {
   audit?: { signIn(event: { poolId: string; method: string; outcome: 'success' | 'failure'; userId?: string; email?: string; reason?: string; ip?: string; requestId?: string }): Promise<void> };
   /** Passkey pages (passkey.routes.ts): registered on this router, and offered after a sign-in. */
   passkeys?: PasskeyInteractions;
+  /** Second factor after a password (mfa.routes.ts). */
+  mfa?: MfaInteractions;
 }
 
 export type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']>>;
@@ -157,6 +160,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
       requestId: ctx.state.requestId,
     });
     if (!check.ok) return renderLogin(ctx, details, { status: 401, email, error: INVALID_CREDENTIALS });
+    if (await deps.mfa?.askAfterPassword(ctx, details, { accountId: check.user.id, amr: ['pwd'] })) return;
     const result = { login: { accountId: check.user.id, amr: ['pwd'] } };
     if (await deps.passkeys?.offerEnrolment(ctx, details, result)) return;
     return finishInteraction(ctx, details, result);
@@ -190,6 +194,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
   });
 
   deps.passkeys?.register(router);
+  deps.mfa?.register(router);
 
   return router;
 }

@@ -1,0 +1,91 @@
+/**
+ * Second factors of a pool's users (docs/adr/0307): an authenticator app (TOTP, RFC 6238).
+ * The shared secret is sealed at rest with the envelope, bound to the pool and user. A code
+ * is accepted once: its time step is stored and a later code must belong to a later step.
+ * Wrong codes count against the user like wrong passwords (lockout.service.ts): past the
+ * pool's `lockout.maxAttempts` wrong codes since the last right one, the user is locked for
+ * `lockout.windowSeconds`, and a right password does not reset that count.
+ */
+import QRCode from 'qrcode';
+import type { Envelope } from '../crypto/envelope.js';
+import type { Db } from '../db/database.js';
+import type { MfaPolicy, PoolRow } from '../db/tables.js';
+import type { SignInGuard } from '../users/lockout.service.js';
+import { createTotpQueries } from './totp.queries.js';
+import { matchTotp, newTotpSecret, otpauthUri } from './totp.js';
+
+export interface MfaServiceDeps {
+  db: Db;
+  envelope: Envelope;
+  guard: SignInGuard;
+  clock: () => Date;
+}
+
+export interface TotpEnrolment {
+  /** The manual key (base32), for typing into an app that cannot scan. */
+  secret: string;
+  uri: string;
+  /** The URI as a QR code, an SVG document rendered here (no script, no request to a third party). */
+  qrSvg: string;
+}
+
+export const mfaPolicy = (pool: PoolRow): MfaPolicy => pool.sign_in.mfa ?? 'off';
+
+const sealContext = (poolId: string, userId: string) => `user_totp:${poolId}:${userId}`;
+
+export function createMfaService({ db, envelope, guard, clock }: MfaServiceDeps) {
+  return {
+    /** Whether the user has a confirmed second factor. */
+    async hasFactor(poolId: string, userId: string): Promise<boolean> {
+      const row = await createTotpQueries(db, poolId).findTotp(userId);
+      return Boolean(row?.confirmed_at);
+    },
+
+    /**
+     * The enrolment in progress (the same secret on every showing, so a scanned code stays
+     * right), or a new one; undefined when the user already has a confirmed app.
+     */
+    async startTotpEnrolment(pool: PoolRow, user: { id: string; email: string }): Promise<TotpEnrolment | undefined> {
+      const queries = createTotpQueries(db, pool.id);
+      const existing = await queries.findTotp(user.id);
+      if (existing?.confirmed_at) return undefined;
+      let secret = existing ? envelope.open(existing.secret_enc, sealContext(pool.id, user.id)) : undefined;
+      if (!secret) {
+        secret = newTotpSecret();
+        if (!(await queries.upsertPendingTotp(user.id, envelope.seal(secret, sealContext(pool.id, user.id))))) return undefined;
+      }
+      const uri = otpauthUri(secret, pool.name, user.email);
+      const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+      return { secret, uri, qrSvg };
+    },
+
+    /** The first code from the app confirms the enrolment. */
+    async confirmTotp(pool: PoolRow, userId: string, code: string): Promise<boolean> {
+      const queries = createTotpQueries(db, pool.id);
+      const row = await queries.findTotp(userId);
+      if (!row || row.confirmed_at) return false;
+      const step = matchTotp(envelope.open(row.secret_enc, sealContext(pool.id, userId)), code.trim(), clock(), row.last_step);
+      return step !== undefined && (await queries.acceptStep(userId, step, true));
+    },
+
+    /** A code at sign-in. False for a wrong, reused or locked-out attempt (one answer for all). */
+    async verifyTotp(pool: PoolRow, userId: string, code: string): Promise<boolean> {
+      const queries = createTotpQueries(db, pool.id);
+      const row = await queries.findTotp(userId);
+      if (!row?.confirmed_at) return false;
+      if (await guard.isUserLocked(pool.id, userId)) return false;
+      const step = matchTotp(envelope.open(row.secret_enc, sealContext(pool.id, userId)), code.trim(), clock(), row.last_step);
+      if (step !== undefined && (await queries.acceptStep(userId, step, false))) return true;
+      const failures = await queries.countFailure(userId);
+      // Past the limit, lock at once (a lockout row whose limit is one failure).
+      if (failures >= pool.lockout.maxAttempts) await guard.recordFailure(pool.id, { ...pool.lockout, maxAttempts: 1 }, userId);
+      return false;
+    },
+
+    async removeTotp(poolId: string, userId: string): Promise<boolean> {
+      return createTotpQueries(db, poolId).deleteTotp(userId);
+    },
+  };
+}
+
+export type MfaService = ReturnType<typeof createMfaService>;

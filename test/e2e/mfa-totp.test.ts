@@ -1,0 +1,138 @@
+/**
+ * A second factor with an authenticator app (RFC 6238 TOTP) on the hosted sign-in: a pool
+ * that requires MFA makes a user enrol (QR code and manual key) before the application gets
+ * its code; later sign-ins ask for a code after the password; a wrong or reused code is
+ * refused (RFC 6238 §5.2); the ID token says which methods were used (RFC 8176 amr).
+ */
+import * as OTPAuth from 'otpauth';
+import { decodeJwt } from 'jose';
+import { Browser, decodeEntities, visibleText, type Page } from '../support/browser.js';
+import { dumpDatabase } from '../support/dump.js';
+import { finishAuthorization, setUpSignIn, startAuthorization } from '../support/relying-party.js';
+import { startTarn, type RunningTarn } from '../support/tarn.js';
+
+let tarn: RunningTarn;
+beforeAll(async () => {
+  tarn = await startTarn();
+});
+afterAll(async () => {
+  await tarn.close();
+});
+
+/** What the user's authenticator app shows, `steps` periods from now. */
+function appCode(secret: string, steps = 0): string {
+  return new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 }).generate({ timestamp: Date.now() + steps * 30_000 });
+}
+
+function manualKey(page: Page): string {
+  const key = /<code id="totp-secret">([A-Z2-7]+)<\/code>/.exec(page.html);
+  if (!key) throw new Error(`no manual key on ${page.url}`);
+  return key[1]!;
+}
+
+async function passwordStep(tarnUrl: string, config: Parameters<typeof startAuthorization>[0], user: { email: string; password: string }, browser = new Browser(tarnUrl)) {
+  const start = await startAuthorization(config, browser, { scope: 'openid' });
+  const page = await browser.submit(start.page, { email: user.email, password: user.password });
+  return { browser, start, page };
+}
+
+async function allow(browser: Browser, page: Page & { leftTo?: string }) {
+  return !page.leftTo && page.html.includes('name="decision"') ? browser.submit(page, { decision: 'allow' }) : page;
+}
+
+describe('TOTP second factor (RFC 6238)', () => {
+  it('required policy: enrolment by manual key before the application gets its code, then password + code', async () => {
+    const { user, config } = await setUpSignIn(tarn, { pool: { signIn: { mfa: 'required' } } });
+
+    const first = await passwordStep(tarn.url, config, user);
+    expect(first.page.leftTo).toBeUndefined();
+    expect(visibleText(first.page.html)).toContain('Set up two-step verification');
+    expect(first.page.html).toMatch(/<svg role="img" aria-label="QR code[^"]*"/);
+    expect(first.page.html).not.toContain('mfa/skip');
+    const secret = manualKey(first.page);
+
+    // Going back to the provider without a code does not sign the user in.
+    const resumed = await first.browser.get(first.start.page.url);
+    expect(resumed.leftTo).toBeUndefined();
+
+    const wrongFirst = await first.browser.submit(first.page, { code: appCode(secret, 5) }, 'mfa/enrol');
+    expect(wrongFirst.status).toBe(400);
+    expect(wrongFirst.leftTo).toBeUndefined();
+    expect(manualKey(wrongFirst)).toBe(secret);
+
+    const enrolled = await allow(first.browser, await first.browser.submit(wrongFirst, { code: appCode(secret) }, 'mfa/enrol'));
+    const { tokens } = await finishAuthorization(config, enrolled.leftTo, first.start);
+    const claims = decodeJwt(tokens.id_token!);
+    expect(claims.amr).toEqual(expect.arrayContaining(['pwd', 'otp', 'mfa']));
+
+    // The secret is sealed at rest.
+    expect(await dumpDatabase(tarn.database)).not.toContain(secret);
+
+    // A new browser: password, then the app's code.
+    const second = await passwordStep(tarn.url, config, user);
+    expect(visibleText(second.page.html)).toContain('Two-step verification');
+    const reused = await second.browser.submit(second.page, { code: appCode(secret) });
+    expect(reused.status).toBe(401);
+    expect(visibleText(reused.html)).toContain('already used');
+    const wrong = await second.browser.submit(reused, { code: appCode(secret, 7) });
+    expect(wrong.status).toBe(401);
+    expect(wrong.leftTo).toBeUndefined();
+    const next = appCode(secret, 1);
+    const signedIn = await allow(second.browser, await second.browser.submit(wrong, { code: next }));
+    const again = await finishAuthorization(config, signedIn.leftTo, second.start);
+    expect(decodeJwt(again.tokens.id_token!).amr).toEqual(expect.arrayContaining(['pwd', 'otp', 'mfa']));
+
+    // The same code once more, in a third browser: refused.
+    const third = await passwordStep(tarn.url, config, user);
+    const replay = await third.browser.submit(third.page, { code: next });
+    expect(replay.status).toBe(401);
+    expect(replay.leftTo).toBeUndefined();
+  });
+
+  it('optional policy: enrolment is offered and can be skipped; the ID token then says password only', async () => {
+    const { user, config } = await setUpSignIn(tarn, { pool: { signIn: { mfa: 'optional' } } });
+    const { browser, start, page } = await passwordStep(tarn.url, config, user);
+    const skip = /href="([^"]*\/mfa\/skip)"/.exec(page.html);
+    expect(skip).not.toBeNull();
+    const done = await allow(browser, await browser.get(decodeEntities(skip![1]!)));
+    const { tokens } = await finishAuthorization(config, done.leftTo, start);
+    const amr = decodeJwt(tokens.id_token!).amr as string[];
+    expect(amr).toContain('pwd');
+    expect(amr).not.toContain('mfa');
+  });
+
+  it('required policy: the skip link of an optional pool does not get around enrolment', async () => {
+    const { user, config } = await setUpSignIn(tarn, { pool: { signIn: { mfa: 'required' } } });
+    const { browser, page } = await passwordStep(tarn.url, config, user);
+    const base = /action="([^"]*\/mfa\/enrol)"/.exec(page.html)![1]!.replace(/\/enrol$/, '');
+    const skipped = await browser.get(`${decodeEntities(base)}/skip`);
+    expect(skipped.leftTo).toBeUndefined();
+    expect(skipped.status).toBe(400);
+  });
+
+  it('wrong codes lock the account like wrong passwords, and a right password does not reset the count', async () => {
+    const { user, config } = await setUpSignIn(tarn, { pool: { signIn: { mfa: 'required' }, lockout: { maxAttempts: 3, windowSeconds: 600 } } });
+    const first = await passwordStep(tarn.url, config, user);
+    const secret = manualKey(first.page);
+    await allow(first.browser, await first.browser.submit(first.page, { code: appCode(secret) }, 'mfa/enrol'));
+    for (let round = 0; round < 3; round += 1) {
+      const attempt = await passwordStep(tarn.url, config, user);
+      const wrong = await attempt.browser.submit(attempt.page, { code: appCode(secret, 9) });
+      expect(wrong.status).toBe(401);
+    }
+    // Locked: the right code (and the right password) no longer sign in.
+    const locked = await passwordStep(tarn.url, config, user);
+    expect(locked.page.status).toBe(401);
+    expect(visibleText(locked.page.html)).toContain('Invalid email or password.');
+  });
+
+  it('an admin sees mfa in the pool settings and cannot set an unknown policy', async () => {
+    const { pool } = await setUpSignIn(tarn, { pool: { signIn: { mfa: 'optional' } } });
+    const read = await tarn.admin('GET', `/pools/${pool.id}`);
+    expect(read.body.signIn.mfa).toBe('optional');
+    const bad = await tarn.admin('PATCH', `/pools/${pool.id}`, { signIn: { mfa: 'sometimes' } });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toContain('application/problem+json');
+    expect(JSON.stringify(bad.body)).toContain('mfa');
+  });
+});
