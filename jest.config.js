@@ -10,6 +10,8 @@ export default {
   // Real relying parties (Apache, Chromium SPAs): npm run test:interop (jest.interop.config.js).
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/interop/'],
   setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
+  globalSetup: '<rootDir>/test/support/jest-global-setup.js',
+  globalTeardown: '<rootDir>/test/support/jest-global-teardown.js',
   testTimeout: 60_000,
   maxWorkers: 2,
 };

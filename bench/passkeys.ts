@@ -21,7 +21,7 @@ const config = loadConfig({ NODE_ENV: 'test', PUBLIC_URL: 'https://id.example.te
 const tarn = createApp({ config, database: handle, log: createLogger('silent') });
 const { users, pools, passkeys } = tarn.services;
 const poolId = `bench-${randomBytes(3).toString('hex')}`;
-await pools.createPool({ id: poolId, name: 'Bench', signIn: { password: true, emailCode: false, passkey: true } } as never);
+await pools.createPool({ id: poolId, name: 'Bench', signIn: { password: true, emailCode: false, passkey: true } });
 const pool = (await createPoolQueries(db).findPool(poolId))!;
 const created = await users.createUser(pool, { email: 'bench@example.test', mode: 'password', password: 'correct horse battery staple' } as never);
 const user = await users.getUserRow(poolId, created.id);

@@ -46,6 +46,7 @@ import { createOnboardingService } from './users/onboarding.service.js';
 import { createPasswordHasher } from './users/password.js';
 import { createUserSchemas } from './users/user-schema.js';
 import { createUserService } from './users/users.service.js';
+import { createImportService } from './users/import/import.service.js';
 import { createPageRenderer } from './views/render.js';
 import { createErrorPages } from './http/error-page.js';
 import { createResourceRoutes } from './oidc/resource-routes.js';
@@ -78,9 +79,11 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const metrics = createMetrics({ cacheStats: () => registry.stats() });
   const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onWriteFailure: metrics.auditFailed });
   const groups = createGroupService({ db });
+  const importer = createImportService({ db, hasher, schemas, log });
 
   // The registry and the services that change what it caches refer to each other:
   // services tell it about changes, it asks the client service for client metadata.
+  // eslint-disable-next-line prefer-const -- declared before the registry that reads it lazily, assigned once both exist
   let clients!: ReturnType<typeof createClientService>;
   const registry = createProviderRegistry({
     db,
@@ -130,7 +133,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   registerMyPasskeyRoutes(resources, { passkeys, bodyLimitBytes: config.bodyLimitBytes });
   const errorPages = createErrorPages({ pages, log });
 
-  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys });
+  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys, importer });
   const health = createHealthRouter(database);
   registerPostToGetRoutes(hosted, { pages, bodyLimitBytes: config.bodyLimitBytes, callProvider }); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601, 0602)
 

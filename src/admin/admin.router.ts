@@ -18,6 +18,8 @@ import { passkeyRoutes } from '../passkeys/passkeys.routes.js';
 import type { PasskeyService } from '../passkeys/passkeys.service.js';
 import { poolCollectionRoutes, poolRoutes } from '../pools/pools.routes.js';
 import type { PoolService } from '../pools/pools.service.js';
+import { userImportRoutes } from '../users/import/import.routes.js';
+import type { ImportService } from '../users/import/import.service.js';
 import { userRoutes } from '../users/users.routes.js';
 import type { UserService } from '../users/users.service.js';
 import { adminAuth, requireAdmin, type AdminState } from './admin-auth.js';
@@ -33,6 +35,7 @@ interface AdminRouterDeps {
   audit?: AuditService;
   passkeys: PasskeyService;
   groups: GroupService;
+  importer: ImportService;
 }
 
 function mount<StateT>(router: Router<StateT>, routes: GuardedRoute<StateT>[], options: GuardOptions<StateT>): void {
@@ -44,6 +47,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
   const poolLevel = [
     ...poolRoutes(deps.pools),
     ...clientRoutes(deps.clients),
+    ...userImportRoutes(deps.importer, deps.audit), // before userRoutes: /users/import is not /users/:userId
     ...userRoutes(deps.users),
     ...(deps.audit ? auditRoutes(deps.audit) : []),
     ...passkeyRoutes(deps.passkeys),

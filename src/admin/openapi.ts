@@ -31,7 +31,12 @@ function openApiPath(prefix: string, path: string): string {
 }
 
 function parametersOf(spec: DocumentedSpec): JsonSchema[] {
-  const path = Object.entries(spec.params?.shape ?? {}).map(([name, schema]) => ({ name, in: 'path', required: true, schema: toJsonSchema(schema as z.ZodType, 'input') }));
+  const path = Object.entries(spec.params?.shape ?? {}).map(([name, schema]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: toJsonSchema(schema as z.ZodType, 'input'),
+  }));
   const query = Object.entries(spec.query?.shape ?? {}).map(([name, schema]) => {
     const field = schema as z.ZodType;
     const document = toJsonSchema(field, 'input');
@@ -44,7 +49,12 @@ function parametersOf(spec: DocumentedSpec): JsonSchema[] {
 function operationOf(spec: DocumentedSpec, name: string): JsonSchema {
   const success = spec.response
     ? { description: STATUS_TEXT[spec.status] ?? 'Success', content: json(spec.response, 'output') }
-    : { description: STATUS_TEXT[spec.status] ?? 'Success' };
+    : spec.streamed
+      ? {
+          description: `${STATUS_TEXT[spec.status] ?? 'Success'}: ${spec.streamed.mediaType}, one item a line`,
+          content: { [spec.streamed.mediaType]: { schema: toJsonSchema(spec.streamed.item, 'output') } },
+        }
+      : { description: STATUS_TEXT[spec.status] ?? 'Success' };
   const problems = [400, 401, 404, ...(spec.adminOnly ? [403] : []), ...(spec.problems ?? [])].sort((a, b) => a - b);
   const parameters = parametersOf(spec);
   return {
@@ -81,7 +91,7 @@ export function buildOpenApiDocument(routes: DocumentedRoutes) {
     components: {
       securitySchemes: {
         adminToken: { type: 'http', scheme: 'bearer', description: 'TARN_ADMIN_TOKEN: every route.' },
-        poolSecret: { type: 'http', scheme: 'basic', description: 'poolId:poolSecret: that pool\'s routes.' },
+        poolSecret: { type: 'http', scheme: 'basic', description: "poolId:poolSecret: that pool's routes." },
       },
       schemas: {
         Problem: {
@@ -95,7 +105,11 @@ export function buildOpenApiDocument(routes: DocumentedRoutes) {
             instance: { type: 'string' },
             errors: {
               type: 'array',
-              items: { type: 'object', required: ['field', 'pointer', 'detail'], properties: { field: { type: 'string' }, pointer: { type: 'string' }, detail: { type: 'string' } } },
+              items: {
+                type: 'object',
+                required: ['field', 'pointer', 'detail'],
+                properties: { field: { type: 'string' }, pointer: { type: 'string' }, detail: { type: 'string' } },
+              },
             },
           },
         },

@@ -34,7 +34,7 @@ export function matchAdminRoute(router: Router<AdminState>, path: string, method
   const matched = router.match(path, method);
   const layer = matched.pathAndMethod.toReversed().find((candidate) => candidate.methods.length > 0);
   if (!layer) return undefined;
-  const params = layer.params(path, layer.captures(path) ?? [], {}) as Record<string, string>;
+  const params = layer.params(path, layer.captures(path) ?? [], {});
   return { template: layer.path as string, params };
 }
 
@@ -137,6 +137,7 @@ export function auditAdminActions(audit: AuditService, router: Router<AdminState
         );
       }
     }
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what the next middleware threw, unchanged
     if (failure !== undefined) throw failure;
   };
 }

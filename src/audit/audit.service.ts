@@ -78,7 +78,7 @@ export interface AuditServiceDeps {
  * must still be recorded, so those become U+FFFD (the UTF-8 round trip replaces surrogates).
  */
 function storable(text: string, max: number): string {
-  return Buffer.from(text.slice(0, max), 'utf8').toString('utf8').replace(/\u0000/g, '\ufffd');
+  return Buffer.from(text.slice(0, max), 'utf8').toString('utf8').replaceAll('\u0000', '\ufffd');
 }
 
 export function toAuditResponse(row: AuditEventRow) {

@@ -8,7 +8,14 @@ import type { ClientService } from './clients.service.js';
 export function clientRoutes(clients: ClientService) {
   return [
     poolRoute(
-      { method: 'post', path: '/clients', summary: 'Create an application (secret returned once)', body: createClientSchema, status: 201, response: clientWithSecretResponse },
+      {
+        method: 'post',
+        path: '/clients',
+        summary: 'Create an application (secret returned once)',
+        body: createClientSchema,
+        status: 201,
+        response: clientWithSecretResponse,
+      },
       async function createClient(ctx, { body }) {
         const created = await clients.createClient(ctx.state.pool.id, body);
         ctx.set('Location', `/admin/pools/${ctx.state.pool.id}/clients/${created.clientId}`);
@@ -28,7 +35,15 @@ export function clientRoutes(clients: ClientService) {
       },
     ),
     poolRoute(
-      { method: 'patch', path: '/clients/:clientId', summary: 'Change an application', params: clientIdParams, body: updateClientSchema, status: 200, response: clientWithSecretResponse },
+      {
+        method: 'patch',
+        path: '/clients/:clientId',
+        summary: 'Change an application',
+        params: clientIdParams,
+        body: updateClientSchema,
+        status: 200,
+        response: clientWithSecretResponse,
+      },
       async function updateClient(ctx, { params, body }) {
         return clients.updateClient(ctx.state.pool.id, params.clientId, body);
       },
@@ -47,8 +62,11 @@ export function clientRoutes(clients: ClientService) {
         return clients.rotateClientSecret(ctx.state.pool.id, params.clientId);
       },
     ),
-    poolRoute({ method: 'delete', path: '/clients/:clientId', summary: 'Delete an application', params: clientIdParams, status: 204 }, async function deleteClient(ctx, { params }) {
-      await clients.deleteClient(ctx.state.pool.id, params.clientId);
-    }),
+    poolRoute(
+      { method: 'delete', path: '/clients/:clientId', summary: 'Delete an application', params: clientIdParams, status: 204 },
+      async function deleteClient(ctx, { params }) {
+        await clients.deleteClient(ctx.state.pool.id, params.clientId);
+      },
+    ),
   ];
 }

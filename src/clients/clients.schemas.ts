@@ -11,14 +11,17 @@ export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'priva
 const uri = z
   .string()
   .max(2048)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return url.hash === '' && !value.includes('#');
-    } catch {
-      return false;
-    }
-  }, { message: 'Must be an absolute URI without a fragment.' });
+  .refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return url.hash === '' && !value.includes('#');
+      } catch {
+        return false;
+      }
+    },
+    { message: 'Must be an absolute URI without a fragment.' },
+  );
 
 // RFC 8707 §2: an absolute URI without a fragment; scopes are plain scope tokens (RFC 6749 §3.3).
 const scopeToken = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/, { message: 'Must be a scope token (printable ASCII, no spaces or quotes).' });
@@ -44,13 +47,17 @@ const clientFields = {
   tokenEndpointAuthMethod: z.enum(AUTH_METHODS),
   backchannelLogoutUri: uri.nullable(),
   jwks: jwks.nullable(),
-  idTokenSignedResponseAlg: z.enum(ID_TOKEN_ALGS).describe('OIDC Registration §2 id_token_signed_response_alg: how this client\'s ID tokens are signed (default RS256).'),
+  idTokenSignedResponseAlg: z
+    .enum(ID_TOKEN_ALGS)
+    .describe("OIDC Registration §2 id_token_signed_response_alg: how this client's ID tokens are signed (default RS256)."),
   refreshTokenReuseGraceSeconds: z
     .number()
     .int()
     .min(0)
     .max(300)
-    .describe('Seconds after a refresh token is first used during which using it again returns another refresh token of the same grant instead of revoking the grant (default 0: strict).'),
+    .describe(
+      'Seconds after a refresh token is first used during which using it again returns another refresh token of the same grant instead of revoking the grant (default 0: strict).',
+    ),
   dpopBoundAccessTokens: z.boolean().describe('RFC 9449 §5.2: every access token of this client must be DPoP-bound.'),
   resources: z
     .array(resource)
@@ -58,8 +65,17 @@ const clientFields = {
     .describe('RFC 8707 resource servers this client may get JWT access tokens (RFC 9068) for, each with the scopes it may be granted there.'),
 };
 
+/**
+ * Moving an application from another provider keeps its credentials, so the application
+ * needs no change: its client id (printable ASCII) and, for a secret-based method, its secret.
+ */
+const carriedOver = {
+  clientId: z.string().regex(/^[\x21-\x7e]{1,200}$/, { message: 'Must be 1 to 200 printable ASCII characters without spaces.' }),
+  clientSecret: z.string().min(16, { message: 'Must be at least 16 characters.' }).max(512),
+};
+
 export const createClientSchema = z
-  .object(clientFields)
+  .object({ ...clientFields, ...carriedOver })
   .partial()
   .required({ name: true })
   .strict();
@@ -80,6 +96,8 @@ export const clientResponse = z.object({
   tokenEndpointAuthMethod: z.string(),
   backchannelLogoutUri: z.string().nullable(),
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).nullable(),
+  idTokenSignedResponseAlg: z.string(),
+  refreshTokenReuseGraceSeconds: z.number().int(),
   dpopBoundAccessTokens: z.boolean(),
   resources: z.array(z.object({ uri: z.string(), scopes: z.array(z.string()) })),
   hasSecret: z.boolean(),

@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { Envelope } from '../crypto/envelope.js';
 import { generateSecret } from '../crypto/secrets.js';
 import type { Db } from '../db/database.js';
+import { isUniqueViolation } from '../db/errors.js';
 import type { ClientResource, ClientRow } from '../db/tables.js';
 import { toPage, type PageQuery } from '../http/pagination.js';
 import { fieldError, problems, type FieldError } from '../http/problem.js';
@@ -94,7 +95,7 @@ function checkShape(shape: ClientShape, outgoing: ClientServiceDeps['outgoing'])
     errors.push(fieldError('grantTypes', 'A public client (tokenEndpointAuthMethod "none") cannot use client_credentials.'));
   }
   if (shape.tokenEndpointAuthMethod === 'private_key_jwt' && !shape.jwks) {
-    errors.push(fieldError('jwks', 'private_key_jwt needs the client\'s public keys (jwks).'));
+    errors.push(fieldError('jwks', "private_key_jwt needs the client's public keys (jwks)."));
   }
   const seen = new Set<string>();
   shape.resources.forEach((resource, index) => {
@@ -200,14 +201,23 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         refreshTokenReuseGraceSeconds: input.refreshTokenReuseGraceSeconds ?? 0,
       };
       checkShape(shape, outgoing);
-      const clientId = randomBytes(16).toString('base64url');
-      const secret = usesSecret(shape.tokenEndpointAuthMethod) ? generateSecret('tcs') : undefined;
+      if (input.clientSecret !== undefined && !usesSecret(shape.tokenEndpointAuthMethod)) {
+        throw problems.validation([fieldError('clientSecret', `A client using ${shape.tokenEndpointAuthMethod} has no secret.`)]);
+      }
+      const clientId = input.clientId ?? randomBytes(16).toString('base64url');
+      const secret = usesSecret(shape.tokenEndpointAuthMethod) ? (input.clientSecret ?? generateSecret('tcs')) : undefined;
       await checkWithProvider(poolId, clientId, shape, secret);
-      const row = await createClientQueries(db, poolId).insertClient({
-        client_id: clientId,
-        ...shapeColumns(shape),
-        secret_enc: secret ? envelope.seal(secret, sealContext(poolId, clientId)) : null,
-      });
+      const row = await createClientQueries(db, poolId)
+        .insertClient({
+          client_id: clientId,
+          ...shapeColumns(shape),
+          secret_enc: secret ? envelope.seal(secret, sealContext(poolId, clientId)) : null,
+        })
+        .catch((error: unknown) => {
+          if (isUniqueViolation(error))
+            throw problems.conflict('A client with this id already exists in the pool.', [fieldError('clientId', 'Already in use.')]);
+          throw error;
+        });
       await changed(poolId);
       return { ...toClientResponse(row), ...(secret ? { clientSecret: secret } : {}) };
     },

@@ -17,6 +17,8 @@ export interface DatabaseHandle {
   readonly kind: 'postgres' | 'pglite';
   /** The server's URL (PostgreSQL only): for connections outside the pool, e.g. LISTEN. */
   readonly url?: string | undefined;
+  /** PGlite only: its whole data directory as an archive that pgliteArchive can start from. */
+  readonly archive?: () => Promise<Blob>;
   /** Runs a multi-statement SQL script (migrations). */
   execScript(sql: string): Promise<void>;
   close(): Promise<void>;
@@ -27,6 +29,8 @@ export interface DatabaseOptions {
   databaseUrl?: string | undefined;
   /** PGlite data directory; "memory://" keeps it in memory (tests). */
   pgliteDir?: string;
+  /** A PGlite data directory archive (PGlite's dumpDataDir) to start from instead of an empty cluster. */
+  pgliteArchive?: Blob;
   poolSize?: number;
   /** How long a request waits for a new connection before failing with 503 (ms). */
   connectTimeoutMs?: number;
@@ -73,14 +77,15 @@ async function openPostgres(url: string, poolSize: number, connectTimeoutMs: num
   };
 }
 
-async function openPglite(dir: string): Promise<DatabaseHandle> {
+async function openPglite(dir: string, archive: Blob | undefined): Promise<DatabaseHandle> {
   const { PGlite } = await import('@electric-sql/pglite');
   if (!dir.startsWith('memory://')) mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create(dir);
+  const client = await PGlite.create(dir, archive ? { loadDataDir: archive } : {});
   const db = new Kysely<Database>({ dialect: new PgliteDialect(client) });
   return {
     db,
     kind: 'pglite',
+    archive: () => client.dumpDataDir('none'),
     async execScript(sql) {
       try {
         await client.exec(sql);
@@ -97,7 +102,7 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10, options.connectTimeoutMs ?? 2000);
-  return openPglite(options.pgliteDir ?? 'memory://');
+  return openPglite(options.pgliteDir ?? 'memory://', options.pgliteArchive);
 }
 
 export function pgliteDirFor(dataDir: string): string {

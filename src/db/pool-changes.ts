@@ -146,7 +146,7 @@ export function startPoolChangeFeed(options: PoolChangeFeedOptions): PoolChangeF
       listener = undefined;
       publisher = undefined;
       publisherReady = undefined;
-      await Promise.all(clients.map((client) => client?.end().catch(() => {})));
+      await Promise.all(clients.filter((client) => client !== undefined).map((client) => client.end().catch(() => {})));
     },
   };
 }

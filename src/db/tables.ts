@@ -108,7 +108,11 @@ export interface UserTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   last_login_at: Timestamp | null;
+  /** 011: what an import asked for the user's next sign-in (docs/adr/0305). */
+  password_change: ColumnType<PasswordChange | null, PasswordChange | null | undefined, PasswordChange | null>;
 }
+
+export type PasswordChange = 'required' | 'if_weak';
 
 export interface OidcArtifactTable {
   pool_id: string;

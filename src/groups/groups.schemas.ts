@@ -13,7 +13,7 @@ const name = z
   .trim()
   .min(1, { message: 'Must not be empty.' })
   .max(128)
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what a group name must not hold
   .regex(/^[^\u0000-\u001f\u007f]*$/, { message: 'Must not contain control characters.' });
 const description = z.string().max(1024);
 const id = z.string().max(64);

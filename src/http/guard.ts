@@ -35,6 +35,11 @@ export interface RouteSpec<P extends ObjectSchema, Q extends ObjectSchema, B ext
   response?: R;
   /** Problem statuses the route can answer besides the ones every route can (400, 401, 404). */
   problems?: number[];
+  /**
+   * The handler streams its answer itself (ctx.body), one `item` a line in `mediaType`
+   * (e.g. an NDJSON export): documented, not checked, since it is never held whole.
+   */
+  streamed?: { mediaType: string; item: AnySchema };
   /** Only the admin token may call it (a pool secret gets 403). */
   adminOnly?: boolean;
 }

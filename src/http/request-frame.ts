@@ -57,6 +57,7 @@ export function requestFrame({ log, metrics, naming, limiters = [], traffic = { 
       limiter = limiters.find((candidate) => candidate.applies(ctx, path));
       work = limiter?.refuses(ctx) ?? next();
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the middleware threw, unchanged
       work = Promise.reject(error);
     }
     return work.then(

@@ -191,7 +191,7 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
       const entry = await this.get(poolId);
       if (!entry) return 'unknown pool';
       try {
-        await entry.provider.Client.validate(metadata as never);
+        await entry.provider.Client.validate(metadata);
         return undefined;
       } catch (error) {
         const e = error as { error_description?: string; message?: string };

@@ -322,7 +322,7 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
             id: passkey.credential_id,
             publicKey: Buffer.from(passkey.public_key, 'base64url'),
             counter: storedCounter,
-            transports: passkey.transports as never,
+            transports: passkey.transports,
           },
           requireUserVerification: true,
         });

@@ -4,12 +4,16 @@
  * a burst of sign-ins queues here instead of starving token issuance of CPU.
  */
 import argon2 from 'argon2';
+import { needsRehash, verifyStoredHash } from './password-hashes/index.js';
 
 export const ARGON2_PARAMS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
+  /** Any understood format (password-hashes/): argon2id, or a hash imported from another system. */
   verify(hash: string, password: string): Promise<boolean>;
+  /** True for an imported hash or older argon2id parameters: rehash after the next successful check. */
+  needsRehash(hash: string): boolean;
   /** Spends the same time as a real check when there is no account, so timing tells nothing. */
   verifyNothing(password: string): Promise<false>;
 }
@@ -36,7 +40,10 @@ export function createPasswordHasher(concurrency: number): PasswordHasher {
   return {
     hash,
     verify(hashed, password) {
-      return limited(() => argon2.verify(hashed, password).catch(() => false));
+      return limited(() => verifyStoredHash(hashed, password));
+    },
+    needsRehash(hashed) {
+      return needsRehash(hashed, ARGON2_PARAMS);
     },
     async verifyNothing(password) {
       dummy ??= hash('tarn-timing-equaliser');

@@ -60,7 +60,10 @@ export const DEFAULT_PROFILE_SCHEMA: Record<string, unknown> = {
 export type SchemaField = 'profile' | 'metadata';
 
 function pathOf(field: string, error: ErrorObject): string[] {
-  const parts = error.instancePath.split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
   const params = error.params as { missingProperty?: string; additionalProperty?: string };
   if (error.keyword === 'required' && params.missingProperty) parts.push(params.missingProperty);
   if (error.keyword === 'additionalProperties' && params.additionalProperty) parts.push(params.additionalProperty);
@@ -69,7 +72,7 @@ function pathOf(field: string, error: ErrorObject): string[] {
 
 function describe(error: ErrorObject): string {
   if (error.keyword === 'required') return 'Required.';
-  if (error.keyword === 'additionalProperties') return 'Not an attribute of this pool\'s schema.';
+  if (error.keyword === 'additionalProperties') return "Not an attribute of this pool's schema.";
   const message = error.message ?? 'is invalid';
   return `${message.charAt(0).toUpperCase()}${message.slice(1)}.`;
 }
@@ -91,12 +94,32 @@ export function createUserSchemas(options: { cacheSize?: number } = {}) {
     return validate;
   }
 
+  function validatorOf(schema: Record<string, unknown>, field: SchemaField): (value: unknown) => FieldError[] {
+    let validate: ValidateFunction;
+    try {
+      validate = compile(schema);
+    } catch {
+      // A schema stored before patterns were matched in linear time may use lookaround or
+      // backreferences: refuse the write rather than match it with a backtracking engine.
+      return () => [fieldError(field, "This pool's schema cannot be checked; an administrator must update it.")];
+    }
+    return (value) => (validate(value) ? [] : (validate.errors ?? []).map((error) => fieldError(pathOf(field, error), describe(error))));
+  }
+
   return {
+    /**
+     * validate() bound to one schema, looked up once: a bulk import checks many values
+     * against the same schema, and the lookup (the schema as cache key) costs more than the check.
+     */
+    validator: validatorOf,
+
     /** Problems with a schema an admin sets on a pool (empty when it compiles). */
     checkSchema(schema: Record<string, unknown> | null | undefined, field: string): FieldError[] {
       if (schema === null || schema === undefined) return [];
       if (!ajv.validateSchema(schema)) {
-        return (ajv.errors ?? []).map((error) => fieldError([field, ...error.instancePath.split('/').slice(1)], `Not a valid JSON Schema: ${error.message ?? 'invalid'}.`));
+        return (ajv.errors ?? []).map((error) =>
+          fieldError([field, ...error.instancePath.split('/').slice(1)], `Not a valid JSON Schema: ${error.message ?? 'invalid'}.`),
+        );
       }
       try {
         compile(schema);
@@ -108,16 +131,7 @@ export function createUserSchemas(options: { cacheSize?: number } = {}) {
 
     /** Field errors of `value` against the schema ({} of defaults when the pool has none). */
     validate(schema: Record<string, unknown>, value: unknown, field: SchemaField): FieldError[] {
-      let validate: ValidateFunction;
-      try {
-        validate = compile(schema);
-      } catch {
-        // A schema stored before patterns were matched in linear time may use lookaround or
-        // backreferences: refuse the write rather than match it with a backtracking engine.
-        return [fieldError(field, 'This pool\'s schema cannot be checked; an administrator must update it.')];
-      }
-      if (validate(value)) return [];
-      return (validate.errors ?? []).map((error) => fieldError(pathOf(field, error), describe(error)));
+      return validatorOf(schema, field)(value);
     },
 
     profileSchemaOf(pool: { profile_schema: Record<string, unknown> | null }): Record<string, unknown> {

@@ -78,17 +78,21 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
 
   function checkPassword(pool: PoolRow, password: string, email: string): void {
     const found = passwordProblems(pool.password_policy, password, email);
-    if (found.length) throw problems.validation(found.map((detail) => fieldError('password', detail)), 'The password does not meet the pool\'s password policy.');
+    if (found.length)
+      throw problems.validation(
+        found.map((detail) => fieldError('password', detail)),
+        "The password does not meet the pool's password policy.",
+      );
   }
 
   function checkProfile(pool: PoolRow, profile: Record<string, unknown>): void {
     const errors = schemas.validate(schemas.profileSchemaOf(pool), profile, 'profile');
-    if (errors.length) throw problems.validation(errors, 'The profile does not match the pool\'s profile schema.');
+    if (errors.length) throw problems.validation(errors, "The profile does not match the pool's profile schema.");
   }
 
   function checkMetadata(pool: PoolRow, metadata: Record<string, unknown>): void {
     const errors = schemas.validate(schemas.metadataSchemaOf(pool), metadata, 'metadata');
-    if (errors.length) throw problems.validation(errors, 'The metadata does not match the pool\'s metadata schema.');
+    if (errors.length) throw problems.validation(errors, "The metadata does not match the pool's metadata schema.");
   }
 
   function emailTaken(error: unknown): never {
@@ -111,6 +115,24 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
   /** Ends the user's sessions and revokes their grants and tokens. */
   async function revokeAccess(poolId: string, userId: string): Promise<void> {
     await createAccountArtifactQueries(db, poolId).deleteArtifactsOfAccount(userId);
+  }
+
+  /**
+   * An imported hash (bcrypt, PBKDF2, …) or older argon2id parameters become the pool's
+   * argon2id at the first sign-in, the only moment the password is known. A password the
+   * import flagged "change if weak" that fails the current policy becomes "change required".
+   * Failing here costs the user nothing: the old hash still works next time.
+   */
+  async function upgradeHash(pool: PoolRow, user: UserRow, password: string): Promise<void> {
+    try {
+      const change: UserChange = { password_hash: await hasher.hash(password) };
+      if (user.password_change === 'if_weak') {
+        change.password_change = passwordProblems(pool.password_policy, password, user.email).length ? 'required' : null;
+      }
+      await createUserQueries(db, pool.id).updateUser(user.id, change);
+    } catch (error) {
+      log.error({ err: error, poolId: pool.id, userId: user.id }, 'password rehash failed');
+    }
   }
 
   return {
@@ -145,7 +167,8 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     /** POST …/users/{id}/invitation: a new link and code; the previous ones stop working. */
     async resendInvitation(pool: PoolRow, userId: string) {
       const user = await getUserRow(pool.id, userId);
-      if (user.status !== 'new') throw problems.conflict(`The user is ${user.status}; only users with status "new" can be invited.`, [fieldError('status', `Is "${user.status}".`)]);
+      if (user.status !== 'new')
+        throw problems.conflict(`The user is ${user.status}; only users with status "new" can be invited.`, [fieldError('status', `Is "${user.status}".`)]);
       return sendInvitation(pool, user);
     },
 
@@ -221,6 +244,7 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
       // A success starts the count afresh; with no failures counted there is nothing to clear.
       if (lockout.windowStartedAt) await guard.recordSuccess(poolId, user.id);
       await createUserQueries(db, poolId).touchLastLogin(user.id);
+      if (hasher.needsRehash(user.password_hash!)) await upgradeHash(pool, user, password);
       return { ok: true, user };
     },
 

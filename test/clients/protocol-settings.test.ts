@@ -102,6 +102,6 @@ describe('application protocol settings (admin API)', () => {
     expect((await tarn.admin('PATCH', `/pools/${b.id}/clients/${app.clientId}`, { dpopBoundAccessTokens: true })).status).toBe(404);
     // …and unknown to pool B's provider.
     const device = await fetch(`${b.issuer}/device/auth`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ client_id: app.clientId }) });
-    expect((await device.json() as any).error).toBe('invalid_client');
+    expect((await device.json()).error).toBe('invalid_client');
   });
 });

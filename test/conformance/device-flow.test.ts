@@ -115,7 +115,7 @@ describe('device authorization grant (RFC 8628)', () => {
       // The provider answers expired_token while the row is still stored; once the
       // adapter sees it as expired (PGlite shares the moved clock) it is not found:
       // invalid_grant. Either way the device gets nothing (docs/conformance.md).
-      const body = await response.json() as any;
+      const body = await response.json();
       expect(response.status).toBe(400);
       expect(['expired_token', 'invalid_grant']).toContain(body.error);
     } finally {
@@ -133,6 +133,6 @@ describe('device authorization grant (RFC 8628)', () => {
     });
     expect(response.status).toBe(400);
     // RFC 8628 §3.2 / RFC 6749 §5.2 say unauthorized_client; oidc-provider answers invalid_request.
-    expect(await response.json() as any).toMatchObject({ error: 'invalid_request', error_description: `${DEVICE_GRANT} is not allowed for this client` });
+    expect(await response.json()).toMatchObject({ error: 'invalid_request', error_description: `${DEVICE_GRANT} is not allowed for this client` });
   });
 });

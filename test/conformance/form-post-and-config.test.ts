@@ -103,7 +103,7 @@ describe('Config OP (OpenID Connect Discovery 1.0)', () => {
     const response = await fetch(`${pool.issuer}/.well-known/openid-configuration`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('application/json');
-    const metadata = await response.json() as any;
+    const metadata = await response.json();
     // Discovery §4.3: issuer identical to the URL the document was fetched from, minus the well-known suffix.
     expect(metadata.issuer).toBe(pool.issuer);
     for (const endpoint of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'end_session_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'device_authorization_endpoint', 'pushed_authorization_request_endpoint']) {
@@ -145,7 +145,7 @@ describe('Config OP (OpenID Connect Discovery 1.0)', () => {
 
   it('oidcc-server (JWKS): the pool publishes its signing keys with kid, alg and use, and no private parts', async () => {
     const pool = await createPool(tarn);
-    const jwks = await (await fetch(`${pool.issuer}/jwks`)).json() as any;
+    const jwks = await (await fetch(`${pool.issuer}/jwks`)).json();
     expect(jwks.keys.length).toBeGreaterThanOrEqual(2);
     for (const key of jwks.keys) {
       expect(key.kid).toBeDefined();
@@ -163,7 +163,7 @@ describe('Config OP (OpenID Connect Discovery 1.0)', () => {
     const b = await createPool(tarn);
     const [ma, mb] = await Promise.all([a, b].map(async (pool) => (await fetch(`${pool.issuer}/.well-known/openid-configuration`)).json() as any));
     expect(ma.issuer).not.toBe(mb.issuer);
-    const [ka, kb] = await Promise.all([a, b].map(async (pool) => (await (await fetch(`${pool.issuer}/jwks`)).json() as any).keys.map((k: { kid: string }) => k.kid)));
+    const [ka, kb] = await Promise.all([a, b].map(async (pool) => (await (await fetch(`${pool.issuer}/jwks`)).json()).keys.map((k: { kid: string }) => k.kid)));
     expect(ka.filter((kid: string) => kb.includes(kid))).toEqual([]);
   });
 });

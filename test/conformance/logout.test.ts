@@ -7,7 +7,7 @@
  * pool's JWKS, as a relying party would.
  */
 import { createServer, type Server } from 'node:http';
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { Browser, visibleText } from '../support/browser.js';
 import { REDIRECT_URI } from '../support/fixtures.js';
@@ -178,14 +178,17 @@ describe('Back-Channel Logout OP', () => {
 
   it('Back-Channel Logout §2.7: a client the user never signed in to receives nothing', async () => {
     received.length = 0;
-    const setup = await setupPool(tarn, { postLogoutRedirectUris: [LOGGED_OUT] });
+    // The client signed in to has a back-channel endpoint too: its logout token is the signal
+    // that logout notifications went out, and it must be the only one.
+    const setup = await setupPool(tarn, { postLogoutRedirectUris: [LOGGED_OUT], backchannelLogoutUri: receiverUrl });
     // A second application in the same pool with a back-channel endpoint, never used in this session.
     const bystander = await tarn.admin('POST', `/pools/${setup.pool.id}/clients`, { name: 'Bystander', redirectUris: [REDIRECT_URI], backchannelLogoutUri: receiverUrl });
     expect(bystander.status).toBe(201);
     const { tokens, browser } = await signIn(setup.config, tarn.url, setup.user);
     const confirm = await browser.get(oidc.buildEndSessionUrl(setup.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: LOGGED_OUT }).href);
     await browser.submit(confirm, { logout: 'yes' });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(received).toHaveLength(0);
+    const logoutTokens = await waitForLogoutTokens(1);
+    const audiences = logoutTokens.map((token) => decodeJwt(token).aud);
+    expect(audiences).toEqual([setup.app.clientId]);
   });
 });

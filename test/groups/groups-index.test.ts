@@ -88,7 +88,7 @@ async function seedMemberships(poolId: string, users: string[], teams: Team[]): 
 
 async function planOf(query: { compile(db: never): unknown }): Promise<string> {
   const { db } = tarn.database.handle;
-  const result = await sql<Record<string, string>>`EXPLAIN ${query as never}`.execute(db);
+  const result = await sql<Record<string, string>>`EXPLAIN ${query}`.execute(db);
   return result.rows.map((row) => Object.values(row)[0]).join('\n');
 }
 

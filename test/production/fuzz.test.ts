@@ -122,7 +122,7 @@ describe('fuzzing what clients send', () => {
             .replace(':clientId', idFor('client', clientId, fuzzId ?? undefined))
             .replace(':userId', idFor('user', userId, fuzzId ?? undefined))
             .replace(/:(\w+)/g, (_all, name: string) => idFor(name, undefined, fuzzId ?? undefined));
-          const search = new URLSearchParams(query as Record<string, string>).toString();
+          const search = new URLSearchParams(query).toString();
           const authorization =
             auth === 'admin' ? `Bearer ${tarn.adminToken}` : auth === 'pool' ? `Basic ${Buffer.from(`${pool.id}:${pool.secret}`).toString('base64')}` : `Basic ${Buffer.from(String(fuzzId ?? '')).toString('base64')}`;
           const response = await fetch(`${tarn.url}${path}${search ? `?${search}` : ''}`, {

@@ -2,8 +2,14 @@
  * A database of its own for each test file: a fresh PostgreSQL database on the server in
  * DATABASE_URL (dropped afterwards), or an in-memory PGlite when DATABASE_URL is unset.
  * Runs never see each other's rows.
+ *
+ * PGlite: creating and migrating a cluster costs most of a test file's time, so the first file
+ * of a run that needs one archives the freshly migrated cluster into the run's directory
+ * (jest-global-setup.js) and every later file starts from that archive.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -23,10 +29,28 @@ function withDatabase(url: string, name: string): string {
   return parsed.href;
 }
 
+/** A freshly migrated in-memory PGlite, from the run's archive when there is one. */
+async function openMigratedPglite(): Promise<DatabaseHandle> {
+  const runDir = process.env.TARN_TEST_RUN_DIR;
+  const archivePath = runDir && join(runDir, 'migrated-pglite.tar');
+  if (archivePath) {
+    const archive = await readFile(archivePath).catch(() => undefined);
+    if (archive) return openDatabase({ pgliteArchive: new Blob([archive]) });
+  }
+  const handle = await openDatabase({});
+  await migrate(handle);
+  if (archivePath && handle.archive) {
+    // Another worker may write it at the same moment: each writes its own file, then renames.
+    const own = `${archivePath}.${process.pid}`;
+    await writeFile(own, Buffer.from(await (await handle.archive()).arrayBuffer()));
+    await rename(own, archivePath);
+  }
+  return handle;
+}
+
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (!serverUrl) {
-    const handle = await openDatabase({});
-    await migrate(handle);
+    const handle = await openMigratedPglite();
     return { handle, url: undefined, drop: () => handle.close() };
   }
   const name = `tarn_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 const base = () => ({ DATA_DIR: mkdtempSync(join(tmpdir(), 'tarn-config-')) });
-const production = { NODE_ENV: 'production', TARN_ADMIN_TOKEN: 'x7Kp2QvR9mWz4LtB8nYc', TARN_MASTER_KEY: 'c0ffee'.repeat(10) + 'beef', SMTP_URL: 'smtp://mail.example.test' };
+const production = { NODE_ENV: 'production', TARN_ADMIN_TOKEN: 'x7Kp2QvR9mWz4LtB8nYc', TARN_MASTER_KEY: '0937e1ea3b0bdb0c8d367fc083e95f8007c91be07e521627ba3f122419fe4875', SMTP_URL: 'smtp://mail.example.test' };
 
 it.each([
   [undefined, 0],

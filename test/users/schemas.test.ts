@@ -40,7 +40,7 @@ async function me(issuer: string, token: string, method = 'GET', body?: unknown)
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
-  return { status: response.status, type: response.headers.get('content-type'), body: (await response.json()) as any };
+  return { status: response.status, type: response.headers.get('content-type'), body: (await response.json()) };
 }
 
 describe('admin writes', () => {

@@ -81,7 +81,7 @@
     var options;
     try {
       options = JSON.parse(root.getAttribute('data-options'));
-    } catch (e) {
+    } catch {
       show('This page is damaged. Go back and start again.');
       return;
     }

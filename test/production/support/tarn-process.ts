@@ -39,8 +39,8 @@ export async function startTarnProcess(port: number, env: Record<string, string>
       }
     }
   };
-  child.stdout!.on('data', onText);
-  child.stderr!.on('data', onText);
+  child.stdout.on('data', onText);
+  child.stderr.on('data', onText);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const waitForLine = (pattern: RegExp, timeoutMs = 30_000) => {

@@ -1,0 +1,97 @@
+/**
+ * npm run bench:import: users streamed into PostgreSQL through POST …/users/import, as one
+ * NDJSON request generated on the fly (nothing on disk, nothing held whole), against a
+ * Tarn run as an operator runs it. Prints users/s and the server's peak RSS, without and
+ * with bcrypt hashes (which are stored as they are, not computed at import).
+ * The server's CPU time per user is printed too: on a shared machine it is steadier than users/s
+ * (the rate also pays for this process generating the lines and for PostgreSQL).
+ * A measurement, not a test. BENCH_IMPORT_USERS (default 1,000,000) sets the size;
+ * BENCH_CPU_PROF=DIR writes the server's CPU profile there.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import bcrypt from 'bcryptjs';
+import { createBenchDatabase, envInt, startTarn, type ServerProcess } from './lib.js';
+
+const USERS = envInt('BENCH_IMPORT_USERS', 1_000_000);
+const root = fileURLToPath(new URL('..', import.meta.url));
+// A few real bcrypt hashes (cost 10), reused: the server only checks their form at import.
+const HASHES = Array.from({ length: 8 }, (_, i) => bcrypt.hashSync(`password-${i}`, 10));
+
+function* lines(count: number, withHashes: boolean): Generator<string> {
+  const tag = randomBytes(3).toString('hex');
+  let chunk = '';
+  for (let i = 0; i < count; i += 1) {
+    const user: Record<string, unknown> = {
+      email: `user${i}-${tag}@bench.example`,
+      emailVerified: true,
+      profile: { name: `User ${i}`, given_name: 'User' },
+      metadata: { n: i },
+    };
+    if (withHashes) Object.assign(user, { passwordHashFormat: 'bcrypt', passwordHash: HASHES[i % HASHES.length] });
+    chunk += `${JSON.stringify(user)}\n`;
+    if (chunk.length > 64 * 1024) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
+}
+
+async function run(server: ServerProcess, adminToken: string, label: string, withHashes: boolean) {
+  const poolId = `bench-${randomBytes(4).toString('hex')}`;
+  const created = await fetch(`${server.url}/admin/pools`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: poolId, name: 'Bench' }),
+  });
+  if (created.status !== 201) throw new Error(`pool creation failed: ${await created.text()}`);
+  const baseline = server.rssMiB();
+  let peak = baseline;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, server.rssMiB());
+  }, 100);
+  const source = lines(USERS, withHashes);
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = source.next();
+      if (next.done) controller.close();
+      else controller.enqueue(encoder.encode(next.value));
+    },
+  });
+  const cpuBefore = server.cpuMs();
+  const started = performance.now();
+  const response = await fetch(`${server.url}/admin/pools/${poolId}/users/import`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/x-ndjson' },
+    body,
+    duplex: 'half',
+  } as RequestInit);
+  const report = (await response.json()) as { created: number; failed: number };
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  const cpuPerUser = ((server.cpuMs() - cpuBefore) * 1000) / USERS;
+  peak = Math.max(peak, server.rssMiB());
+  if (report.created !== USERS || report.failed !== 0) throw new Error(`unexpected report: ${JSON.stringify(report).slice(0, 500)}`);
+  console.log(
+    `${label.padEnd(16)} ${USERS.toLocaleString('en')} users in ${seconds.toFixed(1)} s = ${Math.round(USERS / seconds).toLocaleString('en')} users/s; server CPU ${cpuPerUser.toFixed(0)} µs/user (${Math.round(1e6 / cpuPerUser).toLocaleString('en')} users per CPU-second); server RSS ${baseline.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB peak`,
+  );
+}
+
+const database = await createBenchDatabase('tarn_bench_import');
+const adminToken = randomBytes(16).toString('hex');
+const server = await startTarn('tarn', `${root}src/main.ts`, {
+  databaseUrl: database.url,
+  adminToken,
+  masterKey: randomBytes(32).toString('hex'),
+  nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [],
+});
+try {
+  console.log(`bench:import: ${USERS.toLocaleString('en')} users per run, one streamed request, batches of 500 rows per INSERT`);
+  await run(server, adminToken, 'plain', false);
+  await run(server, adminToken, 'bcrypt hashes', true);
+} finally {
+  await server.stop();
+  await database.drop();
+}

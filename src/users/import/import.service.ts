@@ -1,0 +1,333 @@
+/**
+ * Bulk import and export of a pool's users (docs/migrate.md, ADR 0305).
+ * - The body is read line by line as it arrives (NDJSON or CSV): memory holds one batch,
+ *   never the body; a batch of up to BATCH_SIZE users is one INSERT.
+ * - Every line is checked like a user creation (fields, the pool's profile and metadata
+ *   schemas, groups that exist); a bad line is reported with its number and the field, and
+ *   the others go on, unless the import is atomic (then nothing is kept if one line fails).
+ * - A dry run does all of it, conflicts included, in a transaction that is rolled back.
+ * - Password hashes from other systems are stored as they are (password-hashes/) and become
+ *   argon2id at the user's first sign-in; plain passwords are hashed with the pool's argon2id.
+ * - Export walks the users by id a page at a time: the answer is streamed, memory stays flat.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Db } from '../../db/database.js';
+import type { PasswordChange, PoolRow } from '../../db/tables.js';
+import { fieldError, problems, type FieldError } from '../../http/problem.js';
+import type { Logger } from '../../log.js';
+import { createPoolQueries } from '../../pools/pools.queries.js';
+import { formatOfStored, firebaseSettingsProblem, toStoredHash, type ImportSettings } from '../password-hashes/index.js';
+import type { PasswordHasher } from '../password.js';
+import { normalizeEmail } from '../email.js';
+import { passwordProblems } from '../password-policy.js';
+import type { UserSchemas } from '../user-schema.js';
+import { readCsvLines } from './csv-lines.js';
+import { createGroupPaths, type GroupPaths } from './group-paths.js';
+import { createImportQueries, type ImportRow } from './import.queries.js';
+import { importLineSchema, settingsLineSchema, type ImportOptions } from './import.schemas.js';
+import { readLines } from './line-reader.js';
+
+export const BATCH_SIZE = 500;
+export const MAX_LINE_BYTES = 64 * 1024;
+/** The report lists this many failed lines; the count covers them all. */
+export const MAX_REPORTED_FAILURES = 1000;
+const EXPORT_PAGE = 1000;
+
+export type ImportFormat = 'ndjson' | 'csv';
+
+export interface LineFailure {
+  line: number;
+  errors: FieldError[];
+}
+
+export interface ImportReport {
+  dryRun: boolean;
+  atomic: boolean;
+  onConflict: ImportOptions['onConflict'];
+  /** False for a dry run and for an atomic import with a failed line: nothing was kept. */
+  committed: boolean;
+  lines: number;
+  created: number;
+  updated: number;
+  skipped: number;
+  failed: number;
+  failures: LineFailure[];
+  failuresTruncated: boolean;
+}
+
+interface Pending {
+  line: number;
+  row: ImportRow;
+  groupIds: string[];
+}
+
+type RawLine = { number: number; value: unknown } | { number: number; problem: string; field?: string };
+
+/** The client went away mid-body: its mistake (or its network's), never a 500. */
+function bodyEnded(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (error as Error | undefined)?.message === 'aborted';
+}
+
+async function* rawLines(source: Readable, format: ImportFormat): AsyncGenerator<RawLine> {
+  try {
+    yield* parsedLines(source, format);
+  } catch (error) {
+    if (bodyEnded(error))
+      throw problems.badRequest('The request body ended before it was complete; users already stored are kept unless the import was atomic or a dry run.');
+    throw error;
+  }
+}
+
+async function* parsedLines(source: Readable, format: ImportFormat): AsyncGenerator<RawLine> {
+  if (format === 'csv') {
+    for await (const line of readCsvLines(source, MAX_LINE_BYTES)) yield 'problem' in line ? { ...line, field: '' } : line;
+    return;
+  }
+  for await (const line of readLines(source, MAX_LINE_BYTES)) {
+    if ('tooLong' in line) {
+      yield { number: line.number, problem: `The line is longer than ${MAX_LINE_BYTES} bytes.` };
+      continue;
+    }
+    try {
+      yield { number: line.number, value: JSON.parse(line.text) as unknown };
+    } catch {
+      yield { number: line.number, problem: 'The line is not valid JSON.' };
+    }
+  }
+}
+
+/** Thrown inside the transaction to roll it back (dry run, or an atomic import with a failure). */
+class Rollback extends Error {}
+
+export interface ImportServiceDeps {
+  db: Db;
+  hasher: PasswordHasher;
+  schemas: UserSchemas;
+  log: Logger;
+}
+
+export function createImportService({ db, hasher, schemas, log }: ImportServiceDeps) {
+  async function getPool(poolId: string): Promise<PoolRow> {
+    const pool = await createPoolQueries(db).findPool(poolId);
+    if (!pool) throw problems.notFound('Pool');
+    return pool;
+  }
+
+  async function run(target: Db, pool: PoolRow, source: Readable, format: ImportFormat, options: ImportOptions, report: ImportReport): Promise<void> {
+    const queries = createImportQueries(target, pool.id);
+    const groups: GroupPaths = createGroupPaths(await queries.listGroups());
+    const checkProfile = schemas.validator(schemas.profileSchemaOf(pool), 'profile');
+    const checkMetadata = schemas.validator(schemas.metadataSchemaOf(pool), 'metadata');
+    let settings: ImportSettings = {};
+    let batch: Pending[] = [];
+    const keysInBatch = new Set<string>();
+
+    function fail(line: number, errors: FieldError[]): void {
+      report.failed += 1;
+      if (report.failures.length < MAX_REPORTED_FAILURES) report.failures.push({ line, errors });
+      else report.failuresTruncated = true;
+    }
+
+    // One batch is stored while the next is read and checked (at most two in memory).
+    let storing: Promise<void> = Promise.resolve();
+    async function flush(): Promise<void> {
+      if (batch.length === 0) return;
+      const entries = batch;
+      batch = [];
+      keysInBatch.clear();
+      const previous = storing;
+      storing = previous.then(() => store(entries));
+      storing.catch(() => undefined); // awaited by the next flush or at the end; never unhandled
+      await previous;
+    }
+
+    async function store(given: Pending[]): Promise<void> {
+      let entries = given;
+      if (options.onConflict === 'update') {
+        const taken = await queries.idsTakenByOthers(entries.map((entry) => entry.row));
+        entries = entries.filter((entry) => {
+          if (!taken.has(entry.row.id)) return true;
+          fail(entry.line, [fieldError('id', 'Belongs to another user of the pool.')]);
+          return false;
+        });
+      }
+      const stored = new Map(
+        (
+          await queries.insertUsers(
+            entries.map((entry) => entry.row),
+            options.onConflict,
+          )
+        ).map((row) => [row.email, row]),
+      );
+      const memberships: { userId: string; groupId: string }[] = [];
+      for (const entry of entries) {
+        const row = stored.get(entry.row.email.toLowerCase());
+        if (!row) {
+          if (options.onConflict === 'skip') report.skipped += 1;
+          else fail(entry.line, [fieldError('email', 'A user with this email (or id) already exists in the pool.')]);
+          continue;
+        }
+        if (row.inserted) report.created += 1;
+        else report.updated += 1;
+        for (const groupId of entry.groupIds) memberships.push({ userId: row.id, groupId });
+      }
+      await queries.insertMemberships(memberships);
+    }
+
+    async function toPending(number: number, value: unknown): Promise<Pending | FieldError[]> {
+      const parsed = importLineSchema.safeParse(value);
+      if (!parsed.success) {
+        return parsed.error.issues.flatMap((issue) =>
+          issue.code === 'unrecognized_keys'
+            ? issue.keys.map((key) => fieldError([...issue.path, key], 'Unknown field.'))
+            : [fieldError(issue.path, issue.message)],
+        );
+      }
+      const line = parsed.data;
+      const profile = line.profile ?? {};
+      const metadata = line.metadata ?? {};
+      const errors = [...checkProfile(profile), ...checkMetadata(metadata)];
+      const groupIds: string[] = [];
+      (line.groups ?? []).forEach((name, index) => {
+        const id = groups.resolve(name);
+        if (id) groupIds.push(id);
+        else errors.push(fieldError(['groups', index], `No group "${name}" in the pool.`));
+      });
+      let passwordHash: string | null = null;
+      let passwordChange: PasswordChange | null = null;
+      if (line.passwordHash !== undefined && line.passwordHashFormat !== undefined) {
+        const result = toStoredHash({ format: line.passwordHashFormat, hash: line.passwordHash, salt: line.passwordSalt }, settings);
+        if (result.ok) passwordHash = result.stored;
+        else errors.push(fieldError('passwordHash', result.problem));
+        if (options.requirePasswordChange) passwordChange = 'if_weak';
+      }
+      if (errors.length) return errors;
+      if (line.password !== undefined) {
+        if (options.requirePasswordChange && passwordProblems(pool.password_policy, line.password, line.email).length) passwordChange = 'required';
+        passwordHash = await hasher.hash(line.password);
+      }
+      return {
+        line: number,
+        groupIds,
+        row: {
+          id: line.id ?? randomUUID(),
+          email: normalizeEmail(line.email),
+          email_verified: line.emailVerified ?? false,
+          phone: line.phone ?? null,
+          status: line.status ?? 'active',
+          profile,
+          metadata,
+          password_hash: passwordHash,
+          password_change: passwordChange,
+          created_at: line.createdAt ?? null,
+        },
+      };
+    }
+
+    for await (const raw of rawLines(source, format)) {
+      report.lines = Math.max(report.lines, raw.number);
+      if ('problem' in raw) {
+        fail(raw.number, [fieldError(raw.field ?? '', raw.problem)]);
+        continue;
+      }
+      // NDJSON may open with the import's settings (Firebase's project parameters).
+      if (raw.number === 1 && format === 'ndjson' && raw.value !== null && typeof raw.value === 'object' && 'settings' in raw.value) {
+        const parsed = settingsLineSchema.safeParse(raw.value);
+        const problem = parsed.success
+          ? parsed.data.settings.firebaseScrypt && firebaseSettingsProblem(parsed.data.settings.firebaseScrypt)
+          : 'Unreadable settings.';
+        if (!parsed.success || problem) fail(raw.number, [fieldError('settings.firebaseScrypt', problem || 'Unreadable settings.')]);
+        else settings = parsed.data.settings;
+        continue;
+      }
+      const pending = await toPending(raw.number, raw.value);
+      if (Array.isArray(pending)) {
+        fail(raw.number, pending);
+        continue;
+      }
+      // The same user twice in one statement would collide with itself: the earlier one goes first.
+      const keys = [`e:${pending.row.email.toLowerCase()}`, `i:${pending.row.id}`];
+      if (keys.some((key) => keysInBatch.has(key))) await flush();
+      for (const key of keys) keysInBatch.add(key);
+      batch.push(pending);
+      if (batch.length >= BATCH_SIZE) await flush();
+    }
+    await flush();
+    await storing;
+    // Conflicts are known when a batch is stored, after later lines were checked.
+    report.failures.sort((a, b) => a.line - b.line);
+  }
+
+  return {
+    async importUsers(poolId: string, source: Readable, format: ImportFormat, options: ImportOptions): Promise<ImportReport> {
+      const pool = await getPool(poolId);
+      const report: ImportReport = {
+        dryRun: options.dryRun,
+        atomic: options.atomic,
+        onConflict: options.onConflict,
+        committed: !options.dryRun,
+        lines: 0,
+        created: 0,
+        updated: 0,
+        skipped: 0,
+        failed: 0,
+        failures: [],
+        failuresTruncated: false,
+      };
+      if (!options.dryRun && !options.atomic) {
+        await run(db, pool, source, format, options, report);
+        return report;
+      }
+      // One transaction, rolled back for a dry run and for an atomic import with a failure.
+      await db
+        .transaction()
+        .execute(async (trx) => {
+          await run(trx, pool, source, format, options, report);
+          if (options.dryRun || report.failed > 0) throw new Rollback('import rolled back');
+        })
+        .catch((error: unknown) => {
+          if (!(error instanceof Rollback)) throw error;
+        });
+      report.committed = !options.dryRun && report.failed === 0;
+      if (!report.committed) log.debug({ poolId, failed: report.failed }, 'import rolled back');
+      return report;
+    },
+
+    /** NDJSON lines of every user, with the paths of their groups and, if asked, their password hash. */
+    async *exportUsers(poolId: string, options: { includePasswordHashes: boolean }): AsyncGenerator<string> {
+      await getPool(poolId);
+      const queries = createImportQueries(db, poolId);
+      const groups = createGroupPaths(await queries.listGroups());
+      let after: string | undefined;
+      for (;;) {
+        const rows = await queries.exportPage(EXPORT_PAGE, after);
+        let chunk = '';
+        for (const row of rows) {
+          const line: Record<string, unknown> = {
+            id: row.id,
+            email: row.email,
+            emailVerified: row.email_verified,
+            phone: row.phone,
+            status: row.status,
+            profile: row.profile,
+            metadata: row.metadata,
+            groups: (row.group_ids ?? []).map((id) => groups.pathOf(id)).filter(Boolean),
+            createdAt: new Date(row.created_at).toISOString(),
+          };
+          if (options.includePasswordHashes && row.password_hash) {
+            line.passwordHash = row.password_hash;
+            line.passwordHashFormat = formatOfStored(row.password_hash);
+          }
+          chunk += `${JSON.stringify(line)}\n`;
+        }
+        if (chunk) yield chunk;
+        if (rows.length < EXPORT_PAGE) return;
+        after = rows[rows.length - 1]!.id;
+      }
+    },
+  };
+}
+
+export type ImportService = ReturnType<typeof createImportService>;
