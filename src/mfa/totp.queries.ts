@@ -14,7 +14,12 @@ export function createTotpQueries(db: Db, poolId: string) {
     async upsertPendingTotp(userId: string, secretEnc: string): Promise<boolean> {
       const result = await scoped
         .insertInto('user_totp', { user_id: userId, secret_enc: secretEnc })
-        .onConflict((conflict) => conflict.columns(['pool_id', 'user_id']).doUpdateSet({ secret_enc: secretEnc, last_step: 0, created_at: new Date() }).where('user_totp.confirmed_at', 'is', null))
+        .onConflict((conflict) =>
+          conflict
+            .columns(['pool_id', 'user_id'])
+            .doUpdateSet({ secret_enc: secretEnc, last_step: 0, created_at: new Date() })
+            .where('user_totp.confirmed_at', 'is', null),
+        )
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
     },
@@ -32,7 +37,12 @@ export function createTotpQueries(db: Db, poolId: string) {
 
     /** One more wrong code; the count after it. */
     async countFailure(userId: string): Promise<number> {
-      const row = await scoped.updateTable('user_totp').set((eb) => ({ failures: eb('failures', '+', 1) })).where('user_id', '=', userId).returning('failures').executeTakeFirst();
+      const row = await scoped
+        .updateTable('user_totp')
+        .set((eb) => ({ failures: eb('failures', '+', 1) }))
+        .where('user_id', '=', userId)
+        .returning('failures')
+        .executeTakeFirst();
       return row?.failures ?? 0;
     },
 

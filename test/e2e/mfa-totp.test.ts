@@ -21,7 +21,9 @@ afterAll(async () => {
 
 /** What the user's authenticator app shows, `steps` periods from now. */
 function appCode(secret: string, steps = 0): string {
-  return new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 }).generate({ timestamp: Date.now() + steps * 30_000 });
+  return new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 }).generate({
+    timestamp: Date.now() + steps * 30_000,
+  });
 }
 
 function manualKey(page: Page): string {
@@ -30,7 +32,12 @@ function manualKey(page: Page): string {
   return key[1]!;
 }
 
-async function passwordStep(tarnUrl: string, config: Parameters<typeof startAuthorization>[0], user: { email: string; password: string }, browser = new Browser(tarnUrl)) {
+async function passwordStep(
+  tarnUrl: string,
+  config: Parameters<typeof startAuthorization>[0],
+  user: { email: string; password: string },
+  browser = new Browser(tarnUrl),
+) {
   const start = await startAuthorization(config, browser, { scope: 'openid' });
   const page = await browser.submit(start.page, { email: user.email, password: user.password });
   return { browser, start, page };

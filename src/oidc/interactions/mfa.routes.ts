@@ -23,7 +23,17 @@ export interface MfaInteractionDeps {
   pages: PageRenderer;
   csrfKey: Buffer;
   bodyLimitBytes: number;
-  audit?: { signIn(event: { poolId: string; method: string; outcome: 'success' | 'failure'; userId?: string; reason?: string; ip?: string; requestId?: string }): Promise<void> };
+  audit?: {
+    signIn(event: {
+      poolId: string;
+      method: string;
+      outcome: 'success' | 'failure';
+      userId?: string;
+      reason?: string;
+      ip?: string;
+      requestId?: string;
+    }): Promise<void>;
+  };
 }
 
 interface PendingLogin {
@@ -90,7 +100,15 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
   });
 
   async function audit(ctx: Context, outcome: 'success' | 'failure', userId: string) {
-    await deps.audit?.signIn({ poolId: entryOf(ctx).pool.id, method: 'totp', outcome, userId, reason: outcome === 'failure' ? 'invalid' : undefined, ip: ctx.ip, requestId: ctx.state.requestId });
+    await deps.audit?.signIn({
+      poolId: entryOf(ctx).pool.id,
+      method: 'totp',
+      outcome,
+      userId,
+      reason: outcome === 'failure' ? 'invalid' : undefined,
+      ip: ctx.ip,
+      requestId: ctx.state.requestId,
+    });
   }
 
   return {
