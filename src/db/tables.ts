@@ -142,6 +142,15 @@ export interface Database {
   user_lockouts: UserLockoutTable;
   mail_requests: MailRequestTable;
   user_totp: UserTotpTable;
+  user_recovery_codes: UserRecoveryCodeTable;
+}
+
+export interface UserRecoveryCodeTable {
+  pool_id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: Timestamp | null;
+  created_at: Timestamp;
 }
 
 export interface UserTotpTable {

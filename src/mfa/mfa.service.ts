@@ -5,21 +5,30 @@
  * Wrong codes count against the user like wrong passwords (lockout.service.ts): past the
  * pool's `lockout.maxAttempts` wrong codes since the last right one, the user is locked for
  * `lockout.windowSeconds`, and a right password does not reset that count.
+ * Recovery codes: ten single-use codes, shown once, kept as keyed hashes; a wrong one counts
+ * like a wrong TOTP code.
  */
+import { randomBytes } from 'node:crypto';
 import QRCode from 'qrcode';
 import type { Envelope } from '../crypto/envelope.js';
 import type { Db } from '../db/database.js';
 import type { MfaPolicy, PoolRow } from '../db/tables.js';
 import type { SignInGuard } from '../users/lockout.service.js';
+import { hmac } from '../crypto/secrets.js';
+import { createRecoveryCodeQueries } from './recovery-codes.queries.js';
 import { createTotpQueries } from './totp.queries.js';
-import { matchTotp, newTotpSecret, otpauthUri } from './totp.js';
+import { matchTotp, newTotpSecret, otpauthUri, toBase32 } from './totp.js';
 
 export interface MfaServiceDeps {
   db: Db;
   envelope: Envelope;
   guard: SignInGuard;
   clock: () => Date;
+  /** The key recovery codes are hashed under (deriveKey(masterKey, 'recovery-codes')). */
+  recoveryKey: Buffer;
 }
+
+export const RECOVERY_CODE_COUNT = 10;
 
 export interface TotpEnrolment {
   /** The manual key (base32), for typing into an app that cannot scan. */
@@ -33,7 +42,24 @@ export const mfaPolicy = (pool: PoolRow): MfaPolicy => pool.sign_in.mfa ?? 'off'
 
 const sealContext = (poolId: string, userId: string) => `user_totp:${poolId}:${userId}`;
 
-export function createMfaService({ db, envelope, guard, clock }: MfaServiceDeps) {
+/** "ABCDE-FGHIJ": 50 random bits, read aloud or typed without ambiguity (base32 has no 0/1/8). */
+function newRecoveryCode(): string {
+  const text = toBase32(randomBytes(7)).slice(0, 10);
+  return `${text.slice(0, 5)}-${text.slice(5)}`;
+}
+
+/** What a person may type for a code: any case, with or without the dash or spaces. */
+const normalizeRecoveryCode = (code: string) => code.toUpperCase().replace(/[\s-]/g, '');
+
+export function createMfaService({ db, envelope, guard, clock, recoveryKey }: MfaServiceDeps) {
+  const recoveryHash = (poolId: string, userId: string, code: string) => hmac(recoveryKey, `${poolId}:${userId}:${normalizeRecoveryCode(code)}`);
+
+  /** One more wrong second factor; past the pool's limit, the user is locked at once (a lockout row whose limit is one failure). */
+  async function countFailure(pool: PoolRow, userId: string): Promise<void> {
+    const failures = await createTotpQueries(db, pool.id).countFailure(userId);
+    if (failures >= pool.lockout.maxAttempts) await guard.recordFailure(pool.id, { ...pool.lockout, maxAttempts: 1 }, userId);
+  }
+
   return {
     /** Whether the user has a confirmed second factor. */
     async hasFactor(poolId: string, userId: string): Promise<boolean> {
@@ -76,13 +102,37 @@ export function createMfaService({ db, envelope, guard, clock }: MfaServiceDeps)
       if (await guard.isUserLocked(pool.id, userId)) return false;
       const step = matchTotp(envelope.open(row.secret_enc, sealContext(pool.id, userId)), code.trim(), clock(), row.last_step);
       if (step !== undefined && (await queries.acceptStep(userId, step, false))) return true;
-      const failures = await queries.countFailure(userId);
-      // Past the limit, lock at once (a lockout row whose limit is one failure).
-      if (failures >= pool.lockout.maxAttempts) await guard.recordFailure(pool.id, { ...pool.lockout, maxAttempts: 1 }, userId);
+      await countFailure(pool, userId);
       return false;
     },
 
+    /** New recovery codes replace the old ones; the plain codes exist only in this answer. */
+    async regenerateRecoveryCodes(poolId: string, userId: string): Promise<string[]> {
+      const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+      await createRecoveryCodeQueries(db, poolId).replaceRecoveryCodes(
+        userId,
+        codes.map((code) => recoveryHash(poolId, userId, code)),
+      );
+      return codes;
+    },
+
+    /** A recovery code at sign-in, in place of the app's code: each works once. */
+    async useRecoveryCode(pool: PoolRow, userId: string, code: string): Promise<boolean> {
+      if (!(await createTotpQueries(db, pool.id).findTotp(userId))?.confirmed_at) return false;
+      if (await guard.isUserLocked(pool.id, userId)) return false;
+      const used = await createRecoveryCodeQueries(db, pool.id).useRecoveryCode(userId, recoveryHash(pool.id, userId, code), clock());
+      if (used) await createTotpQueries(db, pool.id).resetFailures(userId);
+      else await countFailure(pool, userId);
+      return used;
+    },
+
+    async countUnusedRecoveryCodes(poolId: string, userId: string): Promise<number> {
+      return createRecoveryCodeQueries(db, poolId).countUnusedRecoveryCodes(userId);
+    },
+
+    /** Removes the app; the recovery codes go with it (they stand in for the app). */
     async removeTotp(poolId: string, userId: string): Promise<boolean> {
+      await createRecoveryCodeQueries(db, poolId).deleteRecoveryCodes(userId);
       return createTotpQueries(db, poolId).deleteTotp(userId);
     },
   };

@@ -46,6 +46,10 @@ export function createTotpQueries(db: Db, poolId: string) {
       return row?.failures ?? 0;
     },
 
+    async resetFailures(userId: string): Promise<void> {
+      await scoped.updateTable('user_totp').set({ failures: 0 }).where('user_id', '=', userId).execute();
+    },
+
     async deleteTotp(userId: string): Promise<boolean> {
       const result = await scoped.deleteFrom('user_totp').where('user_id', '=', userId).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;

@@ -43,6 +43,16 @@ async function passwordStep(
   return { browser, start, page };
 }
 
+/** Confirms an enrolment with the app's code; returns the recovery codes shown once, and where "continue" leads. */
+async function confirmEnrolment(browser: Browser, page: Page, secret: string) {
+  const shown = await browser.submit(page, { code: appCode(secret) }, 'mfa/enrol');
+  expect(visibleText(shown.html)).toContain('Your recovery codes');
+  const codes = [...shown.html.matchAll(/<li><code>([A-Z2-7]{5}-[A-Z2-7]{5})<\/code><\/li>/g)].map((match) => match[1]!);
+  const next = /<a id="continue"[^>]*href="([^"]+)"/.exec(shown.html)![1]!;
+  const page2 = await allow(browser, await browser.get(decodeEntities(next)));
+  return { codes, page: page2 };
+}
+
 async function allow(browser: Browser, page: Page & { leftTo?: string }) {
   return !page.leftTo && page.html.includes('name="decision"') ? browser.submit(page, { decision: 'allow' }) : page;
 }
@@ -67,8 +77,10 @@ describe('TOTP second factor (RFC 6238)', () => {
     expect(wrongFirst.leftTo).toBeUndefined();
     expect(manualKey(wrongFirst)).toBe(secret);
 
-    const enrolled = await allow(first.browser, await first.browser.submit(wrongFirst, { code: appCode(secret) }, 'mfa/enrol'));
-    const { tokens } = await finishAuthorization(config, enrolled.leftTo, first.start);
+    const enrolled = await confirmEnrolment(first.browser, wrongFirst, secret);
+    expect(enrolled.codes).toHaveLength(10);
+    expect(new Set(enrolled.codes).size).toBe(10);
+    const { tokens } = await finishAuthorization(config, enrolled.page.leftTo, first.start);
     const claims = decodeJwt(tokens.id_token!);
     expect(claims.amr).toEqual(expect.arrayContaining(['pwd', 'otp', 'mfa']));
 
@@ -96,6 +108,34 @@ describe('TOTP second factor (RFC 6238)', () => {
     expect(replay.leftTo).toBeUndefined();
   });
 
+  it('a recovery code signs in once and never again, and is stored only as a hash', async () => {
+    const { user, config } = await setUpSignIn(tarn, { pool: { signIn: { mfa: 'required' } } });
+    const first = await passwordStep(tarn.url, config, user);
+    const { codes } = await confirmEnrolment(first.browser, first.page, manualKey(first.page));
+    const dump = await dumpDatabase(tarn.database);
+    for (const code of codes) {
+      expect(dump).not.toContain(code);
+      expect(dump).not.toContain(code.replace('-', ''));
+    }
+
+    const lost = await passwordStep(tarn.url, config, user);
+    const wrong = await lost.browser.submit(lost.page, { recovery_code: 'AAAAA-AAAAA' }, 'mfa/recovery');
+    expect(wrong.status).toBe(401);
+    expect(visibleText(wrong.html)).toContain('That recovery code is not right');
+    // Typed in lower case without the dash: the same code.
+    const recovered = await allow(lost.browser, await lost.browser.submit(wrong, { recovery_code: codes[3]!.toLowerCase().replace('-', '') }, 'mfa/recovery'));
+    const { tokens } = await finishAuthorization(config, recovered.leftTo, lost.start);
+    expect(decodeJwt(tokens.id_token!).amr).toEqual(expect.arrayContaining(['pwd', 'mfa']));
+
+    const again = await passwordStep(tarn.url, config, user);
+    const reused = await again.browser.submit(again.page, { recovery_code: codes[3]! }, 'mfa/recovery');
+    expect(reused.status).toBe(401);
+    expect(reused.leftTo).toBeUndefined();
+    // Another of the ten still works.
+    const other = await allow(again.browser, await again.browser.submit(reused, { recovery_code: codes[4]! }, 'mfa/recovery'));
+    expect(other.leftTo).toMatch(/^http:\/\/rp\.example\.test\/callback\?code=/);
+  });
+
   it('optional policy: enrolment is offered and can be skipped; the ID token then says password only', async () => {
     const { user, config } = await setUpSignIn(tarn, { pool: { signIn: { mfa: 'optional' } } });
     const { browser, start, page } = await passwordStep(tarn.url, config, user);
@@ -121,7 +161,7 @@ describe('TOTP second factor (RFC 6238)', () => {
     const { user, config } = await setUpSignIn(tarn, { pool: { signIn: { mfa: 'required' }, lockout: { maxAttempts: 3, windowSeconds: 600 } } });
     const first = await passwordStep(tarn.url, config, user);
     const secret = manualKey(first.page);
-    await allow(first.browser, await first.browser.submit(first.page, { code: appCode(secret) }, 'mfa/enrol'));
+    await confirmEnrolment(first.browser, first.page, secret);
     for (let round = 0; round < 3; round += 1) {
       const attempt = await passwordStep(tarn.url, config, user);
       const wrong = await attempt.browser.submit(attempt.page, { code: appCode(secret, 9) });

@@ -1,7 +1,9 @@
 /**
  * The second factor inside a sign-in interaction (docs/adr/0307), after a right password:
  *   POST /interaction/:uid/mfa/totp    a code from the user's authenticator app → signed in
- *   POST /interaction/:uid/mfa/enrol   the first code of a newly scanned app → enrolled and signed in
+ *   POST /interaction/:uid/mfa/recovery   a recovery code instead (each works once) → signed in
+ *   POST /interaction/:uid/mfa/enrol   the first code of a newly scanned app → enrolled, signed in,
+ *                                      and the ten recovery codes shown once before going on
  *   GET  /interaction/:uid/mfa/skip    not now (pool policy `optional` only): signed in with the password
  * The password's result is kept in the interaction as `mfaPending`, not as `login`: the
  * provider treats the interaction as unfinished until a factor (or, where allowed, the
@@ -45,6 +47,7 @@ interface PendingLogin {
 export const ACR_MFA = 'urn:tarn:acr:mfa';
 export const ACR_PASSWORD = 'urn:tarn:acr:pwd';
 
+export const WRONG_RECOVERY_CODE = 'That recovery code is not right, or was already used.';
 export const WRONG_TOTP = 'That code is not right, or was already used. Enter the current code from your authenticator app.';
 
 function pendingLogin(details: Details): PendingLogin {
@@ -61,6 +64,7 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('mfa-totp', pool, {
       action: `${interactionBase(ctx)}/mfa/totp`,
+      recoveryAction: `${interactionBase(ctx)}/mfa/recovery`,
       abortUrl: `${interactionBase(ctx)}/abort`,
       csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
       error,
@@ -99,10 +103,10 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
     login: { accountId: pending.accountId, amr: [...new Set([...pending.amr, 'otp', 'mfa'])], acr: ACR_MFA },
   });
 
-  async function audit(ctx: Context, outcome: 'success' | 'failure', userId: string) {
+  async function audit(ctx: Context, outcome: 'success' | 'failure', userId: string, method = 'totp') {
     await deps.audit?.signIn({
       poolId: entryOf(ctx).pool.id,
-      method: 'totp',
+      method,
       outcome,
       userId,
       reason: outcome === 'failure' ? 'invalid' : undefined,
@@ -141,10 +145,28 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
       router.post('/interaction/:uid/mfa/enrol', async function confirmEnrolment(ctx) {
         const { details, pending } = await openPending(ctx);
         const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
-        if (!(await deps.mfa.confirmTotp(entryOf(ctx).pool, pending.accountId, form.code ?? ''))) {
+        const { pool } = entryOf(ctx);
+        if (!(await deps.mfa.confirmTotp(pool, pending.accountId, form.code ?? ''))) {
           return renderEnrol(ctx, details, pending.accountId, WRONG_TOTP);
         }
-        return finishInteraction(ctx, details, withSecondFactor(pending));
+        const codes = await deps.mfa.regenerateRecoveryCodes(pool.id, pending.accountId);
+        // Signed in from here on: the codes page only links on to the application.
+        const returnTo = await saveInteractionResult(ctx, withSecondFactor(pending));
+        ctx.type = 'html';
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = await deps.pages.render('mfa-recovery-codes', pool, { codes, continueUrl: returnTo });
+      });
+
+      router.post('/interaction/:uid/mfa/recovery', async function submitRecoveryCode(ctx) {
+        const { details, pending } = await openPending(ctx);
+        const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
+        const ok = await deps.mfa.useRecoveryCode(entryOf(ctx).pool, pending.accountId, form.recovery_code ?? '');
+        await audit(ctx, ok ? 'success' : 'failure', pending.accountId, 'recovery_code');
+        if (!ok) return renderTotp(ctx, details, WRONG_RECOVERY_CODE);
+        // RFC 8176 has no value for a recovery code: it is a second factor ("mfa"), not an app code ("otp").
+        return finishInteraction(ctx, details, {
+          login: { accountId: pending.accountId, amr: [...new Set([...pending.amr, 'mfa'])], acr: ACR_MFA },
+        });
       });
 
       router.get('/interaction/:uid/mfa/skip', async function skipEnrolment(ctx) {

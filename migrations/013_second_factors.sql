@@ -14,3 +14,15 @@ CREATE TABLE user_totp (
   PRIMARY KEY (pool_id, user_id),
   FOREIGN KEY (pool_id, user_id) REFERENCES users (pool_id, id) ON DELETE CASCADE
 );
+
+-- Recovery codes: ten single-use codes shown once, stored as keyed hashes (HMAC-SHA-256
+-- under a key derived from the master key, bound to pool and user), each usable once.
+CREATE TABLE user_recovery_codes (
+  pool_id    text NOT NULL,
+  user_id    uuid NOT NULL,
+  code_hash  text NOT NULL,
+  used_at    timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (pool_id, user_id, code_hash),
+  FOREIGN KEY (pool_id, user_id) REFERENCES users (pool_id, id) ON DELETE CASCADE
+);
