@@ -136,6 +136,45 @@ describe('TOTP second factor (RFC 6238)', () => {
     expect(other.leftTo).toMatch(/^http:\/\/rp\.example\.test\/callback\?code=/);
   });
 
+  it('step-up: acr_values for MFA asks a password-only session for its second factor, and the ID token says so', async () => {
+    const { user, config } = await setUpSignIn(tarn, { pool: { signIn: { mfa: 'off' } } });
+    expect(config.serverMetadata().acr_values_supported).toEqual(expect.arrayContaining(['urn:tarn:acr:mfa', 'urn:tarn:acr:pwd']));
+    const stepUp = { scope: 'openid', params: { acr_values: 'urn:tarn:acr:mfa' } };
+
+    // Asked for MFA, a user without a factor enrols after the password, even where the pool's policy is off.
+    const enrolling = new Browser(tarn.url);
+    const first = await startAuthorization(config, enrolling, stepUp);
+    const enrolPage = await enrolling.submit(first.page, { email: user.email, password: user.password });
+    expect(enrolPage.html).not.toContain('mfa/skip');
+    const secret = manualKey(enrolPage);
+    const enrolled = await confirmEnrolment(enrolling, enrolPage, secret);
+    const firstTokens = await finishAuthorization(config, enrolled.page.leftTo, first);
+    expect(decodeJwt(firstTokens.tokens.id_token!)).toMatchObject({ acr: 'urn:tarn:acr:mfa' });
+
+    // A plain request in another browser: the pool does not ask for the factor, and the token says password only.
+    const browser = new Browser(tarn.url);
+    const plain = await startAuthorization(config, browser, { scope: 'openid' });
+    const signedIn = await allow(browser, await browser.submit(plain.page, { email: user.email, password: user.password }));
+    const plainTokens = await finishAuthorization(config, signedIn.leftTo, plain);
+    expect(decodeJwt(plainTokens.tokens.id_token!)).toMatchObject({ acr: 'urn:tarn:acr:pwd', amr: ['pwd'] });
+
+    // The same session, now asked for MFA: the code page, not the password page.
+    const raised = await startAuthorization(config, browser, stepUp);
+    expect(raised.page.leftTo).toBeUndefined();
+    expect(visibleText(raised.page.html)).toContain('Two-step verification');
+    expect(raised.page.html).not.toContain('name="password"');
+    const done = await allow(browser, await browser.submit(raised.page, { code: appCode(secret, 1) }));
+    const raisedTokens = await finishAuthorization(config, done.leftTo, raised);
+    const claims = decodeJwt(raisedTokens.tokens.id_token!);
+    expect(claims.acr).toBe('urn:tarn:acr:mfa');
+    expect(claims.amr).toEqual(expect.arrayContaining(['pwd', 'otp', 'mfa']));
+    expect(claims.sub).toBe(user.id);
+
+    // Asked again in the same session: MFA already took place, nothing is asked.
+    const again = await startAuthorization(config, browser, stepUp);
+    expect(again.page.leftTo).toMatch(/^http:\/\/rp\.example\.test\/callback\?code=/);
+  });
+
   it('optional policy: enrolment is offered and can be skipped; the ID token then says password only', async () => {
     const { user, config } = await setUpSignIn(tarn, { pool: { signIn: { mfa: 'optional' } } });
     const { browser, start, page } = await passwordStep(tarn.url, config, user);

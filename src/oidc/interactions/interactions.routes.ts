@@ -17,6 +17,7 @@ import type { PageRenderer } from '../../views/render.js';
 import type { PoolProvider } from '../provider-registry.js';
 import { csrfToken } from './csrf.js';
 import { interactionBase, readInteractionForm } from './interaction-steps.js';
+import { ACR_PASSWORD } from '../../mfa/acr.js';
 import type { MfaInteractions } from './mfa.routes.js';
 import type { PasskeyInteractions } from './passkey.routes.js';
 import { describeScopes } from './scopes.js';
@@ -134,7 +135,10 @@ export function createInteractionRouter(deps: InteractionDeps) {
   router.get('/interaction/:uid', async function showInteraction(ctx) {
     const details = await loadDetails(ctx);
     ctx.set('Cache-Control', 'no-store');
-    if (details.prompt.name === 'login') return renderLogin(ctx, details, {});
+    if (details.prompt.name === 'login') {
+      if (await deps.mfa?.stepUp(ctx, details)) return;
+      return renderLogin(ctx, details, {});
+    }
     if (details.prompt.name === 'consent') return renderConsent(ctx, details);
     throw new HostedPageError(400, 'Unsupported request', `The application asked for "${details.prompt.name}", which this pool does not offer.`);
   });
@@ -161,7 +165,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
     });
     if (!check.ok) return renderLogin(ctx, details, { status: 401, email, error: INVALID_CREDENTIALS });
     if (await deps.mfa?.askAfterPassword(ctx, details, { accountId: check.user.id, amr: ['pwd'] })) return;
-    const result = { login: { accountId: check.user.id, amr: ['pwd'] } };
+    const result = { login: { accountId: check.user.id, amr: ['pwd'], acr: ACR_PASSWORD } };
     if (await deps.passkeys?.offerEnrolment(ctx, details, result)) return;
     return finishInteraction(ctx, details, result);
   });

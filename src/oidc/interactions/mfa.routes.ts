@@ -12,6 +12,7 @@
  */
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { ACR_MFA, ACR_PASSWORD, requestsMfa } from '../../mfa/acr.js';
 import { mfaPolicy, type MfaService } from '../../mfa/mfa.service.js';
 import type { UserService } from '../../users/users.service.js';
 import type { PageRenderer } from '../../views/render.js';
@@ -43,10 +44,6 @@ interface PendingLogin {
   amr: string[];
 }
 
-/** RFC 8176 method references and Tarn's authentication context classes (docs/adr/0307). */
-export const ACR_MFA = 'urn:tarn:acr:mfa';
-export const ACR_PASSWORD = 'urn:tarn:acr:pwd';
-
 export const WRONG_RECOVERY_CODE = 'That recovery code is not right, or was already used.';
 export const WRONG_TOTP = 'That code is not right, or was already used. Enter the current code from your authenticator app.';
 
@@ -54,6 +51,11 @@ function pendingLogin(details: Details): PendingLogin {
   const pending = (details.result as { mfaPending?: Partial<PendingLogin> } | undefined)?.mfaPending;
   if (typeof pending?.accountId !== 'string' || !Array.isArray(pending.amr)) throw expired();
   return { accountId: pending.accountId, amr: pending.amr.filter((item): item is string => typeof item === 'string') };
+}
+
+/** "Not now" exists only where the pool makes MFA optional and the application did not ask for it. */
+function maySkip(ctx: Context, details: Details): boolean {
+  return mfaPolicy(entryOf(ctx).pool) === 'optional' && !requestsMfa(details.params.acr_values);
 }
 
 export function createMfaInteractions(deps: MfaInteractionDeps) {
@@ -82,7 +84,7 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('mfa-enrol', pool, {
       action: `${interactionBase(ctx)}/mfa/enrol`,
-      skipUrl: mfaPolicy(pool) === 'optional' ? `${interactionBase(ctx)}/mfa/skip` : undefined,
+      skipUrl: maySkip(ctx, details) ? `${interactionBase(ctx)}/mfa/skip` : undefined,
       abortUrl: `${interactionBase(ctx)}/abort`,
       csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
       secret: enrolment.secret,
@@ -123,12 +125,29 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
      */
     async askAfterPassword(ctx: Context, details: Details, login: PendingLogin): Promise<boolean> {
       const { pool } = entryOf(ctx);
-      const policy = mfaPolicy(pool);
-      if (policy === 'off') return false;
+      if (mfaPolicy(pool) === 'off' && !requestsMfa(details.params.acr_values)) return false;
       const hasFactor = await deps.mfa.hasFactor(pool.id, login.accountId);
       await saveInteractionResult(ctx, { mfaPending: login });
       if (hasFactor) await renderTotp(ctx, details);
       else await renderEnrol(ctx, details, login.accountId);
+      return true;
+    },
+
+    /**
+     * Step-up: the application asked for MFA (acr_values) and the session's sign-in had none.
+     * The signed-in user is asked for the missing factor (or to enrol one), not for the password
+     * again. False when there is no active signed-in user: the login page then asks for everything.
+     */
+    async stepUp(ctx: Context, details: Details): Promise<boolean> {
+      const { pool } = entryOf(ctx);
+      const accountId = details.session?.accountId;
+      if (!accountId || !requestsMfa(details.params.acr_values)) return false;
+      if (!(await deps.users.findActiveUser(pool.id, accountId))) return false;
+      const session = details.session as { amr?: unknown };
+      const amr = Array.isArray(session.amr) ? session.amr.filter((item): item is string => typeof item === 'string') : [];
+      await saveInteractionResult(ctx, { mfaPending: { accountId, amr } });
+      if (await deps.mfa.hasFactor(pool.id, accountId)) await renderTotp(ctx, details);
+      else await renderEnrol(ctx, details, accountId);
       return true;
     },
 
@@ -173,7 +192,7 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
         const { details, pending } = await openPending(ctx);
         const { pool } = entryOf(ctx);
         // Only where enrolment is optional, and only for a user who has no factor to pass.
-        if (mfaPolicy(pool) !== 'optional' || (await deps.mfa.hasFactor(pool.id, pending.accountId))) throw expired();
+        if (!maySkip(ctx, details) || (await deps.mfa.hasFactor(pool.id, pending.accountId))) throw expired();
         return finishInteraction(ctx, details, { login: { accountId: pending.accountId, amr: pending.amr, acr: ACR_PASSWORD } });
       });
     },
