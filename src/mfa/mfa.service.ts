@@ -30,6 +30,15 @@ export interface MfaServiceDeps {
 
 export const RECOVERY_CODE_COUNT = 10;
 
+export interface Factor {
+  /** `totp` or `recovery_codes`: a user has at most one of each. */
+  id: string;
+  type: 'totp' | 'recovery_codes';
+  createdAt: Date;
+  /** Unused recovery codes. */
+  remaining?: number;
+}
+
 export interface TotpEnrolment {
   /** The manual key (base32), for typing into an app that cannot scan. */
   secret: string;
@@ -128,6 +137,28 @@ export function createMfaService({ db, envelope, guard, clock, recoveryKey }: Mf
 
     async countUnusedRecoveryCodes(poolId: string, userId: string): Promise<number> {
       return createRecoveryCodeQueries(db, poolId).countUnusedRecoveryCodes(userId);
+    },
+
+    /** A user's second factors as an admin sees them (never a secret nor a code). */
+    async listFactors(poolId: string, userId: string): Promise<Factor[]> {
+      const totp = await createTotpQueries(db, poolId).findTotp(userId);
+      if (!totp?.confirmed_at) return [];
+      const remaining = await createRecoveryCodeQueries(db, poolId).countUnusedRecoveryCodes(userId);
+      return [
+        { id: 'totp', type: 'totp', createdAt: new Date(totp.confirmed_at) },
+        ...(remaining > 0 ? [{ id: 'recovery_codes', type: 'recovery_codes' as const, createdAt: new Date(totp.confirmed_at), remaining }] : []),
+      ];
+    },
+
+    /** An admin removes a factor (a lost phone): false when the user has no such factor. */
+    async removeFactor(poolId: string, userId: string, factorId: string): Promise<boolean> {
+      if (factorId === 'totp') {
+        // The recovery codes stand in for the app: they go with it.
+        await createRecoveryCodeQueries(db, poolId).deleteRecoveryCodes(userId);
+        return createTotpQueries(db, poolId).deleteTotp(userId);
+      }
+      if (factorId === 'recovery_codes') return (await createRecoveryCodeQueries(db, poolId).deleteRecoveryCodes(userId)) > 0;
+      return false;
     },
 
     /** Removes the app; the recovery codes go with it (they stand in for the app). */

@@ -175,6 +175,34 @@ describe('TOTP second factor (RFC 6238)', () => {
     expect(again.page.leftTo).toMatch(/^http:\/\/rp\.example\.test\/callback\?code=/);
   });
 
+  it('an admin lists and removes a lost factor (audited); another pool cannot see it; the user enrols afresh', async () => {
+    const { pool, user, config } = await setUpSignIn(tarn, { pool: { signIn: { mfa: 'required' } } });
+    const other = await setUpSignIn(tarn);
+    const first = await passwordStep(tarn.url, config, user);
+    await confirmEnrolment(first.browser, first.page, manualKey(first.page));
+
+    const listed = await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/factors`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.items).toEqual([
+      expect.objectContaining({ id: 'totp', type: 'totp' }),
+      expect.objectContaining({ id: 'recovery_codes', type: 'recovery_codes', remaining: 10 }),
+    ]);
+    expect(JSON.stringify(listed.body)).not.toMatch(/secret/i);
+    expect((await tarn.admin('GET', `/pools/${other.pool.id}/users/${user.id}/factors`)).status).toBe(404);
+    expect((await tarn.admin('DELETE', `/pools/${other.pool.id}/users/${user.id}/factors/totp`)).status).toBe(404);
+    const unknown = await tarn.admin('DELETE', `/pools/${pool.id}/users/${user.id}/factors/sms`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('content-type')).toContain('application/problem+json');
+
+    expect((await tarn.admin('DELETE', `/pools/${pool.id}/users/${user.id}/factors/totp`)).status).toBe(204);
+    expect((await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/factors`)).body.items).toEqual([]);
+    const audit = await tarn.admin('GET', `/pools/${pool.id}/audit`);
+    expect(JSON.stringify(audit.body.items)).toContain('factors.delete');
+
+    const fresh = await passwordStep(tarn.url, config, user);
+    expect(visibleText(fresh.page.html)).toContain('Set up two-step verification');
+  });
+
   it('optional policy: enrolment is offered and can be skipped; the ID token then says password only', async () => {
     const { user, config } = await setUpSignIn(tarn, { pool: { signIn: { mfa: 'optional' } } });
     const { browser, start, page } = await passwordStep(tarn.url, config, user);
