@@ -32,6 +32,7 @@ import { callProvider, poolGateway } from './oidc/pool-gateway.js';
 import { registerPostToGetRoutes } from './oidc/post-to-get.js';
 import { createProviderRegistry } from './oidc/provider-registry.js';
 import { watchBackchannelDelivery } from './oidc/backchannel-delivery.js';
+import { watchGrantRevocations } from './oidc/grant-revocations.js';
 import { createOutgoingFetch } from './net/outgoing-fetch.js';
 import { createPoolService } from './pools/pools.service.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
@@ -70,14 +71,15 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, production: config.env === 'production' });
   const schemas = createUserSchemas();
   const codes = createCodeService({ db, key: deriveKey(config.masterKey, 'one-time-codes'), clock });
-  const guard = createSignInGuard({ db, clock });
+  // Metrics and the audit log (ADRs 0803, 0804), told about sign-ins and locks.
+  const metrics = createMetrics({ cacheStats: () => registry.stats() });
+  const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onEvent: metrics.event, onWriteFailure: metrics.auditFailed });
+  const guard = createSignInGuard({ db, clock, onLocked: audit.userLocked });
   const users = createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl: config.publicUrl, clock });
   const mailLimits = createMailLimits({ db, clock });
   const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, mailLimits, log, clock });
-  // Running in production: metrics, audit log, change notifications between instances (ADRs 0801–0804).
+  // Running in production: change notifications between instances (ADR 0801).
   let feed: PoolChangeFeed | undefined;
-  const metrics = createMetrics({ cacheStats: () => registry.stats() });
-  const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onWriteFailure: metrics.auditFailed });
   const groups = createGroupService({ db });
   const importer = createImportService({ db, hasher, schemas, log });
 
@@ -103,6 +105,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     instrument: (provider, poolId) => {
       metrics.instrumentProvider(provider);
       watchBackchannelDelivery(provider, poolId, { log, audit, count: metrics.backchannelLogout });
+      watchGrantRevocations(provider, poolId, { audit });
       rememberProviderFault(provider);
     },
     publishChange: (poolId) => feed?.publish(poolId),
@@ -121,16 +124,16 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
 
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
   const csrfKey = deriveKey(config.masterKey, 'csrf');
-  const passkeyPages = createPasskeyInteractions({ passkeys, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, log });
+  const passkeyPages = createPasskeyInteractions({ passkeys, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, log, audit });
   const mfa = createMfaService({ db, envelope, guard, clock, recoveryKey: deriveKey(config.masterKey, 'recovery-codes') });
   const mfaPages = createMfaInteractions({ mfa, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
   const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit, passkeys: passkeyPages, mfa: mfaPages });
-  registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
-  registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
-  registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages });
+  registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
+  registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
+  registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
   // The signed-in user's APIs: every route behind the one access-token check (resource-routes.ts).
   const resources = createResourceRoutes({ users });
-  registerMeRoutes(resources, { users, bodyLimitBytes: config.bodyLimitBytes });
+  registerMeRoutes(resources, { users, bodyLimitBytes: config.bodyLimitBytes, audit });
   registerMyPasskeyRoutes(resources, { passkeys, bodyLimitBytes: config.bodyLimitBytes });
   const errorPages = createErrorPages({ pages, log });
 

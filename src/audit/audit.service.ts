@@ -63,12 +63,24 @@ export interface SignInEvent {
   requestId?: string | undefined;
 }
 
+export interface UserEvent {
+  poolId: string;
+  /** e.g. "user.registered", "user.activated" (docs/events.md). */
+  action: string;
+  userId: string;
+  details?: Record<string, unknown> | undefined;
+  ip?: string | undefined;
+  requestId?: string | undefined;
+}
+
 export interface AuditServiceDeps {
   db: Db;
   log: Logger;
   clock?: () => Date;
   /** Told about every sign-in, for the metrics. */
   onSignIn?: (method: string, outcome: 'success' | 'failure') => void;
+  /** Told about every event, written or not (the metrics count them by type and outcome). */
+  onEvent?: (type: string, outcome: 'success' | 'failure') => void;
   /** Told when an event could not be written (a metric operators alert on). */
   onWriteFailure?: () => void;
 }
@@ -98,7 +110,7 @@ export function toAuditResponse(row: AuditEventRow) {
 
 export type AuditEventResponse = ReturnType<typeof toAuditResponse>;
 
-export function createAuditService({ db, log, clock = () => new Date(), onSignIn, onWriteFailure }: AuditServiceDeps) {
+export function createAuditService({ db, log, clock = () => new Date(), onSignIn, onEvent, onWriteFailure }: AuditServiceDeps) {
   let sequence = 0;
 
   function nextId(now: Date): string {
@@ -114,6 +126,7 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
   async function record(input: AuditEventInput, current?: AuditRequestScope): Promise<void> {
     // Not a pool id at all (a fuzzed path): there is no pool whose trail it could join.
     if (!POOL_ID.test(input.poolId)) return;
+    onEvent?.(input.action, input.outcome);
     const actor = input.actor ?? current?.actor ?? { kind: 'system' };
     const now = clock();
     try {
@@ -163,6 +176,29 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
         },
         { actor: event.userId ? { kind: 'user', id: event.userId } : { kind: 'anonymous' }, requestId: event.requestId, ip: event.ip, details: {} },
       );
+    },
+
+    /**
+     * A change a user made to their own account on the hosted pages (`user.registered`,
+     * `user.activated`, …; docs/events.md): the user is the actor and the subject.
+     */
+    async userEvent(event: UserEvent): Promise<void> {
+      await record(
+        { poolId: event.poolId, action: event.action, outcome: 'success', target: { type: 'user', id: event.userId }, details: event.details },
+        { actor: { kind: 'user', id: event.userId }, requestId: event.requestId, ip: event.ip, details: {} },
+      );
+    },
+
+    /** A user locked by repeated sign-in failures (lockout.service.ts): done by the system, not by anyone who asked. */
+    async userLocked(event: { poolId: string; userId: string; failures: number; lockedUntil: Date }): Promise<void> {
+      await record({
+        poolId: event.poolId,
+        action: 'user.locked',
+        outcome: 'success',
+        actor: { kind: 'system' },
+        target: { type: 'user', id: event.userId },
+        details: { failures: event.failures, lockedUntil: event.lockedUntil.toISOString() },
+      });
     },
 
     async listAuditEvents(poolId: string, query: AuditQuery): Promise<Page<AuditEventResponse>> {

@@ -46,6 +46,12 @@ export function createMetrics(options: { cacheStats?: () => CacheStats; defaultM
     labelNames: ['method', 'outcome'] as const,
     registers: [registry],
   });
+  const events = new Counter({
+    name: 'tarn_events_total',
+    help: 'Events of the pools\' audit logs by type (the audit action) and outcome (docs/events.md).',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [registry],
+  });
   const tokenRequests = new Counter({
     name: 'tarn_token_requests_total',
     help: 'Token endpoint grants by grant type and outcome.',
@@ -92,6 +98,10 @@ export function createMetrics(options: { cacheStats?: () => CacheStats; defaultM
     },
     signIn(method: string, outcome: 'success' | 'failure'): void {
       signIns.inc({ method, outcome });
+    },
+    /** One event of a pool (audit.service.ts); types come from code and route templates, never from input. */
+    event(type: string, outcome: 'success' | 'failure'): void {
+      events.inc({ type, outcome });
     },
     rateLimited(limiter: string): void {
       rateLimited.inc({ limiter });

@@ -13,6 +13,8 @@ import { createLockoutQueries } from './lockout.queries.js';
 export interface SignInGuardDeps {
   db: Db;
   clock: () => Date;
+  /** Told once per lock, at the failure that locks the user (the audit log's `user.locked`). */
+  onLocked?: (event: { poolId: string; userId: string; failures: number; lockedUntil: Date }) => Promise<void>;
 }
 
 export function toLockoutResponse(row: UserLockoutRow | undefined, now: Date) {
@@ -26,7 +28,7 @@ export function toLockoutResponse(row: UserLockoutRow | undefined, now: Date) {
   };
 }
 
-export function createSignInGuard({ db, clock }: SignInGuardDeps) {
+export function createSignInGuard({ db, clock, onLocked }: SignInGuardDeps) {
   return {
     /** Everything a sign-in attempt is judged by, read in one query: the user with this email (if any) and that user's lockout. */
     async assess(poolId: string, email: string) {
@@ -40,7 +42,11 @@ export function createSignInGuard({ db, clock }: SignInGuardDeps) {
 
     /** One failed sign-in of a user. */
     async recordFailure(poolId: string, settings: LockoutSettings, userId: string): Promise<void> {
-      await createLockoutQueries(db, poolId).countUserFailure(userId, clock(), settings.windowSeconds * 1000, settings.maxAttempts);
+      const row = await createLockoutQueries(db, poolId).countUserFailure(userId, clock(), settings.windowSeconds * 1000, settings.maxAttempts);
+      // Later failures in the window extend the lock; only the one that reached the limit locks.
+      if (row.locked_until && row.failures === Math.max(settings.maxAttempts, 1)) {
+        await onLocked?.({ poolId, userId, failures: row.failures, lockedUntil: new Date(row.locked_until) });
+      }
     },
 
     /** A successful sign-in starts the user's count afresh. */

@@ -11,10 +11,13 @@ import { parseInput } from '../http/validation.js';
 import type { ResourceRoutes } from '../oidc/resource-routes.js';
 import { updateMeSchema } from './users.schemas.js';
 import type { UserService } from './users.service.js';
+import type { UserEvent } from '../audit/audit.service.js';
 
 export interface MeDeps {
   users: UserService;
   bodyLimitBytes: number;
+  /** Records the user's own profile changes (`user.profile_changed`, docs/events.md). */
+  audit?: { userEvent(event: UserEvent): Promise<void> };
 }
 
 export function registerMeRoutes(routes: ResourceRoutes, deps: MeDeps): void {
@@ -25,5 +28,7 @@ export function registerMeRoutes(routes: ResourceRoutes, deps: MeDeps): void {
   routes.patch('/me', async function updateMe(ctx, caller) {
     const input = parseInput(updateMeSchema, await readJson(ctx, deps.bodyLimitBytes));
     ctx.body = await deps.users.updateMe(caller.pool, caller.userId, input);
+    // The names of the fields sent, not their values: the trail says what changed, the user record what it is.
+    await deps.audit?.userEvent({ poolId: caller.pool.id, action: 'user.profile_changed', userId: caller.userId, details: { fields: Object.keys(input.profile).sort() }, ip: ctx.ip });
   });
 }

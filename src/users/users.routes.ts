@@ -1,4 +1,5 @@
 /** /admin/pools/{pool}/users: users of a pool, their invitations and lockouts. */
+import { annotateAudit } from '../audit/audit.middleware.js';
 import { poolRoute } from '../admin/pool-scope.js';
 import { pageOf } from '../http/pagination.js';
 import {
@@ -44,7 +45,10 @@ export function userRoutes(users: UserService) {
     poolRoute(
       { method: 'patch', path: '/users/:userId', summary: 'Change a user', params: userIdParams, body: updateUserSchema, status: 200, response: userWithLockoutResponse, problems: [409] },
       async function updateUser(ctx, { params, body }) {
-        return users.updateUser(ctx.state.pool, params.userId, body);
+        const updated = await users.updateUser(ctx.state.pool, params.userId, body);
+        // Which fields changed (an email change, a password reset, disabled or enabled), never their values but the status.
+        annotateAudit(ctx, { details: { fields: Object.keys(body).sort(), ...(body.status ? { status: body.status } : {}) } });
+        return updated;
       },
     ),
     poolRoute(

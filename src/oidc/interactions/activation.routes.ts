@@ -15,7 +15,7 @@ import { readForm } from '../../http/body.js';
 import type { OnboardingService } from '../../users/onboarding.service.js';
 import type { PageRenderer } from '../../views/render.js';
 import { entryOf, HostedPageError } from './interactions.routes.js';
-import { fieldMessages } from './interaction-steps.js';
+import { fieldMessages, recordUserEvent, type UserEventRecorder } from './interaction-steps.js';
 
 export interface ActivationDeps {
   onboarding: OnboardingService;
@@ -24,6 +24,8 @@ export interface ActivationDeps {
   bodyLimitBytes: number;
   /** Offers "add a passkey" right after activation, where the pool offers passkeys. */
   passkeys?: PasskeyInteractions;
+  /** Records the activation (audit log). */
+  audit?: UserEventRecorder;
 }
 
 const COOKIE = '_tarn_activate';
@@ -91,6 +93,7 @@ export function registerActivationRoutes(router: Router, deps: ActivationDeps): 
     if (!user && token) throw linkUnusable();
     if (!user) return renderForm(ctx, { email, errors: ['That code is wrong or has expired. Check the latest invitation email.'] }, 401);
     ctx.cookies.set(COOKIE, '', { path: cookiePath(ctx), maxAge: 0 });
+    await recordUserEvent(ctx, deps.audit, { action: 'user.activated', userId: user.id, details: { via: token ? 'link' : 'code' } });
     if (await deps.passkeys?.offerStandaloneEnrolment(ctx, user.id)) return;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');

@@ -13,7 +13,7 @@ import type { PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
 import { entryOf, expired, finishInteraction, loadDetails, TOO_MANY_MAILS, type Details } from './interactions.routes.js';
 import type { PasskeyInteractions } from './passkey.routes.js';
-import { afterAnswer, interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
+import { afterAnswer, interactionBase, notOffered, readInteractionForm, recordSignIn, type SignInRecorder } from './interaction-steps.js';
 
 export interface EmailCodeDeps {
   onboarding: OnboardingService;
@@ -22,6 +22,8 @@ export interface EmailCodeDeps {
   bodyLimitBytes: number;
   /** Offers "add a passkey" after a code sign-in: the recovery path of a user whose passkey is lost. */
   passkeys?: PasskeyInteractions;
+  /** Records each code sign-in, success or failure (audit log and metrics). */
+  audit?: SignInRecorder;
 }
 
 export const WRONG_CODE = 'That code is wrong or has expired. Ask for a new code if you need one.';
@@ -64,6 +66,13 @@ export function registerEmailCodeRoutes(router: Router, deps: EmailCodeDeps): vo
     const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
     const email = (form.email ?? '').trim();
     const result = await deps.onboarding.verifySignInCode(entryOf(ctx).pool, email, (form.code ?? '').trim());
+    await recordSignIn(ctx, deps.audit, {
+      method: 'email_code',
+      outcome: result.ok ? 'success' : 'failure',
+      userId: result.ok ? result.user.id : undefined,
+      reason: result.ok ? undefined : 'invalid_code',
+      email,
+    });
     if (!result.ok) return renderCodePage(ctx, details, email, WRONG_CODE, 401);
     const login = { login: { accountId: result.user.id, amr: ['otp'] } };
     if (await deps.passkeys?.offerEnrolment(ctx, details, login, { evenWithPasskeys: true })) return;

@@ -9,6 +9,30 @@ import { readForm } from '../../http/body.js';
 import { AppError } from '../../http/problem.js';
 import { csrfValid } from './csrf.js';
 import { entryOf, HostedPageError, type Details } from './interactions.routes.js';
+import type { SignInEvent, UserEvent } from '../../audit/audit.service.js';
+
+/** Records a sign-in attempt (audit log and metrics, src/audit/audit.service.ts). */
+export interface SignInRecorder {
+  signIn(event: SignInEvent): Promise<void>;
+}
+
+/** Records what a user did to their own account on the hosted pages (audit log). */
+export interface UserEventRecorder {
+  userEvent(event: UserEvent): Promise<void>;
+}
+
+/** One call per change a user makes on the hosted pages (`user.registered`, `user.activated`, … docs/events.md). */
+export async function recordUserEvent(ctx: Context, recorder: UserEventRecorder | undefined, event: Omit<UserEvent, 'poolId' | 'ip' | 'requestId'>): Promise<void> {
+  await recorder?.userEvent({ ...event, poolId: entryOf(ctx).pool.id, ip: ctx.ip, requestId: ctx.state.requestId as string | undefined });
+}
+
+/**
+ * The one call every sign-in method makes, success or failure (ADR 0804): the pool, the
+ * client's address and the request id come from the request, the rest from the method.
+ */
+export async function recordSignIn(ctx: Context, recorder: SignInRecorder | undefined, event: Omit<SignInEvent, 'poolId' | 'ip' | 'requestId'>): Promise<void> {
+  await recorder?.signIn({ ...event, poolId: entryOf(ctx).pool.id, ip: ctx.ip, requestId: ctx.state.requestId as string | undefined });
+}
 
 export async function readInteractionForm(ctx: Context, details: Details, csrfKey: Buffer, limit: number): Promise<Record<string, string>> {
   const form = await readForm(ctx, limit);

@@ -16,7 +16,7 @@ import type { UserService } from '../../users/users.service.js';
 import type { PageRenderer } from '../../views/render.js';
 import type { PoolProvider } from '../provider-registry.js';
 import { csrfToken } from './csrf.js';
-import { interactionBase, readInteractionForm } from './interaction-steps.js';
+import { interactionBase, readInteractionForm, recordSignIn, type SignInRecorder } from './interaction-steps.js';
 import { ACR_PASSWORD } from '../../mfa/acr.js';
 import type { MfaInteractions } from './mfa.routes.js';
 import type { PasskeyInteractions } from './passkey.routes.js';
@@ -28,7 +28,7 @@ export interface InteractionDeps {
   csrfKey: Buffer;
   bodyLimitBytes: number;
   /** Records sign-in attempts (audit log and metrics); see src/audit/audit.service.ts. */
-  audit?: { signIn(event: { poolId: string; method: string; outcome: 'success' | 'failure'; userId?: string; email?: string; reason?: string; ip?: string; requestId?: string }): Promise<void> };
+  audit?: SignInRecorder;
   /** Passkey pages (passkey.routes.ts): registered on this router, and offered after a sign-in. */
   passkeys?: PasskeyInteractions;
   /** Second factor after a password (mfa.routes.ts). */
@@ -151,17 +151,13 @@ export function createInteractionRouter(deps: InteractionDeps) {
     const email = (form.email ?? '').trim();
     const password = form.password ?? '';
     const { pool } = entryOf(ctx);
-    const poolId = pool.id;
     const check = await deps.users.verifyPassword(pool, email, password);
-    await deps.audit?.signIn({
-      poolId,
+    await recordSignIn(ctx, deps.audit, {
       method: 'password',
       outcome: check.ok ? 'success' : 'failure',
       userId: check.ok ? check.user.id : undefined,
       reason: check.ok ? undefined : check.reason,
       email,
-      ip: ctx.ip,
-      requestId: ctx.state.requestId,
     });
     if (!check.ok) return renderLogin(ctx, details, { status: 401, email, error: INVALID_CREDENTIALS });
     if (await deps.mfa?.askAfterPassword(ctx, details, { accountId: check.user.id, amr: ['pwd'] })) return;

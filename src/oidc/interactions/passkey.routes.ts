@@ -27,7 +27,7 @@ import { ENROLMENT_GRANT_TTL_MS, isPasskeyEnabled, PasskeyRefused, type PasskeyS
 import type { UserService } from '../../users/users.service.js';
 import type { PageRenderer } from '../../views/render.js';
 import { csrfToken, csrfValid } from './csrf.js';
-import { interactionBase, readInteractionForm } from './interaction-steps.js';
+import { interactionBase, readInteractionForm, recordSignIn, type SignInRecorder } from './interaction-steps.js';
 import { entryOf, expired, finishInteraction, HostedPageError, loadDetails, saveInteractionResult, type Details } from './interactions.routes.js';
 
 export interface PasskeyInteractionDeps {
@@ -37,6 +37,8 @@ export interface PasskeyInteractionDeps {
   csrfKey: Buffer;
   bodyLimitBytes: number;
   log: Logger;
+  /** Records each passkey sign-in, success or failure (audit log and metrics). */
+  audit?: SignInRecorder;
 }
 
 const ENROL_COOKIE = '_tarn_passkey_enrol';
@@ -215,10 +217,13 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
         const { pool } = entryOf(ctx);
         try {
           const user = await deps.passkeys.finishAuthentication(pool, form.credential, { interactionUid: details.uid });
+          await recordSignIn(ctx, deps.audit, { method: 'passkey', outcome: 'success', userId: user.id });
           // RFC 8176: hwk (proof of a key in hardware), user (user presence and verification).
           await finishInteraction(ctx, details, { login: { accountId: user.id, amr: ['hwk', 'user'] } });
         } catch (error) {
           refused(ctx, error);
+          const email = (form.email ?? '').trim();
+          await recordSignIn(ctx, deps.audit, { method: 'passkey', outcome: 'failure', reason: (error as PasskeyRefused).reason, email: email || undefined });
           return renderSignIn(ctx, details, (form.email ?? '').trim(), 'That passkey could not be used to sign in here. Try again, or go back and sign in another way.');
         }
       });

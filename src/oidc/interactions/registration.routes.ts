@@ -13,7 +13,7 @@ import { requiredProfileFields } from '../../users/user-schema.js';
 import type { PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
 import { entryOf, expired, finishInteraction, loadDetails, TOO_MANY_MAILS, type Details } from './interactions.routes.js';
-import { afterAnswer, fieldMessages, interactionBase, notOffered, readInteractionForm } from './interaction-steps.js';
+import { afterAnswer, fieldMessages, interactionBase, notOffered, readInteractionForm, recordSignIn, recordUserEvent, type SignInRecorder, type UserEventRecorder } from './interaction-steps.js';
 
 export interface RegistrationDeps {
   onboarding: OnboardingService;
@@ -21,6 +21,8 @@ export interface RegistrationDeps {
   pages: PageRenderer;
   csrfKey: Buffer;
   bodyLimitBytes: number;
+  /** Records the account a verified registration creates, and the sign-in it is (audit log and metrics). */
+  audit?: SignInRecorder & UserEventRecorder;
 }
 
 /** Also the answer to a code that another browser's registration asked for: it works only where it was asked for. */
@@ -98,6 +100,15 @@ export function registerRegistrationRoutes(router: Router, deps: RegistrationDep
     const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
     const email = (form.email ?? '').trim();
     const user = await deps.onboarding.completeRegistration(entryOf(ctx).pool, email, (form.code ?? '').trim(), { interactionId: details.uid });
+    if (user) await recordUserEvent(ctx, deps.audit, { action: 'user.registered', userId: user.id, details: { email: user.email } });
+    // The verified registration signs the new user in: a sign-in by method "registration".
+    await recordSignIn(ctx, deps.audit, {
+      method: 'registration',
+      outcome: user ? 'success' : 'failure',
+      userId: user?.id,
+      reason: user ? undefined : 'invalid_code',
+      email,
+    });
     if (!user) return renderVerify(ctx, details, email, WRONG_REGISTRATION_CODE, 401);
     return finishInteraction(ctx, details, { login: { accountId: user.id, amr: ['pwd', 'otp'] } });
   });
