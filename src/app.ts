@@ -27,6 +27,8 @@ import { staticAssets } from './http/static.js';
 import type { Logger } from './log.js';
 import { createInteractionRouter } from './oidc/interactions/interactions.routes.js';
 import { createPasskeyInteractions } from './oidc/interactions/passkey.routes.js';
+import { createMfaInteractions } from './oidc/interactions/mfa.routes.js';
+import { createMfaService } from './mfa/mfa.service.js';
 import { registerMyPasskeyRoutes } from './passkeys/passkeys.me.routes.js';
 import { createPasskeyService } from './passkeys/passkeys.service.js';
 import { callProvider, poolGateway } from './oidc/pool-gateway.js';
@@ -133,7 +135,9 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
   const csrfKey = deriveKey(config.masterKey, 'csrf');
   const passkeyPages = createPasskeyInteractions({ passkeys, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, log, audit });
-  const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit, passkeys: passkeyPages, connections });
+  const mfa = createMfaService({ db, envelope, guard, clock, recoveryKey: deriveKey(config.masterKey, 'recovery-codes') });
+  const mfaPages = createMfaInteractions({ mfa, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
+  const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit, passkeys: passkeyPages, mfa: mfaPages, connections });
   registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
   registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
   registerConnectionRoutes(hosted, { federation, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, publicUrl: config.publicUrl, audit });
@@ -145,7 +149,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   registerMyPasskeyRoutes(resources, { passkeys, bodyLimitBytes: config.bodyLimitBytes });
   const errorPages = createErrorPages({ pages, log });
 
-  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys, importer, resets, sessions: createSessionService({ db, users }), connections });
+  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys, importer, resets, sessions: createSessionService({ db, users }), connections, mfa });
   const health = createHealthRouter(database);
   registerPostToGetRoutes(hosted, { pages, bodyLimitBytes: config.bodyLimitBytes, callProvider }); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601, 0602)
 

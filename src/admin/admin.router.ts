@@ -16,6 +16,8 @@ import { groupRoutes } from '../groups/groups.routes.js';
 import type { GroupService } from '../groups/groups.service.js';
 import { readJson } from '../http/body.js';
 import type { GuardedRoute, GuardOptions } from '../http/guard.js';
+import { factorRoutes } from '../mfa/factors.routes.js';
+import type { MfaService } from '../mfa/mfa.service.js';
 import { passkeyRoutes } from '../passkeys/passkeys.routes.js';
 import type { PasskeyService } from '../passkeys/passkeys.service.js';
 import { poolCollectionRoutes, poolRoutes } from '../pools/pools.routes.js';
@@ -45,6 +47,7 @@ interface AdminRouterDeps {
   resets: PasswordResetService;
   sessions: SessionService;
   connections: ConnectionService;
+  mfa: MfaService;
 }
 
 function mount<StateT>(router: Router<StateT>, routes: GuardedRoute<StateT>[], options: GuardOptions<StateT>): void {
@@ -62,6 +65,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...sessionRoutes(deps.sessions),
     ...(deps.audit ? auditRoutes(deps.audit) : []),
     ...passkeyRoutes(deps.passkeys),
+    ...factorRoutes(deps.mfa, deps.users),
     ...groupRoutes(deps.groups),
     ...connectionRoutes(deps.connections),
   ];

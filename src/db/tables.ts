@@ -25,7 +25,11 @@ export interface SignInSettings {
   password: boolean;
   emailCode: boolean;
   passkey: boolean;
+  /** Second factor after a password: never asked (`off`), offered after sign-in (`optional`), or enrolled at the next sign-in (`required`). */
+  mfa?: MfaPolicy;
 }
+
+export type MfaPolicy = 'off' | 'optional' | 'required';
 
 export interface PasswordPolicy {
   minLength: number;
@@ -139,6 +143,27 @@ export interface Database {
   mail_requests: MailRequestTable;
   connections: ConnectionTable;
   linked_identities: LinkedIdentityTable;
+  user_totp: UserTotpTable;
+  user_recovery_codes: UserRecoveryCodeTable;
+}
+
+export interface UserRecoveryCodeTable {
+  pool_id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+export interface UserTotpTable {
+  pool_id: string;
+  user_id: string;
+  secret_enc: string;
+  confirmed_at: Timestamp | null;
+  /** bigint in SQL; a time step fits a JS number for millions of years. */
+  last_step: ColumnType<string | number, number | undefined, number>;
+  failures: Generated<number>;
+  created_at: Timestamp;
 }
 
 export type PoolRow = Selectable<PoolTable>;

@@ -8,6 +8,7 @@
  * the device grant, resource indicators with RFC 9068 JWT access tokens, form_post, the
  * claims parameter. Discovery lists exactly this, since it is derived from this object.
  */
+import { ACR_VALUES, ACR_MFA, requestsMfa } from '../mfa/acr.js';
 import { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/database.js';
 import type { PoolRow } from '../db/tables.js';
@@ -73,7 +74,9 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
       names: { session: '_tarn_session', interaction: '_tarn_interaction', resume: '_tarn_resume' },
     },
     claims: {
-      openid: ['sub'],
+      // Every ID token says how the user signed in (docs/adr/0307): acr (whether a second factor
+      // was passed) and RFC 8176 amr (pwd, otp, mfa, hwk), as set by the sign-in that made the session.
+      openid: ['sub', 'acr', 'amr'],
       email: ['email', 'email_verified'],
       phone: ['phone_number', 'phone_number_verified'],
       profile: [...PROFILE_CLAIMS],
@@ -125,6 +128,8 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
         },
       },
     },
+    // acr_values_supported in discovery; the acr of a session is set by the sign-in (docs/adr/0307).
+    acrValues: ACR_VALUES,
     interactions: {
       policy: loginPolicy(),
       url: (_ctx, interaction) => `${basePath}/interaction/${interaction.uid}`,
@@ -161,6 +166,15 @@ function loginPolicy() {
       ctx.oidc.session?.accountId && !ctx.oidc.account ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT,
     ),
     0,
+  );
+  // Step-up: a relying party that asks for MFA (acr_values) gets a second factor even within a
+  // session that signed in with a password alone; the hosted page asks for the missing factor.
+  login.checks.add(
+    new interactionPolicy.Check('mfa_requested', 'The application asked for a second factor', (ctx) =>
+      ctx.oidc.session?.accountId && requestsMfa(ctx.oidc.params?.acr_values) && ctx.oidc.acr !== ACR_MFA
+        ? interactionPolicy.Check.REQUEST_PROMPT
+        : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+    ),
   );
   return policy;
 }

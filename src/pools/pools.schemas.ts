@@ -20,7 +20,12 @@ const httpsOrHttpUrl = z
   }, { message: 'Must be an absolute http(s) URL.' });
 
 export const signInSchema = z
-  .object({ password: z.boolean(), emailCode: z.boolean(), passkey: z.boolean() })
+  .object({
+    password: z.boolean(),
+    emailCode: z.boolean(),
+    passkey: z.boolean(),
+    mfa: z.enum(['off', 'optional', 'required']).describe('Second factor after a password: off, offered after sign-in (optional), or enrolled at the next sign-in (required).'),
+  })
   .partial()
   .strict();
 

@@ -17,6 +17,8 @@ import type { PageRenderer } from '../../views/render.js';
 import type { PoolProvider } from '../provider-registry.js';
 import { csrfToken } from './csrf.js';
 import { interactionBase, readInteractionForm, recordSignIn, type SignInRecorder } from './interaction-steps.js';
+import { ACR_PASSWORD } from '../../mfa/acr.js';
+import type { MfaInteractions } from './mfa.routes.js';
 import type { PasskeyInteractions } from './passkey.routes.js';
 import { describeScopes } from './scopes.js';
 
@@ -31,6 +33,8 @@ export interface InteractionDeps {
   passkeys?: PasskeyInteractions;
   /** The pool's "Continue with …" buttons (connections.service.ts). */
   connections?: { listButtons(poolId: string): Promise<{ name: string; displayName: string; logoUrl: string | null }[]> };
+  /** Second factor after a password (mfa.routes.ts). */
+  mfa?: MfaInteractions;
 }
 
 export type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']>>;
@@ -134,12 +138,16 @@ export function createInteractionRouter(deps: InteractionDeps) {
   router.get('/interaction/:uid', async function showInteraction(ctx) {
     const details = await loadDetails(ctx);
     ctx.set('Cache-Control', 'no-store');
-    // The relying party chose the upstream itself (`idp`, ADR 0900): no login page.
-    if (details.prompt.name === 'login' && typeof details.params.idp === 'string' && deps.connections) {
-      ctx.status = 303;
-      return ctx.redirect(`${interactionBase(ctx)}/connection/${encodeURIComponent(details.params.idp)}`);
+    if (details.prompt.name === 'login') {
+      // A session that has signed in but lacks the second factor asked for (step-up, ADR 0307).
+      if (await deps.mfa?.stepUp(ctx, details)) return;
+      // The relying party chose the upstream itself (`idp`, ADR 0900): no login page.
+      if (typeof details.params.idp === 'string' && deps.connections) {
+        ctx.status = 303;
+        return ctx.redirect(`${interactionBase(ctx)}/connection/${encodeURIComponent(details.params.idp)}`);
+      }
+      return renderLogin(ctx, details, {});
     }
-    if (details.prompt.name === 'login') return renderLogin(ctx, details, {});
     if (details.prompt.name === 'consent') return renderConsent(ctx, details);
     throw new HostedPageError(400, 'Unsupported request', `The application asked for "${details.prompt.name}", which this pool does not offer.`);
   });
@@ -161,7 +169,8 @@ export function createInteractionRouter(deps: InteractionDeps) {
       email,
     });
     if (!check.ok) return renderLogin(ctx, details, { status: 401, email, error: INVALID_CREDENTIALS });
-    const result = { login: { accountId: check.user.id, amr: ['pwd'] } };
+    if (await deps.mfa?.askAfterPassword(ctx, details, { accountId: check.user.id, amr: ['pwd'] })) return;
+    const result = { login: { accountId: check.user.id, amr: ['pwd'], acr: ACR_PASSWORD } };
     if (await deps.passkeys?.offerEnrolment(ctx, details, result)) return;
     return finishInteraction(ctx, details, result);
   });
@@ -194,6 +203,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
   });
 
   deps.passkeys?.register(router);
+  deps.mfa?.register(router);
 
   return router;
 }
