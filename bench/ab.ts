@@ -125,7 +125,9 @@ async function main() {
       await runAutocannon(scenario(target), CONNECTIONS, 1);
     }
 
-    const measured = new Map(targets.map((target) => [target.name, { rps: [] as number[], cpu: [] as number[], db: [] as number[], perStatement: [] as number[] }]));
+    const measured = new Map(
+      targets.map((target) => [target.name, { rps: [] as number[], cpu: [] as number[], db: [] as number[], perStatement: [] as number[] }]),
+    );
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const target of round % 2 ? [...targets].reverse() : targets) {
         if (target.sql) await sql.query(target.sql);
@@ -159,7 +161,20 @@ async function main() {
       ];
     });
     process.stdout.write(`\nclient-credentials tokens, ${ROUNDS} alternating rounds of ${SECONDS}s per server, ${CONNECTIONS} connections\n${load}\n\n`);
-    process.stdout.write(table(['variant', 'tokens/s (median)', 'CPU µs/token (median)', 'CPU µs/token (min)', 'PostgreSQL CPU µs/token', 'tokens per statement', 'tokens/s ÷ bare, same round'], rows) + '\n');
+    process.stdout.write(
+      table(
+        [
+          'variant',
+          'tokens/s (median)',
+          'CPU µs/token (median)',
+          'CPU µs/token (min)',
+          'PostgreSQL CPU µs/token',
+          'tokens per statement',
+          'tokens/s ÷ bare, same round',
+        ],
+        rows,
+      ) + '\n',
+    );
   } finally {
     await sql.end().catch(() => {});
     for (const server of servers) await server.stop();

@@ -23,12 +23,15 @@ type Row = { payload: AdapterPayload; consumed_at: Date | null };
 export async function createBarePostgresAdapter(url: string): Promise<(model: string) => Adapter> {
   const pool = new pg.Pool({ connectionString: url, max: 10, options: '-c synchronous_commit=off' });
   await pool.query(SCHEMA);
-  const live = (row: Row | undefined) =>
-    row && (row.consumed_at ? { ...row.payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : row.payload);
+  const live = (row: Row | undefined) => row && (row.consumed_at ? { ...row.payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : row.payload);
   const findBy = async (model: string, column: 'id' | 'uid' | 'user_code', value: string) =>
     live(
-      (await pool.query<Row>(`SELECT payload, consumed_at FROM bare_artifacts WHERE model = $1 AND ${column} = $2 AND (expires_at IS NULL OR expires_at > now())`, [model, value]))
-        .rows[0],
+      (
+        await pool.query<Row>(
+          `SELECT payload, consumed_at FROM bare_artifacts WHERE model = $1 AND ${column} = $2 AND (expires_at IS NULL OR expires_at > now())`,
+          [model, value],
+        )
+      ).rows[0],
     );
   return (model) => ({
     async upsert(id, payload, expiresIn) {
@@ -36,7 +39,15 @@ export async function createBarePostgresAdapter(url: string): Promise<(model: st
         `INSERT INTO bare_artifacts (model, id, payload, grant_id, user_code, uid, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
            user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
-        [model, id, payload, payload.grantId ?? null, payload.userCode ?? null, payload.uid ?? null, expiresIn ? new Date(Date.now() + expiresIn * 1000) : null],
+        [
+          model,
+          id,
+          payload,
+          payload.grantId ?? null,
+          payload.userCode ?? null,
+          payload.uid ?? null,
+          expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+        ],
       );
     },
     find: (id) => findBy(model, 'id', id),

@@ -69,11 +69,16 @@ const configuration: Configuration = buildProviderConfiguration(pool, keys, {
 });
 delete configuration.adapter;
 if (process.env.BARE_DATABASE_URL) {
-  configuration.adapter = process.env.BARE_STORAGE === 'plain' ? await createBarePostgresAdapter(process.env.BARE_DATABASE_URL) : await tarnStorage(process.env.BARE_DATABASE_URL);
+  configuration.adapter =
+    process.env.BARE_STORAGE === 'plain' ? await createBarePostgresAdapter(process.env.BARE_DATABASE_URL) : await tarnStorage(process.env.BARE_DATABASE_URL);
 }
 delete configuration.extraTokenClaims;
 configuration.clients = [client as never];
-configuration.cookies = { ...configuration.cookies, long: { httpOnly: true, sameSite: 'lax', path: '/' }, short: { httpOnly: true, sameSite: 'lax', path: '/' } };
+configuration.cookies = {
+  ...configuration.cookies,
+  long: { httpOnly: true, sameSite: 'lax', path: '/' },
+  short: { httpOnly: true, sameSite: 'lax', path: '/' },
+};
 configuration.interactions = { url: (_ctx, interaction) => `/interaction/${interaction.uid}` };
 configuration.findAccount = async (_ctx, sub) => {
   const user = byId.get(sub);

@@ -26,7 +26,9 @@ const b64url = (buffer: Buffer) => buffer.toString('base64url');
 function formOf(html: string): { action: string; fields: Record<string, string> } | undefined {
   const form = /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/.exec(html);
   if (!form) return undefined;
-  const fields = Object.fromEntries([...form[2]!.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]));
+  const fields = Object.fromEntries(
+    [...form[2]!.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]),
+  );
   return { action: form[1]!.replace(/&amp;/g, '&'), fields };
 }
 
@@ -71,7 +73,9 @@ export async function signIn(target: SignInTarget, worker: Worker, forceLogin: b
     }
     const form = response.status === 200 ? formOf(response.body) : undefined;
     if (!form) throw new Error(`unexpected ${response.status} at ${url}: ${response.body.slice(0, 200)}`);
-    const fields = form.action.includes('/login') ? { ...form.fields, email: worker.user.email, password: worker.user.password } : { ...form.fields, decision: 'allow' };
+    const fields = form.action.includes('/login')
+      ? { ...form.fields, email: worker.user.email, password: worker.user.password }
+      : { ...form.fields, decision: 'allow' };
     [url, method, body] = [new URL(form.action, url).href, 'POST', new URLSearchParams(fields).toString()];
   }
   if (!code) throw new Error('no authorization code');

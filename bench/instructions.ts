@@ -145,7 +145,11 @@ async function main() {
     if (!app) throw new Error('BENCH_AB names no variant');
     bareDatabase = await createBenchDatabase('bare_instr');
     const out = dumpDir('bare+PG');
-    const bare = await startBare('bare+PG', build(root).script('bench/bare-provider.ts'), { client: bareClientMetadata(app), databaseUrl: bareDatabase.url, launcher: callgrind(out) });
+    const bare = await startBare('bare+PG', build(root).script('bench/bare-provider.ts'), {
+      client: bareClientMetadata(app),
+      databaseUrl: bareDatabase.url,
+      launcher: callgrind(out),
+    });
     servers.push(bare);
     const headers = clientCredentialsHeaders(app);
     counted.set('bare+PG', await countTokens(bare, out, `${bare.url}/token`, headers));
@@ -158,7 +162,9 @@ async function main() {
       windows.map((value) => fmt(value / 1000)).join(' '),
       `${fmt((100 * median(windows)) / yardstick)} %`,
     ]);
-    process.stdout.write(`\nclient-credentials tokens under callgrind: ${fmt(WARMUP)} to warm up, then ${WINDOWS} windows of ${fmt(TOKENS)}, 10 connections\n${load}\n\n`);
+    process.stdout.write(
+      `\nclient-credentials tokens under callgrind: ${fmt(WARMUP)} to warm up, then ${WINDOWS} windows of ${fmt(TOKENS)}, 10 connections\n${load}\n\n`,
+    );
     process.stdout.write(table(['server', 'k instructions per token (median)', 'windows (k)', '÷ bare+PG'], rows) + '\n');
   } finally {
     for (const server of servers) await server.stop();

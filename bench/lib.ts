@@ -93,7 +93,9 @@ export interface BuiltCode {
 export function buildForBench(root: string): BuiltCode {
   if (process.env.BENCH_TSX === '1') return { script: (relative) => join(root, relative), remove() {} };
   const out = mkdtempSync(join(tmpdir(), 'tarn-bench-build-'));
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.bench.json'), '--outDir', out], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.bench.json'), '--outDir', out], {
+    stdio: 'inherit',
+  });
   for (const shared of ['node_modules', 'migrations', 'views']) symlinkSync(join(root, shared), join(out, shared));
   writeFileSync(join(out, 'package.json'), JSON.stringify({ type: 'module' }));
   return {
@@ -130,7 +132,15 @@ export function buildsOnce() {
  * Starts `node <script>` (`node --import tsx` for a .ts script) and waits until `readyPath` answers 200.
  * `launcher`: a command that runs node (e.g. valgrind and its options); it is given the minutes it needs.
  */
-export async function startServer(name: string, script: string, env: Record<string, string>, port: number, readyPath: string, nodeArgs: string[] = [], launcher: string[] = []): Promise<ServerProcess> {
+export async function startServer(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  port: number,
+  readyPath: string,
+  nodeArgs: string[] = [],
+  launcher: string[] = [],
+): Promise<ServerProcess> {
   const node = [process.execPath, ...nodeArgs, ...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script];
   const [command, ...args] = [...launcher, ...node] as [string, ...string[]];
   const child = spawn(command, args, {
@@ -301,12 +311,16 @@ export interface Response {
 
 export function request(method: string, url: string, options: { headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent, headers: { ...options.headers, ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      { method, agent, headers: { ...options.headers, ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     if (options.body !== undefined) req.write(options.body);
     req.end();

@@ -17,7 +17,13 @@ const count = Number(process.argv[2] ?? 500);
 const handle = await openDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {});
 await migrate(handle);
 const db = handle.db;
-const config = loadConfig({ NODE_ENV: 'test', PUBLIC_URL: 'https://id.example.test', TARN_ADMIN_TOKEN: randomBytes(16).toString('hex'), TARN_MASTER_KEY: randomBytes(32).toString('hex'), LOG_LEVEL: 'silent' });
+const config = loadConfig({
+  NODE_ENV: 'test',
+  PUBLIC_URL: 'https://id.example.test',
+  TARN_ADMIN_TOKEN: randomBytes(16).toString('hex'),
+  TARN_MASTER_KEY: randomBytes(32).toString('hex'),
+  LOG_LEVEL: 'silent',
+});
 const tarn = createApp({ config, database: handle, log: createLogger('silent') });
 const { users, pools, passkeys } = tarn.services;
 const poolId = `bench-${randomBytes(3).toString('hex')}`;
@@ -50,6 +56,14 @@ for (let i = 0; i < count; i += 1) {
   await passkeys.finishAuthentication(pool, authenticator.get(request), binding);
 }
 const full = count / ((performance.now() - started) / 1000);
-console.log(JSON.stringify({ database: process.env.DATABASE_URL ? 'postgresql' : 'pglite', count, bareVerificationsPerSecond: Math.round(bare), serviceSignInsPerSecond: Math.round(full), ratio: +(full / bare).toFixed(2) }));
+console.log(
+  JSON.stringify({
+    database: process.env.DATABASE_URL ? 'postgresql' : 'pglite',
+    count,
+    bareVerificationsPerSecond: Math.round(bare),
+    serviceSignInsPerSecond: Math.round(full),
+    ratio: +(full / bare).toFixed(2),
+  }),
+);
 await pools.deletePool(poolId);
 await handle.close();

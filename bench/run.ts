@@ -56,7 +56,9 @@ const SIGNIN_WORKERS = envInt('BENCH_SIGNIN_WORKERS', 4);
 // Tarn's own default unless set (one hash per core but one, ADR 0704).
 const HASH_CONCURRENCY = envInt('PASSWORD_HASH_CONCURRENCY', defaults.PASSWORD_HASH_CONCURRENCY);
 const WITH_BARE_POSTGRES = process.env.BENCH_BARE_POSTGRES !== '0';
-const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+const ONLY = process.env.BENCH_ONLY?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 async function refresh(target: Target, worker: Worker): Promise<void> {
@@ -86,7 +88,16 @@ const scenarios: Scenario[] = [
     key: 'cc',
     label: 'client-credentials token',
     run: (t, s) =>
-      runAutocannon({ url: t.meta.token_endpoint!, method: 'POST', headers: { ...form, authorization: basicAuth(t.clientId, t.clientSecret) }, body: 'grant_type=client_credentials' }, CONNECTIONS, s),
+      runAutocannon(
+        {
+          url: t.meta.token_endpoint!,
+          method: 'POST',
+          headers: { ...form, authorization: basicAuth(t.clientId, t.clientSecret) },
+          body: 'grant_type=client_credentials',
+        },
+        CONNECTIONS,
+        s,
+      ),
   },
   { key: 'refresh', needsTokens: true, label: `refresh-token grant (${CONNECTIONS} workers)`, run: (t, s) => runLoop(t.workers, s, (w) => refresh(t, w)) },
   {
@@ -95,12 +106,22 @@ const scenarios: Scenario[] = [
     label: 'introspection',
     run: (t, s) =>
       runAutocannon(
-        { url: t.meta.introspection_endpoint!, method: 'POST', headers: { ...form, authorization: basicAuth(t.clientId, t.clientSecret) }, body: `token=${t.workers[0]!.access}` },
+        {
+          url: t.meta.introspection_endpoint!,
+          method: 'POST',
+          headers: { ...form, authorization: basicAuth(t.clientId, t.clientSecret) },
+          body: `token=${t.workers[0]!.access}`,
+        },
         CONNECTIONS,
         s,
       ),
   },
-  { key: 'userinfo', needsTokens: true, label: 'userinfo', run: (t, s) => runAutocannon({ url: t.meta.userinfo_endpoint!, headers: { authorization: `Bearer ${t.workers[0]!.access}` } }, CONNECTIONS, s) },
+  {
+    key: 'userinfo',
+    needsTokens: true,
+    label: 'userinfo',
+    run: (t, s) => runAutocannon({ url: t.meta.userinfo_endpoint!, headers: { authorization: `Bearer ${t.workers[0]!.access}` } }, CONNECTIONS, s),
+  },
   {
     key: 'signin',
     needsTokens: true,
@@ -112,9 +133,13 @@ const scenarios: Scenario[] = [
 /** argon2id verifications per second at Tarn's parameters, `concurrency` at a time (Tarn's hasher bound). */
 async function rawArgon2(seconds: number, concurrency: number): Promise<Measured> {
   const hash = await argon2.hash('bench-password-1', ARGON2_PARAMS);
-  return runLoop(Array.from({ length: concurrency }, () => 0), seconds, async () => {
-    if (!(await argon2.verify(hash, 'bench-password-1'))) throw new Error('argon2 verify failed');
-  });
+  return runLoop(
+    Array.from({ length: concurrency }, () => 0),
+    seconds,
+    async () => {
+      if (!(await argon2.verify(hash, 'bench-password-1'))) throw new Error('argon2 verify failed');
+    },
+  );
 }
 
 /** Every worker signs in (consent given once and remembered in its session) and keeps its tokens. */
@@ -152,7 +177,12 @@ async function main() {
     const users: { id: string; email: string; password: string }[] = [];
     for (let i = 0; i < workerCount; i += 1) {
       const password = `pw-${randomBytes(8).toString('hex')}`;
-      const created = await admin(tarn.url, adminToken, 'POST', '/pools/bench/users', { email: `user${i}@bench.test`, mode: 'password', password, emailVerified: true });
+      const created = await admin(tarn.url, adminToken, 'POST', '/pools/bench/users', {
+        email: `user${i}@bench.test`,
+        mode: 'password',
+        password,
+        emailVerified: true,
+      });
       users.push({ id: created.id as string, email: created.email as string, password });
     }
 
@@ -163,7 +193,9 @@ async function main() {
     };
     const bare = await startBare('bare', code.script('bench/bare-provider.ts'), bareOptions);
     servers.push(bare);
-    const barePostgres = bareDatabase ? await startBare('bare+PG', code.script('bench/bare-provider.ts'), { ...bareOptions, databaseUrl: bareDatabase.url }) : undefined;
+    const barePostgres = bareDatabase
+      ? await startBare('bare+PG', code.script('bench/bare-provider.ts'), { ...bareOptions, databaseUrl: bareDatabase.url })
+      : undefined;
     if (barePostgres) servers.push(barePostgres);
 
     const targets: Target[] = [];
@@ -174,7 +206,15 @@ async function main() {
     if (barePostgres) servedBy.push(['bare+PG', barePostgres, `${barePostgres.url}/.well-known/openid-configuration`]);
     for (const [name, server, discovery] of servedBy) {
       const meta = JSON.parse((await request('GET', discovery)).body) as Record<string, string>;
-      const target: Target = { name, server, discovery, meta, clientId: app.clientId, clientSecret: app.clientSecret, workers: users.map((user) => ({ jar: new CookieJar(), user })) };
+      const target: Target = {
+        name,
+        server,
+        discovery,
+        meta,
+        clientId: app.clientId,
+        clientSecret: app.clientSecret,
+        workers: users.map((user) => ({ jar: new CookieJar(), user })),
+      };
       await prepare(target);
       const introspected = await request('POST', meta.introspection_endpoint!, {
         headers: { ...form, authorization: basicAuth(app.clientId, app.clientSecret) },
@@ -184,7 +224,9 @@ async function main() {
       targets.push(target);
     }
 
-    process.stdout.write(`\nTarn vs bare oidc-provider — ${SECONDS}s per scenario and server in ${ROUNDS} alternating rounds (after ${WARMUP}s warm-up), ${CONNECTIONS} connections\n${load}\n\n`);
+    process.stdout.write(
+      `\nTarn vs bare oidc-provider — ${SECONDS}s per scenario and server in ${ROUNDS} alternating rounds (after ${WARMUP}s warm-up), ${CONNECTIONS} connections\n${load}\n\n`,
+    );
     const rows: string[][] = [];
     const wantsHashes = !ONLY || ONLY.includes('argon2');
     // Raw argon2 rounds alternate with the sign-in rounds (Tarn, bare, raw, Tarn …), so the
@@ -194,7 +236,12 @@ async function main() {
       if (ONLY && !ONLY.includes(scenario.key)) continue;
       // Rounds alternate the servers (Tarn, bare, Tarn, bare …) so a shared machine's drifting
       // load falls on both alike; each server gets BENCH_SECONDS in all. Medians of the rounds.
-      const perServer: { rounds: Measured[]; cpuMs: number; dbCpuMs: number; requests: number }[] = targets.map(() => ({ rounds: [], cpuMs: 0, dbCpuMs: 0, requests: 0 }));
+      const perServer: { rounds: Measured[]; cpuMs: number; dbCpuMs: number; requests: number }[] = targets.map(() => ({
+        rounds: [],
+        cpuMs: 0,
+        dbCpuMs: 0,
+        requests: 0,
+      }));
       for (const target of targets) {
         // Bare oidc-provider's in-memory adapter is an LRU of 1,000 entries: the token
         // scenarios before evict its sessions and grants. Fresh ones for every scenario
@@ -223,11 +270,23 @@ async function main() {
       const cpu = perServer.map(({ cpuMs, requests }) => cpuMs / requests);
       const dbCpu = perServer.map(({ dbCpuMs, requests }) => dbCpuMs / requests);
       const [t, b, p] = results as [Measured, Measured, Measured | undefined];
-      const failures = t.failures + b.failures + (p?.failures ?? 0) ? ` (failures: Tarn ${t.failures}, bare ${b.failures}${p ? `, bare+PG ${p.failures}` : ''})` : '';
+      const failures =
+        t.failures + b.failures + (p?.failures ?? 0) ? ` (failures: Tarn ${t.failures}, bare ${b.failures}${p ? `, bare+PG ${p.failures}` : ''})` : '';
       const rps = (m: Measured) => fmt(m.rps, m.rps < 100 ? 1 : 0);
       rows.push([
         scenario.label + failures,
-        ...[rps(t), fmt(t.p50, 1), fmt(t.p99, 1), rps(b), fmt(b.p50, 1), fmt(b.p99, 1), `${fmt((100 * t.rps) / b.rps)} %`, fmt(cpu[0]!, 3), fmt(dbCpu[0]!, 3), fmt(cpu[1]!, 3)],
+        ...[
+          rps(t),
+          fmt(t.p50, 1),
+          fmt(t.p99, 1),
+          rps(b),
+          fmt(b.p50, 1),
+          fmt(b.p99, 1),
+          `${fmt((100 * t.rps) / b.rps)} %`,
+          fmt(cpu[0]!, 3),
+          fmt(dbCpu[0]!, 3),
+          fmt(cpu[1]!, 3),
+        ],
         ...(p ? [rps(p), `${fmt((100 * t.rps) / p.rps)} %`, fmt(cpu[2]!, 3), fmt(dbCpu[2]!, 3)] : []),
       ]);
       process.stdout.write(`  ${scenario.key}: Tarn ${fmt(t.rps)}/s, bare ${fmt(b.rps)}/s${p ? `, bare+PG ${fmt(p.rps)}/s` : ''}\n`);
@@ -238,10 +297,25 @@ async function main() {
         ? { rps: median(hashRounds.map((r) => r.rps)), p50: median(hashRounds.map((r) => r.p50)) }
         : await rawArgon2(SECONDS, HASH_CONCURRENCY);
 
-    const headings = ['scenario', 'Tarn req/s', 'Tarn p50 ms', 'Tarn p99 ms', 'bare req/s', 'bare p50 ms', 'bare p99 ms', 'Tarn / bare', 'Tarn CPU ms/req', 'PostgreSQL CPU ms/req', 'bare CPU ms/req'];
+    const headings = [
+      'scenario',
+      'Tarn req/s',
+      'Tarn p50 ms',
+      'Tarn p99 ms',
+      'bare req/s',
+      'bare p50 ms',
+      'bare p99 ms',
+      'Tarn / bare',
+      'Tarn CPU ms/req',
+      'PostgreSQL CPU ms/req',
+      'bare CPU ms/req',
+    ];
     if (barePostgres) headings.push('bare+PG req/s', 'Tarn / bare+PG', 'bare+PG CPU ms/req', 'bare+PG PostgreSQL CPU ms/req');
     process.stdout.write('\n' + table(headings, rows) + '\n');
-    if (barePostgres) process.stdout.write(`\nbare+PG stores its artifacts through ${BARE_STORAGE === 'plain' ? 'the plain adapter (bench/bare-postgres-adapter.ts)' : "Tarn's artifact storage (src/oidc/adapter.ts)"}\n`);
+    if (barePostgres)
+      process.stdout.write(
+        `\nbare+PG stores its artifacts through ${BARE_STORAGE === 'plain' ? 'the plain adapter (bench/bare-postgres-adapter.ts)' : "Tarn's artifact storage (src/oidc/adapter.ts)"}\n`,
+      );
     if (hashes) {
       const signInRow = rows.find((row) => row[0]!.startsWith('sign-in'));
       const signIns = signInRow ? Number(signInRow[1]!.replace(/,/g, '')) : NaN;

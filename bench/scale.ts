@@ -39,7 +39,21 @@ import { openDatabase } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { ARGON2_PARAMS } from '../src/users/password.js';
 import { admin, signIn, type SignInTarget, type Worker } from './flows.js';
-import { buildForBench, CookieJar, createBenchDatabase, envInt, fmt, machine, request, runLoop, startTarn, table, type BenchDatabase, type Measured, type ServerProcess } from './lib.js';
+import {
+  buildForBench,
+  CookieJar,
+  createBenchDatabase,
+  envInt,
+  fmt,
+  machine,
+  request,
+  runLoop,
+  startTarn,
+  table,
+  type BenchDatabase,
+  type Measured,
+  type ServerProcess,
+} from './lib.js';
 
 const SECONDS = envInt('BENCH_SECONDS', 12);
 const CACHE_SIZE = envInt('PROVIDER_CACHE_SIZE', 200);
@@ -146,8 +160,14 @@ async function explainHotQueries(client: pg.Client, pools: number, users: number
   const queries: [string, string][] = [
     ['user by email (login, admin lookup)', `select * from users where pool_id = '${BIG_POOL}' and lower(email) = 'user${users - 10}@example.test'`],
     ['admin list ?email=', `select * from users where pool_id = '${BIG_POOL}' and lower(email) = 'user${users - 10}@example.test' order by id limit 51`],
-    ['user by id (findAccount)', `select * from users where pool_id = '${poolId(pools - 1)}' and id = '${rows[0]?.id ?? '00000000-0000-0000-0000-000000000000'}'`],
-    ['artifact by id', `select payload, consumed_at, expires_at from oidc_artifacts where pool_id = '${a.pool_id}' and model = '${a.model}' and id = '${a.id}' and (expires_at is null or expires_at > now())`],
+    [
+      'user by id (findAccount)',
+      `select * from users where pool_id = '${poolId(pools - 1)}' and id = '${rows[0]?.id ?? '00000000-0000-0000-0000-000000000000'}'`,
+    ],
+    [
+      'artifact by id',
+      `select payload, consumed_at, expires_at from oidc_artifacts where pool_id = '${a.pool_id}' and model = '${a.model}' and id = '${a.id}' and (expires_at is null or expires_at > now())`,
+    ],
     ['signing keys of a pool (provider build)', `select * from signing_keys where pool_id = '${poolId(pools - 1)}' order by created_at desc, kid`],
     ['pool version (freshness check)', `select version from pools where id = '${poolId(pools - 1)}'`],
   ];
@@ -155,7 +175,11 @@ async function explainHotQueries(client: pg.Client, pools: number, users: number
   for (const [label, query] of queries) {
     const plan = await client.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${query}`);
     const lines = plan.rows.map((row) => row['QUERY PLAN']);
-    const scan = lines.find((line) => /Scan/.test(line))?.trim().replace(/\s+\(cost=.*$/, '') ?? lines[0]!;
+    const scan =
+      lines
+        .find((line) => /Scan/.test(line))
+        ?.trim()
+        .replace(/\s+\(cost=.*$/, '') ?? lines[0]!;
     const time = lines.find((line) => line.startsWith('Execution Time'))?.replace('Execution Time: ', '') ?? '';
     out.push(`  ${label}: ${scan.replace(/^->\s*/, '')} (${time})`);
   }
@@ -216,8 +240,11 @@ const discoveryUrl = (world: World, i: number) => `${world.tarn!.url}/pools/${po
 
 async function lookup(world: World, pool: string, email: string): Promise<number> {
   const t0 = performance.now();
-  const response = await request('GET', `${world.tarn!.url}/admin/pools/${pool}/users?email=${encodeURIComponent(email)}`, { headers: { authorization: `Bearer ${world.adminToken}` } });
-  if (response.status !== 200 || !response.body.includes('"email"')) throw new Error(`lookup ${pool} ${email}: ${response.status} ${response.body.slice(0, 200)}`);
+  const response = await request('GET', `${world.tarn!.url}/admin/pools/${pool}/users?email=${encodeURIComponent(email)}`, {
+    headers: { authorization: `Bearer ${world.adminToken}` },
+  });
+  if (response.status !== 200 || !response.body.includes('"email"'))
+    throw new Error(`lookup ${pool} ${email}: ${response.status} ${response.body.slice(0, 200)}`);
   return performance.now() - t0;
 }
 
@@ -226,7 +253,12 @@ async function lookup(world: World, pool: string, email: string): Promise<number
  * a shared machine's drifting load falls on both sizes alike; each world gets `seconds` in
  * all. Latencies land in world.samples[name], completed iterations in world.counts[name].
  */
-async function alternate(worlds: World[], name: string, workers: (world: World) => unknown[], iteration: (world: World, worker: unknown) => Promise<number | void>) {
+async function alternate(
+  worlds: World[],
+  name: string,
+  workers: (world: World) => unknown[],
+  iteration: (world: World, worker: unknown) => Promise<number | void>,
+) {
   for (const world of worlds) await runLoop(workers(world), 1, (worker) => iteration(world, worker).then(() => undefined));
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const world of worlds) {
@@ -254,14 +286,29 @@ async function measure(worlds: World[], masterKeyHex: string): Promise<void> {
     }
   }
   // Warm: one pool, sequential requests (latency, not throughput).
-  await alternate(worlds, 'warm', () => [0], (world) => timed(discoveryUrl(world, 1)));
+  await alternate(
+    worlds,
+    'warm',
+    () => [0],
+    (world) => timed(discoveryUrl(world, 1)),
+  );
   // Email lookups through the admin API, in the big pool and in ordinary pools (i % 10 ≠ 0 → pool i % pools).
-  await alternate(worlds, 'lookupBig', () => [0], (world) => lookup(world, BIG_POOL, `USER${10 * Math.floor((Math.random() * world.users) / 10)}@Example.test`));
-  await alternate(worlds, 'lookupSmall', () => [0], (world) => {
-    let i = Math.floor(Math.random() * world.users);
-    if (i % 10 === 0) i += 1;
-    return lookup(world, poolId(i % world.pools), `user${i}@example.test`);
-  });
+  await alternate(
+    worlds,
+    'lookupBig',
+    () => [0],
+    (world) => lookup(world, BIG_POOL, `USER${10 * Math.floor((Math.random() * world.users) / 10)}@Example.test`),
+  );
+  await alternate(
+    worlds,
+    'lookupSmall',
+    () => [0],
+    (world) => {
+      let i = Math.floor(Math.random() * world.users);
+      if (i % 10 === 0) i += 1;
+      return lookup(world, poolId(i % world.pools), `user${i}@example.test`);
+    },
+  );
 
   // Sign-in at the big pool: whole sign-ins, the login form post timed alone.
   const targets = new Map<World, { target: SignInTarget; workers: Worker[] }>();

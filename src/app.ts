@@ -91,7 +91,15 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const resets = createPasswordResetService({ db, users, codes, guard, hasher, mailer, mailLimits, audit, log, publicUrl: config.publicUrl });
   const connections = createConnectionService({ db, envelope, schemas, publicUrl: config.publicUrl });
   const outgoingFetch = createOutgoingFetch(config.outgoing);
-  const federation = createFederationService({ db, envelope, schemas, connections, outgoingFetch, publicUrl: config.publicUrl, allowHttp: config.env !== 'production' });
+  const federation = createFederationService({
+    db,
+    envelope,
+    schemas,
+    connections,
+    outgoingFetch,
+    publicUrl: config.publicUrl,
+    allowHttp: config.env !== 'production',
+  });
 
   // The registry and the services that change what it caches refer to each other:
   // services tell it about changes, it asks the client service for client metadata.
@@ -137,7 +145,16 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const passkeyPages = createPasskeyInteractions({ passkeys, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, log, audit });
   const mfa = createMfaService({ db, envelope, guard, clock, recoveryKey: deriveKey(config.masterKey, 'recovery-codes') });
   const mfaPages = createMfaInteractions({ mfa, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
-  const hosted = createInteractionRouter({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit, passkeys: passkeyPages, mfa: mfaPages, connections });
+  const hosted = createInteractionRouter({
+    users,
+    pages,
+    csrfKey,
+    bodyLimitBytes: config.bodyLimitBytes,
+    audit,
+    passkeys: passkeyPages,
+    mfa: mfaPages,
+    connections,
+  });
   registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
   registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
   registerConnectionRoutes(hosted, { federation, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, publicUrl: config.publicUrl, audit });
@@ -149,7 +166,21 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   registerMyPasskeyRoutes(resources, { passkeys, bodyLimitBytes: config.bodyLimitBytes });
   const errorPages = createErrorPages({ pages, log });
 
-  const admin = createAdminRouter({ adminToken: config.adminToken, bodyLimitBytes: config.bodyLimitBytes, pools, clients, users, groups, audit, passkeys, importer, resets, sessions: createSessionService({ db, users }), connections, mfa });
+  const admin = createAdminRouter({
+    adminToken: config.adminToken,
+    bodyLimitBytes: config.bodyLimitBytes,
+    pools,
+    clients,
+    users,
+    groups,
+    audit,
+    passkeys,
+    importer,
+    resets,
+    sessions: createSessionService({ db, users }),
+    connections,
+    mfa,
+  });
   const health = createHealthRouter(database);
   registerPostToGetRoutes(hosted, { pages, bodyLimitBytes: config.bodyLimitBytes, callProvider }); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601, 0602)
 
@@ -179,7 +210,12 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
       onLimited: metrics.rateLimited,
       refuse: (ctx, retryAfterSeconds) => {
         const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
-        return errorPages.render(ctx, 429, 'Too many attempts', `Too many failed sign-in attempts from your network. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`);
+        return errorPages.render(
+          ctx,
+          429,
+          'Too many attempts',
+          `Too many failed sign-in attempts from your network. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+        );
       },
     }),
     failureLimiter({

@@ -30,7 +30,11 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config.logLevel);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: pgliteDirFor(config.dataDir), connectTimeoutMs: config.dbConnectTimeoutMs });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    pgliteDir: pgliteDirFor(config.dataDir),
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+  });
   const applied = await migrate(database);
   if (applied.length) log.info({ applied }, 'migrations applied');
 
@@ -49,10 +53,7 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   log.info({ port, database: describeDatabase(config), publicUrl: config.publicUrl }, 'tarn listening');
 
-  const lines = [
-    '',
-    `Tarn is running at ${config.publicUrl} (listening on port ${port}, ${describeDatabase(config)}).`,
-  ];
+  const lines = ['', `Tarn is running at ${config.publicUrl} (listening on port ${port}, ${describeDatabase(config)}).`];
   if (config.adminTokenGenerated) {
     lines.push(`Admin token (generated for this run; set TARN_ADMIN_TOKEN to keep one): ${config.adminToken}`);
   }
@@ -63,16 +64,19 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 
   // Expired provider artifacts are invisible already (queries filter on expires_at); this only reclaims space.
-  const purge = setInterval(() => {
-    purgeExpiredArtifacts(database.db).then(
-      (removed) => removed && log.debug({ removed }, 'expired artifacts purged'),
-      (error: unknown) => log.warn({ err: error }, 'artifact purge failed'),
-    );
-    purgeExpiredCodes(database.db).then(
-      (removed) => removed && log.debug({ removed }, 'expired one-time codes purged'),
-      (error: unknown) => log.warn({ err: error }, 'one-time code purge failed'),
-    );
-  }, 10 * 60 * 1000);
+  const purge = setInterval(
+    () => {
+      purgeExpiredArtifacts(database.db).then(
+        (removed) => removed && log.debug({ removed }, 'expired artifacts purged'),
+        (error: unknown) => log.warn({ err: error }, 'artifact purge failed'),
+      );
+      purgeExpiredCodes(database.db).then(
+        (removed) => removed && log.debug({ removed }, 'expired one-time codes purged'),
+        (error: unknown) => log.warn({ err: error }, 'one-time code purge failed'),
+      );
+    },
+    10 * 60 * 1000,
+  );
   purge.unref();
 
   const stop = (signal: string) => {

@@ -53,7 +53,7 @@ export function adminAuth(deps: AdminAuthDeps) {
         }
       }
     }
-    throw problems.unauthorized(header ? 'The credentials are not valid.' : 'Send the admin token (Bearer) or the pool\'s id and secret (Basic).');
+    throw problems.unauthorized(header ? 'The credentials are not valid.' : "Send the admin token (Bearer) or the pool's id and secret (Basic).");
   };
 }
 

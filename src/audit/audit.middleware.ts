@@ -44,7 +44,10 @@ function singular(noun: string): string {
 
 /** action and target of a write, from its template and params. */
 export function describeAdminWrite(method: string, match: AdminRouteMatch): { action: string; target?: AuditTarget } {
-  const segments = match.template.replace(/^\/admin\/pools\/?/, '').split('/').filter(Boolean);
+  const segments = match.template
+    .replace(/^\/admin\/pools\/?/, '')
+    .split('/')
+    .filter(Boolean);
   if (segments[0] === ':pool') segments.shift();
   const literals = segments.filter((segment) => !segment.startsWith(':'));
   const last = segments[segments.length - 1];
@@ -123,7 +126,10 @@ export function auditAdminActions(audit: AuditService, router: Router<AdminState
       const foreign = principal?.kind === 'pool' && principal.poolId !== poolId;
       if (poolId && !foreign) {
         const described = refused && !isWrite ? { action: 'admin.unauthorized', target: undefined } : describeAdminWrite(ctx.method, match);
-        const target = requestScope.target ?? (ctx.method === 'POST' && status < 300 ? createdTarget(ctx, described.action.split('.')[0]!.replace(/s$/, '')) : undefined) ?? described.target;
+        const target =
+          requestScope.target ??
+          (ctx.method === 'POST' && status < 300 ? createdTarget(ctx, described.action.split('.')[0]!.replace(/s$/, '')) : undefined) ??
+          described.target;
         await audit.record(
           {
             poolId,

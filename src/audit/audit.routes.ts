@@ -10,7 +10,7 @@ export function auditRoutes(audit: AuditService) {
       {
         method: 'get',
         path: '/audit',
-        summary: 'The pool\'s audit log, newest first: admin actions and security events',
+        summary: "The pool's audit log, newest first: admin actions and security events",
         query: auditQuery,
         status: 200,
         response: pageOf(auditEventResponse),

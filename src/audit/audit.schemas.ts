@@ -9,7 +9,13 @@ const dateTime = z.iso.datetime({ offset: true, message: 'An ISO 8601 date-time,
 export const auditQuery = z
   .object({
     ...pageQuery,
-    action: z.string().min(1).max(100).regex(/^[\w.:-]+$/, 'Letters, digits, ".", ":", "_" and "-" only.').optional().describe('e.g. users.create, keys.rotate, sign_in.failure'),
+    action: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[\w.:-]+$/, 'Letters, digits, ".", ":", "_" and "-" only.')
+      .optional()
+      .describe('e.g. users.create, keys.rotate, sign_in.failure'),
     /** "admin", "user", … or "kind:id", e.g. "pool_secret:sec_abc" or "user:<uuid>". */
     actor: z
       .string()

@@ -26,7 +26,12 @@ export function createConnectionQueries(db: Db, poolId: string) {
       return pool.insertInto('connections', row).returningAll().executeTakeFirstOrThrow();
     },
     updateConnection(id: string, change: ConnectionChange) {
-      return pool.updateTable('connections').set({ ...change, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirst();
+      return pool
+        .updateTable('connections')
+        .set({ ...change, updated_at: new Date() })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst();
     },
     async deleteConnection(id: string): Promise<boolean> {
       const result = await pool.deleteFrom('connections').where('id', '=', id).executeTakeFirst();

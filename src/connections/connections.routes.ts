@@ -33,11 +33,21 @@ export function connectionRoutes(connections: ConnectionService) {
         return created;
       },
     ),
-    poolRoute({ method: 'get', path: '/connections', summary: 'List the pool\'s connections by name', status: 200, response: connectionListResponse }, async function listConnections(ctx) {
-      return connections.listConnections(ctx.state.pool.id);
-    }),
     poolRoute(
-      { method: 'get', path: '/connections/:connectionId', summary: 'Get a connection (its secret is never answered)', params: connectionIdParams, status: 200, response: connectionResponse },
+      { method: 'get', path: '/connections', summary: "List the pool's connections by name", status: 200, response: connectionListResponse },
+      async function listConnections(ctx) {
+        return connections.listConnections(ctx.state.pool.id);
+      },
+    ),
+    poolRoute(
+      {
+        method: 'get',
+        path: '/connections/:connectionId',
+        summary: 'Get a connection (its secret is never answered)',
+        params: connectionIdParams,
+        status: 200,
+        response: connectionResponse,
+      },
       async function getConnection(ctx, { params }) {
         return connections.getConnection(ctx.state.pool.id, params.connectionId);
       },
@@ -57,13 +67,26 @@ export function connectionRoutes(connections: ConnectionService) {
       },
     ),
     poolRoute(
-      { method: 'delete', path: '/connections/:connectionId', summary: 'Delete a connection and every identity linked through it', params: connectionIdParams, status: 204 },
+      {
+        method: 'delete',
+        path: '/connections/:connectionId',
+        summary: 'Delete a connection and every identity linked through it',
+        params: connectionIdParams,
+        status: 204,
+      },
       async function deleteConnection(ctx, { params }) {
         await connections.deleteConnection(ctx.state.pool.id, params.connectionId);
       },
     ),
     poolRoute(
-      { method: 'get', path: '/users/:userId/identities', summary: 'A user\'s linked upstream identities', params: userIdParams, status: 200, response: identityListResponse },
+      {
+        method: 'get',
+        path: '/users/:userId/identities',
+        summary: "A user's linked upstream identities",
+        params: userIdParams,
+        status: 200,
+        response: identityListResponse,
+      },
       async function listIdentities(ctx, { params }) {
         return connections.listIdentities(ctx.state.pool.id, params.userId);
       },
@@ -72,7 +95,7 @@ export function connectionRoutes(connections: ConnectionService) {
       {
         method: 'delete',
         path: '/users/:userId/identities/:connectionName',
-        summary: 'Unlink the user\'s identity of a connection (by connection name)',
+        summary: "Unlink the user's identity of a connection (by connection name)",
         params: identityParams,
         status: 204,
       },

@@ -19,9 +19,7 @@ const label = z
   .max(128)
   // eslint-disable-next-line no-control-regex
   .regex(/^[^\u0000-\u001f\u007f]*$/, { message: 'Must not contain control characters.' });
-const httpsUrl = z
-  .url({ protocol: /^https?$/, message: 'Must be an http(s) URL.' })
-  .max(2048);
+const httpsUrl = z.url({ protocol: /^https?$/, message: 'Must be an http(s) URL.' }).max(2048);
 const claimName = z.string().min(1).max(128);
 const fieldMap = z.record(z.string().min(1).max(128), claimName);
 
@@ -30,7 +28,7 @@ const claimMapping = z
     subject: claimName,
     email: claimName,
     emailVerified: claimName,
-    profile: fieldMap.describe('Profile field of the pool\'s schema → upstream claim.'),
+    profile: fieldMap.describe("Profile field of the pool's schema → upstream claim."),
     metadata: fieldMap.describe('Metadata key → upstream claim.'),
   })
   .partial()
@@ -42,16 +40,28 @@ const fields = {
   hidden: z.boolean().describe('Leave the button off the hosted login page; relying parties can still pick it with `idp`.'),
   enabled: z.boolean(),
   issuer: httpsUrl.describe('oidc: the upstream issuer; its discovery document gives the endpoints.'),
-  tenant: z.string().min(1).max(128).regex(/^[A-Za-z0-9.-]+$/, { message: 'A tenant id, domain, common, organizations or consumers.' }),
+  tenant: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9.-]+$/, { message: 'A tenant id, domain, common, organizations or consumers.' }),
   authorizationEndpoint: httpsUrl,
   tokenEndpoint: httpsUrl,
   profileEndpoint: httpsUrl.describe('oauth2: where the profile is read with the access token.'),
   clientId: z.string().min(1).max(512),
   clientSecret: z.string().min(1).max(4096),
-  scopes: z.array(z.string().min(1).max(128).regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { message: 'A scope token (RFC 6749 §3.3).' })).max(32),
+  scopes: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(128)
+        .regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { message: 'A scope token (RFC 6749 §3.3).' }),
+    )
+    .max(32),
   tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']),
   claimMapping,
-  emailVerified: z.enum(['claim', 'always', 'never']).describe('claim: the upstream\'s email_verified claim decides; always/never: this connection decides.'),
+  emailVerified: z.enum(['claim', 'always', 'never']).describe("claim: the upstream's email_verified claim decides; always/never: this connection decides."),
   provisioning: z.enum(['just_in_time', 'existing_users_only']),
 };
 

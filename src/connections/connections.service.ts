@@ -86,13 +86,15 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       }
     }
     if (type === 'oidc' && !settings.scopes.includes('openid')) errors.push(fieldError('scopes', 'An oidc connection must ask for openid.'));
-    if (settings.tokenEndpointAuthMethod !== 'private_key_jwt' && !hasSecret) errors.push(fieldError('clientSecret', `Required with ${settings.tokenEndpointAuthMethod}.`));
-    if (settings.tokenEndpointAuthMethod === 'private_key_jwt' && type !== 'oidc') errors.push(fieldError('tokenEndpointAuthMethod', 'private_key_jwt is for oidc connections.'));
+    if (settings.tokenEndpointAuthMethod !== 'private_key_jwt' && !hasSecret)
+      errors.push(fieldError('clientSecret', `Required with ${settings.tokenEndpointAuthMethod}.`));
+    if (settings.tokenEndpointAuthMethod === 'private_key_jwt' && type !== 'oidc')
+      errors.push(fieldError('tokenEndpointAuthMethod', 'private_key_jwt is for oidc connections.'));
     const profileSchema = schemas.profileSchemaOf(pool) as { properties?: Record<string, unknown>; additionalProperties?: unknown };
     const closed = profileSchema.additionalProperties === false;
     for (const field of Object.keys(settings.claimMapping.profile)) {
       if (closed && !(profileSchema.properties && field in profileSchema.properties)) {
-        errors.push(fieldError(['claimMapping', 'profile', field], 'Not a field of this pool\'s profile schema.'));
+        errors.push(fieldError(['claimMapping', 'profile', field], "Not a field of this pool's profile schema."));
       }
     }
     if (errors.length > 0) throw problems.validation(errors);
@@ -120,7 +122,8 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
     async createConnection(pool: PoolRow, input: CreateConnectionInput) {
       const preset = input.preset ? expandPreset(input.preset as Preset, input.tenant) : undefined;
       if (!preset && !input.type) throw problems.validation([fieldError('type', 'Give a type (oidc or oauth2) or a preset.')]);
-      if (preset && input.type && input.type !== preset.type) throw problems.validation([fieldError('type', `The ${input.preset} preset is an ${preset.type} connection.`)]);
+      if (preset && input.type && input.type !== preset.type)
+        throw problems.validation([fieldError('type', `The ${input.preset} preset is an ${preset.type} connection.`)]);
       if (!input.clientId) throw problems.validation([fieldError('clientId', 'Required.')]);
       const type = preset?.type ?? input.type!;
       const base = preset?.settings ?? {};
@@ -211,7 +214,9 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
 
     async listIdentities(poolId: string, userId: string) {
       const rows = await createConnectionQueries(db, poolId).listIdentities(await getUserId(poolId, userId));
-      return { items: rows.map((row) => ({ connection: row.connection_name, connectionId: row.connection_id, subject: row.subject, createdAt: row.created_at })) };
+      return {
+        items: rows.map((row) => ({ connection: row.connection_name, connectionId: row.connection_id, subject: row.subject, createdAt: row.created_at })),
+      };
     },
 
     /** Unlinks the user's identity of the named connection; 404 when there is none. */

@@ -24,10 +24,14 @@ import { createConnectionQueries } from './connections.queries.js';
 import { callbackUrlOf, type ConnectionService } from './connections.service.js';
 
 /** Why a federated sign-in stopped; each has its own branded page. */
-export type FederationFailure = 'unknown_connection' | 'bad_state' | 'upstream_denied' | 'upstream_unreachable' | 'upstream_invalid' | 'proof_required' | 'not_provisioned' | 'inactive';
+export type FederationFailure =
+  'unknown_connection' | 'bad_state' | 'upstream_denied' | 'upstream_unreachable' | 'upstream_invalid' | 'proof_required' | 'not_provisioned' | 'inactive';
 
 export class FederationError extends Error {
-  constructor(readonly reason: FederationFailure, message: string) {
+  constructor(
+    readonly reason: FederationFailure,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -49,8 +53,7 @@ export interface PendingLink {
 }
 
 export type FederationOutcome =
-  | { kind: 'signed_in'; user: UserRow; connection: ConnectionRow; created: boolean }
-  | { kind: 'proof_required'; link: PendingLink };
+  { kind: 'signed_in'; user: UserRow; connection: ConnectionRow; created: boolean } | { kind: 'proof_required'; link: PendingLink };
 
 export interface FederationServiceDeps {
   db: Db;
@@ -255,29 +258,36 @@ export function createFederationService(deps: FederationServiceDeps) {
       if (owner) {
         // Never on the email alone (ADR 0900): with a verified upstream email the owner may link
         // after proving the account; an unverified one leads to no link at all.
-        if (!identity.emailVerified || owner.status !== 'active') throw new FederationError('proof_required', 'a user with this email exists; the upstream email is not verified');
-        return { kind: 'proof_required', link: { uid: pending.uid, userId: owner.id, email: owner.email, connectionId: connection.id, subject: identity.subject } };
+        if (!identity.emailVerified || owner.status !== 'active')
+          throw new FederationError('proof_required', 'a user with this email exists; the upstream email is not verified');
+        return {
+          kind: 'proof_required',
+          link: { uid: pending.uid, userId: owner.id, email: owner.email, connectionId: connection.id, subject: identity.subject },
+        };
       }
       if (connection.settings.provisioning === 'existing_users_only') throw new FederationError('not_provisioned', 'no linked user and provisioning is off');
       if (!identity.email) throw new FederationError('upstream_invalid', 'the upstream gave no email');
-      const user = await deps.db.transaction().execute(async (trx) => {
-        const created = await createUserQueries(trx, pool.id).insertUser({
-          id: randomUUID(),
-          email: identity.email!,
-          email_verified: identity.emailVerified,
-          phone: null,
-          status: 'active',
-          profile: JSON.stringify(fitting(pool, 'profile', identity.profile)),
-          metadata: JSON.stringify(fitting(pool, 'metadata', identity.metadata)),
-          password_hash: null,
+      const user = await deps.db
+        .transaction()
+        .execute(async (trx) => {
+          const created = await createUserQueries(trx, pool.id).insertUser({
+            id: randomUUID(),
+            email: identity.email!,
+            email_verified: identity.emailVerified,
+            phone: null,
+            status: 'active',
+            profile: JSON.stringify(fitting(pool, 'profile', identity.profile)),
+            metadata: JSON.stringify(fitting(pool, 'metadata', identity.metadata)),
+            password_hash: null,
+          });
+          await createConnectionQueries(trx, pool.id).insertIdentity({ connection_id: connection.id, subject: identity.subject!, user_id: created.id });
+          return created;
+        })
+        .catch((error: unknown) => {
+          // Another sign-in made this email's user (or this identity) a moment ago: the same rule holds.
+          if (isUniqueViolation(error)) throw new FederationError('proof_required', 'the email or identity was taken meanwhile');
+          throw error;
         });
-        await createConnectionQueries(trx, pool.id).insertIdentity({ connection_id: connection.id, subject: identity.subject!, user_id: created.id });
-        return created;
-      }).catch((error: unknown) => {
-        // Another sign-in made this email's user (or this identity) a moment ago: the same rule holds.
-        if (isUniqueViolation(error)) throw new FederationError('proof_required', 'the email or identity was taken meanwhile');
-        throw error;
-      });
       return { kind: 'signed_in', user, connection, created: true };
     },
   };

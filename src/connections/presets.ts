@@ -41,13 +41,22 @@ export interface PresetExpansion {
 export function expandPreset(preset: Preset, tenant: string | undefined): PresetExpansion {
   switch (preset) {
     case 'google':
-      return { type: 'oidc', displayName: 'Google', settings: { issuer: 'https://accounts.google.com', scopes: ['openid', 'email', 'profile'], claimMapping: OIDC_MAPPING } };
+      return {
+        type: 'oidc',
+        displayName: 'Google',
+        settings: { issuer: 'https://accounts.google.com', scopes: ['openid', 'email', 'profile'], claimMapping: OIDC_MAPPING },
+      };
     case 'microsoft': {
       const chosen = tenant ?? 'common';
       return {
         type: 'oidc',
         displayName: 'Microsoft',
-        settings: { issuer: `https://login.microsoftonline.com/${chosen}/v2.0`, tenant: chosen, scopes: ['openid', 'email', 'profile'], claimMapping: OIDC_MAPPING },
+        settings: {
+          issuer: `https://login.microsoftonline.com/${chosen}/v2.0`,
+          tenant: chosen,
+          scopes: ['openid', 'email', 'profile'],
+          claimMapping: OIDC_MAPPING,
+        },
       };
     }
     case 'github':
@@ -68,7 +77,12 @@ export function expandPreset(preset: Preset, tenant: string | undefined): Preset
       return {
         type: 'oidc',
         displayName: 'Apple',
-        settings: { issuer: 'https://appleid.apple.com', scopes: ['openid', 'email', 'name'], tokenEndpointAuthMethod: 'client_secret_post', claimMapping: { ...OIDC_MAPPING, profile: {} } },
+        settings: {
+          issuer: 'https://appleid.apple.com',
+          scopes: ['openid', 'email', 'name'],
+          tokenEndpointAuthMethod: 'client_secret_post',
+          claimMapping: { ...OIDC_MAPPING, profile: {} },
+        },
       };
   }
 }

@@ -26,9 +26,7 @@ export async function appliedMigrations(handle: DatabaseHandle): Promise<string[
 
 /** Returns the names of the migrations it applied. */
 export async function migrate(handle: DatabaseHandle, dir = migrationsDir): Promise<string[]> {
-  await handle.execScript(
-    'CREATE TABLE IF NOT EXISTS tarn_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
-  );
+  await handle.execScript('CREATE TABLE IF NOT EXISTS tarn_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
   const applied: string[] = [];
   for (const name of await listMigrations(dir)) {
     const script = await readFile(`${dir}/${name}`, 'utf8');

@@ -9,7 +9,16 @@
  * path, ADR 0703) take `poolId` from the same handle; composite keys and composite
  * foreign keys `(pool_id, …)` make a cross-pool link fail in PostgreSQL itself.
  */
-import { sql, type DeleteQueryBuilder, type DeleteResult, type Insertable, type SelectQueryBuilder, type SqlBool, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
+import {
+  sql,
+  type DeleteQueryBuilder,
+  type DeleteResult,
+  type Insertable,
+  type SelectQueryBuilder,
+  type SqlBool,
+  type UpdateQueryBuilder,
+  type UpdateResult,
+} from 'kysely';
 import type { Db } from './database.js';
 import type { Database } from './tables.js';
 

@@ -56,13 +56,15 @@ export function createStatementBatcher<T, R = void>(
     if (inFlight || queued.length === 0) return;
     const batch = queued.splice(0, maxBatch);
     inFlight = true;
-    run(batch.map((entry) => entry.item)).then(
-      (results) => batch.forEach((entry, n) => entry.resolve((results ? results[n] : undefined) as R)),
-      (error: unknown) => (batch.length > 1 && isolates(error) ? runAlone(batch) : batch.forEach((entry) => entry.reject(error))),
-    ).finally(() => {
-      inFlight = false;
-      schedule();
-    });
+    run(batch.map((entry) => entry.item))
+      .then(
+        (results) => batch.forEach((entry, n) => entry.resolve((results ? results[n] : undefined) as R)),
+        (error: unknown) => (batch.length > 1 && isolates(error) ? runAlone(batch) : batch.forEach((entry) => entry.reject(error))),
+      )
+      .finally(() => {
+        inFlight = false;
+        schedule();
+      });
   }
 
   /** The next statement goes at the end of this event-loop turn, with all that arrived in it. */

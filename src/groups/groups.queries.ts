@@ -68,7 +68,12 @@ export function createGroupQueries(db: Db, poolId: string) {
     },
 
     listGroups(filter: { parentId?: string | undefined; name?: string | undefined }, limit: number, afterName: string | undefined): Promise<SortedGroupRow[]> {
-      let query = pool.selectFrom('groups').selectAll().select(sql<string>`lower(name)`.as('sort_key')).orderBy(sql`lower(name)`).limit(limit);
+      let query = pool
+        .selectFrom('groups')
+        .selectAll()
+        .select(sql<string>`lower(name)`.as('sort_key'))
+        .orderBy(sql`lower(name)`)
+        .limit(limit);
       if (filter.parentId !== undefined) query = query.where('parent_id', '=', filter.parentId);
       if (filter.name !== undefined) query = query.where(sql`lower(name)`, '=', filter.name.toLowerCase());
       if (afterName !== undefined) query = query.where(sql`lower(name)`, '>', afterName);
@@ -151,11 +156,7 @@ export function createGroupQueries(db: Db, poolId: string) {
     },
 
     async deleteMember(groupId: string, userId: string): Promise<boolean> {
-      const result = await pool
-        .deleteFrom('group_members')
-        .where('group_id', '=', groupId)
-        .where('user_id', '=', userId)
-        .executeTakeFirst();
+      const result = await pool.deleteFrom('group_members').where('group_id', '=', groupId).where('user_id', '=', userId).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
 

@@ -39,12 +39,18 @@ export function groupRoutes(groups: GroupService) {
         return created;
       },
     ),
-    poolRoute({ method: 'get', path: '/groups', summary: 'List groups by name', query: listGroupsQuery, status: 200, response: pageOf(groupResponse) }, async function listGroups(ctx, { query }) {
-      return groups.listGroups(ctx.state.pool.id, query);
-    }),
-    poolRoute({ method: 'get', path: '/groups/:groupId', summary: 'Get a group', params: groupIdParams, status: 200, response: groupResponse }, async function getGroup(ctx, { params }) {
-      return groups.getGroup(ctx.state.pool.id, params.groupId);
-    }),
+    poolRoute(
+      { method: 'get', path: '/groups', summary: 'List groups by name', query: listGroupsQuery, status: 200, response: pageOf(groupResponse) },
+      async function listGroups(ctx, { query }) {
+        return groups.listGroups(ctx.state.pool.id, query);
+      },
+    ),
+    poolRoute(
+      { method: 'get', path: '/groups/:groupId', summary: 'Get a group', params: groupIdParams, status: 200, response: groupResponse },
+      async function getGroup(ctx, { params }) {
+        return groups.getGroup(ctx.state.pool.id, params.groupId);
+      },
+    ),
     poolRoute(
       {
         method: 'patch',
@@ -89,7 +95,13 @@ export function groupRoutes(groups: GroupService) {
       },
     ),
     poolRoute(
-      { method: 'put', path: '/groups/:groupId/members/:userId', summary: 'Add a user of the pool to the group (idempotent)', params: memberParams, status: 204 },
+      {
+        method: 'put',
+        path: '/groups/:groupId/members/:userId',
+        summary: 'Add a user of the pool to the group (idempotent)',
+        params: memberParams,
+        status: 204,
+      },
       async function addMember(ctx, { params }) {
         await groups.addMember(ctx.state.pool.id, params.groupId, params.userId);
       },
@@ -104,7 +116,7 @@ export function groupRoutes(groups: GroupService) {
       {
         method: 'get',
         path: '/users/:userId/groups',
-        summary: 'A user\'s groups, direct and inherited through nesting (`direct` tells which), by name',
+        summary: "A user's groups, direct and inherited through nesting (`direct` tells which), by name",
         params: userIdParams,
         query: userGroupsQuery,
         status: 200,

@@ -37,7 +37,9 @@ export const updateGroupSchema = z
   .partial()
   .strict();
 
-export const listGroupsQuery = z.object({ ...pageQuery, parentId: id.optional(), name: z.string().max(128).optional().describe('Exact name, case-insensitive.') }).strict();
+export const listGroupsQuery = z
+  .object({ ...pageQuery, parentId: id.optional(), name: z.string().max(128).optional().describe('Exact name, case-insensitive.') })
+  .strict();
 export const listMembersQuery = z
   .object({ ...pageQuery, nested: flag.describe('true adds the members of every group below it (`direct` tells which).') })
   .strict();

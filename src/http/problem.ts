@@ -97,8 +97,7 @@ export const problems = {
   forbidden: (detail: string) => new AppError({ status: 403, type: 'forbidden', title: 'Forbidden', detail }),
   notFound: (what: string, detail?: string) =>
     new AppError({ status: 404, type: 'not-found', title: `${what} not found`, detail: detail ?? `No such ${what.toLowerCase()}.` }),
-  conflict: (detail: string, errors?: FieldError[]) =>
-    new AppError({ status: 409, type: 'conflict', title: 'Conflict', detail, errors }),
+  conflict: (detail: string, errors?: FieldError[]) => new AppError({ status: 409, type: 'conflict', title: 'Conflict', detail, errors }),
   payloadTooLarge: (limit: number) =>
     new AppError({ status: 413, type: 'payload-too-large', title: 'Payload too large', detail: `The body exceeds ${limit} bytes.` }),
   unsupportedMediaType: (expected: string) =>

@@ -11,14 +11,9 @@
 import type { Context } from 'koa';
 import { randomUUID } from 'node:crypto';
 
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' https: data:",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+const CSP = ["default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' https: data:", "base-uri 'none'", "frame-ancestors 'none'"].join(
+  '; ',
+);
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 

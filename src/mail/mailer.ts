@@ -45,4 +45,3 @@ export function createMailer({ smtpUrl, from, log, production }: MailerOptions):
     },
   };
 }
-

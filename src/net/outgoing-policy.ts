@@ -134,7 +134,8 @@ export function createOutgoingPolicy(networks: string, timeoutMs: number): Outgo
     refusalFor,
     refusalForUrl(url) {
       const host = new URL(url).hostname.toLowerCase();
-      if (isLocalhostName(host)) return refusalFor('127.0.0.1') && `${host} is a loopback name, outside the networks Tarn may reach (OUTGOING_NETWORKS=${description})`;
+      if (isLocalhostName(host))
+        return refusalFor('127.0.0.1') && `${host} is a loopback name, outside the networks Tarn may reach (OUTGOING_NETWORKS=${description})`;
       return normalise(host) ? refusalFor(host) : undefined;
     },
   };

@@ -48,7 +48,7 @@ export function createMetrics(options: { cacheStats?: () => CacheStats; defaultM
   });
   const events = new Counter({
     name: 'tarn_events_total',
-    help: 'Events of the pools\' audit logs by type (the audit action) and outcome (docs/events.md).',
+    help: "Events of the pools' audit logs by type (the audit action) and outcome (docs/events.md).",
     labelNames: ['type', 'outcome'] as const,
     registers: [registry],
   });
@@ -78,10 +78,38 @@ export function createMetrics(options: { cacheStats?: () => CacheStats; defaultM
   });
   if (options.cacheStats) {
     const stats = options.cacheStats;
-    new Gauge({ name: 'tarn_provider_cache_size', help: 'Providers in the cache.', registers: [registry], collect() { this.set(stats().size); } });
-    new Gauge({ name: 'tarn_provider_cache_max', help: 'Capacity of the provider cache.', registers: [registry], collect() { this.set(stats().max); } });
-    new Gauge({ name: 'tarn_provider_cache_hits', help: 'Provider cache hits since start.', registers: [registry], collect() { this.set(stats().hits); } });
-    new Gauge({ name: 'tarn_provider_cache_misses', help: 'Provider cache misses (builds) since start.', registers: [registry], collect() { this.set(stats().misses); } });
+    new Gauge({
+      name: 'tarn_provider_cache_size',
+      help: 'Providers in the cache.',
+      registers: [registry],
+      collect() {
+        this.set(stats().size);
+      },
+    });
+    new Gauge({
+      name: 'tarn_provider_cache_max',
+      help: 'Capacity of the provider cache.',
+      registers: [registry],
+      collect() {
+        this.set(stats().max);
+      },
+    });
+    new Gauge({
+      name: 'tarn_provider_cache_hits',
+      help: 'Provider cache hits since start.',
+      registers: [registry],
+      collect() {
+        this.set(stats().hits);
+      },
+    });
+    new Gauge({
+      name: 'tarn_provider_cache_misses',
+      help: 'Provider cache misses (builds) since start.',
+      registers: [registry],
+      collect() {
+        this.set(stats().misses);
+      },
+    });
   }
 
   function grantTypeOf(ctx: unknown): string {

@@ -99,7 +99,14 @@ const upsert = preparedStatement(
 export async function upsertArtifacts(db: Db, poolId: string, artifacts: NewArtifact[]): Promise<void> {
   // One JSON document for the whole batch: one serialisation here, one parse there.
   // (expiry as epoch milliseconds: serialising a Date costs more than the rest of a token's row)
-  const rows = artifacts.map(({ model, id, payload, expiresAt, uid, userCode }) => ({ model, id, payload, expires_at: expiresAt?.getTime() ?? null, uid, user_code: userCode }));
+  const rows = artifacts.map(({ model, id, payload, expiresAt, uid, userCode }) => ({
+    model,
+    id,
+    payload,
+    expires_at: expiresAt?.getTime() ?? null,
+    uid,
+    user_code: userCode,
+  }));
   await upsert.run(db, [poolId, JSON.stringify(rows)]);
 }
 

@@ -54,7 +54,13 @@ export function createDevicePages(pages: PageRenderer, pool: PoolRow) {
       });
     },
 
-    async userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientName?: string; clientId: string }, _deviceInfo: unknown, userCode: string) {
+    async userCodeConfirmSource(
+      ctx: KoaContextWithOIDC,
+      form: string,
+      client: { clientName?: string; clientId: string },
+      _deviceInfo: unknown,
+      userCode: string,
+    ) {
       ctx.type = 'html';
       ctx.body = await pages.render('device-confirm', pool, {
         action: action(ctx),

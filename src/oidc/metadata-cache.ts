@@ -62,7 +62,8 @@ export function createMetadataCache(): MetadataCache {
       await run();
       const key = keyOf(ctx, path);
       if (ctx.status !== 200 || documents.size >= MAX_ORIGINS * DOCUMENTS.size || documents.has(key)) return;
-      const body = typeof ctx.body === 'string' ? ctx.body : ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body) ? JSON.stringify(ctx.body) : undefined;
+      const body =
+        typeof ctx.body === 'string' ? ctx.body : ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body) ? JSON.stringify(ctx.body) : undefined;
       if (body === undefined) return;
       // The headers the provider added (CORS defaults, Vary …), not the ones set around it.
       const headers = Object.entries(ctx.response.headers)

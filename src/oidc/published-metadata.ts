@@ -22,7 +22,13 @@ function publishedKeys(body: Json): Json {
 function publishedDiscovery(body: Json): Json {
   const methods = body.token_endpoint_auth_methods_supported;
   const algorithms = body.token_endpoint_auth_signing_alg_values_supported;
-  const withAlgorithms = (endpoint: string) => (body[`${endpoint}_endpoint`] ? { [`${endpoint}_endpoint_auth_methods_supported`]: methods, ...(algorithms ? { [`${endpoint}_endpoint_auth_signing_alg_values_supported`]: algorithms } : {}) } : {});
+  const withAlgorithms = (endpoint: string) =>
+    body[`${endpoint}_endpoint`]
+      ? {
+          [`${endpoint}_endpoint_auth_methods_supported`]: methods,
+          ...(algorithms ? { [`${endpoint}_endpoint_auth_signing_alg_values_supported`]: algorithms } : {}),
+        }
+      : {};
   return { ...body, ...withAlgorithms('introspection'), ...withAlgorithms('revocation') };
 }
 

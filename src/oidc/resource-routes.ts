@@ -62,21 +62,51 @@ function challenge(scheme: Scheme | undefined, error?: { code: string; descripti
 }
 
 const tokenRequired = () =>
-  new AppError({ status: 401, type: 'unauthorized', title: 'Unauthorized', detail: 'Send an access token as "Authorization: Bearer …" or "Authorization: DPoP …".', headers: { 'WWW-Authenticate': challenge(undefined) } });
+  new AppError({
+    status: 401,
+    type: 'unauthorized',
+    title: 'Unauthorized',
+    detail: 'Send an access token as "Authorization: Bearer …" or "Authorization: DPoP …".',
+    headers: { 'WWW-Authenticate': challenge(undefined) },
+  });
 
 const malformed = (scheme: Scheme | undefined, description: string) =>
-  new AppError({ status: 400, type: 'invalid-request', title: 'Invalid request', detail: description, headers: { 'WWW-Authenticate': challenge(scheme ?? 'Bearer', { code: 'invalid_request', description }) } });
+  new AppError({
+    status: 400,
+    type: 'invalid-request',
+    title: 'Invalid request',
+    detail: description,
+    headers: { 'WWW-Authenticate': challenge(scheme ?? 'Bearer', { code: 'invalid_request', description }) },
+  });
 
 const invalidToken = (scheme: Scheme, description: string) =>
-  new AppError({ status: 401, type: 'invalid-token', title: 'Invalid token', detail: description, headers: { 'WWW-Authenticate': challenge(scheme, { code: 'invalid_token', description }) } });
+  new AppError({
+    status: 401,
+    type: 'invalid-token',
+    title: 'Invalid token',
+    detail: description,
+    headers: { 'WWW-Authenticate': challenge(scheme, { code: 'invalid_token', description }) },
+  });
 
 // RFC 9449 §7.1: a proof that is missing or fails a check of §4.3.
 const invalidProof = (description: string) =>
-  new AppError({ status: 401, type: 'invalid-dpop-proof', title: 'Invalid DPoP proof', detail: description, headers: { 'WWW-Authenticate': challenge('DPoP', { code: 'invalid_dpop_proof', description }) } });
+  new AppError({
+    status: 401,
+    type: 'invalid-dpop-proof',
+    title: 'Invalid DPoP proof',
+    detail: description,
+    headers: { 'WWW-Authenticate': challenge('DPoP', { code: 'invalid_dpop_proof', description }) },
+  });
 
 const insufficientScope = (scheme: Scheme, scopes: readonly string[]) => {
   const description = `The access token needs the scope ${scopes.join(' ')}.`;
-  return new AppError({ status: 403, type: 'insufficient-scope', title: 'Insufficient scope', detail: description, headers: { 'WWW-Authenticate': challenge(scheme, { code: 'insufficient_scope', description, scope: scopes.join(' ') }) } });
+  return new AppError({
+    status: 403,
+    type: 'insufficient-scope',
+    title: 'Insufficient scope',
+    detail: description,
+    headers: { 'WWW-Authenticate': challenge(scheme, { code: 'insufficient_scope', description, scope: scopes.join(' ') }) },
+  });
 };
 
 function credentialsOf(ctx: Context): { scheme: Scheme; value: string } {
@@ -84,7 +114,8 @@ function credentialsOf(ctx: Context): { scheme: Scheme; value: string } {
   if (!header) throw tokenRequired();
   const match = CREDENTIALS.exec(header);
   if (!match) {
-    if (/^(bearer|dpop)(\s|$)/i.test(header)) throw malformed(/^dpop/i.test(header) ? 'DPoP' : 'Bearer', 'The Authorization header does not hold one access token.');
+    if (/^(bearer|dpop)(\s|$)/i.test(header))
+      throw malformed(/^dpop/i.test(header) ? 'DPoP' : 'Bearer', 'The Authorization header does not hold one access token.');
     throw tokenRequired();
   }
   return { scheme: match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer', value: match[2]! };
@@ -109,7 +140,8 @@ async function checkProof(ctx: Context, entry: PoolProvider, token: AccessToken,
   if (payload.htm !== ctx.method) throw invalidProof('The DPoP proof was made for another method.');
   if (!sameTarget(payload.htu, `${entry.provider.issuer}${ctx.path}`)) throw invalidProof('The DPoP proof was made for another URL.');
   if (payload.ath !== createHash('sha256').update(value).digest('base64url')) throw invalidProof('The DPoP proof was made for another access token.');
-  if ((await calculateJwkThumbprint(protectedHeader.jwk as JWK)) !== token.jkt) throw invalidToken('DPoP', 'The DPoP proof is not made with the key the access token is bound to.');
+  if ((await calculateJwkThumbprint(protectedHeader.jwk as JWK)) !== token.jkt)
+    throw invalidToken('DPoP', 'The DPoP proof is not made with the key the access token is bound to.');
   // The provider's own record of seen proofs (per client), which its endpoints use too.
   if (!(await entry.provider.ReplayDetection.unique(token.clientId!, payload.jti, now + PROOF_WINDOW_SECONDS))) {
     throw invalidProof('The DPoP proof was already used.');

@@ -20,16 +20,33 @@ export interface MyPasskeyRoutesDeps {
 export function registerMyPasskeyRoutes(routes: ResourceRoutes, deps: MyPasskeyRoutesDeps): void {
   const rule = { offered: isPasskeyEnabled };
 
-  routes.get('/me/passkeys', async function listMyPasskeys(ctx, caller) {
-    ctx.body = await deps.passkeys.listMyPasskeys(caller.pool, caller.userId);
-  }, rule);
+  routes.get(
+    '/me/passkeys',
+    async function listMyPasskeys(ctx, caller) {
+      ctx.body = await deps.passkeys.listMyPasskeys(caller.pool, caller.userId);
+    },
+    rule,
+  );
 
-  routes.patch('/me/passkeys/:id', async function renameMyPasskey(ctx, caller) {
-    ctx.body = await deps.passkeys.renameMyPasskey(caller.pool, caller.userId, ctx.params.id!, parseInput(renamePasskeySchema, await readJson(ctx, deps.bodyLimitBytes)));
-  }, rule);
+  routes.patch(
+    '/me/passkeys/:id',
+    async function renameMyPasskey(ctx, caller) {
+      ctx.body = await deps.passkeys.renameMyPasskey(
+        caller.pool,
+        caller.userId,
+        ctx.params.id!,
+        parseInput(renamePasskeySchema, await readJson(ctx, deps.bodyLimitBytes)),
+      );
+    },
+    rule,
+  );
 
-  routes.delete('/me/passkeys/:id', async function deleteMyPasskey(ctx, caller) {
-    await deps.passkeys.deleteMyPasskey(caller.pool, caller.userId, ctx.params.id!);
-    ctx.status = 204;
-  }, rule);
+  routes.delete(
+    '/me/passkeys/:id',
+    async function deleteMyPasskey(ctx, caller) {
+      await deps.passkeys.deleteMyPasskey(caller.pool, caller.userId, ctx.params.id!);
+      ctx.status = 204;
+    },
+    rule,
+  );
 }

@@ -63,13 +63,7 @@ export function createPasskeyQueries(db: Db, poolId: string) {
     },
 
     renamePasskey(userId: string, id: string, name: string): Promise<PasskeyRow | undefined> {
-      return pool
-        .updateTable('passkeys')
-        .set({ name })
-        .where('user_id', '=', userId)
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirst();
+      return pool.updateTable('passkeys').set({ name }).where('user_id', '=', userId).where('id', '=', id).returningAll().executeTakeFirst();
     },
 
     async deletePasskey(userId: string, id: string): Promise<boolean> {
@@ -83,12 +77,7 @@ export function createPasskeyQueries(db: Db, poolId: string) {
 
     /** The challenge, removed in the same statement; undefined when unknown, used or expired. */
     takeChallenge(challenge: string, now: Date): Promise<WebauthnChallengeRow | undefined> {
-      return pool
-        .deleteFrom('webauthn_challenges')
-        .where('challenge', '=', challenge)
-        .where('expires_at', '>', now)
-        .returningAll()
-        .executeTakeFirst();
+      return pool.deleteFrom('webauthn_challenges').where('challenge', '=', challenge).where('expires_at', '>', now).returningAll().executeTakeFirst();
     },
 
     async purgeExpiredChallenges(now: Date): Promise<void> {

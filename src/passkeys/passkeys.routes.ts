@@ -9,7 +9,15 @@ import type { PasskeyService } from './passkeys.service.js';
 export function passkeyRoutes(passkeys: PasskeyService) {
   return [
     poolRoute(
-      { method: 'get', path: '/users/:userId/passkeys', summary: "List a user's passkeys", params: userIdParams, query: z.object(pageQuery).strict(), status: 200, response: pageOf(passkeyResponse) },
+      {
+        method: 'get',
+        path: '/users/:userId/passkeys',
+        summary: "List a user's passkeys",
+        params: userIdParams,
+        query: z.object(pageQuery).strict(),
+        status: 200,
+        response: pageOf(passkeyResponse),
+      },
       async function listUserPasskeys(ctx, { params, query }) {
         return passkeys.listUserPasskeys(ctx.state.pool.id, params.userId, query);
       },

@@ -45,15 +45,7 @@ const CEREMONY_TIMEOUT_MS = CHALLENGE_TTL_MS - 30 * 1000;
 
 /** Why a ceremony was refused: logged and tested; users see one calm message per ceremony. */
 export type RefusalReason =
-  | 'malformed'
-  | 'challenge'
-  | 'unknown-credential'
-  | 'wrong-user'
-  | 'inactive-user'
-  | 'verification'
-  | 'counter'
-  | 'backup-eligibility'
-  | 'already-registered';
+  'malformed' | 'challenge' | 'unknown-credential' | 'wrong-user' | 'inactive-user' | 'verification' | 'counter' | 'backup-eligibility' | 'already-registered';
 
 export class PasskeyRefused extends Error {
   constructor(
@@ -65,7 +57,10 @@ export class PasskeyRefused extends Error {
   }
 }
 
-const b64url = z.string().regex(/^[A-Za-z0-9_-]*={0,2}$/).max(16_384);
+const b64url = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]*={0,2}$/)
+  .max(16_384);
 const credentialJson = z.object({
   id: b64url.min(1),
   rawId: b64url.min(1),

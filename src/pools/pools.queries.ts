@@ -36,7 +36,11 @@ export function createPoolQueries(db: Db) {
     },
 
     async bumpPoolVersion(id: string): Promise<void> {
-      await db.updateTable('pools').set({ version: sql<number>`version + 1` }).where('id', '=', id).execute();
+      await db
+        .updateTable('pools')
+        .set({ version: sql<number>`version + 1` })
+        .where('id', '=', id)
+        .execute();
     },
 
     /** Deletes the pool; its other rows go by ON DELETE CASCADE, its artifacts by deletePoolArtifacts. */

@@ -26,7 +26,16 @@ function idWithStatus(items: { id: string; status: string }[], status: string): 
 export function poolCollectionRoutes(pools: PoolService) {
   return [
     adminRoute(
-      { method: 'post', path: '/pools', summary: 'Create a pool (returns its two API secrets, once)', adminOnly: true, body: createPoolSchema, status: 201, response: createdPoolResponse, problems: [409] },
+      {
+        method: 'post',
+        path: '/pools',
+        summary: 'Create a pool (returns its two API secrets, once)',
+        adminOnly: true,
+        body: createPoolSchema,
+        status: 201,
+        response: createdPoolResponse,
+        problems: [409],
+      },
       async function createPool(ctx, { body }) {
         const created = await pools.createPool(body);
         ctx.set('Location', `/admin/pools/${created.id}`);
@@ -34,7 +43,15 @@ export function poolCollectionRoutes(pools: PoolService) {
       },
     ),
     adminRoute(
-      { method: 'get', path: '/pools', summary: 'List pools', adminOnly: true, query: z.object(pageQuery).strict(), status: 200, response: pageOf(poolResponse) },
+      {
+        method: 'get',
+        path: '/pools',
+        summary: 'List pools',
+        adminOnly: true,
+        query: z.object(pageQuery).strict(),
+        status: 200,
+        response: pageOf(poolResponse),
+      },
       async function listPools(_ctx, { query }) {
         return pools.listPools(query);
       },
@@ -57,11 +74,20 @@ export function poolRoutes(pools: PoolService) {
     poolRoute({ method: 'delete', path: '/', summary: 'Delete a pool and everything in it', adminOnly: true, status: 204 }, async function deletePool(ctx) {
       await pools.deletePool(ctx.state.pool.id);
     }),
-    poolRoute({ method: 'get', path: '/secrets', summary: 'List API secrets (no values)', status: 200, response: secretsResponse }, async function listSecrets(ctx) {
-      return pools.listSecrets(ctx.state.pool.id);
-    }),
     poolRoute(
-      { method: 'post', path: '/secrets/rotate', summary: 'Rotate and revoke: current revoked, next current, a new next (returned once)', status: 200, response: rotatedSecretsResponse },
+      { method: 'get', path: '/secrets', summary: 'List API secrets (no values)', status: 200, response: secretsResponse },
+      async function listSecrets(ctx) {
+        return pools.listSecrets(ctx.state.pool.id);
+      },
+    ),
+    poolRoute(
+      {
+        method: 'post',
+        path: '/secrets/rotate',
+        summary: 'Rotate and revoke: current revoked, next current, a new next (returned once)',
+        status: 200,
+        response: rotatedSecretsResponse,
+      },
       async function rotateSecrets(ctx) {
         const rotated = await pools.rotateSecrets(ctx.state.pool.id);
         annotateAudit(ctx, { details: { nextSecretId: idWithStatus(rotated.items, 'next'), currentSecretId: idWithStatus(rotated.items, 'current') } });

@@ -11,25 +11,33 @@ const jsonSchema = z
 const httpsOrHttpUrl = z
   .string()
   .max(2048)
-  .refine((value) => {
-    try {
-      return ['https:', 'http:'].includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  }, { message: 'Must be an absolute http(s) URL.' });
+  .refine(
+    (value) => {
+      try {
+        return ['https:', 'http:'].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: 'Must be an absolute http(s) URL.' },
+  );
 
 export const signInSchema = z
   .object({
     password: z.boolean(),
     emailCode: z.boolean(),
     passkey: z.boolean(),
-    mfa: z.enum(['off', 'optional', 'required']).describe('Second factor after a password: off, offered after sign-in (optional), or enrolled at the next sign-in (required).'),
+    mfa: z
+      .enum(['off', 'optional', 'required'])
+      .describe('Second factor after a password: off, offered after sign-in (optional), or enrolled at the next sign-in (required).'),
   })
   .partial()
   .strict();
 
-export const passwordPolicySchema = z.object({ minLength: z.number().int().min(8).max(256) }).partial().strict();
+export const passwordPolicySchema = z
+  .object({ minLength: z.number().int().min(8).max(256) })
+  .partial()
+  .strict();
 
 export const lockoutSchema = z
   .object({ maxAttempts: z.number().int().min(1).max(100), windowSeconds: z.number().int().min(10).max(86_400) })
@@ -40,7 +48,10 @@ const poolFields = {
   name: z.string().trim().min(1).max(200),
   description: z.string().max(2000),
   logoUrl: httpsOrHttpUrl.nullable(),
-  tagColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, { message: 'Must be a colour as #rrggbb.' }).nullable(),
+  tagColor: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, { message: 'Must be a colour as #rrggbb.' })
+    .nullable(),
   selfRegistration: z.boolean(),
   signIn: signInSchema,
   profileSchema: jsonSchema.nullable(),
@@ -80,7 +91,7 @@ export const poolResponse = z.object({
   metadataSchema: jsonObject.nullable(),
   passwordPolicy: passwordPolicySchema.required(),
   lockout: lockoutSchema.required(),
-  issuer: z.string().describe('The pool\'s OpenID Connect issuer.'),
+  issuer: z.string().describe("The pool's OpenID Connect issuer."),
   createdAt: timestamp,
   updatedAt: timestamp,
 });
@@ -104,7 +115,7 @@ const keyResponse = z.object({
   kid: z.string(),
   alg: z.enum(['RS256', 'ES256']),
   status: z.enum(['next', 'current', 'retired', 'revoked']),
-  published: z.boolean().describe('Whether the key is in the pool\'s JWKS now.'),
+  published: z.boolean().describe("Whether the key is in the pool's JWKS now."),
   publicJwk: jsonObject,
   createdAt: timestamp,
   activatedAt: timestamp.nullable(),

@@ -65,7 +65,10 @@ export type PoolResponse = ReturnType<typeof mapPool>;
 export function createPoolService({ db, envelope, publicUrl, listener, clock = () => new Date(), userSchemas }: PoolServiceDeps) {
   const pools = createPoolQueries(db);
 
-  function checkUserSchemas(input: { profileSchema?: Record<string, unknown> | null | undefined; metadataSchema?: Record<string, unknown> | null | undefined }): void {
+  function checkUserSchemas(input: {
+    profileSchema?: Record<string, unknown> | null | undefined;
+    metadataSchema?: Record<string, unknown> | null | undefined;
+  }): void {
     if (!userSchemas) return;
     const errors = [...userSchemas.checkSchema(input.profileSchema, 'profileSchema'), ...userSchemas.checkSchema(input.metadataSchema, 'metadataSchema')];
     if (errors.length) throw problems.validation(errors, 'A user schema is not a valid JSON Schema.');

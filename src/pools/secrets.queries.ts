@@ -12,12 +12,7 @@ export function createSecretQueries(db: Db, poolId: string) {
 
     /** The live secret (current or next) with this hash, if any. */
     findLiveSecretByHash(hash: string): Promise<PoolSecretRow | undefined> {
-      return pool
-        .selectFrom('pool_secrets')
-        .selectAll()
-        .where('status', 'in', ['current', 'next'])
-        .where('secret_hash', '=', hash)
-        .executeTakeFirst();
+      return pool.selectFrom('pool_secrets').selectAll().where('status', 'in', ['current', 'next']).where('secret_hash', '=', hash).executeTakeFirst();
     },
 
     async insertSecret(id: string, status: SecretStatus, hash: string): Promise<void> {

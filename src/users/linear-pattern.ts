@@ -17,7 +17,9 @@ export const linearPattern: NonNullable<CodeOptions['regExp']> = Object.assign(
     try {
       compiled = RE2JS.compile(RE2JS.translateRegExp(pattern));
     } catch (error) {
-      throw new Error(`the pattern "${pattern}" cannot be used (${(error as Error).message}); patterns are matched in linear time, without backreferences or lookaround`);
+      throw new Error(
+        `the pattern "${pattern}" cannot be used (${(error as Error).message}); patterns are matched in linear time, without backreferences or lookaround`,
+      );
     }
     // Ajv shares compiled patterns by their toString(): it must name the pattern.
     return { test: (input: string) => compiled.test(input), toString: () => `/${pattern}/${_flags}` };

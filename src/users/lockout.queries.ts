@@ -36,7 +36,13 @@ export function createLockoutQueries(db: Db, poolId: string) {
         lockout:
           lockout_failures === null
             ? undefined
-            : ({ pool_id: poolId, user_id: user.id, failures: lockout_failures, window_started_at: lockout_window_started_at, locked_until: lockout_locked_until } as UserLockoutRow),
+            : ({
+                pool_id: poolId,
+                user_id: user.id,
+                failures: lockout_failures,
+                window_started_at: lockout_window_started_at,
+                locked_until: lockout_locked_until,
+              } as UserLockoutRow),
       };
     },
 

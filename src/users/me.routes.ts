@@ -29,6 +29,12 @@ export function registerMeRoutes(routes: ResourceRoutes, deps: MeDeps): void {
     const input = parseInput(updateMeSchema, await readJson(ctx, deps.bodyLimitBytes));
     ctx.body = await deps.users.updateMe(caller.pool, caller.userId, input);
     // The names of the fields sent, not their values: the trail says what changed, the user record what it is.
-    await deps.audit?.userEvent({ poolId: caller.pool.id, action: 'user.profile_changed', userId: caller.userId, details: { fields: Object.keys(input.profile).sort() }, ip: ctx.ip });
+    await deps.audit?.userEvent({
+      poolId: caller.pool.id,
+      action: 'user.profile_changed',
+      userId: caller.userId,
+      details: { fields: Object.keys(input.profile).sort() },
+      ip: ctx.ip,
+    });
   });
 }

@@ -112,7 +112,8 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
     /** The admin's "send a password reset": any user who is not disabled. */
     async sendResetByAdmin(pool: PoolRow, userId: string): Promise<{ sentTo: string; expiresAt: Date }> {
       const user = await users.getUserRow(pool.id, userId);
-      if (user.status === 'disabled') throw problems.conflict('The user is disabled. Enable the user before sending a password reset.', [fieldError('status', 'The user is disabled.')]);
+      if (user.status === 'disabled')
+        throw problems.conflict('The user is disabled. Enable the user before sending a password reset.', [fieldError('status', 'The user is disabled.')]);
       try {
         return { sentTo: user.email, expiresAt: await mailResetLink(pool, user) };
       } catch (error) {

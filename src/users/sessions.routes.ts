@@ -17,13 +17,26 @@ const sessionListResponse = z.object({ items: z.array(sessionResponse) });
 export function sessionRoutes(sessions: SessionService) {
   return [
     poolRoute(
-      { method: 'get', path: '/users/:userId/sessions', summary: 'List the user\'s sign-in sessions', params: userIdParams, status: 200, response: sessionListResponse },
+      {
+        method: 'get',
+        path: '/users/:userId/sessions',
+        summary: "List the user's sign-in sessions",
+        params: userIdParams,
+        status: 200,
+        response: sessionListResponse,
+      },
       async function listSessions(ctx, { params }) {
         return sessions.listSessions(ctx.state.pool.id, params.userId);
       },
     ),
     poolRoute(
-      { method: 'delete', path: '/users/:userId/sessions', summary: 'Sign the user out everywhere (every session, grant and token)', params: userIdParams, status: 204 },
+      {
+        method: 'delete',
+        path: '/users/:userId/sessions',
+        summary: 'Sign the user out everywhere (every session, grant and token)',
+        params: userIdParams,
+        status: 204,
+      },
       async function deleteAllSessions(ctx, { params }) {
         await sessions.deleteAllSessions(ctx.state.pool.id, params.userId);
       },

@@ -52,7 +52,10 @@ export function createUserQueries(db: Db, poolId: string) {
       let query = pool.selectFrom('users').selectAll().orderBy('id').limit(limit);
       if (filter.email !== undefined) query = query.where(sql`lower(email)`, '=', emailKey(filter.email));
       if (filter.emailPrefix !== undefined) {
-        const pattern = `${filter.emailPrefix.normalize('NFKC').toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        const pattern = `${filter.emailPrefix
+          .normalize('NFKC')
+          .toLowerCase()
+          .replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
         query = query.where(sql`lower(email)`, 'like', pattern);
       }
       if (filter.status !== undefined) query = query.where('status', '=', filter.status);
@@ -61,7 +64,10 @@ export function createUserQueries(db: Db, poolId: string) {
     },
 
     insertUser(row: NewUser): Promise<UserRow> {
-      return pool.insertInto('users', { ...row, email: normalizeEmail(row.email) }).returningAll().executeTakeFirstOrThrow();
+      return pool
+        .insertInto('users', { ...row, email: normalizeEmail(row.email) })
+        .returningAll()
+        .executeTakeFirstOrThrow();
     },
 
     updateUser(id: string, change: UserChange): Promise<UserRow | undefined> {

@@ -33,9 +33,12 @@ export function userRoutes(users: UserService) {
         return created;
       },
     ),
-    poolRoute({ method: 'get', path: '/users', summary: 'List users', query: listUsersQuery, status: 200, response: pageOf(userResponse) }, async function listUsers(ctx, { query }) {
-      return users.listUsers(ctx.state.pool.id, query);
-    }),
+    poolRoute(
+      { method: 'get', path: '/users', summary: 'List users', query: listUsersQuery, status: 200, response: pageOf(userResponse) },
+      async function listUsers(ctx, { query }) {
+        return users.listUsers(ctx.state.pool.id, query);
+      },
+    ),
     poolRoute(
       { method: 'get', path: '/users/:userId', summary: 'Get a user', params: userIdParams, status: 200, response: userWithLockoutResponse },
       async function getUser(ctx, { params }) {
@@ -43,7 +46,16 @@ export function userRoutes(users: UserService) {
       },
     ),
     poolRoute(
-      { method: 'patch', path: '/users/:userId', summary: 'Change a user', params: userIdParams, body: updateUserSchema, status: 200, response: userWithLockoutResponse, problems: [409] },
+      {
+        method: 'patch',
+        path: '/users/:userId',
+        summary: 'Change a user',
+        params: userIdParams,
+        body: updateUserSchema,
+        status: 200,
+        response: userWithLockoutResponse,
+        problems: [409],
+      },
       async function updateUser(ctx, { params, body }) {
         const updated = await users.updateUser(ctx.state.pool, params.userId, body);
         // Which fields changed (an email change, a password reset, disabled or enabled), never their values but the status.
@@ -66,14 +78,17 @@ export function userRoutes(users: UserService) {
       },
     ),
     poolRoute(
-      { method: 'get', path: '/users/:userId/lockout', summary: 'The user\'s sign-in lockout', params: userIdParams, status: 200, response: lockoutResponse },
+      { method: 'get', path: '/users/:userId/lockout', summary: "The user's sign-in lockout", params: userIdParams, status: 200, response: lockoutResponse },
       async function getLockout(ctx, { params }) {
         return users.getLockout(ctx.state.pool.id, params.userId);
       },
     ),
-    poolRoute({ method: 'delete', path: '/users/:userId/lockout', summary: 'Clear the lockout', params: userIdParams, status: 204 }, async function clearLockout(ctx, { params }) {
-      await users.clearLockout(ctx.state.pool.id, params.userId);
-    }),
+    poolRoute(
+      { method: 'delete', path: '/users/:userId/lockout', summary: 'Clear the lockout', params: userIdParams, status: 204 },
+      async function clearLockout(ctx, { params }) {
+        await users.clearLockout(ctx.state.pool.id, params.userId);
+      },
+    ),
     poolRoute(
       { method: 'delete', path: '/users/:userId', summary: 'Delete a user (ends their sessions and tokens)', params: userIdParams, status: 204 },
       async function deleteUser(ctx, { params }) {

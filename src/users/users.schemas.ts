@@ -19,10 +19,11 @@ const common = {
 };
 
 /** mode "password": the admin sets the password, the user is active at once. mode "invite": status new, an activation mail. */
-export const createUserSchema = z.discriminatedUnion('mode', [
-  z.object({ ...common, mode: z.literal('password'), password }).strict(),
-  z.object({ ...common, mode: z.literal('invite') }).strict(),
-], { error: () => 'Must be "password" or "invite".' });
+export const createUserSchema = z.discriminatedUnion(
+  'mode',
+  [z.object({ ...common, mode: z.literal('password'), password }).strict(), z.object({ ...common, mode: z.literal('invite') }).strict()],
+  { error: () => 'Must be "password" or "invite".' },
+);
 
 export const updateUserSchema = z
   .object({
@@ -79,5 +80,7 @@ export const userResponse = z.object({
 });
 
 export const invitationResponse = z.object({ sentTo: z.string(), expiresAt: timestamp });
-export const createdUserResponse = userResponse.extend({ invitation: invitationResponse.optional().describe('Mode "invite": where and until when the invitation holds.') });
+export const createdUserResponse = userResponse.extend({
+  invitation: invitationResponse.optional().describe('Mode "invite": where and until when the invitation holds.'),
+});
 export const userWithLockoutResponse = userResponse.extend({ lockout: lockoutResponse });

@@ -41,7 +41,13 @@ it('no body where one is needed → 400', async () => {
 });
 
 it('wrong types and unknown fields → 400 naming each field', async () => {
-  const response = await tarn.admin('POST', '/pools', { name: 42, selfRegistration: 'yes', tagColor: 'red', colour: '#fff', signIn: { password: 1, sms: true } });
+  const response = await tarn.admin('POST', '/pools', {
+    name: 42,
+    selfRegistration: 'yes',
+    tagColor: 'red',
+    colour: '#fff',
+    signIn: { password: 1, sms: true },
+  });
   expectProblem(response, 400);
   expect(fields(response)).toEqual(['colour', 'name', 'selfRegistration', 'signIn.password', 'signIn.sms', 'tagColor']);
   expect(response.body.errors.find((e: { field: string }) => e.field === 'signIn.sms').pointer).toBe('/signIn/sms');

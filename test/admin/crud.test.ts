@@ -274,7 +274,12 @@ describe('the OpenAPI description (/admin/openapi.json)', () => {
     await tarn.admin('PUT', `${at}/groups/${group.id}/members/${user.id}`);
     await call('GET', '/admin/pools/:pool/groups/:groupId/members', `${at}/groups/${group.id}/members?nested=true`);
     await call('GET', '/admin/pools/:pool/users/:userId/groups', `${at}/users/${user.id}/groups`);
-    const connection = await call('POST', '/admin/pools/:pool/connections', `${at}/connections`, { name: 'github', preset: 'github', clientId: 'c', clientSecret: 's' });
+    const connection = await call('POST', '/admin/pools/:pool/connections', `${at}/connections`, {
+      name: 'github',
+      preset: 'github',
+      clientId: 'c',
+      clientSecret: 's',
+    });
     await call('GET', '/admin/pools/:pool/connections', `${at}/connections`);
     await call('PATCH', '/admin/pools/:pool/connections/:connectionId', `${at}/connections/${connection.id}`, { hidden: true });
     await call('GET', '/admin/pools/:pool/users/:userId/identities', `${at}/users/${user.id}/identities`);

@@ -15,7 +15,7 @@ afterAll(async () => {
   await tarn.close();
 });
 
-it('an application that chooses ES256 gets ES256 ID tokens that verify with the pool\'s JWKS; RS256 stays the default', async () => {
+it("an application that chooses ES256 gets ES256 ID tokens that verify with the pool's JWKS; RS256 stays the default", async () => {
   const setup = await setupPool(tarn, { idTokenSignedResponseAlg: 'ES256' });
   const shown = await tarn.admin('GET', `/pools/${setup.pool.id}/clients/${setup.app.clientId}`);
   expect(shown.body.idTokenSignedResponseAlg).toBe('ES256');
@@ -36,7 +36,11 @@ it('an application that chooses ES256 gets ES256 ID tokens that verify with the 
 
 it('an algorithm the pool has no key for is a 400 naming the field', async () => {
   const setup = await setupPool(tarn);
-  const refused = await tarn.admin('POST', `/pools/${setup.pool.id}/clients`, { name: 'HS', redirectUris: ['http://rp.example.test/cb'], idTokenSignedResponseAlg: 'HS256' });
+  const refused = await tarn.admin('POST', `/pools/${setup.pool.id}/clients`, {
+    name: 'HS',
+    redirectUris: ['http://rp.example.test/cb'],
+    idTokenSignedResponseAlg: 'HS256',
+  });
   expect(refused.status).toBe(400);
   expect(refused.headers.get('content-type')).toContain('application/problem+json');
   expect(refused.body.errors).toEqual([expect.objectContaining({ field: 'idTokenSignedResponseAlg' })]);

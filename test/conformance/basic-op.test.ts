@@ -35,12 +35,22 @@ async function codeFor(setup: PoolSetup, overrides: Record<string, string> = {},
   return { code: received.get('code')!, received, params, verifier, browser };
 }
 
-function exchange(setup: PoolSetup, code: string, verifier: string, extra: Record<string, string> = {}, auth = { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret }) {
-  return postForm(`${setup.pool.issuer}/token`, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier, ...extra }, auth);
+function exchange(
+  setup: PoolSetup,
+  code: string,
+  verifier: string,
+  extra: Record<string, string> = {},
+  auth = { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+) {
+  return postForm(
+    `${setup.pool.issuer}/token`,
+    { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier, ...extra },
+    auth,
+  );
 }
 
 describe('Basic OP: the ID token', () => {
-  it('oidcc-server: is signed with the pool\'s current key and carries iss, aud, exp, iat, nonce, auth_time (require_auth_time) and a correct at_hash', async () => {
+  it("oidcc-server: is signed with the pool's current key and carries iss, aud, exp, iat, nonce, auth_time (require_auth_time) and a correct at_hash", async () => {
     const setup = await setupPool(tarn);
     const { code, params, verifier, received } = await codeFor(setup);
     // RFC 9207: the authorization response names its issuer.
@@ -104,7 +114,13 @@ describe('Basic OP: authorization requests', () => {
 
   it('oidcc-ensure-registered-redirect-uri: an unregistered redirect_uri gets an error page, never a redirect', async () => {
     const setup = await setupPool(tarn, {}, { name: 'Strict Pool' });
-    for (const redirect of ['https://attacker.example/callback', `${REDIRECT_URI}/extra`, `${REDIRECT_URI}?x=1`, REDIRECT_URI.toUpperCase(), `${REDIRECT_URI}/`]) {
+    for (const redirect of [
+      'https://attacker.example/callback',
+      `${REDIRECT_URI}/extra`,
+      `${REDIRECT_URI}?x=1`,
+      REDIRECT_URI.toUpperCase(),
+      `${REDIRECT_URI}/`,
+    ]) {
       const { params } = await codeRequest(setup.app.clientId, { redirect_uri: redirect });
       const page = await new Browser(tarn.url).get(authorizationUrl(setup.pool.issuer, params));
       expect(page.leftTo).toBeUndefined();
@@ -152,7 +168,12 @@ describe('Basic OP: authorization requests', () => {
   it('oidcc-display-page / oidcc-display-popup / oidcc-ui-locales / oidcc-claims-locales / oidcc-ensure-request-with-acr-values-succeeds / oidcc-ensure-request-with-unknown-parameter-succeeds: optional and unknown parameters are accepted', async () => {
     const setup = await setupPool(tarn);
     const extras: Record<string, string>[] = [
-      { display: 'page' }, { display: 'popup' }, { ui_locales: 'fr-CA fr en' }, { claims_locales: 'de en' }, { acr_values: '1 2' }, { extra_parameter: 'ignored' },
+      { display: 'page' },
+      { display: 'popup' },
+      { ui_locales: 'fr-CA fr en' },
+      { claims_locales: 'de en' },
+      { acr_values: '1 2' },
+      { extra_parameter: 'ignored' },
     ];
     for (const extra of extras) {
       const { params } = await codeRequest(setup.app.clientId, extra);
@@ -280,7 +301,11 @@ describe('Basic OP: codes (RFC 6749 §4.1.2, §4.1.3; RFC 7636)', () => {
     // RFC 6749 §4.1.2: the tokens issued from the code are revoked.
     const userinfo = await fetch(`${setup.pool.issuer}/userinfo`, { headers: { authorization: `Bearer ${first.body.access_token}` } });
     expect(userinfo.status).toBe(401);
-    const refresh = await postForm(`${setup.pool.issuer}/token`, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token }, { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret });
+    const refresh = await postForm(
+      `${setup.pool.issuer}/token`,
+      { grant_type: 'refresh_token', refresh_token: first.body.refresh_token },
+      { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+    );
     expect(refresh.body.error).toBe('invalid_grant');
   });
 
@@ -312,7 +337,11 @@ describe('Basic OP: codes (RFC 6749 §4.1.2, §4.1.3; RFC 7636)', () => {
     const wrong = await exchange(setup, code, oidc.randomPKCECodeVerifier());
     expect(wrong.body.error).toBe('invalid_grant');
     const { code: code2 } = await codeFor(setup);
-    const missing = await postForm(`${setup.pool.issuer}/token`, { grant_type: 'authorization_code', code: code2, redirect_uri: REDIRECT_URI }, { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret });
+    const missing = await postForm(
+      `${setup.pool.issuer}/token`,
+      { grant_type: 'authorization_code', code: code2, redirect_uri: REDIRECT_URI },
+      { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+    );
     expect(missing.body.error).toBe('invalid_grant');
     const { code: code3, verifier: verifier3 } = await codeFor(setup);
     expect((await exchange(setup, code3, verifier3)).status).toBe(200);
@@ -344,7 +373,11 @@ describe('Basic OP: userinfo and scopes (OIDC Core §5)', () => {
     expect(await get.json()).toMatchObject({ sub: setup.user.id, email: setup.user.email, name: 'Grace Hopper' });
     const postHeader = await fetch(`${setup.pool.issuer}/userinfo`, { method: 'POST', headers: { authorization: `Bearer ${body.access_token}` } });
     expect((await postHeader.json()).sub).toBe(setup.user.id);
-    const postBody = await fetch(`${setup.pool.issuer}/userinfo`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ access_token: body.access_token }) });
+    const postBody = await fetch(`${setup.pool.issuer}/userinfo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ access_token: body.access_token }),
+    });
     expect((await postBody.json()).sub).toBe(setup.user.id);
     const none = await fetch(`${setup.pool.issuer}/userinfo`);
     expect(none.status).toBe(401);
@@ -388,7 +421,12 @@ describe('Basic OP: client authentication (OIDC Core §9)', () => {
     const setup = await setupPool(tarn, { tokenEndpointAuthMethod: 'client_secret_post' });
     const { code: code2, verifier: verifier2 } = await codeFor(setup);
     const viaPost = await postForm(`${setup.pool.issuer}/token`, {
-      grant_type: 'authorization_code', code: code2, redirect_uri: REDIRECT_URI, code_verifier: verifier2, client_id: setup.app.clientId, client_secret: setup.app.clientSecret!,
+      grant_type: 'authorization_code',
+      code: code2,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier2,
+      client_id: setup.app.clientId,
+      client_secret: setup.app.clientSecret!,
     });
     expect(viaPost.status).toBe(200);
   });

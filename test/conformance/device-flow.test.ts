@@ -22,14 +22,20 @@ afterAll(async () => {
 
 async function setupDevice(poolFields: Record<string, unknown> = {}) {
   const pool = await createPool(tarn, poolFields);
-  const app = await createClient(tarn, pool.id, { name: 'Living Room TV', grantTypes: [DEVICE_GRANT, 'refresh_token'], redirectUris: [], tokenEndpointAuthMethod: 'none' });
+  const app = await createClient(tarn, pool.id, {
+    name: 'Living Room TV',
+    grantTypes: [DEVICE_GRANT, 'refresh_token'],
+    redirectUris: [],
+    tokenEndpointAuthMethod: 'none',
+  });
   const user = await createUser(tarn, pool.id);
   const issuer = new URL(pool.issuer);
   const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
   const client: oauth.Client = { client_id: app.clientId };
   const start = async (scope = 'openid email offline_access') =>
     oauth.processDeviceAuthorizationResponse(as, client, await oauth.deviceAuthorizationRequest(as, client, oauth.None(), { scope }, insecure));
-  const poll = async (deviceCode: string) => oauth.processDeviceCodeResponse(as, client, await oauth.deviceCodeGrantRequest(as, client, oauth.None(), deviceCode, insecure));
+  const poll = async (deviceCode: string) =>
+    oauth.processDeviceCodeResponse(as, client, await oauth.deviceCodeGrantRequest(as, client, oauth.None(), deviceCode, insecure));
   return { pool, app, user, as, start, poll };
 }
 

@@ -48,7 +48,11 @@ describe('Form Post OP (OAuth 2.0 Form Post Response Mode)', () => {
     // The script that submits the form is allowed by hash, nothing else inline is.
     const csp = page.headers.get('content-security-policy')!;
     expect(csp).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
-    const response = await postForm(`${setup.pool.issuer}/token`, { grant_type: 'authorization_code', code: fields.code!, redirect_uri: REDIRECT_URI, code_verifier: verifier }, { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret });
+    const response = await postForm(
+      `${setup.pool.issuer}/token`,
+      { grant_type: 'authorization_code', code: fields.code!, redirect_uri: REDIRECT_URI, code_verifier: verifier },
+      { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+    );
     expect(response.status).toBe(200);
     expect(response.body.id_token).toBeDefined();
   });
@@ -62,7 +66,7 @@ describe('Form Post OP (OAuth 2.0 Form Post Response Mode)', () => {
     expect(fields).toMatchObject({ error: 'login_required', state: params.state });
   });
 
-  it('oidcc-server (form_post) in a real browser: the page posts the code to the client under Tarn\'s CSP', async () => {
+  it("oidcc-server (form_post) in a real browser: the page posts the code to the client under Tarn's CSP", async () => {
     const pool = await createPool(tarn);
     const app = await tarn.admin('POST', `/pools/${pool.id}/clients`, { name: 'Form App', redirectUris: [REDIRECT_URI] });
     const user = await createUser(tarn, pool.id);
@@ -70,7 +74,12 @@ describe('Form Post OP (OAuth 2.0 Form Post Response Mode)', () => {
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI, scope: 'openid', response_mode: 'form_post', state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      response_mode: 'form_post',
+      state,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     const context = await chromium.newContext();
     const posted: { method: string; body: string | null }[] = [];
@@ -106,12 +115,27 @@ describe('Config OP (OpenID Connect Discovery 1.0)', () => {
     const metadata = await response.json();
     // Discovery §4.3: issuer identical to the URL the document was fetched from, minus the well-known suffix.
     expect(metadata.issuer).toBe(pool.issuer);
-    for (const endpoint of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'end_session_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'device_authorization_endpoint', 'pushed_authorization_request_endpoint']) {
+    for (const endpoint of [
+      'authorization_endpoint',
+      'token_endpoint',
+      'userinfo_endpoint',
+      'jwks_uri',
+      'end_session_endpoint',
+      'introspection_endpoint',
+      'revocation_endpoint',
+      'device_authorization_endpoint',
+      'pushed_authorization_request_endpoint',
+    ]) {
       expect(metadata[endpoint]).toMatch(new RegExp(`^${pool.issuer}/`));
     }
     expect(metadata.response_types_supported).toEqual(['code']);
     expect(metadata.response_modes_supported.sort()).toEqual(['form_post', 'fragment', 'query']);
-    expect(metadata.grant_types_supported.sort()).toEqual(['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']);
+    expect(metadata.grant_types_supported.sort()).toEqual([
+      'authorization_code',
+      'client_credentials',
+      'refresh_token',
+      'urn:ietf:params:oauth:grant-type:device_code',
+    ]);
     expect(metadata.token_endpoint_auth_methods_supported.sort()).toEqual(['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt']);
     expect(metadata.code_challenge_methods_supported).toEqual(['S256']);
     expect(metadata.subject_types_supported).toEqual(['public']);
@@ -132,7 +156,7 @@ describe('Config OP (OpenID Connect Discovery 1.0)', () => {
     expect(metadata.registration_endpoint).toBeUndefined();
   });
 
-  it('oidcc-discovery-issuer-not-matching-config: each pool\'s document names exactly its own issuer, which RPs check', async () => {
+  it("oidcc-discovery-issuer-not-matching-config: each pool's document names exactly its own issuer, which RPs check", async () => {
     const a = await setupPool(tarn);
     const b = await createPool(tarn);
     expect(a.config.serverMetadata().issuer).toBe(a.pool.issuer);
@@ -154,7 +178,10 @@ describe('Config OP (OpenID Connect Discovery 1.0)', () => {
       for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key[secret]).toBeUndefined();
     }
     const keys = await tarn.admin('GET', `/pools/${pool.id}/keys`);
-    const published = keys.body.items.filter((key: { published: boolean }) => key.published).map((key: { kid: string }) => key.kid).sort();
+    const published = keys.body.items
+      .filter((key: { published: boolean }) => key.published)
+      .map((key: { kid: string }) => key.kid)
+      .sort();
     expect(jwks.keys.map((key: { kid: string }) => key.kid).sort()).toEqual(published);
   });
 

@@ -143,14 +143,18 @@ describe('RP-Initiated Logout OP', () => {
   it('RP-Initiated Logout §2: the end_session endpoint accepts POST', async () => {
     const setup = await setupPool(tarn, { postLogoutRedirectUris: [LOGGED_OUT] });
     const { tokens, browser } = await signIn(setup.config, tarn.url, setup.user);
-    const confirm = await browser.navigate('POST', `${setup.pool.issuer}/session/end`, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: LOGGED_OUT, state: 'xyz' });
+    const confirm = await browser.navigate('POST', `${setup.pool.issuer}/session/end`, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: LOGGED_OUT,
+      state: 'xyz',
+    });
     const done = await browser.submit(confirm, { logout: 'yes' });
     expect(new URL(done.leftTo!).searchParams.get('state')).toBe('xyz');
   });
 });
 
 describe('Back-Channel Logout OP', () => {
-  it('oidcc-backchannel-rp-initiated-logout: the client\'s back-channel endpoint receives a valid logout token for the session', async () => {
+  it("oidcc-backchannel-rp-initiated-logout: the client's back-channel endpoint receives a valid logout token for the session", async () => {
     received.length = 0;
     const setup = await setupPool(tarn, { postLogoutRedirectUris: [LOGGED_OUT], backchannelLogoutUri: receiverUrl });
     const { tokens, browser } = await signIn(setup.config, tarn.url, setup.user);
@@ -182,7 +186,11 @@ describe('Back-Channel Logout OP', () => {
     // that logout notifications went out, and it must be the only one.
     const setup = await setupPool(tarn, { postLogoutRedirectUris: [LOGGED_OUT], backchannelLogoutUri: receiverUrl });
     // A second application in the same pool with a back-channel endpoint, never used in this session.
-    const bystander = await tarn.admin('POST', `/pools/${setup.pool.id}/clients`, { name: 'Bystander', redirectUris: [REDIRECT_URI], backchannelLogoutUri: receiverUrl });
+    const bystander = await tarn.admin('POST', `/pools/${setup.pool.id}/clients`, {
+      name: 'Bystander',
+      redirectUris: [REDIRECT_URI],
+      backchannelLogoutUri: receiverUrl,
+    });
     expect(bystander.status).toBe(201);
     const { tokens, browser } = await signIn(setup.config, tarn.url, setup.user);
     const confirm = await browser.get(oidc.buildEndSessionUrl(setup.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: LOGGED_OUT }).href);

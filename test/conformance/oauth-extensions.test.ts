@@ -49,7 +49,11 @@ describe('refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2)', () => {
     const setup = await setupPool(tarn);
     const other = await createClient(tarn, setup.pool.id, { name: 'Other' });
     const { tokens } = await signIn(setup.config, tarn.url, setup.user);
-    const stolen = await postForm(`${setup.pool.issuer}/token`, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }, { clientId: other.clientId, clientSecret: other.clientSecret });
+    const stolen = await postForm(
+      `${setup.pool.issuer}/token`,
+      { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! },
+      { clientId: other.clientId, clientSecret: other.clientSecret },
+    );
     expect(stolen.body.error).toBe('invalid_grant');
   });
 });
@@ -69,7 +73,11 @@ describe('client credentials (RFC 6749 §4.4)', () => {
   // RFC 6749 §5.2 names this unauthorized_client; oidc-provider answers invalid_request (docs/conformance.md).
   it('RFC 6749 §4.4, §5.2: a client without the grant is refused', async () => {
     const setup = await setupPool(tarn);
-    const response = await postForm(`${setup.pool.issuer}/token`, { grant_type: 'client_credentials' }, { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret });
+    const response = await postForm(
+      `${setup.pool.issuer}/token`,
+      { grant_type: 'client_credentials' },
+      { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+    );
     expect(response.status).toBe(400);
     expect(response.body).toEqual({ error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' });
   });
@@ -87,7 +95,7 @@ describe('introspection (RFC 7662) and revocation (RFC 7009)', () => {
     expect((await fetch(`${setup.pool.issuer}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).status).toBe(401);
   });
 
-  it('RFC 7009 §2.1: revoking a refresh token revokes it (and its grant\'s access tokens)', async () => {
+  it("RFC 7009 §2.1: revoking a refresh token revokes it (and its grant's access tokens)", async () => {
     const setup = await setupPool(tarn);
     const { tokens } = await signIn(setup.config, tarn.url, setup.user);
     expect((await oidc.tokenIntrospection(setup.config, tokens.refresh_token!)).active).toBe(true);
@@ -116,7 +124,11 @@ describe('introspection (RFC 7662) and revocation (RFC 7009)', () => {
     await oidc.tokenRevocation(b.config, tokens.access_token);
     expect((await oidc.tokenIntrospection(a.config, tokens.access_token)).active).toBe(true);
     // A's client is unknown at B.
-    const response = await postForm(`${b.pool.issuer}/token/introspection`, { token: tokens.access_token }, { clientId: a.app.clientId, clientSecret: a.app.clientSecret });
+    const response = await postForm(
+      `${b.pool.issuer}/token/introspection`,
+      { token: tokens.access_token },
+      { clientId: a.app.clientId, clientSecret: a.app.clientSecret },
+    );
     expect(response.body.error).toBe('invalid_client');
   });
 });
@@ -150,7 +162,12 @@ describe('pushed authorization requests (RFC 9126)', () => {
 
   it('RFC 9126 §2.1: the pushed request is authenticated and validated at once', async () => {
     const setup = await setupPool(tarn);
-    const unauthenticated = await postForm(`${setup.pool.issuer}/request`, { client_id: setup.app.clientId, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid' });
+    const unauthenticated = await postForm(`${setup.pool.issuer}/request`, {
+      client_id: setup.app.clientId,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+    });
     expect(unauthenticated.status).toBe(401);
     const badRedirect = await postForm(
       `${setup.pool.issuer}/request`,
@@ -171,10 +188,16 @@ describe('DPoP (RFC 9449)', () => {
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = oidc.buildAuthorizationUrl(setup.config, {
-      redirect_uri: REDIRECT_URI, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state,
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
     });
     const page = await authorize(browser, url.href, setup.user);
-    const tokens = await oidc.authorizationCodeGrant(setup.config, new URL(page.leftTo!), { pkceCodeVerifier: verifier, expectedState: state }, undefined, { DPoP });
+    const tokens = await oidc.authorizationCodeGrant(setup.config, new URL(page.leftTo!), { pkceCodeVerifier: verifier, expectedState: state }, undefined, {
+      DPoP,
+    });
     expect(tokens.token_type.toLowerCase()).toBe('dpop');
 
     const info = await oidc.fetchUserInfo(setup.config, tokens.access_token, setup.user.id, { DPoP });
@@ -205,17 +228,30 @@ describe('DPoP (RFC 9449)', () => {
 
   it('RFC 9449 §4.3: a malformed proof is refused with invalid_dpop_proof', async () => {
     const setup = await setupPool(tarn, { grantTypes: ['client_credentials'], redirectUris: [] });
-    const response = await postForm(`${setup.pool.issuer}/token`, { grant_type: 'client_credentials' }, { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret }, { dpop: 'not.a.jwt' });
+    const response = await postForm(
+      `${setup.pool.issuer}/token`,
+      { grant_type: 'client_credentials' },
+      { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+      { dpop: 'not.a.jwt' },
+    );
     expect(response.body.error).toBe('invalid_dpop_proof');
   });
 });
 
 describe('resource indicators and JWT access tokens (RFC 8707, RFC 9068)', () => {
-  it('RFC 9068 §2: a token for a registered resource is a JWT (typ at+jwt) the API verifies with the pool\'s JWKS', async () => {
-    const setup = await setupPool(tarn, { grantTypes: ['client_credentials'], redirectUris: [], resources: [{ uri: API, scopes: ['orders:read', 'orders:write'] }] });
+  it("RFC 9068 §2: a token for a registered resource is a JWT (typ at+jwt) the API verifies with the pool's JWKS", async () => {
+    const setup = await setupPool(tarn, {
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      resources: [{ uri: API, scopes: ['orders:read', 'orders:write'] }],
+    });
     const tokens = await oidc.clientCredentialsGrant(setup.config, { resource: API, scope: 'orders:read' });
     expect(decodeProtectedHeader(tokens.access_token)).toMatchObject({ typ: 'at+jwt', alg: 'RS256' });
-    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${setup.pool.issuer}/jwks`)), { issuer: setup.pool.issuer, audience: API, typ: 'at+jwt' });
+    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${setup.pool.issuer}/jwks`)), {
+      issuer: setup.pool.issuer,
+      audience: API,
+      typ: 'at+jwt',
+    });
     // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; scope as granted.
     expect(payload).toMatchObject({ client_id: setup.app.clientId, scope: 'orders:read', sub: setup.app.clientId });
     expect(typeof payload.jti).toBe('string');
@@ -234,15 +270,29 @@ describe('resource indicators and JWT access tokens (RFC 8707, RFC 9068)', () =>
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = oidc.buildAuthorizationUrl(setup.config, {
-      redirect_uri: REDIRECT_URI, scope: 'openid orders:read', resource: API, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state,
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid orders:read',
+      resource: API,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
     });
     const browser = new Browser(tarn.url);
     let page = await browser.get(url.href);
     page = await browser.submit(page, { email: setup.user.email, password: setup.user.password });
     expect(page.html).toContain('orders:read');
     page = await browser.submit(page, { decision: 'allow' });
-    const tokens = await oidc.authorizationCodeGrant(setup.config, new URL(page.leftTo!), { pkceCodeVerifier: verifier, expectedState: state }, { resource: API });
-    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${setup.pool.issuer}/jwks`)), { issuer: setup.pool.issuer, audience: API, typ: 'at+jwt' });
+    const tokens = await oidc.authorizationCodeGrant(
+      setup.config,
+      new URL(page.leftTo!),
+      { pkceCodeVerifier: verifier, expectedState: state },
+      { resource: API },
+    );
+    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${setup.pool.issuer}/jwks`)), {
+      issuer: setup.pool.issuer,
+      audience: API,
+      typ: 'at+jwt',
+    });
     expect(payload).toMatchObject({ sub: setup.user.id, scope: 'orders:read', client_id: setup.app.clientId });
   });
 });
@@ -251,15 +301,32 @@ describe('client authentication with private_key_jwt (RFC 7523 §2.2, OIDC Core 
   it('RFC 7523 §2.2, §3 / OIDC Core §9 (private_key_jwt): a client holding the private key of its registered JWKS authenticates with a signed assertion', async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk = { ...(await exportJWK(publicKey)), kid: 'app-key-1', alg: 'ES256', use: 'sig' };
-    const setup = await setupPool(tarn, { tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [jwk] }, grantTypes: ['client_credentials'], redirectUris: [] });
+    const setup = await setupPool(tarn, {
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      jwks: { keys: [jwk] },
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+    });
     expect(setup.app.clientSecret).toBeUndefined();
-    const config = await oidc.discovery(new URL(setup.pool.issuer), setup.app.clientId, undefined, oidc.PrivateKeyJwt({ key: privateKey, kid: 'app-key-1' }), insecure);
+    const config = await oidc.discovery(
+      new URL(setup.pool.issuer),
+      setup.app.clientId,
+      undefined,
+      oidc.PrivateKeyJwt({ key: privateKey, kid: 'app-key-1' }),
+      insecure,
+    );
     const tokens = await oidc.clientCredentialsGrant(config);
     expect(tokens.access_token).toBeDefined();
 
     // Someone else's key does not authenticate.
     const stranger = await generateKeyPair('ES256', { extractable: true });
-    const forged = await oidc.discovery(new URL(setup.pool.issuer), setup.app.clientId, undefined, oidc.PrivateKeyJwt({ key: stranger.privateKey, kid: 'app-key-1' }), insecure);
+    const forged = await oidc.discovery(
+      new URL(setup.pool.issuer),
+      setup.app.clientId,
+      undefined,
+      oidc.PrivateKeyJwt({ key: stranger.privateKey, kid: 'app-key-1' }),
+      insecure,
+    );
     await expect(oidc.clientCredentialsGrant(forged)).rejects.toMatchObject({ error: 'invalid_client' });
   });
 });
@@ -270,7 +337,9 @@ describe('oauth4webapi as the relying party', () => {
     const issuer = new URL(setup.pool.issuer);
     const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { [oauth.allowInsecureRequests]: true }));
     const client: oauth.Client = { client_id: setup.app.clientId };
-    const response = await oauth.clientCredentialsGrantRequest(as, client, oauth.ClientSecretBasic(setup.app.clientSecret!), new URLSearchParams(), { [oauth.allowInsecureRequests]: true });
+    const response = await oauth.clientCredentialsGrantRequest(as, client, oauth.ClientSecretBasic(setup.app.clientSecret!), new URLSearchParams(), {
+      [oauth.allowInsecureRequests]: true,
+    });
     const tokens = await oauth.processClientCredentialsResponse(as, client, response);
     expect(tokens.access_token).toBeDefined();
   });

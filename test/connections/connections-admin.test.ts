@@ -66,7 +66,13 @@ describe('connection CRUD', () => {
     expect(google.status).toBe(201);
     expect(google.body).toMatchObject({ type: 'oidc', displayName: 'Google', issuer: 'https://accounts.google.com' });
 
-    const single = await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'contoso', preset: 'microsoft', tenant: 'contoso.onmicrosoft.com', clientId: 'm', clientSecret: 's' });
+    const single = await tarn.admin('POST', `/pools/${pool.id}/connections`, {
+      name: 'contoso',
+      preset: 'microsoft',
+      tenant: 'contoso.onmicrosoft.com',
+      clientId: 'm',
+      clientSecret: 's',
+    });
     expect(single.status).toBe(201);
     expect(single.body.issuer).toBe('https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0');
     const multi = await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'microsoft', preset: 'microsoft', clientId: 'm', clientSecret: 's' });
@@ -95,22 +101,40 @@ describe('connection CRUD', () => {
     expect(oidc.headers.get('content-type')).toContain('application/problem+json');
     expect(fieldsOf(oidc.body).sort()).toEqual(['clientSecret', 'issuer']);
 
-    const oauth2 = await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'y', type: 'oauth2', clientId: 'c', clientSecret: 's', tokenEndpoint: 'https://idp.example/token' });
+    const oauth2 = await tarn.admin('POST', `/pools/${pool.id}/connections`, {
+      name: 'y',
+      type: 'oauth2',
+      clientId: 'c',
+      clientSecret: 's',
+      tokenEndpoint: 'https://idp.example/token',
+    });
     expect(oauth2.status).toBe(400);
     expect(fieldsOf(oauth2.body).sort()).toEqual(['authorizationEndpoint', 'profileEndpoint']);
 
     const neither = await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'z', clientId: 'c', clientSecret: 's' });
     expect(fieldsOf(neither.body)).toEqual(['type']);
 
-    const badName = await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'Has Spaces', type: 'oidc', issuer: 'https://idp.example', clientId: 'c', clientSecret: 's' });
+    const badName = await tarn.admin('POST', `/pools/${pool.id}/connections`, {
+      name: 'Has Spaces',
+      type: 'oidc',
+      issuer: 'https://idp.example',
+      clientId: 'c',
+      clientSecret: 's',
+    });
     expect(badName.status).toBe(400);
     expect(fieldsOf(badName.body)).toEqual(['name']);
 
-    const notHttp = await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'w', type: 'oidc', issuer: 'javascript:alert(1)', clientId: 'c', clientSecret: 's' });
+    const notHttp = await tarn.admin('POST', `/pools/${pool.id}/connections`, {
+      name: 'w',
+      type: 'oidc',
+      issuer: 'javascript:alert(1)',
+      clientId: 'c',
+      clientSecret: 's',
+    });
     expect(fieldsOf(notHttp.body)).toEqual(['issuer']);
   });
 
-  it('checks the claim mapping against the pool\'s profile schema', async () => {
+  it("checks the claim mapping against the pool's profile schema", async () => {
     const pool = await createPool(tarn);
     const refused = await tarn.admin('POST', `/pools/${pool.id}/connections`, {
       name: 'mapped',
@@ -134,7 +158,13 @@ describe('connection CRUD', () => {
       provisioning: 'existing_users_only',
     });
     expect(accepted.status).toBe(201);
-    expect(accepted.body.claimMapping).toEqual({ subject: 'sub', email: 'email', emailVerified: 'email_verified', profile: { nickname: 'preferred_username' }, metadata: { department: 'dept' } });
+    expect(accepted.body.claimMapping).toEqual({
+      subject: 'sub',
+      email: 'email',
+      emailVerified: 'email_verified',
+      profile: { nickname: 'preferred_username' },
+      metadata: { department: 'dept' },
+    });
     expect(accepted.body).toMatchObject({ emailVerified: 'always', provisioning: 'existing_users_only' });
   });
 
@@ -151,7 +181,13 @@ describe('connection CRUD', () => {
 
   it('updates, hides, replaces the secret and deletes', async () => {
     const pool = await createPool(tarn);
-    const created = await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'up', type: 'oidc', issuer: 'https://idp.example', clientId: 'c', clientSecret: 'first' });
+    const created = await tarn.admin('POST', `/pools/${pool.id}/connections`, {
+      name: 'up',
+      type: 'oidc',
+      issuer: 'https://idp.example',
+      clientId: 'c',
+      clientSecret: 'first',
+    });
     const path = `/pools/${pool.id}/connections/${created.body.id}`;
     const before = await tarn.database.handle.db.selectFrom('connections').select('secret_enc').where('pool_id', '=', pool.id).executeTakeFirstOrThrow();
 
@@ -176,13 +212,22 @@ describe('linked identities', () => {
   async function linkedUser() {
     const pool = await createPool(tarn);
     const user = await createUser(tarn, pool.id);
-    const connection = await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'partner', type: 'oidc', issuer: 'https://idp.example', clientId: 'c', clientSecret: 's' });
+    const connection = await tarn.admin('POST', `/pools/${pool.id}/connections`, {
+      name: 'partner',
+      type: 'oidc',
+      issuer: 'https://idp.example',
+      clientId: 'c',
+      clientSecret: 's',
+    });
     // The sign-in flow writes this row; here it is seeded to exercise the admin API alone.
-    await tarn.database.handle.db.insertInto('linked_identities').values({ pool_id: pool.id, connection_id: connection.body.id, subject: 'upstream-42', user_id: user.id }).execute();
+    await tarn.database.handle.db
+      .insertInto('linked_identities')
+      .values({ pool_id: pool.id, connection_id: connection.body.id, subject: 'upstream-42', user_id: user.id })
+      .execute();
     return { pool, user, connection: connection.body as { id: string } };
   }
 
-  it('lists a user\'s identities and unlinks one by connection name', async () => {
+  it("lists a user's identities and unlinks one by connection name", async () => {
     const { pool, user, connection } = await linkedUser();
     const listed = await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/identities`);
     expect(listed.status).toBe(200);
@@ -199,7 +244,7 @@ describe('linked identities', () => {
     expect((await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/identities`)).body.items).toEqual([]);
   });
 
-  it('pool A\'s connections and identities are not found at pool B, even with B\'s own secret', async () => {
+  it("pool A's connections and identities are not found at pool B, even with B's own secret", async () => {
     const { pool, user, connection } = await linkedUser();
     const other = await createPool(tarn);
     const asB = basic(other.id, other.secret);

@@ -25,7 +25,10 @@ afterAll(async () => {
 it('a person continues with another pool and the relying party gets the downstream user', async () => {
   const upstream = await createPool(tarn, { name: 'Partner Corp' });
   const downstream = await createPool(tarn, { name: 'Harbour Co' });
-  const link = await createClient(tarn, upstream.id, { name: 'Harbour Co sign-in', redirectUris: [`${tarn.url}/pools/${downstream.id}/connections/partner/callback`] });
+  const link = await createClient(tarn, upstream.id, {
+    name: 'Harbour Co sign-in',
+    redirectUris: [`${tarn.url}/pools/${downstream.id}/connections/partner/callback`],
+  });
   const created = await tarn.admin('POST', `/pools/${downstream.id}/connections`, {
     name: 'partner',
     type: 'oidc',

@@ -67,7 +67,7 @@ async function downstreamUserByEmail(poolId: string, email: string) {
 }
 
 describe('pool-to-pool federation', () => {
-  it('provisions a user just in time and the relying party gets the downstream user\'s sub', async () => {
+  it("provisions a user just in time and the relying party gets the downstream user's sub", async () => {
     const f = await federate({ claimMapping: { profile: { name: 'name' } } }, { profile: { name: 'Ada Lovelace' } });
     const { page, start } = await signInUpstream(f);
     const { tokens } = await finishAuthorization(f.rp, page.leftTo, start);
@@ -96,7 +96,8 @@ describe('pool-to-pool federation', () => {
     const start = await startAuthorization(f.rp, browser, { params: { idp: 'upstream' } });
     expect(start.page.url).toContain(`/pools/${f.upstream.id}/interaction/`);
     let page: Page & { leftTo?: string } = await browser.submit(start.page, { email: f.upstreamUser.email, password: f.upstreamUser.password });
-    for (let steps = 0; steps < 3 && !page.leftTo && page.html.includes('name="decision"'); steps += 1) page = await browser.submit(page, { decision: 'allow' });
+    for (let steps = 0; steps < 3 && !page.leftTo && page.html.includes('name="decision"'); steps += 1)
+      page = await browser.submit(page, { decision: 'allow' });
     const { tokens } = await finishAuthorization(f.rp, page.leftTo, start);
     const user = await downstreamUserByEmail(f.downstream.id, f.upstreamUser.email);
     expect(tokens.claims()!.sub).toBe(user!.id);
@@ -122,7 +123,9 @@ describe('pool-to-pool federation', () => {
     if (!proven.leftTo && proven.html.includes('name="decision"')) proven = await browser.submit(proven, { decision: 'allow' });
     const { tokens } = await finishAuthorization(f.rp, proven.leftTo, start);
     expect(tokens.claims()!.sub).toBe(existing.id);
-    expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([expect.objectContaining({ connection: 'upstream', subject: f.upstreamUser.id })]);
+    expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([
+      expect.objectContaining({ connection: 'upstream', subject: f.upstreamUser.id }),
+    ]);
 
     // Linked: the next upstream sign-in needs no password here.
     const again = await signInUpstream(f);
@@ -177,7 +180,8 @@ describe('pool-to-pool federation', () => {
     upstreamUrl.searchParams.set('state', 'forged-state');
     let page: Page & { leftTo?: string } = await browser.get(upstreamUrl.href);
     page = await browser.submit(page, { email: f.upstreamUser.email, password: f.upstreamUser.password });
-    for (let steps = 0; steps < 3 && !page.leftTo && page.html.includes('name="decision"'); steps += 1) page = await browser.submit(page, { decision: 'allow' });
+    for (let steps = 0; steps < 3 && !page.leftTo && page.html.includes('name="decision"'); steps += 1)
+      page = await browser.submit(page, { decision: 'allow' });
     expect(page.url).toContain(`/pools/${f.downstream.id}/connections/upstream/callback`);
     expect(page.status).toBe(400);
     expect(visibleText(page.html)).toContain('Sign-in expired');
@@ -187,7 +191,13 @@ describe('pool-to-pool federation', () => {
   it('an upstream that is down is a branded 502 page and a failed sign-in in the audit log', async () => {
     const f = await federate();
     const down = await createPool(tarn);
-    const created = await tarn.admin('POST', `/pools/${down.id}/connections`, { name: 'upstream', type: 'oidc', issuer: 'http://127.0.0.1:9/pools/nowhere', clientId: 'c', clientSecret: 's' });
+    const created = await tarn.admin('POST', `/pools/${down.id}/connections`, {
+      name: 'upstream',
+      type: 'oidc',
+      issuer: 'http://127.0.0.1:9/pools/nowhere',
+      clientId: 'c',
+      clientSecret: 's',
+    });
     expect(created.status).toBe(201);
     const app = await createClient(tarn, down.id);
     const rp = await discover(down.issuer, app.clientId, app.clientSecret);
@@ -205,7 +215,7 @@ describe('pool-to-pool federation', () => {
     void f;
   });
 
-  it('pool A\'s connection means nothing at pool B', async () => {
+  it("pool A's connection means nothing at pool B", async () => {
     const f = await federate();
     const other = await createPool(tarn);
     const app = await createClient(tarn, other.id);
@@ -240,7 +250,15 @@ describe('an ID token the upstream did not sign', () => {
         response.end(JSON.stringify(body));
       };
       if (url.pathname === '/.well-known/openid-configuration') {
-        return json({ issuer, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/jwks`, response_types_supported: ['code'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256'] });
+        return json({
+          issuer,
+          authorization_endpoint: `${issuer}/authorize`,
+          token_endpoint: `${issuer}/token`,
+          jwks_uri: `${issuer}/jwks`,
+          response_types_supported: ['code'],
+          subject_types_supported: ['public'],
+          id_token_signing_alg_values_supported: ['RS256'],
+        });
       }
       if (url.pathname === '/jwks') return json({ keys: [jwk] });
       if (url.pathname === '/authorize') {
@@ -269,7 +287,10 @@ describe('an ID token the upstream did not sign', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const issuer = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {
-      expect((await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'forging', type: 'oidc', issuer, clientId: 'downstream', clientSecret: 's' })).status).toBe(201);
+      expect(
+        (await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'forging', type: 'oidc', issuer, clientId: 'downstream', clientSecret: 's' }))
+          .status,
+      ).toBe(201);
       const app = await createClient(tarn, pool.id);
       const rp = await discover(pool.issuer, app.clientId, app.clientSecret);
       const browser = new Browser(tarn.url);

@@ -53,13 +53,25 @@ async function continueWithGitHub(rp: Awaited<ReturnType<typeof githubPool>>['rp
 describe('oauth2 connection: GitHub', () => {
   it('provisions from /user and the primary verified email of /user/emails', async () => {
     const { pool, rp } = await githubPool();
-    github.login({ login: 'octocat', id: 583231, name: 'The Octocat', emails: [{ email: 'old@example.test', primary: false, verified: false }, { email: 'octocat@example.test', primary: true, verified: true }] });
+    github.login({
+      login: 'octocat',
+      id: 583231,
+      name: 'The Octocat',
+      emails: [
+        { email: 'old@example.test', primary: false, verified: false },
+        { email: 'octocat@example.test', primary: true, verified: true },
+      ],
+    });
     const { page, start } = await continueWithGitHub(rp);
     const { tokens } = await finishAuthorization(rp, page.leftTo, start);
 
     const users = await tarn.admin('GET', `/pools/${pool.id}/users?email=octocat@example.test`);
     const user = users.body.items[0];
-    expect(user).toMatchObject({ status: 'active', emailVerified: true, profile: { name: 'The Octocat', preferred_username: 'octocat', picture: 'https://avatars.example.test/u/583231' } });
+    expect(user).toMatchObject({
+      status: 'active',
+      emailVerified: true,
+      profile: { name: 'The Octocat', preferred_username: 'octocat', picture: 'https://avatars.example.test/u/583231' },
+    });
     expect(tokens.claims()!.sub).toBe(user.id);
     const identities = await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/identities`);
     expect(identities.body.items).toEqual([expect.objectContaining({ connection: 'github', subject: '583231' })]);

@@ -36,7 +36,9 @@ it('a person resets a forgotten password from the login page; old password and o
   const { context } = await newContext(chromium, REDIRECT_URI);
   const page = await context.newPage();
   const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
-  await page.goto(oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' }).href);
+  await page.goto(
+    oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' }).href,
+  );
   expect(await page.locator('h1').textContent()).toBe('Sign in');
   await page.click('#forgot-password');
   expect(await page.locator('h1').textContent()).toBe('Reset your password');

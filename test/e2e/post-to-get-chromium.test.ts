@@ -36,7 +36,8 @@ async function signedInBrowser() {
   // What the relying party receives: the navigations that reach its site.
   const callbacks: string[] = [];
   page.on('request', (request) => {
-    if (request.isNavigationRequest() && request.url().startsWith('http://rp.example.test/') && !request.url().startsWith(RP_PAGE)) callbacks.push(request.url());
+    if (request.isNavigationRequest() && request.url().startsWith('http://rp.example.test/') && !request.url().startsWith(RP_PAGE))
+      callbacks.push(request.url());
   });
   const visited: string[] = [];
   page.on('framenavigated', (frame) => {
@@ -49,7 +50,15 @@ async function signedInBrowser() {
 
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
-  await page.goto(oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state }).href);
+  await page.goto(
+    oidc.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    }).href,
+  );
   await page.fill('input[name=email]', user.email);
   await page.fill('input[name=password]', user.password);
   await page.click('button[type=submit]');
@@ -60,8 +69,16 @@ async function signedInBrowser() {
 
 /** The relying party's own page (another site than Tarn's) with a form that POSTs `fields` to `action`. */
 async function postFromRelyingParty(page: Page, action: string, fields: Record<string, string>) {
-  const inputs = Object.entries(fields).map(([name, value]) => `<input type="hidden" name="${name}" value="${value}">`).join('');
-  await page.route(RP_PAGE, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: `<!doctype html><form method="post" action="${action}">${inputs}<button id="go">Go</button></form>` }));
+  const inputs = Object.entries(fields)
+    .map(([name, value]) => `<input type="hidden" name="${name}" value="${value}">`)
+    .join('');
+  await page.route(RP_PAGE, (route) =>
+    route.fulfill({
+      status: 200,
+      contentType: 'text/html',
+      body: `<!doctype html><form method="post" action="${action}">${inputs}<button id="go">Go</button></form>`,
+    }),
+  );
   await page.goto(RP_PAGE);
   await page.click('#go', { noWaitAfter: true });
 }
@@ -81,7 +98,9 @@ it('RP-Initiated Logout §2 by POST: the person is signed out, and no URL carrie
     expect(url).not.toContain(idToken);
   }
   // Signed out for real: a new authorization request asks for a password again.
-  await page.goto(`${pool.issuer}/auth?${new URLSearchParams({ client_id: tokens.claims()!.aud as string, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT_URI, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`);
+  await page.goto(
+    `${pool.issuer}/auth?${new URLSearchParams({ client_id: tokens.claims()!.aud as string, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT_URI, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`,
+  );
   expect(await page.locator('input[name=password]').count()).toBe(1);
   await context.close();
 });

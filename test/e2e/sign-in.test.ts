@@ -122,7 +122,12 @@ describe('sign-in with openid-client (authorization code + PKCE)', () => {
     const app = await createClient(tarn, pool.id);
     const browser = new Browser(tarn.url);
     const url = new URL(`${pool.issuer}/auth`);
-    url.search = new URLSearchParams({ client_id: app.clientId, response_type: 'code', scope: 'openid', redirect_uri: 'https://evil.example/steal' }).toString();
+    url.search = new URLSearchParams({
+      client_id: app.clientId,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: 'https://evil.example/steal',
+    }).toString();
     const page = await browser.get(url.href);
     expect(page.leftTo).toBeUndefined();
     expect(page.status).toBe(400);

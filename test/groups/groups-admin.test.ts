@@ -117,13 +117,15 @@ describe('group CRUD', () => {
 
   it('documents the group routes in the OpenAPI document', async () => {
     const paths = Object.keys((await tarn.admin('GET', '/openapi.json')).body.paths);
-    expect(paths).toEqual(expect.arrayContaining([
-      '/admin/pools/{pool}/groups',
-      '/admin/pools/{pool}/groups/{groupId}',
-      '/admin/pools/{pool}/groups/{groupId}/members',
-      '/admin/pools/{pool}/groups/{groupId}/members/{userId}',
-      '/admin/pools/{pool}/users/{userId}/groups',
-    ]));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/admin/pools/{pool}/groups',
+        '/admin/pools/{pool}/groups/{groupId}',
+        '/admin/pools/{pool}/groups/{groupId}/members',
+        '/admin/pools/{pool}/groups/{groupId}/members/{userId}',
+        '/admin/pools/{pool}/users/{userId}/groups',
+      ]),
+    );
   });
 });
 
@@ -167,18 +169,19 @@ describe('nesting', () => {
   // serialises them, so there the test could not fail. It is defined on PostgreSQL, which the
   // CI run (.ci/run) always includes.
   const twoConnections = serverUrl !== undefined;
-  if (twoConnections) it('lets only one of two crossing moves through (the tree lock): never a loop', async () => {
-    const pool = await createPool(tarn);
-    for (let round = 0; round < 5; round += 1) {
-      const a = await createGroup(pool.id, { name: `a-${round}` });
-      const b = await createGroup(pool.id, { name: `b-${round}` });
-      const [first, second] = await Promise.all([
-        tarn.admin('PATCH', `/pools/${pool.id}/groups/${a.id}`, { parentId: b.id }),
-        tarn.admin('PATCH', `/pools/${pool.id}/groups/${b.id}`, { parentId: a.id }),
-      ]);
-      expect([first.status, second.status].sort()).toEqual([200, 409]);
-    }
-  });
+  if (twoConnections)
+    it('lets only one of two crossing moves through (the tree lock): never a loop', async () => {
+      const pool = await createPool(tarn);
+      for (let round = 0; round < 5; round += 1) {
+        const a = await createGroup(pool.id, { name: `a-${round}` });
+        const b = await createGroup(pool.id, { name: `b-${round}` });
+        const [first, second] = await Promise.all([
+          tarn.admin('PATCH', `/pools/${pool.id}/groups/${a.id}`, { parentId: b.id }),
+          tarn.admin('PATCH', `/pools/${pool.id}/groups/${b.id}`, { parentId: a.id }),
+        ]);
+        expect([first.status, second.status].sort()).toEqual([200, 409]);
+      }
+    });
 
   it('treats a parent from another pool as not found', async () => {
     const poolA = await createPool(tarn);
@@ -256,7 +259,7 @@ describe('membership', () => {
     expect((await tarn.admin('GET', `/pools/${poolB.id}/users/${stranger.id}/groups`)).status).toBe(404);
   });
 
-  it('lists direct and nested members, and a user\'s direct and inherited groups', async () => {
+  it("lists direct and nested members, and a user's direct and inherited groups", async () => {
     const pool = await createPool(tarn);
     const { employees, engineering, platform } = await createTree(pool.id);
     const ceo = await createUser(tarn, pool.id);
@@ -302,7 +305,7 @@ describe('membership', () => {
 });
 
 describe('pagination', () => {
-  it('pages through groups, members, nested members and a user\'s groups without gaps or repeats', async () => {
+  it("pages through groups, members, nested members and a user's groups without gaps or repeats", async () => {
     const pool = await createPool(tarn);
     const root = await createGroup(pool.id, { name: 'root' });
     const names: string[] = [];
@@ -337,7 +340,7 @@ describe('pagination', () => {
 });
 
 describe('pool isolation', () => {
-  it('hides pool A\'s groups from pool B\'s routes, with the admin token and with pool B\'s secret', async () => {
+  it("hides pool A's groups from pool B's routes, with the admin token and with pool B's secret", async () => {
     const poolA = await createPool(tarn);
     const poolB = await createPool(tarn);
     const { employees } = await createTree(poolA.id);
@@ -370,11 +373,15 @@ describe('pool isolation', () => {
     const groupB = await createGroup(poolB.id, { name: 'b' });
     const userA = await createUser(tarn, poolA.id);
     const { db } = tarn.database.handle;
-    await expect(db.insertInto('group_members').values({ pool_id: poolB.id, group_id: groupB.id, user_id: userA.id }).execute()).rejects.toMatchObject({ code: '23503' });
-    await expect(db.insertInto('group_members').values({ pool_id: poolA.id, group_id: groupB.id, user_id: userA.id }).execute()).rejects.toMatchObject({ code: '23503' });
+    await expect(db.insertInto('group_members').values({ pool_id: poolB.id, group_id: groupB.id, user_id: userA.id }).execute()).rejects.toMatchObject({
+      code: '23503',
+    });
+    await expect(db.insertInto('group_members').values({ pool_id: poolA.id, group_id: groupB.id, user_id: userA.id }).execute()).rejects.toMatchObject({
+      code: '23503',
+    });
   });
 
-  it('deletes a pool\'s groups and memberships with the pool', async () => {
+  it("deletes a pool's groups and memberships with the pool", async () => {
     const pool = await createPool(tarn);
     const { platform } = await createTree(pool.id);
     const user = await createUser(tarn, pool.id);

@@ -91,7 +91,7 @@ describe('the groups claim', () => {
     expect(visibleText(consent.html)).toContain('See the groups you belong to');
   });
 
-  it('reflects changes: userinfo and refreshed tokens follow the user\'s memberships', async () => {
+  it("reflects changes: userinfo and refreshed tokens follow the user's memberships", async () => {
     const { pool, user, config: rp, groups } = await platformEngineer();
     const { tokens } = await signIn(rp, tarn.url, user, { scope: 'openid groups' });
     expect(tokens.claims()!.groups).toEqual(['employees', 'engineering', 'platform']);

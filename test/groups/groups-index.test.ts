@@ -93,7 +93,7 @@ async function planOf(query: { compile(db: never): unknown }): Promise<string> {
 }
 
 describe('membership queries at 10,000 users and 1,000 groups', () => {
-  it('answers a user\'s groups through the indexes, without a sequential scan of group_members', async () => {
+  it("answers a user's groups through the indexes, without a sequential scan of group_members", async () => {
     const pool = await createPool(tarn);
     const users = await seedUsers(pool.id);
     const teams = await seedGroups(pool.id);

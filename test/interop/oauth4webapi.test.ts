@@ -17,7 +17,11 @@ afterAll(async () => {
 
 it('discovers with algorithm "oauth2", gets a client_credentials token, introspects and revokes it', async () => {
   const pool = await createPool(tarn);
-  const created = await tarn.admin('POST', `/pools/${pool.id}/clients`, { name: 'Service', grantTypes: ['client_credentials'], tokenEndpointAuthMethod: 'client_secret_basic' });
+  const created = await tarn.admin('POST', `/pools/${pool.id}/clients`, {
+    name: 'Service',
+    grantTypes: ['client_credentials'],
+    tokenEndpointAuthMethod: 'client_secret_basic',
+  });
   expect(created.status).toBe(201);
   const issuer = new URL(pool.issuer);
   const options = { [oauth.allowInsecureRequests]: true };
@@ -26,7 +30,11 @@ it('discovers with algorithm "oauth2", gets a client_credentials token, introspe
 
   const client: oauth.Client = { client_id: created.body.clientId };
   const auth = oauth.ClientSecretBasic(created.body.clientSecret);
-  const grant = await oauth.processClientCredentialsResponse(as, client, await oauth.clientCredentialsGrantRequest(as, client, auth, new URLSearchParams(), options));
+  const grant = await oauth.processClientCredentialsResponse(
+    as,
+    client,
+    await oauth.clientCredentialsGrantRequest(as, client, auth, new URLSearchParams(), options),
+  );
   expect(grant.token_type).toBe('bearer');
 
   const active = await oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, auth, grant.access_token, options));

@@ -84,18 +84,27 @@ it('public client with PKCE: sign-in, claims, refresh renew, revocation and sign
     await tab.waitForURL(`${origin}/callback.html**`);
     await tab.waitForSelector(`text=signed in as ${user.email}`);
 
-    const first = await tab.evaluate(() => (window as any).manager.getUser().then((u: any) => ({ access: u.access_token, refresh: u.refresh_token, profile: u.profile })));
+    const first = await tab.evaluate(() =>
+      (window as any).manager.getUser().then((u: any) => ({ access: u.access_token, refresh: u.refresh_token, profile: u.profile })),
+    );
     expect(first.profile).toMatchObject({ sub: user.id, email: user.email, name: 'Ada Lovelace', iss: pool.issuer });
     expect(typeof first.refresh).toBe('string');
 
     // Renew with the refresh token (oidc-client-ts prefers it to an iframe when it has one).
-    const renewed = await tab.evaluate(() => (window as any).manager.signinSilent().then((u: any) => ({ access: u.access_token, refresh: u.refresh_token, sub: u.profile.sub })));
+    const renewed = await tab.evaluate(() =>
+      (window as any).manager.signinSilent().then((u: any) => ({ access: u.access_token, refresh: u.refresh_token, sub: u.profile.sub })),
+    );
     expect(renewed.sub).toBe(user.id);
     expect(renewed.access).not.toBe(first.access);
     expect(renewed.refresh).not.toBe(first.refresh);
 
     // Revocation: the library insists on a JSON answer.
-    const revoked = await tab.evaluate(() => (window as any).manager.revokeTokens(['refresh_token']).then(() => 'revoked', (error: Error) => `error: ${error.message}`));
+    const revoked = await tab.evaluate(() =>
+      (window as any).manager.revokeTokens(['refresh_token']).then(
+        () => 'revoked',
+        (error: Error) => `error: ${error.message}`,
+      ),
+    );
     expect(revoked).toBe('revoked');
 
     await tab.evaluate(() => {

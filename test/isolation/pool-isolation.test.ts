@@ -50,7 +50,10 @@ it("pool A's secret finds nothing on any admin route of pool B, and no route ans
     const body = ['POST', 'PATCH', 'PUT'].includes(method) ? '{}' : undefined;
     const foreign = await fetch(`${tarn.url}${ids(b.id)}`, { method, headers: { ...headers, authorization: asA }, body });
     const missing = await fetch(`${tarn.url}${ids('no-such-pool')}`, { method, headers: { ...headers, authorization: `Bearer ${tarn.adminToken}` }, body });
-    for (const [who, response] of [['A at B', foreign], ['missing', missing]] as const) {
+    for (const [who, response] of [
+      ['A at B', foreign],
+      ['missing', missing],
+    ] as const) {
       const problem = (await response.json()) as { title?: string };
       answers.push(`${method} ${template} ${who}: ${response.status} ${problem.title}`);
     }
@@ -165,7 +168,15 @@ it('deleting a pool deletes everything in it and leaves other pools alone', asyn
   await signIn(configA, tarn.url, userA);
   const db = tarn.database.handle.db;
   const count = async (table: 'users' | 'clients' | 'signing_keys' | 'pool_secrets' | 'oidc_artifacts', poolId: string) =>
-    Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('pool_id', '=', poolId).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('pool_id', '=', poolId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   expect(await count('oidc_artifacts', a.id)).toBeGreaterThan(0);
 
   expect((await tarn.admin('DELETE', `/pools/${a.id}`)).status).toBe(204);
@@ -178,21 +189,32 @@ it('deleting a pool deletes everything in it and leaves other pools alone', asyn
   expect((await fetch(`${b.issuer}/.well-known/openid-configuration`)).status).toBe(200);
 });
 
-it('a pool created again under a deleted pool\'s id starts with none of its tokens or sessions', async () => {
+it("a pool created again under a deleted pool's id starts with none of its tokens or sessions", async () => {
   // Artifacts have no foreign key to pools (ADR 0706): an instance that has not yet heard of
   // the deletion may still write one under the old id. Creating the pool again clears them.
   const { a, appA, userA } = await twoPools();
   const { tokens } = await signIn(await discover(a.issuer, appA.clientId, appA.clientSecret), tarn.url, userA);
   const db = tarn.database.handle.db;
   const artifactsOf = async (poolId: string) =>
-    Number((await db.selectFrom('oidc_artifacts').select((eb) => eb.fn.countAll().as('n')).where('pool_id', '=', poolId).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await db
+          .selectFrom('oidc_artifacts')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('pool_id', '=', poolId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   const leftovers = await db.selectFrom('oidc_artifacts').selectAll().where('pool_id', '=', a.id).execute();
   expect(leftovers.length).toBeGreaterThan(0);
 
   expect((await tarn.admin('DELETE', `/pools/${a.id}`)).status).toBe(204);
   expect(await artifactsOf(a.id)).toBe(0);
   // A late write of the old pool's provider lands after the deletion.
-  await db.insertInto('oidc_artifacts').values(leftovers.map((row) => ({ ...row, payload: JSON.stringify(row.payload) }))).execute();
+  await db
+    .insertInto('oidc_artifacts')
+    .values(leftovers.map((row) => ({ ...row, payload: JSON.stringify(row.payload) })))
+    .execute();
   expect(await artifactsOf(a.id)).toBe(leftovers.length);
 
   const again = await createPool(tarn, { id: a.id, name: 'Pool A, again' });

@@ -116,8 +116,25 @@ const cases: Record<string, ModuleCase> = {
   connections: {
     async seed({ a, userA }) {
       const connections = createConnectionQueries(db(), a);
-      const settings = { scopes: ['openid'], tokenEndpointAuthMethod: 'client_secret_basic', claimMapping: { subject: 'sub', email: 'email', emailVerified: 'email_verified', profile: {}, metadata: {} }, emailVerified: 'claim', provisioning: 'just_in_time', issuer: 'https://idp.example.test' };
-      const row = await connections.insertConnection({ id: randomUUID(), name: 'upstream', type: 'oidc', preset: null, display_name: 'Upstream', logo_url: null, settings: JSON.stringify(settings), client_id: 'c', secret_enc: null });
+      const settings = {
+        scopes: ['openid'],
+        tokenEndpointAuthMethod: 'client_secret_basic',
+        claimMapping: { subject: 'sub', email: 'email', emailVerified: 'email_verified', profile: {}, metadata: {} },
+        emailVerified: 'claim',
+        provisioning: 'just_in_time',
+        issuer: 'https://idp.example.test',
+      };
+      const row = await connections.insertConnection({
+        id: randomUUID(),
+        name: 'upstream',
+        type: 'oidc',
+        preset: null,
+        display_name: 'Upstream',
+        logo_url: null,
+        settings: JSON.stringify(settings),
+        client_id: 'c',
+        secret_enc: null,
+      });
       await connections.insertIdentity({ connection_id: row.id, subject: 'upstream-sub', user_id: userA });
       return { connection: row.id };
     },
@@ -138,10 +155,23 @@ const cases: Record<string, ModuleCase> = {
         delete: await connections.deleteConnection(connection!),
       };
     },
-    nothing: { find: undefined, byName: undefined, list: [], update: undefined, identities: [], identity: undefined, link: '23503', unlink: false, delete: false },
+    nothing: {
+      find: undefined,
+      byName: undefined,
+      list: [],
+      update: undefined,
+      identities: [],
+      identity: undefined,
+      link: '23503',
+      unlink: false,
+      delete: false,
+    },
     async atOwnPool({ a, userA }, { connection }) {
       const connections = createConnectionQueries(db(), a);
-      return { name: (await connections.findConnection(connection!))?.display_name, identities: (await connections.listIdentities(userA)).map((row) => row.subject) };
+      return {
+        name: (await connections.findConnection(connection!))?.display_name,
+        identities: (await connections.listIdentities(userA)).map((row) => row.subject),
+      };
     },
     own: { name: 'Upstream', identities: ['upstream-sub'] },
   },
@@ -263,14 +293,25 @@ const cases: Record<string, ModuleCase> = {
     nothing: { seen: [] },
     async atOwnPool({ a }, { current }) {
       const keys = await createKeyQueries(db(), a).listKeys();
-      return keys.filter((key) => key.status === 'current').map((key) => key.kid).join(' ') === current;
+      return (
+        keys
+          .filter((key) => key.status === 'current')
+          .map((key) => key.kid)
+          .join(' ') === current
+      );
     },
     own: true,
   },
 
   audit: {
     async seed({ a }) {
-      await createAuditQueries(db(), a).insertAuditEvent({ id: 'fffffffffff00000aaaaaaaaaaaa', actor_kind: 'system', action: 'isolation.test', outcome: 'success', details: '{}' });
+      await createAuditQueries(db(), a).insertAuditEvent({
+        id: 'fffffffffff00000aaaaaaaaaaaa',
+        actor_kind: 'system',
+        action: 'isolation.test',
+        outcome: 'success',
+        details: '{}',
+      });
       return {};
     },
     async atOtherPool({ b }) {
@@ -307,7 +348,16 @@ const cases: Record<string, ModuleCase> = {
     async seed({ a, userA }) {
       await db()
         .insertInto('oidc_artifacts')
-        .values({ pool_id: a, model: 'Session', id: `session-${userA}`, payload: JSON.stringify({ accountId: userA }), grant_id: null, user_code: null, uid: null, expires_at: later() })
+        .values({
+          pool_id: a,
+          model: 'Session',
+          id: `session-${userA}`,
+          payload: JSON.stringify({ accountId: userA }),
+          grant_id: null,
+          user_code: null,
+          uid: null,
+          expires_at: later(),
+        })
         .execute();
       return {};
     },

@@ -23,10 +23,16 @@ it('answers lookups made together, each from its own pool and model only', async
   const a = await createPool(tarn);
   const b = await createPool(tarn);
   const db = tarn.database.handle.db;
-  await upsertArtifacts(db, a.id, [{ model: 'AccessToken', id: 't1', payload: { kind: 'AccessToken', jti: 't1' }, expiresAt: inAnHour(), uid: null, userCode: null }]);
+  await upsertArtifacts(db, a.id, [
+    { model: 'AccessToken', id: 't1', payload: { kind: 'AccessToken', jti: 't1' }, expiresAt: inAnHour(), uid: null, userCode: null },
+  ]);
   await upsertArtifacts(db, a.id, [{ model: 'Session', id: 's1', payload: { kind: 'Session', uid: 'u1' }, expiresAt: inAnHour(), uid: 'u1', userCode: null }]);
-  await upsertArtifacts(db, b.id, [{ model: 'AccessToken', id: 't2', payload: { kind: 'AccessToken', jti: 't2' }, expiresAt: inAnHour(), uid: null, userCode: null }]);
-  await upsertArtifacts(db, a.id, [{ model: 'AccessToken', id: 'gone', payload: { kind: 'AccessToken' }, expiresAt: new Date(Date.now() - 1000), uid: null, userCode: null }]);
+  await upsertArtifacts(db, b.id, [
+    { model: 'AccessToken', id: 't2', payload: { kind: 'AccessToken', jti: 't2' }, expiresAt: inAnHour(), uid: null, userCode: null },
+  ]);
+  await upsertArtifacts(db, a.id, [
+    { model: 'AccessToken', id: 'gone', payload: { kind: 'AccessToken' }, expiresAt: new Date(Date.now() - 1000), uid: null, userCode: null },
+  ]);
 
   const findInA = createArtifactFinder(db, a.id);
   const [token, asRefresh, session, otherPools, expired, unknown] = await Promise.all([
@@ -49,7 +55,9 @@ it('answers lookups made together, each from its own pool and model only', async
 it('gives each caller its own payload, even for the same artifact', async () => {
   const a = await createPool(tarn);
   const db = tarn.database.handle.db;
-  await upsertArtifacts(db, a.id, [{ model: 'Grant', id: 'g1', payload: { kind: 'Grant', openid: { scope: 'openid' } }, expiresAt: inAnHour(), uid: null, userCode: null }]);
+  await upsertArtifacts(db, a.id, [
+    { model: 'Grant', id: 'g1', payload: { kind: 'Grant', openid: { scope: 'openid' } }, expiresAt: inAnHour(), uid: null, userCode: null },
+  ]);
   const find = createArtifactFinder(db, a.id);
   const [first, second] = await Promise.all([find('Grant', 'g1'), find('Grant', 'g1')]);
   (first!.payload as { openid: { scope: string } }).openid.scope = 'changed';
@@ -76,7 +84,8 @@ it('a write PostgreSQL refuses (a NUL in its payload) fails alone; the writes ba
   const a = await createPool(tarn);
   const db = tarn.database.handle.db;
   const write = createArtifactWriter(db, a.id);
-  const written = (id: string, payload: Record<string, unknown>) => write({ model: 'Interaction', id, payload, expiresAt: inAnHour(), uid: null, userCode: null });
+  const written = (id: string, payload: Record<string, unknown>) =>
+    write({ model: 'Interaction', id, payload, expiresAt: inAnHour(), uid: null, userCode: null });
   const results = await Promise.allSettled([
     written('i1', { params: { state: 'one' } }),
     written('poisoned', { params: { state: 'bad\u0000state' } }),

@@ -61,7 +61,11 @@ it('a database dump holds none of the tokens, codes, session ids, interaction id
   const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
   const device: oauth.Client = { client_id: app.clientId };
   const deviceAuth = oauth.ClientSecretBasic(app.clientSecret!);
-  const grant = await oauth.processDeviceAuthorizationResponse(as, device, await oauth.deviceAuthorizationRequest(as, device, deviceAuth, { scope: 'openid' }, insecure));
+  const grant = await oauth.processDeviceAuthorizationResponse(
+    as,
+    device,
+    await oauth.deviceAuthorizationRequest(as, device, deviceAuth, { scope: 'openid' }, insecure),
+  );
   issued.push([grant.device_code, 'device code']);
   issued.push([grant.user_code, 'user code']);
   issued.push([grant.user_code.replace('-', ''), 'user code (normalised)']);
@@ -71,7 +75,11 @@ it('a database dump holds none of the tokens, codes, session ids, interaction id
   collectFrom(browser, deviceConsent, issued);
   const done = deviceConsent.html.includes('name="decision"') ? await browser.submit(deviceConsent, { decision: 'allow' }) : deviceConsent;
   expect(done.html).toContain('Device connected');
-  const deviceTokens = await oauth.processDeviceCodeResponse(as, device, await oauth.deviceCodeGrantRequest(as, device, deviceAuth, grant.device_code, insecure));
+  const deviceTokens = await oauth.processDeviceCodeResponse(
+    as,
+    device,
+    await oauth.deviceCodeGrantRequest(as, device, deviceAuth, grant.device_code, insecure),
+  );
   issued.push([deviceTokens.access_token, 'device access token']);
 
   // And a sign-in left half-way, on the login page: its interaction is still stored.
@@ -83,7 +91,9 @@ it('a database dump holds none of the tokens, codes, session ids, interaction id
   expect(dump).toContain(user.email);
   expect(dump).toContain(pool.id);
   const secrets = issued.filter(([value]) => value.length >= 8);
-  expect(secrets.map(([, what]) => what)).toEqual(expect.arrayContaining(['interaction id', 'cookie _tarn_session', 'authorization code', 'refresh token', 'device code', 'user code']));
+  expect(secrets.map(([, what]) => what)).toEqual(
+    expect.arrayContaining(['interaction id', 'cookie _tarn_session', 'authorization code', 'refresh token', 'device code', 'user code']),
+  );
   expect(secrets.filter(([value]) => dump.includes(value)).map(([value, what]) => `${what}: ${value}`)).toEqual([]);
 
   // Each still works at Tarn: the refreshed access token and the device's introspect as active,

@@ -46,7 +46,9 @@ it('revokes a grant in its own pool only, marks consumption, hides and purges ex
   await tokensA.consumeArtifact('rt-a');
   expect((await findArtifactById(db, a.id, 'RefreshToken', 'rt-a'))?.consumed_at).toBeInstanceOf(Date);
 
-  await upsertArtifacts(db, a.id, [{ model: 'RefreshToken', id: 'old', payload: { grantId: 'g2' }, expiresAt: new Date(Date.now() - 1000), uid: null, userCode: null }]);
+  await upsertArtifacts(db, a.id, [
+    { model: 'RefreshToken', id: 'old', payload: { grantId: 'g2' }, expiresAt: new Date(Date.now() - 1000), uid: null, userCode: null },
+  ]);
   expect(await findArtifactById(db, a.id, 'RefreshToken', 'old')).toBeUndefined();
   expect(await purgeExpiredArtifacts(db)).toBeGreaterThanOrEqual(1);
   const left = await sql<{ n: number }>`select count(*)::int as n from oidc_artifacts where pool_id = ${a.id} and id = 'old'`.execute(db);

@@ -67,7 +67,12 @@ function bareProvider(deviceFlow: NonNullable<NonNullable<ConstructorParameters<
   const provider = new Provider('http://localhost', {
     adapter: MemoryAdapter,
     cookies: { keys: ['library-assumptions'] },
-    features: { devInteractions: { enabled: false }, clientCredentials: { enabled: true }, dPoP: { enabled: true }, deviceFlow: { ...deviceFlow, enabled: true } },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      dPoP: { enabled: true },
+      deviceFlow: { ...deviceFlow, enabled: true },
+    },
   });
   return { provider, clientReads };
 }

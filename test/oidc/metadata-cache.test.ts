@@ -100,14 +100,17 @@ it('gives a browser request CORS for its own origin, before and after the docume
 
 it('publishes a rotated key set on the next request, and a query string changes nothing', async () => {
   const pool = await createPool(tarn);
-  const kids = async (query = '') => ((JSON.parse((await get(`${pool.issuer}/jwks${query}`)).body) as JSONWebKeySet).keys.map((key) => key.kid!).sort());
+  const kids = async (query = '') => (JSON.parse((await get(`${pool.issuer}/jwks${query}`)).body) as JSONWebKeySet).keys.map((key) => key.kid!).sort();
   const published = await kids();
   expect(await kids()).toEqual(published);
 
   // Revoking rotation: the current keys leave the set at once, new next keys join it.
   expect((await tarn.admin('POST', `/pools/${pool.id}/keys/rotate`, { revoke: true })).status).toBe(200);
   const keys = (await tarn.admin('GET', `/pools/${pool.id}/keys`)).body.items as { kid: string; published: boolean }[];
-  const expected = keys.filter((key) => key.published).map((key) => key.kid).sort();
+  const expected = keys
+    .filter((key) => key.published)
+    .map((key) => key.kid)
+    .sort();
   const rotated = await kids();
   expect(rotated).toEqual(expected);
   expect(rotated).not.toEqual(published);

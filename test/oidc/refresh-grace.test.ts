@@ -18,7 +18,11 @@ afterAll(async () => {
 });
 
 async function refresh(setup: PoolSetup, refreshToken: string) {
-  return postForm(`${setup.pool.issuer}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken }, { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret });
+  return postForm(
+    `${setup.pool.issuer}/token`,
+    { grant_type: 'refresh_token', refresh_token: refreshToken },
+    { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+  );
 }
 
 async function signedIn(clientFields: Record<string, unknown> = {}) {

@@ -49,7 +49,13 @@ async function signIn(setup: Awaited<ReturnType<typeof setUp>>, scope: string, o
   if (skip) page = await browser.get(decodeEntities(skip[1]!));
   if (!page.leftTo && page.html.includes('name="decision"')) page = await browser.submit(page, { decision: 'allow' });
   if (!page.leftTo) throw new Error(`the sign-in did not return to the application: ${page.url}`);
-  return oidc.authorizationCodeGrant(setup.config, new URL(page.leftTo), { pkceCodeVerifier: verifier, expectedState: state }, options.resource ? { resource: options.resource } : undefined, options.DPoP ? { DPoP: options.DPoP } : undefined);
+  return oidc.authorizationCodeGrant(
+    setup.config,
+    new URL(page.leftTo),
+    { pkceCodeVerifier: verifier, expectedState: state },
+    options.resource ? { resource: options.resource } : undefined,
+    options.DPoP ? { DPoP: options.DPoP } : undefined,
+  );
 }
 
 /** A DPoP proof (RFC 9449 §4.2) made with `keys` for one request. */
@@ -87,7 +93,15 @@ describe('RFC 9449 §7.2: DPoP-bound access tokens', () => {
     }
 
     // With the key, through a real client library: served.
-    const passkeys = await oidc.fetchProtectedResource(setup.config, tokens.access_token, new URL(`${setup.pool.issuer}/me/passkeys`), 'GET', undefined, undefined, { DPoP });
+    const passkeys = await oidc.fetchProtectedResource(
+      setup.config,
+      tokens.access_token,
+      new URL(`${setup.pool.issuer}/me/passkeys`),
+      'GET',
+      undefined,
+      undefined,
+      { DPoP },
+    );
     expect(passkeys.status).toBe(200);
     expect(await passkeys.json()).toEqual({ items: [] });
     const me = await oidc.fetchProtectedResource(setup.config, tokens.access_token, new URL(`${setup.pool.issuer}/me`), 'GET', undefined, undefined, { DPoP });

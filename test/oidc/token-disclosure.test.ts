@@ -43,7 +43,7 @@ describe('introspection (RFC 7662 §2.1: the server decides who may ask)', () =>
     expect(await oidc.tokenIntrospection(b, 'never-issued-token-value-0123456789abcdef')).toEqual({ active: false });
   });
 
-  it('discloses a resource server\'s JWT access token to no client: the API verifies it with the JWKS', async () => {
+  it("discloses a resource server's JWT access token to no client: the API verifies it with the JWKS", async () => {
     const api = 'https://api.example.test/orders';
     const { config, b } = await twoClients({ grantTypes: ['client_credentials'], redirectUris: [], resources: [{ uri: api, scopes: ['orders:read'] }] });
     const jwt = await oidc.clientCredentialsGrant(config, { resource: api, scope: 'orders:read' });
@@ -58,11 +58,19 @@ describe('revocation (RFC 7009 §2.1: only the client the token was issued to)',
     const { config, user, b, other, pool } = await twoClients();
     const { tokens } = await signIn(config, tarn.url, user);
 
-    const attempt = await postForm(`${pool.issuer}/token/revocation`, { token: tokens.refresh_token!, token_type_hint: 'refresh_token' }, { clientId: other.clientId, clientSecret: other.clientSecret! });
+    const attempt = await postForm(
+      `${pool.issuer}/token/revocation`,
+      { token: tokens.refresh_token!, token_type_hint: 'refresh_token' },
+      { clientId: other.clientId, clientSecret: other.clientSecret! },
+    );
     expect(attempt.status).toBe(200);
     await oidc.tokenRevocation(b, tokens.access_token);
     // Same answer for a token that never existed.
-    const unknown = await postForm(`${pool.issuer}/token/revocation`, { token: 'never-issued-token-value-0123456789abcdef' }, { clientId: other.clientId, clientSecret: other.clientSecret! });
+    const unknown = await postForm(
+      `${pool.issuer}/token/revocation`,
+      { token: 'never-issued-token-value-0123456789abcdef' },
+      { clientId: other.clientId, clientSecret: other.clientSecret! },
+    );
     expect([unknown.status, unknown.text]).toEqual([attempt.status, attempt.text]);
 
     // Both tokens still work for their own client.

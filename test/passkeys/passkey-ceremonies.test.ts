@@ -91,17 +91,23 @@ it('refuses a replayed answer: each challenge is used once', async () => {
 it('refuses a genuine signature made for another origin (a phishing page relaying the ceremony)', async () => {
   const { pool, authenticator } = await enrolled();
   const options = await passkeys.startAuthentication(pool, undefined, binding);
-  expect(await refusal(passkeys.finishAuthentication(pool, authenticator.get(options, { origin: 'https://id.example.test.evil.example' }), binding))).toBe('verification');
+  expect(await refusal(passkeys.finishAuthentication(pool, authenticator.get(options, { origin: 'https://id.example.test.evil.example' }), binding))).toBe(
+    'verification',
+  );
   // Registration too.
   const { pool: other, user } = await poolWithUser();
   const creation = await passkeys.startRegistration(other, user, binding);
-  expect(await refusal(passkeys.finishRegistration(other, user.id, new SoftAuthenticator(RP_ID, 'http://localhost:3000').create(creation), binding))).toBe('verification');
+  expect(await refusal(passkeys.finishRegistration(other, user.id, new SoftAuthenticator(RP_ID, 'http://localhost:3000').create(creation), binding))).toBe(
+    'verification',
+  );
 });
 
 it('refuses an answer for another relying-party id', async () => {
   const { pool, user } = await poolWithUser();
   const creation = await passkeys.startRegistration(pool, user, binding);
-  expect(await refusal(passkeys.finishRegistration(pool, user.id, new SoftAuthenticator('example.test', ORIGIN).create(creation), binding))).toBe('verification');
+  expect(await refusal(passkeys.finishRegistration(pool, user.id, new SoftAuthenticator('example.test', ORIGIN).create(creation), binding))).toBe(
+    'verification',
+  );
 });
 
 it('refuses a deleted passkey', async () => {
@@ -126,7 +132,7 @@ it('refuses a credential whose backup eligibility changed (WebAuthn §6.1.3)', a
   expect(await refusal(passkeys.finishAuthentication(pool, authenticator.get(options), binding))).toBe('backup-eligibility');
 });
 
-it('refuses an expired challenge, a challenge of another interaction or ceremony, and another user\'s passkey', async () => {
+it("refuses an expired challenge, a challenge of another interaction or ceremony, and another user's passkey", async () => {
   const { pool, user, authenticator } = await enrolled();
   let options = await passkeys.startAuthentication(pool, undefined, binding);
   now += CHALLENGE_TTL_MS + 1;
@@ -149,7 +155,7 @@ it('refuses an expired challenge, a challenge of another interaction or ceremony
   expect(await refusal(passkeys.finishRegistration(pool, user.id, new SoftAuthenticator(RP_ID, ORIGIN).create(forOther), binding))).toBe('wrong-user');
 });
 
-it('refuses a disabled user\'s passkey, the same credential twice, and malformed answers', async () => {
+it("refuses a disabled user's passkey, the same credential twice, and malformed answers", async () => {
   const { pool, user, authenticator } = await enrolled();
   const again = await passkeys.startRegistration(pool, user, binding);
   expect(again.excludeCredentials).toHaveLength(1);
@@ -191,7 +197,7 @@ it('a passkey and a challenge of pool A do not exist in pool B', async () => {
   expect(await refusal(passkeys.finishAuthentication(b.pool, a.authenticator.get(atB), binding))).toBe('unknown-credential');
 });
 
-it('admins list and delete a user\'s passkeys; another pool\'s user or passkey is not found', async () => {
+it("admins list and delete a user's passkeys; another pool's user or passkey is not found", async () => {
   const a = await enrolled();
   const b = await poolWithUser();
   const list = await tarn.admin('GET', `/pools/${a.pool.id}/users/${a.user.id}/passkeys`);

@@ -127,7 +127,7 @@ it('a user adds a passkey after a password sign-in, then signs in with only the 
   await session.context.close();
 });
 
-it('after typing the email, the browser is asked only for that user\'s passkeys; the add step can be skipped', async () => {
+it("after typing the email, the browser is asked only for that user's passkeys; the add step can be skipped", async () => {
   const setup = await setUpPool();
   const other = await createUser(tarn, setup.pool.id);
   const session = await openBrowserWithAuthenticator();
@@ -216,7 +216,10 @@ it('a user lists, renames and deletes their passkeys with their access token; a 
   const session = await openBrowserWithAuthenticator();
   const tokens = await signInWithPasswordAndAddPasskey(session, setup);
   const me = (path: string, init: RequestInit = {}, token = tokens.access_token) =>
-    fetch(`${setup.pool.issuer}/me/passkeys${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } });
+    fetch(`${setup.pool.issuer}/me/passkeys${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
+    });
 
   const listed = await me('');
   expect(listed.status).toBe(200);
@@ -315,7 +318,13 @@ it('outside a sign-in (right after activation), a user adds a passkey and then s
   // What the activation page does (offerStandaloneEnrolment): a 15-minute grant in an httpOnly cookie.
   const grant = tarn.tarn.services.passkeys.issueEnrolmentGrant(setup.pool.id, setup.user.id);
   const enrolUrl = `${setup.pool.issuer}/passkeys/enrol`;
-  const cookie = { name: '_tarn_passkey_enrol', domain: 'localhost', path: `/pools/${setup.pool.id}/passkeys/enrol`, httpOnly: true, sameSite: 'Strict' as const };
+  const cookie = {
+    name: '_tarn_passkey_enrol',
+    domain: 'localhost',
+    path: `/pools/${setup.pool.id}/passkeys/enrol`,
+    httpOnly: true,
+    sameSite: 'Strict' as const,
+  };
   await session.context.addCookies([{ ...cookie, value: grant }]);
   await session.page.goto(enrolUrl);
   expect(await session.page.locator('h1').textContent()).toBe('Add a passkey');

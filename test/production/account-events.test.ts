@@ -80,8 +80,19 @@ it('records a failed and a successful email-code sign-in, and counts them', asyn
 
   const events = await signInEvents(pool.id);
   expect(events).toEqual([
-    expect.objectContaining({ action: 'sign_in.failure', outcome: 'failure', actor: { kind: 'anonymous', id: null }, details: { method: 'email_code', email: user.email, reason: 'invalid_code' } }),
-    expect.objectContaining({ action: 'sign_in.success', outcome: 'success', actor: { kind: 'user', id: user.id }, target: { type: 'user', id: user.id }, details: { method: 'email_code', email: user.email } }),
+    expect.objectContaining({
+      action: 'sign_in.failure',
+      outcome: 'failure',
+      actor: { kind: 'anonymous', id: null },
+      details: { method: 'email_code', email: user.email, reason: 'invalid_code' },
+    }),
+    expect.objectContaining({
+      action: 'sign_in.success',
+      outcome: 'success',
+      actor: { kind: 'user', id: user.id },
+      target: { type: 'user', id: user.id },
+      details: { method: 'email_code', email: user.email },
+    }),
   ]);
   expect(JSON.stringify(events)).not.toContain(code);
   expect(await countsOf('email_code')).toEqual({ success: before.success + 1, failure: before.failure + 1 });
@@ -105,15 +116,30 @@ it('records a failed and a successful passkey sign-in, and counts them', async (
   const signInPage = await browser.navigate('POST', new URL(passkeyAction, page.url).href, { csrf, email: user.email });
   expect(signInPage.status).toBe(200);
   // A phishing site relaying a genuine signature: another origin.
-  const phished = await browser.submit(signInPage, { credential: JSON.stringify(authenticator.get(optionsOf(signInPage), { origin: 'http://localhost:1' })) }, '/verify');
+  const phished = await browser.submit(
+    signInPage,
+    { credential: JSON.stringify(authenticator.get(optionsOf(signInPage), { origin: 'http://localhost:1' })) },
+    '/verify',
+  );
   expect(phished.status).toBe(401);
   const accepted = await browser.submit(phished, { credential: JSON.stringify(authenticator.get(optionsOf(phished))) }, '/verify');
   expect(accepted.status).toBe(200);
 
   const events = await signInEvents(pool.id);
   expect(events).toEqual([
-    expect.objectContaining({ action: 'sign_in.failure', outcome: 'failure', actor: { kind: 'anonymous', id: null }, details: expect.objectContaining({ method: 'passkey', email: user.email }) }),
-    expect.objectContaining({ action: 'sign_in.success', outcome: 'success', actor: { kind: 'user', id: user.id }, target: { type: 'user', id: user.id }, details: { method: 'passkey' } }),
+    expect.objectContaining({
+      action: 'sign_in.failure',
+      outcome: 'failure',
+      actor: { kind: 'anonymous', id: null },
+      details: expect.objectContaining({ method: 'passkey', email: user.email }),
+    }),
+    expect.objectContaining({
+      action: 'sign_in.success',
+      outcome: 'success',
+      actor: { kind: 'user', id: user.id },
+      target: { type: 'user', id: user.id },
+      details: { method: 'passkey' },
+    }),
   ]);
   expect(await countsOf('passkey')).toEqual({ success: before.success + 1, failure: before.failure + 1 });
 });
@@ -135,12 +161,24 @@ it('records the sign-in that completes a registration, and a wrong registration 
   expect(users).toHaveLength(1);
   const events = await signInEvents(pool.id);
   expect(events).toEqual([
-    expect.objectContaining({ action: 'sign_in.failure', outcome: 'failure', actor: { kind: 'anonymous', id: null }, details: { method: 'registration', email, reason: 'invalid_code' } }),
-    expect.objectContaining({ action: 'sign_in.success', outcome: 'success', actor: { kind: 'user', id: users[0]!.id }, details: { method: 'registration', email } }),
+    expect.objectContaining({
+      action: 'sign_in.failure',
+      outcome: 'failure',
+      actor: { kind: 'anonymous', id: null },
+      details: { method: 'registration', email, reason: 'invalid_code' },
+    }),
+    expect.objectContaining({
+      action: 'sign_in.success',
+      outcome: 'success',
+      actor: { kind: 'user', id: users[0]!.id },
+      details: { method: 'registration', email },
+    }),
   ]);
   expect(JSON.stringify(events)).not.toContain('a long enough passphrase');
   const registered = (await tarn.admin('GET', `/pools/${pool.id}/audit?action=user.registered`)).body.items as AuditItem[];
-  expect(registered).toEqual([expect.objectContaining({ actor: { kind: 'user', id: users[0]!.id }, target: { type: 'user', id: users[0]!.id }, details: { email } })]);
+  expect(registered).toEqual([
+    expect.objectContaining({ actor: { kind: 'user', id: users[0]!.id }, target: { type: 'user', id: users[0]!.id }, details: { email } }),
+  ]);
   expect(await countsOf('registration')).toEqual({ success: before.success + 1, failure: before.failure + 1 });
 });
 
@@ -161,7 +199,10 @@ it('records the lock that repeated failures cause, once, as done by the system',
   expect(new Date(locks[0]!.details.lockedUntil).getTime()).toBeGreaterThan(Date.now());
   expect((await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/lockout`)).body).toMatchObject({ locked: true });
   // The metrics count events by type and outcome.
-  expect({ locked: await eventCount('user.locked', 'success'), failed: await eventCount('sign_in.failure', 'failure') }).toEqual({ locked: before.locked + 1, failed: before.failed + 3 });
+  expect({ locked: await eventCount('user.locked', 'success'), failed: await eventCount('sign_in.failure', 'failure') }).toEqual({
+    locked: before.locked + 1,
+    failed: before.failed + 3,
+  });
 });
 
 it('records the activation of an invited user, by the user', async () => {
@@ -174,7 +215,14 @@ it('records the activation of an invited user, by the user', async () => {
   expect((await browser.submit(form, { password: 'a long enough passphrase' })).status).toBe(200);
 
   const activated = (await tarn.admin('GET', `/pools/${pool.id}/audit?action=user.activated`)).body.items as AuditItem[];
-  expect(activated).toEqual([expect.objectContaining({ actor: { kind: 'user', id: invited.body.id }, target: { type: 'user', id: invited.body.id }, outcome: 'success', details: { via: 'link' } })]);
+  expect(activated).toEqual([
+    expect.objectContaining({
+      actor: { kind: 'user', id: invited.body.id },
+      target: { type: 'user', id: invited.body.id },
+      outcome: 'success',
+      details: { via: 'link' },
+    }),
+  ]);
   expect(JSON.stringify(activated)).not.toContain('a long enough passphrase');
 });
 
@@ -192,14 +240,23 @@ it('records the grant revoked when a rotated refresh token is used again (RFC 97
   const setup = await setupPool(tarn, { grantTypes: ['authorization_code', 'refresh_token'] });
   const { tokens } = await signIn(setup.config, tarn.url, setup.user);
   const refresh = (refreshToken: string) =>
-    postForm(`${setup.pool.issuer}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken }, { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret });
+    postForm(
+      `${setup.pool.issuer}/token`,
+      { grant_type: 'refresh_token', refresh_token: refreshToken },
+      { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+    );
   expect((await refresh(tokens.refresh_token!)).status).toBe(200);
   const reused = await refresh(tokens.refresh_token!);
   expect([reused.status, reused.body.error]).toEqual([400, 'invalid_grant']);
 
   const entries = await entriesOnceWritten(setup.pool.id, 'token.reuse_detected');
   expect(entries).toEqual([
-    expect.objectContaining({ actor: { kind: 'system', id: null }, target: { type: 'user', id: setup.user.id }, outcome: 'success', details: { clientId: setup.app.clientId } }),
+    expect.objectContaining({
+      actor: { kind: 'system', id: null },
+      target: { type: 'user', id: setup.user.id },
+      outcome: 'success',
+      details: { clientId: setup.app.clientId },
+    }),
   ]);
   expect(JSON.stringify(entries)).not.toContain(tokens.refresh_token!);
 });
@@ -211,7 +268,11 @@ it('records the grants that logout revokes, by the user (RP-Initiated Logout 1.0
   expect((await browser.submit(confirm, { logout: 'yes' })).status).toBe(200);
   const entries = await entriesOnceWritten(setup.pool.id, 'session.ended');
   expect(entries).toEqual([
-    expect.objectContaining({ actor: { kind: 'user', id: setup.user.id }, target: { type: 'user', id: setup.user.id }, details: { clientId: setup.app.clientId } }),
+    expect.objectContaining({
+      actor: { kind: 'user', id: setup.user.id },
+      target: { type: 'user', id: setup.user.id },
+      details: { clientId: setup.app.clientId },
+    }),
   ]);
 });
 
@@ -226,7 +287,12 @@ it('records a profile change the user makes at /me, naming the fields, not their
   expect(changed.status).toBe(200);
   const entries = (await tarn.admin('GET', `/pools/${setup.pool.id}/audit?action=user.profile_changed`)).body.items as AuditItem[];
   expect(entries).toEqual([
-    expect.objectContaining({ actor: { kind: 'user', id: setup.user.id }, target: { type: 'user', id: setup.user.id }, outcome: 'success', details: { fields: ['given_name', 'nickname'] } }),
+    expect.objectContaining({
+      actor: { kind: 'user', id: setup.user.id },
+      target: { type: 'user', id: setup.user.id },
+      outcome: 'success',
+      details: { fields: ['given_name', 'nickname'] },
+    }),
   ]);
   expect(JSON.stringify(entries)).not.toContain('Amazing Grace');
 });

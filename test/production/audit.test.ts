@@ -97,7 +97,9 @@ describe('audit log of admin actions', () => {
     expect(byAction('users.create', 'failure')).toMatchObject({ status: 400, target: null });
     const keyEvent = byAction('keys.rotate');
     expect(keyEvent.details.revoke).toBe(true);
-    expect(keyEvent.details.currentKids).toEqual(expect.arrayContaining(keys.body.items.filter((key: { status: string }) => key.status === 'current').map((key: { kid: string }) => key.kid)));
+    expect(keyEvent.details.currentKids).toEqual(
+      expect.arrayContaining(keys.body.items.filter((key: { status: string }) => key.status === 'current').map((key: { kid: string }) => key.kid)),
+    );
     expect(byAction('secrets.rotate').details.currentSecretId).toBe(rotated.body.items.find((secret: { status: string }) => secret.status === 'current').id);
     expect(byAction('secrets.rotate').details.nextSecretId).toBe(rotated.body.items.find((secret: { status: string }) => secret.status === 'next').id);
     const secretUpdate = items.find((item) => item.actor.kind === 'pool_secret')!;
@@ -174,7 +176,7 @@ describe('audit log of admin actions', () => {
     expect(JSON.stringify([...failures, ...successes])).not.toContain(user.password);
   });
 
-  it('never shows one pool\'s trail at another', async () => {
+  it("never shows one pool's trail at another", async () => {
     const a = await createPool(tarn);
     const b = await createPool(tarn);
     await createUser(tarn, a.id);
@@ -191,10 +193,24 @@ describe('audit log of admin actions', () => {
     const a = await createPool(tarn);
     const b = await createPool(tarn);
     const db = tarn.database.handle.db;
-    await createAuditQueries(db, a.id).insertAuditEvent({ id: 'ffffffffffff0000aaaaaaaaaaaa', actor_kind: 'system', action: 'test.event', outcome: 'success', details: '{}' });
+    await createAuditQueries(db, a.id).insertAuditEvent({
+      id: 'ffffffffffff0000aaaaaaaaaaaa',
+      actor_kind: 'system',
+      action: 'test.event',
+      outcome: 'success',
+      details: '{}',
+    });
     expect(await createAuditQueries(db, b.id).listAuditEvents({ action: 'test.event' }, 10, undefined)).toEqual([]);
     expect(await createAuditQueries(db, a.id).listAuditEvents({ action: 'test.event' }, 10, undefined)).toHaveLength(1);
     // An event for a pool that does not exist is dropped, not an error.
-    expect(await createAuditQueries(db, 'no-such-pool').insertAuditEvent({ id: 'x1', actor_kind: 'system', action: 'test.event', outcome: 'success', details: '{}' })).toBe(false);
+    expect(
+      await createAuditQueries(db, 'no-such-pool').insertAuditEvent({
+        id: 'x1',
+        actor_kind: 'system',
+        action: 'test.event',
+        outcome: 'success',
+        details: '{}',
+      }),
+    ).toBe(false);
   });
 });

@@ -81,7 +81,7 @@ describe('JSON bodies (RFC 8259 §8.1: UTF-8 only)', () => {
     }
   });
 
-  it('refuses a body labelled UTF-16 at a pool\'s own JSON API (PATCH /me) the same way', async () => {
+  it("refuses a body labelled UTF-16 at a pool's own JSON API (PATCH /me) the same way", async () => {
     const { config, user, pool } = await setUpSignIn(tarn);
     const { tokens } = await signIn(config, tarn.url, user, { scope: 'openid profile' });
     const patched = await fetch(`${pool.issuer}/me`, {

@@ -89,7 +89,10 @@ describe('the database goes away and comes back', () => {
     const started = await fetch(authorize, { redirect: 'manual' });
     expect(started.status).toBe(303);
     const loginUrl = new URL(started.headers.get('location')!, tarn.url).href;
-    const interactionCookies = started.headers.getSetCookie().map((line) => line.split(';')[0]).join('; ');
+    const interactionCookies = started.headers
+      .getSetCookie()
+      .map((line) => line.split(';')[0])
+      .join('; ');
 
     await postgres.stop('immediate');
 
@@ -132,7 +135,9 @@ describe('the database goes away and comes back', () => {
     const listed = await call('GET', `/admin/pools/${poolId}/users?limit=200`);
     expect(listed.body.items.map((user: { email: string }) => user.email).sort()).toEqual([...emails].sort());
     expect((await clientCredentials(poolId, client.body.clientId, client.body.clientSecret)).status).toBe(200);
-    expect((await call('POST', `/admin/pools/${poolId}/users`, { email: 'after@example.test', mode: 'password', password: 'pw-back-again-1' })).status).toBe(201);
+    expect((await call('POST', `/admin/pools/${poolId}/users`, { email: 'after@example.test', mode: 'password', password: 'pw-back-again-1' })).status).toBe(
+      201,
+    );
     // Every acknowledged creation has its audit entry; the refused one during the outage has none.
     const audit = await call('GET', `/admin/pools/${poolId}/audit?action=users.create&outcome=success&limit=200`);
     expect(audit.body.items).toHaveLength(11);

@@ -34,7 +34,9 @@ let userId: string;
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
   // No rate limits here: every request must reach the code under test.
-  tarn = await startTarn({ RATE_LIMIT_ADMIN_FAILURES: '0', RATE_LIMIT_LOGIN_FAILURES: '0', RATE_LIMIT_TOKEN_FAILURES: '0' }, undefined, { log: createLogger('warn', sink) });
+  tarn = await startTarn({ RATE_LIMIT_ADMIN_FAILURES: '0', RATE_LIMIT_LOGIN_FAILURES: '0', RATE_LIMIT_TOKEN_FAILURES: '0' }, undefined, {
+    log: createLogger('warn', sink),
+  });
   pool = await createPool(tarn);
   clientId = (await createClient(tarn, pool.id)).clientId;
   userId = (await createUser(tarn, pool.id)).id;
@@ -81,9 +83,33 @@ const nastyValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
 );
 const FIELDS = [
-  'id', 'name', 'description', 'logoUrl', 'tagColor', 'selfRegistration', 'signIn', 'profileSchema', 'metadataSchema', 'passwordPolicy', 'lockout',
-  'email', 'mode', 'password', 'emailVerified', 'phone', 'status', 'profile', 'metadata', 'revoke',
-  'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'tokenEndpointAuthMethod', 'backchannelLogoutUri', 'jwks', 'parentId',
+  'id',
+  'name',
+  'description',
+  'logoUrl',
+  'tagColor',
+  'selfRegistration',
+  'signIn',
+  'profileSchema',
+  'metadataSchema',
+  'passwordPolicy',
+  'lockout',
+  'email',
+  'mode',
+  'password',
+  'emailVerified',
+  'phone',
+  'status',
+  'profile',
+  'metadata',
+  'revoke',
+  'redirectUris',
+  'postLogoutRedirectUris',
+  'grantTypes',
+  'tokenEndpointAuthMethod',
+  'backchannelLogoutUri',
+  'jwks',
+  'parentId',
 ];
 const knownShapes = fc.dictionary(fc.constantFrom(...FIELDS), nastyValue, { maxKeys: 6 }).map((value) => JSON.stringify(value));
 const body = fc.oneof(
@@ -95,7 +121,15 @@ const body = fc.oneof(
   fc.constantFrom('{"a":', '[', '{"name": "x",}', 'NaN', '{"__proto__": {"admin": true}}', '"just a string"', '12345678901234567890e999'),
   fc.constant(JSON.stringify({ name: 'x'.repeat(70_000) })), // over the body limit
 );
-const contentType = fc.constantFrom('application/json', 'application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/merge-patch+json', undefined);
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'application/merge-patch+json',
+  undefined,
+);
 
 /** Lone surrogates cannot be percent-encoded; a client sends U+FFFD bytes in their place. */
 const encode = (text: string) => encodeURIComponent(Buffer.from(text, 'utf8').toString('utf8'));
@@ -112,7 +146,9 @@ describe('fuzzing what clients send', () => {
         fc.option(pathId, { freq: 3 }),
         body,
         contentType,
-        fc.dictionary(fc.constantFrom('limit', 'cursor', 'email', 'status', 'action', 'actor', 'since', 'until', 'outcome', 'nested'), nastyString, { maxKeys: 3 }),
+        fc.dictionary(fc.constantFrom('limit', 'cursor', 'email', 'status', 'action', 'actor', 'since', 'until', 'outcome', 'nested'), nastyString, {
+          maxKeys: 3,
+        }),
         fc.constantFrom('admin', 'admin', 'admin', 'pool', 'garbage'),
         async ([method, template], fuzzId, payload, type, query, auth) => {
           // The real pool is never deleted: later runs need it.
@@ -124,7 +160,11 @@ describe('fuzzing what clients send', () => {
             .replace(/:(\w+)/g, (_all, name: string) => idFor(name, undefined, fuzzId ?? undefined));
           const search = new URLSearchParams(query).toString();
           const authorization =
-            auth === 'admin' ? `Bearer ${tarn.adminToken}` : auth === 'pool' ? `Basic ${Buffer.from(`${pool.id}:${pool.secret}`).toString('base64')}` : `Basic ${Buffer.from(String(fuzzId ?? '')).toString('base64')}`;
+            auth === 'admin'
+              ? `Bearer ${tarn.adminToken}`
+              : auth === 'pool'
+                ? `Basic ${Buffer.from(`${pool.id}:${pool.secret}`).toString('base64')}`
+                : `Basic ${Buffer.from(String(fuzzId ?? '')).toString('base64')}`;
           const response = await fetch(`${tarn.url}${path}${search ? `?${search}` : ''}`, {
             method,
             headers: { authorization, ...(type ? { 'content-type': type } : {}) },
@@ -133,7 +173,11 @@ describe('fuzzing what clients send', () => {
           await response.arrayBuffer();
           if (response.status >= 500) failures.push(`${method} ${path} → ${response.status}`);
           // 431 and 414 come from Node's HTTP parser before any route runs.
-          if (response.status >= 400 && ![405, 414, 431].includes(response.status) && !/^application\/problem\+json/.test(response.headers.get('content-type') ?? '')) {
+          if (
+            response.status >= 400 &&
+            ![405, 414, 431].includes(response.status) &&
+            !/^application\/problem\+json/.test(response.headers.get('content-type') ?? '')
+          ) {
             failures.push(`${method} ${path} → ${response.status} without a problem document`);
           }
         },
@@ -154,18 +198,31 @@ describe('fuzzing what clients send', () => {
     const start = await startAuthorization(config, browser);
     const action = new URL(/action="([^"]+)"/.exec(start.page.html)![1]!.replace(/&amp;/g, '&'), tarn.url);
     const csrf = /name="csrf" value="([^"]+)"/.exec(start.page.html)![1]!;
-    const cookie = start.page.headers.getSetCookie().map((line) => line.split(';')[0]).join('; ');
+    const cookie = start.page.headers
+      .getSetCookie()
+      .map((line) => line.split(';')[0])
+      .join('; ');
     const failures: string[] = [];
     await fc.assert(
       fc.asyncProperty(
-        fc.record({ email: fc.option(nastyString), password: fc.option(nastyString), csrf: fc.oneof(fc.constant(csrf), nastyString), extra: fc.option(nastyString) }),
+        fc.record({
+          email: fc.option(nastyString),
+          password: fc.option(nastyString),
+          csrf: fc.oneof(fc.constant(csrf), nastyString),
+          extra: fc.option(nastyString),
+        }),
         fc.constantFrom('form', 'form', 'form', 'raw', 'json'),
         fc.option(pathId, { freq: 4 }),
         fc.constantFrom('login', 'login', 'login', 'consent', 'abort', 'fuzz-uid'),
         async (fields, encoding, raw, target) => {
           const form = new URLSearchParams();
           for (const [name, value] of Object.entries(fields)) if (value !== null) form.set(name, value);
-          const url = target === 'login' ? action.href : target === 'fuzz-uid' ? `${pool.issuer}/interaction/${encode(raw ?? 'x')}/login` : action.href.replace(/\/login$/, `/${target}`);
+          const url =
+            target === 'login'
+              ? action.href
+              : target === 'fuzz-uid'
+                ? `${pool.issuer}/interaction/${encode(raw ?? 'x')}/login`
+                : action.href.replace(/\/login$/, `/${target}`);
           const response = await fetch(url, {
             method: target === 'abort' ? 'GET' : 'POST',
             redirect: 'manual',

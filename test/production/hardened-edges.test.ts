@@ -168,7 +168,10 @@ describe('rate limits on failures', () => {
       const attempt = (secret: string) =>
         fetch(`${pool.issuer}/token`, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${app.clientId}:${secret}`).toString('base64')}` },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: `Basic ${Buffer.from(`${app.clientId}:${secret}`).toString('base64')}`,
+          },
           body: 'grant_type=client_credentials',
         });
       expect((await attempt('guess-1')).status).toBe(401);

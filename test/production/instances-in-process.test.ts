@@ -54,7 +54,7 @@ describe('changes made through one instance reach the other within the bound', (
     expect(await eventually(async () => (await kids(b, pool.id)).every((kid) => !revoked.includes(kid)))).toBe(true);
   });
 
-  it('pool settings: B\'s hosted pages show the new name', async () => {
+  it("pool settings: B's hosted pages show the new name", async () => {
     const pool = await createPool(a, { name: 'Old Name' });
     const app = await createClient(a, pool.id);
     const url = `${b.url}/pools/${pool.id}/auth?${new URLSearchParams({ client_id: app.clientId, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT_URI, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`;
@@ -69,7 +69,10 @@ describe('changes made through one instance reach the other within the bound', (
     const grant = () =>
       fetch(`${b.url}/pools/${pool.id}/token`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64')}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64')}`,
+        },
         body: 'grant_type=client_credentials',
       });
     expect((await grant()).status).toBe(200);

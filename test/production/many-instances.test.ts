@@ -103,7 +103,11 @@ describe('two Tarn processes on one PostgreSQL', () => {
 
   it('stops B from signing with or accepting a key that A rotated with revoke', async () => {
     lb.target = a.url;
-    const app = await admin('POST', `/pools/${poolId}/clients`, { name: 'Key Watcher', redirectUris: [REDIRECT_URI], postLogoutRedirectUris: ['http://rp.example.test/bye'] });
+    const app = await admin('POST', `/pools/${poolId}/clients`, {
+      name: 'Key Watcher',
+      redirectUris: [REDIRECT_URI],
+      postLogoutRedirectUris: ['http://rp.example.test/bye'],
+    });
     const password = `pw-${randomBytes(8).toString('hex')}`;
     await admin('POST', `/pools/${poolId}/users`, { email: 'grace@example.test', mode: 'password', password });
     const config = await discover(`${lb.url}/pools/${poolId}`, app.body.clientId, app.body.clientSecret);

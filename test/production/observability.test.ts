@@ -37,7 +37,9 @@ describe('logs', () => {
     // A wrong password first: failures must not log what was typed either.
     const wrong = `wrong-${user.password}`;
     const { tokens, callback, browser } = await signIn(config, tarn.url, user);
-    const login = await browser.get(`${pool.issuer}/auth?${new URLSearchParams({ client_id: app.clientId, response_type: 'code', scope: 'openid', redirect_uri: 'http://rp.example.test/callback', prompt: 'login', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`);
+    const login = await browser.get(
+      `${pool.issuer}/auth?${new URLSearchParams({ client_id: app.clientId, response_type: 'code', scope: 'openid', redirect_uri: 'http://rp.example.test/callback', prompt: 'login', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`,
+    );
     await browser.submit(login, { email: user.email, password: wrong });
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
     await oidc.fetchUserInfo(config, refreshed.access_token, user.id);
@@ -78,16 +80,18 @@ describe('logs', () => {
     expect(adminLine).toMatchObject({ poolId: pool.id, status: 201 });
   });
 
-  it('echoes a caller\'s request id and logs it', async () => {
+  it("echoes a caller's request id and logs it", async () => {
     const response = await fetch(`${tarn.url}/healthz`, { headers: { 'x-request-id': 'trace-me-123' } });
     expect(response.headers.get('x-request-id')).toBe('trace-me-123');
     expect(lines.some((line) => line.includes('"reqId":"trace-me-123"') && line.includes('"route":"/healthz"'))).toBe(true);
   });
 
-  it('keep who deleted a pool, since the pool\'s audit trail is deleted with it', async () => {
+  it("keep who deleted a pool, since the pool's audit trail is deleted with it", async () => {
     const pool = await createPool(tarn);
     expect((await tarn.admin('DELETE', `/pools/${pool.id}`)).status).toBe(204);
-    const line = lines.map((text) => JSON.parse(text) as Record<string, any>).find((entry) => entry.msg === 'audit event of a deleted pool' && entry.poolId === pool.id);
+    const line = lines
+      .map((text) => JSON.parse(text) as Record<string, any>)
+      .find((entry) => entry.msg === 'audit event of a deleted pool' && entry.poolId === pool.id);
     expect(line).toMatchObject({ action: 'pool.delete', actor: { kind: 'admin' }, target: { type: 'pool', id: pool.id } });
   });
 });

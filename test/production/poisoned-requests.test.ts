@@ -72,9 +72,17 @@ it('a NUL in a token or client id is an unknown token or client, never a 5xx, an
   expect(bad).toMatchObject({ status: 200, body: { active: false } });
 
   // In the Authorization header, the provider refuses it as badly encoded; in the body, no client has that id.
-  const inHeader = await postForm(`${pool.issuer}/token`, { grant_type: 'client_credentials' }, { clientId: `${app.clientId}\u0000`, clientSecret: app.clientSecret });
+  const inHeader = await postForm(
+    `${pool.issuer}/token`,
+    { grant_type: 'client_credentials' },
+    { clientId: `${app.clientId}\u0000`, clientSecret: app.clientSecret },
+  );
   expect(inHeader).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
-  const inBody = await postForm(`${pool.issuer}/token`, { grant_type: 'client_credentials', client_secret: app.clientSecret! }, { clientId: `${app.clientId}\u0000` });
+  const inBody = await postForm(
+    `${pool.issuer}/token`,
+    { grant_type: 'client_credentials', client_secret: app.clientSecret! },
+    { clientId: `${app.clientId}\u0000` },
+  );
   expect(inBody).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
 });
 

@@ -46,9 +46,30 @@ const ENDPOINTS: Endpoint[] = [
     path: '/auth',
     methods: ['GET', 'POST'],
     params: [
-      'client_id', 'response_type', 'redirect_uri', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'prompt', 'max_age',
-      'login_hint', 'ui_locales', 'claims_locales', 'claims', 'acr_values', 'id_token_hint', 'resource', 'response_mode', 'request', 'request_uri',
-      'display', 'registration', 'dpop_jkt', 'authorization_details',
+      'client_id',
+      'response_type',
+      'redirect_uri',
+      'scope',
+      'state',
+      'nonce',
+      'code_challenge',
+      'code_challenge_method',
+      'prompt',
+      'max_age',
+      'login_hint',
+      'ui_locales',
+      'claims_locales',
+      'claims',
+      'acr_values',
+      'id_token_hint',
+      'resource',
+      'response_mode',
+      'request',
+      'request_uri',
+      'display',
+      'registration',
+      'dpop_jkt',
+      'authorization_details',
     ],
   },
   {
@@ -56,11 +77,28 @@ const ENDPOINTS: Endpoint[] = [
     path: '/token',
     methods: ['POST'],
     params: [
-      'grant_type', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'scope', 'resource', 'device_code', 'client_id', 'client_secret',
-      'client_assertion', 'client_assertion_type', 'audience', 'authorization_details',
+      'grant_type',
+      'code',
+      'redirect_uri',
+      'code_verifier',
+      'refresh_token',
+      'scope',
+      'resource',
+      'device_code',
+      'client_id',
+      'client_secret',
+      'client_assertion',
+      'client_assertion_type',
+      'audience',
+      'authorization_details',
     ],
   },
-  { name: 'introspection', path: '/token/introspection', methods: ['POST'], params: ['token', 'token_type_hint', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] },
+  {
+    name: 'introspection',
+    path: '/token/introspection',
+    methods: ['POST'],
+    params: ['token', 'token_type_hint', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type'],
+  },
   { name: 'revocation', path: '/token/revocation', methods: ['POST'], params: ['token', 'token_type_hint', 'client_id', 'client_secret'] },
   { name: 'userinfo', path: '/userinfo', methods: ['GET', 'POST'], params: ['access_token', 'claims', 'scope'] },
   {
@@ -70,7 +108,12 @@ const ENDPOINTS: Endpoint[] = [
     params: ['id_token_hint', 'post_logout_redirect_uri', 'state', 'client_id', 'logout_hint', 'ui_locales', 'xsrf', 'logout'],
   },
   { name: 'end session confirmation', path: '/session/end/confirm', methods: ['POST'], params: ['xsrf', 'logout'] },
-  { name: 'device authorization', path: '/device/auth', methods: ['POST'], params: ['client_id', 'client_secret', 'scope', 'resource', 'login_hint', 'acr_values', 'claims', 'max_age', 'nonce', 'ui_locales'] },
+  {
+    name: 'device authorization',
+    path: '/device/auth',
+    methods: ['POST'],
+    params: ['client_id', 'client_secret', 'scope', 'resource', 'login_hint', 'acr_values', 'claims', 'max_age', 'nonce', 'ui_locales'],
+  },
   { name: 'device user code', path: '/device', methods: ['GET', 'POST'], params: ['user_code', 'xsrf', 'confirm', 'abort'] },
 ];
 
@@ -79,9 +122,28 @@ type Value = { text: string } | { raw: string };
 
 const RAW_FRAGMENTS = ['%00', '%ED%A0%80', '%ED%B0%80', '%C0%80', '%FF%FE', '%E2%82', '%', '%zz', '%%00', '+', '&&', '=', '%u0000', '\u0000', 'a%00b'];
 const NASTY = [
-  '\u0000', 'a\u0000b', '\ud800', 'x\udc00y', '\udbff\udbff', '\ufffe\uffff', '\u2028\u2029', '\u001b[31m',
-  "' OR '1'='1", '<script>alert(1)</script>', '${7*7}', '../../etc/passwd', '__proto__', 'constructor', 'null', 'undefined', '[]', '{}',
-  'urn:ietf:params:oauth:request_uri:x', 'http://169.254.169.254/latest', 'javascript:alert(1)', '😀👩‍👩‍👧‍👦 ﷽',
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  'x\udc00y',
+  '\udbff\udbff',
+  '\ufffe\uffff',
+  '\u2028\u2029',
+  '\u001b[31m',
+  "' OR '1'='1",
+  '<script>alert(1)</script>',
+  '${7*7}',
+  '../../etc/passwd',
+  '__proto__',
+  'constructor',
+  'null',
+  'undefined',
+  '[]',
+  '{}',
+  'urn:ietf:params:oauth:request_uri:x',
+  'http://169.254.169.254/latest',
+  'javascript:alert(1)',
+  '😀👩‍👩‍👧‍👦 ﷽',
 ];
 
 let tarn: RunningTarn;
@@ -95,20 +157,43 @@ let bystander: { clientId: string; clientSecret: string; token: string };
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
   // No failure limits: every request must reach the code under test.
-  tarn = await startTarn({ RATE_LIMIT_ADMIN_FAILURES: '0', RATE_LIMIT_LOGIN_FAILURES: '0', RATE_LIMIT_TOKEN_FAILURES: '0' }, undefined, { log: createLogger('warn', sink) });
+  tarn = await startTarn({ RATE_LIMIT_ADMIN_FAILURES: '0', RATE_LIMIT_LOGIN_FAILURES: '0', RATE_LIMIT_TOKEN_FAILURES: '0' }, undefined, {
+    log: createLogger('warn', sink),
+  });
   const pool = await createPool(tarn);
   issuer = pool.issuer;
-  const app = await createClient(tarn, pool.id, { grantTypes: ['authorization_code', 'refresh_token', DEVICE_GRANT], postLogoutRedirectUris: ['http://rp.example.test/bye'] });
+  const app = await createClient(tarn, pool.id, {
+    grantTypes: ['authorization_code', 'refresh_token', DEVICE_GRANT],
+    postLogoutRedirectUris: ['http://rp.example.test/bye'],
+  });
   realClient = { clientId: app.clientId, clientSecret: app.clientSecret! };
   const user = await createUser(tarn, pool.id);
   const { tokens } = await signIn(await discover(issuer, app.clientId, app.clientSecret), tarn.url, user, { scope: 'openid profile email offline_access' });
   const other = await createClient(tarn, pool.id, { grantTypes: ['client_credentials'], redirectUris: [] });
-  const token = (await postForm(`${issuer}/token`, { grant_type: 'client_credentials' }, { clientId: other.clientId, clientSecret: other.clientSecret })).body.access_token as string;
+  const token = (await postForm(`${issuer}/token`, { grant_type: 'client_credentials' }, { clientId: other.clientId, clientSecret: other.clientSecret })).body
+    .access_token as string;
   bystander = { clientId: other.clientId, clientSecret: other.clientSecret!, token };
   real = [
-    app.clientId, app.clientSecret!, REDIRECT_URI, 'code', 'openid', 'openid profile email offline_access', 'S256', 'authorization_code', 'refresh_token',
-    'client_credentials', DEVICE_GRANT, 'access_token', 'refresh_token', 'consent', 'login none', tokens.access_token, tokens.refresh_token!, tokens.id_token!,
-    'http://rp.example.test/bye', 'yes',
+    app.clientId,
+    app.clientSecret!,
+    REDIRECT_URI,
+    'code',
+    'openid',
+    'openid profile email offline_access',
+    'S256',
+    'authorization_code',
+    'refresh_token',
+    'client_credentials',
+    DEVICE_GRANT,
+    'access_token',
+    'refresh_token',
+    'consent',
+    'login none',
+    tokens.access_token,
+    tokens.refresh_token!,
+    tokens.id_token!,
+    'http://rp.example.test/bye',
+    'yes',
   ];
 });
 afterAll(async () => {
@@ -132,12 +217,20 @@ const value: () => fc.Arbitrary<Value> = () =>
 /** UTF-8 percent-encoding, as a client does (an unpaired surrogate goes as U+FFFD's bytes). */
 function encode(value: Value): string {
   if ('raw' in value) return value.raw;
-  return [...Buffer.from(value.text, 'utf8')].map((byte) => (/[A-Za-z0-9\-._~]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return [...Buffer.from(value.text, 'utf8')]
+    .map((byte) => (/[A-Za-z0-9\-._~]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`))
+    .join('');
 }
 
 /** [name, values]: one value, or several (the parameter repeated), or none. */
 const parameters = (names: string[]) =>
-  fc.array(fc.tuple(fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...names) }, { weight: 1, arbitrary: fc.constantFrom(...NASTY) }), fc.array(value(), { minLength: 1, maxLength: 3 })), { maxLength: 8 });
+  fc.array(
+    fc.tuple(
+      fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...names) }, { weight: 1, arbitrary: fc.constantFrom(...NASTY) }),
+      fc.array(value(), { minLength: 1, maxLength: 3 }),
+    ),
+    { maxLength: 8 },
+  );
 
 const encodings = fc.constantFrom('query', 'form', 'form', 'form', 'json', 'raw');
 const authentication = fc.constantFrom('none', 'none', 'basic', 'basic-nasty', 'bearer-real', 'bearer-nasty');
@@ -168,7 +261,15 @@ function send(method: string, url: string, headers: Record<string, string>, body
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const outgoing = request(
-      { host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method, headers: { ...headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) }, agent: false, maxHeaderSize: 1 << 20 },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: `${target.pathname}${target.search}`,
+        method,
+        headers: { ...headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) },
+        agent: false,
+        maxHeaderSize: 1 << 20,
+      },
       (answer) => {
         answer.resume();
         answer.on('end', () => resolve(answer.statusCode ?? 0));
@@ -215,10 +316,20 @@ it('never answers a protocol endpoint with a 5xx, and never fails the requests b
         if (method === 'POST' && encoding !== 'query') {
           if (encoding === 'json') {
             // JSON keeps an unpaired surrogate as the escape \udXXX.
-            body = JSON.stringify(Object.fromEntries(params.map(([name, values]) => [name, values.length === 1 ? ('text' in values[0]! ? values[0].text : values[0]!.raw) : values.map((v) => ('text' in v ? v.text : v.raw))])));
+            body = JSON.stringify(
+              Object.fromEntries(
+                params.map(([name, values]) => [
+                  name,
+                  values.length === 1 ? ('text' in values[0]! ? values[0].text : values[0]!.raw) : values.map((v) => ('text' in v ? v.text : v.raw)),
+                ]),
+              ),
+            );
             type = 'application/json';
           } else {
-            body = encoding === 'raw' ? params.map(([name, values]) => `${name}=${values.map((v) => ('text' in v ? v.text : v.raw)).join(',')}`).join('&') : pairs.join('&');
+            body =
+              encoding === 'raw'
+                ? params.map(([name, values]) => `${name}=${values.map((v) => ('text' in v ? v.text : v.raw)).join(',')}`).join('&')
+                : pairs.join('&');
             type = 'application/x-www-form-urlencoded';
           }
         }

@@ -34,7 +34,8 @@ it('answers /me and /me/passkeys with 503 and Retry-After while the database is 
   const user = await createUser(tarn, pool.id);
   const config = await discover(pool.issuer, app.clientId, app.clientSecret);
   const { tokens } = await signIn(config, tarn.url, user, { scope: 'openid', declinePasskey: true });
-  const me = (path: string) => fetch(`${pool.issuer}${path}`, { headers: { authorization: `Bearer ${tokens.access_token}` }, signal: AbortSignal.timeout(15_000) });
+  const me = (path: string) =>
+    fetch(`${pool.issuer}${path}`, { headers: { authorization: `Bearer ${tokens.access_token}` }, signal: AbortSignal.timeout(15_000) });
   expect((await me('/me')).status).toBe(200);
 
   // A clean stop: artifacts are committed asynchronously (ADR 0700), and an immediate one may lose the token.

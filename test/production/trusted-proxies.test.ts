@@ -38,7 +38,9 @@ it('throttles failed sign-ins by the address the proxy appended, whatever the cl
 
   // Another client behind the same proxy is not punished for the first one's failures.
   browser.headers = { 'x-forwarded-for': `${REAL_CLIENT}, 203.0.113.8` };
-  const neighbour = await browser.get(`${tarn.url}/pools/${pool.id}/auth?${new URLSearchParams({ client_id: app.clientId, response_type: 'code', scope: 'openid', redirect_uri: 'http://rp.example.test/callback', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`);
+  const neighbour = await browser.get(
+    `${tarn.url}/pools/${pool.id}/auth?${new URLSearchParams({ client_id: app.clientId, response_type: 'code', scope: 'openid', redirect_uri: 'http://rp.example.test/callback', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`,
+  );
   const wrongAgain = await browser.submit(neighbour, { email: user.email, password: 'wrong-again' });
   expect(wrongAgain.status).toBe(401);
 

@@ -10,7 +10,6 @@ import { setupPool, type PoolSetup } from '../support/protocol.js';
 import { signIn } from '../support/relying-party.js';
 import { metricValue, startTarnProcess, stopAllTarnProcesses, waitFor, type TarnProcess } from '../support/tarn-process.js';
 
-
 const LOGGED_OUT = 'http://rp.example.test/logged-out';
 const DELIVERED = 'tarn_backchannel_logout_deliveries_total{outcome="delivered"}';
 const FAILED = 'tarn_backchannel_logout_deliveries_total{outcome="failed"}';
@@ -50,7 +49,11 @@ it('a deployment that allows loopback delivers; after it narrows OUTGOING_NETWOR
   try {
     setup = await setupPool(first, { postLogoutRedirectUris: [LOGGED_OUT], backchannelLogoutUri: receiverUrl });
     // Link-local (cloud metadata) is never opened by "loopback" or "private".
-    const metadataService = await first.admin('POST', `/pools/${setup.pool.id}/clients`, { name: 'Probe', redirectUris: ['http://rp.example.test/cb'], backchannelLogoutUri: 'http://169.254.169.254/latest/meta-data/' });
+    const metadataService = await first.admin('POST', `/pools/${setup.pool.id}/clients`, {
+      name: 'Probe',
+      redirectUris: ['http://rp.example.test/cb'],
+      backchannelLogoutUri: 'http://169.254.169.254/latest/meta-data/',
+    });
     expect(metadataService.status).toBe(400);
     expect(metadataService.body.errors).toEqual([expect.objectContaining({ field: 'backchannelLogoutUri' })]);
 
@@ -66,19 +69,28 @@ it('a deployment that allows loopback delivers; after it narrows OUTGOING_NETWOR
   // Phase 2: the same data, restarted with the default policy (public addresses only).
   const second = await startTarnProcess({ dataDir: first.dataDir, masterKey: first.masterKey });
   try {
-    const refused = await second.admin('POST', `/pools/${setup.pool.id}/clients`, { name: 'Loopback', redirectUris: ['http://rp.example.test/cb'], backchannelLogoutUri: receiverUrl });
+    const refused = await second.admin('POST', `/pools/${setup.pool.id}/clients`, {
+      name: 'Loopback',
+      redirectUris: ['http://rp.example.test/cb'],
+      backchannelLogoutUri: receiverUrl,
+    });
     expect(refused.status).toBe(400);
     expect(refused.headers.get('content-type')).toContain('application/problem+json');
     expect(refused.body.errors).toEqual([expect.objectContaining({ field: 'backchannelLogoutUri', detail: expect.stringContaining('127.0.0.1') })]);
 
-    const config = await oidc.discovery(new URL(setup.pool.issuer.replace(first.url, second.url)), setup.app.clientId, setup.app.clientSecret, undefined, { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(new URL(setup.pool.issuer.replace(first.url, second.url)), setup.app.clientId, setup.app.clientSecret, undefined, {
+      execute: [oidc.allowInsecureRequests],
+    });
     await signInAndOut(second, { ...setup, config });
     await waitFor(async () => (await metricValue(second.url, FAILED)) === 1, 'the failed delivery to be counted', 20_000);
     // Refused before connecting: the receiver saw nothing more.
     expect(received).toHaveLength(1);
     expect(await metricValue(second.url, DELIVERED)).toBe(0);
 
-    const logged = second.output().split('\n').filter((line) => line.includes('back-channel logout not delivered'));
+    const logged = second
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('back-channel logout not delivered'));
     expect(logged).toHaveLength(1);
     const entry = JSON.parse(logged[0]!);
     expect(entry).toMatchObject({ poolId: setup.pool.id, clientId: setup.app.clientId, destination: receiverUrl });

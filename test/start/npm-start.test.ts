@@ -68,7 +68,12 @@ it('npm start on an empty data directory serves discovery and prints the admin t
     // PGlite's files and the generated master key live in the data directory.
     expect(readdirSync(dataDir).sort()).toEqual(['master.key', 'pglite']);
     // The admin token is printed once on stdout, never inside a log line.
-    expect(output.out().split('\n').filter((line) => line.startsWith('{') && line.includes(token!))).toEqual([]);
+    expect(
+      output
+        .out()
+        .split('\n')
+        .filter((line) => line.startsWith('{') && line.includes(token!)),
+    ).toEqual([]);
   } finally {
     // npm does not pass SIGTERM on to its script: signal the whole process group, as a terminal would.
     process.kill(-child.pid!, 'SIGTERM');
@@ -77,7 +82,10 @@ it('npm start on an empty data directory serves discovery and prints the admin t
   // The server drains and stops listening.
   let down = false;
   for (let i = 0; i < 150 && !down; i += 1) {
-    down = await fetch(`${url}/healthz`).then(() => false, () => true);
+    down = await fetch(`${url}/healthz`).then(
+      () => false,
+      () => true,
+    );
     if (!down) await new Promise((resolve) => setTimeout(resolve, 100));
   }
   expect(down).toBe(true);
@@ -90,6 +98,9 @@ it('a bad configuration stops the start with one clear line', async () => {
   const output = collect(child);
   const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
   expect(code).not.toBe(0);
-  const lines = output.out().split('\n').filter((line) => line.startsWith('tarn:'));
+  const lines = output
+    .out()
+    .split('\n')
+    .filter((line) => line.startsWith('tarn:'));
   expect(lines).toEqual(['tarn: configuration error: PORT must be an integer from 0 to 65535, got "not-a-port"']);
 });

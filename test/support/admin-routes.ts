@@ -4,7 +4,9 @@ import { createAdminRouter } from '../../src/admin/admin.router.js';
 export function adminRouteTemplates(): [string, string][] {
   // Services are only captured at registration; a stand-in for each is enough to list routes.
   const stub = new Proxy({}, { get: () => ({}) }) as Record<string, unknown>;
-  const deps = new Proxy({ adminToken: 'x'.repeat(32), bodyLimitBytes: 1024 } as Record<string, unknown>, { get: (target, key: string) => target[key] ?? stub });
+  const deps = new Proxy({ adminToken: 'x'.repeat(32), bodyLimitBytes: 1024 } as Record<string, unknown>, {
+    get: (target, key: string) => target[key] ?? stub,
+  });
   const router = createAdminRouter(deps as unknown as Parameters<typeof createAdminRouter>[0]);
   const routes: [string, string][] = [];
   for (const layer of router.stack) {

@@ -103,7 +103,16 @@ OIDCDefaultLoggedOutURL ${url}/logged-out.html
       return '';
     }
   };
-  await waitFor(async () => gone || (await fetch(`${url}/logged-out.html`).then((r) => r.ok, () => false)), 'Apache to listen', 20_000);
+  await waitFor(
+    async () =>
+      gone ||
+      (await fetch(`${url}/logged-out.html`).then(
+        (r) => r.ok,
+        () => false,
+      )),
+    'Apache to listen',
+    20_000,
+  );
   if (gone) throw new Error(`Apache did not start: ${out}\n${errorLog()}`);
   return {
     url,

@@ -12,7 +12,11 @@ export async function seriousViolations(page: Page): Promise<string[]> {
   // Evaluated through the DevTools protocol, so the page's CSP does not stop it.
   await page.evaluate(axe.source);
   const violations = await page.evaluate(async () => {
-    const run = (globalThis as unknown as { axe: { run: (context: Document) => Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }> } }).axe.run;
+    const run = (
+      globalThis as unknown as {
+        axe: { run: (context: Document) => Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }> };
+      }
+    ).axe.run;
     const result = await run(document);
     return result.violations.map((item) => ({ id: item.id, impact: item.impact, targets: item.nodes.map((node) => JSON.stringify(node.target)) }));
   });

@@ -25,7 +25,9 @@ export class Browser {
 
   private cookieHeader(url: URL): string {
     return this.cookies
-      .filter((cookie) => url.pathname === cookie.path || url.pathname.startsWith(cookie.path.endsWith('/') ? cookie.path : `${cookie.path}/`) || cookie.path === '/')
+      .filter(
+        (cookie) => url.pathname === cookie.path || url.pathname.startsWith(cookie.path.endsWith('/') ? cookie.path : `${cookie.path}/`) || cookie.path === '/',
+      )
       .map((cookie) => `${cookie.name}=${cookie.value}`)
       .join('; ');
   }
@@ -38,7 +40,9 @@ export class Browser {
       const value = pair.slice(eq + 1);
       const pathAttr = attributes.find((attribute) => attribute.toLowerCase().startsWith('path='));
       const path = pathAttr ? pathAttr.slice(5) : url.pathname.replace(/\/[^/]*$/, '') || '/';
-      const expired = attributes.some((attribute) => /^expires=/i.test(attribute) && new Date(attribute.slice(8)).getTime() < Date.now()) || attributes.some((a) => /^max-age=0$/i.test(a));
+      const expired =
+        attributes.some((attribute) => /^expires=/i.test(attribute) && new Date(attribute.slice(8)).getTime() < Date.now()) ||
+        attributes.some((a) => /^max-age=0$/i.test(a));
       this.cookies = this.cookies.filter((cookie) => !(cookie.name === name && cookie.path === path));
       if (!expired && value !== '') this.cookies.push({ name, value, path });
     }
@@ -115,5 +119,7 @@ export function decodeEntities(text: string): string {
 
 /** The visible text of a page, for asserting what a person would read. */
 export function visibleText(html: string): string {
-  return decodeEntities(html.replace(/<head[\s\S]*?<\/head>/, '').replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ').trim();
+  return decodeEntities(html.replace(/<head[\s\S]*?<\/head>/, '').replace(/<[^>]+>/g, ' '))
+    .replace(/\s+/g, ' ')
+    .trim();
 }

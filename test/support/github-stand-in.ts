@@ -77,7 +77,11 @@ export async function startGitHubStandIn(clientId: string, clientSecret: string)
     const account = token ? tokens.get(token) : undefined;
     if (url.pathname === '/user' || url.pathname === '/user/emails') {
       if (!account) return json(401, { message: 'Requires authentication' });
-      if (url.pathname === '/user/emails') return json(200, account.emails.map((entry) => ({ ...entry, visibility: entry.primary ? 'public' : null })));
+      if (url.pathname === '/user/emails')
+        return json(
+          200,
+          account.emails.map((entry) => ({ ...entry, visibility: entry.primary ? 'public' : null })),
+        );
       return json(200, { login: account.login, id: account.id, name: account.name, email: null, avatar_url: `https://avatars.example.test/u/${account.id}` });
     }
     return json(404, { message: 'Not Found' });

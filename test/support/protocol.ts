@@ -38,7 +38,12 @@ export type Navigation = Page & { leftTo?: string };
  * Follows an authorization request through the hosted pages: signs in when the login
  * page shows (and a user is given), allows (or denies) when the consent page shows.
  */
-export async function authorize(browser: Browser, url: string, user?: { email: string; password: string }, options: { consent?: boolean } = {}): Promise<Navigation> {
+export async function authorize(
+  browser: Browser,
+  url: string,
+  user?: { email: string; password: string },
+  options: { consent?: boolean } = {},
+): Promise<Navigation> {
   let page: Navigation = await browser.get(url);
   if (!page.leftTo && user && page.html.includes('name="password"')) {
     page = await browser.submit(page, { email: user.email, password: user.password });

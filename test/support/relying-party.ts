@@ -58,7 +58,12 @@ export async function finishAuthorization(config: oidc.Configuration, leftTo: st
   return { tokens, callback };
 }
 
-export async function signIn(config: oidc.Configuration, origin: string, user: { email: string; password: string }, options: SignInOptions = {}): Promise<SignInResult> {
+export async function signIn(
+  config: oidc.Configuration,
+  origin: string,
+  user: { email: string; password: string },
+  options: SignInOptions = {},
+): Promise<SignInResult> {
   const browser = options.browser ?? new Browser(origin);
   const start = await startAuthorization(config, browser, options);
   let page: Page & { leftTo?: string } = start.page;
@@ -75,7 +80,10 @@ export async function signIn(config: oidc.Configuration, origin: string, user: {
 }
 
 /** The usual cast of a sign-in story: a pool, a confidential application, a user, and the RP's configuration. */
-export async function setUpSignIn(tarn: RunningTarn, fields: { pool?: Record<string, unknown>; client?: Record<string, unknown>; user?: Record<string, unknown> } = {}) {
+export async function setUpSignIn(
+  tarn: RunningTarn,
+  fields: { pool?: Record<string, unknown>; client?: Record<string, unknown>; user?: Record<string, unknown> } = {},
+) {
   const pool = await createPool(tarn, fields.pool);
   const app = await createClient(tarn, pool.id, fields.client);
   const user = await createUser(tarn, pool.id, fields.user);

@@ -36,11 +36,20 @@ it.each([
   [{ TARN_ADMIN_TOKEN: 'short' }, 'TARN_ADMIN_TOKEN must be at least 16 characters'],
   [{ TARN_MASTER_KEY: 'abcd' }, 'TARN_MASTER_KEY must be 32 bytes as 64 hex characters or 43 base64url characters'],
   // Characters outside the base64url alphabet used to be skipped, decoding a typo into another key.
-  [{ TARN_MASTER_KEY: `${randomBytes(32).toString('base64url').slice(0, 42)}!` }, 'TARN_MASTER_KEY must be 32 bytes as 64 hex characters or 43 base64url characters'],
-  [{ TARN_MASTER_KEY: `${randomBytes(32).toString('base64url').slice(0, 20)}.${randomBytes(32).toString('base64url').slice(0, 23)}` }, 'TARN_MASTER_KEY must be 32 bytes as 64 hex characters or 43 base64url characters'],
+  [
+    { TARN_MASTER_KEY: `${randomBytes(32).toString('base64url').slice(0, 42)}!` },
+    'TARN_MASTER_KEY must be 32 bytes as 64 hex characters or 43 base64url characters',
+  ],
+  [
+    { TARN_MASTER_KEY: `${randomBytes(32).toString('base64url').slice(0, 20)}.${randomBytes(32).toString('base64url').slice(0, 23)}` },
+    'TARN_MASTER_KEY must be 32 bytes as 64 hex characters or 43 base64url characters',
+  ],
   [{ NODE_ENV: 'production', TARN_MASTER_KEY: strongKey, SMTP_URL: 'smtp://mail' }, 'TARN_ADMIN_TOKEN is required in production'],
   [{ NODE_ENV: 'production', TARN_ADMIN_TOKEN: strongToken, SMTP_URL: 'smtp://mail' }, 'TARN_MASTER_KEY is required in production'],
-  [{ NODE_ENV: 'production', TARN_ADMIN_TOKEN: strongToken, TARN_MASTER_KEY: strongKey }, 'SMTP_URL is required in production: invitations and sign-in codes must be mailed, not logged'],
+  [
+    { NODE_ENV: 'production', TARN_ADMIN_TOKEN: strongToken, TARN_MASTER_KEY: strongKey },
+    'SMTP_URL is required in production: invitations and sign-in codes must be mailed, not logged',
+  ],
   [{ NODE_ENV: 'production', TARN_ADMIN_TOKEN: 'a'.repeat(16), TARN_MASTER_KEY: strongKey, SMTP_URL: 'smtp://mail' }, weakToken],
   [{ NODE_ENV: 'production', TARN_ADMIN_TOKEN: 'password12345678', TARN_MASTER_KEY: strongKey, SMTP_URL: 'smtp://mail' }, weakToken],
   [{ NODE_ENV: 'production', TARN_ADMIN_TOKEN: strongToken, TARN_MASTER_KEY: '0'.repeat(64), SMTP_URL: 'smtp://mail' }, weakKey],
@@ -54,7 +63,13 @@ it.each([
 
 it('starts in production with random secrets and a mail transport, in either key encoding', () => {
   for (const key of [randomBytes(32).toString('hex'), randomBytes(32).toString('base64url')]) {
-    const config = loadConfig({ DATA_DIR: dataDir(), NODE_ENV: 'production', TARN_ADMIN_TOKEN: randomBytes(16).toString('hex'), TARN_MASTER_KEY: key, SMTP_URL: 'smtp://mail.example:25' });
+    const config = loadConfig({
+      DATA_DIR: dataDir(),
+      NODE_ENV: 'production',
+      TARN_ADMIN_TOKEN: randomBytes(16).toString('hex'),
+      TARN_MASTER_KEY: key,
+      SMTP_URL: 'smtp://mail.example:25',
+    });
     expect(config.masterKey).toHaveLength(32);
   }
 });

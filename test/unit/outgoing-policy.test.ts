@@ -26,7 +26,20 @@ afterAll(async () => {
 it('public only by default; private, loopback and CIDRs open what they name; link-local only by a CIDR', () => {
   const judge = (networks: string, address: string) => createOutgoingPolicy(networks, 1000).refusalFor(address) === undefined;
   expect(['8.8.8.8', '2606:4700::1111'].map((a) => judge('public', a))).toEqual([true, true]);
-  for (const address of ['127.0.0.1', '::1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', 'fe80::1', '::ffff:127.0.0.1', '::ffff:a9fe:a9fe', '0.0.0.0', '100.64.0.1', 'fd00::1']) {
+  for (const address of [
+    '127.0.0.1',
+    '::1',
+    '10.1.2.3',
+    '172.20.0.1',
+    '192.168.1.1',
+    '169.254.169.254',
+    'fe80::1',
+    '::ffff:127.0.0.1',
+    '::ffff:a9fe:a9fe',
+    '0.0.0.0',
+    '100.64.0.1',
+    'fd00::1',
+  ]) {
     expect([address, judge('public', address)]).toEqual([address, false]);
   }
   expect(['10.1.2.3', '172.20.0.1', '192.168.1.1', 'fd00::1'].every((a) => judge('public,private', a))).toBe(true);
@@ -48,7 +61,9 @@ it('registration refuses IP literals and localhost names outside the policy, and
 });
 
 it('a bad OUTGOING_NETWORKS stops the start with one line naming the variable', () => {
-  expect(() => loadConfig({ NODE_ENV: 'test', OUTGOING_NETWORKS: 'public,intranet', DATA_DIR: '/tmp/tarn-config-outgoing' })).toThrow(/^OUTGOING_NETWORKS: "intranet" is not public, private, loopback or a CIDR/);
+  expect(() => loadConfig({ NODE_ENV: 'test', OUTGOING_NETWORKS: 'public,intranet', DATA_DIR: '/tmp/tarn-config-outgoing' })).toThrow(
+    /^OUTGOING_NETWORKS: "intranet" is not public, private, loopback or a CIDR/,
+  );
   expect(() => loadConfig({ NODE_ENV: 'test', OUTGOING_NETWORKS: '10.0.0.0/33', DATA_DIR: '/tmp/tarn-config-outgoing' })).toThrow(/OUTGOING_NETWORKS/);
 });
 

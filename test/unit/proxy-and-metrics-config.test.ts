@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 const base = () => ({ DATA_DIR: mkdtempSync(join(tmpdir(), 'tarn-config-')) });
-const production = { NODE_ENV: 'production', TARN_ADMIN_TOKEN: 'x7Kp2QvR9mWz4LtB8nYc', TARN_MASTER_KEY: '0937e1ea3b0bdb0c8d367fc083e95f8007c91be07e521627ba3f122419fe4875', SMTP_URL: 'smtp://mail.example.test' };
+const production = {
+  NODE_ENV: 'production',
+  TARN_ADMIN_TOKEN: 'x7Kp2QvR9mWz4LtB8nYc',
+  TARN_MASTER_KEY: '0937e1ea3b0bdb0c8d367fc083e95f8007c91be07e521627ba3f122419fe4875',
+  SMTP_URL: 'smtp://mail.example.test',
+};
 
 it.each([
   [undefined, 0],
@@ -30,5 +35,8 @@ it('serves /metrics openly in development, not at all in production without a to
   expect(loadConfig(base()).metrics).toEqual({ mode: 'open' });
   expect(loadConfig({ ...base(), ...production }).metrics).toEqual({ mode: 'off' });
   expect(loadConfig({ ...base(), ...production, METRICS_TOKEN: 'open' }).metrics).toEqual({ mode: 'open' });
-  expect(loadConfig({ ...base(), ...production, METRICS_TOKEN: 'scrape-token-0123456789' }).metrics).toEqual({ mode: 'token', token: 'scrape-token-0123456789' });
+  expect(loadConfig({ ...base(), ...production, METRICS_TOKEN: 'scrape-token-0123456789' }).metrics).toEqual({
+    mode: 'token',
+    token: 'scrape-token-0123456789',
+  });
 });

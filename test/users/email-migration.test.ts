@@ -33,7 +33,9 @@ it('normalises stored emails and codes, leaving colliding rows untouched', async
   ];
   for (const [id, email] of rows) await sql`insert into users (pool_id, id, email, status) values ('mig', ${id}::uuid, ${email}, 'active')`.execute(db);
   await sql`insert into one_time_codes (pool_id, id, purpose, user_id, email, code_hash, created_at, expires_at)
-            values ('mig', 'otc_1', 'invitation', '00000000-0000-4000-8000-000000000001', ${'\uFF41lice@Example.COM'}, 'h', now(), now() + interval '1 day')`.execute(db);
+            values ('mig', 'otc_1', 'invitation', '00000000-0000-4000-8000-000000000001', ${'\uFF41lice@Example.COM'}, 'h', now(), now() + interval '1 day')`.execute(
+    db,
+  );
 
   // The email step alone, as a migration run would apply it to these rows.
   const dir = mkdtempSync(join(tmpdir(), 'tarn-migration-'));

@@ -25,7 +25,12 @@ it('finds users by exact email, by prefix and by status, a page at a time', asyn
   expect(exact.body.items.map((user: { email: string }) => user.email)).toEqual(['ann@acme.test']);
 
   const prefix = await tarn.admin('GET', `/pools/${pool.id}/users?emailPrefix=Ann`);
-  expect(prefix.body.items.map((user: { email: string }) => user.email).sort()).toEqual(['ann@acme.test', 'anna@acme.test', 'annabel@other.test', 'annie@acme.test']);
+  expect(prefix.body.items.map((user: { email: string }) => user.email).sort()).toEqual([
+    'ann@acme.test',
+    'anna@acme.test',
+    'annabel@other.test',
+    'annie@acme.test',
+  ]);
 
   // "_" and "%" are literal characters in a prefix, not wildcards.
   const literal = await tarn.admin('GET', `/pools/${pool.id}/users?emailPrefix=an_`);
@@ -62,7 +67,9 @@ it('an invitation needs no password, and a password mode user needs one that mee
   const short = await tarn.admin('POST', `/pools/${pool.id}/users`, { email: 'x@acme.test', mode: 'password', password: 'elevenchars' });
   expect(short.status).toBe(400);
   expect(short.body.errors).toEqual([expect.objectContaining({ field: 'password', detail: expect.stringContaining('minLength') })]);
-  const patched = await tarn.admin('PATCH', `/pools/${pool.id}/users/${(await createUser(tarn, pool.id, { password: 'a long enough one' })).id}`, { password: 'short' });
+  const patched = await tarn.admin('PATCH', `/pools/${pool.id}/users/${(await createUser(tarn, pool.id, { password: 'a long enough one' })).id}`, {
+    password: 'short',
+  });
   expect(patched.body.errors[0].detail).toContain('minLength');
   const invitedWithPassword = await tarn.admin('POST', `/pools/${pool.id}/users`, { email: 'y@acme.test', mode: 'invite', password: 'a long enough one' });
   expect(invitedWithPassword.status).toBe(400);

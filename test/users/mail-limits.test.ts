@@ -134,7 +134,10 @@ onPostgres('the answer never waits for work that depends on the account: the sam
     const registered = await answeredWithin(5000, register(config, newcomer), 'registration (new address)');
     expect([known.status, stranger.status, registered.status]).toEqual([200, 200, 200]);
     const comparable = (page: Page, email: string) =>
-      page.html.replace(/name="csrf" value="[^"]+"/g, '').replace(/\/interaction\/[^/]+\//g, '/interaction/UID/').replaceAll(email, 'EMAIL');
+      page.html
+        .replace(/name="csrf" value="[^"]+"/g, '')
+        .replace(/\/interaction\/[^/]+\//g, '/interaction/UID/')
+        .replaceAll(email, 'EMAIL');
     expect(comparable(known, user.email)).toBe(comparable(stranger, unknown));
     expect(mailsTo(user.email)).toHaveLength(0);
   } finally {

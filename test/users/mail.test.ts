@@ -37,7 +37,12 @@ it('templates carry the pool name in text and HTML, and escape what they are giv
 
 it('without SMTP_URL outside production, mail goes to the log under a development-only marker', async () => {
   const { log, lines } = captureLog();
-  await createMailer({ smtpUrl: undefined, from: 'x@y', log, production: false }).send({ to: 'a@example.test', subject: 'Hello', text: 'code 123456', html: '<p>code</p>' });
+  await createMailer({ smtpUrl: undefined, from: 'x@y', log, production: false }).send({
+    to: 'a@example.test',
+    subject: 'Hello',
+    text: 'code 123456',
+    html: '<p>code</p>',
+  });
   expect(lines).toHaveLength(1);
   const entry = JSON.parse(lines[0]!);
   expect(entry.mail).toEqual({ to: 'a@example.test', subject: 'Hello', text: 'code 123456' });
@@ -49,7 +54,7 @@ it('in production there is no log mailer to fall back on', () => {
   expect(() => createMailer({ smtpUrl: undefined, from: 'x@y', log, production: true })).toThrow('production needs SMTP_URL');
 });
 
-it('an invitation\'s link appears in the mail line of the log and in no other line', async () => {
+it("an invitation's link appears in the mail line of the log and in no other line", async () => {
   const { log, lines } = captureLog();
   const tarn = await startTarn({ LOG_LEVEL: 'info' }, undefined, { log });
   try {
@@ -79,7 +84,13 @@ it('uses the mailer passed to createApp', async () => {
 });
 
 it('a failed invitation mail is a 503 problem that says the user exists', async () => {
-  const tarn = await startTarn({}, undefined, { mailer: { send: async () => { throw new Error('smtp down'); } } });
+  const tarn = await startTarn({}, undefined, {
+    mailer: {
+      send: async () => {
+        throw new Error('smtp down');
+      },
+    },
+  });
   try {
     const pool = await createPool(tarn);
     const response = await tarn.admin('POST', `/pools/${pool.id}/users`, { email: 'down@example.test', mode: 'invite' });

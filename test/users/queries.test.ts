@@ -35,7 +35,18 @@ it('one-time codes of pool A are invisible and untouchable at pool B', async () 
   const { a, b, userA } = await twoPools();
   const codesA = createCodeQueries(db(), a);
   const codesB = createCodeQueries(db(), b);
-  await codesA.insertCode({ id: 'otc_1', purpose: 'sign_in', userId: userA, email: 'same@example.test', codeHash: 'h', tokenHash: 't', payload: {}, binding: null, createdAt: now, expiresAt: later });
+  await codesA.insertCode({
+    id: 'otc_1',
+    purpose: 'sign_in',
+    userId: userA,
+    email: 'same@example.test',
+    codeHash: 'h',
+    tokenHash: 't',
+    payload: {},
+    binding: null,
+    createdAt: now,
+    expiresAt: later,
+  });
 
   expect(await codesB.findCodeByToken('t')).toBeUndefined();
   expect(await codesB.findLatestCode('sign_in', 'same@example.test', null)).toBeUndefined();
@@ -57,7 +68,18 @@ it('one-time codes of pool A are invisible and untouchable at pool B', async () 
 it('a code of pool B cannot point at a user of pool A (composite foreign key)', async () => {
   const { b, userA } = await twoPools();
   await expect(
-    createCodeQueries(db(), b).insertCode({ id: 'otc_x', purpose: 'invitation', userId: userA, email: 'same@example.test', codeHash: 'h', tokenHash: null, payload: {}, binding: null, createdAt: now, expiresAt: later }),
+    createCodeQueries(db(), b).insertCode({
+      id: 'otc_x',
+      purpose: 'invitation',
+      userId: userA,
+      email: 'same@example.test',
+      codeHash: 'h',
+      tokenHash: null,
+      payload: {},
+      binding: null,
+      createdAt: now,
+      expiresAt: later,
+    }),
   ).rejects.toThrow();
 });
 
@@ -95,11 +117,20 @@ it('lockouts and mail requests are counted per pool', async () => {
   expect(await mailA.countMailRequests('same@example.test', '192.0.2.1', now)).toEqual({ address: 0, lastForAddress: undefined, ip: 0 });
 });
 
-it('revoking an account\'s artifacts at pool B leaves pool A\'s sessions alone', async () => {
+it("revoking an account's artifacts at pool B leaves pool A's sessions alone", async () => {
   const { a, b, userA } = await twoPools();
   await db()
     .insertInto('oidc_artifacts')
-    .values({ pool_id: a, model: 'Session', id: 'sess-1', payload: JSON.stringify({ accountId: userA }), grant_id: null, user_code: null, uid: 'u1', expires_at: later })
+    .values({
+      pool_id: a,
+      model: 'Session',
+      id: 'sess-1',
+      payload: JSON.stringify({ accountId: userA }),
+      grant_id: null,
+      user_code: null,
+      uid: 'u1',
+      expires_at: later,
+    })
     .execute();
   expect(await createAccountArtifactQueries(db(), b).deleteArtifactsOfAccount(userA)).toBe(0);
   expect(await createAccountArtifactQueries(db(), a).deleteArtifactsOfAccount(userA)).toBe(1);
@@ -117,8 +148,30 @@ it('the purge removes expired codes only', async () => {
   const { a } = await twoPools();
   const codes = createCodeQueries(db(), a);
   const past = new Date(Date.now() - 60_000);
-  await codes.insertCode({ id: 'otc_old', purpose: 'registration', userId: null, email: 'old@example.test', codeHash: 'h', tokenHash: null, payload: {}, binding: null, createdAt: past, expiresAt: past });
-  await codes.insertCode({ id: 'otc_new', purpose: 'registration', userId: null, email: 'new@example.test', codeHash: 'h', tokenHash: null, payload: {}, binding: null, createdAt: new Date(), expiresAt: new Date(Date.now() + 60 * 60 * 1000) });
+  await codes.insertCode({
+    id: 'otc_old',
+    purpose: 'registration',
+    userId: null,
+    email: 'old@example.test',
+    codeHash: 'h',
+    tokenHash: null,
+    payload: {},
+    binding: null,
+    createdAt: past,
+    expiresAt: past,
+  });
+  await codes.insertCode({
+    id: 'otc_new',
+    purpose: 'registration',
+    userId: null,
+    email: 'new@example.test',
+    codeHash: 'h',
+    tokenHash: null,
+    payload: {},
+    binding: null,
+    createdAt: new Date(),
+    expiresAt: new Date(Date.now() + 60 * 60 * 1000),
+  });
   expect(await purgeExpiredCodes(db())).toBeGreaterThanOrEqual(1);
   const left = await db().selectFrom('one_time_codes').select('id').where('pool_id', '=', a).orderBy('id').execute();
   expect(left.map((row) => row.id)).toEqual(['otc_new']);

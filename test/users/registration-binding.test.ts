@@ -103,7 +103,7 @@ it('a second registration of an unverified address cannot take the account: the 
   expect(await passwordWorks(config, email, attackerPassword)).toBe(false);
 });
 
-it('submitting the form again in the same browser sends a new code that replaces that browser\'s previous one', async () => {
+it("submitting the form again in the same browser sends a new code that replaces that browser's previous one", async () => {
   const { pool, config } = await setUp();
   const email = `${uniqueId('again')}@example.test`;
   const { browser, form } = await registrationForm(config);
@@ -127,7 +127,10 @@ it('an address that has an account gets the same page as any other, and its owne
   const unknown = await register(config, fresh, 'another long password', 'Eve');
   // Apart from what differs between any two browsers (interaction id, CSRF field) and the address itself.
   const withoutSecrets = (page: Page, email: string) =>
-    page.html.replace(/name="csrf" value="[^"]+"/g, '').replace(/\/interaction\/[^/]+\//g, '/interaction/UID/').replaceAll(email, 'EMAIL');
+    page.html
+      .replace(/name="csrf" value="[^"]+"/g, '')
+      .replace(/\/interaction\/[^/]+\//g, '/interaction/UID/')
+      .replaceAll(email, 'EMAIL');
   expect(withoutSecrets(known.page, owner.email)).toBe(withoutSecrets(unknown.page, fresh));
   expect((await mailbox.next(owner.email)).text).toContain('already has one');
   expect((await mailbox.next(fresh)).subject).toContain('verification code');
@@ -147,7 +150,12 @@ it('an address written with compatibility characters is the same identity (NFKC,
   expect((await mailbox.next(owner.email)).text).toContain('already has one');
   expect(await usersWith(pool.id, owner.email)).toHaveLength(1);
   // The admin API stores one spelling and finds it by either.
-  const duplicate = await tarn.admin('POST', `/pools/${pool.id}/users`, { email: lookalike, mode: 'password', password: 'some existing password', profile: { given_name: 'Ann' } });
+  const duplicate = await tarn.admin('POST', `/pools/${pool.id}/users`, {
+    email: lookalike,
+    mode: 'password',
+    password: 'some existing password',
+    profile: { given_name: 'Ann' },
+  });
   expect(duplicate.status).toBe(409);
   expect((await usersWith(pool.id, lookalike)).map((user: { id: string }) => user.id)).toEqual([owner.id]);
   // Signing in with the lookalike spelling reaches the same account.

@@ -31,7 +31,11 @@ afterAll(async () => {
 const profileSchema = {
   type: 'object',
   required: ['given_name', 'family_name'],
-  properties: { given_name: { type: 'string', minLength: 1, title: 'First name' }, family_name: { type: 'string', minLength: 1, title: 'Last name' }, nickname: { type: 'string' } },
+  properties: {
+    given_name: { type: 'string', minLength: 1, title: 'First name' },
+    family_name: { type: 'string', minLength: 1, title: 'Last name' },
+    nickname: { type: 'string' },
+  },
   additionalProperties: false,
 };
 

@@ -89,7 +89,11 @@ it('refuses schemas whose patterns need backtracking (backreferences, lookaround
     expect(refused.headers.get('content-type')).toContain('application/problem+json');
     expect(refused.body.errors).toEqual([expect.objectContaining({ field: 'profileSchema', detail: expect.stringContaining('cannot be used') })]);
   }
-  const created = await tarn.admin('POST', '/pools', { id: `${pool.id}-b`, name: 'B', metadataSchema: { type: 'object', properties: { x: { type: 'string', pattern: '(a)\\1' } } } });
+  const created = await tarn.admin('POST', '/pools', {
+    id: `${pool.id}-b`,
+    name: 'B',
+    metadataSchema: { type: 'object', properties: { x: { type: 'string', pattern: '(a)\\1' } } },
+  });
   expect(created.status).toBe(400);
   expect(created.body.errors.map((error: { field: string }) => error.field)).toEqual(['metadataSchema']);
 });

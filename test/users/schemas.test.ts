@@ -40,12 +40,15 @@ async function me(issuer: string, token: string, method = 'GET', body?: unknown)
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
-  return { status: response.status, type: response.headers.get('content-type'), body: (await response.json()) };
+  return { status: response.status, type: response.headers.get('content-type'), body: await response.json() };
 }
 
 describe('admin writes', () => {
   it('refuses profiles and metadata that break the schemas, naming each field', async () => {
-    const pool = await createPool(tarn, { profileSchema: employeeSchema, metadataSchema: { type: 'object', properties: { tier: { enum: ['gold', 'silver'] } } } });
+    const pool = await createPool(tarn, {
+      profileSchema: employeeSchema,
+      metadataSchema: { type: 'object', properties: { tier: { enum: ['gold', 'silver'] } } },
+    });
     const bad = await tarn.admin('POST', `/pools/${pool.id}/users`, {
       email: 'a@example.test',
       mode: 'password',
@@ -57,8 +60,11 @@ describe('admin writes', () => {
     expect(fieldsOf(bad.body)).toEqual(['profile.badge', 'profile.department', 'profile.given_name', 'profile.shoe_size']);
 
     const badMetadata = await tarn.admin('POST', `/pools/${pool.id}/users`, {
-      email: 'a@example.test', mode: 'password', password: 'long enough password',
-      profile: { given_name: 'Ann', department: 'sales' }, metadata: { tier: 'bronze' },
+      email: 'a@example.test',
+      mode: 'password',
+      password: 'long enough password',
+      profile: { given_name: 'Ann', department: 'sales' },
+      metadata: { tier: 'bronze' },
     });
     expect(fieldsOf(badMetadata.body)).toEqual(['metadata.tier']);
 
@@ -70,10 +76,14 @@ describe('admin writes', () => {
 
   it('without a profileSchema, the OIDC standard claims are accepted and checked; other attributes are not', async () => {
     const pool = await createPool(tarn);
-    const ok = await createUser(tarn, pool.id, { profile: { name: 'Ann Lee', picture: 'https://example.test/ann.png', locale: 'en-GB', birthdate: '1990-04-01' } });
+    const ok = await createUser(tarn, pool.id, {
+      profile: { name: 'Ann Lee', picture: 'https://example.test/ann.png', locale: 'en-GB', birthdate: '1990-04-01' },
+    });
     expect(ok.id).toBeDefined();
     const bad = await tarn.admin('POST', `/pools/${pool.id}/users`, {
-      email: 'b@example.test', mode: 'password', password: 'long enough password',
+      email: 'b@example.test',
+      mode: 'password',
+      password: 'long enough password',
       profile: { picture: 'not a url', birthdate: 'April', favourite_colour: 'red' },
     });
     expect(bad.status).toBe(400);
@@ -88,7 +98,9 @@ describe('admin writes', () => {
     const changed = await tarn.admin('PATCH', `/pools/${pool.id}`, { profileSchema: { type: 'object', required: 'name' } });
     expect(changed.status).toBe(400);
     expect(fieldsOf(changed.body)[0]).toMatch(/^profileSchema/);
-    const unresolved = await tarn.admin('PATCH', `/pools/${pool.id}`, { metadataSchema: { type: 'object', properties: { x: { $ref: 'https://elsewhere.example/schema.json' } } } });
+    const unresolved = await tarn.admin('PATCH', `/pools/${pool.id}`, {
+      metadataSchema: { type: 'object', properties: { x: { $ref: 'https://elsewhere.example/schema.json' } } },
+    });
     expect(unresolved.status).toBe(400);
     expect(fieldsOf(unresolved.body)).toEqual(['metadataSchema']);
   });
@@ -115,7 +127,11 @@ describe('/pools/{pool}/me', () => {
   async function signedIn(scope: string, poolFields: Record<string, unknown> = {}, userFields: Record<string, unknown> = {}) {
     const pool = await createPool(tarn, poolFields);
     const app = await createClient(tarn, pool.id);
-    const user = await createUser(tarn, pool.id, { profile: { name: 'Ann Lee', given_name: 'Ann' }, metadata: { plan: 'enterprise', internalScore: 7 }, ...userFields });
+    const user = await createUser(tarn, pool.id, {
+      profile: { name: 'Ann Lee', given_name: 'Ann' },
+      metadata: { plan: 'enterprise', internalScore: 7 },
+      ...userFields,
+    });
     const config = await discover(pool.issuer, app.clientId, app.clientSecret);
     const { tokens } = await signIn(config, tarn.url, user, { scope });
     return { pool, user, config, tokens };
@@ -141,7 +157,12 @@ describe('/pools/{pool}/me', () => {
     expect(invalid.type).toContain('application/problem+json');
     expect(fieldsOf(invalid.body)).toEqual(['profile.picture']);
 
-    const sneaky = await me(pool.issuer, tokens.access_token, 'PATCH', { profile: {}, metadata: { plan: 'free' }, email: 'new@example.test', status: 'active' });
+    const sneaky = await me(pool.issuer, tokens.access_token, 'PATCH', {
+      profile: {},
+      metadata: { plan: 'free' },
+      email: 'new@example.test',
+      status: 'active',
+    });
     expect(sneaky.status).toBe(400);
     expect(fieldsOf(sneaky.body)).toEqual(['email', 'metadata', 'status']);
 

@@ -31,7 +31,11 @@ export interface ActivationDeps {
 const COOKIE = '_tarn_activate';
 
 const linkUnusable = () =>
-  new HostedPageError(410, 'Invitation link no longer valid', 'This invitation link has expired, was already used, or was replaced by a newer invitation. Ask your administrator to send a new one, or sign in if you already activated your account.');
+  new HostedPageError(
+    410,
+    'Invitation link no longer valid',
+    'This invitation link has expired, was already used, or was replaced by a newer invitation. Ask your administrator to send a new one, or sign in if you already activated your account.',
+  );
 
 export function registerActivationRoutes(router: Router, deps: ActivationDeps): void {
   const cookiePath = (ctx: Context) => `/pools/${entryOf(ctx).pool.id}/activate`;
@@ -75,7 +79,8 @@ export function registerActivationRoutes(router: Router, deps: ActivationDeps): 
 
   router.post('/activate', async function submitActivation(ctx) {
     const form = await readForm(ctx, deps.bodyLimitBytes);
-    if (!csrfOk(ctx, form.csrf)) throw new HostedPageError(403, 'Request refused', 'This form was not sent from the activation page. Open the link from your invitation again.');
+    if (!csrfOk(ctx, form.csrf))
+      throw new HostedPageError(403, 'Request refused', 'This form was not sent from the activation page. Open the link from your invitation again.');
     const { pool } = entryOf(ctx);
     const password = form.password ?? '';
     const token = form.token ?? '';
@@ -100,4 +105,3 @@ export function registerActivationRoutes(router: Router, deps: ActivationDeps): 
     ctx.body = await deps.pages.render('activated', pool, { email: user.email });
   });
 }
-

@@ -17,7 +17,16 @@ import type { UserService } from '../../users/users.service.js';
 import type { PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
 import { interactionBase, readInteractionForm } from './interaction-steps.js';
-import { entryOf, expired, finishInteraction, HostedPageError, INVALID_CREDENTIALS, loadDetails, type Details, type InteractionDeps } from './interactions.routes.js';
+import {
+  entryOf,
+  expired,
+  finishInteraction,
+  HostedPageError,
+  INVALID_CREDENTIALS,
+  loadDetails,
+  type Details,
+  type InteractionDeps,
+} from './interactions.routes.js';
 
 export interface ConnectionRouteDeps {
   federation: FederationService;
@@ -37,8 +46,12 @@ const pages: Record<FederationFailure, [number, string, string]> = {
   bad_state: [400, 'Sign-in expired', 'This sign-in could not be matched to one started in this browser. Go back to the application and start again.'],
   upstream_denied: [403, 'Sign-in cancelled', 'The sign-in was cancelled or refused at the identity provider. Go back to the application and try again.'],
   upstream_unreachable: [502, 'Identity provider unavailable', 'The identity provider could not be reached. Try again in a few minutes.'],
-  upstream_invalid: [502, 'Sign-in failed', 'The identity provider\'s answer could not be verified. Try again, or sign in another way.'],
-  proof_required: [409, 'Account already exists', 'An account with this email already exists here, and this identity provider cannot be linked to it automatically. Sign in to it another way.'],
+  upstream_invalid: [502, 'Sign-in failed', "The identity provider's answer could not be verified. Try again, or sign in another way."],
+  proof_required: [
+    409,
+    'Account already exists',
+    'An account with this email already exists here, and this identity provider cannot be linked to it automatically. Sign in to it another way.',
+  ],
   not_provisioned: [403, 'No account', 'There is no account here for this identity. Ask an administrator to invite you.'],
   inactive: [403, 'Account unavailable', 'This account cannot sign in. Contact an administrator.'],
 };
@@ -67,7 +80,14 @@ export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDe
     const { pool } = entryOf(ctx);
     const name = ctx.params.name!;
     const started = await deps.federation.begin(pool, name, details.uid).catch((error: unknown) => failed(ctx, name, error));
-    ctx.cookies.set(COOKIE, started.cookie, { path: started.cookiePath, httpOnly: true, sameSite: 'lax', overwrite: true, maxAge: 10 * 60 * 1000, secure: ctx.secure });
+    ctx.cookies.set(COOKIE, started.cookie, {
+      path: started.cookiePath,
+      httpOnly: true,
+      sameSite: 'lax',
+      overwrite: true,
+      maxAge: 10 * 60 * 1000,
+      secure: ctx.secure,
+    });
     ctx.set('Cache-Control', 'no-store');
     ctx.status = 303;
     ctx.redirect(started.url);
@@ -93,7 +113,14 @@ export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDe
     const callbackUrl = new URL(`${deps.publicUrl}${ctx.originalUrl}`);
     const outcome = await deps.federation.complete(pool, name, pending, callbackUrl).catch((error: unknown) => failed(ctx, name, error));
     if (outcome.kind === 'proof_required') {
-      ctx.cookies.set(LINK_COOKIE, deps.federation.sealLink(pool.id, outcome.link), { path: linkPath(pool.id, details.uid, name), httpOnly: true, sameSite: 'lax', overwrite: true, maxAge: 10 * 60 * 1000, secure: ctx.secure });
+      ctx.cookies.set(LINK_COOKIE, deps.federation.sealLink(pool.id, outcome.link), {
+        path: linkPath(pool.id, details.uid, name),
+        httpOnly: true,
+        sameSite: 'lax',
+        overwrite: true,
+        maxAge: 10 * 60 * 1000,
+        secure: ctx.secure,
+      });
       ctx.status = 303;
       return ctx.redirect(linkPath(pool.id, details.uid, name));
     }

@@ -22,7 +22,11 @@ export interface UserEventRecorder {
 }
 
 /** One call per change a user makes on the hosted pages (`user.registered`, `user.activated`, … docs/events.md). */
-export async function recordUserEvent(ctx: Context, recorder: UserEventRecorder | undefined, event: Omit<UserEvent, 'poolId' | 'ip' | 'requestId'>): Promise<void> {
+export async function recordUserEvent(
+  ctx: Context,
+  recorder: UserEventRecorder | undefined,
+  event: Omit<UserEvent, 'poolId' | 'ip' | 'requestId'>,
+): Promise<void> {
   await recorder?.userEvent({ ...event, poolId: entryOf(ctx).pool.id, ip: ctx.ip, requestId: ctx.state.requestId as string | undefined });
 }
 

@@ -116,7 +116,10 @@ export function createInteractionRouter(deps: InteractionDeps) {
       registerUrl: pool.self_registration ? `${interactionBase(ctx)}/register` : undefined,
       emailCodeAction: pool.sign_in.emailCode ? `${interactionBase(ctx)}/email-code` : undefined,
       passkeyAction: pool.sign_in.passkey ? `${interactionBase(ctx)}/passkey` : undefined,
-      connections: ((await deps.connections?.listButtons(pool.id)) ?? []).map((button) => ({ ...button, url: `${interactionBase(ctx)}/connection/${button.name}` })),
+      connections: ((await deps.connections?.listButtons(pool.id)) ?? []).map((button) => ({
+        ...button,
+        url: `${interactionBase(ctx)}/connection/${button.name}`,
+      })),
     });
   }
 
@@ -185,9 +188,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
     const { provider } = entryOf(ctx);
     const accountId = details.session?.accountId;
     if (!accountId) throw expired();
-    const grant = details.grantId
-      ? await provider.Grant.find(details.grantId)
-      : new provider.Grant({ accountId, clientId: String(details.params.client_id) });
+    const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId, clientId: String(details.params.client_id) });
     if (!grant) throw expired();
     const prompt = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
     if (prompt.missingOIDCScope) grant.addOIDCScope(prompt.missingOIDCScope.join(' '));

@@ -103,7 +103,14 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
   }
 
   function setEnrolCookie(ctx: Context, pool: PoolRow, value: string | null): void {
-    ctx.cookies.set(ENROL_COOKIE, value, { httpOnly: true, sameSite: 'strict', path: enrolPath(pool), maxAge: ENROLMENT_GRANT_TTL_MS, signed: false, overwrite: true });
+    ctx.cookies.set(ENROL_COOKIE, value, {
+      httpOnly: true,
+      sameSite: 'strict',
+      path: enrolPath(pool),
+      maxAge: ENROLMENT_GRANT_TTL_MS,
+      signed: false,
+      overwrite: true,
+    });
   }
 
   async function renderStandaloneAdd(ctx: Context, pool: PoolRow, userId: string, grant: string, error?: string) {
@@ -200,7 +207,6 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
         ctx.body = await deps.pages.render('passkey-done', pool, { added: false });
       });
 
-
       router.post('/interaction/:uid/passkey', async function startPasskeySignIn(ctx) {
         requireEnabled(ctx);
         const details = await loadDetails(ctx);
@@ -224,7 +230,12 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
           refused(ctx, error);
           const email = (form.email ?? '').trim();
           await recordSignIn(ctx, deps.audit, { method: 'passkey', outcome: 'failure', reason: (error as PasskeyRefused).reason, email: email || undefined });
-          return renderSignIn(ctx, details, (form.email ?? '').trim(), 'That passkey could not be used to sign in here. Try again, or go back and sign in another way.');
+          return renderSignIn(
+            ctx,
+            details,
+            (form.email ?? '').trim(),
+            'That passkey could not be used to sign in here. Try again, or go back and sign in another way.',
+          );
         }
       });
 

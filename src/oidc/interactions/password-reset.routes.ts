@@ -29,7 +29,11 @@ const COOKIE = '_tarn_reset';
 export const WRONG_RESET_CODE = 'That code is wrong or has expired. Ask for a new one if you need it.';
 
 const linkUnusable = () =>
-  new HostedPageError(410, 'Reset link no longer valid', 'This password reset link has expired, was already used, or was replaced by a newer one. Ask for a new one from the sign-in page.');
+  new HostedPageError(
+    410,
+    'Reset link no longer valid',
+    'This password reset link has expired, was already used, or was replaced by a newer one. Ask for a new one from the sign-in page.',
+  );
 
 export function registerPasswordResetRoutes(router: Router, deps: PasswordResetRouteDeps): void {
   const base = (ctx: Context) => `/pools/${entryOf(ctx).pool.id}/password-reset`;
@@ -71,15 +75,20 @@ export function registerPasswordResetRoutes(router: Router, deps: PasswordResetR
     render(ctx, 'forgot-password', { action: base(ctx), csrf: csrfFor(ctx), email, error }, status);
 
   const renderNew = (ctx: Context, locals: { token?: string; email: string; errors?: string[] }, status = 200) =>
-    render(ctx, 'reset-password', {
-      action: `${base(ctx)}/new`,
-      csrf: csrfFor(ctx),
-      token: locals.token ?? '',
-      email: locals.email,
-      errors: locals.errors ?? [],
-      minutes: Math.round(deps.resets.codeTtlMs / 60_000),
-      minLength: entryOf(ctx).pool.password_policy.minLength,
-    }, status);
+    render(
+      ctx,
+      'reset-password',
+      {
+        action: `${base(ctx)}/new`,
+        csrf: csrfFor(ctx),
+        token: locals.token ?? '',
+        email: locals.email,
+        errors: locals.errors ?? [],
+        minutes: Math.round(deps.resets.codeTtlMs / 60_000),
+        minLength: entryOf(ctx).pool.password_policy.minLength,
+      },
+      status,
+    );
 
   router.get('/password-reset', async function showPasswordReset(ctx) {
     const pool = open(ctx);

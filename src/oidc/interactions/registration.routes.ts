@@ -13,7 +13,17 @@ import { requiredProfileFields } from '../../users/user-schema.js';
 import type { PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
 import { entryOf, expired, finishInteraction, loadDetails, TOO_MANY_MAILS, type Details } from './interactions.routes.js';
-import { afterAnswer, fieldMessages, interactionBase, notOffered, readInteractionForm, recordSignIn, recordUserEvent, type SignInRecorder, type UserEventRecorder } from './interaction-steps.js';
+import {
+  afterAnswer,
+  fieldMessages,
+  interactionBase,
+  notOffered,
+  readInteractionForm,
+  recordSignIn,
+  recordUserEvent,
+  type SignInRecorder,
+  type UserEventRecorder,
+} from './interaction-steps.js';
 
 export interface RegistrationDeps {
   onboarding: OnboardingService;
@@ -26,7 +36,8 @@ export interface RegistrationDeps {
 }
 
 /** Also the answer to a code that another browser's registration asked for: it works only where it was asked for. */
-export const WRONG_REGISTRATION_CODE = 'That code is wrong or has expired. Use the code from the email sent after you submitted this form in this browser, or start again for a new code.';
+export const WRONG_REGISTRATION_CODE =
+  'That code is wrong or has expired. Use the code from the email sent after you submitted this form in this browser, or start again for a new code.';
 
 export function registerRegistrationRoutes(router: Router, deps: RegistrationDeps): void {
   async function openRegistration(ctx: Context): Promise<Details> {
@@ -85,7 +96,11 @@ export function registerRegistrationRoutes(router: Router, deps: RegistrationDep
     }
     let outcome;
     try {
-      outcome = await deps.onboarding.startRegistration(pool, { email, password: form.password ?? '', profile }, { interactionId: details.uid, ip: ctx.ip, afterAnswer: afterAnswer(ctx) });
+      outcome = await deps.onboarding.startRegistration(
+        pool,
+        { email, password: form.password ?? '', profile },
+        { interactionId: details.uid, ip: ctx.ip, afterAnswer: afterAnswer(ctx) },
+      );
     } catch (error) {
       const messages = fieldMessages(error);
       if (!messages) throw error;

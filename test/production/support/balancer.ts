@@ -18,13 +18,10 @@ export async function startBalancer(port: number, initialTarget: string): Promis
   const server: Server = createServer((req, res) => {
     const backend = new URL(state.target);
     state.counts.set(state.target, (state.counts.get(state.target) ?? 0) + 1);
-    const upstream = request(
-      { host: backend.hostname, port: backend.port, method: req.method, path: req.url, headers: req.headers },
-      (response) => {
-        res.writeHead(response.statusCode ?? 502, response.headers);
-        response.pipe(res);
-      },
-    );
+    const upstream = request({ host: backend.hostname, port: backend.port, method: req.method, path: req.url, headers: req.headers }, (response) => {
+      res.writeHead(response.statusCode ?? 502, response.headers);
+      response.pipe(res);
+    });
     upstream.on('error', () => {
       if (!res.headersSent) res.writeHead(502);
       res.end();
