@@ -20,7 +20,7 @@ import type { UserSchemas } from '../users/user-schema.js';
 import { createUserQueries } from '../users/users.queries.js';
 import { createConnectionQueries, type ConnectionChange } from './connections.queries.js';
 import type { CreateConnectionInput, UpdateConnectionInput } from './connections.schemas.js';
-import { expandPreset, OIDC_MAPPING, type Preset } from './presets.js';
+import { expandPreset, OIDC_MAPPING } from './presets.js';
 
 function sealContext(poolId: string, connectionId: string): string {
   return `connection-secret:${poolId}:${connectionId}`;
@@ -120,7 +120,7 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
     toConnectionResponse,
 
     async createConnection(pool: PoolRow, input: CreateConnectionInput) {
-      const preset = input.preset ? expandPreset(input.preset as Preset, input.tenant) : undefined;
+      const preset = input.preset ? expandPreset(input.preset, input.tenant) : undefined;
       if (!preset && !input.type) throw problems.validation([fieldError('type', 'Give a type (oidc or oauth2) or a preset.')]);
       if (preset && input.type && input.type !== preset.type)
         throw problems.validation([fieldError('type', `The ${input.preset} preset is an ${preset.type} connection.`)]);

@@ -234,7 +234,7 @@ export function createFederationService(deps: FederationServiceDeps) {
           if (!server.jwks_uri || !tokens.id_token) throw new FederationError('upstream_invalid', 'no JWKS or no ID token');
           const keys = jose.createRemoteJWKSet(new URL(server.jwks_uri), { [jose.customFetch]: deps.outgoingFetch as unknown as jose.FetchImplementation });
           await jose.jwtVerify(tokens.id_token, keys, { issuer: server.issuer, audience: connection.client_id });
-          claims = { ...tokens.claims() } as Record<string, unknown>;
+          claims = { ...tokens.claims() };
         } else {
           claims = await readProfile(connection, tokens.access_token);
         }

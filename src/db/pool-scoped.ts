@@ -28,6 +28,9 @@ export type PoolOwnedTable = { [T in keyof Database]: Database[T] extends { pool
 /** A new row of a pool-owned table, without its pool_id (the handle adds it). */
 export type NewPoolRow<T extends PoolOwnedTable> = Omit<Insertable<Database[T]>, 'pool_id'>;
 
+/* eslint-disable @typescript-eslint/no-unnecessary-type-assertion, @typescript-eslint/no-empty-object-type --
+   tsc needs these casts (the rule sees the generic table resolved, tsc does not), and `{}` is
+   Kysely's own type for "nothing selected yet". */
 export function poolScoped(db: Db, poolId: string) {
   // Unqualified: the builders below start from one table; joins name their own pool_id columns.
   const ofPool = sql<SqlBool>`pool_id = ${poolId}`;
@@ -53,5 +56,7 @@ export function poolScoped(db: Db, poolId: string) {
     },
   };
 }
+
+/* eslint-enable @typescript-eslint/no-unnecessary-type-assertion, @typescript-eslint/no-empty-object-type */
 
 export type PoolScopedDb = ReturnType<typeof poolScoped>;

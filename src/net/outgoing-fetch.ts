@@ -97,7 +97,7 @@ export function createOutgoingFetch(policy: OutgoingPolicy): OutgoingFetch {
       const deadline = setTimeout(() => request.destroy(new OutgoingRefused(`no answer within ${policy.timeoutMs} ms`)), policy.timeoutMs);
       function fail(error: unknown) {
         clearTimeout(deadline);
-        reject(error);
+        reject(error instanceof Error ? error : new OutgoingRefused(String(error)));
       }
       request.on('timeout', () => request.destroy(new OutgoingRefused(`no answer within ${policy.timeoutMs} ms`)));
       request.on('error', fail);

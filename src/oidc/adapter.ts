@@ -48,7 +48,7 @@ class ArtifactAdapter implements Adapter {
       throw new errors.InvalidRequest('a parameter contains a character that cannot be accepted (a NUL character or an unpaired surrogate)');
     }
     const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
-    const stored = this.#atRest.toStored(this.#model, id, payload as Record<string, unknown>);
+    const stored = this.#atRest.toStored(this.#model, id, payload);
     // Coalesced with the other writes of this turn (artifact-writer.ts).
     await this.#write({ model: this.#model, id: stored.key, payload: stored.payload, expiresAt, uid: stored.uid, userCode: stored.userCode });
   }
@@ -89,7 +89,7 @@ class ClientAdapter implements Adapter {
   async find(id: string): Promise<AdapterPayload | undefined> {
     // No client's id holds a NUL or an unpaired surrogate (PostgreSQL could not even compare it).
     if (!isStorableText(id)) return undefined;
-    return (await this.findClient(id)) as AdapterPayload | undefined;
+    return await this.findClient(id);
   }
 
   async upsert(): Promise<void> {

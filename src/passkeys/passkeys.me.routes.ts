@@ -34,7 +34,7 @@ export function registerMyPasskeyRoutes(routes: ResourceRoutes, deps: MyPasskeyR
       ctx.body = await deps.passkeys.renameMyPasskey(
         caller.pool,
         caller.userId,
-        ctx.params.id!,
+        ctx.params.id,
         parseInput(renamePasskeySchema, await readJson(ctx, deps.bodyLimitBytes)),
       );
     },
@@ -44,7 +44,7 @@ export function registerMyPasskeyRoutes(routes: ResourceRoutes, deps: MyPasskeyR
   routes.delete(
     '/me/passkeys/:id',
     async function deleteMyPasskey(ctx, caller) {
-      await deps.passkeys.deleteMyPasskey(caller.pool, caller.userId, ctx.params.id!);
+      await deps.passkeys.deleteMyPasskey(caller.pool, caller.userId, ctx.params.id);
       ctx.status = 204;
     },
     rule,

@@ -19,6 +19,7 @@ export const linearPattern: NonNullable<CodeOptions['regExp']> = Object.assign(
     } catch (error) {
       throw new Error(
         `the pattern "${pattern}" cannot be used (${(error as Error).message}); patterns are matched in linear time, without backreferences or lookaround`,
+        { cause: error },
       );
     }
     // Ajv shares compiled patterns by their toString(): it must name the pattern.

@@ -73,7 +73,7 @@ export function createUserQueries(db: Db, poolId: string) {
     updateUser(id: string, change: UserChange): Promise<UserRow | undefined> {
       return pool
         .updateTable('users')
-        .set({ ...change, ...(change.email === undefined ? {} : { email: normalizeEmail(change.email as string) }), updated_at: new Date() })
+        .set({ ...change, ...(change.email === undefined ? {} : { email: normalizeEmail(change.email) }), updated_at: new Date() })
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirst();

@@ -4,6 +4,7 @@ import { createAdminRouter } from '../../src/admin/admin.router.js';
 export function adminRouteTemplates(): [string, string][] {
   // Services are only captured at registration; a stand-in for each is enough to list routes.
   const stub = new Proxy({}, { get: () => ({}) }) as Record<string, unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- without it Proxy infers the literal's type and target[key] does not type-check
   const deps = new Proxy({ adminToken: 'x'.repeat(32), bodyLimitBytes: 1024 } as Record<string, unknown>, {
     get: (target, key: string) => target[key] ?? stub,
   });

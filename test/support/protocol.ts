@@ -7,7 +7,6 @@ import * as oidc from 'openid-client';
 import { Browser, type Page } from './browser.js';
 import { createClient, createPool, createUser, REDIRECT_URI, type AdminApi } from './fixtures.js';
 import { discover } from './relying-party.js';
-import type { RunningTarn } from './tarn.js';
 
 export interface PoolSetup {
   pool: Awaited<ReturnType<typeof createPool>>;
