@@ -29,30 +29,27 @@ export function withRefreshGrace(factory: AdapterFactory, findClient: (clientId:
       return typeof grace === 'number' ? grace : 0;
     }
 
-    // A Proxy keeps every other method of the adapter (and any added later) as it is.
-    return new Proxy(inner, {
-      get(target, property, receiver) {
-        if (property === 'find') {
-          return async (id: string) => {
-            const payload = await target.find(id);
-            if (!payload?.consumed) return payload;
-            const grace = await graceOf(payload);
-            const usedAgo = Date.now() / 1000 - Number(payload.consumed);
-            if (grace <= 0 || usedAgo > grace) return payload;
-            reused.set(id, true);
-            const { consumed: _consumed, ...inWindow } = payload;
-            return inWindow;
-          };
-        }
-        if (property === 'consume') {
-          return async (id: string) => {
-            if (reused.delete(id)) return;
-            await target.consume(id);
-          };
-        }
-        const value = Reflect.get(target, property, receiver) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
+    // Every other method of the adapter goes straight through.
+    return {
+      upsert: (id, payload, expiresIn) => inner.upsert(id, payload, expiresIn),
+      findByUid: (uid) => inner.findByUid(uid),
+      findByUserCode: (userCode) => inner.findByUserCode(userCode),
+      destroy: (id) => inner.destroy(id),
+      revokeByGrantId: (grantId) => inner.revokeByGrantId(grantId),
+      async find(id) {
+        const payload = await inner.find(id);
+        if (!payload?.consumed) return payload;
+        const grace = await graceOf(payload);
+        const usedAgo = Date.now() / 1000 - Number(payload.consumed);
+        if (grace <= 0 || usedAgo > grace) return payload;
+        reused.set(id, true);
+        const { consumed: _consumed, ...inWindow } = payload;
+        return inWindow;
       },
-    });
+      async consume(id) {
+        if (reused.delete(id)) return;
+        await inner.consume(id);
+      },
+    };
   };
 }
