@@ -97,11 +97,13 @@ it('RP-Initiated Logout §2 by POST: the person is signed out, and no URL carrie
     expect(url).not.toContain('id_token_hint');
     expect(url).not.toContain(idToken);
   }
-  // Signed out for real: a new authorization request asks for a password again.
-  await page.goto(
+  // Signed out for real: a new authorization request asks for a password again. (In a new tab of the same
+  // browser, so the logout's own redirect, still settling in the first tab, cannot interrupt it.)
+  const again = await context.newPage();
+  await again.goto(
     `${pool.issuer}/auth?${new URLSearchParams({ client_id: tokens.claims()!.aud as string, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT_URI, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`,
   );
-  expect(await page.locator('input[name=password]').count()).toBe(1);
+  expect(await again.locator('input[name=password]').count()).toBe(1);
   await context.close();
 });
 
