@@ -210,12 +210,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
       onLimited: metrics.rateLimited,
       refuse: (ctx, retryAfterSeconds) => {
         const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
-        return errorPages.render(
-          ctx,
-          429,
-          'Too many attempts',
-          `Too many failed sign-in attempts from your network. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
-        );
+        return errorPages.render(ctx, 429, 'tooManyAttempts', { until: new Date(Date.now() + minutes * 60_000) });
       },
     }),
     failureLimiter({

@@ -10,6 +10,8 @@ export interface PoolTable {
   description: Generated<string>;
   logo_url: string | null;
   tag_color: string | null;
+  /** The language of hosted pages and mails when nothing else names one (docs/adr/0400); null: English. */
+  default_locale: ColumnType<string | null, string | null | undefined, string | null>;
   self_registration: Generated<boolean>;
   sign_in: Json<SignInSettings>;
   profile_schema: Json<Record<string, unknown> | null>;

@@ -3,6 +3,8 @@
  * the admin API and as a branded page on hosted pages. `expose` is true below 500:
  * a client mistake says what was wrong; a fault says nothing about internals.
  */
+import { english, type MessageValues } from '../i18n/translator.js';
+
 export interface FieldError {
   /** Dotted path of the offending field, e.g. "redirectUris.0". */
   field: string;
@@ -56,15 +58,22 @@ export class AppError extends Error {
 }
 
 /**
- * A refusal on a hosted page: a title and the sentence a person reads, rendered as the
- * pool's branded error page (http/error-page.ts), never as JSON.
+ * A refusal on a hosted page, named by its catalogue entry: `error.{name}.title` and
+ * `error.{name}.message` (locales/*.json), rendered in the page's language as the pool's
+ * branded error page (http/error-page.ts), never as JSON. Title and detail of the error
+ * itself are the English words, for logs and any API caller.
  */
 export class HostedPageError extends AppError {
+  readonly messageKey: string;
+  readonly values: (MessageValues & { until?: Date }) | undefined;
   readonly userMessage: string;
 
-  constructor(status: number, title: string, userMessage: string) {
-    super({ status, type: 'hosted-page', title, detail: userMessage });
+  constructor(status: number, name: string, values?: MessageValues & { until?: Date }) {
+    const userMessage = english(`error.${name}.message`, values);
+    super({ status, type: 'hosted-page', title: english(`error.${name}.title`, values), detail: userMessage });
     this.name = 'HostedPageError';
+    this.messageKey = `error.${name}`;
+    this.values = values;
     this.userMessage = userMessage;
   }
 }

@@ -8,9 +8,10 @@
  * - A wrong, expired, used or cancelled code re-renders the input page with a message;
  *   nothing says whether a code exists beyond "incorrect".
  */
+import { localeOf } from '../i18n/request-locale.js';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { PoolRow } from '../db/tables.js';
-import type { PageRenderer } from '../views/render.js';
+import type { PageMessage, PageRenderer } from '../views/render.js';
 
 /**
  * The value of a hidden field in the form oidc-provider generated. Its documented hook hands
@@ -24,20 +25,20 @@ export function hiddenFieldOf(form: string, name: string): string {
   return value;
 }
 
-function messageFor(error: (Error & { userCode?: string }) | undefined): string | undefined {
+function messageFor(error: (Error & { userCode?: string }) | undefined): PageMessage | undefined {
   if (!error) return undefined;
   switch (error.name) {
     case 'NoCodeError':
     case 'NotFoundError':
-      return 'The code you entered is incorrect. Check your device and try again.';
+      return { key: 'device.error.incorrect', field: 'user_code' };
     case 'ExpiredError':
-      return 'This code has expired. Start again on your device to get a new one.';
+      return { key: 'device.error.expired', field: 'user_code' };
     case 'AlreadyUsedError':
-      return 'This code was already used. Start again on your device to get a new one.';
+      return { key: 'device.error.used', field: 'user_code' };
     case 'AbortedError':
-      return 'The request was cancelled. You can close this page.';
+      return { key: 'device.error.aborted' };
     default:
-      return 'Something went wrong. Start again on your device.';
+      return { key: 'device.error.other' };
   }
 }
 
@@ -47,6 +48,7 @@ export function createDevicePages(pages: PageRenderer, pool: PoolRow) {
     async userCodeInputSource(ctx: KoaContextWithOIDC, form: string, _out?: unknown, error?: Error & { userCode?: string }) {
       ctx.type = 'html';
       ctx.body = await pages.render('device-code', pool, {
+        locale: localeOf(ctx, pool),
         action: action(ctx),
         xsrf: hiddenFieldOf(form, 'xsrf'),
         userCode: error?.name === 'AbortedError' ? '' : (error?.userCode ?? ''),
@@ -63,6 +65,7 @@ export function createDevicePages(pages: PageRenderer, pool: PoolRow) {
     ) {
       ctx.type = 'html';
       ctx.body = await pages.render('device-confirm', pool, {
+        locale: localeOf(ctx, pool),
         action: action(ctx),
         xsrf: hiddenFieldOf(form, 'xsrf'),
         userCode,
@@ -72,7 +75,7 @@ export function createDevicePages(pages: PageRenderer, pool: PoolRow) {
 
     async successSource(ctx: KoaContextWithOIDC) {
       ctx.type = 'html';
-      ctx.body = await pages.render('device-success', pool, { clientName: ctx.oidc.client?.clientName });
+      ctx.body = await pages.render('device-success', pool, { locale: localeOf(ctx, pool), clientName: ctx.oidc.client?.clientName });
     },
   };
 }

@@ -142,7 +142,11 @@ export function poolGateway({ registry, hosted, resources, errorPages }: PoolGat
     if (cached) return routeInPool(ctx, cached, poolId, rest);
     return findPool(ctx, poolId).then((entry) => {
       if (entry === 'answered') return undefined;
-      if (!entry) throw problems.notFound('Pool', `There is no pool "${poolId}".`);
+      if (!entry) {
+        // A person's browser gets a page in its language; an API client the problem (its detail names the pool).
+        if (ctx.accepts('json', 'html') === 'html') return errorPages.render(ctx, 404, 'unknownPool');
+        throw problems.notFound('Pool', `There is no pool "${poolId}".`);
+      }
       return routeInPool(ctx, entry, poolId, rest);
     });
   };

@@ -13,6 +13,7 @@
  *   with its button); that POST carries the cookies and is served in place. The page
  *   holds the parameters in its form only, never in a URL. (ADR 0602)
  */
+import { localeOf } from '../i18n/request-locale.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { readFormParameters } from '../http/body.js';
@@ -37,7 +38,7 @@ export function registerPostToGetRoutes(router: Router, deps: PostToGetDeps): vo
       if (!params.has(REPOSTED) && ctx.get('sec-fetch-site') === 'cross-site') {
         ctx.type = 'html';
         ctx.set('Cache-Control', 'no-store');
-        ctx.body = await deps.pages.render('repost', entry.pool, { action: `/pools/${entry.pool.id}${path}`, fields: [...params, [REPOSTED, '1']] });
+        ctx.body = await deps.pages.render('repost', entry.pool, { locale: localeOf(ctx), action: `/pools/${entry.pool.id}${path}`, fields: [...params, [REPOSTED, '1']] });
         return;
       }
       params.delete(REPOSTED);

@@ -8,6 +8,7 @@
  * the device grant, resource indicators with RFC 9068 JWT access tokens, form_post, the
  * claims parameter. Discovery lists exactly this, since it is derived from this object.
  */
+import { localeOf } from '../i18n/request-locale.js';
 import { ACR_VALUES, ACR_MFA, requestsMfa } from '../mfa/acr.js';
 import { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/database.js';
@@ -18,6 +19,10 @@ import type { UserService } from '../users/users.service.js';
 import type { OutgoingFetch } from '../net/outgoing-fetch.js';
 import type { PageRenderer } from '../views/render.js';
 import { createDevicePages } from './device-pages.js';
+import type { Logger } from '../log.js';
+import { LOCALES } from '../i18n/catalogues.js';
+import { translatorFor } from '../i18n/translator.js';
+import { providerErrorPage, startAgainUrlOf } from './start-again.js';
 import { createResourceServerInfo } from './resource-servers.js';
 import { mayIntrospect, mayRevoke } from './token-disclosure.js';
 import { REFRESH_GRACE_METADATA, RESOURCES_METADATA } from '../clients/clients.service.js';
@@ -36,6 +41,8 @@ export interface ProviderConfigDeps {
   cookieKeys: string[];
   /** How this pool's artifacts are stored (keyed hashes, sealed references: ADR 0709). */
   artifactsAtRest: ArtifactAtRest;
+  /** Where refusals the provider renders as pages are logged (technical detail, request id). */
+  log?: Logger;
   /** Every outgoing request the provider makes (back-channel logout, …), under the deployment's policy (src/net). */
   fetch: OutgoingFetch;
 }
@@ -120,11 +127,15 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
         enabled: true,
         logoutSource: async (ctx: KoaContextWithOIDC, form: string) => {
           ctx.type = 'html';
-          ctx.body = await deps.pages.render('logout', pool, { form, clientName: ctx.oidc.client?.clientName });
+          ctx.body = await deps.pages.render('logout', pool, { locale: localeOf(ctx, pool), form, clientName: ctx.oidc.client?.clientName });
         },
         postLogoutSuccessSource: async (ctx: KoaContextWithOIDC) => {
           ctx.type = 'html';
-          ctx.body = await deps.pages.render('logged-out', pool, { clientName: ctx.oidc.client?.clientName });
+          ctx.body = await deps.pages.render('logged-out', pool, {
+            locale: localeOf(ctx, pool),
+            clientName: ctx.oidc.client?.clientName,
+            backUrl: startAgainUrlOf(ctx.oidc.client),
+          });
         },
       },
     },
@@ -139,14 +150,27 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
     // RFC 9700 §4.14.2: rotate on every use; reuse of a rotated token revokes the grant,
     // after the client's reuse grace period (refresh-grace.ts, ADR 0604).
     rotateRefreshToken: true,
+    // A browser sent here with a request the provider refuses (an unknown client, a redirect_uri
+    // not registered, …) gets the pool's error page in words for people; the technical detail
+    // goes to the log under the request id the page shows.
     renderError: async (ctx, out) => {
+      const requestId = (ctx.state as { requestId?: string } | undefined)?.requestId;
+      deps.log?.info({ poolId: pool.id, requestId, error: out.error, detail: out.error_description }, 'provider refused a browser request');
+      const i18n = translatorFor(localeOf(ctx, pool));
+      const name = providerErrorPage(out.error);
       ctx.type = 'html';
+      ctx.set('Content-Language', i18n.locale);
       ctx.body = await deps.pages.render('error', pool, {
-        title: 'Something went wrong',
-        message: out.error_description ?? 'The request could not be completed.',
-        code: out.error,
+        locale: i18n.locale,
+        title: i18n.t(`error.${name}.title`),
+        message: i18n.t(`error.${name}.message`),
+        reference: requestId,
+        // A bad redirect_uri is no place to send anyone back to; the client's registered home page is.
+        startAgainUrl: startAgainUrlOf(ctx.oidc?.client),
       });
     },
+    // OIDC Discovery §3: the languages of the hosted pages (src/i18n).
+    discovery: { ui_locales_supported: [...LOCALES] },
     ttl: TTL,
     // oidc-provider's default userinfo path is /me, which is the user's self-service profile
     // API in Tarn (users/me.routes.ts); relying parties find /userinfo through discovery.

@@ -90,6 +90,7 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
       cookieKeys: deps.cookieKeys,
       artifactsAtRest: createArtifactAtRest({ key: deps.artifactKey, envelope: deps.envelope, poolId }),
       fetch: deps.outgoingFetch,
+      log: deps.log,
     });
     const provider = new Provider(issuerFor(deps.publicUrl, poolId), configuration);
     provider.proxy = deps.trustedProxies > 0;

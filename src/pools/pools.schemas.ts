@@ -1,4 +1,5 @@
 /** What the admin API accepts for pools. Unknown fields are refused (strict objects). */
+import { LOCALES } from '../i18n/catalogues.js';
 import { z } from 'zod';
 import { timestamp } from '../http/guard.js';
 
@@ -52,6 +53,10 @@ const poolFields = {
     .string()
     .regex(/^#[0-9a-fA-F]{6}$/, { message: 'Must be a colour as #rrggbb.' })
     .nullable(),
+  defaultLocale: z
+    .enum(LOCALES, { message: `Must be one of the languages Tarn ships: ${LOCALES.join(', ')}.` })
+    .nullable()
+    .describe('The language of hosted pages and mails when neither ui_locales, the user nor the browser names one; null: English.'),
   selfRegistration: z.boolean(),
   signIn: signInSchema,
   profileSchema: jsonSchema.nullable(),
@@ -85,6 +90,7 @@ export const poolResponse = z.object({
   description: z.string(),
   logoUrl: z.string().nullable(),
   tagColor: z.string().nullable(),
+  defaultLocale: z.enum(LOCALES).nullable(),
   selfRegistration: z.boolean(),
   signIn: signInSchema.required(),
   profileSchema: jsonObject.nullable(),

@@ -4,6 +4,7 @@
  *   current, promotes next, makes a new next. Values are shown once, stored hashed.
  * - Every change a running provider must see bumps the pool version and tells the registry.
  */
+import { isLocale } from '../i18n/catalogues.js';
 import { randomBytes } from 'node:crypto';
 import type { Envelope } from '../crypto/envelope.js';
 import { generateId, generateSecret, hashSecret } from '../crypto/secrets.js';
@@ -48,6 +49,7 @@ export function mapPool(row: PoolRow, publicUrl: string) {
     description: row.description,
     logoUrl: row.logo_url,
     tagColor: row.tag_color,
+    defaultLocale: isLocale(row.default_locale) ? row.default_locale : null,
     selfRegistration: row.self_registration,
     signIn: { ...row.sign_in, mfa: row.sign_in.mfa ?? 'off' },
     profileSchema: row.profile_schema,
@@ -113,6 +115,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
             description: input.description ?? '',
             logo_url: input.logoUrl ?? null,
             tag_color: input.tagColor ?? null,
+            default_locale: input.defaultLocale ?? null,
             self_registration: input.selfRegistration ?? false,
             sign_in: JSON.stringify({ ...DEFAULT_SIGN_IN, ...input.signIn }),
             profile_schema: JSON.stringify(input.profileSchema ?? null),
@@ -145,6 +148,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
       if (input.description !== undefined) change.description = input.description;
       if (input.logoUrl !== undefined) change.logo_url = input.logoUrl;
       if (input.tagColor !== undefined) change.tag_color = input.tagColor;
+      if (input.defaultLocale !== undefined) change.default_locale = input.defaultLocale;
       if (input.selfRegistration !== undefined) change.self_registration = input.selfRegistration;
       if (input.signIn !== undefined) change.sign_in = JSON.stringify({ ...current.sign_in, ...input.signIn });
       if (input.profileSchema !== undefined) change.profile_schema = JSON.stringify(input.profileSchema);

@@ -24,7 +24,8 @@ import { isUniqueViolation } from '../db/errors.js';
 import type { PoolRow, UserRow } from '../db/tables.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
-import { alreadyRegisteredMail, signInCodeMail, verificationMail } from '../mail/templates.js';
+import { alreadyRegisteredMail, signInCodeMail, verificationMail, mailLocale } from '../mail/templates.js';
+import type { Locale } from '../i18n/catalogues.js';
 import { CODE_TTL_MS, type CodeService, type TokenState } from './codes.service.js';
 import { normalizeEmail } from './email.js';
 import type { SignInGuard } from './lockout.service.js';
@@ -59,6 +60,8 @@ export interface Requester {
   ip: string;
   /** Runs `work` after the answer has been sent (the route hooks the response's end); by default on the next turn. */
   afterAnswer?: (work: () => void) => void;
+  /** The language of the page that asked for the mail (src/i18n), which the mail is written in. */
+  locale?: Locale;
 }
 
 /** `sent` whether or not a mail went out; `throttled` when the requester's network asked for too many mails. */
@@ -138,12 +141,12 @@ export function createOnboardingService(deps: OnboardingDeps) {
       inBackground(requester, pool.id, 'registration', async () => {
         const existing = await createUserQueries(db, pool.id).findUserByEmail(email);
         if (existing) {
-          await mailer.send(alreadyRegisteredMail(brandOf(pool), existing.email));
+          await mailer.send(alreadyRegisteredMail(brandOf(pool), existing.email, mailLocale(requester.locale, existing, pool)));
           return;
         }
         const payload = { passwordHash, profile: input.profile };
         const issued = await codes.issueCode(pool.id, { purpose: 'registration', email, payload, ttlMs: codeTtlMs, boundTo: requester.interactionId });
-        await mailer.send(verificationMail(brandOf(pool), email, issued.code, minutes));
+        await mailer.send(verificationMail(brandOf(pool), email, issued.code, minutes, mailLocale(requester.locale, undefined, pool)));
       });
       return 'sent';
     },
@@ -185,7 +188,7 @@ export function createOnboardingService(deps: OnboardingDeps) {
         const user = await createUserQueries(db, pool.id).findUserByEmail(email);
         if (!user || user.status !== 'active' || (await guard.isUserLocked(pool.id, user.id))) return;
         const issued = await codes.issueCode(pool.id, { purpose: 'sign_in', email: user.email, userId: user.id, ttlMs: codeTtlMs });
-        await mailer.send(signInCodeMail(brandOf(pool), user.email, issued.code, minutes));
+        await mailer.send(signInCodeMail(brandOf(pool), user.email, issued.code, minutes, mailLocale(requester.locale, user, pool)));
       });
       return 'sent';
     },

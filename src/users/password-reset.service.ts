@@ -19,7 +19,8 @@ import type { PoolRow, UserRow } from '../db/tables.js';
 import type { AuditActor, AuditService } from '../audit/audit.service.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
-import { passwordChangedMail, passwordResetMail } from '../mail/templates.js';
+import { mailLocale, passwordChangedMail, passwordResetMail } from '../mail/templates.js';
+import type { Locale } from '../i18n/catalogues.js';
 import { fieldError, problems } from '../http/problem.js';
 import { CODE_TTL_MS, type CodeService, type TokenState } from './codes.service.js';
 import { normalizeEmail } from './email.js';
@@ -52,10 +53,10 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
   const codeTtlMs = deps.codeTtlMs ?? CODE_TTL_MS;
   const minutes = Math.max(1, Math.round(codeTtlMs / 60_000));
 
-  async function mailResetLink(pool: PoolRow, user: UserRow): Promise<Date> {
+  async function mailResetLink(pool: PoolRow, user: UserRow, locale?: Locale): Promise<Date> {
     const issued = await codes.issueCode(pool.id, { purpose: 'password_reset', email: user.email, userId: user.id, ttlMs: codeTtlMs, withLinkToken: true });
     const link = `${publicUrl}/pools/${pool.id}/password-reset?token=${issued.token}`;
-    await mailer.send(passwordResetMail(brandOf(pool), user.email, link, issued.code, minutes));
+    await mailer.send(passwordResetMail(brandOf(pool), user.email, link, issued.code, minutes, mailLocale(locale, user, pool)));
     return issued.expiresAt;
   }
 
@@ -81,7 +82,7 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
     // login flow, which asks for the user's second factor; a reset keeps the factors as they are.
     await audit.record({ poolId: pool.id, action: 'users.password_reset', outcome: 'success', actor, target: { type: 'user', id: user.id } });
     try {
-      await mailer.send(passwordChangedMail(brandOf(pool), user.email));
+      await mailer.send(passwordChangedMail(brandOf(pool), user.email, mailLocale(undefined, user, pool)));
     } catch (error) {
       // The password is changed either way; the notice failing must not make the user retry.
       log.error({ err: error, poolId: pool.id, userId: user.id }, 'password changed notice failed');
@@ -103,7 +104,7 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
         (async () => {
           const user = await createUserQueries(db, pool.id).findUserByEmail(email);
           if (user?.status !== 'active') return;
-          await mailResetLink(pool, user);
+          await mailResetLink(pool, user, requester.locale);
         })().catch((error: unknown) => log.error({ err: error, poolId: pool.id, what: 'password-reset' }, 'mail failed'));
       });
       return 'sent';

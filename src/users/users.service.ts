@@ -16,7 +16,7 @@ import { toPage } from '../http/pagination.js';
 import { fieldError, problems } from '../http/problem.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
-import { invitationMail } from '../mail/templates.js';
+import { invitationMail, mailLocale } from '../mail/templates.js';
 import { createAccountArtifactQueries } from './account-artifacts.queries.js';
 import { INVITATION_TTL_MS, type CodeService } from './codes.service.js';
 import type { SignInGuard } from './lockout.service.js';
@@ -47,7 +47,15 @@ export function toMeResponse(row: UserRow) {
   return { sub: row.id, email: row.email, emailVerified: row.email_verified, phone: row.phone, profile: row.profile, updatedAt: row.updated_at };
 }
 
-export type PasswordCheck = { ok: true; user: UserRow } | { ok: false; reason: 'invalid' };
+/**
+ * A password sign-in's outcome. `disabled` and `locked` only after the right password: anyone
+ * else gets `invalid`, whatever the account's state (no oracle for those without the password).
+ */
+export type PasswordCheck =
+  | { ok: true; user: UserRow }
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'disabled' }
+  | { ok: false; reason: 'locked'; lockedUntil: Date };
 
 export interface UserServiceDeps {
   db: Db;
@@ -104,7 +112,7 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     const issued = await codes.issueCode(pool.id, { purpose: 'invitation', email: user.email, userId: user.id, ttlMs: INVITATION_TTL_MS, withLinkToken: true });
     const link = `${publicUrl}/pools/${pool.id}/activate?token=${issued.token}`;
     try {
-      await mailer.send(invitationMail({ name: pool.name, tagColor: pool.tag_color }, user.email, link, issued.code, issued.expiresAt));
+      await mailer.send(invitationMail({ name: pool.name, tagColor: pool.tag_color }, user.email, link, issued.code, issued.expiresAt, mailLocale(undefined, user, pool)));
     } catch (error) {
       log.error({ err: error, poolId: pool.id, userId: user.id }, 'invitation mail failed');
       throw problems.unavailable('The invitation mail could not be sent. The user exists; send the invitation again later.');
@@ -240,6 +248,9 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
       const matches = user?.password_hash ? await hasher.verify(user.password_hash, password) : await hasher.verifyNothing(password);
       if (!user || !matches || lockout.locked || user.status !== 'active') {
         if (user) await guard.recordFailure(poolId, pool.lockout, user.id);
+        // The password is checked first: only its holder learns why a right password was refused.
+        if (user && matches && user.status === 'disabled') return { ok: false, reason: 'disabled' };
+        if (user && matches && lockout.locked && lockout.lockedUntil) return { ok: false, reason: 'locked', lockedUntil: lockout.lockedUntil };
         return { ok: false, reason: 'invalid' };
       }
       // A success starts the count afresh; with no failures counted there is nothing to clear.

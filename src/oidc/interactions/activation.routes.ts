@@ -6,6 +6,7 @@
  * A used, replaced or expired link gets a clear branded page (410), never a form.
  * CSRF: double-submit — a random cookie on this path and a form field that is its HMAC.
  */
+import { localeOf } from '../../i18n/request-locale.js';
 import type { PasskeyInteractions } from './passkey.routes.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
@@ -13,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { hmac, safeEqual } from '../../crypto/secrets.js';
 import { readForm } from '../../http/body.js';
 import type { OnboardingService } from '../../users/onboarding.service.js';
-import type { PageRenderer } from '../../views/render.js';
+import type { PageMessage, PageRenderer } from '../../views/render.js';
 import { entryOf, HostedPageError } from './interactions.routes.js';
 import { fieldMessages, recordUserEvent, type UserEventRecorder } from './interaction-steps.js';
 
@@ -30,12 +31,7 @@ export interface ActivationDeps {
 
 const COOKIE = '_tarn_activate';
 
-const linkUnusable = () =>
-  new HostedPageError(
-    410,
-    'Invitation link no longer valid',
-    'This invitation link has expired, was already used, or was replaced by a newer invitation. Ask your administrator to send a new one, or sign in if you already activated your account.',
-  );
+const linkUnusable = () => new HostedPageError(410, 'activationLink');
 
 export function registerActivationRoutes(router: Router, deps: ActivationDeps): void {
   const cookiePath = (ctx: Context) => `/pools/${entryOf(ctx).pool.id}/activate`;
@@ -54,12 +50,13 @@ export function registerActivationRoutes(router: Router, deps: ActivationDeps): 
     return !!nonce && typeof token === 'string' && safeEqual(token, hmac(deps.csrfKey, `activate:${entryOf(ctx).pool.id}:${nonce}`));
   }
 
-  async function renderForm(ctx: Context, locals: { token?: string; email?: string; errors?: string[] }, status = 200) {
+  async function renderForm(ctx: Context, locals: { token?: string; email?: string; errors?: (PageMessage | string)[] }, status = 200) {
     const { pool } = entryOf(ctx);
     ctx.status = status;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('activate', pool, {
+      locale: localeOf(ctx),
       action: `/pools/${pool.id}/activate`,
       csrf: csrfFor(ctx),
       token: locals.token ?? '',
@@ -80,7 +77,7 @@ export function registerActivationRoutes(router: Router, deps: ActivationDeps): 
   router.post('/activate', async function submitActivation(ctx) {
     const form = await readForm(ctx, deps.bodyLimitBytes);
     if (!csrfOk(ctx, form.csrf))
-      throw new HostedPageError(403, 'Request refused', 'This form was not sent from the activation page. Open the link from your invitation again.');
+      throw new HostedPageError(403, 'csrf');
     const { pool } = entryOf(ctx);
     const password = form.password ?? '';
     const token = form.token ?? '';
@@ -96,12 +93,12 @@ export function registerActivationRoutes(router: Router, deps: ActivationDeps): 
       return renderForm(ctx, { token, email, errors: messages }, 400);
     }
     if (!user && token) throw linkUnusable();
-    if (!user) return renderForm(ctx, { email, errors: ['That code is wrong or has expired. Check the latest invitation email.'] }, 401);
+    if (!user) return renderForm(ctx, { email, errors: [{ key: 'activate.wrongCode', field: 'code' }] }, 401);
     ctx.cookies.set(COOKIE, '', { path: cookiePath(ctx), maxAge: 0 });
     await recordUserEvent(ctx, deps.audit, { action: 'user.activated', userId: user.id, details: { via: token ? 'link' : 'code' } });
     if (await deps.passkeys?.offerStandaloneEnrolment(ctx, user.id)) return;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = await deps.pages.render('activated', pool, { email: user.email });
+    ctx.body = await deps.pages.render('activated', pool, { locale: localeOf(ctx), email: user.email });
   });
 }

@@ -9,6 +9,7 @@
  * interaction it belongs to travels in a sealed cookie scoped to that path. Every failure is
  * a branded page, an audit entry and a counted sign-in failure; none is a 500.
  */
+import { localeOf } from '../../i18n/request-locale.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { mapDatabaseError } from '../../db/errors.js';
@@ -41,24 +42,20 @@ export interface ConnectionRouteDeps {
 const COOKIE = 'tarn.federation';
 const LINK_COOKIE = 'tarn.federation.link';
 
-const pages: Record<FederationFailure, [number, string, string]> = {
-  unknown_connection: [404, 'Page not found', 'This way of signing in is not offered here.'],
-  bad_state: [400, 'Sign-in expired', 'This sign-in could not be matched to one started in this browser. Go back to the application and start again.'],
-  upstream_denied: [403, 'Sign-in cancelled', 'The sign-in was cancelled or refused at the identity provider. Go back to the application and try again.'],
-  upstream_unreachable: [502, 'Identity provider unavailable', 'The identity provider could not be reached. Try again in a few minutes.'],
-  upstream_invalid: [502, 'Sign-in failed', "The identity provider's answer could not be verified. Try again, or sign in another way."],
-  proof_required: [
-    409,
-    'Account already exists',
-    'An account with this email already exists here, and this identity provider cannot be linked to it automatically. Sign in to it another way.',
-  ],
-  not_provisioned: [403, 'No account', 'There is no account here for this identity. Ask an administrator to invite you.'],
-  inactive: [403, 'Account unavailable', 'This account cannot sign in. Contact an administrator.'],
+const pages: Record<FederationFailure, [number, string]> = {
+  unknown_connection: [404, 'connection.unknown'],
+  bad_state: [400, 'connection.badState'],
+  upstream_denied: [403, 'connection.denied'],
+  upstream_unreachable: [502, 'connection.unreachable'],
+  upstream_invalid: [502, 'connection.invalid'],
+  proof_required: [409, 'connection.proof'],
+  not_provisioned: [403, 'connection.notProvisioned'],
+  inactive: [403, 'connection.inactive'],
 };
 
 function pageFor(error: FederationError): HostedPageError {
-  const [status, title, sentence] = pages[error.reason];
-  return new HostedPageError(status, title, sentence);
+  const [status, name] = pages[error.reason];
+  return new HostedPageError(status, name);
 }
 
 export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDeps): void {
@@ -147,6 +144,7 @@ export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDe
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('link-account', pool, {
+      locale: localeOf(ctx),
       action: `${interactionBase(ctx)}/connection/${name}/link`,
       csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
       email,

@@ -6,10 +6,11 @@
  * failure has the same answer. Mail passes the mail limits (mail-limits.service.ts); a
  * network past its limit is told so (429). Off for the pool → branded 404.
  */
+import { localeOf } from '../../i18n/request-locale.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { OnboardingService } from '../../users/onboarding.service.js';
-import type { PageRenderer } from '../../views/render.js';
+import type { PageMessage, PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
 import { entryOf, expired, finishInteraction, loadDetails, TOO_MANY_MAILS, type Details } from './interactions.routes.js';
 import type { PasskeyInteractions } from './passkey.routes.js';
@@ -26,7 +27,7 @@ export interface EmailCodeDeps {
   audit?: SignInRecorder;
 }
 
-export const WRONG_CODE = 'That code is wrong or has expired. Ask for a new code if you need one.';
+export const WRONG_CODE: PageMessage = { key: 'emailCode.wrong', field: 'code' };
 
 export function registerEmailCodeRoutes(router: Router, deps: EmailCodeDeps): void {
   async function open(ctx: Context): Promise<Details> {
@@ -36,12 +37,13 @@ export function registerEmailCodeRoutes(router: Router, deps: EmailCodeDeps): vo
     return details;
   }
 
-  async function renderCodePage(ctx: Context, details: Details, email: string, error?: string, status = 200) {
+  async function renderCodePage(ctx: Context, details: Details, email: string, error?: PageMessage | string, status = 200) {
     const { pool } = entryOf(ctx);
     ctx.status = status;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('email-code', pool, {
+      locale: localeOf(ctx),
       action: `${interactionBase(ctx)}/email-code/verify`,
       resendAction: `${interactionBase(ctx)}/email-code`,
       loginUrl: interactionBase(ctx),
@@ -56,7 +58,7 @@ export function registerEmailCodeRoutes(router: Router, deps: EmailCodeDeps): vo
     const details = await open(ctx);
     const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
     const email = (form.email ?? '').trim();
-    const outcome = email ? await deps.onboarding.sendSignInCode(entryOf(ctx).pool, email, { ip: ctx.ip, afterAnswer: afterAnswer(ctx) }) : 'sent';
+    const outcome = email ? await deps.onboarding.sendSignInCode(entryOf(ctx).pool, email, { ip: ctx.ip, afterAnswer: afterAnswer(ctx), locale: localeOf(ctx) }) : 'sent';
     if (outcome === 'throttled') return renderCodePage(ctx, details, email, TOO_MANY_MAILS, 429);
     return renderCodePage(ctx, details, email);
   });

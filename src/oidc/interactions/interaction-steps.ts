@@ -10,6 +10,7 @@ import { AppError } from '../../http/problem.js';
 import { csrfValid } from './csrf.js';
 import { entryOf, HostedPageError, type Details } from './interactions.routes.js';
 import type { SignInEvent, UserEvent } from '../../audit/audit.service.js';
+import type { PageMessage } from '../../views/render.js';
 
 /** Records a sign-in attempt (audit log and metrics, src/audit/audit.service.ts). */
 export interface SignInRecorder {
@@ -41,7 +42,7 @@ export async function recordSignIn(ctx: Context, recorder: SignInRecorder | unde
 export async function readInteractionForm(ctx: Context, details: Details, csrfKey: Buffer, limit: number): Promise<Record<string, string>> {
   const form = await readForm(ctx, limit);
   if (!csrfValid(csrfKey, entryOf(ctx).pool.id, details.uid, form.csrf)) {
-    throw new HostedPageError(403, 'Request refused', 'This form was not sent from this sign-in page. Go back to the application and start again.');
+    throw new HostedPageError(403, 'csrf');
   }
   return form;
 }
@@ -50,16 +51,32 @@ export function interactionBase(ctx: Context): string {
   return `/pools/${entryOf(ctx).pool.id}/interaction/${ctx.params.uid}`;
 }
 
-/** The lines a person reads for a validation problem ("Password: minLength: …"), or undefined for other errors. */
-export function fieldMessages(error: unknown): string[] | undefined {
+/**
+ * The messages a person reads for a validation problem, each tied to its form field and in
+ * the user's words (never a rule's key such as "minLength:"), or undefined for other errors.
+ * `fields`: the labels of the profile fields the form shows.
+ */
+export function fieldMessages(error: unknown, fields: { name: string; label: string }[] = []): PageMessage[] | undefined {
   if (!(error instanceof AppError) || error.status !== 400 || !error.errors) return undefined;
-  return error.errors.map((item) => {
-    const label = item.field.replace(/^profile\./, '').replace(/_/g, ' ');
-    return `${label.charAt(0).toUpperCase()}${label.slice(1)}: ${item.detail}`;
+  return error.errors.map((item): PageMessage => {
+    const field = item.field;
+    if (field === 'email') return { key: 'validation.email', field };
+    if (field === 'password') {
+      const minLength = /^minLength:\D*(\d+)/.exec(item.detail)?.[1];
+      if (minLength) return { key: 'validation.password.minLength', values: { minLength: Number(minLength) }, field };
+      if (item.detail.startsWith('notEmail:')) return { key: 'validation.password.notEmail', field };
+      if (item.detail.startsWith('Choose a password different')) return { key: 'validation.password.sameAsCurrent', field };
+      return { key: 'validation.password.other', field };
+    }
+    const name = field.replace(/^profile\./, '').split('.')[0]!;
+    const label = fields.find((candidate) => candidate.name === name)?.label ?? name.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+    const formField = field.startsWith('profile.') ? `profile.${name}` : field;
+    return { key: item.detail === 'Required.' ? 'validation.required' : 'validation.invalid', values: { field: label }, field: formField };
   });
 }
 
-export const notOffered = (what: string) => new HostedPageError(404, 'Page not found', `This pool does not offer ${what}.`);
+/** A sign-in method the pool does not offer (`what`, for the log). */
+export const notOffered = (what: string) => Object.assign(new HostedPageError(404, 'notOffered'), { message: `This pool does not offer ${what}.` });
 
 /** Runs work once this request's answer has been sent (or the connection closed): what depends on an account must not delay the answer. */
 export function afterAnswer(ctx: Context): (work: () => void) => void {

@@ -12,11 +12,12 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
 import { HostedPageError } from '../../http/problem.js';
-import type { UserService } from '../../users/users.service.js';
-import type { PageRenderer } from '../../views/render.js';
+import type { PasswordCheck, UserService } from '../../users/users.service.js';
+import type { PageMessage, PageRenderer } from '../../views/render.js';
+import { localeOf } from '../../i18n/request-locale.js';
 import type { PoolProvider } from '../provider-registry.js';
 import { csrfToken } from './csrf.js';
-import { interactionBase, readInteractionForm, recordSignIn, type SignInRecorder } from './interaction-steps.js';
+import { interactionBase, notOffered, readInteractionForm, recordSignIn, type SignInRecorder } from './interaction-steps.js';
 import { ACR_PASSWORD } from '../../mfa/acr.js';
 import type { MfaInteractions } from './mfa.routes.js';
 import type { PasskeyInteractions } from './passkey.routes.js';
@@ -64,15 +65,14 @@ export async function finishInteraction(ctx: Context, _details: Details, result:
   ctx.redirect(returnTo);
 }
 
-/** The one answer to a wrong email, a wrong password, a locked or inactive account (lockout.service.ts). */
-export const INVALID_CREDENTIALS = 'Invalid email or password. After repeated failures, sign-in is paused for a while.';
+/** The one answer to a wrong email or a wrong password, whatever the account's state (lockout.service.ts). */
+export const INVALID_CREDENTIALS = 'login.invalid';
 /** Past the mail limit of a network (mail-limits.service.ts): about the network, not an account. */
-export const TOO_MANY_MAILS = 'Too many emails were requested from your network. Wait a while and try again.';
+export const TOO_MANY_MAILS = 'mail.tooMany';
 
 export { HostedPageError };
 
-export const expired = () =>
-  new HostedPageError(400, 'Sign-in expired', 'This sign-in request has expired or was already used. Go back to the application and start again.');
+export const expired = () => new HostedPageError(400, 'expired');
 
 export function entryOf(ctx: Context): PoolProvider {
   return ctx.state.poolProvider as PoolProvider;
@@ -89,7 +89,21 @@ export async function loadDetails(ctx: Context): Promise<Details> {
     throw expired();
   }
   if (details.uid !== ctx.params.uid) throw expired();
+  // The page's language (i18n/request-locale.ts) and the application an error page offers to start again at.
+  ctx.state.uiLocales = details.params.ui_locales;
+  ctx.state.clientId = details.params.client_id;
   return details;
+}
+
+/**
+ * What a failed password sign-in is told. Only someone who gave the account's right password
+ * learns that it is disabled, or locked until when (users.service.ts verifyPassword checks the
+ * password first); every other failure gets the one generic answer.
+ */
+export function credentialsMessage(check: Exclude<PasswordCheck, { ok: true }>): PageMessage {
+  if (check.reason === 'disabled') return { key: 'login.disabled' };
+  if (check.reason === 'locked') return { key: 'login.locked', values: { until: check.lockedUntil } };
+  return { key: INVALID_CREDENTIALS };
 }
 
 export function createInteractionRouter(deps: InteractionDeps) {
@@ -100,11 +114,12 @@ export function createInteractionRouter(deps: InteractionDeps) {
     return client?.clientName ?? String(details.params.client_id);
   }
 
-  async function renderLogin(ctx: Context, details: Details, locals: { error?: string; email?: string; status?: number }) {
+  async function renderLogin(ctx: Context, details: Details, locals: { error?: PageMessage | string; email?: string; status?: number }) {
     const { pool } = entryOf(ctx);
     ctx.status = locals.status ?? 200;
     ctx.type = 'html';
     ctx.body = await deps.pages.render('login', pool, {
+      locale: localeOf(ctx),
       action: `${interactionBase(ctx)}/login`,
       abortUrl: `${interactionBase(ctx)}/abort`,
       csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
@@ -128,8 +143,10 @@ export function createInteractionRouter(deps: InteractionDeps) {
     const prompt = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
     const user = details.session?.accountId ? await deps.users.findActiveUser(pool.id, details.session.accountId) : undefined;
     const scopes = [...(prompt.missingOIDCScope ?? []), ...Object.values(prompt.missingResourceScopes ?? {}).flat()];
+    ctx.state.userLocale = user?.profile?.locale;
     ctx.type = 'html';
     ctx.body = await deps.pages.render('consent', pool, {
+      locale: localeOf(ctx),
       action: `${interactionBase(ctx)}/consent`,
       csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
       clientName: await clientName(ctx, details),
@@ -152,13 +169,13 @@ export function createInteractionRouter(deps: InteractionDeps) {
       return renderLogin(ctx, details, {});
     }
     if (details.prompt.name === 'consent') return renderConsent(ctx, details);
-    throw new HostedPageError(400, 'Unsupported request', `The application asked for "${details.prompt.name}", which this pool does not offer.`);
+    throw Object.assign(new HostedPageError(400, 'unsupported'), { message: `The application asked for "${details.prompt.name}", which this pool does not offer.` });
   });
 
   router.post('/interaction/:uid/login', async function submitLogin(ctx) {
     const details = await loadDetails(ctx);
     if (details.prompt.name !== 'login') throw expired();
-    if (entryOf(ctx).pool.sign_in.password === false) throw new HostedPageError(404, 'Page not found', 'This pool does not offer sign-in with a password.');
+    if (entryOf(ctx).pool.sign_in.password === false) throw notOffered('sign-in with a password');
     const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
     const email = (form.email ?? '').trim();
     const password = form.password ?? '';
@@ -171,7 +188,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
       reason: check.ok ? undefined : check.reason,
       email,
     });
-    if (!check.ok) return renderLogin(ctx, details, { status: 401, email, error: INVALID_CREDENTIALS });
+    if (!check.ok) return renderLogin(ctx, details, { status: 401, email, error: credentialsMessage(check) });
     if (await deps.mfa?.askAfterPassword(ctx, details, { accountId: check.user.id, amr: ['pwd'] })) return;
     const result = { login: { accountId: check.user.id, amr: ['pwd'], acr: ACR_PASSWORD } };
     if (await deps.passkeys?.offerEnrolment(ctx, details, result)) return;

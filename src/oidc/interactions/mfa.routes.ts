@@ -10,12 +10,15 @@
  * skip) turns it into a login. Wrong codes answer 401, which the request frame's login
  * limiter counts like wrong passwords; the user's lockout counts them too (mfa.service.ts).
  */
+import { localeOf } from '../../i18n/request-locale.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { ACR_MFA, ACR_PASSWORD, requestsMfa } from '../../mfa/acr.js';
 import { mfaPolicy, type MfaService } from '../../mfa/mfa.service.js';
 import type { UserService } from '../../users/users.service.js';
-import type { PageRenderer } from '../../views/render.js';
+import type { PageMessage, PageRenderer } from '../../views/render.js';
+import ejs from 'ejs';
+import { translatorFor } from '../../i18n/translator.js';
 import { csrfToken } from './csrf.js';
 import { interactionBase, readInteractionForm } from './interaction-steps.js';
 import { entryOf, expired, finishInteraction, loadDetails, saveInteractionResult, type Details } from './interactions.routes.js';
@@ -44,8 +47,8 @@ interface PendingLogin {
   amr: string[];
 }
 
-export const WRONG_RECOVERY_CODE = 'That recovery code is not right, or was already used.';
-export const WRONG_TOTP = 'That code is not right, or was already used. Enter the current code from your authenticator app.';
+export const WRONG_RECOVERY_CODE: PageMessage = { key: 'mfa.totp.wrongRecovery', field: 'recovery_code' };
+export const WRONG_TOTP: PageMessage = { key: 'mfa.totp.wrong', field: 'code' };
 
 function pendingLogin(details: Details): PendingLogin {
   const pending = (details.result as { mfaPending?: Partial<PendingLogin> } | undefined)?.mfaPending;
@@ -59,12 +62,13 @@ function maySkip(ctx: Context, details: Details): boolean {
 }
 
 export function createMfaInteractions(deps: MfaInteractionDeps) {
-  async function renderTotp(ctx: Context, details: Details, error?: string) {
+  async function renderTotp(ctx: Context, details: Details, error?: PageMessage) {
     const { pool } = entryOf(ctx);
     ctx.status = error ? 401 : 200;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('mfa-totp', pool, {
+      locale: localeOf(ctx),
       action: `${interactionBase(ctx)}/mfa/totp`,
       recoveryAction: `${interactionBase(ctx)}/mfa/recovery`,
       abortUrl: `${interactionBase(ctx)}/abort`,
@@ -73,7 +77,7 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
     });
   }
 
-  async function renderEnrol(ctx: Context, details: Details, accountId: string, error?: string) {
+  async function renderEnrol(ctx: Context, details: Details, accountId: string, error?: PageMessage) {
     const { pool } = entryOf(ctx);
     const user = await deps.users.findActiveUser(pool.id, accountId);
     if (!user) throw expired();
@@ -83,13 +87,14 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('mfa-enrol', pool, {
+      locale: localeOf(ctx),
       action: `${interactionBase(ctx)}/mfa/enrol`,
       skipUrl: maySkip(ctx, details) ? `${interactionBase(ctx)}/mfa/skip` : undefined,
       abortUrl: `${interactionBase(ctx)}/abort`,
       csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
       secret: enrolment.secret,
       // The SVG of the qrcode library: markup without script, labelled for screen readers.
-      qrSvg: enrolment.qrSvg.replace('<svg ', '<svg role="img" aria-label="QR code to scan with your authenticator app" '),
+      qrSvg: enrolment.qrSvg.replace('<svg ', `<svg role="img" aria-label="${ejs.escapeXML(translatorFor(localeOf(ctx)).t('mfa.enrol.qrLabel'))}" `),
       email: user.email,
       error,
     });
@@ -173,7 +178,7 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
         const returnTo = await saveInteractionResult(ctx, withSecondFactor(pending));
         ctx.type = 'html';
         ctx.set('Cache-Control', 'no-store');
-        ctx.body = await deps.pages.render('mfa-recovery-codes', pool, { codes, continueUrl: returnTo });
+        ctx.body = await deps.pages.render('mfa-recovery-codes', pool, { locale: localeOf(ctx), codes, continueUrl: returnTo });
       });
 
       router.post('/interaction/:uid/mfa/recovery', async function submitRecoveryCode(ctx) {

@@ -17,6 +17,7 @@
  * Every POST carries the interaction's CSRF token; the WebAuthn calls run in
  * /assets/passkey.js (the CSP forbids inline scripts), which posts the result as a form.
  */
+import { localeOf } from '../../i18n/request-locale.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
@@ -44,8 +45,8 @@ export interface PasskeyInteractionDeps {
 const ENROL_COOKIE = '_tarn_passkey_enrol';
 const enrolPath = (pool: PoolRow) => `/pools/${pool.id}/passkeys/enrol`;
 const enrolmentExpired = () =>
-  new HostedPageError(400, 'Passkey step expired', 'This step has expired. Sign in to your application, and you will be offered a passkey there.');
-const notOffered = () => new HostedPageError(404, 'Not available', 'Passkeys are not offered here.');
+  new HostedPageError(400, 'passkeyExpired');
+const notOffered = () => new HostedPageError(404, 'passkeyNotOffered');
 
 /** The account that signed in during this interaction but has not yet gone back to the app. */
 function pendingAccount(details: Details): string | undefined {
@@ -65,6 +66,7 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('passkey-signin', pool, {
+      locale: localeOf(ctx),
       action: `${interactionBase(ctx)}/passkey/verify`,
       retryAction: `${interactionBase(ctx)}/passkey`,
       loginUrl: `${interactionBase(ctx)}`,
@@ -84,6 +86,7 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('passkey-add', pool, {
+      locale: localeOf(ctx),
       action: `${interactionBase(ctx)}/passkey/add`,
       skipUrl: `${interactionBase(ctx)}/passkey/skip`,
       csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
@@ -121,6 +124,7 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('passkey-add', pool, {
+      locale: localeOf(ctx),
       action: enrolPath(pool),
       skipUrl: `${enrolPath(pool)}/done`,
       csrf: enrolCsrf(pool, grant),
@@ -187,24 +191,24 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
         const { grant, userId } = enrolmentGrant(ctx);
         const form = await readForm(ctx, deps.bodyLimitBytes);
         if (!csrfValid(deps.csrfKey, pool.id, `enrol:${grant}`, form.csrf)) {
-          throw new HostedPageError(403, 'Request refused', 'This form was not sent from this page. Go back and start again.');
+          throw new HostedPageError(403, 'csrf');
         }
         try {
           await deps.passkeys.finishRegistration(pool, userId, form.credential, {}, form.name);
         } catch (error) {
           refused(ctx, error);
-          return renderStandaloneAdd(ctx, pool, userId, grant, 'The passkey could not be added. Try again, or continue without one.');
+          return renderStandaloneAdd(ctx, pool, userId, grant, 'passkey.add.failed');
         }
         setEnrolCookie(ctx, pool, null);
         ctx.type = 'html';
-        ctx.body = await deps.pages.render('passkey-done', pool, { added: true });
+        ctx.body = await deps.pages.render('passkey-done', pool, { locale: localeOf(ctx), added: true });
       });
 
       router.get('/passkeys/enrol/done', async function finishEnrolment(ctx) {
         const { pool } = entryOf(ctx);
         setEnrolCookie(ctx, pool, null);
         ctx.type = 'html';
-        ctx.body = await deps.pages.render('passkey-done', pool, { added: false });
+        ctx.body = await deps.pages.render('passkey-done', pool, { locale: localeOf(ctx), added: false });
       });
 
       router.post('/interaction/:uid/passkey', async function startPasskeySignIn(ctx) {
@@ -234,7 +238,7 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
             ctx,
             details,
             (form.email ?? '').trim(),
-            'That passkey could not be used to sign in here. Try again, or go back and sign in another way.',
+            'passkey.signin.failed',
           );
         }
       });
@@ -259,8 +263,8 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
           refused(ctx, error);
           const message =
             error instanceof PasskeyRefused && error.reason === 'already-registered'
-              ? 'This passkey is already registered. You can continue without adding another.'
-              : 'The passkey could not be added. Try again, or continue without one.';
+              ? 'passkey.add.duplicate'
+              : 'passkey.add.failed';
           return renderAdd(ctx, details, accountId, message);
         }
         return continueToApp(ctx, details);

@@ -8,13 +8,14 @@
  * A used, replaced or expired link gets a branded 410, never a form.
  * CSRF: double-submit, a random cookie on this path and a form field that is its HMAC.
  */
+import { localeOf } from '../../i18n/request-locale.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { randomBytes } from 'node:crypto';
 import { hmac, safeEqual } from '../../crypto/secrets.js';
 import { readForm } from '../../http/body.js';
 import type { PasswordResetService } from '../../users/password-reset.service.js';
-import type { PageRenderer } from '../../views/render.js';
+import type { PageMessage, PageRenderer } from '../../views/render.js';
 import { entryOf, HostedPageError, TOO_MANY_MAILS } from './interactions.routes.js';
 import { afterAnswer, fieldMessages, notOffered } from './interaction-steps.js';
 
@@ -26,14 +27,9 @@ export interface PasswordResetRouteDeps {
 }
 
 const COOKIE = '_tarn_reset';
-export const WRONG_RESET_CODE = 'That code is wrong or has expired. Ask for a new one if you need it.';
+export const WRONG_RESET_CODE: PageMessage = { key: 'reset.wrongCode', field: 'code' };
 
-const linkUnusable = () =>
-  new HostedPageError(
-    410,
-    'Reset link no longer valid',
-    'This password reset link has expired, was already used, or was replaced by a newer one. Ask for a new one from the sign-in page.',
-  );
+const linkUnusable = () => new HostedPageError(410, 'resetLink');
 
 export function registerPasswordResetRoutes(router: Router, deps: PasswordResetRouteDeps): void {
   const base = (ctx: Context) => `/pools/${entryOf(ctx).pool.id}/password-reset`;
@@ -58,7 +54,7 @@ export function registerPasswordResetRoutes(router: Router, deps: PasswordResetR
     const nonce = ctx.cookies.get(COOKIE);
     const expected = nonce ? hmac(deps.csrfKey, `reset:${entryOf(ctx).pool.id}:${nonce}`) : undefined;
     if (!expected || typeof form.csrf !== 'string' || !safeEqual(form.csrf, expected)) {
-      throw new HostedPageError(403, 'Request refused', 'This form was not sent from the password reset page. Open it again from the sign-in page.');
+      throw new HostedPageError(403, 'csrf');
     }
     return form;
   }
@@ -68,13 +64,13 @@ export function registerPasswordResetRoutes(router: Router, deps: PasswordResetR
     ctx.status = status;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = await deps.pages.render(view, pool, locals);
+    ctx.body = await deps.pages.render(view, pool, { locale: localeOf(ctx), ...locals });
   }
 
-  const renderAsk = (ctx: Context, email: string, error?: string, status = 200) =>
+  const renderAsk = (ctx: Context, email: string, error?: PageMessage | string, status = 200) =>
     render(ctx, 'forgot-password', { action: base(ctx), csrf: csrfFor(ctx), email, error }, status);
 
-  const renderNew = (ctx: Context, locals: { token?: string; email: string; errors?: string[] }, status = 200) =>
+  const renderNew = (ctx: Context, locals: { token?: string; email: string; errors?: (PageMessage | string)[] }, status = 200) =>
     render(
       ctx,
       'reset-password',
@@ -103,8 +99,8 @@ export function registerPasswordResetRoutes(router: Router, deps: PasswordResetR
     const pool = open(ctx);
     const form = await readResetForm(ctx);
     const email = (form.email ?? '').trim();
-    if (!email) return renderAsk(ctx, '', 'Enter your email address.', 400);
-    const outcome = await deps.resets.requestReset(pool, email, { ip: ctx.ip, afterAnswer: afterAnswer(ctx) });
+    if (!email) return renderAsk(ctx, '', { key: 'forgot.emailMissing', field: 'email' }, 400);
+    const outcome = await deps.resets.requestReset(pool, email, { ip: ctx.ip, afterAnswer: afterAnswer(ctx), locale: localeOf(ctx) });
     if (outcome === 'throttled') return renderAsk(ctx, email, TOO_MANY_MAILS, 429);
     return renderNew(ctx, { email });
   });

@@ -5,12 +5,13 @@
  *   POST /interaction/:uid/register/verify   the code, typed in this same interaction, creates the active account and signs it in
  * Only when the pool has selfRegistration on; otherwise every route is a branded 404.
  */
+import { localeOf } from '../../i18n/request-locale.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { OnboardingService } from '../../users/onboarding.service.js';
 import type { UserSchemas } from '../../users/user-schema.js';
 import { requiredProfileFields } from '../../users/user-schema.js';
-import type { PageRenderer } from '../../views/render.js';
+import type { PageMessage, PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
 import { entryOf, expired, finishInteraction, loadDetails, TOO_MANY_MAILS, type Details } from './interactions.routes.js';
 import {
@@ -36,8 +37,7 @@ export interface RegistrationDeps {
 }
 
 /** Also the answer to a code that another browser's registration asked for: it works only where it was asked for. */
-export const WRONG_REGISTRATION_CODE =
-  'That code is wrong or has expired. Use the code from the email sent after you submitted this form in this browser, or start again for a new code.';
+export const WRONG_REGISTRATION_CODE: PageMessage = { key: 'register.wrongCode', field: 'code' };
 
 export function registerRegistrationRoutes(router: Router, deps: RegistrationDeps): void {
   async function openRegistration(ctx: Context): Promise<Details> {
@@ -47,12 +47,13 @@ export function registerRegistrationRoutes(router: Router, deps: RegistrationDep
     return details;
   }
 
-  async function renderForm(ctx: Context, details: Details, values: Record<string, string>, errors: string[] = [], status = 200) {
+  async function renderForm(ctx: Context, details: Details, values: Record<string, string>, errors: (PageMessage | string)[] = [], status = 200) {
     const { pool } = entryOf(ctx);
     ctx.status = status;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('register', pool, {
+      locale: localeOf(ctx),
       action: `${interactionBase(ctx)}/register`,
       loginUrl: interactionBase(ctx),
       csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
@@ -63,23 +64,28 @@ export function registerRegistrationRoutes(router: Router, deps: RegistrationDep
     });
   }
 
-  async function renderVerify(ctx: Context, details: Details, email: string, error?: string, status = 200) {
+  async function renderVerify(ctx: Context, details: Details, email: string, error?: PageMessage, status = 200) {
     const { pool } = entryOf(ctx);
     ctx.status = status;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('verify-email', pool, {
+      locale: localeOf(ctx),
       action: `${interactionBase(ctx)}/register/verify`,
       csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
       email,
       error,
       minutes: Math.round(deps.onboarding.codeTtlMs / 60_000),
+      // Ways forward: the form again, with this address for a new code, or empty for another address.
+      newCodeUrl: `${interactionBase(ctx)}/register?email=${encodeURIComponent(email)}`,
+      changeEmailUrl: `${interactionBase(ctx)}/register`,
     });
   }
 
   router.get('/interaction/:uid/register', async function showRegistration(ctx) {
     const details = await openRegistration(ctx);
-    return renderForm(ctx, details, { email: typeof details.params.login_hint === 'string' ? details.params.login_hint : '' });
+    const email = typeof ctx.query.email === 'string' ? ctx.query.email.slice(0, 320) : typeof details.params.login_hint === 'string' ? details.params.login_hint : '';
+    return renderForm(ctx, details, { email });
   });
 
   router.post('/interaction/:uid/register', async function submitRegistration(ctx) {
@@ -87,7 +93,7 @@ export function registerRegistrationRoutes(router: Router, deps: RegistrationDep
     const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
     const { pool } = entryOf(ctx);
     const email = (form.email ?? '').trim();
-    if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 320) return renderForm(ctx, details, form, ['Email: Must be an email address.'], 400);
+    if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 320) return renderForm(ctx, details, form, [{ key: 'validation.email', field: 'email' }], 400);
     const profile: Record<string, unknown> = {};
     for (const field of requiredProfileFields(deps.schemas.profileSchemaOf(pool))) {
       const raw = (form[`profile.${field.name}`] ?? '').trim();
@@ -99,10 +105,10 @@ export function registerRegistrationRoutes(router: Router, deps: RegistrationDep
       outcome = await deps.onboarding.startRegistration(
         pool,
         { email, password: form.password ?? '', profile },
-        { interactionId: details.uid, ip: ctx.ip, afterAnswer: afterAnswer(ctx) },
+        { interactionId: details.uid, ip: ctx.ip, afterAnswer: afterAnswer(ctx), locale: localeOf(ctx) },
       );
     } catch (error) {
-      const messages = fieldMessages(error);
+      const messages = fieldMessages(error, requiredProfileFields(deps.schemas.profileSchemaOf(pool)));
       if (!messages) throw error;
       return renderForm(ctx, details, { ...form, password: '' }, messages, 400);
     }

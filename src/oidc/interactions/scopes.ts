@@ -1,15 +1,8 @@
-/** What each scope lets an application do, in the words the consent page shows. */
-const DESCRIPTIONS: Record<string, string> = {
-  openid: 'Sign you in with your account',
-  profile: 'See your profile: name, nickname, picture, locale',
-  email: 'See your email address',
-  phone: 'See your phone number',
-  offline_access: 'Keep access while you are away',
-  groups: 'See the groups you belong to',
-};
+/** What each scope lets an application do, as the consent page's catalogue entries (scope.*). */
+const KNOWN = new Set(['openid', 'profile', 'email', 'phone', 'offline_access', 'groups']);
 
-export function describeScopes(scopes: string[], claims: string[]): string[] {
-  const lines = scopes.map((scope) => DESCRIPTIONS[scope] ?? `Use the "${scope}" permission`);
-  if (claims.length) lines.push(`See these details: ${claims.join(', ')}`);
+export function describeScopes(scopes: string[], claims: string[]): { key: string; values?: Record<string, string> }[] {
+  const lines = scopes.map((scope) => (KNOWN.has(scope) ? { key: `scope.${scope}` } : { key: 'scope.other', values: { scope } }));
+  if (claims.length) lines.push({ key: 'scope.claims', values: { claims: claims.join(', ') } });
   return lines;
 }
