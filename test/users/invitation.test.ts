@@ -59,9 +59,11 @@ it('invites a user by email; the link sets a password and the user signs in to a
   // The pool's password policy applies, and the page names the rule.
   const weak = await browser.submit(form, { password: 'short' });
   expect(weak.status).toBe(400);
-  expect(visibleText(weak.html)).toContain('minLength');
+  expect(visibleText(weak.html)).toContain('Your password needs at least 8 characters.');
+  expect(visibleText(weak.html)).not.toContain('minLength');
   const containsEmail = await browser.submit(weak, { password: `${email}-2024` });
-  expect(visibleText(containsEmail.html)).toContain('notEmail');
+  expect(visibleText(containsEmail.html)).toContain('Your password must not contain your email address.');
+  expect(visibleText(containsEmail.html)).not.toContain('notEmail');
 
   const done = await browser.submit(containsEmail, { password: 'correct horse battery' });
   expect(done.status).toBe(200);

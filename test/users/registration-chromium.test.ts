@@ -68,13 +68,16 @@ it('a person registers from the login page, confirms their email with a code, an
   expect(await page.locator('.pool-name').textContent()).toBe('Lakeside Club');
   expect(await page.locator('label[for=profile-given_name]').textContent()).toBe('First name');
 
-  // The pool's policy names the rule that was broken.
+  // The pool's policy says what was wrong in the user's words, beneath the field, which gets the focus.
   await page.fill('input[name=email]', email);
   await page.fill('input[name=password]', `${email}!`);
   await page.fill('input[name="profile.given_name"]', 'Ada');
   await page.fill('input[name="profile.family_name"]', 'Byron');
   await page.click('button[type=submit]');
-  expect(await page.locator('[role=alert]').first().textContent()).toContain('notEmail');
+  expect(await page.locator('#password-error').textContent()).toBe('Your password must not contain your email address.');
+  expect(await page.getAttribute('#password', 'aria-invalid')).toBe('true');
+  expect(await page.getAttribute('#password', 'aria-describedby')).toContain('password-error');
+  await page.waitForFunction(() => document.activeElement?.id === 'password');
 
   await page.fill('input[name=password]', 'a long and lovely password');
   await page.click('button[type=submit]');
