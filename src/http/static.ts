@@ -1,4 +1,4 @@
-/** The few static files hosted pages need (the stylesheet, the passkey and repost scripts), read once and served from memory. */
+/** The few static files hosted pages need (the stylesheet, the passkey, repost and focus scripts), read once and served from memory. */
 import { readFileSync } from 'node:fs';
 import type { Context, Next } from 'koa';
 import { viewsDir } from '../views/render.js';
@@ -7,6 +7,7 @@ const FILES: Record<string, { type: string; file: string }> = {
   '/assets/tarn.css': { type: 'text/css', file: 'assets/tarn.css' },
   '/assets/passkey.js': { type: 'text/javascript', file: 'assets/passkey.js' },
   '/assets/repost.js': { type: 'text/javascript', file: 'assets/repost.js' },
+  '/assets/focus-error.js': { type: 'text/javascript', file: 'assets/focus-error.js' },
 };
 
 export function staticAssets() {
