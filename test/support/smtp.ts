@@ -33,11 +33,12 @@ function decodeBody(headers: string, body: string): string {
 }
 
 function decodeHeader(value: string): string {
+  // RFC 2047 §6.2: white space between adjacent encoded words is not part of the text.
   return value
+    .replace(/(\?=)\s+(?==\?utf-8\?)/gi, '$1')
     .replace(/=\?utf-8\?([BQ])\?([^?]*)\?=/gi, (_, kind: string, data: string) =>
       kind.toUpperCase() === 'B' ? Buffer.from(data, 'base64').toString('utf8') : decodeQuotedPrintable(data.replace(/_/g, ' ')),
-    )
-    .replace(/\?=\s+=\?/g, '');
+    );
 }
 
 export function parseMail(raw: string, to: string[]): ReceivedMail {
