@@ -46,6 +46,11 @@ const clientFields = {
   grantTypes: z.array(z.enum(GRANT_TYPES)).min(1).max(GRANT_TYPES.length),
   tokenEndpointAuthMethod: z.enum(AUTH_METHODS),
   backchannelLogoutUri: uri.nullable(),
+  clientUri: uri.nullable().describe("OIDC Registration client_uri: the application's home page, offered as the way back on error pages and after sign-out."),
+  initiateLoginUri: uri
+    .refine((value) => value.startsWith('https://'), { message: 'Must be an https URL.' })
+    .nullable()
+    .describe('OIDC Registration initiate_login_uri (https): where the application starts a sign-in; error pages offer "start again" there.'),
   jwks: jwks.nullable(),
   idTokenSignedResponseAlg: z
     .enum(ID_TOKEN_ALGS)
@@ -95,6 +100,8 @@ export const clientResponse = z.object({
   grantTypes: z.array(z.string()),
   tokenEndpointAuthMethod: z.string(),
   backchannelLogoutUri: z.string().nullable(),
+  clientUri: z.string().nullable(),
+  initiateLoginUri: z.string().nullable(),
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).nullable(),
   idTokenSignedResponseAlg: z.string(),
   refreshTokenReuseGraceSeconds: z.number().int(),

@@ -45,6 +45,8 @@ interface ClientShape {
   grantTypes: string[];
   tokenEndpointAuthMethod: string;
   backchannelLogoutUri: string | null;
+  clientUri: string | null;
+  initiateLoginUri: string | null;
   jwks: { keys: Record<string, unknown>[] } | null;
   dpopBoundAccessTokens: boolean;
   resources: ClientResource[];
@@ -66,6 +68,8 @@ function shapeColumns(shape: ClientShape) {
     grant_types: JSON.stringify(shape.grantTypes),
     token_endpoint_auth_method: shape.tokenEndpointAuthMethod,
     backchannel_logout_uri: shape.backchannelLogoutUri,
+    client_uri: shape.clientUri,
+    initiate_login_uri: shape.initiateLoginUri,
     jwks: JSON.stringify(shape.jwks),
     dpop_bound_access_tokens: shape.dpopBoundAccessTokens,
     resources: JSON.stringify(shape.resources),
@@ -117,6 +121,8 @@ export function toOidcMetadata(row: ClientRow, secret: string | undefined): Oidc
     response_types: grants.includes('authorization_code') ? ['code'] : [],
     token_endpoint_auth_method: row.token_endpoint_auth_method,
     ...(row.backchannel_logout_uri ? { backchannel_logout_uri: row.backchannel_logout_uri, backchannel_logout_session_required: true } : {}),
+    ...(row.client_uri ? { client_uri: row.client_uri } : {}),
+    ...(row.initiate_login_uri ? { initiate_login_uri: row.initiate_login_uri } : {}),
     ...(row.jwks ? { jwks: row.jwks } : {}),
     // OIDC Core §2: auth_time in every ID token, whether or not max_age was asked for.
     require_auth_time: true,
@@ -137,6 +143,8 @@ export function toClientResponse(row: ClientRow) {
     grantTypes: row.grant_types,
     tokenEndpointAuthMethod: row.token_endpoint_auth_method,
     backchannelLogoutUri: row.backchannel_logout_uri,
+    clientUri: row.client_uri ?? null,
+    initiateLoginUri: row.initiate_login_uri ?? null,
     jwks: row.jwks,
     dpopBoundAccessTokens: row.dpop_bound_access_tokens,
     resources: row.resources,
@@ -166,6 +174,8 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         grant_types: shape.grantTypes,
         token_endpoint_auth_method: shape.tokenEndpointAuthMethod,
         backchannel_logout_uri: shape.backchannelLogoutUri,
+        client_uri: shape.clientUri,
+        initiate_login_uri: shape.initiateLoginUri,
         jwks: shape.jwks,
         dpop_bound_access_tokens: shape.dpopBoundAccessTokens,
         resources: shape.resources,
@@ -194,6 +204,8 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         grantTypes: input.grantTypes ?? ['authorization_code', 'refresh_token'],
         tokenEndpointAuthMethod: input.tokenEndpointAuthMethod ?? 'client_secret_basic',
         backchannelLogoutUri: input.backchannelLogoutUri ?? null,
+        clientUri: input.clientUri ?? null,
+        initiateLoginUri: input.initiateLoginUri ?? null,
         jwks: input.jwks ?? null,
         dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? false,
         resources: input.resources ?? [],
@@ -240,6 +252,8 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         grantTypes: input.grantTypes ?? current.grant_types,
         tokenEndpointAuthMethod: input.tokenEndpointAuthMethod ?? current.token_endpoint_auth_method,
         backchannelLogoutUri: input.backchannelLogoutUri !== undefined ? input.backchannelLogoutUri : current.backchannel_logout_uri,
+        clientUri: input.clientUri !== undefined ? input.clientUri : (current.client_uri ?? null),
+        initiateLoginUri: input.initiateLoginUri !== undefined ? input.initiateLoginUri : (current.initiate_login_uri ?? null),
         jwks: input.jwks !== undefined ? input.jwks : current.jwks,
         dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? current.dpop_bound_access_tokens,
         resources: input.resources ?? current.resources,

@@ -77,6 +77,8 @@ export interface ClientTable {
   grant_types: Json<string[]>;
   token_endpoint_auth_method: string;
   backchannel_logout_uri: string | null;
+  client_uri: ColumnType<string | null, string | null | undefined, string | null>;
+  initiate_login_uri: ColumnType<string | null, string | null | undefined, string | null>;
   jwks: Json<{ keys: Record<string, unknown>[] } | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
