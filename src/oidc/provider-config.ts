@@ -157,7 +157,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
       const requestId = (ctx.state as { requestId?: string } | undefined)?.requestId;
       deps.log?.info({ poolId: pool.id, requestId, error: out.error, detail: out.error_description }, 'provider refused a browser request');
       const i18n = translatorFor(localeOf(ctx, pool));
-      const name = providerErrorPage(out.error);
+      const name = providerErrorPage(out.error, out.error_description);
       ctx.type = 'html';
       ctx.set('Content-Language', i18n.locale);
       ctx.body = await deps.pages.render('error', pool, {

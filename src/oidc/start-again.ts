@@ -14,7 +14,9 @@ export function startAgainUrlOf(client: ClientLinks | undefined): string | undef
 }
 
 /** The catalogue entry (error.{name}) of an error oidc-provider renders for a browser. */
-export function providerErrorPage(error: string | undefined): string {
+export function providerErrorPage(error: string | undefined, description?: string): string {
+  // A post_logout_redirect_uri (or redirect_uri) not registered comes as invalid_request.
+  if (error === 'invalid_request' && /redirect_uri/.test(description ?? '')) return 'badRedirect';
   switch (error) {
     case 'invalid_client':
       return 'unknownClient';

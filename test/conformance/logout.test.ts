@@ -82,7 +82,9 @@ describe('RP-Initiated Logout OP', () => {
       expect(page.leftTo).toBeUndefined();
       expect(page.status).toBe(400);
       expect(visibleText(page.html)).toContain('Logout Pool');
-      expect(visibleText(page.html)).toContain('post_logout_redirect_uri');
+      // Words for people: the application asked to return to an address it did not register.
+      expect(visibleText(page.html)).toContain('an address it has not registered');
+      expect(visibleText(page.html)).not.toContain('post_logout_redirect_uri');
     }
   });
 

@@ -93,7 +93,7 @@ describe.each([
     await page.fill('#email', email);
     await page.fill('#password', 'short');
     await page.click('button[type=submit]');
-    const tooShort = translatorFor(locale).t('validation.password.minLength', { minLength: (pool as unknown as { passwordPolicy: { minLength: number } }).passwordPolicy.minLength });
+    const tooShort = translatorFor(locale).t('validation.password.minLength', { minLength: pool.passwordPolicy.minLength });
     expect(await page.locator('#password-error').textContent()).toBe(tooShort);
     expect(await page.textContent('body')).not.toContain('minLength');
     expect(await page.getAttribute('#password', 'aria-invalid')).toBe('true');
@@ -182,7 +182,8 @@ describe('errors a browser reaches are translated pages with a reference', () =>
 
   it('an unknown client, a redirect_uri not registered and an expired sign-in: words for people, in Chinese', async () => {
     const pool = await createPool(tarn);
-    const app = await createClient(tarn, pool.id);
+    const app = await createClient(tarn, pool.id, { initiateLoginUri: 'https://desk.example.test/login', clientUri: 'https://desk.example.test/' });
+    expect(app).toMatchObject({ initiateLoginUri: 'https://desk.example.test/login', clientUri: 'https://desk.example.test/' });
     const context = await phoneContext('zh-CN');
     const page = await context.newPage();
 
@@ -195,6 +196,9 @@ describe('errors a browser reaches are translated pages with a reference', () =>
     await expectPage(page, 'zh-CN', text('zh-CN', 'error.badRedirect.title'));
     expect(await page.textContent('body')).not.toContain('redirect_uri');
     expect(await page.locator('.reference').textContent()).toContain('参考编号');
+    // The way forward: start again where the application starts a sign-in.
+    expect(await page.getAttribute('#start-again', 'href')).toBe('https://desk.example.test/login');
+    expect(await page.locator('#start-again').textContent()).toBe(text('zh-CN', 'error.startAgain'));
 
     const expired = await page.goto(`${pool.issuer}/interaction/no-such-interaction`);
     expect(expired!.status()).toBe(400);
@@ -258,5 +262,19 @@ it('a disabled or locked account learns it only with the right password; the loc
   const message = await attempt(locked.email, locked.password);
   expect(message).toMatch(/^Dieses Konto ist nach zu vielen Fehlversuchen gesperrt\. Versuchen Sie es in \d+ Minuten erneut \(.+ UTC\)\.$/);
   await expectPage(page, 'de', 'Anmelden');
+  await context.close();
+});
+
+it('sign-out asks and confirms in French, with a link back to the application', async () => {
+  const pool = await createPool(tarn, { name: 'Quai' });
+  const app = await createClient(tarn, pool.id, { name: 'Harbour Desk', clientUri: 'https://desk.example.test/' });
+  const context = await phoneContext('fr-FR');
+  const page = await context.newPage();
+  await page.goto(`${pool.issuer}/session/end?client_id=${encodeURIComponent(app.clientId)}`);
+  await expectPage(page, 'fr', text('fr', 'logout.question'));
+  await page.click('button[name=logout]');
+  await expectPage(page, 'fr', text('fr', 'loggedOut.heading'));
+  expect(await page.getAttribute('#back-to-app', 'href')).toBe('https://desk.example.test/');
+  expect(await page.locator('#back-to-app').textContent()).toBe('Retour à Harbour Desk');
   await context.close();
 });

@@ -14,7 +14,7 @@ export function uniqueId(prefix = 'pool'): string {
 export async function createPool(tarn: AdminApi, fields: Record<string, unknown> = {}) {
   const response = await tarn.admin('POST', '/pools', { id: uniqueId(), name: 'Test Pool', ...fields });
   if (response.status !== 201) throw new Error(`pool creation failed: ${JSON.stringify(response.body)}`);
-  return response.body as { id: string; issuer: string; secret: string; nextSecret: string; name: string };
+  return response.body as { id: string; issuer: string; secret: string; nextSecret: string; name: string; passwordPolicy: { minLength: number } };
 }
 
 export async function createClient(tarn: AdminApi, poolId: string, fields: Record<string, unknown> = {}) {
