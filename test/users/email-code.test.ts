@@ -162,7 +162,7 @@ it('without emailCode the login page offers no code and the route is a branded 4
   const page = await browser.navigate('POST', action, { csrf, email: user.email });
   expect(page.status).toBe(404);
   expect(visibleText(page.html)).toContain('Code Town');
-  expect(visibleText(page.html)).toContain('does not offer sign-in with an emailed code');
+  expect(visibleText(page.html)).toContain('This way of signing in is not offered here.');
 });
 
 it('a pool that signs in by code only shows no password field and refuses passwords', async () => {
@@ -173,7 +173,7 @@ it('a pool that signs in by code only shows no password field and refuses passwo
   const csrf = /name="csrf" value="([^"]+)"/.exec(start.page.html)![1]!;
   const refused = await browser.navigate('POST', action, { csrf, email: user.email, password: user.password });
   expect(refused.status).toBe(404);
-  expect(visibleText(refused.html)).toContain('does not offer sign-in with a password');
+  expect(visibleText(refused.html)).toContain('This way of signing in is not offered here.');
   const codePage = await askForCode(browser, start.page, user.email);
   const consent = await browser.submit(codePage, { code: codeIn(await mailbox.next(user.email)) }, '/verify');
   expect(visibleText(consent.html)).toContain('Allow access');

@@ -44,14 +44,18 @@ it('locks the user after maxAttempts wrong passwords, until an admin clears the 
     expect(page.status).toBe(401);
     answers.push(visibleText(page.html));
   }
+  // While locked, a wrong password gets the same answer as before (nothing for a guesser) ...
+  const stillWrong = await tryPassword(config, user.email, 'wrong-password-again');
+  expect(visibleText(stillWrong.html)).toBe(answers[0]);
+  // ... and the right one is refused too, and told until when (docs/adr/0400).
   const locked = await tryPassword(config, user.email, user.password);
   expect(locked.status).toBe(401);
   expect(locked.leftTo).toBeUndefined();
-  expect(visibleText(locked.html)).toBe(answers[0]);
+  expect(visibleText(locked.html)).toMatch(/This account is locked after too many failed attempts\. Try again in \d+ minutes \(.+ UTC\)\./);
 
   // The admin sees the lock, in the user and on its own route.
   const shown = await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}`);
-  expect(shown.body.lockout).toMatchObject({ locked: true, failures: 4 });
+  expect(shown.body.lockout).toMatchObject({ locked: true, failures: 5 });
   const lockout = await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/lockout`);
   expect(lockout.status).toBe(200);
   expect(lockout.body.locked).toBe(true);

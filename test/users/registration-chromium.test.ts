@@ -153,6 +153,6 @@ it('with registration off the login page has no link and the page is a branded 4
   const response = await page.goto(registerUrl);
   expect(response!.status()).toBe(404);
   expect(await page.locator('.pool-name').textContent()).toBe('Closed Club');
-  expect(await page.textContent('body')).toContain('does not offer self-registration');
+  expect(await page.textContent('body')).toContain('This way of signing in is not offered here.');
   await context.close();
 });
