@@ -133,7 +133,9 @@ describe('sign-in with openid-client (authorization code + PKCE)', () => {
     expect(page.status).toBe(400);
     const text = visibleText(page.html);
     expect(text).toContain('Branded Pool');
-    expect(text).toContain('redirect_uri');
+    // Words for people, not the protocol's: the address was not registered.
+    expect(text).toContain('an address it has not registered');
+    expect(text).not.toContain('redirect_uri');
     expect(page.html).not.toMatch(/at \w+ \(.*:\d+:\d+\)/); // no stack trace
   });
 });

@@ -42,7 +42,8 @@ it('a disabled user cannot sign in, refresh, or reuse their session', async () =
   // …and the right password does not sign them in.
   const refused = await browser.submit(again.page, { email: user.email, password: user.password });
   expect(refused.status).toBe(401);
-  expect(visibleText(refused.html)).toContain('Invalid email or password');
+  // The right password learns the account is disabled (docs/adr/0400); a wrong one would not.
+  expect(visibleText(refused.html)).toContain('This account is disabled.');
 
   // Enabled again: sign-in works, with fresh tokens.
   await tarn.admin('PATCH', `/pools/${pool.id}/users/${user.id}`, { status: 'active' });
