@@ -19,7 +19,11 @@ export interface MailBranding {
 }
 
 /** The language of a mail: the page's that asked for it, else the user's locale claim, else the pool's default, else English. */
-export function mailLocale(requested: Locale | undefined, user: { profile?: Record<string, unknown> } | undefined, pool: { default_locale?: string | null }): Locale {
+export function mailLocale(
+  requested: Locale | undefined,
+  user: { profile?: Record<string, unknown> } | undefined,
+  pool: { default_locale?: string | null },
+): Locale {
   return requested ?? chooseLocale({ userLocale: user?.profile?.locale, poolDefault: pool.default_locale });
 }
 

@@ -38,7 +38,11 @@ export function registerPostToGetRoutes(router: Router, deps: PostToGetDeps): vo
       if (!params.has(REPOSTED) && ctx.get('sec-fetch-site') === 'cross-site') {
         ctx.type = 'html';
         ctx.set('Cache-Control', 'no-store');
-        ctx.body = await deps.pages.render('repost', entry.pool, { locale: localeOf(ctx), action: `/pools/${entry.pool.id}${path}`, fields: [...params, [REPOSTED, '1']] });
+        ctx.body = await deps.pages.render('repost', entry.pool, {
+          locale: localeOf(ctx),
+          action: `/pools/${entry.pool.id}${path}`,
+          fields: [...params, [REPOSTED, '1']],
+        });
         return;
       }
       params.delete(REPOSTED);

@@ -52,10 +52,7 @@ export function toMeResponse(row: UserRow) {
  * else gets `invalid`, whatever the account's state (no oracle for those without the password).
  */
 export type PasswordCheck =
-  | { ok: true; user: UserRow }
-  | { ok: false; reason: 'invalid' }
-  | { ok: false; reason: 'disabled' }
-  | { ok: false; reason: 'locked'; lockedUntil: Date };
+  { ok: true; user: UserRow } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'disabled' } | { ok: false; reason: 'locked'; lockedUntil: Date };
 
 export interface UserServiceDeps {
   db: Db;
@@ -112,7 +109,9 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     const issued = await codes.issueCode(pool.id, { purpose: 'invitation', email: user.email, userId: user.id, ttlMs: INVITATION_TTL_MS, withLinkToken: true });
     const link = `${publicUrl}/pools/${pool.id}/activate?token=${issued.token}`;
     try {
-      await mailer.send(invitationMail({ name: pool.name, tagColor: pool.tag_color }, user.email, link, issued.code, issued.expiresAt, mailLocale(undefined, user, pool)));
+      await mailer.send(
+        invitationMail({ name: pool.name, tagColor: pool.tag_color }, user.email, link, issued.code, issued.expiresAt, mailLocale(undefined, user, pool)),
+      );
     } catch (error) {
       log.error({ err: error, poolId: pool.id, userId: user.id }, 'invitation mail failed');
       throw problems.unavailable('The invitation mail could not be sent. The user exists; send the invitation again later.');

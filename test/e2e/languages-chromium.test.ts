@@ -51,7 +51,9 @@ async function phoneContext(locale?: string): Promise<BrowserContext> {
   const { context } = await newContext(chromium, REDIRECT_URI);
   await context.close();
   const fresh = await chromium.newContext({ viewport: PHONE, ...(locale ? { locale } : {}) });
-  await fresh.route(`${REDIRECT_URI}**`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>callback</title><p>callback</p>' }));
+  await fresh.route(`${REDIRECT_URI}**`, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>callback</title><p>callback</p>' }),
+  );
   return fresh;
 }
 

@@ -66,7 +66,8 @@ test('every key a view or a route names is in the catalogues', () => {
     const source = readFileSync(file, 'utf8');
     for (const match of source.matchAll(/\bkey: '([\w-]+\.[\w.-]+)'/g)) used.add(match[1]!);
     for (const match of source.matchAll(/new HostedPageError\(\s*\d+,\s*'([\w.]+)'/g)) used.add(`error.${match[1]}.title`).add(`error.${match[1]}.message`);
-    for (const match of source.matchAll(/errorPages\.render\(\s*ctx,\s*\d+,\s*'([\w.]+)'/g)) used.add(`error.${match[1]}.title`).add(`error.${match[1]}.message`);
+    for (const match of source.matchAll(/errorPages\.render\(\s*ctx,\s*\d+,\s*'([\w.]+)'/g))
+      used.add(`error.${match[1]}.title`).add(`error.${match[1]}.message`);
     for (const match of source.matchAll(/\[\d{3}, '([\w.]+)'\]/g)) used.add(`error.${match[1]}.title`).add(`error.${match[1]}.message`);
     for (const match of source.matchAll(/i18n\.t\('([\w.-]+)'/g)) used.add(match[1]!);
   }

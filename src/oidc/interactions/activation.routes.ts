@@ -76,8 +76,7 @@ export function registerActivationRoutes(router: Router, deps: ActivationDeps): 
 
   router.post('/activate', async function submitActivation(ctx) {
     const form = await readForm(ctx, deps.bodyLimitBytes);
-    if (!csrfOk(ctx, form.csrf))
-      throw new HostedPageError(403, 'csrf');
+    if (!csrfOk(ctx, form.csrf)) throw new HostedPageError(403, 'csrf');
     const { pool } = entryOf(ctx);
     const password = form.password ?? '';
     const token = form.token ?? '';

@@ -58,7 +58,9 @@ export function registerEmailCodeRoutes(router: Router, deps: EmailCodeDeps): vo
     const details = await open(ctx);
     const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
     const email = (form.email ?? '').trim();
-    const outcome = email ? await deps.onboarding.sendSignInCode(entryOf(ctx).pool, email, { ip: ctx.ip, afterAnswer: afterAnswer(ctx), locale: localeOf(ctx) }) : 'sent';
+    const outcome = email
+      ? await deps.onboarding.sendSignInCode(entryOf(ctx).pool, email, { ip: ctx.ip, afterAnswer: afterAnswer(ctx), locale: localeOf(ctx) })
+      : 'sent';
     if (outcome === 'throttled') return renderCodePage(ctx, details, email, TOO_MANY_MAILS, 429);
     return renderCodePage(ctx, details, email);
   });

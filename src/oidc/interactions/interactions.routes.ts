@@ -169,7 +169,9 @@ export function createInteractionRouter(deps: InteractionDeps) {
       return renderLogin(ctx, details, {});
     }
     if (details.prompt.name === 'consent') return renderConsent(ctx, details);
-    throw Object.assign(new HostedPageError(400, 'unsupported'), { message: `The application asked for "${details.prompt.name}", which this pool does not offer.` });
+    throw Object.assign(new HostedPageError(400, 'unsupported'), {
+      message: `The application asked for "${details.prompt.name}", which this pool does not offer.`,
+    });
   });
 
   router.post('/interaction/:uid/login', async function submitLogin(ctx) {

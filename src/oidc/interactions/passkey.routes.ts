@@ -44,8 +44,7 @@ export interface PasskeyInteractionDeps {
 
 const ENROL_COOKIE = '_tarn_passkey_enrol';
 const enrolPath = (pool: PoolRow) => `/pools/${pool.id}/passkeys/enrol`;
-const enrolmentExpired = () =>
-  new HostedPageError(400, 'passkeyExpired');
+const enrolmentExpired = () => new HostedPageError(400, 'passkeyExpired');
 const notOffered = () => new HostedPageError(404, 'passkeyNotOffered');
 
 /** The account that signed in during this interaction but has not yet gone back to the app. */
@@ -234,12 +233,7 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
           refused(ctx, error);
           const email = (form.email ?? '').trim();
           await recordSignIn(ctx, deps.audit, { method: 'passkey', outcome: 'failure', reason: (error as PasskeyRefused).reason, email: email || undefined });
-          return renderSignIn(
-            ctx,
-            details,
-            (form.email ?? '').trim(),
-            'passkey.signin.failed',
-          );
+          return renderSignIn(ctx, details, (form.email ?? '').trim(), 'passkey.signin.failed');
         }
       });
 
@@ -261,10 +255,7 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
           await deps.passkeys.finishRegistration(entryOf(ctx).pool, accountId, form.credential, { interactionUid: details.uid }, form.name);
         } catch (error) {
           refused(ctx, error);
-          const message =
-            error instanceof PasskeyRefused && error.reason === 'already-registered'
-              ? 'passkey.add.duplicate'
-              : 'passkey.add.failed';
+          const message = error instanceof PasskeyRefused && error.reason === 'already-registered' ? 'passkey.add.duplicate' : 'passkey.add.failed';
           return renderAdd(ctx, details, accountId, message);
         }
         return continueToApp(ctx, details);

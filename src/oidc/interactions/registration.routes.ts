@@ -84,7 +84,8 @@ export function registerRegistrationRoutes(router: Router, deps: RegistrationDep
 
   router.get('/interaction/:uid/register', async function showRegistration(ctx) {
     const details = await openRegistration(ctx);
-    const email = typeof ctx.query.email === 'string' ? ctx.query.email.slice(0, 320) : typeof details.params.login_hint === 'string' ? details.params.login_hint : '';
+    const email =
+      typeof ctx.query.email === 'string' ? ctx.query.email.slice(0, 320) : typeof details.params.login_hint === 'string' ? details.params.login_hint : '';
     return renderForm(ctx, details, { email });
   });
 
