@@ -267,16 +267,26 @@ it('a disabled or locked account learns it only with the right password; the loc
   await context.close();
 });
 
-it('sign-out asks and confirms in French, with a link back to the application', async () => {
+it('sign-out asks and confirms in French', async () => {
   const pool = await createPool(tarn, { name: 'Quai' });
   const app = await createClient(tarn, pool.id, { name: 'Harbour Desk', clientUri: 'https://desk.example.test/' });
+  const user = await createUser(tarn, pool.id);
   const context = await phoneContext('fr-FR');
   const page = await context.newPage();
-  await page.goto(`${pool.issuer}/session/end?client_id=${encodeURIComponent(app.clientId)}`);
-  await expectPage(page, 'fr', text('fr', 'logout.question'));
-  await page.click('button[name=logout]');
-  await expectPage(page, 'fr', text('fr', 'loggedOut.heading'));
-  expect(await page.getAttribute('#back-to-app', 'href')).toBe('https://desk.example.test/');
-  expect(await page.locator('#back-to-app').textContent()).toBe('Retour à Harbour Desk');
+  await page.goto(authorizeUrl(pool.issuer, app.clientId));
+  await page.fill('#email', user.email);
+  await page.fill('#password', user.password);
+  await page.click('button[type=submit]');
+  await expectPage(page, 'fr', text('fr', 'consent.title'));
+  // Signed in: the browser is sent on to the application (which is not a real server here).
+  await Promise.all([page.waitForRequest(`${REDIRECT_URI}**`), page.click('button[value=allow]')]);
+
+  // In a new tab of the same browser, so the redirect still settling in the first cannot interrupt it.
+  const tab = await context.newPage();
+  await tab.goto(`${pool.issuer}/session/end?client_id=${encodeURIComponent(app.clientId)}`);
+  await expectPage(tab, 'fr', text('fr', 'logout.question'));
+  await tab.click('button[name=logout]');
+  await expectPage(tab, 'fr', text('fr', 'loggedOut.heading'));
+  expect(await tab.locator('[role=status]').textContent()).toBe('Vous vous êtes déconnecté de Quai.');
   await context.close();
 });
