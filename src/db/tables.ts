@@ -16,6 +16,7 @@ export interface PoolTable {
   metadata_schema: Json<Record<string, unknown> | null>;
   password_policy: Json<PasswordPolicy>;
   lockout: Json<LockoutSettings>;
+  account: ColumnType<AccountSettings, string | undefined, string>;
   version: Generated<number>;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -27,6 +28,12 @@ export interface SignInSettings {
   passkey: boolean;
   /** Second factor after a password: never asked (`off`), offered after sign-in (`optional`), or enrolled at the next sign-in (`required`). */
   mfa?: MfaPolicy;
+}
+
+/** What users may do on the pool's hosted account page (docs/adr/0306). */
+export interface AccountSettings {
+  /** Whether a user may delete their own account there (default false). */
+  allowDeletion: boolean;
 }
 
 export type MfaPolicy = 'off' | 'optional' | 'required';
@@ -240,7 +247,7 @@ export interface GroupMemberTable {
 
 export type GroupRow = Selectable<GroupTable>;
 
-export type CodePurpose = 'invitation' | 'registration' | 'sign_in' | 'password_reset';
+export type CodePurpose = 'invitation' | 'registration' | 'sign_in' | 'password_reset' | 'email_change';
 export interface OneTimeCodeTable {
   pool_id: string;
   id: string;

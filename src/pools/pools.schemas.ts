@@ -44,6 +44,13 @@ export const lockoutSchema = z
   .partial()
   .strict();
 
+export const accountSettingsSchema = z
+  .object({
+    allowDeletion: z.boolean().describe('Whether users may delete their own account on the hosted account page (default false).'),
+  })
+  .partial()
+  .strict();
+
 const poolFields = {
   name: z.string().trim().min(1).max(200),
   description: z.string().max(2000),
@@ -58,6 +65,7 @@ const poolFields = {
   metadataSchema: jsonSchema.nullable(),
   passwordPolicy: passwordPolicySchema,
   lockout: lockoutSchema,
+  account: accountSettingsSchema,
 };
 
 export const createPoolSchema = z
@@ -91,6 +99,7 @@ export const poolResponse = z.object({
   metadataSchema: jsonObject.nullable(),
   passwordPolicy: passwordPolicySchema.required(),
   lockout: lockoutSchema.required(),
+  account: accountSettingsSchema.required(),
   issuer: z.string().describe("The pool's OpenID Connect issuer."),
   createdAt: timestamp,
   updatedAt: timestamp,

@@ -54,6 +54,7 @@ export function mapPool(row: PoolRow, publicUrl: string) {
     metadataSchema: row.metadata_schema,
     passwordPolicy: row.password_policy,
     lockout: row.lockout,
+    account: { allowDeletion: row.account?.allowDeletion ?? false },
     issuer: issuerFor(publicUrl, row.id),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -119,6 +120,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
             metadata_schema: JSON.stringify(input.metadataSchema ?? null),
             password_policy: JSON.stringify({ ...DEFAULT_PASSWORD_POLICY, ...input.passwordPolicy }),
             lockout: JSON.stringify({ ...DEFAULT_LOCKOUT, ...input.lockout }),
+            account: JSON.stringify({ allowDeletion: false, ...input.account }),
           });
           await queries.deletePoolArtifacts(id);
           const current = await issueSecret(trx, id, 'current');
@@ -151,6 +153,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
       if (input.metadataSchema !== undefined) change.metadata_schema = JSON.stringify(input.metadataSchema);
       if (input.passwordPolicy !== undefined) change.password_policy = JSON.stringify({ ...current.password_policy, ...input.passwordPolicy });
       if (input.lockout !== undefined) change.lockout = JSON.stringify({ ...current.lockout, ...input.lockout });
+      if (input.account !== undefined) change.account = JSON.stringify({ ...current.account, ...input.account });
       const row = await pools.updatePool(poolId, change);
       if (!row) throw problems.notFound('Pool');
       listener.poolChanged(poolId);
