@@ -26,6 +26,8 @@ import { createPoolQueries } from '../pools/pools.queries.js';
 import { createClientQueries, type ClientChange } from './clients.queries.js';
 import { DEVICE_CODE_GRANT, type CreateClientInput, type UpdateClientInput } from './clients.schemas.js';
 
+import { BUILT_IN_CLIENT_PREFIX, isReservedClientId } from '../oidc/built-in-clients.js';
+
 export type OidcClientMetadata = Record<string, unknown> & { client_id: string };
 
 export interface ClientServiceDeps {
@@ -203,6 +205,9 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
       checkShape(shape, outgoing);
       if (input.clientSecret !== undefined && !usesSecret(shape.tokenEndpointAuthMethod)) {
         throw problems.validation([fieldError('clientSecret', `A client using ${shape.tokenEndpointAuthMethod} has no secret.`)]);
+      }
+      if (input.clientId !== undefined && isReservedClientId(input.clientId)) {
+        throw problems.validation([fieldError('clientId', `Client ids starting with "${BUILT_IN_CLIENT_PREFIX}" are reserved for Tarn's own applications.`)]);
       }
       const clientId = input.clientId ?? randomBytes(16).toString('base64url');
       const secret = usesSecret(shape.tokenEndpointAuthMethod) ? (input.clientSecret ?? generateSecret('tcs')) : undefined;

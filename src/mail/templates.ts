@@ -82,3 +82,27 @@ export function passwordChangedMail(pool: MailBranding, to: string): MailMessage
   const html = renderHtml('password-changed', { pool, text });
   return { to, subject, text, html };
 }
+
+/** To a new address a user typed on the account page: the code that confirms it is theirs. */
+export function emailChangeCodeMail(pool: MailBranding, to: string, code: string, minutes: number): MailMessage {
+  const subject = `${code} is your ${pool.name} code to confirm this address`;
+  const text = `Enter this code on your ${pool.name} account page to make this your sign-in address: ${code}\n\nIt expires in ${minutes} minutes and works once. If you did not ask for it, ignore this message.`;
+  const html = renderHtml('email-change-code', { pool, code, minutes });
+  return { to, subject, text, html };
+}
+
+/** To the old address once the new one is confirmed. */
+export function emailChangedMail(pool: MailBranding, to: string, newEmail: string): MailMessage {
+  const subject = `Your ${pool.name} email address was changed`;
+  const text = `The sign-in address of your ${pool.name} account was changed from this address to ${newEmail}. If it was not you, contact your administrator now.`;
+  const html = renderHtml('account-notice', { pool, heading: 'Your email address was changed', text });
+  return { to, subject, text, html };
+}
+
+/** After a user deleted their own account on the account page. */
+export function accountDeletedMail(pool: MailBranding, to: string): MailMessage {
+  const subject = `Your ${pool.name} account was deleted`;
+  const text = `Your ${pool.name} account and everything in it was deleted, as you asked on your account page. If it was not you, contact your administrator.`;
+  const html = renderHtml('account-notice', { pool, heading: 'Your account was deleted', text });
+  return { to, subject, text, html };
+}

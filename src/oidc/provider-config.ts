@@ -23,6 +23,7 @@ import { mayIntrospect, mayRevoke } from './token-disclosure.js';
 import { REFRESH_GRACE_METADATA, RESOURCES_METADATA } from '../clients/clients.service.js';
 import { createFindAccount, PROFILE_CLAIMS } from './account.js';
 import { createAdapterFactory } from './adapter.js';
+import { isBuiltInClient } from './built-in-clients.js';
 import type { ArtifactAtRest } from './artifact-at-rest.js';
 import { withRefreshGrace } from './refresh-grace.js';
 import { createGroupsTokenClaims, GROUPS, type GroupNameSource } from './groups-claim.js';
@@ -133,6 +134,19 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
     interactions: {
       policy: loginPolicy(),
       url: (_ctx, interaction) => `${basePath}/interaction/${interaction.uid}`,
+    },
+    // Tarn's built-in first-party clients (built-in-clients.ts) need no consent: their grant
+    // (the scopes they ask for) is made here when the session has none for them yet.
+    loadExistingGrant: async (ctx) => {
+      const clientId = ctx.oidc.client!.clientId;
+      const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(clientId);
+      const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+      if (existing || !isBuiltInClient(clientId) || !ctx.oidc.session?.accountId) return existing;
+      const grant = new ctx.oidc.provider.Grant({ accountId: ctx.oidc.session.accountId, clientId });
+      grant.addOIDCScope(String(ctx.oidc.params?.scope ?? 'openid'));
+      await grant.save();
+      ctx.oidc.session.grantIdFor(clientId, grant.jti);
+      return grant;
     },
     // A client that may use refresh tokens gets one with every code exchange.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),

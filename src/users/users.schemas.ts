@@ -5,13 +5,13 @@ import { pageQuery } from '../http/pagination.js';
 import { normalizeEmail } from './email.js';
 
 // Normalised before it is checked, so "ａlice@Example.com" is alice@example.com (email.ts).
-const email = z.string().max(320).overwrite(normalizeEmail).email({ message: 'Must be an email address.' });
+export const emailSchema = z.string().max(320).overwrite(normalizeEmail).email({ message: 'Must be an email address.' });
 const password = z.string().min(1).max(1024);
 const profile = z.record(z.string(), z.unknown());
 const status = z.enum(['new', 'active', 'disabled']);
 
 const common = {
-  email,
+  email: emailSchema,
   emailVerified: z.boolean().optional(),
   phone: z.string().max(32).nullable().optional(),
   profile: profile.optional(),
@@ -27,7 +27,7 @@ export const createUserSchema = z.discriminatedUnion(
 
 export const updateUserSchema = z
   .object({
-    email,
+    email: emailSchema,
     emailVerified: z.boolean(),
     phone: z.string().max(32).nullable(),
     status,
