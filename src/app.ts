@@ -55,6 +55,9 @@ import { createUserSchemas } from './users/user-schema.js';
 import { createUserService } from './users/users.service.js';
 import { createImportService } from './users/import/import.service.js';
 import { createPageRenderer } from './views/render.js';
+import { createAccountCookies } from './account/account-cookie.js';
+import { registerAccountRoutes } from './account/account.routes.js';
+import { createAccountService } from './account/account.service.js';
 import { createErrorPages } from './http/error-page.js';
 import { createResourceRoutes } from './oidc/resource-routes.js';
 
@@ -160,6 +163,22 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   registerConnectionRoutes(hosted, { federation, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, publicUrl: config.publicUrl, audit });
   registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
   registerPasswordResetRoutes(hosted, { resets, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
+  // The account page: a relying party of its own pool through the built-in client (ADR 0306).
+  registerAccountRoutes(hosted, {
+    account: createAccountService({ db, users, hasher, codes, guard, mailer, mailLimits, log, artifactKey: deriveKey(config.masterKey, 'artifact-ids') }),
+    users,
+    schemas,
+    mfa,
+    passkeys,
+    cookies: createAccountCookies(envelope, clock),
+    pages,
+    csrfKey,
+    bodyLimitBytes: config.bodyLimitBytes,
+    publicUrl: config.publicUrl,
+    log,
+    clock,
+    audit,
+  });
   // The signed-in user's APIs: every route behind the one access-token check (resource-routes.ts).
   const resources = createResourceRoutes({ users });
   registerMeRoutes(resources, { users, bodyLimitBytes: config.bodyLimitBytes, audit });
@@ -200,12 +219,13 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
       onLimited: metrics.rateLimited,
     }),
     // The one per-IP sign-in limit: every failed step of a hosted sign-in (password, emailed
-    // code, registration code) answers 401 and counts here.
+    // code, registration code) answers 401 and counts here, as do the account page's wrong
+    // current password, authenticator code and email code.
     failureLimiter({
       name: 'login',
       limit: config.rateLimitLoginFailures,
       windowMs: config.rateLimitLoginWindowMs,
-      applies: (ctx, path) => ctx.method === 'POST' && /^\/pools\/[^/]+\/interaction\//.test(path),
+      applies: (ctx, path) => ctx.method === 'POST' && /^\/pools\/[^/]+\/(?:interaction|account)\//.test(path),
       failed: (status) => status === 401,
       onLimited: metrics.rateLimited,
       refuse: (ctx, retryAfterSeconds) => {

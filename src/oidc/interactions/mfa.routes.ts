@@ -4,7 +4,7 @@
  *   POST /interaction/:uid/mfa/recovery   a recovery code instead (each works once) → signed in
  *   POST /interaction/:uid/mfa/enrol   the first code of a newly scanned app → enrolled, signed in,
  *                                      and the ten recovery codes shown once before going on
- *   GET  /interaction/:uid/mfa/skip    not now (pool policy `optional` only): signed in with the password
+ *   POST /interaction/:uid/mfa/skip    not now (pool policy `optional` only): signed in with the password
  * The password's result is kept in the interaction as `mfaPending`, not as `login`: the
  * provider treats the interaction as unfinished until a factor (or, where allowed, the
  * skip) turns it into a login. Wrong codes answer 401, which the request frame's login
@@ -188,8 +188,10 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
         });
       });
 
-      router.get('/interaction/:uid/mfa/skip', async function skipEnrolment(ctx) {
+      // A form with the interaction's CSRF token, not a link: "Not now" changes what the sign-in ends with.
+      router.post('/interaction/:uid/mfa/skip', async function skipEnrolment(ctx) {
         const { details, pending } = await openPending(ctx);
+        await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
         const { pool } = entryOf(ctx);
         // Only where enrolment is optional, and only for a user who has no factor to pass.
         if (!maySkip(ctx, details) || (await deps.mfa.hasFactor(pool.id, pending.accountId))) throw expired();
