@@ -151,7 +151,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     ctx.status = status;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
-    const nav = 'user' in signed ? { base: base(signed.pool), csrf: signed.csrf, email: signed.user.email } : undefined;
+    const nav = 'user' in signed ? { base: base(signed.pool), csrf: signed.csrf, email: signed.user.email, passkeys: isPasskeyEnabled(signed.pool) } : undefined;
     ctx.body = await deps.pages.render(view, signed.pool, { nav, base: base(signed.pool), notice: undefined, ...locals });
   }
 
