@@ -229,10 +229,13 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     }
     // Used once, as a token endpoint would use it.
     await code.consume();
-    if (login.fresh && nowSeconds() - code.authTime! > RECENT_AUTH_SECONDS) {
+    // The provider's auth_time is on the system clock; the page judges recency on the app's clock.
+    const age = Math.max(0, Math.floor(Date.now() / 1000) - code.authTime!);
+    if (login.fresh && age > RECENT_AUTH_SECONDS) {
       return render(ctx, { pool }, 'account-message', { title: 'Sign-in failed', message: 'You must sign in again to continue.', link: { href: retry, text: 'Sign in again' } }, 400);
     }
-    deps.cookies.writeAccount(ctx, pool.id, { sub: code.accountId!, sid: code.sessionUid!, authTime: code.authTime!, nonce: randomBytes(18).toString('base64url') });
+    const authTime = nowSeconds() - age;
+    deps.cookies.writeAccount(ctx, pool.id, { sub: code.accountId!, sid: code.sessionUid!, authTime, nonce: randomBytes(18).toString('base64url') });
     // A page, not a redirect: a SameSite=Strict cookie is sent only on a navigation that starts
     // on this site, which a redirect chain begun by a link in a mail is not.
     return render(ctx, { pool }, 'account-continue', { next: `/pools/${pool.id}${login.next}` });
