@@ -151,7 +151,8 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     ctx.status = status;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
-    const nav = 'user' in signed ? { base: base(signed.pool), csrf: signed.csrf, email: signed.user.email, passkeys: isPasskeyEnabled(signed.pool) } : undefined;
+    const nav =
+      'user' in signed ? { base: base(signed.pool), csrf: signed.csrf, email: signed.user.email, passkeys: isPasskeyEnabled(signed.pool) } : undefined;
     ctx.body = await deps.pages.render(view, signed.pool, { nav, base: base(signed.pool), notice: undefined, ...locals });
   }
 
@@ -205,11 +206,23 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
     const retry = `${base(pool)}/login?next=${encodeURIComponent(login?.next ?? '/account')}`;
     if (!login || !state || !safeEqual(state, login.state)) {
-      return render(ctx, { pool }, 'account-message', { title: 'Sign-in expired', message: 'This sign-in took too long or was started in another browser.', link: { href: retry, text: 'Sign in again' } }, 400);
+      return render(
+        ctx,
+        { pool },
+        'account-message',
+        { title: 'Sign-in expired', message: 'This sign-in took too long or was started in another browser.', link: { href: retry, text: 'Sign in again' } },
+        400,
+      );
     }
     deps.cookies.clearLogin(ctx, pool.id);
     if (typeof ctx.query.error === 'string') {
-      return render(ctx, { pool }, 'account-message', { title: 'Not signed in', message: 'The sign-in to your account page was cancelled.', link: { href: retry, text: 'Sign in again' } }, 400);
+      return render(
+        ctx,
+        { pool },
+        'account-message',
+        { title: 'Not signed in', message: 'The sign-in to your account page was cancelled.', link: { href: retry, text: 'Sign in again' } },
+        400,
+      );
     }
     const code = typeof ctx.query.code === 'string' && ctx.query.code.length < 200 ? await provider.AuthorizationCode.find(ctx.query.code) : undefined;
     const valid =
@@ -225,14 +238,26 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
       typeof code.sessionUid === 'string' &&
       typeof code.authTime === 'number';
     if (!valid) {
-      return render(ctx, { pool }, 'account-message', { title: 'Sign-in failed', message: 'The sign-in to your account page could not be completed.', link: { href: retry, text: 'Sign in again' } }, 400);
+      return render(
+        ctx,
+        { pool },
+        'account-message',
+        { title: 'Sign-in failed', message: 'The sign-in to your account page could not be completed.', link: { href: retry, text: 'Sign in again' } },
+        400,
+      );
     }
     // Used once, as a token endpoint would use it.
     await code.consume();
     // The provider's auth_time is on the system clock; the page judges recency on the app's clock.
     const age = Math.max(0, Math.floor(Date.now() / 1000) - code.authTime!);
     if (login.fresh && age > RECENT_AUTH_SECONDS) {
-      return render(ctx, { pool }, 'account-message', { title: 'Sign-in failed', message: 'You must sign in again to continue.', link: { href: retry, text: 'Sign in again' } }, 400);
+      return render(
+        ctx,
+        { pool },
+        'account-message',
+        { title: 'Sign-in failed', message: 'You must sign in again to continue.', link: { href: retry, text: 'Sign in again' } },
+        400,
+      );
     }
     const authTime = nowSeconds() - age;
     deps.cookies.writeAccount(ctx, pool.id, { sub: code.accountId!, sid: code.sessionUid!, authTime, nonce: randomBytes(18).toString('base64url') });
@@ -254,7 +279,11 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
   router.get('/account/signed-out', async function showSignedOut(ctx) {
     const { pool } = entryOf(ctx);
     deps.cookies.clearAccount(ctx, pool.id);
-    return render(ctx, { pool }, 'account-message', { title: 'Signed out', message: 'You are signed out.', link: { href: base(pool), text: 'Sign in to your account' } });
+    return render(ctx, { pool }, 'account-message', {
+      title: 'Signed out',
+      message: 'You are signed out.',
+      link: { href: base(pool), text: 'Sign in to your account' },
+    });
   });
 
   // ---- Overview and profile ---------------------------------------------------------------
@@ -298,7 +327,9 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     } catch (error) {
       const errors = fieldErrors(error, 'profile');
       if (!errors) throw error;
-      const values = Object.fromEntries(fields.map((field) => [field.name, field.kind === 'checkbox' ? (form[field.name] === 'on' ? 'true' : 'false') : (form[field.name] ?? '')]));
+      const values = Object.fromEntries(
+        fields.map((field) => [field.name, field.kind === 'checkbox' ? (form[field.name] === 'on' ? 'true' : 'false') : (form[field.name] ?? '')]),
+      );
       return renderOverview(ctx, signed, { values, errors }, 400);
     }
     return done(ctx, signed.pool, '', 'profile');
@@ -307,7 +338,13 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
   // ---- Password ---------------------------------------------------------------------------
 
   const renderPassword = (ctx: Context, signed: Signed, errors: Record<string, string> = {}, status = 200) =>
-    render(ctx, signed, 'account-password', { errors, minLength: signed.pool.password_policy.minLength, hasPassword: signed.user.password_hash !== null }, status);
+    render(
+      ctx,
+      signed,
+      'account-password',
+      { errors, minLength: signed.pool.password_policy.minLength, hasPassword: signed.user.password_hash !== null },
+      status,
+    );
 
   router.get('/account/password', async function showPasswordChange(ctx) {
     const signed = await signedIn(ctx, '/account/password', { recent: true });
@@ -334,7 +371,13 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
   // ---- Email ------------------------------------------------------------------------------
 
   const renderEmail = (ctx: Context, signed: Signed, locals: { pending?: string; email?: string; errors?: Record<string, string> } = {}, status = 200) =>
-    render(ctx, signed, 'account-email', { pending: locals.pending, email: locals.email ?? '', errors: locals.errors ?? {}, current: signed.user.email }, status);
+    render(
+      ctx,
+      signed,
+      'account-email',
+      { pending: locals.pending, email: locals.email ?? '', errors: locals.errors ?? {}, current: signed.user.email },
+      status,
+    );
 
   router.get('/account/email', async function showEmailChange(ctx) {
     const signed = await signedIn(ctx, '/account/email', { recent: true });
@@ -399,7 +442,13 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
       return renderPasskeys(ctx, signed, 'Your browser did not send a passkey. Try again.', 400);
     }
     try {
-      const row = await deps.passkeys.finishRegistration(signed.pool, signed.user.id, credential, { interactionUid: `account:${signed.cookie.sid}` }, form.name);
+      const row = await deps.passkeys.finishRegistration(
+        signed.pool,
+        signed.user.id,
+        credential,
+        { interactionUid: `account:${signed.cookie.sid}` },
+        form.name,
+      );
       await userEvent(ctx, signed, 'user.passkey_added', { passkeyId: row.id });
     } catch (error) {
       if (!(error instanceof PasskeyRefused)) throw error;
@@ -417,7 +466,8 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     try {
       await deps.passkeys.deleteMyPasskey(signed.pool, signed.user.id, ctx.params.id!);
     } catch (error) {
-      if (error instanceof AppError && error.status === 404) throw new HostedPageError(404, 'Passkey not found', 'This passkey is not one of yours, or was already removed.');
+      if (error instanceof AppError && error.status === 404)
+        throw new HostedPageError(404, 'Passkey not found', 'This passkey is not one of yours, or was already removed.');
       throw error;
     }
     await userEvent(ctx, signed, 'user.passkey_removed', { passkeyId: ctx.params.id });
@@ -520,7 +570,8 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
   // ---- Deletion ---------------------------------------------------------------------------
 
   function requireDeletion(pool: PoolRow) {
-    if (!allowsDeletion(pool)) throw new HostedPageError(404, 'Page not found', 'This pool does not let users delete their own account. Ask your administrator.');
+    if (!allowsDeletion(pool))
+      throw new HostedPageError(404, 'Page not found', 'This pool does not let users delete their own account. Ask your administrator.');
   }
 
   router.get('/account/delete', async function showDeletion(ctx) {
@@ -541,7 +592,11 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     await userEvent(ctx, signed, 'user.deleted');
     await deps.account.deleteAccount(signed.pool, signed.user);
     deps.cookies.clearAccount(ctx, signed.pool.id);
-    return render(ctx, { pool: signed.pool }, 'account-message', { title: 'Account deleted', message: 'Your account and everything in it was deleted.', link: undefined });
+    return render(ctx, { pool: signed.pool }, 'account-message', {
+      title: 'Account deleted',
+      message: 'Your account and everything in it was deleted.',
+      link: undefined,
+    });
   });
 }
 

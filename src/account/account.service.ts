@@ -94,7 +94,8 @@ export function createAccountService(deps: AccountServiceDeps) {
         return false;
       }
       users.checkPassword(pool, next, user.email);
-      if (next === current) throw problems.validation([fieldError('password', 'Choose a password different from your current one.')], 'The new password is the current one.');
+      if (next === current)
+        throw problems.validation([fieldError('password', 'Choose a password different from your current one.')], 'The new password is the current one.');
       await createUserQueries(db, pool.id).updateUser(user.id, { password_hash: await hasher.hash(next), password_change: null });
       await guard.recordSuccess(pool.id, user.id);
       // Whoever knew the old password is out everywhere else; this browser stays signed in.

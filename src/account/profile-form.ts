@@ -19,7 +19,16 @@ export interface ProfileField {
   autocomplete?: string | undefined;
 }
 
-type Property = { type?: unknown; title?: unknown; description?: unknown; enum?: unknown; format?: unknown; maxLength?: unknown; properties?: unknown; required?: unknown };
+type Property = {
+  type?: unknown;
+  title?: unknown;
+  description?: unknown;
+  enum?: unknown;
+  format?: unknown;
+  maxLength?: unknown;
+  properties?: unknown;
+  required?: unknown;
+};
 
 /** Browsers' autofill names for the OIDC standard claims. */
 const AUTOCOMPLETE: Record<string, string> = {
@@ -58,7 +67,7 @@ function fieldOf(name: string, property: Property, required: boolean, prefix = '
     description: typeof property.description === 'string' ? property.description : undefined,
     autocomplete: AUTOCOMPLETE[full],
   };
-  if (Array.isArray(property.enum) && property.enum.every((item) => typeof item === 'string')) return { ...base, kind: 'select', options: property.enum as string[] };
+  if (Array.isArray(property.enum) && property.enum.every((item) => typeof item === 'string')) return { ...base, kind: 'select', options: property.enum };
   if (property.type === 'string') return { ...base, kind: property.format === 'uri' ? 'url' : property.format === 'date' ? 'date' : 'text' };
   if (property.type === 'number' || property.type === 'integer') return { ...base, kind: 'number' };
   if (property.type === 'boolean') return { ...base, kind: 'checkbox' };
@@ -94,7 +103,7 @@ export function valueOf(profile: Record<string, unknown>, field: ProfileField): 
   const [outer, inner] = field.name.split('.') as [string, string | undefined];
   const value = inner === undefined ? profile[outer] : (profile[outer] as Record<string, unknown> | undefined)?.[inner];
   if (value === undefined || value === null) return '';
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 /**

@@ -143,7 +143,8 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
       const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
       if (existing || !isBuiltInClient(clientId) || !ctx.oidc.session?.accountId) return existing;
       const grant = new ctx.oidc.provider.Grant({ accountId: ctx.oidc.session.accountId, clientId });
-      grant.addOIDCScope(String(ctx.oidc.params?.scope ?? 'openid'));
+      const scope = ctx.oidc.params?.scope;
+      grant.addOIDCScope(typeof scope === 'string' ? scope : 'openid');
       await grant.save();
       ctx.oidc.session.grantIdFor(clientId, grant.jti);
       return grant;

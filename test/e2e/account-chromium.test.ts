@@ -149,11 +149,16 @@ it("another pool's session cannot open the page: a user signed in at A is asked 
   // The built-in client is not among A's applications.
   const clients = await tarn.admin('GET', `/pools/${a.id}/clients`);
   expect(clients.body.items).toEqual([]);
-  expect((await tarn.admin('POST', `/pools/${a.id}/clients`, { name: 'Impostor', clientId: 'tarn:account', redirectUris: ['https://x.example/cb'] })).status).toBe(400);
+  expect(
+    (await tarn.admin('POST', `/pools/${a.id}/clients`, { name: 'Impostor', clientId: 'tarn:account', redirectUris: ['https://x.example/cb'] })).status,
+  ).toBe(400);
 });
 
 it('changes the password: asks the current one, applies the policy, ends other sessions, mails a notice; sensitive pages re-authenticate after five minutes', async () => {
-  const { pool, user, config } = await setUpSignIn(tarn, { pool: { passwordPolicy: { minLength: 12 } }, client: { grantTypes: ['authorization_code', 'refresh_token'] } });
+  const { pool, user, config } = await setUpSignIn(tarn, {
+    pool: { passwordPolicy: { minLength: 12 } },
+    client: { grantTypes: ['authorization_code', 'refresh_token'] },
+  });
   const elsewhere = await signIn(config, tarn.url, user);
   const page = await newPage();
   await openAccount(page, pool.id, user);

@@ -362,9 +362,16 @@ const cases: Record<string, ModuleCase> = {
       return {};
     },
     async atOtherPool({ b, userA }) {
-      return { deleted: await createAccountArtifactQueries(db(), b).deleteArtifactsOfAccount(userA) };
+      const queries = createAccountArtifactQueries(db(), b);
+      return {
+        listed: await queries.listSessionsOfAccount(userA),
+        endedOne: await queries.deleteSessionOfAccount(userA, `session-${userA}`),
+        endedOthers: await queries.deleteOtherSessionsOfAccount(userA, 'another-uid'),
+        endedAllButOne: await queries.deleteArtifactsOfAccountExcept(userA, 'another-uid'),
+        deleted: await queries.deleteArtifactsOfAccount(userA),
+      };
     },
-    nothing: { deleted: 0 },
+    nothing: { listed: [], endedOne: false, endedOthers: 0, endedAllButOne: 0, deleted: 0 },
     atOwnPool: async ({ a, userA }) => createAccountArtifactQueries(db(), a).deleteArtifactsOfAccount(userA),
     own: 1,
   },
