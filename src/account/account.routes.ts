@@ -560,7 +560,9 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     const signed = await signedIn(ctx, '/account/sessions', { recent: true });
     if (!signed) return;
     await readAccountForm(ctx, signed);
-    if (!(await deps.account.signOutSession(signed.pool.id, signed.user.id, ctx.params.id!))) {
+    // A session is named by its stored key (base64url); anything else names none, and never reaches SQL.
+    const id = ctx.params.id ?? '';
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(id) || !(await deps.account.signOutSession(signed.pool.id, signed.user.id, id))) {
       throw new HostedPageError(404, 'Session not found', 'This session is not one of yours, or has already ended.');
     }
     await userEvent(ctx, signed, 'user.session_ended', { sessionId: ctx.params.id });
