@@ -5,8 +5,9 @@
  * administrator cannot create a client with their ids (the `tarn:` prefix is reserved).
  * Being first-party, they get their grant without a consent page (provider-config.ts).
  *
- * A built-in client is one entry of BUILT_IN_CLIENTS: its id, its name on the sign-in page, and
- * the paths under the pool's issuer that the provider may redirect to. Each is a public client
+ * A built-in client is one entry of BUILT_IN_CLIENTS: its id, its name on the sign-in page, the
+ * URIs the provider may redirect to (templates: `{issuer}` is the pool's issuer, `{publicUrl}`
+ * Tarn's public URL), and optionally which pools have it (default: every pool). Each is a public client
  * (no secret, PKCE S256 required) using the code flow only, and its ID tokens always carry
  * auth_time, which the client needs for re-authentication before sensitive actions (max_age).
  */
@@ -16,10 +17,12 @@ export interface BuiltInClient {
   clientId: string;
   /** Shown on the sign-in page ("Sign in to continue to …"). */
   name: string;
-  /** Redirect URIs, as paths under the pool's issuer (`/pools/{pool}`). */
-  redirectPaths: string[];
-  /** Where RP-initiated logout may return to, as paths under the issuer. */
-  postLogoutPaths: string[];
+  /** Redirect URIs, as templates: `{issuer}/account/callback`, `{publicUrl}/…`. */
+  redirectUris: string[];
+  /** Where RP-initiated logout may return to, as templates like redirectUris. */
+  postLogoutRedirectUris: string[];
+  /** The pools whose provider has this client; every pool when absent. */
+  inPool?: (poolId: string) => boolean;
 }
 
 /** Ids starting with this are Tarn's own; the admin API refuses them for new clients. */
@@ -28,8 +31,8 @@ export const BUILT_IN_CLIENT_PREFIX = 'tarn:';
 export const ACCOUNT_CLIENT: BuiltInClient = {
   clientId: `${BUILT_IN_CLIENT_PREFIX}account`,
   name: 'Your account',
-  redirectPaths: ['/account/callback'],
-  postLogoutPaths: ['/account/signed-out'],
+  redirectUris: ['{issuer}/account/callback'],
+  postLogoutRedirectUris: ['{issuer}/account/signed-out'],
 };
 
 export const BUILT_IN_CLIENTS: readonly BuiltInClient[] = [ACCOUNT_CLIENT];
@@ -44,15 +47,22 @@ export function isBuiltInClient(clientId: string | undefined): boolean {
   return clientId !== undefined && byId.has(clientId);
 }
 
-/** The provider metadata of a built-in client at the pool whose issuer is given, or undefined for any other id. */
-export function builtInClientMetadata(issuer: string, clientId: string): OidcClientMetadata | undefined {
+export interface BuiltInClientPlace {
+  poolId: string;
+  issuer: string;
+  publicUrl: string;
+}
+
+/** The provider metadata of a built-in client at the given pool, or undefined for any other id (or a pool without it). */
+export function builtInClientMetadata(place: BuiltInClientPlace, clientId: string): OidcClientMetadata | undefined {
   const client = byId.get(clientId);
-  if (!client) return undefined;
+  if (!client || (client.inPool && !client.inPool(place.poolId))) return undefined;
+  const fill = (template: string) => template.replace('{issuer}', place.issuer).replace('{publicUrl}', place.publicUrl);
   return {
     client_id: client.clientId,
     client_name: client.name,
-    redirect_uris: client.redirectPaths.map((path) => `${issuer}${path}`),
-    post_logout_redirect_uris: client.postLogoutPaths.map((path) => `${issuer}${path}`),
+    redirect_uris: client.redirectUris.map(fill),
+    post_logout_redirect_uris: client.postLogoutRedirectUris.map(fill),
     grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'none',

@@ -88,7 +88,7 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
       users: deps.users,
       groups: deps.groups,
       // Tarn's own first-party clients (the account page) exist in every pool, without a row.
-      findClient: async (clientId) => builtInClientMetadata(issuer, clientId) ?? deps.findClient(poolId, clientId),
+      findClient: async (clientId) => builtInClientMetadata({ poolId, issuer, publicUrl: deps.publicUrl }, clientId) ?? deps.findClient(poolId, clientId),
       pages: deps.pages,
       cookieKeys: deps.cookieKeys,
       artifactsAtRest: createArtifactAtRest({ key: deps.artifactKey, envelope: deps.envelope, poolId }),
