@@ -27,7 +27,8 @@ beforeAll(async () => {
   mailbox = await startMailbox();
   tarn = await startTarn({ PUBLIC_URL: 'http://localhost:{port}', SMTP_URL: mailbox.url }, undefined, { clock: () => new Date(Date.now() + offsetMs) });
   chromium = await launchChromium();
-});
+  // Run alone on PGlite, this file migrates a fresh cluster first, which a busy machine takes long over.
+}, 180_000);
 afterAll(async () => {
   await chromium?.close();
   await tarn?.close();
