@@ -143,7 +143,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
   const csrfKey = deriveKey(config.masterKey, 'csrf');
   const passkeyPages = createPasskeyInteractions({ passkeys, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, log, audit });
-  const mfa = createMfaService({ db, envelope, guard, clock, recoveryKey: deriveKey(config.masterKey, 'recovery-codes') });
+  const mfa = createMfaService({ db, envelope, guard, clock, recoveryKey: deriveKey(config.masterKey, 'recovery-codes'), codes, mailer, mailLimits });
   const mfaPages = createMfaInteractions({ mfa, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
   const hosted = createInteractionRouter({
     users,
