@@ -132,7 +132,7 @@ it('password then passkey: the second-factor page offers the passkey, and the ID
   const options = JSON.parse((await tab.page.locator('#passkey').getAttribute('data-options'))!) as { allowCredentials?: unknown[] };
   expect(options.allowCredentials).toHaveLength(1); // the user's own passkey, not any of the pool's
   expect(await seriousViolations(tab.page)).toEqual([]);
-  await tab.page.click('text=Choose another way');
+  await tab.page.click('a:text-is("Choose another way")');
   expect(await heading(tab.page)).toBe('Two-step verification');
   await tab.cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: tab.authenticatorId, enabled: true });
   await tab.page.click('#mfa-passkey');
