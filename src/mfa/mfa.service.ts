@@ -173,7 +173,13 @@ export function createMfaService({ db, envelope, guard, clock, recoveryKey, code
       const allowance = await mailLimits.take(pool.id, user.email, ip);
       if (allowance === 'ip') return 'throttled';
       if (allowance === 'address') return 'sent';
-      const issued = await codes.issueCode(pool.id, { purpose: 'second_factor', email: user.email, userId: user.id, ttlMs: CODE_TTL_MS, boundTo: interactionUid });
+      const issued = await codes.issueCode(pool.id, {
+        purpose: 'second_factor',
+        email: user.email,
+        userId: user.id,
+        ttlMs: CODE_TTL_MS,
+        boundTo: interactionUid,
+      });
       await mailer.send(signInCodeMail({ name: pool.name, tagColor: pool.tag_color }, user.email, issued.code, Math.round(CODE_TTL_MS / 60_000)));
       return 'sent';
     },

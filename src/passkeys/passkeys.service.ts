@@ -166,7 +166,7 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
    * The same, saying also whether the key may leave its device (backup eligible, a synced
    * passkey: RFC 8176 `swk`) or not (a device-bound key: `hwk`).
    */
-async function verifyAssertion(pool: PoolRow, response: unknown, binding: Binding = {}): Promise<{ user: UserRow; synced: boolean }> {
+  async function verifyAssertion(pool: PoolRow, response: unknown, binding: Binding = {}): Promise<{ user: UserRow; synced: boolean }> {
     if (!isPasskeyEnabled(pool)) throw problems.notFound('Passkey', 'Passkeys are not enabled in this pool.');
     const { json, challenge } = parseCredential(response);
     const queries = createPasskeyQueries(deps.db, pool.id);
