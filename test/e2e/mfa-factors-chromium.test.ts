@@ -44,13 +44,21 @@ interface Tab {
 }
 
 /** A tab on a device with a platform authenticator that verifies its user (like a laptop's fingerprint reader). */
-async function openTab(): Promise<Tab> {
+async function openTab(options: { synced?: boolean } = {}): Promise<Tab> {
   const { context, callbacks } = await newContext(chromium, REDIRECT_URI);
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      // A synced passkey (WebAuthn backup eligible and backed up), as a phone's password manager makes.
+      ...(options.synced ? { defaultBackupEligibility: true, defaultBackupState: true } : {}),
+    },
   });
   return { context, page, cdp, authenticatorId, callbacks };
 }
@@ -149,6 +157,22 @@ it('password then passkey: the second-factor page offers the passkey, and the ID
   expect(claims.amr).toEqual(expect.arrayContaining(['hwk', 'user', 'mfa']));
   expect(claims.amr).not.toContain('pwd');
   expect(claims.acr).toBe('urn:tarn:acr:mfa');
+  await tab.context.close();
+});
+
+it('a synced passkey after a password is a software-secured key: amr swk, not hwk', async () => {
+  const setup = await setUp({ signIn: { password: true, emailCode: false, passkey: true, mfa: 'off' } });
+  const tab = await openTab({ synced: true });
+  await addPasskey(tab, setup);
+  expect((await tarn.admin('GET', `/pools/${setup.pool.id}/users/${setup.user.id}/passkeys`)).body.items[0].backupEligible).toBe(true);
+  expect((await tarn.admin('PATCH', `/pools/${setup.pool.id}`, { signIn: { mfa: 'optional' } })).status).toBe(200);
+
+  const checks = await authorize(setup.config, tab.page);
+  await typePassword(tab.page, setup.user);
+  await tab.page.click('#mfa-passkey');
+  const claims = await tokens(tab, setup.config, checks);
+  expect(claims.amr).toEqual(expect.arrayContaining(['pwd', 'swk', 'user', 'mfa']));
+  expect(claims.amr).not.toContain('hwk');
   await tab.context.close();
 });
 
