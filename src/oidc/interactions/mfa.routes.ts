@@ -229,8 +229,10 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
       const demanded = policy === 'required' || (await requestDemands(ctx, details));
       if (policy === 'off' && !demanded) return false;
       const choice = await choiceFor(ctx, login);
-      // Optional, and nothing set up: the enrolment offer (with "Not now") comes after a password only.
-      if (!demanded && !hasEnrolled(choice) && login.afterEmail) return false;
+      // Optional, after an emailed code: asked only for an app set up (which has recovery codes). A user with
+      // only a passkey goes on: the emailed code is the way back in after a lost passkey (ADR 0500), and the
+      // enrolment offer (with "Not now") comes after a password only.
+      if (!demanded && login.afterEmail && !choice.totp) return false;
       await askFor(ctx, details, login, demanded ? choice : { ...choice, email: choice.email && hasEnrolled(choice) });
       return true;
     },
