@@ -104,8 +104,9 @@ async function heading(page: Page) {
   return (await page.locator('h1').textContent())?.trim();
 }
 
-function appCode(secret: string): string {
-  return new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) }).generate();
+/** What the authenticator app shows, `steps` periods from now. */
+function appCode(secret: string, steps = 0): string {
+  return new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) }).generate({ timestamp: Date.now() + steps * 30_000 });
 }
 
 /** A password sign-in in a pool without MFA, where the user accepts "Add a passkey". */
@@ -257,6 +258,37 @@ it('in a pool that requires MFA, a sign-in with an emailed code asks for a secon
   await tab.context.close();
 });
 
+it('in an optional pool, an emailed-code sign-in of a user with an app asks for the app, never the email again', async () => {
+  const setup = await setUp({ signIn: { password: true, emailCode: true, passkey: false, mfa: 'optional', emailSecondFactor: true } });
+  const tab = await openTab();
+  let checks = await authorize(setup.config, tab.page);
+  await typePassword(tab.page, setup.user);
+  expect(await heading(tab.page)).toBe('Set up two-step verification');
+  const secret = (await tab.page.locator('#totp-secret').textContent())!;
+  await tab.page.fill('input[name=code]', appCode(secret));
+  await tab.page.click('form[action$="/mfa/enrol"] button[type=submit]');
+  await tab.page.click('#continue');
+  await tokens(tab, setup.config, checks);
+  await tab.context.clearCookies();
+
+  checks = await authorize(setup.config, tab.page);
+  await tab.page.fill('#code-email', setup.user.email);
+  await tab.page.click('#email-code');
+  await tab.page.fill('input[name=code]', codeIn(await mailbox.next(setup.user.email)));
+  await tab.page.click('button:text-is("Sign in")');
+  expect(await heading(tab.page)).toBe('Two-step verification');
+  expect(await tab.page.locator('#mfa-email').count()).toBe(0);
+  expect(tab.callbacks).toHaveLength(1);
+  // The next period's code: the one used at enrolment may still be the current one, and is never accepted twice.
+  await tab.page.fill('input[name=code]', appCode(secret, 1));
+  await tab.page.click('form[action$="/mfa/totp"] button[type=submit]');
+  const claims = await tokens(tab, setup.config, checks);
+  expect(claims.amr).toEqual(expect.arrayContaining(['otp', 'mfa']));
+  expect(claims.amr).not.toContain('pwd');
+  expect(claims.acr).toBe('urn:tarn:acr:mfa');
+  await tab.context.close();
+});
+
 describe('brute force of a second factor is stopped', () => {
   const LOCKOUT = { maxAttempts: 3, windowSeconds: 600 };
 
@@ -299,6 +331,7 @@ describe('brute force of a second factor is stopped', () => {
     for (let round = 0; round < 3; round += 1) {
       // What an attacker without the device can send: an answer the authenticator did not sign.
       const answer = tab.page.waitForResponse((response) => response.url().endsWith('/mfa/passkey/verify'));
+      const loaded = tab.page.waitForEvent('load');
       await tab.page.evaluate(() => {
         (document.getElementById('passkey-credential') as HTMLInputElement).value = JSON.stringify({
           id: 'Zm9yZ2Vk',
@@ -307,10 +340,11 @@ describe('brute force of a second factor is stopped', () => {
           response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' },
           clientExtensionResults: {},
         });
-        (document.getElementById('passkey-form') as HTMLFormElement).submit();
+        // Sent once this call has returned, so the navigation does not cut it short.
+        setTimeout(() => (document.getElementById('passkey-form') as HTMLFormElement).submit(), 0);
       });
       expect((await answer).status()).toBe(401);
-      await tab.page.waitForLoadState();
+      await loaded;
     }
     expect(await tab.page.locator('p.error[role=alert]').first().textContent()).toContain('could not be used');
     // The real device now: refused, the user is locked.
