@@ -71,7 +71,7 @@ async function setUp(poolFields: Record<string, unknown>, clientFields: Record<s
   return { pool, app, user, config };
 }
 
-async function authorize(config: oidc.Configuration, page: Page) {
+async function authorize(config: oidc.Configuration, page: Page, params: Record<string, string> = {}) {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const url = oidc.buildAuthorizationUrl(config, {
@@ -80,6 +80,7 @@ async function authorize(config: oidc.Configuration, page: Page) {
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state,
+    ...params,
   });
   await page.goto(url.href);
   return { verifier, state };
@@ -285,6 +286,33 @@ it('in an optional pool, an emailed-code sign-in of a user with an app asks for 
   const claims = await tokens(tab, setup.config, checks);
   expect(claims.amr).toEqual(expect.arrayContaining(['otp', 'mfa']));
   expect(claims.amr).not.toContain('pwd');
+  expect(claims.acr).toBe('urn:tarn:acr:mfa');
+  await tab.context.close();
+});
+
+it('step-up of a session that began with an emailed code asks for a factor other than the email', async () => {
+  const setup = await setUp({ signIn: { password: true, emailCode: true, passkey: false, mfa: 'off', emailSecondFactor: true } });
+  const tab = await openTab();
+  let checks = await authorize(setup.config, tab.page);
+  await tab.page.fill('#code-email', setup.user.email);
+  await tab.page.click('#email-code');
+  await tab.page.fill('input[name=code]', codeIn(await mailbox.next(setup.user.email)));
+  await tab.page.click('button:text-is("Sign in")');
+  let claims = await tokens(tab, setup.config, checks);
+  expect(claims.amr).toEqual(['otp']);
+  expect(claims.acr).toBe('urn:tarn:acr:pwd');
+
+  // The relying party now asks for MFA: the signed-in user is not offered the email again, and enrols an app.
+  checks = await authorize(setup.config, tab.page, { acr_values: 'urn:tarn:acr:mfa' });
+  expect(await heading(tab.page)).toBe('Set up two-step verification');
+  expect(await tab.page.locator('#mfa-email').count()).toBe(0);
+  expect(await tab.page.locator('#mfa-skip').count()).toBe(0);
+  const secret = (await tab.page.locator('#totp-secret').textContent())!;
+  await tab.page.fill('input[name=code]', appCode(secret));
+  await tab.page.click('form[action$="/mfa/enrol"] button[type=submit]');
+  await tab.page.click('#continue');
+  claims = await tokens(tab, setup.config, checks);
+  expect(claims.amr).toEqual(expect.arrayContaining(['otp', 'mfa']));
   expect(claims.acr).toBe('urn:tarn:acr:mfa');
   await tab.context.close();
 });
