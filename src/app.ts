@@ -146,8 +146,8 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
   const csrfKey = deriveKey(config.masterKey, 'csrf');
   const passkeyPages = createPasskeyInteractions({ passkeys, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, log, audit });
-  const mfa = createMfaService({ db, envelope, guard, clock, recoveryKey: deriveKey(config.masterKey, 'recovery-codes') });
-  const mfaPages = createMfaInteractions({ mfa, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
+  const mfa = createMfaService({ db, envelope, guard, clock, recoveryKey: deriveKey(config.masterKey, 'recovery-codes'), codes, mailer, mailLimits });
+  const mfaPages = createMfaInteractions({ mfa, users, passkeys, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
   const hosted = createInteractionRouter({
     users,
     pages,
@@ -159,7 +159,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     connections,
   });
   registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
-  registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
+  registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit, mfa: mfaPages });
   registerConnectionRoutes(hosted, { federation, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, publicUrl: config.publicUrl, audit });
   registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
   registerPasswordResetRoutes(hosted, { resets, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });

@@ -52,12 +52,15 @@ interface ClientShape {
   resources: ClientResource[];
   idTokenSignedResponseAlg: string;
   refreshTokenReuseGraceSeconds: number;
+  requireMfa: boolean;
 }
 
 /** Client metadata the provider keeps on the Client for getResourceServerInfo (provider-config). */
 export const RESOURCES_METADATA = 'tarn_resources';
 /** Client metadata the provider keeps for the refresh-token reuse grace period (oidc/refresh-grace.ts). */
 export const REFRESH_GRACE_METADATA = 'tarn_refresh_token_reuse_grace_seconds';
+/** Client metadata the provider keeps when every sign-in to the client needs a second factor (docs/adr/0309). */
+export const REQUIRE_MFA_METADATA = 'tarn_require_mfa';
 
 /** The columns a shape sets, as stored (JSON columns serialised). */
 function shapeColumns(shape: ClientShape) {
@@ -73,6 +76,7 @@ function shapeColumns(shape: ClientShape) {
     resources: JSON.stringify(shape.resources),
     id_token_signed_response_alg: shape.idTokenSignedResponseAlg,
     refresh_token_reuse_grace_seconds: shape.refreshTokenReuseGraceSeconds,
+    require_mfa: shape.requireMfa,
   };
 }
 
@@ -127,6 +131,7 @@ export function toOidcMetadata(row: ClientRow, secret: string | undefined): Oidc
     id_token_signed_response_alg: row.id_token_signed_response_alg ?? 'RS256',
     [RESOURCES_METADATA]: row.resources ?? [],
     [REFRESH_GRACE_METADATA]: row.refresh_token_reuse_grace_seconds ?? 0,
+    [REQUIRE_MFA_METADATA]: row.require_mfa ?? false,
   };
 }
 
@@ -144,6 +149,7 @@ export function toClientResponse(row: ClientRow) {
     resources: row.resources,
     idTokenSignedResponseAlg: row.id_token_signed_response_alg ?? 'RS256',
     refreshTokenReuseGraceSeconds: row.refresh_token_reuse_grace_seconds ?? 0,
+    requireMfa: row.require_mfa ?? false,
     hasSecret: row.secret_enc !== null,
     secretRotatedAt: row.secret_rotated_at,
     createdAt: row.created_at,
@@ -173,6 +179,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         resources: shape.resources,
         id_token_signed_response_alg: shape.idTokenSignedResponseAlg,
         refresh_token_reuse_grace_seconds: shape.refreshTokenReuseGraceSeconds,
+        require_mfa: shape.requireMfa,
       } as ClientRow,
       secret ?? (usesSecret(shape.tokenEndpointAuthMethod) ? 'x'.repeat(43) : undefined),
     );
@@ -201,6 +208,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         resources: input.resources ?? [],
         idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? 'RS256',
         refreshTokenReuseGraceSeconds: input.refreshTokenReuseGraceSeconds ?? 0,
+        requireMfa: input.requireMfa ?? false,
       };
       checkShape(shape, outgoing);
       if (input.clientSecret !== undefined && !usesSecret(shape.tokenEndpointAuthMethod)) {
@@ -250,6 +258,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         resources: input.resources ?? current.resources,
         idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? current.id_token_signed_response_alg ?? 'RS256',
         refreshTokenReuseGraceSeconds: input.refreshTokenReuseGraceSeconds ?? current.refresh_token_reuse_grace_seconds ?? 0,
+        requireMfa: input.requireMfa ?? current.require_mfa ?? false,
       };
       checkShape(shape, outgoing);
       // Moving to a secret-based method without a secret issues one (returned once);

@@ -28,6 +28,8 @@ export interface SignInSettings {
   passkey: boolean;
   /** Second factor after a password: never asked (`off`), offered after sign-in (`optional`), or enrolled at the next sign-in (`required`). */
   mfa?: MfaPolicy;
+  /** 017: whether a code mailed to the user's verified address counts as a second factor (docs/adr/0309); off unless set. */
+  emailSecondFactor?: boolean;
 }
 
 /** What users may do on the pool's hosted account page (docs/adr/0306). */
@@ -93,6 +95,8 @@ export interface ClientTable {
   id_token_signed_response_alg: ColumnType<string | null, string | null | undefined, string | null>;
   /** 008: refresh-token reuse grace period in seconds (docs/adr/0604); 0 is strict. */
   refresh_token_reuse_grace_seconds: Generated<number>;
+  /** 017: every sign-in to this application needs a second factor (docs/adr/0309). */
+  require_mfa: Generated<boolean>;
 }
 
 /** A resource server (RFC 8707 indicator) an application may get access tokens for. */
@@ -152,6 +156,14 @@ export interface Database {
   linked_identities: LinkedIdentityTable;
   user_totp: UserTotpTable;
   user_recovery_codes: UserRecoveryCodeTable;
+  user_factor_failures: UserFactorFailureTable;
+}
+
+/** 017: wrong second factors of a user since the last right one, whatever the factor. */
+export interface UserFactorFailureTable {
+  pool_id: string;
+  user_id: string;
+  failures: Generated<number>;
 }
 
 export interface UserRecoveryCodeTable {
@@ -247,7 +259,7 @@ export interface GroupMemberTable {
 
 export type GroupRow = Selectable<GroupTable>;
 
-export type CodePurpose = 'invitation' | 'registration' | 'sign_in' | 'password_reset' | 'email_change';
+export type CodePurpose = 'invitation' | 'registration' | 'sign_in' | 'password_reset' | 'email_change' | 'second_factor';
 export interface OneTimeCodeTable {
   pool_id: string;
   id: string;

@@ -8,7 +8,7 @@
  * the device grant, resource indicators with RFC 9068 JWT access tokens, form_post, the
  * claims parameter. Discovery lists exactly this, since it is derived from this object.
  */
-import { ACR_VALUES, ACR_MFA, requestsMfa } from '../mfa/acr.js';
+import { ACR_VALUES, ACR_MFA, clientRequiresMfa, requestsMfa } from '../mfa/acr.js';
 import { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/database.js';
 import type { PoolRow } from '../db/tables.js';
@@ -20,7 +20,7 @@ import type { PageRenderer } from '../views/render.js';
 import { createDevicePages } from './device-pages.js';
 import { createResourceServerInfo } from './resource-servers.js';
 import { mayIntrospect, mayRevoke } from './token-disclosure.js';
-import { REFRESH_GRACE_METADATA, RESOURCES_METADATA } from '../clients/clients.service.js';
+import { REFRESH_GRACE_METADATA, REQUIRE_MFA_METADATA, RESOURCES_METADATA } from '../clients/clients.service.js';
 import { createFindAccount, PROFILE_CLAIMS } from './account.js';
 import { createAdapterFactory } from './adapter.js';
 import { isBuiltInClient } from './built-in-clients.js';
@@ -91,7 +91,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
     // OIDC Core §3.1.2.1: redirect_uri is required, even when a client has only one.
     allowOmittingSingleRegisteredRedirectUri: false,
     // The client's resource servers travel with its metadata (clients.service toOidcMetadata).
-    extraClientMetadata: { properties: [RESOURCES_METADATA, REFRESH_GRACE_METADATA] },
+    extraClientMetadata: { properties: [RESOURCES_METADATA, REFRESH_GRACE_METADATA, REQUIRE_MFA_METADATA] },
     // `idp=<connection name>`: the relying party picks the upstream, skipping the login page (ADR 0900).
     extraParams: ['idp'],
     features: {
@@ -182,11 +182,11 @@ function loginPolicy() {
     ),
     0,
   );
-  // Step-up: a relying party that asks for MFA (acr_values) gets a second factor even within a
+  // Step-up: a relying party that asks for MFA (acr_values), or whose application requires it (docs/adr/0309), gets a second factor even within a
   // session that signed in with a password alone; the hosted page asks for the missing factor.
   login.checks.add(
     new interactionPolicy.Check('mfa_requested', 'The application asked for a second factor', (ctx) =>
-      ctx.oidc.session?.accountId && requestsMfa(ctx.oidc.params?.acr_values) && ctx.oidc.acr !== ACR_MFA
+      ctx.oidc.session?.accountId && (requestsMfa(ctx.oidc.params?.acr_values) || clientRequiresMfa(ctx.oidc.client)) && ctx.oidc.acr !== ACR_MFA
         ? interactionPolicy.Check.REQUEST_PROMPT
         : interactionPolicy.Check.NO_NEED_TO_PROMPT,
     ),

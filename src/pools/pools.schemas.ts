@@ -30,6 +30,9 @@ export const signInSchema = z
     mfa: z
       .enum(['off', 'optional', 'required'])
       .describe('Second factor after a password: off, offered after sign-in (optional), or enrolled at the next sign-in (required).'),
+    emailSecondFactor: z
+      .boolean()
+      .describe("Whether a 6-digit code mailed to the user's verified address counts as a second factor (default false: email is a weaker factor)."),
   })
   .partial()
   .strict();

@@ -18,7 +18,7 @@ import { createPoolQueries } from './pools.queries.js';
 import type { CreatePoolInput, UpdatePoolInput } from './pools.schemas.js';
 import { createSecretQueries } from './secrets.queries.js';
 
-export const DEFAULT_SIGN_IN: SignInSettings = { password: true, emailCode: false, passkey: false, mfa: 'off' };
+export const DEFAULT_SIGN_IN: SignInSettings = { password: true, emailCode: false, passkey: false, mfa: 'off', emailSecondFactor: false };
 export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = { minLength: 8 };
 export const DEFAULT_LOCKOUT: LockoutSettings = { maxAttempts: 5, windowSeconds: 900 };
 
@@ -49,7 +49,7 @@ export function mapPool(row: PoolRow, publicUrl: string) {
     logoUrl: row.logo_url,
     tagColor: row.tag_color,
     selfRegistration: row.self_registration,
-    signIn: { ...row.sign_in, mfa: row.sign_in.mfa ?? 'off' },
+    signIn: { ...row.sign_in, mfa: row.sign_in.mfa ?? 'off', emailSecondFactor: row.sign_in.emailSecondFactor ?? false },
     profileSchema: row.profile_schema,
     metadataSchema: row.metadata_schema,
     passwordPolicy: row.password_policy,

@@ -11,6 +11,7 @@ import { createConnectionQueries } from '../../src/connections/connections.queri
 import { hashSecret } from '../../src/crypto/secrets.js';
 import { createGroupQueries } from '../../src/groups/groups.queries.js';
 import { createKeyQueries } from '../../src/keys/keys.queries.js';
+import { createFactorFailureQueries } from '../../src/mfa/factor-failures.queries.js';
 import { createPasskeyQueries } from '../../src/passkeys/passkeys.queries.js';
 import { createSecretQueries } from '../../src/pools/secrets.queries.js';
 import { createAccountArtifactQueries } from '../../src/users/account-artifacts.queries.js';
@@ -342,6 +343,30 @@ const cases: Record<string, ModuleCase> = {
       return (await lockouts.findLockout(userA))?.failures;
     },
     own: 1,
+  },
+
+  'second-factor failures': {
+    async seed({ a, userA }) {
+      await createFactorFailureQueries(db(), a).countFailure(userA);
+      return {};
+    },
+    async atOtherPool({ b, userA }) {
+      const failures = createFactorFailureQueries(db(), b);
+      await failures.resetFailures(userA);
+      // Pool B has no such user: the composite foreign key refuses a count for them.
+      return {
+        count: await failures.countFailure(userA).then(
+          () => 'counted',
+          () => 'refused',
+        ),
+      };
+    },
+    nothing: { count: 'refused' },
+    async atOwnPool({ a, userA }) {
+      // A's count was neither reset nor shared: one more wrong factor makes two.
+      return createFactorFailureQueries(db(), a).countFailure(userA);
+    },
+    own: 2,
   },
 
   'account artifacts': {

@@ -172,7 +172,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
       email,
     });
     if (!check.ok) return renderLogin(ctx, details, { status: 401, email, error: INVALID_CREDENTIALS });
-    if (await deps.mfa?.askAfterPassword(ctx, details, { accountId: check.user.id, amr: ['pwd'] })) return;
+    if (await deps.mfa?.askForSecondFactor(ctx, details, { accountId: check.user.id, amr: ['pwd'] })) return;
     const result = { login: { accountId: check.user.id, amr: ['pwd'], acr: ACR_PASSWORD } };
     if (await deps.passkeys?.offerEnrolment(ctx, details, result)) return;
     return finishInteraction(ctx, details, result);
