@@ -28,6 +28,7 @@ import type { Logger } from './log.js';
 import { createInteractionRouter } from './oidc/interactions/interactions.routes.js';
 import { createPasskeyInteractions } from './oidc/interactions/passkey.routes.js';
 import { createMfaInteractions } from './oidc/interactions/mfa.routes.js';
+import { createPasswordChangeInteractions } from './oidc/interactions/password-change.routes.js';
 import { createMfaService } from './mfa/mfa.service.js';
 import { registerMyPasskeyRoutes } from './passkeys/passkeys.me.routes.js';
 import { createPasskeyService } from './passkeys/passkeys.service.js';
@@ -54,6 +55,7 @@ import { createPasswordHasher } from './users/password.js';
 import { createUserSchemas } from './users/user-schema.js';
 import { createUserService } from './users/users.service.js';
 import { createImportService } from './users/import/import.service.js';
+import { createInvitationService } from './users/invitations.service.js';
 import { createPageRenderer } from './views/render.js';
 import { createErrorPages } from './http/error-page.js';
 import { createResourceRoutes } from './oidc/resource-routes.js';
@@ -153,6 +155,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     audit,
     passkeys: passkeyPages,
     mfa: mfaPages,
+    passwordChange: createPasswordChangeInteractions({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit }),
     connections,
   });
   registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
@@ -176,6 +179,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     audit,
     passkeys,
     importer,
+    invitations: createInvitationService({ db, users, mailLimits, clock }),
     resets,
     sessions: createSessionService({ db, users }),
     connections,

@@ -201,13 +201,14 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
         const result = toStoredHash({ format: line.passwordHashFormat, hash: line.passwordHash, salt: line.passwordSalt }, settings);
         if (result.ok) passwordHash = result.stored;
         else errors.push(fieldError('passwordHash', result.problem));
-        if (options.requirePasswordChange) passwordChange = 'if_weak';
+        if (options.requirePasswordChange === 'weak') passwordChange = 'if_weak';
       }
       if (errors.length) return errors;
       if (line.password !== undefined) {
-        if (options.requirePasswordChange && passwordProblems(pool.password_policy, line.password, line.email).length) passwordChange = 'required';
+        if (options.requirePasswordChange === 'weak' && passwordProblems(pool.password_policy, line.password, line.email).length) passwordChange = 'required';
         passwordHash = await hasher.hash(line.password);
       }
+      if (passwordHash !== null && (options.requirePasswordChange === 'all' || line.passwordChange === 'required')) passwordChange = 'required';
       return {
         line: number,
         groupIds,
