@@ -9,8 +9,10 @@
  * BENCH_CPU_PROF=DIR writes the server's CPU profile there.
  */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
+import { BATCH_SIZE } from '../src/users/import/import.service.js';
 import { createBenchDatabase, envInt, startTarn, type ServerProcess } from './lib.js';
 
 const USERS = envInt('BENCH_IMPORT_USERS', 1_000_000);
@@ -18,7 +20,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 // A few real bcrypt hashes (cost 10), reused: the server only checks their form at import.
 const HASHES = Array.from({ length: 8 }, (_, i) => bcrypt.hashSync(`password-${i}`, 10));
 
-function* lines(count: number, withHashes: boolean): Generator<string> {
+/** Sent-line counts at which the server's peak RSS so far is noted: flat memory means the same peak at each. */
+const CHECKPOINTS = [100_000, 250_000, 500_000, 1_000_000, 2_000_000, 5_000_000].filter((n) => n < USERS);
+
+function* lines(count: number, withHashes: boolean, onProgress: (sent: number) => void = () => undefined): Generator<string> {
   const tag = randomBytes(3).toString('hex');
   let chunk = '';
   for (let i = 0; i < count; i += 1) {
@@ -30,6 +35,7 @@ function* lines(count: number, withHashes: boolean): Generator<string> {
     };
     if (withHashes) Object.assign(user, { passwordHashFormat: 'bcrypt', passwordHash: HASHES[i % HASHES.length] });
     chunk += `${JSON.stringify(user)}\n`;
+    if (CHECKPOINTS.includes(i + 1)) onProgress(i + 1);
     if (chunk.length > 64 * 1024) {
       yield chunk;
       chunk = '';
@@ -51,7 +57,12 @@ async function run(server: ServerProcess, adminToken: string, label: string, wit
   const sampler = setInterval(() => {
     peak = Math.max(peak, server.rssMiB());
   }, 100);
-  const source = lines(USERS, withHashes);
+  const peaks: string[] = [];
+  // Lines are sent as they are generated and the server reads them as they arrive (a few chunks of slack).
+  const source = lines(USERS, withHashes, (sent) => {
+    peak = Math.max(peak, server.rssMiB());
+    peaks.push(`${sent.toLocaleString('en')}: ${peak.toFixed(0)} MiB`);
+  });
   const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -73,10 +84,12 @@ async function run(server: ServerProcess, adminToken: string, label: string, wit
   clearInterval(sampler);
   const cpuPerUser = ((server.cpuMs() - cpuBefore) * 1000) / USERS;
   peak = Math.max(peak, server.rssMiB());
+  peaks.push(`${USERS.toLocaleString('en')}: ${peak.toFixed(0)} MiB`);
   if (report.created !== USERS || report.failed !== 0) throw new Error(`unexpected report: ${JSON.stringify(report).slice(0, 500)}`);
   console.log(
     `${label.padEnd(16)} ${USERS.toLocaleString('en')} users in ${seconds.toFixed(1)} s = ${Math.round(USERS / seconds).toLocaleString('en')} users/s; server CPU ${cpuPerUser.toFixed(0)} µs/user (${Math.round(1e6 / cpuPerUser).toLocaleString('en')} users per CPU-second); server RSS ${baseline.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB peak`,
   );
+  console.log(`${''.padEnd(16)} server peak RSS after n users sent: ${peaks.join(', ')}`);
 }
 
 const database = await createBenchDatabase('tarn_bench_import');
@@ -88,7 +101,7 @@ const server = await startTarn('tarn', `${root}src/main.ts`, {
   nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [],
 });
 try {
-  console.log(`bench:import: ${USERS.toLocaleString('en')} users per run, one streamed request, batches of 500 rows per INSERT`);
+  console.log(`bench:import: ${USERS.toLocaleString('en')} users per run, one streamed request, batches of ${BATCH_SIZE} rows per INSERT; ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)} at the start`);
   await run(server, adminToken, 'plain', false);
   await run(server, adminToken, 'bcrypt hashes', true);
 } finally {
