@@ -13,7 +13,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
 import { BATCH_SIZE } from '../src/users/import/import.service.js';
-import { createBenchDatabase, envInt, startTarn, type ServerProcess } from './lib.js';
+import { buildForBench, createBenchDatabase, envInt, startTarn, type ServerProcess } from './lib.js';
 
 const USERS = envInt('BENCH_IMPORT_USERS', 1_000_000);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -92,9 +92,11 @@ async function run(server: ServerProcess, adminToken: string, label: string, wit
   console.log(`${''.padEnd(16)} server peak RSS after n users sent: ${peaks.join(', ')}`);
 }
 
+// Compiled and run with plain node, as production runs (BENCH_TSX=1: the sources under tsx).
+const code = buildForBench(root);
 const database = await createBenchDatabase('tarn_bench_import');
 const adminToken = randomBytes(16).toString('hex');
-const server = await startTarn('tarn', `${root}src/main.ts`, {
+const server = await startTarn('tarn', code.script('src/main.ts'), {
   databaseUrl: database.url,
   adminToken,
   masterKey: randomBytes(32).toString('hex'),
@@ -107,4 +109,5 @@ try {
 } finally {
   await server.stop();
   await database.drop();
+  code.remove();
 }
