@@ -54,16 +54,20 @@ function* lines(from: number, to: number, tag: string, withHashes: boolean, onPr
 /** One streamed import request (node:http: no client-side timeout, and the body is written as the socket drains). */
 function postLines(url: string, adminToken: string, source: Generator<string>): Promise<{ created: number; failed: number }> {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/x-ndjson' } }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (data: string) => (text += data));
-      response.on('error', reject);
-      response.on('end', () => {
-        if (response.statusCode !== 200) reject(new Error(`import answered ${response.statusCode}: ${text.slice(0, 500)}`));
-        else resolve(JSON.parse(text) as { created: number; failed: number });
-      });
-    });
+    const request = http.request(
+      url,
+      { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/x-ndjson' } },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (data: string) => (text += data));
+        response.on('error', reject);
+        response.on('end', () => {
+          if (response.statusCode !== 200) reject(new Error(`import answered ${response.statusCode}: ${text.slice(0, 500)}`));
+          else resolve(JSON.parse(text) as { created: number; failed: number });
+        });
+      },
+    );
     request.on('error', reject);
     const pump = () => {
       for (;;) {
@@ -100,7 +104,11 @@ async function run(server: ServerProcess, adminToken: string, label: string, wit
   const started = performance.now();
   const report = { created: 0, failed: 0 };
   for (let from = 0; from < USERS; from += REQUEST_USERS) {
-    const part = await postLines(`${server.url}/admin/pools/${poolId}/users/import`, adminToken, lines(from, Math.min(USERS, from + REQUEST_USERS), tag, withHashes, onProgress));
+    const part = await postLines(
+      `${server.url}/admin/pools/${poolId}/users/import`,
+      adminToken,
+      lines(from, Math.min(USERS, from + REQUEST_USERS), tag, withHashes, onProgress),
+    );
     report.created += part.created;
     report.failed += part.failed;
   }
@@ -127,7 +135,9 @@ const server = await startTarn('tarn', code.script('src/main.ts'), {
   nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [],
 });
 try {
-  console.log(`bench:import: ${USERS.toLocaleString('en')} users per run, streamed in requests of ${REQUEST_USERS.toLocaleString('en')} users, batches of ${BATCH_SIZE} rows per INSERT; ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)} at the start`);
+  console.log(
+    `bench:import: ${USERS.toLocaleString('en')} users per run, streamed in requests of ${REQUEST_USERS.toLocaleString('en')} users, batches of ${BATCH_SIZE} rows per INSERT; ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)} at the start`,
+  );
   await run(server, adminToken, 'plain', false);
   await run(server, adminToken, 'bcrypt hashes', true);
 } finally {

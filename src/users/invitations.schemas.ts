@@ -12,7 +12,13 @@ export const bulkInvitationSchema = z
       .max(MAX_BULK_INVITATIONS, { message: `At most ${MAX_BULK_INVITATIONS} users per request.` })
       .optional()
       .describe('These users. Without it: users of status "new" who have no live invitation, oldest first.'),
-    limit: z.number().int().min(1).max(MAX_BULK_INVITATIONS).optional().describe(`Without userIds: at most this many (default and maximum ${MAX_BULK_INVITATIONS}).`),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_BULK_INVITATIONS)
+      .optional()
+      .describe(`Without userIds: at most this many (default and maximum ${MAX_BULK_INVITATIONS}).`),
     resend: z.boolean().optional().describe('Also users whose invitation is still live (it is replaced). Default false.'),
   })
   .strict();

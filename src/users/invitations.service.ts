@@ -53,15 +53,30 @@ export function createInvitationService({ db, users, mailLimits, clock }: Invita
       }
       for (const user of candidates) {
         if (user.status !== 'new') {
-          skipped.push({ userId: user.id, email: user.email, reason: 'not_new', detail: `The user is ${user.status}; only users of status "new" are invited.` });
+          skipped.push({
+            userId: user.id,
+            email: user.email,
+            reason: 'not_new',
+            detail: `The user is ${user.status}; only users of status "new" are invited.`,
+          });
           continue;
         }
         if (user.invited && !input.resend) {
-          skipped.push({ userId: user.id, email: user.email, reason: 'already_invited', detail: 'An invitation is still live; send with resend: true to replace it.' });
+          skipped.push({
+            userId: user.id,
+            email: user.email,
+            reason: 'already_invited',
+            detail: 'An invitation is still live; send with resend: true to replace it.',
+          });
           continue;
         }
         if (!(await mailLimits.takeForAddress(pool.id, user.email))) {
-          skipped.push({ userId: user.id, email: user.email, reason: 'rate_limited', detail: 'This address was mailed too recently or too often; try again later.' });
+          skipped.push({
+            userId: user.id,
+            email: user.email,
+            reason: 'rate_limited',
+            detail: 'This address was mailed too recently or too often; try again later.',
+          });
           continue;
         }
         try {

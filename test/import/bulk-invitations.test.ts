@@ -128,7 +128,10 @@ it('refuses a malformed request with a problem naming the field, and a user of a
 
 it('invites at most `limit` users and says more are waiting', async () => {
   const pool = await createPool(tarn);
-  await importNdjson(pool.id, ['h1', 'h2', 'h3'].map((name) => ({ email: `${name}@example.test`, status: 'new' })));
+  await importNdjson(
+    pool.id,
+    ['h1', 'h2', 'h3'].map((name) => ({ email: `${name}@example.test`, status: 'new' })),
+  );
   const first = await tarn.admin('POST', `/pools/${pool.id}/users/invitations`, { limit: 2 });
   expect(first.body.sent).toHaveLength(2);
   expect(first.body.more).toBe(true);

@@ -90,7 +90,12 @@ describe('a weak imported password must be changed at the next sign-in', () => {
 
     const audit = await tarn.admin('GET', `/pools/${pool.id}/audit?action=user.password_changed`);
     expect(audit.body.items).toEqual([
-      expect.objectContaining({ action: 'user.password_changed', outcome: 'success', target: { type: 'user', id: user.body.items[0].id }, details: { reason: 'required' } }),
+      expect.objectContaining({
+        action: 'user.password_changed',
+        outcome: 'success',
+        target: { type: 'user', id: user.body.items[0].id },
+        details: { reason: 'required' },
+      }),
     ]);
   });
 
@@ -110,7 +115,11 @@ describe('a weak imported password must be changed at the next sign-in', () => {
   it('asks a user imported with a weak bcrypt hash, once the first sign-in shows the password is weak', async () => {
     const { pool, config } = await setUp();
     const weak = { email: 'weak.hash@example.test', password: 'hashed-pw' };
-    await importNdjson(pool.id, [{ email: weak.email, passwordHashFormat: 'bcrypt', passwordHash: bcrypt.hashSync(weak.password, 5) }], '?requirePasswordChange=weak');
+    await importNdjson(
+      pool.id,
+      [{ email: weak.email, passwordHashFormat: 'bcrypt', passwordHash: bcrypt.hashSync(weak.password, 5) }],
+      '?requirePasswordChange=weak',
+    );
     const { browser, start, page } = await passwordStep(config, weak.email, weak.password);
     expect(page.leftTo).toBeUndefined();
     expect(visibleText(page.html)).toContain('Choose a new password');
