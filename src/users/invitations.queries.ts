@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { UserRow } from '../db/tables.js';
+import { isUuid } from '../http/ids.js';
 
 export function createInvitationQueries(db: Db, poolId: string) {
   const liveInvitation = (now: Date) =>
@@ -25,13 +26,14 @@ export function createInvitationQueries(db: Db, poolId: string) {
 
     /** The users among `ids` (ids that are not UUIDs match nobody), each with whether an invitation of theirs is live. */
     async byIds(ids: string[], now: Date): Promise<(UserRow & { invited: boolean })[]> {
-      if (ids.length === 0) return [];
+      const uuids = ids.filter(isUuid);
+      if (uuids.length === 0) return [];
       return db
         .selectFrom('users')
         .selectAll()
         .select(liveInvitation(now).as('invited'))
         .where('pool_id', '=', poolId)
-        .where(sql<boolean>`id::text = ANY(${ids}::text[])`)
+        .where(sql<boolean>`id = ANY(${uuids}::uuid[])`)
         .execute();
     },
   };
