@@ -28,6 +28,7 @@ import type { Logger } from './log.js';
 import { createInteractionRouter } from './oidc/interactions/interactions.routes.js';
 import { createPasskeyInteractions } from './oidc/interactions/passkey.routes.js';
 import { createMfaInteractions } from './oidc/interactions/mfa.routes.js';
+import { createPasswordChangeInteractions } from './oidc/interactions/password-change.routes.js';
 import { createMfaService } from './mfa/mfa.service.js';
 import { registerMyPasskeyRoutes } from './passkeys/passkeys.me.routes.js';
 import { createPasskeyService } from './passkeys/passkeys.service.js';
@@ -54,6 +55,7 @@ import { createPasswordHasher } from './users/password.js';
 import { createUserSchemas } from './users/user-schema.js';
 import { createUserService } from './users/users.service.js';
 import { createImportService } from './users/import/import.service.js';
+import { createInvitationService } from './users/invitations.service.js';
 import { createPageRenderer } from './views/render.js';
 import { createAccountCookies } from './account/account-cookie.js';
 import { registerAccountRoutes } from './account/account.routes.js';
@@ -156,6 +158,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     audit,
     passkeys: passkeyPages,
     mfa: mfaPages,
+    passwordChange: createPasswordChangeInteractions({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit }),
     connections,
   });
   registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
@@ -195,6 +198,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     audit,
     passkeys,
     importer,
+    invitations: createInvitationService({ db, users, mailLimits, clock }),
     resets,
     sessions: createSessionService({ db, users }),
     connections,

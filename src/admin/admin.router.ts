@@ -23,6 +23,8 @@ import type { PasskeyService } from '../passkeys/passkeys.service.js';
 import { poolCollectionRoutes, poolRoutes } from '../pools/pools.routes.js';
 import type { PoolService } from '../pools/pools.service.js';
 import { userImportRoutes } from '../users/import/import.routes.js';
+import { invitationRoutes } from '../users/invitations.routes.js';
+import type { InvitationService } from '../users/invitations.service.js';
 import type { ImportService } from '../users/import/import.service.js';
 import { userRoutes } from '../users/users.routes.js';
 import { passwordResetRoutes } from '../users/password-reset.routes.js';
@@ -44,6 +46,7 @@ interface AdminRouterDeps {
   passkeys: PasskeyService;
   groups: GroupService;
   importer: ImportService;
+  invitations: InvitationService;
   resets: PasswordResetService;
   sessions: SessionService;
   connections: ConnectionService;
@@ -60,6 +63,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...poolRoutes(deps.pools),
     ...clientRoutes(deps.clients),
     ...userImportRoutes(deps.importer, deps.audit), // before userRoutes: /users/import is not /users/:userId
+    ...invitationRoutes(deps.invitations), // before userRoutes, like the import
     ...userRoutes(deps.users),
     ...passwordResetRoutes(deps.resets),
     ...sessionRoutes(deps.sessions),

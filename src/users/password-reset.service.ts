@@ -72,7 +72,12 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
     const user = await queries.findUser(userId);
     if (!canReset(user)) return undefined;
     await refuseCurrentPassword(user, password);
-    const updated = await queries.updateUser(user.id, { password_hash: await hasher.hash(password), status: 'active', email_verified: true });
+    const updated = await queries.updateUser(user.id, {
+      password_hash: await hasher.hash(password),
+      password_change: null,
+      status: 'active',
+      email_verified: true,
+    });
     await codes.revokeCodesOfUser(pool.id, user.id, 'password_reset');
     // Every session, grant and refresh token ends: whoever knew the old password is out.
     await users.revokeAccess(pool.id, user.id);

@@ -34,6 +34,8 @@ export const updateUserSchema = z
     password,
     profile,
     metadata: profile,
+    /** "required": the user chooses a new password at their next password sign-in, before the application gets its code. null clears it. */
+    passwordChange: z.literal('required', { error: () => 'Must be "required" or null.' }).nullable(),
   })
   .partial()
   .strict();
@@ -74,6 +76,10 @@ export const userResponse = z.object({
   profile,
   metadata: profile,
   hasPassword: z.boolean(),
+  passwordChange: z
+    .enum(['required', 'if_weak'])
+    .nullable()
+    .describe('required: a new password is asked at the next password sign-in; if_weak: asked then if the password fails the policy (an imported hash).'),
   createdAt: timestamp,
   updatedAt: timestamp,
   lastLoginAt: timestamp.nullable(),

@@ -15,6 +15,7 @@ import { createFactorFailureQueries } from '../../src/mfa/factor-failures.querie
 import { createPasskeyQueries } from '../../src/passkeys/passkeys.queries.js';
 import { createSecretQueries } from '../../src/pools/secrets.queries.js';
 import { createAccountArtifactQueries } from '../../src/users/account-artifacts.queries.js';
+import { createInvitationQueries } from '../../src/users/invitations.queries.js';
 import { createLockoutQueries } from '../../src/users/lockout.queries.js';
 import { createUserFinder, createUserQueries } from '../../src/users/users.queries.js';
 import { createPool, createUser } from '../support/fixtures.js';
@@ -399,6 +400,22 @@ const cases: Record<string, ModuleCase> = {
     nothing: { listed: [], endedOne: false, endedOthers: 0, endedAllButOne: 0, deleted: 0 },
     atOwnPool: async ({ a, userA }) => createAccountArtifactQueries(db(), a).deleteArtifactsOfAccount(userA),
     own: 1,
+  },
+
+  invitations: {
+    async seed({ a }) {
+      const invitee = await tarn.admin('POST', `/pools/${a}/users`, { email: 'isolation-invitee@example.test', mode: 'invite' });
+      return { invitee: invitee.body.id as string };
+    },
+    async atOtherPool({ b }, { invitee }) {
+      const invitations = createInvitationQueries(db(), b);
+      return { byIds: await invitations.byIds([invitee!], new Date()), uninvited: await invitations.uninvited(new Date(0), 100) };
+    },
+    nothing: { byIds: [], uninvited: [] },
+    async atOwnPool({ a }, { invitee }) {
+      return (await createInvitationQueries(db(), a).byIds([invitee!], new Date())).map((user) => ({ id: user.id, invited: user.invited }));
+    },
+    own: [{ id: expect.any(String), invited: true }],
   },
 };
 
