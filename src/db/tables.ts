@@ -16,8 +16,66 @@ export interface PoolTable {
   metadata_schema: Json<Record<string, unknown> | null>;
   password_policy: Json<PasswordPolicy>;
   lockout: Json<LockoutSettings>;
+  /** 018: colours, scheme, per-language texts and the uploaded assets' hashes (docs/adr/0401). */
+  branding: ColumnType<BrandingSettings, string | undefined, string>;
   version: Generated<number>;
   created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A text in several languages: BCP 47 language tag → text. */
+export type LocalizedText = Record<string, string>;
+
+/** 018: a pool's branding (docs/adr/0401); every field optional, Tarn's look where absent. */
+export interface BrandingSettings {
+  primaryColor?: string;
+  backgroundColor?: string;
+  textColor?: string;
+  scheme?: 'light' | 'dark';
+  title?: LocalizedText;
+  signInSubtitle?: LocalizedText;
+  footer?: LocalizedText;
+  termsUrl?: LocalizedText;
+  privacyUrl?: LocalizedText;
+  /** Set by an upload: the asset's media type and SHA-256 (hex), which its URL carries. */
+  logo?: BrandAssetRef;
+  favicon?: BrandAssetRef;
+}
+
+export interface BrandAssetRef {
+  mediaType: BrandAssetMediaType;
+  sha256: string;
+  size: number;
+}
+
+export type BrandAssetMediaType = 'image/png' | 'image/webp' | 'image/svg+xml';
+export type BrandAssetKind = 'logo' | 'favicon';
+
+export interface PoolAssetTable {
+  pool_id: string;
+  kind: BrandAssetKind;
+  sha256: string;
+  media_type: BrandAssetMediaType;
+  content: Buffer;
+  created_at: Timestamp;
+}
+
+export interface MailTemplateTable {
+  pool_id: string;
+  kind: string;
+  language: string;
+  subject: string;
+  html: string;
+  text: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ConsentGrantTable {
+  pool_id: string;
+  user_id: string;
+  client_id: string;
+  grant_id: string;
   updated_at: Timestamp;
 }
 
@@ -86,6 +144,8 @@ export interface ClientTable {
   id_token_signed_response_alg: ColumnType<string | null, string | null | undefined, string | null>;
   /** 008: refresh-token reuse grace period in seconds (docs/adr/0604); 0 is strict. */
   refresh_token_reuse_grace_seconds: Generated<number>;
+  /** 018: the pool owner's own application: no consent page (docs/adr/0401). */
+  first_party: Generated<boolean>;
 }
 
 /** A resource server (RFC 8707 indicator) an application may get access tokens for. */
@@ -145,6 +205,9 @@ export interface Database {
   linked_identities: LinkedIdentityTable;
   user_totp: UserTotpTable;
   user_recovery_codes: UserRecoveryCodeTable;
+  pool_assets: PoolAssetTable;
+  mail_templates: MailTemplateTable;
+  consent_grants: ConsentGrantTable;
 }
 
 export interface UserRecoveryCodeTable {
