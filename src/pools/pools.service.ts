@@ -5,6 +5,7 @@
  * - Every change a running provider must see bumps the pool version and tells the registry.
  */
 import { randomBytes } from 'node:crypto';
+import { applyBranding, checkTagColor, mapBranding } from '../branding/branding.service.js';
 import type { Envelope } from '../crypto/envelope.js';
 import { generateId, generateSecret, hashSecret } from '../crypto/secrets.js';
 import type { Db } from '../db/database.js';
@@ -54,6 +55,7 @@ export function mapPool(row: PoolRow, publicUrl: string) {
     metadataSchema: row.metadata_schema,
     passwordPolicy: row.password_policy,
     lockout: row.lockout,
+    branding: mapBranding(row.id, row.branding, publicUrl),
     issuer: issuerFor(publicUrl, row.id),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -102,6 +104,8 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
 
     async createPool(input: CreatePoolInput) {
       checkUserSchemas(input);
+      checkTagColor(input.tagColor);
+      const branding = applyBranding({}, input.branding, input.tagColor ?? null);
       const id = input.id ?? `pool-${randomBytes(5).toString('hex')}`;
       const keys = await generateInitialKeys(envelope, id);
       try {
@@ -119,6 +123,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
             metadata_schema: JSON.stringify(input.metadataSchema ?? null),
             password_policy: JSON.stringify({ ...DEFAULT_PASSWORD_POLICY, ...input.passwordPolicy }),
             lockout: JSON.stringify({ ...DEFAULT_LOCKOUT, ...input.lockout }),
+            branding: JSON.stringify(branding),
           });
           await queries.deletePoolArtifacts(id);
           const current = await issueSecret(trx, id, 'current');
@@ -139,6 +144,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
 
     async updatePool(current: PoolRow, input: UpdatePoolInput) {
       checkUserSchemas(input);
+      checkTagColor(input.tagColor);
       const poolId = current.id;
       const change: PoolUpdate = {};
       if (input.name !== undefined) change.name = input.name;
@@ -151,6 +157,10 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
       if (input.metadataSchema !== undefined) change.metadata_schema = JSON.stringify(input.metadataSchema);
       if (input.passwordPolicy !== undefined) change.password_policy = JSON.stringify({ ...current.password_policy, ...input.passwordPolicy });
       if (input.lockout !== undefined) change.lockout = JSON.stringify({ ...current.lockout, ...input.lockout });
+      if (input.branding !== undefined || input.tagColor !== undefined) {
+        const tagColor = input.tagColor !== undefined ? input.tagColor : current.tag_color;
+        change.branding = JSON.stringify(applyBranding(current.branding, input.branding, tagColor));
+      }
       const row = await pools.updatePool(poolId, change);
       if (!row) throw problems.notFound('Pool');
       listener.poolChanged(poolId);
