@@ -2,6 +2,8 @@
  * createApp(deps) → the Koa application with everything wired: what main.ts listens
  * with and what tests drive. No module-level state: each call builds its own world.
  */
+import { registerBrandAssetRoutes } from './branding/brand-assets.routes.js';
+import { createBrandingService } from './branding/branding.service.js';
 import Koa from 'koa';
 import type { Config } from './config.js';
 import { createAdminRouter } from './admin/admin.router.js';
@@ -137,6 +139,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   }
   clients = createClientService({ db, envelope, listener: registry, checkMetadata: registry.checkClientMetadata.bind(registry), outgoing: config.outgoing });
   const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry, userSchemas: schemas });
+  const branding = createBrandingService({ db, publicUrl: config.publicUrl, listener: registry });
 
   const passkeys = createPasskeyService({ db, users, publicUrl: config.publicUrl, secret: deriveKey(config.masterKey, 'passkeys') });
 
@@ -160,6 +163,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   registerConnectionRoutes(hosted, { federation, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, publicUrl: config.publicUrl, audit });
   registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
   registerPasswordResetRoutes(hosted, { resets, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
+  registerBrandAssetRoutes(hosted, { branding });
   // The signed-in user's APIs: every route behind the one access-token check (resource-routes.ts).
   const resources = createResourceRoutes({ users });
   registerMeRoutes(resources, { users, bodyLimitBytes: config.bodyLimitBytes, audit });
@@ -180,6 +184,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     sessions: createSessionService({ db, users }),
     connections,
     mfa,
+    branding,
   });
   const health = createHealthRouter(database);
   registerPostToGetRoutes(hosted, { pages, bodyLimitBytes: config.bodyLimitBytes, callProvider }); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601, 0602)

@@ -8,6 +8,8 @@
 import Router from '@koa/router';
 import { auditRoutes } from '../audit/audit.routes.js';
 import type { AuditService } from '../audit/audit.service.js';
+import { brandingRoutes } from '../branding/branding.routes.js';
+import type { BrandingService } from '../branding/branding.service.js';
 import { clientRoutes } from '../clients/clients.routes.js';
 import type { ClientService } from '../clients/clients.service.js';
 import { connectionRoutes } from '../connections/connections.routes.js';
@@ -48,6 +50,7 @@ interface AdminRouterDeps {
   sessions: SessionService;
   connections: ConnectionService;
   mfa: MfaService;
+  branding: BrandingService;
 }
 
 function mount<StateT>(router: Router<StateT>, routes: GuardedRoute<StateT>[], options: GuardOptions<StateT>): void {
@@ -68,6 +71,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...factorRoutes(deps.mfa, deps.users),
     ...groupRoutes(deps.groups),
     ...connectionRoutes(deps.connections),
+    ...brandingRoutes(deps.branding),
   ];
   const openApiDocument = buildOpenApiDocument({ admin: adminLevel, pool: poolLevel });
   const options: GuardOptions<AdminState> = { readJson: (ctx, limitBytes) => readJson(ctx, Math.max(limitBytes ?? 0, deps.bodyLimitBytes)), authorize: requireAdmin };

@@ -26,6 +26,7 @@ export function registerBrandAssetRoutes(router: Router, deps: { branding: Brand
     ctx.set('Cross-Origin-Resource-Policy', 'cross-origin');
     if (asset.mediaType === 'image/svg+xml') ctx.set('Content-Security-Policy', SVG_POLICY);
     ctx.type = asset.mediaType;
+    ctx.status = 200;
     if (ctx.fresh) {
       ctx.status = 304;
       return;
