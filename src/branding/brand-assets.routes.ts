@@ -22,12 +22,14 @@ export function registerBrandAssetRoutes(router: Router, deps: { branding: Brand
     const asset = await deps.branding.findAsset(entryOf(ctx).pool.id, kind, hash);
     if (!asset || ASSET_EXTENSIONS[asset.mediaType] !== extension) throw notFound();
     ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
-    ctx.set('ETag', `"${asset.sha256}"`);
+    const etag = `"${asset.sha256}"`;
+    ctx.set('ETag', etag);
     ctx.set('Cross-Origin-Resource-Policy', 'cross-origin');
     if (asset.mediaType === 'image/svg+xml') ctx.set('Content-Security-Policy', SVG_POLICY);
     ctx.type = asset.mediaType;
-    ctx.status = 200;
-    if (ctx.fresh) {
+    // (compared here: the URL already names the content, so the tag is all there is to check)
+    const asked = ctx.get('If-None-Match');
+    if (asked.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) {
       ctx.status = 304;
       return;
     }
