@@ -230,6 +230,7 @@ export interface UserTotpTable {
 }
 
 export type PoolRow = Selectable<PoolTable>;
+export type MailTemplateRow = Selectable<MailTemplateTable>;
 export type NewPoolRow = Insertable<PoolTable>;
 export type PoolUpdate = Updateable<PoolTable>;
 export type SigningKeyRow = Selectable<SigningKeyTable>;
