@@ -36,6 +36,8 @@ CREATE TABLE consent_grants (
   user_id    uuid NOT NULL,
   client_id  text NOT NULL,
   grant_id   text NOT NULL,
+  -- true: given by being a first-party application (no page shown); false: the user allowed it.
+  implicit   boolean NOT NULL DEFAULT false,
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (pool_id, user_id, client_id),
   FOREIGN KEY (pool_id, user_id) REFERENCES users (pool_id, id) ON DELETE CASCADE,

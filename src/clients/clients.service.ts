@@ -50,12 +50,15 @@ interface ClientShape {
   resources: ClientResource[];
   idTokenSignedResponseAlg: string;
   refreshTokenReuseGraceSeconds: number;
+  firstParty: boolean;
 }
 
 /** Client metadata the provider keeps on the Client for getResourceServerInfo (provider-config). */
 export const RESOURCES_METADATA = 'tarn_resources';
 /** Client metadata the provider keeps for the refresh-token reuse grace period (oidc/refresh-grace.ts). */
 export const REFRESH_GRACE_METADATA = 'tarn_refresh_token_reuse_grace_seconds';
+/** Client metadata the provider keeps for first-party applications: no consent page (docs/adr/0401). */
+export const FIRST_PARTY_METADATA = 'tarn_first_party';
 
 /** The columns a shape sets, as stored (JSON columns serialised). */
 function shapeColumns(shape: ClientShape) {
@@ -71,6 +74,7 @@ function shapeColumns(shape: ClientShape) {
     resources: JSON.stringify(shape.resources),
     id_token_signed_response_alg: shape.idTokenSignedResponseAlg,
     refresh_token_reuse_grace_seconds: shape.refreshTokenReuseGraceSeconds,
+    first_party: shape.firstParty,
   };
 }
 
@@ -125,6 +129,7 @@ export function toOidcMetadata(row: ClientRow, secret: string | undefined): Oidc
     id_token_signed_response_alg: row.id_token_signed_response_alg ?? 'RS256',
     [RESOURCES_METADATA]: row.resources ?? [],
     [REFRESH_GRACE_METADATA]: row.refresh_token_reuse_grace_seconds ?? 0,
+    [FIRST_PARTY_METADATA]: row.first_party ?? false,
   };
 }
 
@@ -142,6 +147,7 @@ export function toClientResponse(row: ClientRow) {
     resources: row.resources,
     idTokenSignedResponseAlg: row.id_token_signed_response_alg ?? 'RS256',
     refreshTokenReuseGraceSeconds: row.refresh_token_reuse_grace_seconds ?? 0,
+    firstParty: row.first_party ?? false,
     hasSecret: row.secret_enc !== null,
     secretRotatedAt: row.secret_rotated_at,
     createdAt: row.created_at,
@@ -171,6 +177,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         resources: shape.resources,
         id_token_signed_response_alg: shape.idTokenSignedResponseAlg,
         refresh_token_reuse_grace_seconds: shape.refreshTokenReuseGraceSeconds,
+        first_party: shape.firstParty,
       } as ClientRow,
       secret ?? (usesSecret(shape.tokenEndpointAuthMethod) ? 'x'.repeat(43) : undefined),
     );
@@ -199,6 +206,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         resources: input.resources ?? [],
         idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? 'RS256',
         refreshTokenReuseGraceSeconds: input.refreshTokenReuseGraceSeconds ?? 0,
+        firstParty: input.firstParty ?? false,
       };
       checkShape(shape, outgoing);
       if (input.clientSecret !== undefined && !usesSecret(shape.tokenEndpointAuthMethod)) {
@@ -245,6 +253,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         resources: input.resources ?? current.resources,
         idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? current.id_token_signed_response_alg ?? 'RS256',
         refreshTokenReuseGraceSeconds: input.refreshTokenReuseGraceSeconds ?? current.refresh_token_reuse_grace_seconds ?? 0,
+        firstParty: input.firstParty ?? current.first_party ?? false,
       };
       checkShape(shape, outgoing);
       // Moving to a secret-based method without a secret issues one (returned once);

@@ -76,6 +76,7 @@ export interface ConsentGrantTable {
   user_id: string;
   client_id: string;
   grant_id: string;
+  implicit: Generated<boolean>;
   updated_at: Timestamp;
 }
 

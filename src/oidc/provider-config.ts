@@ -20,7 +20,8 @@ import type { PageRenderer } from '../views/render.js';
 import { createDevicePages } from './device-pages.js';
 import { createResourceServerInfo } from './resource-servers.js';
 import { mayIntrospect, mayRevoke } from './token-disclosure.js';
-import { REFRESH_GRACE_METADATA, RESOURCES_METADATA } from '../clients/clients.service.js';
+import { FIRST_PARTY_METADATA, REFRESH_GRACE_METADATA, RESOURCES_METADATA } from '../clients/clients.service.js';
+import { createLoadExistingGrant } from './remembered-consent.js';
 import { createFindAccount, PROFILE_CLAIMS } from './account.js';
 import { createAdapterFactory } from './adapter.js';
 import type { ArtifactAtRest } from './artifact-at-rest.js';
@@ -90,7 +91,9 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
     // OIDC Core §3.1.2.1: redirect_uri is required, even when a client has only one.
     allowOmittingSingleRegisteredRedirectUri: false,
     // The client's resource servers travel with its metadata (clients.service toOidcMetadata).
-    extraClientMetadata: { properties: [RESOURCES_METADATA, REFRESH_GRACE_METADATA] },
+    extraClientMetadata: { properties: [RESOURCES_METADATA, REFRESH_GRACE_METADATA, FIRST_PARTY_METADATA] },
+    // Consent remembered per user and application, and never asked by first-party applications (ADR 0401).
+    loadExistingGrant: createLoadExistingGrant(deps.db, pool.id),
     // `idp=<connection name>`: the relying party picks the upstream, skipping the login page (ADR 0900).
     extraParams: ['idp'],
     features: {
