@@ -19,7 +19,7 @@ afterAll(async () => {
 it('a first-party application skips the consent page, and its consent is recorded as implicit', async () => {
   const { pool, user } = await setUpSignIn(tarn);
   const own = await createClient(tarn, pool.id, { name: 'Harbour Console', firstParty: true });
-  expect(own.firstParty).toBe(true);
+  expect((own as { firstParty?: boolean }).firstParty).toBe(true);
   expect((await tarn.admin('GET', `/pools/${pool.id}/clients/${own.clientId}`)).body.firstParty).toBe(true);
   const config = await discover(pool.issuer, own.clientId, own.clientSecret);
 
