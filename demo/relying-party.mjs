@@ -54,12 +54,17 @@ async function ensureDemoClient() {
   const clientId = 'tarn-demo';
   const fields = { name: 'Tarn demo', redirectUris: [redirectUri], postLogoutRedirectUris: [`${base}/`], tokenEndpointAuthMethod: 'none' };
   const existing = await admin('GET', `/pools/${poolId}/clients/${clientId}`);
-  const saved = existing.status === 200 ? await admin('PATCH', `/pools/${poolId}/clients/${clientId}`, fields) : await admin('POST', `/pools/${poolId}/clients`, { clientId, ...fields });
+  const saved =
+    existing.status === 200
+      ? await admin('PATCH', `/pools/${poolId}/clients/${clientId}`, fields)
+      : await admin('POST', `/pools/${poolId}/clients`, { clientId, ...fields });
   if (saved.status >= 300) throw new Error(`could not register the demo application: ${JSON.stringify(saved.body)}`);
   return { clientId, clientSecret: undefined };
 }
 
-const registered = process.env.DEMO_CLIENT_ID ? { clientId: process.env.DEMO_CLIENT_ID, clientSecret: process.env.DEMO_CLIENT_SECRET } : await ensureDemoClient();
+const registered = process.env.DEMO_CLIENT_ID
+  ? { clientId: process.env.DEMO_CLIENT_ID, clientSecret: process.env.DEMO_CLIENT_SECRET }
+  : await ensureDemoClient();
 const config = await oidc.discovery(new URL(issuer), registered.clientId, registered.clientSecret, registered.clientSecret ? undefined : oidc.None(), {
   execute: [oidc.allowInsecureRequests],
 });
@@ -105,7 +110,11 @@ const server = createServer(async (request, response) => {
 <pre id="claims">${escape(JSON.stringify(claims, null, 2))}</pre><p><a class="button" href="/logout">Sign out</a></p>`),
         );
       }
-      return send(response, 200, page(`<p>A relying party of the pool <strong>${escape(issuer)}</strong>.</p><p><a class="button" href="/login">Sign in</a></p>`));
+      return send(
+        response,
+        200,
+        page(`<p>A relying party of the pool <strong>${escape(issuer)}</strong>.</p><p><a class="button" href="/login">Sign in</a></p>`),
+      );
     }
     if (url.pathname === '/login') {
       session.verifier = oidc.randomPKCECodeVerifier();
@@ -140,7 +149,11 @@ const server = createServer(async (request, response) => {
     }
     send(response, 404, page('<p>Not found.</p>'));
   } catch (error) {
-    send(response, 500, page(`<p>Something went wrong: ${escape(error instanceof Error ? error.message : String(error))}</p><p><a href="/">Start again</a></p>`));
+    send(
+      response,
+      500,
+      page(`<p>Something went wrong: ${escape(error instanceof Error ? error.message : String(error))}</p><p><a href="/">Start again</a></p>`),
+    );
   }
 });
 

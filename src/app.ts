@@ -79,7 +79,10 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const hasher = createPasswordHasher(config.passwordHashConcurrency);
   // A pool's own mail templates replace Tarn's mails when it has one (docs/adr/0401).
   const mailTemplates = createMailTemplateService({ db, publicUrl: config.publicUrl });
-  const mailer = withPoolTemplates(givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, production: config.env === 'production' }), mailTemplates);
+  const mailer = withPoolTemplates(
+    givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, production: config.env === 'production' }),
+    mailTemplates,
+  );
   const schemas = createUserSchemas();
   const codes = createCodeService({ db, key: deriveKey(config.masterKey, 'one-time-codes'), clock });
   // Metrics and the audit log (ADRs 0803, 0804), told about sign-ins and locks.

@@ -78,7 +78,10 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...mailTemplateRoutes(deps.mailTemplates),
   ];
   const openApiDocument = buildOpenApiDocument({ admin: adminLevel, pool: poolLevel });
-  const options: GuardOptions<AdminState> = { readJson: (ctx, limitBytes) => readJson(ctx, Math.max(limitBytes ?? 0, deps.bodyLimitBytes)), authorize: requireAdmin };
+  const options: GuardOptions<AdminState> = {
+    readJson: (ctx, limitBytes) => readJson(ctx, Math.max(limitBytes ?? 0, deps.bodyLimitBytes)),
+    authorize: requireAdmin,
+  };
 
   const router = new Router<AdminState>({ prefix: '/admin' });
   router.get('/openapi.json', function serveOpenApi(ctx) {

@@ -5,9 +5,12 @@ import type { BrandingService } from './branding.service.js';
 
 export function brandingRoutes(branding: BrandingService) {
   return [
-    poolRoute({ method: 'get', path: '/branding', summary: "Get the pool's branding", status: 200, response: brandingResponse }, async function getBranding(ctx) {
-      return branding.getBranding(ctx.state.pool);
-    }),
+    poolRoute(
+      { method: 'get', path: '/branding', summary: "Get the pool's branding", status: 200, response: brandingResponse },
+      async function getBranding(ctx) {
+        return branding.getBranding(ctx.state.pool);
+      },
+    ),
     poolRoute(
       {
         method: 'put',

@@ -66,7 +66,12 @@ export function checkTagColor(tagColor: string | null | undefined): void {
   const ratio = contrastRatio(BUTTON_TEXT, tagColor);
   if (ratio < TEXT_CONTRAST) {
     throw problems.validation(
-      [fieldError('tagColor', `White text on ${tagColor} has a contrast of ${formatRatio(ratio)}; at least 4.5:1 is needed (WCAG 1.4.3). Choose a darker colour.`)],
+      [
+        fieldError(
+          'tagColor',
+          `White text on ${tagColor} has a contrast of ${formatRatio(ratio)}; at least 4.5:1 is needed (WCAG 1.4.3). Choose a darker colour.`,
+        ),
+      ],
       'A colour does not have enough contrast to be read.',
     );
   }

@@ -126,7 +126,7 @@ function clean(element: XmlElement): void {
     }
     if (!keep) element.removeAttributeNode(attribute);
   }
-  for (const child of Array.from(element.childNodes) as XmlNode[]) {
+  for (const child of Array.from<XmlNode>(element.childNodes)) {
     if (child.nodeType === child.ELEMENT_NODE) {
       const childElement = child as XmlElement;
       if (childElement.namespaceURI === SVG_NS && ELEMENTS.has(childElement.localName ?? '')) clean(childElement);

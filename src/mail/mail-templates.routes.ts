@@ -20,7 +20,14 @@ export function mailTemplateRoutes(templates: MailTemplateService) {
       },
     ),
     poolRoute(
-      { method: 'get', path: '/mail-templates/:kind/:language', summary: 'Get a mail template', params: mailTemplateParams, status: 200, response: mailTemplateResponse },
+      {
+        method: 'get',
+        path: '/mail-templates/:kind/:language',
+        summary: 'Get a mail template',
+        params: mailTemplateParams,
+        status: 200,
+        response: mailTemplateResponse,
+      },
       async function getMailTemplate(ctx, { params }) {
         return templates.getTemplate(ctx.state.pool.id, params.kind, params.language);
       },
@@ -41,7 +48,13 @@ export function mailTemplateRoutes(templates: MailTemplateService) {
       },
     ),
     poolRoute(
-      { method: 'delete', path: '/mail-templates/:kind/:language', summary: 'Delete a mail template (Tarn’s own is sent again)', params: mailTemplateParams, status: 204 },
+      {
+        method: 'delete',
+        path: '/mail-templates/:kind/:language',
+        summary: 'Delete a mail template (Tarn’s own is sent again)',
+        params: mailTemplateParams,
+        status: 204,
+      },
       async function deleteMailTemplate(ctx, { params }) {
         await templates.deleteTemplate(ctx.state.pool.id, params.kind, params.language);
       },

@@ -63,7 +63,11 @@ let frame: ejs.TemplateFunction | undefined;
 export function renderPoolTemplate(brand: MailBranding, template: { subject: string; html: string; text: string }, values: Record<string, string>) {
   frame ??= ejs.compile(readFileSync(frameFile, 'utf8'), { filename: frameFile, root: viewsDir });
   const subject = fillPlaceholders(template.subject, values, 'subject');
-  return { subject, html: frame({ pool: brand, heading: subject, body: fillPlaceholders(template.html, values, 'html') }), text: fillPlaceholders(template.text, values, 'text') };
+  return {
+    subject,
+    html: frame({ pool: brand, heading: subject, body: fillPlaceholders(template.html, values, 'html') }),
+    text: fillPlaceholders(template.text, values, 'text'),
+  };
 }
 
 function unknownPlaceholders(kind: MailKind, input: Partial<PutMailTemplateInput>): FieldError[] {
@@ -72,7 +76,12 @@ function unknownPlaceholders(kind: MailKind, input: Partial<PutMailTemplateInput
   for (const field of ['subject', 'html', 'text'] as const) {
     const unknown = [...new Set(placeholdersIn(input[field] ?? ''))].filter((name) => !offered.includes(name));
     if (unknown.length) {
-      errors.push(fieldError(field, `Unknown placeholder ${unknown.map((name) => `{{${name}}}`).join(', ')}; this mail offers ${offered.map((name) => `{{${name}}}`).join(', ')}.`));
+      errors.push(
+        fieldError(
+          field,
+          `Unknown placeholder ${unknown.map((name) => `{{${name}}}`).join(', ')}; this mail offers ${offered.map((name) => `{{${name}}}`).join(', ')}.`,
+        ),
+      );
     }
   }
   return errors;

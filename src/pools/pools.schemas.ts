@@ -54,7 +54,9 @@ const poolFields = {
     .regex(/^#[0-9a-fA-F]{6}$/, { message: 'Must be a colour as #rrggbb.' })
     .nullable()
     .describe('The colour of buttons when branding sets no primary colour; white text on it must reach 4.5:1.'),
-  branding: brandingSchema.describe('Colours, scheme and per-language texts of the hosted pages and mails (the logo and favicon are uploaded at /branding/{kind}).'),
+  branding: brandingSchema.describe(
+    'Colours, scheme and per-language texts of the hosted pages and mails (the logo and favicon are uploaded at /branding/{kind}).',
+  ),
   selfRegistration: z.boolean(),
   signIn: signInSchema,
   profileSchema: jsonSchema.nullable(),

@@ -66,8 +66,6 @@ export interface Requester {
 /** `sent` whether or not a mail went out; `throttled` when the requester's network asked for too many mails. */
 export type MailOutcome = 'sent' | 'throttled';
 
-
-
 export function createOnboardingService(deps: OnboardingDeps) {
   const { db, users, codes, guard, hasher, mailer, mailLimits, log } = deps;
   const codeTtlMs = deps.codeTtlMs ?? CODE_TTL_MS;

@@ -44,7 +44,6 @@ export interface PasswordResetDeps {
   codeTtlMs?: number;
 }
 
-
 const canReset = (user: UserRow | undefined): user is UserRow => !!user && user.status !== 'disabled';
 
 export function createPasswordResetService(deps: PasswordResetDeps) {

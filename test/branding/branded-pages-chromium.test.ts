@@ -44,7 +44,10 @@ async function brandedPool(scheme: 'light' | 'dark') {
   });
   expect(saved.status).toBe(200);
   const logo = await tarn.admin('PUT', `/pools/${pool.id}/branding/logo`, { mediaType: 'image/svg+xml', data: Buffer.from(LOGO_SVG).toString('base64') });
-  const favicon = await tarn.admin('PUT', `/pools/${pool.id}/branding/favicon`, { mediaType: 'image/png', data: onePixelPng([11, 92, 173]).toString('base64') });
+  const favicon = await tarn.admin('PUT', `/pools/${pool.id}/branding/favicon`, {
+    mediaType: 'image/png',
+    data: onePixelPng([11, 92, 173]).toString('base64'),
+  });
   const app = await createClient(tarn, pool.id, { name: 'Harbour Desk' });
   const user = await createUser(tarn, pool.id);
   const config = await discover(pool.issuer, app.clientId, app.clientSecret);
@@ -68,7 +71,8 @@ for (const scheme of ['light', 'dark'] as const) {
     const page = await context.newPage();
     const images: { url: string; status: number; cacheControl: string | undefined }[] = [];
     page.on('response', (response) => {
-      if (response.url().includes('/brand/')) images.push({ url: response.url(), status: response.status(), cacheControl: response.headers()['cache-control'] });
+      if (response.url().includes('/brand/'))
+        images.push({ url: response.url(), status: response.status(), cacheControl: response.headers()['cache-control'] });
     });
     await openLogin(config, page);
 
@@ -122,7 +126,9 @@ it('the SVG logo opened on its own cannot run a script (its policy forbids it)',
   // Even if a script slipped through, the served policy would stop it: checked here with the sanitised file.
   const uploaded = await tarn.admin('PUT', `/pools/${pool.id}/branding/logo`, {
     mediaType: 'image/svg+xml',
-    data: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="document.title=\'owned\'"><script>document.title="owned"</script><rect width="5" height="5"/></svg>').toString('base64'),
+    data: Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" onload="document.title=\'owned\'"><script>document.title="owned"</script><rect width="5" height="5"/></svg>',
+    ).toString('base64'),
   });
   const context = await chromium.newContext();
   const page = await context.newPage();

@@ -40,7 +40,9 @@ describe('colours are checked for contrast when saved', () => {
     const pool = await createPool(tarn);
     const refused = await tarn.admin('PATCH', `/pools/${pool.id}`, { branding: { scheme: 'dark', primaryColor: '#1d3f8f' } });
     expect(refused.status).toBe(400);
-    expect(refused.body.errors.map((item: { detail: string }) => item.detail).join(' ')).toMatch(/on background colour #1a1f27 have a contrast of 1\.\d\d:1; at least 3:1/);
+    expect(refused.body.errors.map((item: { detail: string }) => item.detail).join(' ')).toMatch(
+      /on background colour #1a1f27 have a contrast of 1\.\d\d:1; at least 3:1/,
+    );
   });
 
   it('refuses a tagColor that white text cannot be read on, and accepts a dark one', async () => {

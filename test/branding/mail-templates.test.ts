@@ -69,8 +69,12 @@ it('a template is logic-less: ejs or script syntax is sent as text, and an unkno
   expect(refused.body.errors[0].field).toBe('html');
   expect(refused.body.errors[0].detail).toContain('{{password}}');
 
-  const ejsLike = "<p><%= process.env.TARN_MASTER_KEY %><%- global.process.exit(1) %> {{code}}</p>";
-  const preview = await tarn.admin('POST', `/pools/${pool.id}/mail-templates/verification/preview`, { subject: 'Code {{code}}', html: ejsLike, text: 'Code {{code}}' });
+  const ejsLike = '<p><%= process.env.TARN_MASTER_KEY %><%- global.process.exit(1) %> {{code}}</p>';
+  const preview = await tarn.admin('POST', `/pools/${pool.id}/mail-templates/verification/preview`, {
+    subject: 'Code {{code}}',
+    html: ejsLike,
+    text: 'Code {{code}}',
+  });
   expect(preview.status).toBe(200);
   expect(preview.body.source).toBe('draft');
   expect(preview.body.subject).toBe('Code 123456');
@@ -87,7 +91,11 @@ it('the preview renders the saved template, else Tarn’s own, in the pool brand
   expect(builtIn.body).toMatchObject({ source: 'built-in', subject: '123456 is your Preview Co sign-in code' });
   expect(builtIn.body.html).toContain('#7a1f5c');
 
-  await tarn.admin('PUT', `/pools/${pool.id}/mail-templates/sign-in-code/de`, { subject: 'Ihr Code: {{code}}', html: '<p>Code {{code}}, {{minutes}} Minuten</p>', text: 'Code {{code}}' });
+  await tarn.admin('PUT', `/pools/${pool.id}/mail-templates/sign-in-code/de`, {
+    subject: 'Ihr Code: {{code}}',
+    html: '<p>Code {{code}}, {{minutes}} Minuten</p>',
+    text: 'Code {{code}}',
+  });
   const german = await tarn.admin('POST', `/pools/${pool.id}/mail-templates/sign-in-code/preview`, { language: 'de-AT' });
   expect(german.body).toMatchObject({ source: 'pool', subject: 'Ihr Code: 123456', text: 'Code 123456' });
   expect(german.body.html).toContain('<p>Code 123456, 10 Minuten</p>');
