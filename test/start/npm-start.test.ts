@@ -75,7 +75,7 @@ it('npm start on an empty data directory serves discovery and prints the admin t
         .filter((line) => line.startsWith('{') && line.includes(token!)),
     ).toEqual([]);
   } finally {
-    // npm does not pass SIGTERM on to its script: signal the whole process group, as a terminal would.
+    // The whole process group, as a terminal would (npm alone: the next test).
     process.kill(-child.pid!, 'SIGTERM');
   }
   await exited;
