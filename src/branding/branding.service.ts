@@ -152,7 +152,8 @@ export function createBrandingService({ db, publicUrl, listener }: BrandingServi
     async findAsset(poolId: string, kind: BrandAssetKind, hashPrefix: string) {
       const row = await createBrandingQueries(db, poolId).findAsset(kind);
       if (!row || !row.sha256.startsWith(hashPrefix)) return undefined;
-      return { mediaType: row.media_type, content: row.content, sha256: row.sha256 };
+      // (PGlite answers bytea as a Uint8Array, pg as a Buffer; Koa sends only a Buffer as bytes)
+      return { mediaType: row.media_type, content: Buffer.from(row.content), sha256: row.sha256 };
     },
   };
 }

@@ -74,7 +74,7 @@ const cases: Record<string, ModuleCase> = {
       return { find: await assets.findAsset('logo'), delete: await assets.deleteAsset('logo') };
     },
     nothing: { find: undefined, delete: false },
-    atOwnPool: async ({ a }) => (await createBrandingQueries(db(), a).findAsset('logo'))?.content.toString(),
+    atOwnPool: async ({ a }) => Buffer.from((await createBrandingQueries(db(), a).findAsset('logo'))!.content).toString(),
     own: 'png of A',
   },
 
