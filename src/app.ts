@@ -2,6 +2,9 @@
  * createApp(deps) → the Koa application with everything wired: what main.ts listens
  * with and what tests drive. No module-level state: each call builds its own world.
  */
+import { createMailTemplateService, withPoolTemplates } from './mail/mail-templates.service.js';
+import { registerBrandAssetRoutes } from './branding/brand-assets.routes.js';
+import { createBrandingService } from './branding/branding.service.js';
 import Koa from 'koa';
 import type { Config } from './config.js';
 import { createAdminRouter } from './admin/admin.router.js';
@@ -79,7 +82,12 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const cookieKeys = [deriveKey(config.masterKey, 'cookies').toString('base64url')];
   const pages = createPageRenderer({ cache: config.env === 'production' });
   const hasher = createPasswordHasher(config.passwordHashConcurrency);
-  const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, production: config.env === 'production' });
+  // A pool's own mail templates replace Tarn's mails when it has one (docs/adr/0401).
+  const mailTemplates = createMailTemplateService({ db, publicUrl: config.publicUrl });
+  const mailer = withPoolTemplates(
+    givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, production: config.env === 'production' }),
+    mailTemplates,
+  );
   const schemas = createUserSchemas();
   const codes = createCodeService({ db, key: deriveKey(config.masterKey, 'one-time-codes'), clock });
   // Metrics and the audit log (ADRs 0803, 0804), told about sign-ins and locks.
@@ -88,7 +96,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const guard = createSignInGuard({ db, clock, onLocked: audit.userLocked });
   const users = createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl: config.publicUrl, clock });
   const mailLimits = createMailLimits({ db, clock });
-  const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, mailLimits, log, clock });
+  const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, mailLimits, log, clock, publicUrl: config.publicUrl });
   // Running in production: change notifications between instances (ADR 0801).
   let feed: PoolChangeFeed | undefined;
   const groups = createGroupService({ db });
@@ -142,6 +150,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   }
   clients = createClientService({ db, envelope, listener: registry, checkMetadata: registry.checkClientMetadata.bind(registry), outgoing: config.outgoing });
   const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry, userSchemas: schemas });
+  const branding = createBrandingService({ db, publicUrl: config.publicUrl, listener: registry });
 
   const passkeys = createPasskeyService({ db, users, publicUrl: config.publicUrl, secret: deriveKey(config.masterKey, 'passkeys') });
 
@@ -182,6 +191,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     clock,
     audit,
   });
+  registerBrandAssetRoutes(hosted, { branding });
   // The signed-in user's APIs: every route behind the one access-token check (resource-routes.ts).
   const resources = createResourceRoutes({ users });
   registerMeRoutes(resources, { users, bodyLimitBytes: config.bodyLimitBytes, audit });
@@ -203,6 +213,8 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     sessions: createSessionService({ db, users }),
     connections,
     mfa,
+    branding,
+    mailTemplates,
   });
   const health = createHealthRouter(database);
   registerPostToGetRoutes(hosted, { pages, bodyLimitBytes: config.bodyLimitBytes, callProvider }); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601, 0602)

@@ -3,6 +3,7 @@
  * A bad configuration stops the start with one clear line. SIGTERM/SIGINT stop
  * accepting, let in-flight requests finish, close the database and exit 0.
  */
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
 
   const lines = ['', `Tarn is running at ${config.publicUrl} (listening on port ${port}, ${describeDatabase(config)}).`];
   if (config.adminTokenGenerated) {
-    lines.push(`Admin token (generated for this run; set TARN_ADMIN_TOKEN to keep one): ${config.adminToken}`);
+    lines.push(`Admin token (kept in ${join(config.dataDir, 'admin.token')}; set TARN_ADMIN_TOKEN to use your own): ${config.adminToken}`);
   }
   lines.push(
     `Quick start: curl -s -X POST ${config.publicUrl}/admin/pools -H "Authorization: Bearer ${config.adminTokenGenerated ? config.adminToken : '$TARN_ADMIN_TOKEN'}" -H 'Content-Type: application/json' -d '{"id":"demo","name":"Demo"}' && curl -s ${config.publicUrl}/pools/demo/.well-known/openid-configuration`,

@@ -8,6 +8,10 @@
 import Router from '@koa/router';
 import { auditRoutes } from '../audit/audit.routes.js';
 import type { AuditService } from '../audit/audit.service.js';
+import { brandingRoutes } from '../branding/branding.routes.js';
+import type { BrandingService } from '../branding/branding.service.js';
+import { mailTemplateRoutes } from '../mail/mail-templates.routes.js';
+import type { MailTemplateService } from '../mail/mail-templates.service.js';
 import { clientRoutes } from '../clients/clients.routes.js';
 import type { ClientService } from '../clients/clients.service.js';
 import { connectionRoutes } from '../connections/connections.routes.js';
@@ -51,6 +55,8 @@ interface AdminRouterDeps {
   sessions: SessionService;
   connections: ConnectionService;
   mfa: MfaService;
+  branding: BrandingService;
+  mailTemplates: MailTemplateService;
 }
 
 function mount<StateT>(router: Router<StateT>, routes: GuardedRoute<StateT>[], options: GuardOptions<StateT>): void {
@@ -72,9 +78,14 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...factorRoutes(deps.mfa, deps.users),
     ...groupRoutes(deps.groups),
     ...connectionRoutes(deps.connections),
+    ...brandingRoutes(deps.branding),
+    ...mailTemplateRoutes(deps.mailTemplates),
   ];
   const openApiDocument = buildOpenApiDocument({ admin: adminLevel, pool: poolLevel });
-  const options: GuardOptions<AdminState> = { readJson: (ctx) => readJson(ctx, deps.bodyLimitBytes), authorize: requireAdmin };
+  const options: GuardOptions<AdminState> = {
+    readJson: (ctx, limitBytes) => readJson(ctx, Math.max(limitBytes ?? 0, deps.bodyLimitBytes)),
+    authorize: requireAdmin,
+  };
 
   const router = new Router<AdminState>({ prefix: '/admin' });
   router.get('/openapi.json', function serveOpenApi(ctx) {

@@ -62,6 +62,9 @@ const clientFields = {
   requireMfa: z
     .boolean()
     .describe("Every sign-in to this application needs a second factor, whatever the pool's MFA policy; a user without one enrols first (default false)."),
+  firstParty: z
+    .boolean()
+    .describe("The pool owner's own application: users are not asked to allow access, and their consent is recorded as implicit (default false)."),
   resources: z
     .array(resource)
     .max(20)
@@ -103,6 +106,7 @@ export const clientResponse = z.object({
   refreshTokenReuseGraceSeconds: z.number().int(),
   dpopBoundAccessTokens: z.boolean(),
   requireMfa: z.boolean(),
+  firstParty: z.boolean(),
   resources: z.array(z.object({ uri: z.string(), scopes: z.array(z.string()) })),
   hasSecret: z.boolean(),
   secretRotatedAt: timestamp.nullable(),

@@ -53,6 +53,7 @@ interface ClientShape {
   idTokenSignedResponseAlg: string;
   refreshTokenReuseGraceSeconds: number;
   requireMfa: boolean;
+  firstParty: boolean;
 }
 
 /** Client metadata the provider keeps on the Client for getResourceServerInfo (provider-config). */
@@ -61,6 +62,8 @@ export const RESOURCES_METADATA = 'tarn_resources';
 export const REFRESH_GRACE_METADATA = 'tarn_refresh_token_reuse_grace_seconds';
 /** Client metadata the provider keeps when every sign-in to the client needs a second factor (docs/adr/0309). */
 export const REQUIRE_MFA_METADATA = 'tarn_require_mfa';
+/** Client metadata the provider keeps for first-party applications: no consent page (docs/adr/0401). */
+export const FIRST_PARTY_METADATA = 'tarn_first_party';
 
 /** The columns a shape sets, as stored (JSON columns serialised). */
 function shapeColumns(shape: ClientShape) {
@@ -77,6 +80,7 @@ function shapeColumns(shape: ClientShape) {
     id_token_signed_response_alg: shape.idTokenSignedResponseAlg,
     refresh_token_reuse_grace_seconds: shape.refreshTokenReuseGraceSeconds,
     require_mfa: shape.requireMfa,
+    first_party: shape.firstParty,
   };
 }
 
@@ -132,6 +136,7 @@ export function toOidcMetadata(row: ClientRow, secret: string | undefined): Oidc
     [RESOURCES_METADATA]: row.resources ?? [],
     [REFRESH_GRACE_METADATA]: row.refresh_token_reuse_grace_seconds ?? 0,
     [REQUIRE_MFA_METADATA]: row.require_mfa ?? false,
+    [FIRST_PARTY_METADATA]: row.first_party ?? false,
   };
 }
 
@@ -150,6 +155,7 @@ export function toClientResponse(row: ClientRow) {
     idTokenSignedResponseAlg: row.id_token_signed_response_alg ?? 'RS256',
     refreshTokenReuseGraceSeconds: row.refresh_token_reuse_grace_seconds ?? 0,
     requireMfa: row.require_mfa ?? false,
+    firstParty: row.first_party ?? false,
     hasSecret: row.secret_enc !== null,
     secretRotatedAt: row.secret_rotated_at,
     createdAt: row.created_at,
@@ -180,6 +186,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         id_token_signed_response_alg: shape.idTokenSignedResponseAlg,
         refresh_token_reuse_grace_seconds: shape.refreshTokenReuseGraceSeconds,
         require_mfa: shape.requireMfa,
+        first_party: shape.firstParty,
       } as ClientRow,
       secret ?? (usesSecret(shape.tokenEndpointAuthMethod) ? 'x'.repeat(43) : undefined),
     );
@@ -209,6 +216,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? 'RS256',
         refreshTokenReuseGraceSeconds: input.refreshTokenReuseGraceSeconds ?? 0,
         requireMfa: input.requireMfa ?? false,
+        firstParty: input.firstParty ?? false,
       };
       checkShape(shape, outgoing);
       if (input.clientSecret !== undefined && !usesSecret(shape.tokenEndpointAuthMethod)) {
@@ -259,6 +267,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? current.id_token_signed_response_alg ?? 'RS256',
         refreshTokenReuseGraceSeconds: input.refreshTokenReuseGraceSeconds ?? current.refresh_token_reuse_grace_seconds ?? 0,
         requireMfa: input.requireMfa ?? current.require_mfa ?? false,
+        firstParty: input.firstParty ?? current.first_party ?? false,
       };
       checkShape(shape, outgoing);
       // Moving to a secret-based method without a secret issues one (returned once);

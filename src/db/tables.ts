@@ -17,8 +17,67 @@ export interface PoolTable {
   password_policy: Json<PasswordPolicy>;
   lockout: Json<LockoutSettings>;
   account: ColumnType<AccountSettings, string | undefined, string>;
+  /** 018: colours, scheme, per-language texts and the uploaded assets' hashes (docs/adr/0401). */
+  branding: ColumnType<BrandingSettings, string | undefined, string>;
   version: Generated<number>;
   created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A text in several languages: BCP 47 language tag → text. */
+export type LocalizedText = Record<string, string>;
+
+/** 018: a pool's branding (docs/adr/0401); every field optional, Tarn's look where absent. */
+export interface BrandingSettings {
+  primaryColor?: string;
+  backgroundColor?: string;
+  textColor?: string;
+  scheme?: 'light' | 'dark';
+  title?: LocalizedText;
+  signInSubtitle?: LocalizedText;
+  footer?: LocalizedText;
+  termsUrl?: LocalizedText;
+  privacyUrl?: LocalizedText;
+  /** Set by an upload: the asset's media type and SHA-256 (hex), which its URL carries. */
+  logo?: BrandAssetRef;
+  favicon?: BrandAssetRef;
+}
+
+export interface BrandAssetRef {
+  mediaType: BrandAssetMediaType;
+  sha256: string;
+  size: number;
+}
+
+export type BrandAssetMediaType = 'image/png' | 'image/webp' | 'image/svg+xml';
+export type BrandAssetKind = 'logo' | 'favicon';
+
+export interface PoolAssetTable {
+  pool_id: string;
+  kind: BrandAssetKind;
+  sha256: string;
+  media_type: BrandAssetMediaType;
+  content: Buffer;
+  created_at: Timestamp;
+}
+
+export interface MailTemplateTable {
+  pool_id: string;
+  kind: string;
+  language: string;
+  subject: string;
+  html: string;
+  text: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ConsentGrantTable {
+  pool_id: string;
+  user_id: string;
+  client_id: string;
+  grant_id: string;
+  implicit: Generated<boolean>;
   updated_at: Timestamp;
 }
 
@@ -97,6 +156,8 @@ export interface ClientTable {
   refresh_token_reuse_grace_seconds: Generated<number>;
   /** 017: every sign-in to this application needs a second factor (docs/adr/0309). */
   require_mfa: Generated<boolean>;
+  /** 018: the pool owner's own application: no consent page (docs/adr/0401). */
+  first_party: Generated<boolean>;
 }
 
 /** A resource server (RFC 8707 indicator) an application may get access tokens for. */
@@ -157,6 +218,9 @@ export interface Database {
   user_totp: UserTotpTable;
   user_recovery_codes: UserRecoveryCodeTable;
   user_factor_failures: UserFactorFailureTable;
+  pool_assets: PoolAssetTable;
+  mail_templates: MailTemplateTable;
+  consent_grants: ConsentGrantTable;
 }
 
 /** 017: wrong second factors of a user since the last right one, whatever the factor. */
@@ -186,6 +250,7 @@ export interface UserTotpTable {
 }
 
 export type PoolRow = Selectable<PoolTable>;
+export type MailTemplateRow = Selectable<MailTemplateTable>;
 export type NewPoolRow = Insertable<PoolTable>;
 export type PoolUpdate = Updateable<PoolTable>;
 export type SigningKeyRow = Selectable<SigningKeyTable>;

@@ -20,7 +20,8 @@ import type { PageRenderer } from '../views/render.js';
 import { createDevicePages } from './device-pages.js';
 import { createResourceServerInfo } from './resource-servers.js';
 import { mayIntrospect, mayRevoke } from './token-disclosure.js';
-import { REFRESH_GRACE_METADATA, REQUIRE_MFA_METADATA, RESOURCES_METADATA } from '../clients/clients.service.js';
+import { FIRST_PARTY_METADATA, REFRESH_GRACE_METADATA, REQUIRE_MFA_METADATA, RESOURCES_METADATA } from '../clients/clients.service.js';
+import { createLoadExistingGrant } from './remembered-consent.js';
 import { createFindAccount, PROFILE_CLAIMS } from './account.js';
 import { createAdapterFactory } from './adapter.js';
 import { isBuiltInClient } from './built-in-clients.js';
@@ -59,6 +60,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
   const basePath = `/pools/${pool.id}`;
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, path: basePath };
   const devicePages = createDevicePages(deps.pages, pool);
+  const rememberedConsent = createLoadExistingGrant(deps.db, pool.id);
   return {
     fetch: deps.fetch as Configuration['fetch'],
     adapter: withRefreshGrace(createAdapterFactory(deps.db, pool.id, deps.findClient, deps.artifactsAtRest), deps.findClient),
@@ -91,7 +93,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
     // OIDC Core §3.1.2.1: redirect_uri is required, even when a client has only one.
     allowOmittingSingleRegisteredRedirectUri: false,
     // The client's resource servers travel with its metadata (clients.service toOidcMetadata).
-    extraClientMetadata: { properties: [RESOURCES_METADATA, REFRESH_GRACE_METADATA, REQUIRE_MFA_METADATA] },
+    extraClientMetadata: { properties: [RESOURCES_METADATA, REFRESH_GRACE_METADATA, REQUIRE_MFA_METADATA, FIRST_PARTY_METADATA] },
     // `idp=<connection name>`: the relying party picks the upstream, skipping the login page (ADR 0900).
     extraParams: ['idp'],
     features: {
@@ -135,20 +137,10 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
       policy: loginPolicy(),
       url: (_ctx, interaction) => `${basePath}/interaction/${interaction.uid}`,
     },
-    // Tarn's built-in first-party clients (built-in-clients.ts) need no consent: their grant
-    // (the scopes they ask for) is made here when the session has none for them yet.
-    loadExistingGrant: async (ctx) => {
-      const clientId = ctx.oidc.client!.clientId;
-      const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(clientId);
-      const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
-      if (existing || !isBuiltInClient(clientId) || !ctx.oidc.session?.accountId) return existing;
-      const grant = new ctx.oidc.provider.Grant({ accountId: ctx.oidc.session.accountId, clientId });
-      const scope = ctx.oidc.params?.scope;
-      grant.addOIDCScope(typeof scope === 'string' ? scope : 'openid');
-      await grant.save();
-      ctx.oidc.session.grantIdFor(clientId, grant.jti);
-      return grant;
-    },
+    // Consent remembered per user and application, and never asked by first-party applications
+    // (ADR 0401); Tarn's built-in clients (built-in-clients.ts) have no row to remember it by,
+    // and get their grant from the session, made here when the session has none yet.
+    loadExistingGrant: (ctx) => (isBuiltInClient(ctx.oidc.client!.clientId) ? builtInClientGrant(ctx) : rememberedConsent(ctx)),
     // A client that may use refresh tokens gets one with every code exchange.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     // RFC 9700 §4.14.2: rotate on every use; reuse of a rotated token revokes the grant,
@@ -192,4 +184,18 @@ function loginPolicy() {
     ),
   );
   return policy;
+}
+
+/** The grant of a built-in first-party client: the session's, or one made now with the scopes it asks for. */
+async function builtInClientGrant(ctx: KoaContextWithOIDC) {
+  const clientId = ctx.oidc.client!.clientId;
+  const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(clientId);
+  const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+  if (existing || !ctx.oidc.session?.accountId) return existing;
+  const grant = new ctx.oidc.provider.Grant({ accountId: ctx.oidc.session.accountId, clientId });
+  const scope = ctx.oidc.params?.scope;
+  grant.addOIDCScope(typeof scope === 'string' ? scope : 'openid');
+  await grant.save();
+  ctx.oidc.session.grantIdFor(clientId, grant.jti);
+  return grant;
 }

@@ -1,5 +1,6 @@
 /** What the admin API accepts for pools. Unknown fields are refused (strict objects). */
 import { z } from 'zod';
+import { brandingResponse, brandingSchema } from '../branding/branding.schemas.js';
 import { timestamp } from '../http/guard.js';
 
 export const POOL_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
@@ -61,7 +62,11 @@ const poolFields = {
   tagColor: z
     .string()
     .regex(/^#[0-9a-fA-F]{6}$/, { message: 'Must be a colour as #rrggbb.' })
-    .nullable(),
+    .nullable()
+    .describe('The colour of buttons when branding sets no primary colour; white text on it must reach 4.5:1.'),
+  branding: brandingSchema.describe(
+    'Colours, scheme and per-language texts of the hosted pages and mails (the logo and favicon are uploaded at /branding/{kind}).',
+  ),
   selfRegistration: z.boolean(),
   signIn: signInSchema,
   profileSchema: jsonSchema.nullable(),
@@ -103,6 +108,7 @@ export const poolResponse = z.object({
   passwordPolicy: passwordPolicySchema.required(),
   lockout: lockoutSchema.required(),
   account: accountSettingsSchema.required(),
+  branding: brandingResponse,
   issuer: z.string().describe("The pool's OpenID Connect issuer."),
   createdAt: timestamp,
   updatedAt: timestamp,

@@ -5,6 +5,7 @@
  * - Every change a running provider must see bumps the pool version and tells the registry.
  */
 import { randomBytes } from 'node:crypto';
+import { applyBranding, checkTagColor, mapBranding } from '../branding/branding.service.js';
 import type { Envelope } from '../crypto/envelope.js';
 import { generateId, generateSecret, hashSecret } from '../crypto/secrets.js';
 import type { Db } from '../db/database.js';
@@ -55,6 +56,7 @@ export function mapPool(row: PoolRow, publicUrl: string) {
     passwordPolicy: row.password_policy,
     lockout: row.lockout,
     account: { allowDeletion: row.account?.allowDeletion ?? false },
+    branding: mapBranding(row.id, row.branding, publicUrl),
     issuer: issuerFor(publicUrl, row.id),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -103,6 +105,8 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
 
     async createPool(input: CreatePoolInput) {
       checkUserSchemas(input);
+      checkTagColor(input.tagColor);
+      const branding = applyBranding({}, input.branding, input.tagColor ?? null);
       const id = input.id ?? `pool-${randomBytes(5).toString('hex')}`;
       const keys = await generateInitialKeys(envelope, id);
       try {
@@ -121,6 +125,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
             password_policy: JSON.stringify({ ...DEFAULT_PASSWORD_POLICY, ...input.passwordPolicy }),
             lockout: JSON.stringify({ ...DEFAULT_LOCKOUT, ...input.lockout }),
             account: JSON.stringify({ allowDeletion: false, ...input.account }),
+            branding: JSON.stringify(branding),
           });
           await queries.deletePoolArtifacts(id);
           const current = await issueSecret(trx, id, 'current');
@@ -141,6 +146,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
 
     async updatePool(current: PoolRow, input: UpdatePoolInput) {
       checkUserSchemas(input);
+      checkTagColor(input.tagColor);
       const poolId = current.id;
       const change: PoolUpdate = {};
       if (input.name !== undefined) change.name = input.name;
@@ -154,6 +160,10 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
       if (input.passwordPolicy !== undefined) change.password_policy = JSON.stringify({ ...current.password_policy, ...input.passwordPolicy });
       if (input.lockout !== undefined) change.lockout = JSON.stringify({ ...current.lockout, ...input.lockout });
       if (input.account !== undefined) change.account = JSON.stringify({ ...current.account, ...input.account });
+      if (input.branding !== undefined || input.tagColor !== undefined) {
+        const tagColor = input.tagColor !== undefined ? input.tagColor : current.tag_color;
+        change.branding = JSON.stringify(applyBranding(current.branding, input.branding, tagColor));
+      }
       const row = await pools.updatePool(poolId, change);
       if (!row) throw problems.notFound('Pool');
       listener.poolChanged(poolId);

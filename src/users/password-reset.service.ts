@@ -19,7 +19,7 @@ import type { PoolRow, UserRow } from '../db/tables.js';
 import type { AuditActor, AuditService } from '../audit/audit.service.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
-import { passwordChangedMail, passwordResetMail } from '../mail/templates.js';
+import { mailBrandOf, passwordChangedMail, passwordResetMail } from '../mail/templates.js';
 import { fieldError, problems } from '../http/problem.js';
 import { CODE_TTL_MS, type CodeService, type TokenState } from './codes.service.js';
 import { normalizeEmail } from './email.js';
@@ -44,7 +44,6 @@ export interface PasswordResetDeps {
   codeTtlMs?: number;
 }
 
-const brandOf = (pool: PoolRow) => ({ name: pool.name, tagColor: pool.tag_color });
 const canReset = (user: UserRow | undefined): user is UserRow => !!user && user.status !== 'disabled';
 
 export function createPasswordResetService(deps: PasswordResetDeps) {
@@ -55,7 +54,7 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
   async function mailResetLink(pool: PoolRow, user: UserRow): Promise<Date> {
     const issued = await codes.issueCode(pool.id, { purpose: 'password_reset', email: user.email, userId: user.id, ttlMs: codeTtlMs, withLinkToken: true });
     const link = `${publicUrl}/pools/${pool.id}/password-reset?token=${issued.token}`;
-    await mailer.send(passwordResetMail(brandOf(pool), user.email, link, issued.code, minutes));
+    await mailer.send(passwordResetMail(mailBrandOf(pool, publicUrl), user.email, link, issued.code, minutes));
     return issued.expiresAt;
   }
 
@@ -86,7 +85,7 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
     // login flow, which asks for the user's second factor; a reset keeps the factors as they are.
     await audit.record({ poolId: pool.id, action: 'users.password_reset', outcome: 'success', actor, target: { type: 'user', id: user.id } });
     try {
-      await mailer.send(passwordChangedMail(brandOf(pool), user.email));
+      await mailer.send(passwordChangedMail(mailBrandOf(pool, publicUrl), user.email));
     } catch (error) {
       // The password is changed either way; the notice failing must not make the user retry.
       log.error({ err: error, poolId: pool.id, userId: user.id }, 'password changed notice failed');

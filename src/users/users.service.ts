@@ -16,7 +16,7 @@ import { toPage } from '../http/pagination.js';
 import { fieldError, problems } from '../http/problem.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
-import { invitationMail } from '../mail/templates.js';
+import { invitationMail, mailBrandOf } from '../mail/templates.js';
 import { createAccountArtifactQueries } from './account-artifacts.queries.js';
 import { INVITATION_TTL_MS, type CodeService } from './codes.service.js';
 import type { SignInGuard } from './lockout.service.js';
@@ -105,7 +105,7 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     const issued = await codes.issueCode(pool.id, { purpose: 'invitation', email: user.email, userId: user.id, ttlMs: INVITATION_TTL_MS, withLinkToken: true });
     const link = `${publicUrl}/pools/${pool.id}/activate?token=${issued.token}`;
     try {
-      await mailer.send(invitationMail({ name: pool.name, tagColor: pool.tag_color }, user.email, link, issued.code, issued.expiresAt));
+      await mailer.send(invitationMail(mailBrandOf(pool, publicUrl), user.email, link, issued.code, issued.expiresAt));
     } catch (error) {
       log.error({ err: error, poolId: pool.id, userId: user.id }, 'invitation mail failed');
       throw problems.unavailable('The invitation mail could not be sent. The user exists; send the invitation again later.');

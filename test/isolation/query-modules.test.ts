@@ -6,12 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createAuditQueries } from '../../src/audit/audit.queries.js';
+import { createBrandingQueries } from '../../src/branding/branding.queries.js';
 import { createClientQueries } from '../../src/clients/clients.queries.js';
 import { createConnectionQueries } from '../../src/connections/connections.queries.js';
 import { hashSecret } from '../../src/crypto/secrets.js';
 import { createGroupQueries } from '../../src/groups/groups.queries.js';
 import { createKeyQueries } from '../../src/keys/keys.queries.js';
 import { createFactorFailureQueries } from '../../src/mfa/factor-failures.queries.js';
+import { createMailTemplateQueries } from '../../src/mail/mail-templates.queries.js';
+import { createConsentGrantQueries } from '../../src/oidc/consent-grants.queries.js';
 import { createPasskeyQueries } from '../../src/passkeys/passkeys.queries.js';
 import { createSecretQueries } from '../../src/pools/secrets.queries.js';
 import { createAccountArtifactQueries } from '../../src/users/account-artifacts.queries.js';
@@ -63,6 +66,66 @@ interface ModuleCase {
 }
 
 const cases: Record<string, ModuleCase> = {
+  brandAssets: {
+    async seed({ a }) {
+      await createBrandingQueries(db(), a).putAsset('logo', { sha256: 'a'.repeat(64), mediaType: 'image/png', content: Buffer.from('png of A') });
+      return {};
+    },
+    async atOtherPool({ b }) {
+      const assets = createBrandingQueries(db(), b);
+      return { find: await assets.findAsset('logo'), delete: await assets.deleteAsset('logo') };
+    },
+    nothing: { find: undefined, delete: false },
+    atOwnPool: async ({ a }) => Buffer.from((await createBrandingQueries(db(), a).findAsset('logo'))!.content).toString(),
+    own: 'png of A',
+  },
+
+  mailTemplates: {
+    async seed({ a }) {
+      await createMailTemplateQueries(db(), a).putTemplate('invitation', 'en', { subject: 'A', html: '<p>A</p>', text: 'A' });
+      return {};
+    },
+    async atOtherPool({ b }) {
+      const templates = createMailTemplateQueries(db(), b);
+      return {
+        list: await templates.listTemplates(),
+        find: await templates.findTemplate('invitation', 'en'),
+        first: await templates.findFirstTemplate('invitation', ['en']),
+        delete: await templates.deleteTemplate('invitation', 'en'),
+      };
+    },
+    nothing: { list: [], find: undefined, first: undefined, delete: false },
+    atOwnPool: async ({ a }) => (await createMailTemplateQueries(db(), a).findTemplate('invitation', 'en'))?.subject,
+    own: 'A',
+  },
+
+  consentGrants: {
+    async seed({ a, userA }) {
+      await createClientQueries(db(), a).insertClient({
+        client_id: 'consent-client',
+        name: 'A',
+        secret_enc: null,
+        redirect_uris: '[]',
+        post_logout_redirect_uris: '[]',
+        grant_types: '["client_credentials"]',
+        token_endpoint_auth_method: 'none',
+        backchannel_logout_uri: null,
+        jwks: 'null',
+      });
+      await createConsentGrantQueries(db(), a).rememberGrant(userA, 'consent-client', 'grant-of-a', false);
+      return {};
+    },
+    async atOtherPool({ b, userA }) {
+      const grants = createConsentGrantQueries(db(), b);
+      const found = await grants.findGrantId(userA, 'consent-client');
+      await grants.forgetGrant(userA, 'consent-client');
+      return { found };
+    },
+    nothing: { found: undefined },
+    atOwnPool: async ({ a, userA }) => createConsentGrantQueries(db(), a).findGrantId(userA, 'consent-client'),
+    own: 'grant-of-a',
+  },
+
   clients: {
     async seed({ a }) {
       await createClientQueries(db(), a).insertClient({
