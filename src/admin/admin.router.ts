@@ -30,6 +30,8 @@ import { sessionRoutes } from '../users/sessions.routes.js';
 import type { SessionService } from '../users/sessions.service.js';
 import type { PasswordResetService } from '../users/password-reset.service.js';
 import type { UserService } from '../users/users.service.js';
+import { webhookRoutes } from '../webhooks/webhooks.routes.js';
+import type { WebhookService } from '../webhooks/webhooks.service.js';
 import { adminAuth, requireAdmin, type AdminState } from './admin-auth.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { resolvePool, type PoolState } from './pool-scope.js';
@@ -48,6 +50,7 @@ interface AdminRouterDeps {
   sessions: SessionService;
   connections: ConnectionService;
   mfa: MfaService;
+  webhooks?: WebhookService;
 }
 
 function mount<StateT>(router: Router<StateT>, routes: GuardedRoute<StateT>[], options: GuardOptions<StateT>): void {
@@ -68,6 +71,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...factorRoutes(deps.mfa, deps.users),
     ...groupRoutes(deps.groups),
     ...connectionRoutes(deps.connections),
+    ...(deps.webhooks ? webhookRoutes(deps.webhooks) : []),
   ];
   const openApiDocument = buildOpenApiDocument({ admin: adminLevel, pool: poolLevel });
   const options: GuardOptions<AdminState> = { readJson: (ctx) => readJson(ctx, deps.bodyLimitBytes), authorize: requireAdmin };

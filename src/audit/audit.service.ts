@@ -96,6 +96,8 @@ export interface RecordOptions {
   executor?: Db | undefined;
   /** Deliver to this webhook only, whatever it subscribed to (a test event). */
   onlyWebhook?: string | undefined;
+  /** The event is what was asked for (a test event): a failed write fails the caller. */
+  required?: boolean | undefined;
 }
 
 /**
@@ -162,7 +164,7 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
         options.onlyWebhook,
       );
     // In the change's transaction, a failure is the change's failure: it rolls back with it.
-    if (options.executor) {
+    if (options.executor || options.required) {
       const queued = await write();
       if (queued) onQueued?.();
       return id;
