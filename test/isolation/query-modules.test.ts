@@ -340,7 +340,8 @@ const cases: Record<string, ModuleCase> = {
       await createAuditQueries(db(), a).insertAuditEvent({ id: eventId, actor_kind: 'system', action: 'isolation.webhook', outcome: 'success', details: '{}' });
       return { id, eventId, deliveryId: `${eventId}.${id}` };
     },
-    async atOtherPool({ b }, { id, eventId, deliveryId }) {
+    async atOtherPool({ b }, seeded) {
+      const { id, eventId, deliveryId } = seeded as { id: string; eventId: string; deliveryId: string };
       const queries = createWebhookQueries(db(), b);
       return {
         find: await queries.findWebhook(id),
@@ -359,7 +360,7 @@ const cases: Record<string, ModuleCase> = {
     nothing: { find: undefined, list: [], update: undefined, deliveries: [], delivery: undefined, attempts: [], redeliver: '23503', delete: false },
     atOwnPool: async ({ a }, { id }) => {
       const queries = createWebhookQueries(db(), a);
-      return { url: (await queries.findWebhook(id))?.url, deliveries: (await queries.listDeliveries(id, undefined, 10, undefined)).length };
+      return { url: (await queries.findWebhook(id!))?.url, deliveries: (await queries.listDeliveries(id!, undefined, 10, undefined)).length };
     },
     own: { url: 'https://hooks.example.test/a', deliveries: 1 },
   },
