@@ -29,6 +29,9 @@ export interface WebhookReceiver {
   refused: number;
   /** Answer this status (e.g. 503) instead of 204 until failWith(undefined). */
   failWith(status: number | undefined): void;
+  /** While true, requests are read and never answered (a receiver stuck mid-delivery); `held` counts them. */
+  hang(on: boolean): void;
+  held: number;
   /** Wait until `predicate` holds for what was received. */
   until(predicate: (received: ReceivedEvent[]) => boolean, what: string, ms?: number): Promise<ReceivedEvent[]>;
   close(): Promise<void>;
@@ -46,6 +49,7 @@ function bodyOf(request: IncomingMessage): Promise<string> {
 
 export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
   let failure: number | undefined;
+  let hanging = false;
   const receiver: WebhookReceiver = {
     url: '',
     secrets: [],
@@ -55,6 +59,10 @@ export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
     failWith(status) {
       failure = status;
     },
+    hang(on) {
+      hanging = on;
+    },
+    held: 0,
     async until(predicate, what, ms = 30_000) {
       await waitFor(() => predicate(receiver.received), what, ms);
       return receiver.received;
@@ -66,6 +74,10 @@ export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
   };
   const server: Server = createServer(async (request, response) => {
     const body = await bodyOf(request);
+    if (hanging) {
+      receiver.held += 1;
+      return;
+    }
     if (failure !== undefined) {
       receiver.refused += 1;
       response.writeHead(failure, { 'content-type': 'text/plain' }).end('not now');
