@@ -46,6 +46,13 @@ export interface AuditRequestScope {
   /** Filled by the route during the request, merged into the admin event afterwards. */
   target?: AuditTarget | undefined;
   details: Record<string, unknown>;
+  /**
+   * Writes the request's admin event in the transaction of its change (ADR 0809): a service
+   * calls it inside its transaction with the answer's status; the middleware then writes nothing more.
+   */
+  writeWithin?: ((executor: Db, status: number) => Promise<void>) | undefined;
+  /** Set once writeWithin wrote the event (it counts only if the request then succeeded). */
+  written?: boolean | undefined;
 }
 
 export type SignInMethod = 'password' | 'email_code' | 'passkey' | (string & {});

@@ -239,4 +239,27 @@ describe('delivery', () => {
     const audit = await tarn.admin('GET', `/pools/${pool.id}/audit?action=webhook.disabled`);
     expect(audit.body.items).toHaveLength(1);
   }, 60_000);
+
+  it('writes a group change and its event in one transaction: one event per change, and a refused change has no success event', async () => {
+    const to = await receiver();
+    const pool = await createPool(tarn);
+    await webhookFor(pool.id, to, ['groups.*']);
+    const parent = await tarn.admin('POST', `/pools/${pool.id}/groups`, { name: 'Parent' });
+    const child = await tarn.admin('POST', `/pools/${pool.id}/groups`, { name: 'Child', parentId: parent.body.id });
+    expect((await tarn.admin('PATCH', `/pools/${pool.id}/groups/${child.body.id}`, { name: 'Renamed' })).status).toBe(200);
+    expect((await tarn.admin('DELETE', `/pools/${pool.id}/groups/${parent.body.id}`)).status).toBe(409);
+    expect((await tarn.admin('DELETE', `/pools/${pool.id}/groups/${child.body.id}`)).status).toBe(204);
+
+    const received = await to.until((items) => items.some((item) => item.type === 'groups.delete' && item.data.outcome === 'success'), 'the delete');
+    const audit = (await tarn.admin('GET', `/pools/${pool.id}/audit?limit=100`)).body.items as { action: string; outcome: string; status: number }[];
+    const ofGroups = audit.filter((entry) => entry.action.startsWith('groups.')).reverse();
+    expect(ofGroups.map((entry) => [entry.action, entry.outcome, entry.status])).toEqual([
+      ['groups.create', 'success', 201],
+      ['groups.create', 'success', 201],
+      ['groups.update', 'success', 200],
+      ['groups.delete', 'failure', 409],
+      ['groups.delete', 'success', 204],
+    ]);
+    expect(received.filter((item) => item.type === 'groups.update')).toHaveLength(1);
+  });
 });
