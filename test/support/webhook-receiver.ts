@@ -12,7 +12,14 @@ export interface ReceivedEvent {
   timestamp: number;
   signatures: string[];
   type: string;
-  data: { id: string; pool: string; outcome: string; actor: { kind: string; id: string | null }; subject: { type: string; id: string | null } | null; details: Record<string, unknown> };
+  data: {
+    id: string;
+    pool: string;
+    outcome: string;
+    actor: { kind: string; id: string | null };
+    subject: { type: string; id: string | null } | null;
+    details: Record<string, unknown>;
+  };
   /** Which of the receiver's secrets verified it. */
   verifiedWith: string[];
 }
@@ -67,10 +74,11 @@ export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
       await waitFor(() => predicate(receiver.received), what, ms);
       return receiver.received;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
   const server: Server = createServer(async (request, response) => {
     const body = await bodyOf(request);

@@ -133,7 +133,11 @@ describe('delivery', () => {
       expect(Math.abs(item.timestamp - Date.now() / 1000)).toBeLessThan(120);
     }
     expect(received.find((item) => item.type === 'sign_in.success')?.data).toEqual(
-      expect.objectContaining({ actor: { kind: 'user', id: user.id }, subject: { type: 'user', id: user.id }, details: expect.objectContaining({ method: 'password' }) }),
+      expect.objectContaining({
+        actor: { kind: 'user', id: user.id },
+        subject: { type: 'user', id: user.id },
+        details: expect.objectContaining({ method: 'password' }),
+      }),
     );
     expect(received.find((item) => item.type === 'sign_in.failure')?.data.details).toEqual(expect.objectContaining({ method: 'password' }));
     expect(JSON.stringify(received)).not.toContain(user.password);
@@ -193,7 +197,11 @@ describe('delivery', () => {
     const ids: string[] = [];
     for (const name of names) ids.push((await tarn.admin('POST', `/pools/${pool.id}/groups`, { name })).body.id as string);
     // Wait until every delivery has failed at least twice (the receiver answered 503).
-    await waitFor(async () => (await deliveries(pool.id, hook.id)).filter((item) => item.attempts >= 2 && item.attemptLog.length >= 2).length === 5, 'two failed attempts each', 30_000);
+    await waitFor(
+      async () => (await deliveries(pool.id, hook.id)).filter((item) => item.attempts >= 2 && item.attemptLog.length >= 2).length === 5,
+      'two failed attempts each',
+      30_000,
+    );
     const log = await deliveries(pool.id, hook.id);
     for (const item of log) {
       expect(item.status).toBe('pending');
