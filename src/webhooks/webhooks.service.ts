@@ -184,7 +184,8 @@ export function createWebhookService({ db, envelope, outgoing, audit, wake, cloc
     async redeliver(poolId: string, webhookId: string, deliveryId: string) {
       await rowOf(poolId, webhookId);
       const queries = createWebhookQueries(db, poolId);
-      const past = await queries.findDelivery(webhookId, deliveryId);
+      // Delivery ids are `<event id>.<webhook id>` (hex, "r", ".", "-"): anything else names nothing.
+      const past = /^[0-9a-fr.-]{1,120}$/.test(deliveryId) ? await queries.findDelivery(webhookId, deliveryId) : undefined;
       if (!past) throw problems.notFound('Delivery');
       const id = `${clock().getTime().toString(16).padStart(12, '0')}r${randomBytes(6).toString('hex')}.${webhookId}`;
       const created = await queries.insertDelivery({ id, webhook_id: webhookId, event_id: past.event_id });
