@@ -57,6 +57,8 @@ async function main() {
   await migrate(database);
   const tarn = createApp({ config, database, log: createLogger('silent') });
   const http = createServer(tarn.app.callback());
+  // The admin calls are minutes apart: keep their connection open meanwhile.
+  http.keepAliveTimeout = 10 * 60_000;
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(http.address() as { port: number }).port}/admin`;
   const admin = async (path: string, body: unknown) => {
