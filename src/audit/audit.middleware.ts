@@ -139,6 +139,7 @@ export function auditAdminActions(audit: AuditService, router: Router<AdminState
       failure = error;
     }
     const status = failure === undefined ? ctx.status : toAppError(failure).status;
+    if (requestScope.written && status < 400) audit.queuedCommitted();
     const refused = status === 401 && match !== undefined;
     // Written already, in the transaction of the change (a failure after it rolled the change and the event back).
     const writtenWithin = requestScope.written === true && status < 400;

@@ -173,7 +173,8 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
     // In the change's transaction, a failure is the change's failure: it rolls back with it.
     if (options.executor || options.required) {
       const queued = await write();
-      if (queued) onQueued?.();
+      // Inside a transaction the deliveries are not visible before the commit: whoever commits wakes the worker (queuedCommitted).
+      if (queued && !options.executor) onQueued?.();
       return id;
     }
     try {
@@ -195,6 +196,11 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
 
   return {
     record,
+
+    /** Deliveries were committed by a transaction that wrote events with `executor`: the worker may look now. */
+    queuedCommitted(): void {
+      onQueued?.();
+    },
 
     /** A sign-in attempt by any method: an audit event and a metric. */
     async signIn(event: SignInEvent): Promise<void> {
