@@ -65,6 +65,9 @@ import { registerAccountRoutes } from './account/account.routes.js';
 import { createAccountService } from './account/account.service.js';
 import { createErrorPages } from './http/error-page.js';
 import { createResourceRoutes } from './oidc/resource-routes.js';
+import { createDeliveryWorker, type DeliveryWorker } from './webhooks/delivery.worker.js';
+import { createWebhookService } from './webhooks/webhooks.service.js';
+import { RESPONSE_KEPT_BYTES } from './webhooks/delivery.worker.js';
 
 export interface AppDeps {
   config: Config;
@@ -92,7 +95,17 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const codes = createCodeService({ db, key: deriveKey(config.masterKey, 'one-time-codes'), clock });
   // Metrics and the audit log (ADRs 0803, 0804), told about sign-ins and locks.
   const metrics = createMetrics({ cacheStats: () => registry.stats() });
-  const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onEvent: metrics.event, onWriteFailure: metrics.auditFailed });
+  // An event that queued webhook deliveries wakes this instance's delivery worker (ADR 0809).
+  // eslint-disable-next-line prefer-const -- the worker needs the audit service, which needs to wake it
+  let webhookWorker!: DeliveryWorker;
+  const audit = createAuditService({
+    db,
+    log,
+    onSignIn: metrics.signIn,
+    onEvent: metrics.event,
+    onWriteFailure: metrics.auditFailed,
+    onQueued: () => webhookWorker.wake(),
+  });
   const guard = createSignInGuard({ db, clock, onLocked: audit.userLocked });
   const users = createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl: config.publicUrl, clock });
   const mailLimits = createMailLimits({ db, clock });
@@ -149,6 +162,19 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     });
   }
   clients = createClientService({ db, envelope, listener: registry, checkMetadata: registry.checkClientMetadata.bind(registry), outgoing: config.outgoing });
+  webhookWorker = createDeliveryWorker({
+    db,
+    envelope,
+    // Webhook answers are read only up to what the delivery log keeps, then the connection is dropped.
+    fetch: createOutgoingFetch(config.outgoing, { maxBodyBytes: RESPONSE_KEPT_BYTES, cutOff: true }),
+    timeoutMs: config.outgoing.timeoutMs,
+    settings: config.webhooks,
+    audit,
+    log,
+    onDelivery: metrics.webhookDelivery,
+    onDisabled: metrics.webhookDisabled,
+  });
+  const webhooks = createWebhookService({ db, envelope, outgoing: config.outgoing, audit, wake: () => webhookWorker.wake() });
   const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry, userSchemas: schemas });
   const branding = createBrandingService({ db, publicUrl: config.publicUrl, listener: registry });
 
@@ -215,6 +241,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     mfa,
     branding,
     mailTemplates,
+    webhooks,
   });
   const health = createHealthRouter(database);
   registerPostToGetRoutes(hosted, { pages, bodyLimitBytes: config.bodyLimitBytes, callProvider }); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601, 0602)
@@ -282,11 +309,14 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     app,
     registry,
     metrics,
-    services: { pools, clients, users, groups, onboarding, audit, passkeys },
+    services: { pools, clients, users, groups, onboarding, audit, passkeys, webhooks },
+    /** Sends the pools' webhooks; main.ts starts it with the server, close() stops it. */
+    webhookWorker,
     /** Requests in flight, and the switch that makes every later answer close its connection. */
     traffic,
-    /** Stops what the app runs besides requests (the change listener); the database stays open. */
+    /** Stops what the app runs besides requests (the delivery worker, the change listener); the database stays open. */
     async close(): Promise<void> {
+      await webhookWorker.stop();
       await feed?.close();
     },
   };

@@ -51,6 +51,16 @@ export interface Config {
   readonly metrics: MetricsAccess;
   /** Where Tarn's own outgoing calls (back-channel logout, …) may go: OUTGOING_NETWORKS, OUTGOING_TIMEOUT_MS. */
   readonly outgoing: OutgoingPolicy;
+  /** Webhook delivery (ADR 0809): WEBHOOK_* variables. */
+  readonly webhooks: WebhookSettings;
+}
+
+export interface WebhookSettings {
+  readonly pollIntervalMs: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxDelayMs: number;
+  readonly retryMaxAgeMs: number;
+  readonly disableAfterMs: number;
 }
 
 /** /metrics for anyone, for holders of a bearer token, or for nobody (404). */
@@ -259,5 +269,12 @@ export function loadConfig(env: Env = process.env): Config {
     metrics: metricsAccess(env, envMode),
     dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', defaults.DB_CONNECT_TIMEOUT_MS, 100, 60_000),
     outgoing: outgoing(env),
+    webhooks: Object.freeze({
+      pollIntervalMs: integer(env, 'WEBHOOK_POLL_INTERVAL_MS', defaults.WEBHOOK_POLL_INTERVAL_MS, 10, 3_600_000),
+      retryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', defaults.WEBHOOK_RETRY_BASE_MS, 10, 3_600_000),
+      retryMaxDelayMs: integer(env, 'WEBHOOK_RETRY_MAX_DELAY_MS', defaults.WEBHOOK_RETRY_MAX_DELAY_MS, 10, 24 * 3_600_000),
+      retryMaxAgeMs: integer(env, 'WEBHOOK_RETRY_MAX_AGE_MS', defaults.WEBHOOK_RETRY_MAX_AGE_MS, 100, 30 * 24 * 3_600_000),
+      disableAfterMs: integer(env, 'WEBHOOK_DISABLE_AFTER_MS', defaults.WEBHOOK_DISABLE_AFTER_MS, 100, 30 * 24 * 3_600_000),
+    }),
   });
 }

@@ -40,6 +40,8 @@ async function main(): Promise<void> {
   if (applied.length) log.info({ applied }, 'migrations applied');
 
   const tarn = createApp({ config, database, log });
+  // Webhook deliveries: every instance claims its share (ADR 0809); stopped by tarn.close().
+  tarn.webhookWorker.start();
   // Header limits: Node answers 431 past maxHeaderSize; body limits are the routes' (413).
   const server = createServer({ maxHeaderSize: config.maxHeaderBytes }, tarn.app.callback());
   server.keepAliveTimeout = 5000;

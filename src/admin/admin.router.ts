@@ -36,6 +36,8 @@ import { sessionRoutes } from '../users/sessions.routes.js';
 import type { SessionService } from '../users/sessions.service.js';
 import type { PasswordResetService } from '../users/password-reset.service.js';
 import type { UserService } from '../users/users.service.js';
+import { webhookRoutes } from '../webhooks/webhooks.routes.js';
+import type { WebhookService } from '../webhooks/webhooks.service.js';
 import { adminAuth, requireAdmin, type AdminState } from './admin-auth.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { resolvePool, type PoolState } from './pool-scope.js';
@@ -57,6 +59,7 @@ interface AdminRouterDeps {
   mfa: MfaService;
   branding: BrandingService;
   mailTemplates: MailTemplateService;
+  webhooks?: WebhookService;
 }
 
 function mount<StateT>(router: Router<StateT>, routes: GuardedRoute<StateT>[], options: GuardOptions<StateT>): void {
@@ -80,6 +83,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...connectionRoutes(deps.connections),
     ...brandingRoutes(deps.branding),
     ...mailTemplateRoutes(deps.mailTemplates),
+    ...(deps.webhooks ? webhookRoutes(deps.webhooks) : []),
   ];
   const openApiDocument = buildOpenApiDocument({ admin: adminLevel, pool: poolLevel });
   const options: GuardOptions<AdminState> = {

@@ -110,6 +110,27 @@ export function auditAdminActions(audit: AuditService, router: Router<AdminState
       ip: ctx.ip,
       details: {},
     };
+    if (isWrite) {
+      const poolId = match.params.pool;
+      requestScope.writeWithin = async (executor, status) => {
+        const principal = ctx.state.principal;
+        if (!poolId || (principal?.kind === 'pool' && principal.poolId !== poolId)) return;
+        const described = describeAdminWrite(ctx.method, match);
+        await audit.record(
+          {
+            poolId,
+            action: described.action,
+            outcome: 'success',
+            target: requestScope.target ?? described.target,
+            status,
+            details: { method: ctx.method, route: match.template, ...requestScope.details },
+          },
+          requestScope,
+          { executor },
+        );
+        requestScope.written = true;
+      };
+    }
     ctx.state.audit = requestScope;
     let failure: unknown;
     try {
@@ -118,8 +139,11 @@ export function auditAdminActions(audit: AuditService, router: Router<AdminState
       failure = error;
     }
     const status = failure === undefined ? ctx.status : toAppError(failure).status;
+    if (requestScope.written && status < 400) audit.queuedCommitted();
     const refused = status === 401 && match !== undefined;
-    if (isWrite || refused) {
+    // Written already, in the transaction of the change (a failure after it rolled the change and the event back).
+    const writtenWithin = requestScope.written === true && status < 400;
+    if ((isWrite || refused) && !writtenWithin) {
       const poolId = match.params.pool ?? (ctx.method === 'POST' && status < 300 ? (ctx.body as { id?: string } | undefined)?.id : undefined);
       const principal = ctx.state.principal;
       // Pool A's secret at pool B's path found nothing there; B's trail must not name A's secret.

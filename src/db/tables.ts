@@ -206,6 +206,9 @@ export interface Database {
   users: UserTable;
   oidc_artifacts: OidcArtifactTable;
   audit_events: AuditEventTable;
+  webhooks: WebhookTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
   passkeys: PasskeyTable;
   webauthn_challenges: WebauthnChallengeTable;
   groups: GroupTable;
@@ -412,3 +415,51 @@ export interface LinkedIdentityTable {
 
 export type ConnectionRow = Selectable<ConnectionTable>;
 export type LinkedIdentityRow = Selectable<LinkedIdentityTable>;
+
+export interface WebhookTable {
+  pool_id: string;
+  id: string;
+  url: string;
+  description: Generated<string>;
+  event_types: Json<string[]>;
+  enabled: Generated<boolean>;
+  disabled_reason: string | null;
+  secret_enc: string;
+  previous_secret_enc: string | null;
+  previous_expires_at: Timestamp | null;
+  failing_since: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+export interface WebhookDeliveryTable {
+  pool_id: string;
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  status: Generated<DeliveryStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp | null;
+  locked_until: Timestamp | null;
+  last_status_code: number | null;
+  last_duration_ms: number | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  delivered_at: Timestamp | null;
+}
+
+export interface WebhookAttemptTable {
+  pool_id: string;
+  delivery_id: string;
+  attempt: number;
+  started_at: Timestamp;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response: string | null;
+}
+
+export type WebhookRow = Selectable<WebhookTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveryTable>;
+export type WebhookAttemptRow = Selectable<WebhookAttemptTable>;

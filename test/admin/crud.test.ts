@@ -297,6 +297,18 @@ describe('the OpenAPI description (/admin/openapi.json)', () => {
     await call('GET', '/admin/pools/:pool/mail-templates', `${at}/mail-templates`);
     await call('GET', '/admin/pools/:pool/mail-templates/:kind/:language', `${at}/mail-templates/verification/en`);
     await call('POST', '/admin/pools/:pool/mail-templates/:kind/preview', `${at}/mail-templates/verification/preview`, { language: 'en' });
+    const hook = await call('POST', '/admin/pools/:pool/webhooks', `${at}/webhooks`, { url: 'https://hooks.example.test/tarn', eventTypes: ['users.*'] });
+    await call('GET', '/admin/pools/:pool/webhooks', `${at}/webhooks`);
+    await call('GET', '/admin/pools/:pool/webhooks/:webhookId', `${at}/webhooks/${hook.id}`);
+    await call('PATCH', '/admin/pools/:pool/webhooks/:webhookId', `${at}/webhooks/${hook.id}`, { description: 'CRM sync' });
+    await call('POST', '/admin/pools/:pool/webhooks/:webhookId/secret/rotate', `${at}/webhooks/${hook.id}/secret/rotate`, {});
+    const sent = await call('POST', '/admin/pools/:pool/webhooks/:webhookId/test', `${at}/webhooks/${hook.id}/test`);
+    await call('GET', '/admin/pools/:pool/webhooks/:webhookId/deliveries', `${at}/webhooks/${hook.id}/deliveries`);
+    await call(
+      'POST',
+      '/admin/pools/:pool/webhooks/:webhookId/deliveries/:deliveryId/redeliver',
+      `${at}/webhooks/${hook.id}/deliveries/${sent.deliveryId}/redeliver`,
+    );
     // Mistakes are described too.
     await call('POST', '/admin/pools/:pool/users', `${at}/users`, { email: 'not an email', mode: 'password', password: 'x' });
     expect(answers).toEqual([]);

@@ -21,6 +21,7 @@ import { createAccountArtifactQueries } from '../../src/users/account-artifacts.
 import { createInvitationQueries } from '../../src/users/invitations.queries.js';
 import { createLockoutQueries } from '../../src/users/lockout.queries.js';
 import { createUserFinder, createUserQueries } from '../../src/users/users.queries.js';
+import { createWebhookQueries } from '../../src/webhooks/webhooks.queries.js';
 import { createPool, createUser } from '../support/fixtures.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
@@ -385,6 +386,48 @@ const cases: Record<string, ModuleCase> = {
     nothing: { list: [] },
     atOwnPool: async ({ a }) => (await createAuditQueries(db(), a).listAuditEvents({ action: 'isolation.test' }, 10, undefined)).length,
     own: 1,
+  },
+
+  webhooks: {
+    async seed({ a }) {
+      const id = randomUUID();
+      const now = new Date();
+      await createWebhookQueries(db(), a).insertWebhook({
+        id,
+        url: 'https://hooks.example.test/a',
+        event_types: JSON.stringify(['*']),
+        secret_enc: 'sealed',
+        created_at: now,
+        updated_at: now,
+      });
+      const eventId = 'fffffffffff00001bbbbbbbbbbbb';
+      // The event queues a delivery to A's webhook in the same statement.
+      await createAuditQueries(db(), a).insertAuditEvent({ id: eventId, actor_kind: 'system', action: 'isolation.webhook', outcome: 'success', details: '{}' });
+      return { id, eventId, deliveryId: `${eventId}.${id}` };
+    },
+    async atOtherPool({ b }, seeded) {
+      const { id, eventId, deliveryId } = seeded as { id: string; eventId: string; deliveryId: string };
+      const queries = createWebhookQueries(db(), b);
+      return {
+        find: await queries.findWebhook(id),
+        list: await queries.listWebhooks(10, undefined),
+        update: await queries.updateWebhook(id, { url: 'https://evil.example.test' }),
+        deliveries: await queries.listDeliveries(id, undefined, 10, undefined),
+        delivery: await queries.findDelivery(id, deliveryId),
+        attempts: await queries.listAttempts([deliveryId]),
+        redeliver: await queries.insertDelivery({ id: `${deliveryId}.again`, webhook_id: id, event_id: eventId }).then(
+          () => 'inserted',
+          (error: { code?: string }) => error.code,
+        ),
+        delete: await queries.deleteWebhook(id),
+      };
+    },
+    nothing: { find: undefined, list: [], update: undefined, deliveries: [], delivery: undefined, attempts: [], redeliver: '23503', delete: false },
+    atOwnPool: async ({ a }, { id }) => {
+      const queries = createWebhookQueries(db(), a);
+      return { url: (await queries.findWebhook(id!))?.url, deliveries: (await queries.listDeliveries(id!, undefined, 10, undefined)).length };
+    },
+    own: { url: 'https://hooks.example.test/a', deliveries: 1 },
   },
 
   lockouts: {
