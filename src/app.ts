@@ -57,6 +57,7 @@ import { createImportService } from './users/import/import.service.js';
 import { createPageRenderer } from './views/render.js';
 import { createErrorPages } from './http/error-page.js';
 import { createResourceRoutes } from './oidc/resource-routes.js';
+import { findBuiltInClient } from './oidc/built-in-clients.js';
 
 export interface AppDeps {
   config: Config;
@@ -105,13 +106,14 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   // services tell it about changes, it asks the client service for client metadata.
   // eslint-disable-next-line prefer-const -- declared before the registry that reads it lazily, assigned once both exist
   let clients!: ReturnType<typeof createClientService>;
+  const builtIn = { publicUrl: config.publicUrl, secretKey: deriveKey(config.masterKey, 'built-in-clients') };
   const registry = createProviderRegistry({
     db,
     envelope,
     artifactKey: deriveKey(config.masterKey, 'artifact-ids'),
     users,
     groups,
-    findClient: (poolId, clientId) => clients.findOidcMetadata(poolId, clientId),
+    findClient: async (poolId, clientId) => findBuiltInClient(poolId, clientId, builtIn) ?? clients.findOidcMetadata(poolId, clientId),
     pages,
     cookieKeys,
     outgoingFetch,

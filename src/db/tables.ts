@@ -145,6 +145,24 @@ export interface Database {
   linked_identities: LinkedIdentityTable;
   user_totp: UserTotpTable;
   user_recovery_codes: UserRecoveryCodeTable;
+  administrator_roles: AdministratorRoleTable;
+  console_setup_tokens: ConsoleSetupTokenTable;
+}
+
+/** An administrator's role (ADR 1000): a user of the admin pool; owner, or admin/viewer of one pool. */
+export interface AdministratorRoleTable {
+  pool_id: string;
+  user_id: string;
+  role: 'owner' | 'admin' | 'viewer';
+  managed_pool_id: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface ConsoleSetupTokenTable {
+  token_hash: string;
+  expires_at: Date;
+  used_at: Date | null;
+  created_at: Generated<Date>;
 }
 
 export interface UserRecoveryCodeTable {
@@ -174,7 +192,7 @@ export type ClientRow = Selectable<ClientTable>;
 export type UserRow = Selectable<UserTable>;
 export type PoolSecretRow = Selectable<PoolSecretTable>;
 
-export type AuditActorKind = 'admin' | 'pool_secret' | 'user' | 'anonymous' | 'system';
+export type AuditActorKind = 'admin' | 'pool_secret' | 'user' | 'anonymous' | 'system' | 'administrator';
 export interface AuditEventTable {
   pool_id: string;
   id: string;

@@ -26,6 +26,7 @@ import { createAdapterFactory } from './adapter.js';
 import type { ArtifactAtRest } from './artifact-at-rest.js';
 import { withRefreshGrace } from './refresh-grace.js';
 import { createGroupsTokenClaims, GROUPS, type GroupNameSource } from './groups-claim.js';
+import { createLoadExistingGrant, isBuiltInClientId } from './built-in-clients.js';
 
 export interface ProviderConfigDeps {
   db: Db;
@@ -63,6 +64,8 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
     adapter: withRefreshGrace(createAdapterFactory(deps.db, pool.id, deps.findClient, deps.artifactsAtRest), deps.findClient),
     findAccount: createFindAccount(deps.users, pool.id, deps.groups),
     extraTokenClaims: createGroupsTokenClaims(deps.groups, pool.id),
+    // Built-in first-party clients (the console) need no consent (built-in-clients.ts).
+    loadExistingGrant: createLoadExistingGrant((clientId) => isBuiltInClientId(pool.id, clientId)),
     jwks: {
       keys: keys.map((key) => (key.status === 'current' ? key.privateJwk : { ...key.privateJwk, key_ops: ['verify'] })),
     },

@@ -12,6 +12,7 @@ import {
   userIdParams,
   userResponse,
   userWithLockoutResponse,
+  userPageResponse,
 } from './users.schemas.js';
 import type { UserService } from './users.service.js';
 
@@ -34,7 +35,7 @@ export function userRoutes(users: UserService) {
       },
     ),
     poolRoute(
-      { method: 'get', path: '/users', summary: 'List users', query: listUsersQuery, status: 200, response: pageOf(userResponse) },
+      { method: 'get', path: '/users', summary: 'List and search users', query: listUsersQuery, status: 200, response: userPageResponse },
       async function listUsers(ctx, { query }) {
         return users.listUsers(ctx.state.pool.id, query);
       },
