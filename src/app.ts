@@ -57,7 +57,14 @@ import { createImportService } from './users/import/import.service.js';
 import { createPageRenderer } from './views/render.js';
 import { createErrorPages } from './http/error-page.js';
 import { createResourceRoutes } from './oidc/resource-routes.js';
-import { findBuiltInClient } from './oidc/built-in-clients.js';
+import { ADMIN_POOL_ID, builtInClientSecret, CONSOLE_CLIENT_ID, findBuiltInClient } from './oidc/built-in-clients.js';
+import compose from 'koa-compose';
+import type { Middleware } from 'koa';
+import { createAdministrators } from './console/administrators.js';
+import { createConsoleRouter } from './console/console.routes.js';
+import { consoleErrors } from './console/console-errors.js';
+import { createAdminDispatcher } from './console/dispatch.js';
+import { createConsoleSetup } from './console/setup.service.js';
 
 export interface AppDeps {
   config: Config;
@@ -168,8 +175,11 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   registerMyPasskeyRoutes(resources, { passkeys, bodyLimitBytes: config.bodyLimitBytes });
   const errorPages = createErrorPages({ pages, log });
 
+  const administrators = createAdministrators({ db, publicUrl: config.publicUrl, findActiveUser: users.findActiveUser });
   const admin = createAdminRouter({
     adminToken: config.adminToken,
+    administrators,
+    db,
     bodyLimitBytes: config.bodyLimitBytes,
     pools,
     clients,
@@ -184,6 +194,23 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     mfa,
   });
   const health = createHealthRouter(database);
+  // The console (ADR 1000): pages over the admin API, called in process with the administrator's token.
+  const consoleSetup = createConsoleSetup({ db, pools, users, publicUrl: config.publicUrl, log, clock });
+  const adminApi = compose([
+    auditAdminActions(audit, admin),
+    admin.routes(),
+    admin.allowedMethods({ throw: true, methodNotAllowed: () => problems.methodNotAllowed(), notImplemented: () => problems.methodNotAllowed() }),
+  ]) as Middleware;
+  const consoleRouter = createConsoleRouter({
+    publicUrl: config.publicUrl,
+    clientSecret: builtInClientSecret(builtIn, ADMIN_POOL_ID, CONSOLE_CLIENT_ID),
+    csrfKey: deriveKey(config.masterKey, 'console-csrf'),
+    bodyLimitBytes: config.bodyLimitBytes,
+    pages,
+    administrators,
+    setup: consoleSetup,
+    callAdmin: createAdminDispatcher(() => app, adminApi, log),
+  });
   registerPostToGetRoutes(hosted, { pages, bodyLimitBytes: config.bodyLimitBytes, callProvider }); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601, 0602)
 
   // Koa reads X-Forwarded-For from the right: of its last `maxIpsCount` entries (the ones
@@ -237,9 +264,9 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   app.use(staticAssets());
   app.use(health.routes());
   app.use(serveMetrics(metrics, config.metrics));
-  app.use(auditAdminActions(audit, admin));
-  app.use(admin.routes());
-  app.use(admin.allowedMethods({ throw: true, methodNotAllowed: () => problems.methodNotAllowed(), notImplemented: () => problems.methodNotAllowed() }));
+  app.use(consoleErrors(errorPages));
+  app.use(consoleRouter.routes());
+  app.use(adminApi);
 
   // Koa's default handler would print stacks to stderr; errors are logged where they are handled.
   app.silent = true;
@@ -249,6 +276,8 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     registry,
     metrics,
     services: { pools, clients, users, groups, onboarding, audit, passkeys },
+    /** The admin pool and the first-run link (main.ts prints it). */
+    console: consoleSetup,
     /** Requests in flight, and the switch that makes every later answer close its connection. */
     traffic,
     /** Stops what the app runs besides requests (the change listener); the database stays open. */

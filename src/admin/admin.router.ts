@@ -32,10 +32,16 @@ import type { PasswordResetService } from '../users/password-reset.service.js';
 import type { UserService } from '../users/users.service.js';
 import { adminAuth, requireAdmin, type AdminState } from './admin-auth.js';
 import { buildOpenApiDocument } from './openapi.js';
+import type { Administrators } from '../console/administrators.js';
+import { administratorRoutes } from '../console/administrators.routes.js';
+import type { Db } from '../db/database.js';
 import { resolvePool, type PoolState } from './pool-scope.js';
 
 interface AdminRouterDeps {
   adminToken: string;
+  /** Console access tokens (ADR 1000). */
+  administrators?: Administrators;
+  db?: Db;
   bodyLimitBytes: number;
   pools: PoolService;
   clients: ClientService;
@@ -68,6 +74,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...factorRoutes(deps.mfa, deps.users),
     ...groupRoutes(deps.groups),
     ...connectionRoutes(deps.connections),
+    ...(deps.db ? administratorRoutes({ db: deps.db, users: deps.users, poolExists: (poolId) => deps.pools.getPoolRow(poolId).then(() => true, () => false) }) : []),
   ];
   const openApiDocument = buildOpenApiDocument({ admin: adminLevel, pool: poolLevel });
   const options: GuardOptions<AdminState> = { readJson: (ctx) => readJson(ctx, deps.bodyLimitBytes), authorize: requireAdmin };
@@ -76,7 +83,9 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
   router.get('/openapi.json', function serveOpenApi(ctx) {
     ctx.body = openApiDocument;
   });
-  router.use(adminAuth({ adminToken: deps.adminToken, authenticateSecret: deps.pools.authenticateSecret }));
+  router.use(
+    adminAuth({ adminToken: deps.adminToken, authenticateSecret: deps.pools.authenticateSecret, authenticateAdministrator: deps.administrators?.verifyAccessToken }),
+  );
   mount<AdminState>(router, adminLevel, options);
 
   const poolRouter = new Router<PoolState>({ prefix: '/pools/:pool' });
