@@ -18,7 +18,12 @@ const roleSchema = z
   .object({ role: z.enum(['owner', 'admin', 'viewer']), pool: z.string().max(63).optional().describe('The pool an admin or viewer manages.') })
   .strict();
 
-export const createAdministratorSchema = z.intersection(createUserSchema, z.object({ roles: z.array(roleSchema).min(1).max(100) }));
+const roles = { roles: z.array(roleSchema).min(1).max(100) };
+export const createAdministratorSchema = z.discriminatedUnion(
+  'mode',
+  createUserSchema.options.map((option) => option.extend(roles)) as unknown as [z.ZodObject, z.ZodObject],
+  { error: () => 'Must be "password" or "invite".' },
+);
 
 const administratorResponse = z.object({
   id: z.string(),
@@ -76,7 +81,8 @@ export function administratorRoutes(deps: AdministratorRouteDeps) {
       },
       async function createAdministrator(ctx, { body }) {
         onlyAdminPool(ctx.state.pool.id);
-        const { roles: wanted, ...user } = body;
+        const { roles: wanted, ...user } = body as { roles: z.infer<typeof roleSchema>[] } & Record<string, unknown>;
+        if (new Set(wanted.map((role) => role.pool ?? '')).size !== wanted.length) throw problems.validation([fieldError('roles', 'One role a pool.')]);
         for (const [index, role] of wanted.entries()) {
           const field = `roles/${index}/pool`;
           if (role.role === 'owner' && role.pool !== undefined) throw problems.validation([fieldError(field, 'An owner has every pool; leave it out.')]);
