@@ -227,6 +227,9 @@ describe('roles', () => {
     const context = await chromium.newContext();
     const page = await signInToConsole(context, poolAdmin);
     await page.click('text=Sign out');
+    // The admin pool asks, as it asks any relying party's user.
+    expect(await page.locator('h1').textContent()).toBe('Sign out?');
+    await page.click('text=Yes, sign me out');
     await page.waitForURL(`${tarn.url}/console/signed-out`);
     await accessible(page);
     await page.goto(`${tarn.url}/console/pools/${poolA}`);
