@@ -84,7 +84,7 @@ export function administratorRoutes(deps: AdministratorRouteDeps) {
         const { roles: wanted, ...user } = body as { roles: z.infer<typeof roleSchema>[] } & Record<string, unknown>;
         if (new Set(wanted.map((role) => role.pool ?? '')).size !== wanted.length) throw problems.validation([fieldError('roles', 'One role a pool.')]);
         for (const [index, role] of wanted.entries()) {
-          const field = `roles/${index}/pool`;
+          const field = `roles.${index}.pool`;
           if (role.role === 'owner' && role.pool !== undefined) throw problems.validation([fieldError(field, 'An owner has every pool; leave it out.')]);
           if (role.role !== 'owner' && role.pool === undefined) throw problems.validation([fieldError(field, 'Name the pool this role is for.')]);
           if (role.pool !== undefined && (RESERVED_POOL_IDS.has(role.pool) || !(await deps.poolExists(role.pool))))

@@ -47,12 +47,15 @@ const LABELS: Record<string, string> = {
   tokenEndpointAuthMethod: 'Client type',
   grantTypes: 'Grant types',
   since: 'From',
+  'roles.0.pool': 'Pool',
+  roles: 'Role',
   until: 'Until',
   actor: 'Actor',
   action: 'Action',
 };
 
 function labelOf(field: string): string {
+  if (LABELS[field]) return LABELS[field];
   const [first = field, index] = field.split('.');
   const label = LABELS[first] ?? first;
   return index !== undefined && /^\d+$/.test(index) ? `${label} (line ${Number(index) + 1})` : label;
@@ -450,6 +453,40 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
       },
       events.status < 300 ? 200 : events.status,
     );
+  });
+
+  // Administrators (owners only: only they reach the admin pool) -----------------------------
+  async function administratorsPage(ctx: Context, signed: Signed, extra: Record<string, unknown> = {}, status = 200) {
+    const list = await must(ctx, await call(ctx, signed, 'GET', `${poolPath(ADMIN_POOL_ID)}/administrators`));
+    if (!list) return;
+    const pools = await call(ctx, signed, 'GET', '/pools?limit=200');
+    await render(
+      ctx,
+      'administrators',
+      {
+        signed,
+        administrators: list.body.items,
+        pools: ((pools.body?.items ?? []) as { id: string; name: string }[]).filter((pool) => pool.id !== ADMIN_POOL_ID),
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get('/administrators', async function listAdministrators(ctx) {
+    const signed = await signedIn(ctx);
+    if (signed) await administratorsPage(ctx, signed);
+  });
+
+  router.post('/administrators', async function inviteAdministrator(ctx) {
+    const signed = await signedIn(ctx);
+    if (!signed) return;
+    const fields = await form(ctx, signed);
+    const role = fields.role === 'owner' ? { role: 'owner' } : { role: fields.role ?? '', ...(fields.pool ? { pool: fields.pool } : {}) };
+    const answer = await call(ctx, signed, 'POST', `${poolPath(ADMIN_POOL_ID)}/administrators`, { mode: 'invite', email: fields.email ?? '', roles: [role] });
+    if (answer.status === 401) return must(ctx, answer);
+    if (answer.status === 201) return administratorsPage(ctx, signed, { notice: `Invitation sent to ${answer.body.email as string}.` }, 201);
+    await administratorsPage(ctx, signed, { error: describeProblem(answer), values: fields }, answer.status);
   });
 
   return router;

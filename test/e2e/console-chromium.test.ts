@@ -142,6 +142,18 @@ it('first run: the setup link makes the first owner, who creates a pool, an appl
   const failures = await page.locator('#events tbody tr').allTextContents();
   expect(failures.length).toBeGreaterThan(0);
   expect(failures.every((row) => row.includes('failure'))).toBe(true);
+
+  // The owner invites an administrator by email, with a role on one pool.
+  await page.click('text=Administrators');
+  expect(await page.locator('h1').textContent()).toBe('Administrators');
+  await accessible(page);
+  await page.fill('#admin-email', 'newcomer@example.test');
+  await page.selectOption('#admin-role', 'viewer');
+  await page.selectOption('#admin-pool', poolA);
+  await page.click('text=Send invitation');
+  expect(await page.locator('[role=status]').textContent()).toContain('newcomer@example.test');
+  expect(await page.locator('#administrators').textContent()).toContain(`viewer of ${poolA}`);
+  await accessible(page);
   await context.close();
 });
 
