@@ -74,7 +74,17 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...factorRoutes(deps.mfa, deps.users),
     ...groupRoutes(deps.groups),
     ...connectionRoutes(deps.connections),
-    ...(deps.db ? administratorRoutes({ db: deps.db, users: deps.users, poolExists: (poolId) => deps.pools.getPoolRow(poolId).then(() => true, () => false) }) : []),
+    ...(deps.db
+      ? administratorRoutes({
+          db: deps.db,
+          users: deps.users,
+          poolExists: (poolId) =>
+            deps.pools.getPoolRow(poolId).then(
+              () => true,
+              () => false,
+            ),
+        })
+      : []),
   ];
   const openApiDocument = buildOpenApiDocument({ admin: adminLevel, pool: poolLevel });
   const options: GuardOptions<AdminState> = { readJson: (ctx) => readJson(ctx, deps.bodyLimitBytes), authorize: requireAdmin };
@@ -84,7 +94,11 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ctx.body = openApiDocument;
   });
   router.use(
-    adminAuth({ adminToken: deps.adminToken, authenticateSecret: deps.pools.authenticateSecret, authenticateAdministrator: deps.administrators?.verifyAccessToken }),
+    adminAuth({
+      adminToken: deps.adminToken,
+      authenticateSecret: deps.pools.authenticateSecret,
+      authenticateAdministrator: deps.administrators?.verifyAccessToken,
+    }),
   );
   mount<AdminState>(router, adminLevel, options);
 

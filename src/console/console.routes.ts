@@ -128,7 +128,8 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     return fields;
   }
 
-  const call = (ctx: Context, signed: Signed, method: string, path: string, body?: unknown) => deps.callAdmin(ctx, signed.session.accessToken, method, path, body);
+  const call = (ctx: Context, signed: Signed, method: string, path: string, body?: unknown) =>
+    deps.callAdmin(ctx, signed.session.accessToken, method, path, body);
 
   /** An answer the page cannot do without: 404 (or the session ended) becomes the page's answer. */
   async function must(ctx: Context, answer: AdminAnswer): Promise<AdminAnswer | undefined> {
@@ -242,7 +243,11 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
   });
 
   router.get('/signed-out', async function showSignedOut(ctx) {
-    await render(ctx, 'message', { title: 'Signed out', message: 'You have signed out of the Tarn console.', link: { href: '/console', text: 'Sign in again' } });
+    await render(ctx, 'message', {
+      title: 'Signed out',
+      message: 'You have signed out of the Tarn console.',
+      link: { href: '/console', text: 'Sign in again' },
+    });
   });
 
   // Pools ------------------------------------------------------------------------------------
@@ -251,7 +256,9 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     if (!signed) return;
     const answer = await must(ctx, await call(ctx, signed, 'GET', '/pools?limit=200'));
     if (!answer) return;
-    const pools = (answer.body.items as { id: string; name: string; tagColor: string | null; description: string }[]).filter((pool) => pool.id !== ADMIN_POOL_ID);
+    const pools = (answer.body.items as { id: string; name: string; tagColor: string | null; description: string }[]).filter(
+      (pool) => pool.id !== ADMIN_POOL_ID,
+    );
     const counts = await Promise.all(pools.map((pool) => call(ctx, signed, 'GET', `${poolPath(pool.id)}/users?limit=1&total=true`)));
     await render(ctx, 'pools', {
       signed,
@@ -274,7 +281,12 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     await render(
       ctx,
       'pools',
-      { signed, pools: ((list.body?.items ?? []) as { id: string }[]).filter((pool) => pool.id !== ADMIN_POOL_ID), error: describeProblem(answer), values: fields },
+      {
+        signed,
+        pools: ((list.body?.items ?? []) as { id: string }[]).filter((pool) => pool.id !== ADMIN_POOL_ID),
+        error: describeProblem(answer),
+        values: fields,
+      },
       answer.status,
     );
   });
@@ -332,7 +344,13 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     const fields = await form(ctx, signed);
     const answer = await call(ctx, signed, 'POST', `${poolPath(ctx.params.pool!)}/keys/rotate`, { revoke: fields.revoke === 'yes' });
     if (answer.status === 401) return must(ctx, answer);
-    await poolPage(ctx, signed, ctx.params.pool!, answer.status < 300 ? { notice: 'Signing keys rotated.' } : { error: describeProblem(answer) }, answer.status < 300 ? 200 : answer.status);
+    await poolPage(
+      ctx,
+      signed,
+      ctx.params.pool!,
+      answer.status < 300 ? { notice: 'Signing keys rotated.' } : { error: describeProblem(answer) },
+      answer.status < 300 ? 200 : answer.status,
+    );
   });
 
   router.post('/pools/:pool/secret/rotate', async function rotateSecret(ctx) {
@@ -340,11 +358,23 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     if (!signed) return;
     const fields = await form(ctx, signed);
     if (fields.confirm !== ctx.params.pool) {
-      return poolPage(ctx, signed, ctx.params.pool!, { error: { message: 'Type the pool id to confirm.', fields: [{ label: 'Confirmation', detail: 'Must be the pool id.' }] } }, 400);
+      return poolPage(
+        ctx,
+        signed,
+        ctx.params.pool!,
+        { error: { message: 'Type the pool id to confirm.', fields: [{ label: 'Confirmation', detail: 'Must be the pool id.' }] } },
+        400,
+      );
     }
     const answer = await call(ctx, signed, 'POST', `${poolPath(ctx.params.pool!)}/secrets/rotate`);
     if (answer.status === 401) return must(ctx, answer);
-    await poolPage(ctx, signed, ctx.params.pool!, answer.status < 300 ? { newSecret: answer.body.nextSecret } : { error: describeProblem(answer) }, answer.status < 300 ? 200 : answer.status);
+    await poolPage(
+      ctx,
+      signed,
+      ctx.params.pool!,
+      answer.status < 300 ? { newSecret: answer.body.nextSecret } : { error: describeProblem(answer) },
+      answer.status < 300 ? 200 : answer.status,
+    );
   });
 
   // Users ------------------------------------------------------------------------------------
@@ -389,7 +419,13 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     const answer = await call(ctx, signed, 'POST', `${poolPath(ctx.params.pool!)}/users`, body);
     if (answer.status === 401) return must(ctx, answer);
     if (answer.status === 201) {
-      return usersPage(ctx, signed, ctx.params.pool!, { notice: invite ? `Invitation sent to ${answer.body.email as string}.` : `User ${answer.body.email as string} created.` }, 201);
+      return usersPage(
+        ctx,
+        signed,
+        ctx.params.pool!,
+        { notice: invite ? `Invitation sent to ${answer.body.email as string}.` : `User ${answer.body.email as string} created.` },
+        201,
+      );
     }
     await usersPage(ctx, signed, ctx.params.pool!, { error: describeProblem(answer), values: { email: fields.email ?? '', mode: fields.mode } }, answer.status);
   });
@@ -405,7 +441,13 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
         : await call(ctx, signed, 'PATCH', path, { status: fields.action === 'disable' ? 'disabled' : 'active' });
     if (answer.status === 401) return must(ctx, answer);
     const done = { delete: 'User deleted.', disable: 'User disabled.', enable: 'User enabled.' }[fields.action ?? ''] ?? 'Done.';
-    await usersPage(ctx, signed, ctx.params.pool!, answer.status < 300 ? { notice: done } : { error: describeProblem(answer) }, answer.status < 300 ? 200 : answer.status);
+    await usersPage(
+      ctx,
+      signed,
+      ctx.params.pool!,
+      answer.status < 300 ? { notice: done } : { error: describeProblem(answer) },
+      answer.status < 300 ? 200 : answer.status,
+    );
   });
 
   // Audit ------------------------------------------------------------------------------------
@@ -434,7 +476,8 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
         const params = new URLSearchParams({ limit: '200', action, since: since.toISOString(), ...(cursor ? { cursor } : {}) });
         const answer = await call(ctx, signed, 'GET', `${poolPath(poolId)}/audit?${params}`);
         if (answer.status >= 400) break;
-        for (const item of answer.body.items as { occurredAt: Date | string; outcome: string }[]) signIns.push({ occurredAt: new Date(item.occurredAt).toISOString(), outcome: item.outcome });
+        for (const item of answer.body.items as { occurredAt: Date | string; outcome: string }[])
+          signIns.push({ occurredAt: new Date(item.occurredAt).toISOString(), outcome: item.outcome });
         cursor = answer.body.nextCursor as string | null;
         if (!cursor) break;
       }
@@ -446,7 +489,14 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
         signed,
         pool: pool.body,
         role: roleOn(signed.principal, poolId),
-        filters: { action: '', actor: '', outcome: '', since: '', until: '', ...Object.fromEntries(Object.entries(ctx.query).filter(([, value]) => typeof value === 'string')) },
+        filters: {
+          action: '',
+          actor: '',
+          outcome: '',
+          since: '',
+          until: '',
+          ...Object.fromEntries(Object.entries(ctx.query).filter(([, value]) => typeof value === 'string')),
+        },
         events: events.status < 300 ? events.body.items : [],
         chart: buildDailyChart(signIns, since, days),
         ...(events.status >= 400 ? { error: describeProblem(events) } : {}),

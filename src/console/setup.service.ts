@@ -32,7 +32,11 @@ export function createConsoleSetup(deps: SetupDeps) {
     const existing = await deps.db.selectFrom('pools').select('id').where('id', '=', ADMIN_POOL_ID).executeTakeFirst();
     if (existing) return;
     try {
-      await deps.pools.createPool({ id: ADMIN_POOL_ID, name: 'Tarn administrators', description: 'The administrators of this Tarn (the console signs in here).' });
+      await deps.pools.createPool({
+        id: ADMIN_POOL_ID,
+        name: 'Tarn administrators',
+        description: 'The administrators of this Tarn (the console signs in here).',
+      });
       deps.log.info({ pool: ADMIN_POOL_ID }, 'admin pool created');
     } catch (error) {
       // Another instance created it at the same time.
@@ -74,7 +78,8 @@ export function createConsoleSetup(deps: SetupDeps) {
 
     /** Creates the first owner; the link is used up. Field mistakes (password policy) leave the link usable. */
     async completeSetup(token: string, email: string, password: string): Promise<{ userId: string }> {
-      if (!(await this.tokenUsable(token))) throw new HostedPageError(410, 'Setup link not valid', 'This setup link has expired or was already used. Restart Tarn to print a new one.');
+      if (!(await this.tokenUsable(token)))
+        throw new HostedPageError(410, 'Setup link not valid', 'This setup link has expired or was already used. Restart Tarn to print a new one.');
       const pool = await deps.pools.getPoolRow(ADMIN_POOL_ID);
       const user = await deps.users.createUser(pool, { mode: 'password', email, password, emailVerified: true });
       const used = await deps.db

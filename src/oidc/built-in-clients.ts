@@ -79,7 +79,8 @@ export function createLoadExistingGrant(isBuiltIn: (clientId: string) => boolean
     const scope = typeof oidc.params?.scope === 'string' ? oidc.params.scope : 'openid';
     grant.addOIDCScope(scope);
     const resource = oidc.params?.resource;
-    for (const indicator of Array.isArray(resource) ? resource : typeof resource === 'string' ? [resource] : []) grant.addResourceScope(String(indicator), scope);
+    for (const indicator of Array.isArray(resource) ? resource : typeof resource === 'string' ? [resource] : [])
+      grant.addResourceScope(String(indicator), scope);
     await grant.save();
     session.grantIdFor(client.clientId, grant.jti);
     return grant;

@@ -75,10 +75,13 @@ export function poolRoutes(pools: PoolService) {
         return pools.updatePool(ctx.state.pool, body);
       },
     ),
-    poolRoute({ method: 'delete', path: '/', summary: 'Delete a pool and everything in it', adminOnly: true, status: 204, problems: [409] }, async function deletePool(ctx) {
-      if (ctx.state.pool.id === ADMIN_POOL_ID) throw problems.conflict("The administrators' pool cannot be deleted.");
-      await pools.deletePool(ctx.state.pool.id);
-    }),
+    poolRoute(
+      { method: 'delete', path: '/', summary: 'Delete a pool and everything in it', adminOnly: true, status: 204, problems: [409] },
+      async function deletePool(ctx) {
+        if (ctx.state.pool.id === ADMIN_POOL_ID) throw problems.conflict("The administrators' pool cannot be deleted.");
+        await pools.deletePool(ctx.state.pool.id);
+      },
+    ),
     poolRoute(
       { method: 'get', path: '/secrets', summary: 'List API secrets (no values)', status: 200, response: secretsResponse },
       async function listSecrets(ctx) {

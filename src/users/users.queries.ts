@@ -2,12 +2,12 @@
  * Users of one pool. Emails are stored normalised (email.ts) and compare case-insensitively
  * through the (pool_id, lower(email)) indexes.
  */
-import { sql, type Insertable, type Updateable } from 'kysely';
+import { sql, type Insertable, type SelectQueryBuilder, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
 import { poolScoped } from '../db/pool-scoped.js';
 import { ASYNC_COMMIT, fixedStatement } from '../db/prepared.js';
 import { createBatchedLookup } from '../db/statement-batcher.js';
-import type { UserRow, UserStatus, UserTable } from '../db/tables.js';
+import type { Database, UserRow, UserStatus, UserTable } from '../db/tables.js';
 import { emailKey, normalizeEmail } from './email.js';
 
 export type NewUser = Omit<Insertable<UserTable>, 'pool_id'>;
@@ -32,7 +32,7 @@ function likeContains(text: string): string {
     .replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-function filtered<Q extends { where: (...args: any[]) => Q }>(query: Q, filter: UserFilter): Q {
+function filtered<O>(query: SelectQueryBuilder<Database, 'users', O>, filter: UserFilter): SelectQueryBuilder<Database, 'users', O> {
   let result = query;
   if (filter.email !== undefined) result = result.where(sql`lower(email)`, '=', emailKey(filter.email));
   if (filter.emailPrefix !== undefined) {

@@ -1,7 +1,6 @@
 /** /admin/pools/{pool}/users: users of a pool, their invitations and lockouts. */
 import { annotateAudit } from '../audit/audit.middleware.js';
 import { poolRoute } from '../admin/pool-scope.js';
-import { pageOf } from '../http/pagination.js';
 import {
   createdUserResponse,
   createUserSchema,
@@ -10,7 +9,6 @@ import {
   lockoutResponse,
   updateUserSchema,
   userIdParams,
-  userResponse,
   userWithLockoutResponse,
   userPageResponse,
 } from './users.schemas.js';

@@ -53,7 +53,10 @@ export const listUsersQuery = z
     emailPrefix: z.string().min(1).max(320).optional().describe('Email prefix, case-insensitive (% and _ are literal).'),
     status: status.optional(),
     q: z.string().trim().min(1).max(200).optional().describe('Words to find in the email or the name (every word must match), case-insensitive.'),
-    sort: z.enum(['id', 'email', 'createdAt', '-createdAt']).default('id').describe('Order of the list: id (default), email, createdAt, -createdAt (newest first).'),
+    sort: z
+      .enum(['id', 'email', 'createdAt', '-createdAt'])
+      .default('id')
+      .describe('Order of the list: id (default), email, createdAt, -createdAt (newest first).'),
     total: z
       .enum(['true', 'false'])
       .optional()

@@ -169,7 +169,9 @@ describe('roles', () => {
     const created = await tarn.admin('POST', '/pools/tarn-admin/administrators', { mode: 'password', ...poolAdmin, roles: [{ role: 'admin', pool: poolA }] });
     expect(created.status).toBe(201);
     poolAdminId = created.body.id;
-    expect((await tarn.admin('POST', '/pools/tarn-admin/administrators', { mode: 'password', ...viewer, roles: [{ role: 'viewer', pool: poolA }] })).status).toBe(201);
+    expect(
+      (await tarn.admin('POST', '/pools/tarn-admin/administrators', { mode: 'password', ...viewer, roles: [{ role: 'viewer', pool: poolA }] })).status,
+    ).toBe(201);
   });
 
   it("a pool admin sees and reaches only their pool, in the console and through the API with the console's token", async () => {
@@ -213,7 +215,9 @@ describe('roles', () => {
     await accessible(page);
     // A form posted anyway (with a valid CSRF token) is refused by the API's role check.
     const csrf = await page.locator('.signout input[name=csrf]').getAttribute('value');
-    const forced = await page.request.post(`${tarn.url}/console/pools/${poolA}/users`, { form: { csrf: csrf!, mode: 'password', email: 'eve@example.test', password: 'winter lake 12345' } });
+    const forced = await page.request.post(`${tarn.url}/console/pools/${poolA}/users`, {
+      form: { csrf: csrf!, mode: 'password', email: 'eve@example.test', password: 'winter lake 12345' },
+    });
     expect(forced.status()).toBe(403);
     const token = await consoleToken(context);
     expect((await api(token, 'GET', `/pools/${poolA}/users`)).status).toBe(200);
@@ -226,7 +230,10 @@ describe('roles', () => {
   it('forms refuse a missing or wrong CSRF token', async () => {
     const context = await chromium.newContext();
     const page = await signInToConsole(context, poolAdmin);
-    for (const form of [{ email: 'mallory@example.test', mode: 'invite' }, { csrf: 'forged', email: 'mallory@example.test', mode: 'invite' }] as Record<string, string>[]) {
+    for (const form of [
+      { email: 'mallory@example.test', mode: 'invite' },
+      { csrf: 'forged', email: 'mallory@example.test', mode: 'invite' },
+    ] as Record<string, string>[]) {
       const response = await page.request.post(`${tarn.url}/console/pools/${poolA}/users`, { form });
       expect(response.status()).toBe(403);
       expect(await response.text()).toContain('Form expired');

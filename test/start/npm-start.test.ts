@@ -72,7 +72,13 @@ it('npm start on an empty data directory serves discovery and prints the admin t
     expect(setupPage.status).toBe(200);
     const html = await setupPage.text();
     const hidden = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1] ?? '';
-    const form = new URLSearchParams({ csrf: hidden('csrf'), token: hidden('token'), email: 'first@example.test', password: 'a long passphrase', confirm: 'a long passphrase' });
+    const form = new URLSearchParams({
+      csrf: hidden('csrf'),
+      token: hidden('token'),
+      email: 'first@example.test',
+      password: 'a long passphrase',
+      confirm: 'a long passphrase',
+    });
     const submitted = await fetch(`${url}/console/setup`, { method: 'POST', body: form, redirect: 'manual' });
     expect(submitted.status).toBe(303);
     expect(submitted.headers.get('location')).toBe('/console/signin');
