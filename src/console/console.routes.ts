@@ -377,6 +377,41 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     );
   });
 
+  router.post('/pools/:pool/settings', async function changePool(ctx) {
+    const signed = await signedIn(ctx);
+    if (!signed) return;
+    const fields = await form(ctx, signed);
+    const answer = await call(ctx, signed, 'PATCH', poolPath(ctx.params.pool!), {
+      name: fields.name ?? '',
+      description: fields.description ?? '',
+      ...(fields.tagColor ? { tagColor: fields.tagColor } : {}),
+      selfRegistration: fields.selfRegistration === 'on',
+      signIn: { password: fields.password === 'on', emailCode: fields.emailCode === 'on', passkey: fields.passkey === 'on' },
+    });
+    if (answer.status === 401) return must(ctx, answer);
+    await poolPage(
+      ctx,
+      signed,
+      ctx.params.pool!,
+      answer.status < 300 ? { notice: 'Settings saved.' } : { error: describeProblem(answer) },
+      answer.status < 300 ? 200 : answer.status,
+    );
+  });
+
+  router.post('/pools/:pool/delete', async function deletePool(ctx) {
+    const signed = await signedIn(ctx);
+    if (!signed) return;
+    const fields = await form(ctx, signed);
+    if (fields.confirm !== ctx.params.pool) {
+      return poolPage(ctx, signed, ctx.params.pool!, { error: { message: 'Type the pool id to delete it.', fields: [{ label: 'Confirmation', detail: 'Must be the pool id.' }] } }, 400);
+    }
+    const answer = await call(ctx, signed, 'DELETE', poolPath(ctx.params.pool!));
+    if (answer.status === 401) return must(ctx, answer);
+    if (answer.status >= 300) return poolPage(ctx, signed, ctx.params.pool!, { error: describeProblem(answer) }, answer.status);
+    ctx.status = 303;
+    ctx.redirect('/console');
+  });
+
   // Users ------------------------------------------------------------------------------------
   async function usersPage(ctx: Context, signed: Signed, poolId: string, extra: Record<string, unknown> = {}, status = 200) {
     const pool = await must(ctx, await call(ctx, signed, 'GET', poolPath(poolId)));

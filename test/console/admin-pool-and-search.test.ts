@@ -70,6 +70,8 @@ describe('GET /admin/pools/{pool}/users: search, sort, total', () => {
     expect(sort.body.errors[0].field).toBe('sort');
     const cursor = await tarn.admin('GET', `/pools/${poolId}/users?sort=createdAt&cursor=${Buffer.from('c:nonsense').toString('base64url')}`);
     expect(cursor.status).toBeLessThan(500);
+    const notAnId = await tarn.admin('GET', `/pools/${poolId}/users?sort=createdAt&cursor=${Buffer.from('c:2026-01-01T00:00:00.000Z|zzz').toString('base64url')}`);
+    expect(notAnId.status).toBe(400);
   });
 });
 

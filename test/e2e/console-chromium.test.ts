@@ -157,6 +157,51 @@ it('first run: the setup link makes the first owner, who creates a pool, an appl
   await context.close();
 });
 
+it('an owner changes settings, rotates keys and the API secret behind a confirmation, and deletes a pool after typing its id', async () => {
+  const spare = uniqueId('spare');
+  const created = await tarn.admin('POST', '/pools', { id: spare, name: 'Spare' });
+  const context = await chromium.newContext();
+  const page = await signInToConsole(context, owner);
+  await page.goto(`${tarn.url}/console/pools/${spare}`);
+  await page.fill('#set-name', 'Spare parts');
+  await page.check('input[name=selfRegistration]');
+  await page.click('text=Save settings');
+  expect(await page.locator('[role=status]').textContent()).toContain('Settings saved');
+  expect((await tarn.admin('GET', `/pools/${spare}`)).body).toMatchObject({ name: 'Spare parts', selfRegistration: true });
+
+  const keysBefore = (await tarn.admin('GET', `/pools/${spare}/keys`)).body.items.filter((key: { status: string }) => key.status === 'current');
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.click('text=Rotate keys');
+  expect(await page.locator('[role=status]').textContent()).toContain('Signing keys rotated');
+  const keysAfter = (await tarn.admin('GET', `/pools/${spare}/keys`)).body.items.filter((key: { status: string }) => key.status === 'current');
+  expect(keysAfter.map((key: { kid: string }) => key.kid)).not.toEqual(keysBefore.map((key: { kid: string }) => key.kid));
+
+  const basic = (secret: string) => ({ authorization: `Basic ${Buffer.from(`${spare}:${secret}`).toString('base64')}` });
+  await page.click('text=Rotate and revoke the current secret');
+  await page.fill('#confirm-secret', 'not the id');
+  await page.click('text=Rotate and revoke');
+  expect(await page.locator('[role=alert]').textContent()).toContain('Confirmation');
+  expect((await fetch(`${tarn.url}/admin/pools/${spare}`, { headers: basic(created.body.secret) })).status).toBe(200);
+  await page.click('text=Rotate and revoke the current secret');
+  await page.fill('#confirm-secret', spare);
+  await page.click('button:text("Rotate and revoke")');
+  const newNext = (await page.locator('#new-next-secret').textContent())!;
+  await accessible(page);
+  expect((await fetch(`${tarn.url}/admin/pools/${spare}`, { headers: basic(created.body.secret) })).status).toBe(401);
+  expect((await fetch(`${tarn.url}/admin/pools/${spare}`, { headers: basic(created.body.nextSecret) })).status).toBe(200);
+  expect((await fetch(`${tarn.url}/admin/pools/${spare}`, { headers: basic(newNext) })).status).toBe(200);
+
+  await page.fill('#confirm-delete', 'spare');
+  await page.click('text=Delete pool');
+  expect(await page.locator('[role=alert]').textContent()).toContain('Type the pool id');
+  expect((await tarn.admin('GET', `/pools/${spare}`)).status).toBe(200);
+  await page.fill('#confirm-delete', spare);
+  await page.click('text=Delete pool');
+  await page.waitForURL(`${tarn.url}/console`);
+  expect((await tarn.admin('GET', `/pools/${spare}`)).status).toBe(404);
+  await context.close();
+});
+
 describe('roles', () => {
   const poolAdmin = { email: 'pat@example.test', password: 'silver tree lantern 2' };
   const viewer = { email: 'vic@example.test', password: 'quiet river stone 3' };
