@@ -403,7 +403,13 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     if (!signed) return;
     const fields = await form(ctx, signed);
     if (fields.confirm !== ctx.params.pool) {
-      return poolPage(ctx, signed, ctx.params.pool!, { error: { message: 'Type the pool id to delete it.', fields: [{ label: 'Confirmation', detail: 'Must be the pool id.' }] } }, 400);
+      return poolPage(
+        ctx,
+        signed,
+        ctx.params.pool!,
+        { error: { message: 'Type the pool id to delete it.', fields: [{ label: 'Confirmation', detail: 'Must be the pool id.' }] } },
+        400,
+      );
     }
     const answer = await call(ctx, signed, 'DELETE', poolPath(ctx.params.pool!));
     if (answer.status === 401) return must(ctx, answer);

@@ -179,12 +179,12 @@ it('an owner changes settings, rotates keys and the API secret behind a confirma
   const basic = (secret: string) => ({ authorization: `Basic ${Buffer.from(`${spare}:${secret}`).toString('base64')}` });
   await page.click('text=Rotate and revoke the current secret');
   await page.fill('#confirm-secret', 'not the id');
-  await page.click('text=Rotate and revoke');
+  await page.click('form[action$="/secret/rotate"] button');
   expect(await page.locator('[role=alert]').textContent()).toContain('Confirmation');
   expect((await fetch(`${tarn.url}/admin/pools/${spare}`, { headers: basic(created.body.secret) })).status).toBe(200);
   await page.click('text=Rotate and revoke the current secret');
   await page.fill('#confirm-secret', spare);
-  await page.click('button:text("Rotate and revoke")');
+  await page.click('form[action$="/secret/rotate"] button');
   const newNext = (await page.locator('#new-next-secret').textContent())!;
   await accessible(page);
   expect((await fetch(`${tarn.url}/admin/pools/${spare}`, { headers: basic(created.body.secret) })).status).toBe(401);
