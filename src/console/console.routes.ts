@@ -491,6 +491,59 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     );
   });
 
+  async function userPage(ctx: Context, signed: Signed, poolId: string, userId: string, extra: Record<string, unknown> = {}, status = 200) {
+    const pool = await must(ctx, await call(ctx, signed, 'GET', poolPath(poolId)));
+    if (!pool) return;
+    const path = `${poolPath(poolId)}/users/${encodeURIComponent(userId)}`;
+    const user = await must(ctx, await call(ctx, signed, 'GET', path));
+    if (!user) return;
+    const [passkeys, groups] = await Promise.all([call(ctx, signed, 'GET', `${path}/passkeys`), call(ctx, signed, 'GET', `${path}/groups?limit=200`)]);
+    await render(
+      ctx,
+      'user',
+      {
+        signed,
+        pool: pool.body,
+        role: roleOn(signed.principal, poolId),
+        user: user.body,
+        passkeys: passkeys.body?.items ?? [],
+        groups: groups.body?.items ?? [],
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get('/pools/:pool/users/:userId', async function showUser(ctx) {
+    const signed = await signedIn(ctx);
+    if (signed) await userPage(ctx, signed, ctx.params.pool!, ctx.params.userId!);
+  });
+
+  router.post('/pools/:pool/users/:userId/actions', async function actOnUser(ctx) {
+    const signed = await signedIn(ctx);
+    if (!signed) return;
+    const fields = await form(ctx, signed);
+    const path = `${poolPath(ctx.params.pool!)}/users/${encodeURIComponent(ctx.params.userId!)}`;
+    const actions: Record<string, () => Promise<AdminAnswer>> = {
+      unlock: () => call(ctx, signed, 'DELETE', `${path}/lockout`),
+      resend: () => call(ctx, signed, 'POST', `${path}/invitation`),
+      'remove-passkey': () => call(ctx, signed, 'DELETE', `${path}/passkeys/${encodeURIComponent(fields.passkeyId ?? '')}`),
+    };
+    const notices: Record<string, string> = { unlock: 'Lockout cleared.', resend: 'Invitation sent again.', 'remove-passkey': 'Passkey removed.' };
+    const action = actions[fields.action ?? ''];
+    if (!action) throw new HostedPageError(400, 'Unknown action', 'This form asked for something the console does not do.');
+    const answer = await action();
+    if (answer.status === 401) return must(ctx, answer);
+    await userPage(
+      ctx,
+      signed,
+      ctx.params.pool!,
+      ctx.params.userId!,
+      answer.status < 300 ? { notice: notices[fields.action!] } : { error: describeProblem(answer) },
+      answer.status < 300 ? 200 : answer.status,
+    );
+  });
+
   // Audit ------------------------------------------------------------------------------------
   router.get('/pools/:pool/audit', async function showAudit(ctx) {
     const signed = await signedIn(ctx);

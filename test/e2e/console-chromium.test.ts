@@ -143,6 +143,29 @@ it('first run: the setup link makes the first owner, who creates a pool, an appl
   expect(failures.length).toBeGreaterThan(0);
   expect(failures.every((row) => row.includes('failure'))).toBe(true);
 
+  // Carol's page: her groups (direct and inherited), her failed attempt, which the owner clears.
+  const parent = await tarn.admin('POST', `/pools/${poolA}/groups`, { name: 'Staff' });
+  const child = await tarn.admin('POST', `/pools/${poolA}/groups`, { name: 'Support', parentId: parent.body.id });
+  const carol = (await tarn.admin('GET', `/pools/${poolA}/users?email=carol@example.test`)).body.items[0];
+  expect((await tarn.admin('PUT', `/pools/${poolA}/groups/${child.body.id}/members/${carol.id}`)).status).toBeLessThan(300);
+  await page.goto(`${tarn.url}/console/pools/${poolA}/users`);
+  await page.click('text=carol@example.test');
+  expect(await page.locator('h1').textContent()).toBe('carol@example.test');
+  expect(await page.locator('section[aria-labelledby=groups]').textContent()).toMatch(/Support\s*\(direct\)[\s\S]*Staff\s*\(inherited\)|Staff\s*\(inherited\)[\s\S]*Support\s*\(direct\)/);
+  await accessible(page);
+  await page.click('text=Clear lockout');
+  expect(await page.locator('[role=status]').textContent()).toContain('Lockout cleared');
+  expect((await tarn.admin('GET', `/pools/${poolA}/users/${carol.id}/lockout`)).body.failures).toBe(0);
+
+  // Disabled from the list, Carol cannot sign in; enabled again, she can.
+  await page.goto(`${tarn.url}/console/pools/${poolA}/users`);
+  await page.click('button[aria-label="Disable carol@example.test"]');
+  expect(await page.locator('[role=status]').textContent()).toContain('User disabled');
+  await expect(signIn(config, tarn.url, { email: 'carol@example.test', password: 'blue kite morning 4' })).rejects.toThrow();
+  await page.click('button[aria-label="Enable carol@example.test"]');
+  expect(await page.locator('[role=status]').textContent()).toContain('User enabled');
+  expect((await signIn(config, tarn.url, { email: 'carol@example.test', password: 'blue kite morning 4' })).tokens.access_token).toBeTruthy();
+
   // The owner invites an administrator by email, with a role on one pool.
   await page.click('text=Administrators');
   expect(await page.locator('h1').textContent()).toBe('Administrators');
