@@ -71,7 +71,10 @@ describe('GET /admin/pools/{pool}/users: search, sort, total', () => {
     expect(sort.body.errors[0].field).toBe('sort');
     const cursor = await tarn.admin('GET', `/pools/${poolId}/users?sort=createdAt&cursor=${Buffer.from('c:nonsense').toString('base64url')}`);
     expect(cursor.status).toBeLessThan(500);
-    const notAnId = await tarn.admin('GET', `/pools/${poolId}/users?sort=createdAt&cursor=${Buffer.from('c:2026-01-01T00:00:00.000Z|zzz').toString('base64url')}`);
+    const notAnId = await tarn.admin(
+      'GET',
+      `/pools/${poolId}/users?sort=createdAt&cursor=${Buffer.from('c:2026-01-01T00:00:00.000Z|zzz').toString('base64url')}`,
+    );
     expect(notAnId.status).toBe(400);
   });
 });
@@ -85,6 +88,13 @@ describe('the admin pool', () => {
     expect((await tarn.admin('DELETE', '/pools/tarn-admin')).status).toBe(409);
     // Its built-in console client is not among its applications.
     expect((await tarn.admin('GET', '/pools/tarn-admin/clients')).body.items).toEqual([]);
+    const shadow = await tarn.admin('POST', '/pools/tarn-admin/clients', {
+      name: 'Fake console',
+      clientId: 'tarn-console',
+      redirectUris: ['https://evil.example/cb'],
+    });
+    expect(shadow.status).toBe(409);
+    expect(shadow.body.errors[0].field).toBe('clientId');
     const discovery = await fetch(`${tarn.url}/pools/tarn-admin/.well-known/openid-configuration`);
     expect(discovery.status).toBe(200);
   });
