@@ -338,6 +338,21 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     await poolPage(ctx, signed, ctx.params.pool!, { clientError: describeProblem(answer), values: fields }, answer.status);
   });
 
+  router.post('/pools/:pool/clients/:clientId/secret', async function rotateClientSecret(ctx) {
+    const signed = await signedIn(ctx);
+    if (!signed) return;
+    await form(ctx, signed);
+    const answer = await call(ctx, signed, 'POST', `${poolPath(ctx.params.pool!)}/clients/${encodeURIComponent(ctx.params.clientId!)}/secret/rotate`);
+    if (answer.status === 401) return must(ctx, answer);
+    await poolPage(
+      ctx,
+      signed,
+      ctx.params.pool!,
+      answer.status < 300 ? { created: answer.body, rotated: true } : { error: describeProblem(answer) },
+      answer.status < 300 ? 200 : answer.status,
+    );
+  });
+
   router.post('/pools/:pool/keys/rotate', async function rotateKeys(ctx) {
     const signed = await signedIn(ctx);
     if (!signed) return;

@@ -151,7 +151,9 @@ it('first run: the setup link makes the first owner, who creates a pool, an appl
   await page.goto(`${tarn.url}/console/pools/${poolA}/users`);
   await page.click('text=carol@example.test');
   expect(await page.locator('h1').textContent()).toBe('carol@example.test');
-  expect(await page.locator('section[aria-labelledby=groups]').textContent()).toMatch(/Support\s*\(direct\)[\s\S]*Staff\s*\(inherited\)|Staff\s*\(inherited\)[\s\S]*Support\s*\(direct\)/);
+  expect(await page.locator('section[aria-labelledby=groups]').textContent()).toMatch(
+    /Support\s*\(direct\)[\s\S]*Staff\s*\(inherited\)|Staff\s*\(inherited\)[\s\S]*Support\s*\(direct\)/,
+  );
   await accessible(page);
   await page.click('text=Clear lockout');
   expect(await page.locator('[role=status]').textContent()).toContain('Lockout cleared');
@@ -165,6 +167,17 @@ it('first run: the setup link makes the first owner, who creates a pool, an appl
   await page.click('button[aria-label="Enable carol@example.test"]');
   expect(await page.locator('[role=status]').textContent()).toContain('User enabled');
   expect((await signIn(config, tarn.url, { email: 'carol@example.test', password: 'blue kite morning 4' })).tokens.access_token).toBeTruthy();
+
+  // A new application secret, shown once; the old one stops working.
+  await page.goto(`${tarn.url}/console/pools/${poolA}`);
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.click('button[aria-label="Rotate secret of Shop"]');
+  const rotated = (await page.locator('#new-client-secret').textContent())!;
+  expect(rotated).not.toBe(clientSecret);
+  await accessible(page);
+  await expect(signIn(config, tarn.url, { email: 'carol@example.test', password: 'blue kite morning 4' })).rejects.toThrow();
+  const fresh = await discover(issuer, clientId, rotated);
+  expect((await signIn(fresh, tarn.url, { email: 'carol@example.test', password: 'blue kite morning 4' })).tokens.access_token).toBeTruthy();
 
   // The owner invites an administrator by email, with a role on one pool.
   await page.click('text=Administrators');
