@@ -559,6 +559,58 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     );
   });
 
+  // Groups -----------------------------------------------------------------------------------
+  async function groupsPage(ctx: Context, signed: Signed, poolId: string, extra: Record<string, unknown> = {}, status = 200) {
+    const pool = await must(ctx, await call(ctx, signed, 'GET', poolPath(poolId)));
+    if (!pool) return;
+    const groups: { id: string; name: string; parentId: string | null; description: string }[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 10; page += 1) {
+      const answer = await call(ctx, signed, 'GET', `${poolPath(poolId)}/groups?${new URLSearchParams({ limit: '200', ...(cursor ? { cursor } : {}) })}`);
+      if (answer.status >= 400) break;
+      groups.push(...(answer.body.items as typeof groups));
+      cursor = answer.body.nextCursor as string | null;
+      if (!cursor) break;
+    }
+    // The tree, depth first, each group after its parent.
+    const tree: { id: string; name: string; description: string; depth: number }[] = [];
+    const visit = (parentId: string | null, depth: number) => {
+      for (const group of groups.filter((candidate) => candidate.parentId === parentId)) {
+        tree.push({ ...group, depth });
+        if (depth < 50) visit(group.id, depth + 1);
+      }
+    };
+    visit(null, 0);
+    await render(ctx, 'groups', { signed, pool: pool.body, role: roleOn(signed.principal, poolId), tree, ...extra }, status);
+  }
+
+  router.get('/pools/:pool/groups', async function listGroups(ctx) {
+    const signed = await signedIn(ctx);
+    if (signed) await groupsPage(ctx, signed, ctx.params.pool!);
+  });
+
+  router.post('/pools/:pool/groups', async function changeGroups(ctx) {
+    const signed = await signedIn(ctx);
+    if (!signed) return;
+    const fields = await form(ctx, signed);
+    const answer =
+      fields.action === 'delete'
+        ? await call(ctx, signed, 'DELETE', `${poolPath(ctx.params.pool!)}/groups/${encodeURIComponent(fields.groupId ?? '')}?cascade=true`)
+        : await call(ctx, signed, 'POST', `${poolPath(ctx.params.pool!)}/groups`, {
+            name: fields.name ?? '',
+            ...(fields.parentId ? { parentId: fields.parentId } : {}),
+          });
+    if (answer.status === 401) return must(ctx, answer);
+    const done = fields.action === 'delete' ? 'Group deleted, with the groups inside it.' : 'Group created.';
+    await groupsPage(
+      ctx,
+      signed,
+      ctx.params.pool!,
+      answer.status < 300 ? { notice: done } : { error: describeProblem(answer) },
+      answer.status < 300 ? 200 : answer.status,
+    );
+  });
+
   // Audit ------------------------------------------------------------------------------------
   router.get('/pools/:pool/audit', async function showAudit(ctx) {
     const signed = await signedIn(ctx);

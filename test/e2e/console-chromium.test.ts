@@ -168,6 +168,21 @@ it('first run: the setup link makes the first owner, who creates a pool, an appl
   expect(await page.locator('[role=status]').textContent()).toContain('User enabled');
   expect((await signIn(config, tarn.url, { email: 'carol@example.test', password: 'blue kite morning 4' })).tokens.access_token).toBeTruthy();
 
+  // The group tree: a group inside another, created and deleted from the console.
+  await page.click('nav >> text=Groups');
+  expect(await page.locator('#group-tree').textContent()).toMatch(/Staff[\s\S]*Support/);
+  await accessible(page);
+  await page.fill('#group-name', 'Managers');
+  await page.selectOption('#group-parent', { label: 'Staff' });
+  await page.click('text=Create group');
+  expect(await page.locator('[role=status]').textContent()).toContain('Group created');
+  const managers = (await tarn.admin('GET', `/pools/${poolA}/groups?name=Managers`)).body.items[0];
+  expect(managers.parentId).toBe(parent.body.id);
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.click('button[aria-label="Delete group Managers"]');
+  expect(await page.locator('[role=status]').textContent()).toContain('Group deleted');
+  expect((await tarn.admin('GET', `/pools/${poolA}/groups?name=Managers`)).body.items).toEqual([]);
+
   // A new application secret, shown once; the old one stops working.
   await page.goto(`${tarn.url}/console/pools/${poolA}`);
   page.once('dialog', (dialog) => void dialog.accept());
