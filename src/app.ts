@@ -57,7 +57,8 @@ import { createImportService } from './users/import/import.service.js';
 import { createPageRenderer } from './views/render.js';
 import { createErrorPages } from './http/error-page.js';
 import { createResourceRoutes } from './oidc/resource-routes.js';
-import { ADMIN_POOL_ID, builtInClientSecret, CONSOLE_CLIENT_ID, findBuiltInClient } from './oidc/built-in-clients.js';
+import { builtInClientMetadata } from './oidc/built-in-clients.js';
+import { issuerFor } from './pools/pools.service.js';
 import compose from 'koa-compose';
 import type { Middleware } from 'koa';
 import { createAdministrators } from './console/administrators.js';
@@ -113,14 +114,15 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   // services tell it about changes, it asks the client service for client metadata.
   // eslint-disable-next-line prefer-const -- declared before the registry that reads it lazily, assigned once both exist
   let clients!: ReturnType<typeof createClientService>;
-  const builtIn = { publicUrl: config.publicUrl, secretKey: deriveKey(config.masterKey, 'built-in-clients') };
   const registry = createProviderRegistry({
     db,
     envelope,
     artifactKey: deriveKey(config.masterKey, 'artifact-ids'),
     users,
     groups,
-    findClient: async (poolId, clientId) => findBuiltInClient(poolId, clientId, builtIn) ?? clients.findOidcMetadata(poolId, clientId),
+    findClient: async (poolId, clientId) =>
+      builtInClientMetadata({ poolId, issuer: issuerFor(config.publicUrl, poolId), publicUrl: config.publicUrl }, clientId) ??
+      clients.findOidcMetadata(poolId, clientId),
     pages,
     cookieKeys,
     outgoingFetch,
@@ -203,7 +205,6 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   ]) as Middleware;
   const consoleRouter = createConsoleRouter({
     publicUrl: config.publicUrl,
-    clientSecret: builtInClientSecret(builtIn, ADMIN_POOL_ID, CONSOLE_CLIENT_ID),
     csrfKey: deriveKey(config.masterKey, 'console-csrf'),
     bodyLimitBytes: config.bodyLimitBytes,
     pages,

@@ -20,7 +20,6 @@ import type { ConsoleSetup } from './setup.service.js';
 
 export interface ConsoleDeps {
   publicUrl: string;
-  clientSecret: string;
   csrfKey: Buffer;
   bodyLimitBytes: number;
   pages: PageRenderer;
@@ -94,7 +93,8 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
         end_session_endpoint: `${issuer}/session/end`,
       },
       CONSOLE_CLIENT_ID,
-      deps.clientSecret,
+      undefined,
+      oidc.None(),
     );
     oidc.allowInsecureRequests(config);
     return config;

@@ -1,25 +1,33 @@
 /**
- * Built-in first-party clients: applications Tarn itself is, present in a pool's provider
- * configuration without a row in the clients table. They are not listed by the admin API,
- * cannot be changed or deleted through it, and their users are never asked for consent
- * (Tarn does not ask a person whether Tarn may act for them).
- * The console (ADR 1000) is one: a confidential client of the admin pool, whose secret is
- * derived from the master key, so nothing is stored and every instance agrees on it.
+ * Built-in first-party clients: applications Tarn itself runs as relying parties of a pool.
+ * They exist in a pool's provider configuration without a row in the clients table, so the
+ * admin API neither lists nor changes them, and no client can be created with their ids.
+ * Being first-party, they get their grant without a consent page (createLoadExistingGrant).
+ *
+ * Each is a public client (no secret, PKCE S256 required) using the code flow only. An entry
+ * names its id, its name on the sign-in page, its redirect URIs as templates (`{issuer}` the
+ * pool's issuer, `{publicUrl}` Tarn's public URL), optionally the pools that have it and the
+ * resource servers (RFC 8707) it may ask tokens for.
+ * The console (ADR 1000) is one: a client of the admin pool only, whose access tokens are for
+ * the admin API.
  */
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { hmac } from '../crypto/secrets.js';
-import { RESOURCES_METADATA, REFRESH_GRACE_METADATA, type OidcClientMetadata } from '../clients/clients.service.js';
+import { RESOURCES_METADATA, type OidcClientMetadata } from '../clients/clients.service.js';
 
 /** The admin pool's reserved id: an ordinary pool cannot take it (pools.schemas.ts). */
 export const ADMIN_POOL_ID = 'tarn-admin';
-export const CONSOLE_CLIENT_ID = 'tarn-console';
 /** The one scope of the admin API resource; the console asks for it. */
 export const ADMIN_API_SCOPE = 'tarn:admin';
 
-export interface BuiltInClientSettings {
-  publicUrl: string;
-  /** Key the built-in clients' secrets are derived from (deriveKey(masterKey, 'built-in-clients')). */
-  secretKey: Buffer;
+export interface BuiltInClient {
+  clientId: string;
+  name: string;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  /** The pools whose provider has this client; every pool when absent. */
+  inPool?: (poolId: string) => boolean;
+  /** Resource servers it may get access tokens for (templates like redirectUris), with their scopes. */
+  resources?: { uri: string; scopes: string[] }[];
 }
 
 /** The audience of access tokens for the admin API (RFC 8707 resource indicator). */
@@ -27,44 +35,54 @@ export function adminApiAudience(publicUrl: string): string {
   return `${publicUrl}/admin`;
 }
 
-export function builtInClientSecret(settings: BuiltInClientSettings, poolId: string, clientId: string): string {
-  return hmac(settings.secretKey, `built-in-client:${poolId}:${clientId}`);
-}
+export const CONSOLE_CLIENT: BuiltInClient = {
+  clientId: 'tarn:console',
+  name: 'Tarn console',
+  redirectUris: ['{publicUrl}/console/callback'],
+  postLogoutRedirectUris: ['{publicUrl}/console/signed-out'],
+  inPool: (poolId) => poolId === ADMIN_POOL_ID,
+  resources: [{ uri: '{publicUrl}/admin', scopes: [ADMIN_API_SCOPE] }],
+};
+export const CONSOLE_CLIENT_ID = CONSOLE_CLIENT.clientId;
 
-/** The built-in clients of a pool, as oidc-provider metadata. */
-export function builtInClients(poolId: string, settings: BuiltInClientSettings): OidcClientMetadata[] {
-  const clients: OidcClientMetadata[] = [];
-  if (poolId === ADMIN_POOL_ID) {
-    clients.push({
-      client_id: CONSOLE_CLIENT_ID,
-      client_name: 'Tarn console',
-      client_secret: builtInClientSecret(settings, poolId, CONSOLE_CLIENT_ID),
-      redirect_uris: [`${settings.publicUrl}/console/callback`],
-      post_logout_redirect_uris: [`${settings.publicUrl}/console/signed-out`],
-      grant_types: ['authorization_code'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
-      require_auth_time: true,
-      id_token_signed_response_alg: 'RS256',
-      [RESOURCES_METADATA]: [{ uri: adminApiAudience(settings.publicUrl), scopes: [ADMIN_API_SCOPE] }],
-      [REFRESH_GRACE_METADATA]: 0,
-    });
-  }
-  return clients;
-}
+export const BUILT_IN_CLIENTS: readonly BuiltInClient[] = [CONSOLE_CLIENT];
 
-/** Whether `clientId` names a built-in client of the pool (no settings needed). */
+const byId = new Map(BUILT_IN_CLIENTS.map((client) => [client.clientId, client]));
+
+/** Whether `clientId` names a built-in client of the pool. */
 export function isBuiltInClientId(poolId: string, clientId: string): boolean {
-  return poolId === ADMIN_POOL_ID && clientId === CONSOLE_CLIENT_ID;
+  const client = byId.get(clientId);
+  return client !== undefined && (!client.inPool || client.inPool(poolId));
 }
 
-export function findBuiltInClient(poolId: string, clientId: string, settings: BuiltInClientSettings): OidcClientMetadata | undefined {
-  return builtInClients(poolId, settings).find((client) => client.client_id === clientId);
+export interface BuiltInClientPlace {
+  poolId: string;
+  issuer: string;
+  publicUrl: string;
+}
+
+/** The provider metadata of a built-in client at the given pool, or undefined for any other id (or a pool without it). */
+export function builtInClientMetadata(place: BuiltInClientPlace, clientId: string): OidcClientMetadata | undefined {
+  const client = byId.get(clientId);
+  if (!client || (client.inPool && !client.inPool(place.poolId))) return undefined;
+  const fill = (template: string) => template.replace('{issuer}', place.issuer).replace('{publicUrl}', place.publicUrl);
+  return {
+    client_id: client.clientId,
+    client_name: client.name,
+    redirect_uris: client.redirectUris.map(fill),
+    post_logout_redirect_uris: client.postLogoutRedirectUris.map(fill),
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+    require_auth_time: true,
+    id_token_signed_response_alg: 'RS256',
+    [RESOURCES_METADATA]: (client.resources ?? []).map((resource) => ({ uri: fill(resource.uri), scopes: resource.scopes })),
+  };
 }
 
 /**
  * oidc-provider's loadExistingGrant: the grant the session already holds, as by default; a
- * built-in client without one gets a grant of what it asked for (no consent page).
+ * built-in client without one gets a grant of what it asked for, resources included (no consent page).
  */
 export function createLoadExistingGrant(isBuiltIn: (clientId: string) => boolean) {
   return async function loadExistingGrant(ctx: KoaContextWithOIDC) {

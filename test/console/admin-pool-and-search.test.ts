@@ -90,7 +90,7 @@ describe('the admin pool', () => {
     expect((await tarn.admin('GET', '/pools/tarn-admin/clients')).body.items).toEqual([]);
     const shadow = await tarn.admin('POST', '/pools/tarn-admin/clients', {
       name: 'Fake console',
-      clientId: 'tarn-console',
+      clientId: 'tarn:console',
       redirectUris: ['https://evil.example/cb'],
     });
     expect(shadow.status).toBe(409);
