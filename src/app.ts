@@ -68,6 +68,15 @@ import { createResourceRoutes } from './oidc/resource-routes.js';
 import { createDeliveryWorker, type DeliveryWorker } from './webhooks/delivery.worker.js';
 import { createWebhookService } from './webhooks/webhooks.service.js';
 import { RESPONSE_KEPT_BYTES } from './webhooks/delivery.worker.js';
+import { builtInClientMetadata } from './oidc/built-in-clients.js';
+import { issuerFor } from './pools/pools.service.js';
+import compose from 'koa-compose';
+import type { Middleware } from 'koa';
+import { createAdministrators } from './console/administrators.js';
+import { createConsoleRouter } from './console/console.routes.js';
+import { consoleErrors } from './console/console-errors.js';
+import { createAdminDispatcher } from './console/dispatch.js';
+import { createConsoleSetup } from './console/setup.service.js';
 
 export interface AppDeps {
   config: Config;
@@ -137,7 +146,9 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     artifactKey: deriveKey(config.masterKey, 'artifact-ids'),
     users,
     groups,
-    findClient: (poolId, clientId) => clients.findOidcMetadata(poolId, clientId),
+    findClient: async (poolId, clientId) =>
+      builtInClientMetadata({ poolId, issuer: issuerFor(config.publicUrl, poolId), publicUrl: config.publicUrl }, clientId) ??
+      clients.findOidcMetadata(poolId, clientId),
     pages,
     cookieKeys,
     outgoingFetch,
@@ -224,8 +235,11 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   registerMyPasskeyRoutes(resources, { passkeys, bodyLimitBytes: config.bodyLimitBytes });
   const errorPages = createErrorPages({ pages, log });
 
+  const administrators = createAdministrators({ db, publicUrl: config.publicUrl, findActiveUser: users.findActiveUser });
   const admin = createAdminRouter({
     adminToken: config.adminToken,
+    administrators,
+    db,
     bodyLimitBytes: config.bodyLimitBytes,
     pools,
     clients,
@@ -244,6 +258,22 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     webhooks,
   });
   const health = createHealthRouter(database);
+  // The console (ADR 1000): pages over the admin API, called in process with the administrator's token.
+  const consoleSetup = createConsoleSetup({ db, pools, users, publicUrl: config.publicUrl, log, clock });
+  const adminApi = compose([
+    auditAdminActions(audit, admin),
+    admin.routes(),
+    admin.allowedMethods({ throw: true, methodNotAllowed: () => problems.methodNotAllowed(), notImplemented: () => problems.methodNotAllowed() }),
+  ]) as Middleware;
+  const consoleRouter = createConsoleRouter({
+    publicUrl: config.publicUrl,
+    csrfKey: deriveKey(config.masterKey, 'console-csrf'),
+    bodyLimitBytes: config.bodyLimitBytes,
+    pages,
+    administrators,
+    setup: consoleSetup,
+    callAdmin: createAdminDispatcher(() => app, adminApi, log),
+  });
   registerPostToGetRoutes(hosted, { pages, bodyLimitBytes: config.bodyLimitBytes, callProvider }); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601, 0602)
 
   // Koa reads X-Forwarded-For from the right: of its last `maxIpsCount` entries (the ones
@@ -298,9 +328,9 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   app.use(staticAssets());
   app.use(health.routes());
   app.use(serveMetrics(metrics, config.metrics));
-  app.use(auditAdminActions(audit, admin));
-  app.use(admin.routes());
-  app.use(admin.allowedMethods({ throw: true, methodNotAllowed: () => problems.methodNotAllowed(), notImplemented: () => problems.methodNotAllowed() }));
+  app.use(consoleErrors(errorPages));
+  app.use(consoleRouter.routes());
+  app.use(adminApi);
 
   // Koa's default handler would print stacks to stderr; errors are logged where they are handled.
   app.silent = true;
@@ -312,6 +342,8 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     services: { pools, clients, users, groups, onboarding, audit, passkeys, webhooks },
     /** Sends the pools' webhooks; main.ts starts it with the server, close() stops it. */
     webhookWorker,
+    /** The admin pool and the first-run link (main.ts prints it). */
+    console: consoleSetup,
     /** Requests in flight, and the switch that makes every later answer close its connection. */
     traffic,
     /** Stops what the app runs besides requests (the delivery worker, the change listener); the database stays open. */

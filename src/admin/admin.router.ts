@@ -40,10 +40,16 @@ import { webhookRoutes } from '../webhooks/webhooks.routes.js';
 import type { WebhookService } from '../webhooks/webhooks.service.js';
 import { adminAuth, requireAdmin, type AdminState } from './admin-auth.js';
 import { buildOpenApiDocument } from './openapi.js';
+import type { Administrators } from '../console/administrators.js';
+import { administratorRoutes } from '../console/administrators.routes.js';
+import type { Db } from '../db/database.js';
 import { resolvePool, type PoolState } from './pool-scope.js';
 
 interface AdminRouterDeps {
   adminToken: string;
+  /** Console access tokens (ADR 1000). */
+  administrators?: Administrators;
+  db?: Db;
   bodyLimitBytes: number;
   pools: PoolService;
   clients: ClientService;
@@ -84,6 +90,17 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...brandingRoutes(deps.branding),
     ...mailTemplateRoutes(deps.mailTemplates),
     ...(deps.webhooks ? webhookRoutes(deps.webhooks) : []),
+    ...(deps.db
+      ? administratorRoutes({
+          db: deps.db,
+          users: deps.users,
+          poolExists: (poolId) =>
+            deps.pools.getPoolRow(poolId).then(
+              () => true,
+              () => false,
+            ),
+        })
+      : []),
   ];
   const openApiDocument = buildOpenApiDocument({ admin: adminLevel, pool: poolLevel });
   const options: GuardOptions<AdminState> = {
@@ -95,7 +112,13 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
   router.get('/openapi.json', function serveOpenApi(ctx) {
     ctx.body = openApiDocument;
   });
-  router.use(adminAuth({ adminToken: deps.adminToken, authenticateSecret: deps.pools.authenticateSecret }));
+  router.use(
+    adminAuth({
+      adminToken: deps.adminToken,
+      authenticateSecret: deps.pools.authenticateSecret,
+      authenticateAdministrator: deps.administrators?.verifyAccessToken,
+    }),
+  );
   mount<AdminState>(router, adminLevel, options);
 
   const poolRouter = new Router<PoolState>({ prefix: '/pools/:pool' });

@@ -76,6 +76,7 @@ export function describeAdminWrite(method: string, match: AdminRouteMatch): { ac
 function actorOf(principal: Principal | undefined): AuditActor {
   if (!principal) return { kind: 'anonymous' };
   if (principal.kind === 'admin') return { kind: 'admin' };
+  if (principal.kind === 'administrator') return { kind: 'administrator', id: principal.userId };
   return { kind: 'pool_secret', id: principal.secretId };
 }
 
@@ -161,7 +162,12 @@ export function auditAdminActions(audit: AuditService, router: Router<AdminState
             outcome: status < 400 ? 'success' : 'failure',
             target,
             status,
-            details: { method: ctx.method, route: match.template, ...requestScope.details },
+            details: {
+              method: ctx.method,
+              route: match.template,
+              ...(principal?.kind === 'administrator' ? { administrator: principal.email } : {}),
+              ...requestScope.details,
+            },
           },
           requestScope,
         );

@@ -224,6 +224,8 @@ export interface Database {
   pool_assets: PoolAssetTable;
   mail_templates: MailTemplateTable;
   consent_grants: ConsentGrantTable;
+  administrator_roles: AdministratorRoleTable;
+  console_setup_tokens: ConsoleSetupTokenTable;
 }
 
 /** 017: wrong second factors of a user since the last right one, whatever the factor. */
@@ -231,6 +233,22 @@ export interface UserFactorFailureTable {
   pool_id: string;
   user_id: string;
   failures: Generated<number>;
+}
+
+/** An administrator's role (ADR 1000): a user of the admin pool; owner, or admin/viewer of one pool. */
+export interface AdministratorRoleTable {
+  pool_id: string;
+  user_id: string;
+  role: 'owner' | 'admin' | 'viewer';
+  managed_pool_id: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface ConsoleSetupTokenTable {
+  token_hash: string;
+  expires_at: Date;
+  used_at: Date | null;
+  created_at: Generated<Date>;
 }
 
 export interface UserRecoveryCodeTable {
@@ -261,7 +279,7 @@ export type ClientRow = Selectable<ClientTable>;
 export type UserRow = Selectable<UserTable>;
 export type PoolSecretRow = Selectable<PoolSecretTable>;
 
-export type AuditActorKind = 'admin' | 'pool_secret' | 'user' | 'anonymous' | 'system';
+export type AuditActorKind = 'admin' | 'pool_secret' | 'user' | 'anonymous' | 'system' | 'administrator';
 export interface AuditEventTable {
   pool_id: string;
   id: string;

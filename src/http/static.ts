@@ -7,6 +7,8 @@ const FILES: Record<string, { type: string; file: string }> = {
   '/assets/tarn.css': { type: 'text/css', file: 'assets/tarn.css' },
   '/assets/passkey.js': { type: 'text/javascript', file: 'assets/passkey.js' },
   '/assets/repost.js': { type: 'text/javascript', file: 'assets/repost.js' },
+  '/assets/console.css': { type: 'text/css', file: 'assets/console.css' },
+  '/assets/console.js': { type: 'text/javascript', file: 'assets/console.js' },
 };
 
 export function staticAssets() {

@@ -10,8 +10,21 @@
  * Tarn's public URL), and optionally which pools have it (default: every pool). Each is a public client
  * (no secret, PKCE S256 required) using the code flow only, and its ID tokens always carry
  * auth_time, which the client needs for re-authentication before sensitive actions (max_age).
+ * The console (ADR 1000) is one too: a client of the admin pool only, whose access tokens are
+ * for the admin API (an RFC 8707 resource).
  */
-import type { OidcClientMetadata } from '../clients/clients.service.js';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { RESOURCES_METADATA, type OidcClientMetadata } from '../clients/clients.service.js';
+
+/** The admin pool's reserved id: an ordinary pool cannot take it (pools.schemas.ts). */
+export const ADMIN_POOL_ID = 'tarn-admin';
+/** The one scope of the admin API resource; the console asks for it. */
+export const ADMIN_API_SCOPE = 'tarn:admin';
+
+/** The audience of access tokens for the admin API (RFC 8707 resource indicator). */
+export function adminApiAudience(publicUrl: string): string {
+  return `${publicUrl}/admin`;
+}
 
 export interface BuiltInClient {
   clientId: string;
@@ -23,6 +36,8 @@ export interface BuiltInClient {
   postLogoutRedirectUris: string[];
   /** The pools whose provider has this client; every pool when absent. */
   inPool?: (poolId: string) => boolean;
+  /** Resource servers it may get access tokens for (templates like redirectUris), with their scopes. */
+  resources?: { uri: string; scopes: string[] }[];
 }
 
 /** Ids starting with this are Tarn's own; the admin API refuses them for new clients. */
@@ -35,7 +50,17 @@ export const ACCOUNT_CLIENT: BuiltInClient = {
   postLogoutRedirectUris: ['{issuer}/account/signed-out'],
 };
 
-export const BUILT_IN_CLIENTS: readonly BuiltInClient[] = [ACCOUNT_CLIENT];
+export const CONSOLE_CLIENT: BuiltInClient = {
+  clientId: `${BUILT_IN_CLIENT_PREFIX}console`,
+  name: 'Tarn console',
+  redirectUris: ['{publicUrl}/console/callback'],
+  postLogoutRedirectUris: ['{publicUrl}/console/signed-out'],
+  inPool: (poolId) => poolId === ADMIN_POOL_ID,
+  resources: [{ uri: '{publicUrl}/admin', scopes: [ADMIN_API_SCOPE] }],
+};
+export const CONSOLE_CLIENT_ID = CONSOLE_CLIENT.clientId;
+
+export const BUILT_IN_CLIENTS: readonly BuiltInClient[] = [ACCOUNT_CLIENT, CONSOLE_CLIENT];
 
 const byId = new Map(BUILT_IN_CLIENTS.map((client) => [client.clientId, client]));
 
@@ -45,6 +70,12 @@ export function isReservedClientId(clientId: string): boolean {
 
 export function isBuiltInClient(clientId: string | undefined): boolean {
   return clientId !== undefined && byId.has(clientId);
+}
+
+/** Whether `clientId` names a built-in client of the pool. */
+export function isBuiltInClientId(poolId: string, clientId: string): boolean {
+  const client = byId.get(clientId);
+  return client !== undefined && (!client.inPool || client.inPool(poolId));
 }
 
 export interface BuiltInClientPlace {
@@ -68,5 +99,29 @@ export function builtInClientMetadata(place: BuiltInClientPlace, clientId: strin
     token_endpoint_auth_method: 'none',
     require_auth_time: true,
     id_token_signed_response_alg: 'RS256',
+    [RESOURCES_METADATA]: (client.resources ?? []).map((resource) => ({ uri: fill(resource.uri), scopes: resource.scopes })),
   };
+}
+
+/**
+ * The grant of a built-in client (oidc-provider's loadExistingGrant): the session's, or one made
+ * now of what it asked for, its resource indicators included. Being first-party, it never sees a
+ * consent page, and having no row in the clients table, its consent is not remembered beyond the session.
+ */
+export async function builtInClientGrant(ctx: KoaContextWithOIDC) {
+  const { oidc } = ctx;
+  const clientId = oidc.client!.clientId;
+  const session = oidc.session;
+  if (!session) return undefined;
+  const grantId = (oidc.result?.consent as { grantId?: string } | undefined)?.grantId ?? session.grantIdFor(clientId);
+  if (grantId) return oidc.provider.Grant.find(grantId);
+  if (!session.accountId) return undefined;
+  const grant = new oidc.provider.Grant({ clientId, accountId: session.accountId });
+  const scope = typeof oidc.params?.scope === 'string' ? oidc.params.scope : 'openid';
+  grant.addOIDCScope(scope);
+  const resource = oidc.params?.resource;
+  for (const indicator of Array.isArray(resource) ? resource : typeof resource === 'string' ? [resource] : []) grant.addResourceScope(String(indicator), scope);
+  await grant.save();
+  session.grantIdFor(clientId, grant.jti);
+  return grant;
 }

@@ -24,7 +24,7 @@ import { FIRST_PARTY_METADATA, REFRESH_GRACE_METADATA, REQUIRE_MFA_METADATA, RES
 import { createLoadExistingGrant } from './remembered-consent.js';
 import { createFindAccount, PROFILE_CLAIMS } from './account.js';
 import { createAdapterFactory } from './adapter.js';
-import { isBuiltInClient } from './built-in-clients.js';
+import { builtInClientGrant, isBuiltInClientId } from './built-in-clients.js';
 import type { ArtifactAtRest } from './artifact-at-rest.js';
 import { withRefreshGrace } from './refresh-grace.js';
 import { createGroupsTokenClaims, GROUPS, type GroupNameSource } from './groups-claim.js';
@@ -140,7 +140,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
     // Consent remembered per user and application, and never asked by first-party applications
     // (ADR 0401); Tarn's built-in clients (built-in-clients.ts) have no row to remember it by,
     // and get their grant from the session, made here when the session has none yet.
-    loadExistingGrant: (ctx) => (isBuiltInClient(ctx.oidc.client!.clientId) ? builtInClientGrant(ctx) : rememberedConsent(ctx)),
+    loadExistingGrant: (ctx) => (isBuiltInClientId(pool.id, ctx.oidc.client!.clientId) ? builtInClientGrant(ctx) : rememberedConsent(ctx)),
     // A client that may use refresh tokens gets one with every code exchange.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     // RFC 9700 §4.14.2: rotate on every use; reuse of a rotated token revokes the grant,
@@ -184,18 +184,4 @@ function loginPolicy() {
     ),
   );
   return policy;
-}
-
-/** The grant of a built-in first-party client: the session's, or one made now with the scopes it asks for. */
-async function builtInClientGrant(ctx: KoaContextWithOIDC) {
-  const clientId = ctx.oidc.client!.clientId;
-  const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(clientId);
-  const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
-  if (existing || !ctx.oidc.session?.accountId) return existing;
-  const grant = new ctx.oidc.provider.Grant({ accountId: ctx.oidc.session.accountId, clientId });
-  const scope = ctx.oidc.params?.scope;
-  grant.addOIDCScope(typeof scope === 'string' ? scope : 'openid');
-  await grant.save();
-  ctx.oidc.session.grantIdFor(clientId, grant.jti);
-  return grant;
 }

@@ -4,6 +4,8 @@ import { brandingResponse, brandingSchema } from '../branding/branding.schemas.j
 import { timestamp } from '../http/guard.js';
 
 export const POOL_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
+/** Ids Tarn keeps for its own pools (the admin pool, ADR 1000); creating a pool with one is refused. */
+export const RESERVED_POOL_IDS = new Set(['tarn-admin']);
 
 const jsonSchema = z
   .record(z.string(), z.unknown())
@@ -78,7 +80,10 @@ const poolFields = {
 
 export const createPoolSchema = z
   .object({
-    id: z.string().regex(POOL_ID, { message: 'Must be 2 to 63 characters: lowercase letters, digits and "-", not starting with "-".' }),
+    id: z
+      .string()
+      .regex(POOL_ID, { message: 'Must be 2 to 63 characters: lowercase letters, digits and "-", not starting with "-".' })
+      .refine((id) => !RESERVED_POOL_IDS.has(id), { message: "Is reserved for Tarn's administrators." }),
     ...poolFields,
   })
   .partial()

@@ -139,8 +139,8 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
       }
     },
 
-    async listPools(page: PageQuery): Promise<Page<PoolResponse>> {
-      const rows = await pools.listPools(page.limit + 1, page.cursor);
+    async listPools(page: PageQuery, only?: string[]): Promise<Page<PoolResponse>> {
+      const rows = await pools.listPools(page.limit + 1, page.cursor, only);
       return toPage(rows, page.limit, (row) => row.id, toPoolResponse);
     },
 

@@ -54,6 +54,16 @@ export const listUsersQuery = z
     email: z.string().max(320).optional().describe('Exact email, case-insensitive.'),
     emailPrefix: z.string().min(1).max(320).optional().describe('Email prefix, case-insensitive (% and _ are literal).'),
     status: status.optional(),
+    q: z.string().trim().min(1).max(200).optional().describe('Words to find in the email or the name (every word must match), case-insensitive.'),
+    sort: z
+      .enum(['id', 'email', 'createdAt', '-createdAt'])
+      .default('id')
+      .describe('Order of the list: id (default), email, createdAt, -createdAt (newest first).'),
+    total: z
+      .enum(['true', 'false'])
+      .optional()
+      .transform((value) => value === 'true')
+      .describe('true: the answer also says how many users match (total).'),
   })
   .strict();
 
@@ -83,6 +93,12 @@ export const userResponse = z.object({
   createdAt: timestamp,
   updatedAt: timestamp,
   lastLoginAt: timestamp.nullable(),
+});
+
+export const userPageResponse = z.object({
+  items: z.array(userResponse),
+  nextCursor: z.string().nullable(),
+  total: z.number().int().optional().describe('How many users match, when total=true was asked.'),
 });
 
 export const invitationResponse = z.object({ sentTo: z.string(), expiresAt: timestamp });

@@ -185,8 +185,12 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     },
 
     async listUsers(poolId: string, query: ListUsersQuery) {
-      const rows = await createUserQueries(db, poolId).listUsers(query, query.limit + 1, query.cursor);
-      return toPage(rows, query.limit, (row) => row.id, toUserResponse);
+      const queries = createUserQueries(db, poolId);
+      const rows = await queries.listUsers(query, query.limit + 1, query.cursor, query.sort);
+      const keyOf = (row: UserRow) =>
+        query.sort === 'email' ? row.email.toLowerCase() : query.sort === 'id' ? row.id : `${new Date(row.created_at).toISOString()}|${row.id}`;
+      const page = toPage(rows, query.limit, keyOf, toUserResponse);
+      return query.total ? { ...page, total: await queries.countUsers(query) } : page;
     },
 
     async updateUser(pool: PoolRow, userId: string, input: UpdateUserInput) {

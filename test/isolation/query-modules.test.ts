@@ -166,12 +166,14 @@ const cases: Record<string, ModuleCase> = {
         byEmail: await users.findUserByEmail(emailA),
         list: (await users.listUsers({ email: emailA }, 10, undefined)).length,
         listByPrefix: (await users.listUsers({ emailPrefix: emailA.slice(0, 10) }, 10, undefined)).length,
+        search: (await users.listUsers({ q: emailA.slice(0, 10) }, 10, undefined, 'email')).length,
+        count: await users.countUsers({ q: emailA.slice(0, 10) }),
         batched: await createUserFinder(db(), b)(userA),
         update: await users.updateUser(userA, { phone: '+1 555 0100' }),
         delete: await users.deleteUser(userA),
       };
     },
-    nothing: { find: undefined, byEmail: undefined, list: 0, listByPrefix: 0, batched: undefined, update: undefined, delete: false },
+    nothing: { find: undefined, byEmail: undefined, list: 0, listByPrefix: 0, search: 0, count: 0, batched: undefined, update: undefined, delete: false },
     async atOwnPool({ a, userA }) {
       const user = await createUserQueries(db(), a).findUser(userA);
       return { phone: user?.phone, lastLoginAt: user?.last_login_at };

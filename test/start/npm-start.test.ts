@@ -65,6 +65,26 @@ it('npm start on an empty data directory serves discovery and prints the admin t
     expect(metadata.issuer).toBe(`${url}/pools/demo`);
     expect(metadata.authorization_endpoint).toBe(`${url}/pools/demo/auth`);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    // No administrator yet: a one-time setup link for the console's first owner (PGlite here).
+    const setupLink = /First run: .* at (\S+)/.exec(output.out())?.[1];
+    expect(setupLink).toMatch(new RegExp(`^${url}/console/setup\\?token=`));
+    const setupPage = await fetch(setupLink!);
+    expect(setupPage.status).toBe(200);
+    const html = await setupPage.text();
+    const hidden = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1] ?? '';
+    const form = new URLSearchParams({
+      csrf: hidden('csrf'),
+      token: hidden('token'),
+      email: 'first@example.test',
+      password: 'a long passphrase',
+      confirm: 'a long passphrase',
+    });
+    const submitted = await fetch(`${url}/console/setup`, { method: 'POST', body: form, redirect: 'manual' });
+    expect(submitted.status).toBe(303);
+    expect(submitted.headers.get('location')).toBe('/console/signin');
+    // Single use.
+    expect((await fetch(setupLink!)).status).toBe(410);
+    expect((await fetch(`${url}/console/setup`, { method: 'POST', body: form, redirect: 'manual' })).status).toBe(410);
     // PGlite's files, the generated master key and the generated admin token live in the data directory.
     expect(readdirSync(dataDir).sort()).toEqual(['admin.token', 'master.key', 'pglite']);
     // The admin token is printed once on stdout, never inside a log line.
