@@ -28,6 +28,7 @@ export class UsageError extends Error {}
 function printReport(report, out) {
   const kept = report.committed ? '' : report.dryRun ? ' (dry run: nothing was changed)' : ' (atomic: nothing was kept)';
   out(`${report.lines} lines: ${report.created} created, ${report.updated} updated, ${report.skipped} skipped, ${report.failed} failed${kept}`);
+  if (report.requests > 1) out(`  sent in ${report.requests} requests; failed lines are numbered as in the file`);
   for (const failure of report.failures ?? []) {
     const where = failure.line === 0 ? 'settings (the --firebase-* flags)' : `line ${failure.line}`;
     for (const error of failure.errors) out(`  ${where}: ${error.field ? `${error.field}: ` : ''}${error.detail}`);
