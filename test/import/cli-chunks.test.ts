@@ -8,7 +8,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPool } from '../support/fixtures.js';
+import { createCipheriv, randomBytes, scryptSync } from 'node:crypto';
+import { createClient, createPool } from '../support/fixtures.js';
+import { discover, signIn } from '../support/relying-party.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
 const CLI = fileURLToPath(new URL('../../bin/tarn.js', import.meta.url));
@@ -140,5 +142,42 @@ describe('tarn users import --chunk-size', () => {
     expect(atomic.stdout).toContain('20 lines: 19 created, 0 updated, 0 skipped, 1 failed (atomic: nothing was kept)');
     expect(atomic.stdout).toContain('line 10: email: Must be an email address.');
     expect((await emailsOf(pool.id)).size).toBe(0);
+  });
+});
+
+describe('Firebase settings in every request', () => {
+  // Firebase's documented scrypt variant (ADR 0305), computed here from its description.
+  const b64 = (bytes: Buffer) => bytes.toString('base64');
+  const firebase = { signerKey: b64(randomBytes(64)), saltSeparator: 'Bw==', rounds: 8, memCost: 14 };
+  function firebaseLine(email: string, password: string): string {
+    const salt = randomBytes(16);
+    const key = scryptSync(password, Buffer.concat([salt, Buffer.from(firebase.saltSeparator, 'base64')]), 64, { N: 2 ** 14, r: 8, p: 1 });
+    const cipher = createCipheriv('aes-256-ctr', key.subarray(0, 32), Buffer.alloc(16));
+    const passwordHash = b64(Buffer.concat([cipher.update(Buffer.from(firebase.signerKey, 'base64')), cipher.final()]));
+    return JSON.stringify({ email, passwordHashFormat: 'firebase-scrypt', passwordHash, passwordSalt: b64(salt) });
+  }
+  const users = ['fa', 'fb', 'fc', 'fd'].map((name) => ({ email: `${name}@example.test`, password: `${name}-old-password` }));
+
+  it.each([
+    ['the --firebase-* flags', false],
+    ["the file's own settings line", true],
+  ])('reach the users of the later requests, with %s', async (_how, inFile) => {
+    const pool = await createPool(tarn);
+    const client = await createClient(tarn, pool.id);
+    const lines = users.map((user) => firebaseLine(user.email, user.password));
+    lines.splice(3, 0, JSON.stringify({ email: 'no-hash@example.test', passwordHash: 'abc' })); // in the second request
+    const file = join(dir, `firebase-${inFile}.ndjson`);
+    writeFileSync(file, `${[...(inFile ? [JSON.stringify({ settings: { firebaseScrypt: firebase } })] : []), ...lines].join('\n')}\n`);
+    const flags = inFile
+      ? []
+      : ['--firebase-signer-key', firebase.signerKey, '--firebase-salt-separator', firebase.saltSeparator, '--firebase-rounds', '8', '--firebase-mem-cost', '14'];
+    const run = await tarnCli(['users', 'import', pool.id, file, '--chunk-size', '2', ...flags]);
+    expect(run.stdout).toContain('4 created, 0 updated, 0 skipped, 1 failed');
+    expect(run.stdout).toContain('sent in 3 requests');
+    expect(run.stdout).toContain(`line ${inFile ? 5 : 4}: passwordHashFormat: `);
+    const config = await discover(pool.issuer, client.clientId, client.clientSecret);
+    const last = users[3]!; // sent in the third request
+    const { tokens } = await signIn(config, tarn.url, last);
+    expect(tokens.claims()!.email).toBe(last.email);
   });
 });
