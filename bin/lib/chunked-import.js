@@ -154,25 +154,25 @@ class FileChunks {
    * @returns {{ firstLine: number, body: AsyncGenerator<Buffer | string> }}
    */
   next(size, mapLine) {
-    const firstLine = this.lineNumber + 1;
-    const self = this;
-    async function* body() {
-      for (const line of self.prefix) yield line.bytes;
-      let records = 0;
-      for (let line = await self.peek(); line; line = await self.peek()) {
-        const startsRecord = !self.inQuotes && !blank(line.bytes);
-        if (startsRecord && records === size) return;
-        await self.take();
-        if (startsRecord) records += 1;
-        if (self.csv && line.quotes % 2 === 1) self.inQuotes = !self.inQuotes;
-        if (!mapLine) yield line.bytes;
-        else {
-          const text = line.bytes.toString('utf8');
-          yield `${mapLine(text.replace(/\r?\n$/, ''))}${text.endsWith('\n') ? '\n' : ''}`;
-        }
+    return { firstLine: this.lineNumber + 1, body: this.body(size, mapLine) };
+  }
+
+  /** @param {number} size @param {(text: string) => string} [mapLine] */
+  async *body(size, mapLine) {
+    for (const line of this.prefix) yield line.bytes;
+    let records = 0;
+    for (let line = await this.peek(); line; line = await this.peek()) {
+      const startsRecord = !this.inQuotes && !blank(line.bytes);
+      if (startsRecord && records === size) return;
+      await this.take();
+      if (startsRecord) records += 1;
+      if (this.csv && line.quotes % 2 === 1) this.inQuotes = !this.inQuotes;
+      if (!mapLine) yield line.bytes;
+      else {
+        const text = line.bytes.toString('utf8');
+        yield `${mapLine(text.replace(/\r?\n$/, ''))}${text.endsWith('\n') ? '\n' : ''}`;
       }
     }
-    return { firstLine, body: body() };
   }
 }
 
@@ -183,7 +183,7 @@ class FileChunks {
 export async function holdsMoreThan(path, csv, size) {
   const chunks = new FileChunks(path, csv);
   await chunks.readPrefix();
-  for await (const _line of chunks.next(size).body); // eslint-disable-line no-empty
+  for await (const line of chunks.next(size).body) void line;
   return chunks.hasMore();
 }
 

@@ -27,9 +27,14 @@ afterAll(async () => {
 
 function tarnCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, TARN_URL: tarn.url, TARN_ADMIN_TOKEN: tarn.adminToken } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH, TARN_URL: tarn.url, TARN_ADMIN_TOKEN: tarn.adminToken } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -170,7 +175,16 @@ describe('Firebase settings in every request', () => {
     writeFileSync(file, `${[...(inFile ? [JSON.stringify({ settings: { firebaseScrypt: firebase } })] : []), ...lines].join('\n')}\n`);
     const flags = inFile
       ? []
-      : ['--firebase-signer-key', firebase.signerKey, '--firebase-salt-separator', firebase.saltSeparator, '--firebase-rounds', '8', '--firebase-mem-cost', '14'];
+      : [
+          '--firebase-signer-key',
+          firebase.signerKey,
+          '--firebase-salt-separator',
+          firebase.saltSeparator,
+          '--firebase-rounds',
+          '8',
+          '--firebase-mem-cost',
+          '14',
+        ];
     const run = await tarnCli(['users', 'import', pool.id, file, '--chunk-size', '2', ...flags]);
     expect(run.stdout).toContain('4 created, 0 updated, 0 skipped, 1 failed');
     expect(run.stdout).toContain('sent in 3 requests');
