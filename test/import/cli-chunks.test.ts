@@ -129,6 +129,21 @@ describe('tarn users import --chunk-size', () => {
     expect((await emailsOf(pool.id)).size).toBe(3496);
   });
 
+  it('passes --require-password-change to every request', async () => {
+    const pool = await createPool(tarn, { passwordPolicy: { minLength: 12 } });
+    const file = join(dir, 'weak.csv');
+    writeFileSync(file, 'email,password\nw1@example.test,short\nw2@example.test,short\nw3@example.test,long enough password\nw4@example.test,short\n');
+    const run = await tarnCli(['users', 'import', pool.id, file, '--chunk-size', '1', '--require-password-change']);
+    expect(run.stdout).toContain('5 lines: 4 created, 0 updated, 0 skipped, 0 failed');
+    expect(run.stdout).toContain('sent in 4 requests');
+    const changes: Record<string, string | null> = {};
+    for (const email of ['w1', 'w2', 'w3', 'w4']) {
+      const user = (await tarn.admin('GET', `/pools/${pool.id}/users?email=${email}@example.test`)).body.items[0];
+      changes[email] = user.passwordChange;
+    }
+    expect(changes).toEqual({ w1: 'required', w2: 'required', w3: null, w4: 'required' });
+  });
+
   it('refuses --atomic for a file that needs more than one request, and changes nothing', async () => {
     const pool = await createPool(tarn);
     const file = join(dir, 'atomic.ndjson');
@@ -137,6 +152,9 @@ describe('tarn users import --chunk-size', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--atomic keeps all or nothing within one request');
     expect(run.stderr).toContain('holds more than 1000 users');
+    const zero = await tarnCli(['users', 'import', pool.id, file, '--chunk-size', '0']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('--chunk-size must be a whole number of users, 1 or more.');
     expect((await emailsOf(pool.id)).size).toBe(0);
     expect(await importEvents(pool.id)).toBe(0);
 
