@@ -19,7 +19,7 @@ const USAGE = `Usage: tarn COMMAND [options]
                          [--firebase-signer-key B64 --firebase-salt-separator B64
                           --firebase-rounds N --firebase-mem-cost N]
   users export POOL [--output FILE] [--include-password-hashes]
-  import keycloak REALM.json [USERS.json …] [--pool ID] [--dry-run] [--on-conflict …]
+  import keycloak REALM.json [USERS.json …] [--pool ID] [--dry-run] [--on-conflict …] [--chunk-size N]
   import auth0 POOL USERS.ndjson [--dry-run] [--atomic] [--on-conflict …] [--chunk-size N]
   keys rotate POOL [--revoke]
   secrets rotate POOL

@@ -193,6 +193,36 @@ export async function holdsMoreThan(path, csv, size) {
  */
 
 /**
+ * Adds the report of one more request to the merged report.
+ * @param {MergedReport | undefined} merged the requests before (none for the first)
+ * @param {any} report the server's report of this request
+ * @param {(line: number) => number} original a line number of this request as a line number of the whole
+ * @param {number} prefixSize lines every request repeats: their failures are counted once
+ * @returns {MergedReport}
+ */
+export function addReport(merged, report, original, prefixSize = 0) {
+  /** @type {{ line: number, errors: any[] }[]} */
+  const given = report.failures;
+  const repeated = merged ? given.filter((failure) => failure.line <= prefixSize).length : 0;
+  const failures = given.filter((failure) => !merged || failure.line > prefixSize).map((failure) => ({ ...failure, line: original(failure.line) }));
+  /** @type {MergedReport} */
+  const sum = merged ?? { ...report, lines: 0, failures: [], failuresTruncated: false, requests: 0 };
+  if (merged) {
+    sum.created += report.created;
+    sum.updated += report.updated;
+    sum.skipped += report.skipped;
+    sum.failed += report.failed - repeated;
+    sum.committed = sum.committed && report.committed;
+  }
+  sum.lines = Math.max(sum.lines, original(report.lines));
+  sum.requests += 1;
+  const room = sum.failuresTruncated ? 0 : MAX_LISTED_FAILURES - sum.failures.length;
+  sum.failures.push(...failures.slice(0, room));
+  sum.failuresTruncated ||= report.failuresTruncated || failures.length > room;
+  return sum;
+}
+
+/**
  * Sends the file in requests of `chunkSize` records, one after the other, and merges their reports.
  * On a request that fails, the error carries the report of the requests before it (`error.partialReport`).
  * @param {{ path: string, csv: boolean, chunkSize: number, settingsLine?: string, mapLine?: (text: string) => string,
@@ -218,26 +248,7 @@ export async function importInChunks({ path, csv, chunkSize, settingsLine, mapLi
     const prefixSize = chunks.prefix.length;
     /** @param {number} line the request's line number */
     const original = (line) => (line <= 0 ? 0 : line <= prefixSize ? chunks.prefix[line - 1].origin : line - prefixSize - 1 + firstLine);
-    // The prefix is in every request: its failures are reported once.
-    const repeated = merged ? report.failures.filter((/** @type {{ line: number }} */ failure) => failure.line <= prefixSize).length : 0;
-    const failures = report.failures
-      .filter((/** @type {{ line: number }} */ failure) => !merged || failure.line > prefixSize)
-      .map((/** @type {{ line: number }} */ failure) => ({ ...failure, line: original(failure.line) }));
-    /** @type {MergedReport} */
-    const sum = merged ?? { ...report, lines: 0, failures: [], failuresTruncated: false, requests: 0 };
-    if (merged) {
-      sum.created += report.created;
-      sum.updated += report.updated;
-      sum.skipped += report.skipped;
-      sum.failed += report.failed - repeated;
-      sum.committed = sum.committed && report.committed;
-    }
-    sum.lines = Math.max(sum.lines, original(report.lines));
-    sum.requests = request;
-    const room = sum.failuresTruncated ? 0 : MAX_LISTED_FAILURES - sum.failures.length;
-    sum.failures.push(...failures.slice(0, room));
-    sum.failuresTruncated ||= report.failuresTruncated || failures.length > room;
-    merged = sum;
+    merged = addReport(merged, report, original, prefixSize);
   } while (await chunks.hasMore());
   return /** @type {MergedReport} */ (merged);
 }

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import cliProgress from 'cli-progress';
 import { describeError, ProblemError } from './api.js';
 import { auth0LineToTarn } from './auth0.js';
-import { DEFAULT_CHUNK_SIZE, holdsMoreThan, importInChunks } from './chunked-import.js';
+import { addReport, DEFAULT_CHUNK_SIZE, holdsMoreThan, importInChunks } from './chunked-import.js';
 import { planRealm } from './keycloak.js';
 
 /** @typedef {ReturnType<typeof import('./api.js').createApi>} Api */
@@ -184,6 +184,11 @@ export async function importKeycloak(api, { values, positionals, out, err }) {
   const realm = JSON.parse(readFileSync(file, 'utf8'));
   const userFiles = positionals.slice(1).map((path) => JSON.parse(readFileSync(path, 'utf8')));
   const plan = planRealm(realm, userFiles);
+  const size = chunkSize(values);
+  if (values.atomic && plan.users.length > size)
+    throw new UsageError(
+      `--atomic keeps all or nothing within one request, and the realm has more than ${size} users (--chunk-size), so it would take several.`,
+    );
   const poolId = values.pool ?? plan.pool.id;
   const pool = await api.json('POST', '/pools', { id: poolId, name: plan.pool.name });
   out(`Pool ${pool.id} (${pool.issuer}); its API secret, shown once: ${pool.secret}`);
@@ -207,18 +212,28 @@ export async function importKeycloak(api, { values, positionals, out, err }) {
       plan.leftBehind.push(`client ${client.clientId}: refused by Tarn: ${describeError(error).replace(/\n\s*/g, '; ')}`);
     }
   }
-  const bar = progressBar(err, 'Importing users [{bar}] {percentage}% | {value}/{total}');
-  bar.start(plan.users.length, 0);
-  async function* lines() {
-    let sent = 0;
-    for (const line of plan.users) {
-      sent += 1;
-      if (sent % 100 === 0) bar.update(sent);
-      yield `${JSON.stringify(line)}\n`;
+  const bar = progressBar(err, 'Importing users [{bar}] {percentage}% | {value}/{total} | request {request}');
+  bar.start(plan.users.length, 0, { request: 1 });
+  /** @param {number} start @param {number} end */
+  async function* lines(start, end) {
+    for (let index = start; index < end; index += 1) {
+      if ((index + 1) % 100 === 0) bar.update(index + 1);
+      yield `${JSON.stringify(plan.users[index])}\n`;
     }
-    bar.update(sent);
+    bar.update(end);
   }
-  const report = await api.stream(`/pools/${poolId}/users/import${importQuery(values)}`, 'application/x-ndjson', lines());
+  // In requests of --chunk-size users, each sent within the server's request timeout.
+  /** @type {import('./chunked-import.js').MergedReport | undefined} */
+  let report;
+  for (let start = 0; start === 0 || start < plan.users.length; start += size) {
+    bar.update(start, { request: (report?.requests ?? 0) + 1 });
+    const answer = await api.stream(
+      `/pools/${poolId}/users/import${importQuery(values)}`,
+      'application/x-ndjson',
+      lines(start, Math.min(start + size, plan.users.length)),
+    );
+    report = addReport(report, answer, (line) => (line <= 0 ? 0 : line + start));
+  }
   bar.stop();
   const code = printReport(report, out);
   if (plan.leftBehind.length) {

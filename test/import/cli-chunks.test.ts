@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCipheriv, randomBytes, scryptSync } from 'node:crypto';
-import { createClient, createPool } from '../support/fixtures.js';
+import { createClient, createPool, uniqueId } from '../support/fixtures.js';
 import { discover, signIn } from '../support/relying-party.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
@@ -165,6 +165,19 @@ describe('tarn users import --chunk-size', () => {
     expect(atomic.stdout).toContain('20 lines: 19 created, 0 updated, 0 skipped, 1 failed (atomic: nothing was kept)');
     expect(atomic.stdout).toContain('line 10: email: Must be an email address.');
     expect((await emailsOf(pool.id)).size).toBe(0);
+  });
+});
+
+describe('tarn import keycloak --chunk-size', () => {
+  it("sends a realm's users in requests of N users", async () => {
+    const poolId = uniqueId('kc');
+    const realm = fileURLToPath(new URL('../fixtures/keycloak-realm-acme.json', import.meta.url));
+    const run = await tarnCli(['import', 'keycloak', realm, '--pool', poolId, '--chunk-size', '1']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('2 created, 0 updated, 0 skipped, 0 failed');
+    expect(run.stdout).toContain('sent in 2 requests');
+    expect((await emailsOf(poolId)).size).toBe(2);
+    expect(await importEvents(poolId)).toBe(2);
   });
 });
 
