@@ -15,14 +15,17 @@ const USAGE = `Usage: tarn COMMAND [options]
   pools create ID [--name NAME]
   clients create POOL --name NAME [--redirect-uri URI …] [--public] [--client-id ID]
   users import POOL FILE [--csv] [--dry-run] [--atomic] [--on-conflict skip|update|fail]
-                         [--require-password-change]
+                         [--require-password-change] [--chunk-size N]
                          [--firebase-signer-key B64 --firebase-salt-separator B64
                           --firebase-rounds N --firebase-mem-cost N]
   users export POOL [--output FILE] [--include-password-hashes]
-  import keycloak REALM.json [USERS.json …] [--pool ID] [--dry-run] [--on-conflict …]
-  import auth0 POOL USERS.ndjson [--dry-run] [--atomic] [--on-conflict …]
+  import keycloak REALM.json [USERS.json …] [--pool ID] [--dry-run] [--on-conflict …] [--chunk-size N]
+  import auth0 POOL USERS.ndjson [--dry-run] [--atomic] [--on-conflict …] [--chunk-size N]
   keys rotate POOL [--revoke]
   secrets rotate POOL
+
+Large files go in consecutive requests of --chunk-size users (default 50000), each sent
+within the server's request timeout; --atomic holds within one request only.
 
 Options for every command:
   --url URL       the server (TARN_URL, default http://localhost:3000)
@@ -61,6 +64,7 @@ export async function main(argv, env) {
         atomic: { type: 'boolean' },
         'on-conflict': { type: 'string' },
         'require-password-change': { type: 'boolean' },
+        'chunk-size': { type: 'string' },
         'firebase-signer-key': { type: 'string' },
         'firebase-salt-separator': { type: 'string' },
         'firebase-rounds': { type: 'string' },

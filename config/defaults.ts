@@ -45,4 +45,13 @@ export const defaults = {
   OUTGOING_NETWORKS: 'public',
   /** Longest outgoing call (back-channel logout, …), connection to last byte (ms). */
   OUTGOING_TIMEOUT_MS: 5000,
+  /** How often each instance's webhook worker looks for due deliveries (ms); an event written here wakes it at once. */
+  WEBHOOK_POLL_INTERVAL_MS: 1000,
+  /** The first retry's delay (ms); each later one doubles, with jitter, up to WEBHOOK_RETRY_MAX_DELAY_MS. */
+  WEBHOOK_RETRY_BASE_MS: 10_000,
+  WEBHOOK_RETRY_MAX_DELAY_MS: 4 * 3600_000,
+  /** A delivery still failing this long after its event is given up (ms): about a day. */
+  WEBHOOK_RETRY_MAX_AGE_MS: 24 * 3600_000,
+  /** A webhook whose every attempt failed for this long is disabled (ms). */
+  WEBHOOK_DISABLE_AFTER_MS: 24 * 3600_000,
 } as const;

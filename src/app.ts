@@ -2,6 +2,9 @@
  * createApp(deps) → the Koa application with everything wired: what main.ts listens
  * with and what tests drive. No module-level state: each call builds its own world.
  */
+import { createMailTemplateService, withPoolTemplates } from './mail/mail-templates.service.js';
+import { registerBrandAssetRoutes } from './branding/brand-assets.routes.js';
+import { createBrandingService } from './branding/branding.service.js';
 import Koa from 'koa';
 import type { Config } from './config.js';
 import { createAdminRouter } from './admin/admin.router.js';
@@ -28,6 +31,7 @@ import type { Logger } from './log.js';
 import { createInteractionRouter } from './oidc/interactions/interactions.routes.js';
 import { createPasskeyInteractions } from './oidc/interactions/passkey.routes.js';
 import { createMfaInteractions } from './oidc/interactions/mfa.routes.js';
+import { createPasswordChangeInteractions } from './oidc/interactions/password-change.routes.js';
 import { createMfaService } from './mfa/mfa.service.js';
 import { registerMyPasskeyRoutes } from './passkeys/passkeys.me.routes.js';
 import { createPasskeyService } from './passkeys/passkeys.service.js';
@@ -54,9 +58,25 @@ import { createPasswordHasher } from './users/password.js';
 import { createUserSchemas } from './users/user-schema.js';
 import { createUserService } from './users/users.service.js';
 import { createImportService } from './users/import/import.service.js';
+import { createInvitationService } from './users/invitations.service.js';
 import { createPageRenderer } from './views/render.js';
+import { createAccountCookies } from './account/account-cookie.js';
+import { registerAccountRoutes } from './account/account.routes.js';
+import { createAccountService } from './account/account.service.js';
 import { createErrorPages } from './http/error-page.js';
 import { createResourceRoutes } from './oidc/resource-routes.js';
+import { createDeliveryWorker, type DeliveryWorker } from './webhooks/delivery.worker.js';
+import { createWebhookService } from './webhooks/webhooks.service.js';
+import { RESPONSE_KEPT_BYTES } from './webhooks/delivery.worker.js';
+import { builtInClientMetadata } from './oidc/built-in-clients.js';
+import { issuerFor } from './pools/pools.service.js';
+import compose from 'koa-compose';
+import type { Middleware } from 'koa';
+import { createAdministrators } from './console/administrators.js';
+import { createConsoleRouter } from './console/console.routes.js';
+import { consoleErrors } from './console/console-errors.js';
+import { createAdminDispatcher } from './console/dispatch.js';
+import { createConsoleSetup } from './console/setup.service.js';
 
 export interface AppDeps {
   config: Config;
@@ -74,16 +94,31 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   const cookieKeys = [deriveKey(config.masterKey, 'cookies').toString('base64url')];
   const pages = createPageRenderer({ cache: config.env === 'production' });
   const hasher = createPasswordHasher(config.passwordHashConcurrency);
-  const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, production: config.env === 'production' });
+  // A pool's own mail templates replace Tarn's mails when it has one (docs/adr/0401).
+  const mailTemplates = createMailTemplateService({ db, publicUrl: config.publicUrl });
+  const mailer = withPoolTemplates(
+    givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, production: config.env === 'production' }),
+    mailTemplates,
+  );
   const schemas = createUserSchemas();
   const codes = createCodeService({ db, key: deriveKey(config.masterKey, 'one-time-codes'), clock });
   // Metrics and the audit log (ADRs 0803, 0804), told about sign-ins and locks.
   const metrics = createMetrics({ cacheStats: () => registry.stats() });
-  const audit = createAuditService({ db, log, onSignIn: metrics.signIn, onEvent: metrics.event, onWriteFailure: metrics.auditFailed });
+  // An event that queued webhook deliveries wakes this instance's delivery worker (ADR 0809).
+  // eslint-disable-next-line prefer-const -- the worker needs the audit service, which needs to wake it
+  let webhookWorker!: DeliveryWorker;
+  const audit = createAuditService({
+    db,
+    log,
+    onSignIn: metrics.signIn,
+    onEvent: metrics.event,
+    onWriteFailure: metrics.auditFailed,
+    onQueued: () => webhookWorker.wake(),
+  });
   const guard = createSignInGuard({ db, clock, onLocked: audit.userLocked });
   const users = createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl: config.publicUrl, clock });
   const mailLimits = createMailLimits({ db, clock });
-  const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, mailLimits, log, clock });
+  const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, mailLimits, log, clock, publicUrl: config.publicUrl });
   // Running in production: change notifications between instances (ADR 0801).
   let feed: PoolChangeFeed | undefined;
   const groups = createGroupService({ db });
@@ -111,7 +146,9 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     artifactKey: deriveKey(config.masterKey, 'artifact-ids'),
     users,
     groups,
-    findClient: (poolId, clientId) => clients.findOidcMetadata(poolId, clientId),
+    findClient: async (poolId, clientId) =>
+      builtInClientMetadata({ poolId, issuer: issuerFor(config.publicUrl, poolId), publicUrl: config.publicUrl }, clientId) ??
+      clients.findOidcMetadata(poolId, clientId),
     pages,
     cookieKeys,
     outgoingFetch,
@@ -136,15 +173,29 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     });
   }
   clients = createClientService({ db, envelope, listener: registry, checkMetadata: registry.checkClientMetadata.bind(registry), outgoing: config.outgoing });
+  webhookWorker = createDeliveryWorker({
+    db,
+    envelope,
+    // Webhook answers are read only up to what the delivery log keeps, then the connection is dropped.
+    fetch: createOutgoingFetch(config.outgoing, { maxBodyBytes: RESPONSE_KEPT_BYTES, cutOff: true }),
+    timeoutMs: config.outgoing.timeoutMs,
+    settings: config.webhooks,
+    audit,
+    log,
+    onDelivery: metrics.webhookDelivery,
+    onDisabled: metrics.webhookDisabled,
+  });
+  const webhooks = createWebhookService({ db, envelope, outgoing: config.outgoing, audit, wake: () => webhookWorker.wake() });
   const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry, userSchemas: schemas });
+  const branding = createBrandingService({ db, publicUrl: config.publicUrl, listener: registry });
 
   const passkeys = createPasskeyService({ db, users, publicUrl: config.publicUrl, secret: deriveKey(config.masterKey, 'passkeys') });
 
   // Pages and pool APIs Tarn serves itself under /pools/{poolId}, before the provider.
   const csrfKey = deriveKey(config.masterKey, 'csrf');
   const passkeyPages = createPasskeyInteractions({ passkeys, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, log, audit });
-  const mfa = createMfaService({ db, envelope, guard, clock, recoveryKey: deriveKey(config.masterKey, 'recovery-codes') });
-  const mfaPages = createMfaInteractions({ mfa, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
+  const mfa = createMfaService({ db, envelope, guard, clock, recoveryKey: deriveKey(config.masterKey, 'recovery-codes'), codes, mailer, mailLimits });
+  const mfaPages = createMfaInteractions({ mfa, users, passkeys, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
   const hosted = createInteractionRouter({
     users,
     pages,
@@ -153,21 +204,42 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     audit,
     passkeys: passkeyPages,
     mfa: mfaPages,
+    passwordChange: createPasswordChangeInteractions({ users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit }),
     connections,
   });
   registerRegistrationRoutes(hosted, { onboarding, schemas, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, audit });
-  registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
+  registerEmailCodeRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit, mfa: mfaPages });
   registerConnectionRoutes(hosted, { federation, users, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, publicUrl: config.publicUrl, audit });
   registerActivationRoutes(hosted, { onboarding, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes, passkeys: passkeyPages, audit });
   registerPasswordResetRoutes(hosted, { resets, pages, csrfKey, bodyLimitBytes: config.bodyLimitBytes });
+  // The account page: a relying party of its own pool through the built-in client (ADR 0306).
+  registerAccountRoutes(hosted, {
+    account: createAccountService({ db, users, hasher, codes, guard, mailer, mailLimits, log, artifactKey: deriveKey(config.masterKey, 'artifact-ids') }),
+    users,
+    schemas,
+    mfa,
+    passkeys,
+    cookies: createAccountCookies(envelope, clock),
+    pages,
+    csrfKey,
+    bodyLimitBytes: config.bodyLimitBytes,
+    publicUrl: config.publicUrl,
+    log,
+    clock,
+    audit,
+  });
+  registerBrandAssetRoutes(hosted, { branding });
   // The signed-in user's APIs: every route behind the one access-token check (resource-routes.ts).
   const resources = createResourceRoutes({ users });
   registerMeRoutes(resources, { users, bodyLimitBytes: config.bodyLimitBytes, audit });
   registerMyPasskeyRoutes(resources, { passkeys, bodyLimitBytes: config.bodyLimitBytes });
   const errorPages = createErrorPages({ pages, log });
 
+  const administrators = createAdministrators({ db, publicUrl: config.publicUrl, findActiveUser: users.findActiveUser });
   const admin = createAdminRouter({
     adminToken: config.adminToken,
+    administrators,
+    db,
     bodyLimitBytes: config.bodyLimitBytes,
     pools,
     clients,
@@ -176,12 +248,32 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     audit,
     passkeys,
     importer,
+    invitations: createInvitationService({ db, users, mailLimits, clock }),
     resets,
     sessions: createSessionService({ db, users }),
     connections,
     mfa,
+    branding,
+    mailTemplates,
+    webhooks,
   });
   const health = createHealthRouter(database);
+  // The console (ADR 1000): pages over the admin API, called in process with the administrator's token.
+  const consoleSetup = createConsoleSetup({ db, pools, users, publicUrl: config.publicUrl, log, clock });
+  const adminApi = compose([
+    auditAdminActions(audit, admin),
+    admin.routes(),
+    admin.allowedMethods({ throw: true, methodNotAllowed: () => problems.methodNotAllowed(), notImplemented: () => problems.methodNotAllowed() }),
+  ]) as Middleware;
+  const consoleRouter = createConsoleRouter({
+    publicUrl: config.publicUrl,
+    csrfKey: deriveKey(config.masterKey, 'console-csrf'),
+    bodyLimitBytes: config.bodyLimitBytes,
+    pages,
+    administrators,
+    setup: consoleSetup,
+    callAdmin: createAdminDispatcher(() => app, adminApi, log),
+  });
   registerPostToGetRoutes(hosted, { pages, bodyLimitBytes: config.bodyLimitBytes, callProvider }); // OIDC Core §3.1.2.1: POST at /auth (ADR 0601, 0602)
 
   // Koa reads X-Forwarded-For from the right: of its last `maxIpsCount` entries (the ones
@@ -200,12 +292,13 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
       onLimited: metrics.rateLimited,
     }),
     // The one per-IP sign-in limit: every failed step of a hosted sign-in (password, emailed
-    // code, registration code) answers 401 and counts here.
+    // code, registration code) answers 401 and counts here, as do the account page's wrong
+    // current password, authenticator code and email code.
     failureLimiter({
       name: 'login',
       limit: config.rateLimitLoginFailures,
       windowMs: config.rateLimitLoginWindowMs,
-      applies: (ctx, path) => ctx.method === 'POST' && /^\/pools\/[^/]+\/interaction\//.test(path),
+      applies: (ctx, path) => ctx.method === 'POST' && /^\/pools\/[^/]+\/(?:interaction|account)\//.test(path),
       failed: (status) => status === 401,
       onLimited: metrics.rateLimited,
       refuse: (ctx, retryAfterSeconds) => {
@@ -230,9 +323,9 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   app.use(staticAssets());
   app.use(health.routes());
   app.use(serveMetrics(metrics, config.metrics));
-  app.use(auditAdminActions(audit, admin));
-  app.use(admin.routes());
-  app.use(admin.allowedMethods({ throw: true, methodNotAllowed: () => problems.methodNotAllowed(), notImplemented: () => problems.methodNotAllowed() }));
+  app.use(consoleErrors(errorPages));
+  app.use(consoleRouter.routes());
+  app.use(adminApi);
 
   // Koa's default handler would print stacks to stderr; errors are logged where they are handled.
   app.silent = true;
@@ -241,11 +334,16 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     app,
     registry,
     metrics,
-    services: { pools, clients, users, groups, onboarding, audit, passkeys },
+    services: { pools, clients, users, groups, onboarding, audit, passkeys, webhooks },
+    /** Sends the pools' webhooks; main.ts starts it with the server, close() stops it. */
+    webhookWorker,
+    /** The admin pool and the first-run link (main.ts prints it). */
+    console: consoleSetup,
     /** Requests in flight, and the switch that makes every later answer close its connection. */
     traffic,
-    /** Stops what the app runs besides requests (the change listener); the database stays open. */
+    /** Stops what the app runs besides requests (the delivery worker, the change listener); the database stays open. */
     async close(): Promise<void> {
+      await webhookWorker.stop();
       await feed?.close();
     },
   };

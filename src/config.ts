@@ -22,7 +22,7 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly adminToken: string;
-  /** True when the admin token was generated for this run (printed once at start). */
+  /** True when the admin token was generated (outside production, once, into DATA_DIR/admin.token) rather than set. */
   readonly adminTokenGenerated: boolean;
   /** 32 bytes: the key-encryption key for private keys and client secrets. */
   readonly masterKey: Buffer;
@@ -51,6 +51,16 @@ export interface Config {
   readonly metrics: MetricsAccess;
   /** Where Tarn's own outgoing calls (back-channel logout, …) may go: OUTGOING_NETWORKS, OUTGOING_TIMEOUT_MS. */
   readonly outgoing: OutgoingPolicy;
+  /** Webhook delivery (ADR 0809): WEBHOOK_* variables. */
+  readonly webhooks: WebhookSettings;
+}
+
+export interface WebhookSettings {
+  readonly pollIntervalMs: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxDelayMs: number;
+  readonly retryMaxAgeMs: number;
+  readonly disableAfterMs: number;
 }
 
 /** /metrics for anyone, for holders of a bearer token, or for nobody (404). */
@@ -145,7 +155,7 @@ function masterKey(env: Env, mode: Config['env'], dataDir: string): Buffer {
   return key;
 }
 
-function adminToken(env: Env, mode: Config['env']): { token: string; generated: boolean } {
+function adminToken(env: Env, mode: Config['env'], dataDir: string): { token: string; generated: boolean } {
   const raw = env.TARN_ADMIN_TOKEN;
   if (raw) {
     if (raw.length < 16) throw new ConfigError('TARN_ADMIN_TOKEN must be at least 16 characters');
@@ -155,7 +165,17 @@ function adminToken(env: Env, mode: Config['env']): { token: string; generated: 
     return { token: raw, generated: false };
   }
   if (mode === 'production') throw new ConfigError('TARN_ADMIN_TOKEN is required in production');
-  return { token: `tat_${randomBytes(24).toString('base64url')}`, generated: true };
+  // Outside production, generated once and kept beside the master key, so a restart keeps it.
+  const file = join(dataDir, 'admin.token');
+  if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (kept.length < 16) throw new ConfigError(`${file} must hold a token of at least 16 characters (delete it to have a new one generated)`);
+    return { token: kept, generated: true };
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const token = `tat_${randomBytes(24).toString('base64url')}`;
+  writeFileSync(file, token + '\n', { mode: 0o600 });
+  return { token, generated: true };
 }
 
 /**
@@ -216,7 +236,7 @@ export function loadConfig(env: Env = process.env): Config {
   const envMode = mode(env);
   const dataDir = resolve(env.DATA_DIR || defaults.DATA_DIR);
   const dbUrl = databaseUrl(env);
-  const admin = adminToken(env, envMode);
+  const admin = adminToken(env, envMode, dataDir);
   const logLevel = env.LOG_LEVEL || defaults.LOG_LEVEL;
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
@@ -249,5 +269,12 @@ export function loadConfig(env: Env = process.env): Config {
     metrics: metricsAccess(env, envMode),
     dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', defaults.DB_CONNECT_TIMEOUT_MS, 100, 60_000),
     outgoing: outgoing(env),
+    webhooks: Object.freeze({
+      pollIntervalMs: integer(env, 'WEBHOOK_POLL_INTERVAL_MS', defaults.WEBHOOK_POLL_INTERVAL_MS, 10, 3_600_000),
+      retryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', defaults.WEBHOOK_RETRY_BASE_MS, 10, 3_600_000),
+      retryMaxDelayMs: integer(env, 'WEBHOOK_RETRY_MAX_DELAY_MS', defaults.WEBHOOK_RETRY_MAX_DELAY_MS, 10, 24 * 3_600_000),
+      retryMaxAgeMs: integer(env, 'WEBHOOK_RETRY_MAX_AGE_MS', defaults.WEBHOOK_RETRY_MAX_AGE_MS, 100, 30 * 24 * 3_600_000),
+      disableAfterMs: integer(env, 'WEBHOOK_DISABLE_AFTER_MS', defaults.WEBHOOK_DISABLE_AFTER_MS, 100, 30 * 24 * 3_600_000),
+    }),
   });
 }

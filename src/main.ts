@@ -3,6 +3,7 @@
  * A bad configuration stops the start with one clear line. SIGTERM/SIGINT stop
  * accepting, let in-flight requests finish, close the database and exit 0.
  */
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -39,6 +40,10 @@ async function main(): Promise<void> {
   if (applied.length) log.info({ applied }, 'migrations applied');
 
   const tarn = createApp({ config, database, log });
+  // Webhook deliveries: every instance claims its share (ADR 0809); stopped by tarn.close().
+  tarn.webhookWorker.start();
+  // The admin pool exists from the first start; without an owner yet, a one-time setup link (ADR 1000).
+  const setupLink = await tarn.console.prepareFirstRun();
   // Header limits: Node answers 431 past maxHeaderSize; body limits are the routes' (413).
   const server = createServer({ maxHeaderSize: config.maxHeaderBytes }, tarn.app.callback());
   server.keepAliveTimeout = 5000;
@@ -55,8 +60,10 @@ async function main(): Promise<void> {
 
   const lines = ['', `Tarn is running at ${config.publicUrl} (listening on port ${port}, ${describeDatabase(config)}).`];
   if (config.adminTokenGenerated) {
-    lines.push(`Admin token (generated for this run; set TARN_ADMIN_TOKEN to keep one): ${config.adminToken}`);
+    lines.push(`Admin token (kept in ${join(config.dataDir, 'admin.token')}; set TARN_ADMIN_TOKEN to use your own): ${config.adminToken}`);
   }
+  lines.push(`Console: ${config.publicUrl}/console`);
+  if (setupLink) lines.push(`First run: create the console's owner within an hour, once, at ${setupLink}`);
   lines.push(
     `Quick start: curl -s -X POST ${config.publicUrl}/admin/pools -H "Authorization: Bearer ${config.adminTokenGenerated ? config.adminToken : '$TARN_ADMIN_TOKEN'}" -H 'Content-Type: application/json' -d '{"id":"demo","name":"Demo"}' && curl -s ${config.publicUrl}/pools/demo/.well-known/openid-configuration`,
     '',

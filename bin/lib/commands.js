@@ -1,11 +1,11 @@
 // @ts-check
 /** The tarn commands: each takes parsed arguments and an API client, prints, and returns an exit code. */
-import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs';
+import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import cliProgress from 'cli-progress';
 import { describeError, ProblemError } from './api.js';
-import { createInterface } from 'node:readline';
 import { auth0LineToTarn } from './auth0.js';
+import { addReport, DEFAULT_CHUNK_SIZE, holdsMoreThan, importInChunks } from './chunked-import.js';
 import { planRealm } from './keycloak.js';
 
 /** @typedef {ReturnType<typeof import('./api.js').createApi>} Api */
@@ -28,8 +28,10 @@ export class UsageError extends Error {}
 function printReport(report, out) {
   const kept = report.committed ? '' : report.dryRun ? ' (dry run: nothing was changed)' : ' (atomic: nothing was kept)';
   out(`${report.lines} lines: ${report.created} created, ${report.updated} updated, ${report.skipped} skipped, ${report.failed} failed${kept}`);
+  if (report.requests > 1) out(`  sent in ${report.requests} requests; failed lines are numbered as in the file`);
   for (const failure of report.failures ?? []) {
-    for (const error of failure.errors) out(`  line ${failure.line}: ${error.field ? `${error.field}: ` : ''}${error.detail}`);
+    const where = failure.line === 0 ? 'settings (the --firebase-* flags)' : `line ${failure.line}`;
+    for (const error of failure.errors) out(`  ${where}: ${error.field ? `${error.field}: ` : ''}${error.detail}`);
   }
   if (report.failuresTruncated) out(`  … and more (${report.failed} failed lines in all)`);
   return report.failed > 0 ? 1 : 0;
@@ -78,43 +80,77 @@ export async function clientsCreate(api, { values, positionals, out }) {
   return 0;
 }
 
-/** @param {Api} api @param {Run} run */
-export async function usersImport(api, { values, positionals, out, err }) {
-  const pool = required(positionals[0], 'the pool id (tarn users import POOL FILE)');
-  const file = required(positionals[1], 'the file to import (NDJSON, or CSV with a header row)');
-  const csv = values.csv || file.toLowerCase().endsWith('.csv');
-  if (csv && values['firebase-signer-key'])
-    throw new UsageError('Firebase scrypt parameters go with an NDJSON file (its settings line); convert the CSV to NDJSON first.');
+/** The --chunk-size flag: users a request. @param {Record<string, any>} values */
+function chunkSize(values) {
+  if (values['chunk-size'] === undefined) return DEFAULT_CHUNK_SIZE;
+  const size = Number(values['chunk-size']);
+  if (!Number.isInteger(size) || size < 1) throw new UsageError('--chunk-size must be a whole number of users, 1 or more.');
+  return size;
+}
+
+/**
+ * Sends a user file in requests of --chunk-size users and prints the merged report.
+ * @param {Api} api @param {Run} run
+ * @param {{ pool: string, file: string, csv: boolean, settingsLine?: string, mapLine?: (text: string) => string }} what
+ */
+async function importFile(api, { values, out, err }, { pool, file, csv, settingsLine, mapLine }) {
+  const size = chunkSize(values);
+  if (values.atomic && (await holdsMoreThan(file, csv, size)))
+    throw new UsageError(
+      `--atomic keeps all or nothing within one request, and ${file} holds more than ${size} users (--chunk-size), so it would take several. ` +
+        'Check the whole file with --dry-run, then import it without --atomic (with --on-conflict skip a run can be repeated); ' +
+        "or raise --chunk-size to send it as one request, if it is sent within the server's request timeout (30 s).",
+    );
   const total = statSync(file).size;
-  const bar = progressBar(err, 'Importing [{bar}] {percentage}% | {value}/{total} bytes | ETA {eta}s');
-  bar.start(total, 0);
-  async function* body() {
-    // Firebase's project parameters go first, once for every user.
-    if (values['firebase-signer-key']) {
-      const firebaseScrypt = {
-        signerKey: values['firebase-signer-key'],
-        saltSeparator: values['firebase-salt-separator'] ?? '',
-        rounds: Number(values['firebase-rounds'] ?? 8),
-        memCost: Number(values['firebase-mem-cost'] ?? 14),
-      };
-      yield `${JSON.stringify({ settings: { firebaseScrypt } })}\n`;
-    }
-    let sent = 0;
-    for await (const chunk of createReadStream(file)) {
-      sent += chunk.length;
-      bar.update(sent);
-      yield chunk;
-    }
-  }
+  const bar = progressBar(err, 'Importing [{bar}] {percentage}% | {value}/{total} bytes | request {request} | ETA {eta}s');
+  bar.start(total, 0, { request: 1 });
+  const path = `/pools/${encodeURIComponent(pool)}/users/import${importQuery(values)}`;
   try {
-    const report = await api.stream(`/pools/${encodeURIComponent(pool)}/users/import${importQuery(values)}`, csv ? 'text/csv' : 'application/x-ndjson', body());
+    const report = await importInChunks({
+      path: file,
+      csv,
+      chunkSize: size,
+      settingsLine,
+      mapLine,
+      send: (body) => api.stream(path, csv ? 'text/csv' : 'application/x-ndjson', body),
+      progress: (bytes, request) => bar.update(bytes, { request }),
+    });
     bar.update(total);
     bar.stop();
     return printReport(report, out);
   } catch (error) {
     bar.stop();
+    const { partialReport, failedFromLine } = /** @type {{ partialReport?: any, failedFromLine?: number }} */ (error);
+    if (partialReport) {
+      out(`The request from line ${failedFromLine} on failed; the requests before it were imported:`);
+      printReport(partialReport, out);
+    }
     throw error;
   }
+}
+
+/** @param {Api} api @param {Run} run */
+export async function usersImport(api, run) {
+  const { values, positionals } = run;
+  const pool = required(positionals[0], 'the pool id (tarn users import POOL FILE)');
+  const file = required(positionals[1], 'the file to import (NDJSON, or CSV with a header row)');
+  const csv = values.csv || file.toLowerCase().endsWith('.csv');
+  if (csv && values['firebase-signer-key'])
+    throw new UsageError('Firebase scrypt parameters go with an NDJSON file (its settings line); convert the CSV to NDJSON first.');
+  // Firebase's project parameters go first, once for every user (and again in every request).
+  const settingsLine = values['firebase-signer-key']
+    ? JSON.stringify({
+        settings: {
+          firebaseScrypt: {
+            signerKey: values['firebase-signer-key'],
+            saltSeparator: values['firebase-salt-separator'] ?? '',
+            rounds: Number(values['firebase-rounds'] ?? 8),
+            memCost: Number(values['firebase-mem-cost'] ?? 14),
+          },
+        },
+      })
+    : undefined;
+  return importFile(api, run, { pool, file, csv, settingsLine });
 }
 
 /** @param {Api} api @param {Run} run */
@@ -148,6 +184,11 @@ export async function importKeycloak(api, { values, positionals, out, err }) {
   const realm = JSON.parse(readFileSync(file, 'utf8'));
   const userFiles = positionals.slice(1).map((path) => JSON.parse(readFileSync(path, 'utf8')));
   const plan = planRealm(realm, userFiles);
+  const size = chunkSize(values);
+  if (values.atomic && plan.users.length > size)
+    throw new UsageError(
+      `--atomic keeps all or nothing within one request, and the realm has more than ${size} users (--chunk-size), so it would take several.`,
+    );
   const poolId = values.pool ?? plan.pool.id;
   const pool = await api.json('POST', '/pools', { id: poolId, name: plan.pool.name });
   out(`Pool ${pool.id} (${pool.issuer}); its API secret, shown once: ${pool.secret}`);
@@ -171,18 +212,28 @@ export async function importKeycloak(api, { values, positionals, out, err }) {
       plan.leftBehind.push(`client ${client.clientId}: refused by Tarn: ${describeError(error).replace(/\n\s*/g, '; ')}`);
     }
   }
-  const bar = progressBar(err, 'Importing users [{bar}] {percentage}% | {value}/{total}');
-  bar.start(plan.users.length, 0);
-  async function* lines() {
-    let sent = 0;
-    for (const line of plan.users) {
-      sent += 1;
-      if (sent % 100 === 0) bar.update(sent);
-      yield `${JSON.stringify(line)}\n`;
+  const bar = progressBar(err, 'Importing users [{bar}] {percentage}% | {value}/{total} | request {request}');
+  bar.start(plan.users.length, 0, { request: 1 });
+  /** @param {number} start @param {number} end */
+  async function* lines(start, end) {
+    for (let index = start; index < end; index += 1) {
+      if ((index + 1) % 100 === 0) bar.update(index + 1);
+      yield `${JSON.stringify(plan.users[index])}\n`;
     }
-    bar.update(sent);
+    bar.update(end);
   }
-  const report = await api.stream(`/pools/${poolId}/users/import${importQuery(values)}`, 'application/x-ndjson', lines());
+  // In requests of --chunk-size users, each sent within the server's request timeout.
+  /** @type {import('./chunked-import.js').MergedReport | undefined} */
+  let report;
+  for (let start = 0; start === 0 || start < plan.users.length; start += size) {
+    bar.update(start, { request: (report?.requests ?? 0) + 1 });
+    const answer = await api.stream(
+      `/pools/${poolId}/users/import${importQuery(values)}`,
+      'application/x-ndjson',
+      lines(start, Math.min(start + size, plan.users.length)),
+    );
+    report = addReport(report, answer, (line) => (line <= 0 ? 0 : line + start));
+  }
   bar.stop();
   const code = printReport(report, out);
   if (plan.leftBehind.length) {
@@ -208,21 +259,8 @@ export async function secretsRotate(api, { positionals, out }) {
 }
 
 /** @param {Api} api @param {Run} run */
-export async function importAuth0(api, { values, positionals, out, err }) {
-  const pool = required(positionals[0], 'the pool id (tarn import auth0 POOL USERS.ndjson)');
-  const file = required(positionals[1], 'the Auth0 export (NDJSON)');
-  const total = statSync(file).size;
-  const bar = progressBar(err, 'Importing [{bar}] {percentage}% | {value}/{total} bytes');
-  bar.start(total, 0);
-  async function* lines() {
-    let read = 0;
-    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-      read += Buffer.byteLength(line) + 1;
-      bar.update(Math.min(read, total));
-      yield `${auth0LineToTarn(line)}\n`;
-    }
-  }
-  const report = await api.stream(`/pools/${encodeURIComponent(pool)}/users/import${importQuery(values)}`, 'application/x-ndjson', lines());
-  bar.stop();
-  return printReport(report, out);
+export async function importAuth0(api, run) {
+  const pool = required(run.positionals[0], 'the pool id (tarn import auth0 POOL USERS.ndjson)');
+  const file = required(run.positionals[1], 'the Auth0 export (NDJSON)');
+  return importFile(api, run, { pool, file, csv: false, mapLine: auth0LineToTarn });
 }

@@ -1,6 +1,8 @@
 /**
  * Admin API authentication (docs/design.md#admin-api):
  *   Bearer $TARN_ADMIN_TOKEN           everything, compared in constant time;
+ *   Bearer <console access token>      an administrator of the admin pool, with their roles
+ *                                      (console/administrators.ts, ADR 1000);
  *   Basic base64(poolId:poolSecret)    that one pool's routes (current or next secret).
  * A pool credential used on another pool's path finds nothing there (404), like any
  * other pool-A-at-pool-B access: the pool router decides that (pool-scope.ts).
@@ -11,8 +13,9 @@ import type { DocumentedSpec } from '../http/guard.js';
 import type { AuditRequestScope } from '../audit/audit.service.js';
 import { problems } from '../http/problem.js';
 import { POOL_ID } from '../pools/pools.schemas.js';
+import { roleOn, type AdministratorPrincipal } from '../console/administrators.js';
 
-export type Principal = { kind: 'admin' } | { kind: 'pool'; poolId: string; secretId: string };
+export type Principal = { kind: 'admin' } | { kind: 'pool'; poolId: string; secretId: string } | AdministratorPrincipal;
 
 /** What every admin route finds on ctx.state once authenticated. */
 export interface AdminState {
@@ -26,6 +29,8 @@ export interface AdminState {
 interface AdminAuthDeps {
   adminToken: string;
   authenticateSecret(poolId: string, secret: string): Promise<string | undefined>;
+  /** A console access token's administrator, if it is one. */
+  authenticateAdministrator?(token: string): Promise<AdministratorPrincipal | undefined>;
 }
 
 function parseBasic(value: string): { user: string; password: string } | undefined {
@@ -43,6 +48,13 @@ export function adminAuth(deps: AdminAuthDeps) {
       ctx.state.principal = { kind: 'admin' };
       return next();
     }
+    if (/^bearer$/i.test(scheme) && value && deps.authenticateAdministrator) {
+      const administrator = await deps.authenticateAdministrator(value);
+      if (administrator) {
+        ctx.state.principal = administrator;
+        return next();
+      }
+    }
     if (/^basic$/i.test(scheme) && value) {
       const credentials = parseBasic(value);
       if (credentials && POOL_ID.test(credentials.user)) {
@@ -57,9 +69,26 @@ export function adminAuth(deps: AdminAuthDeps) {
   };
 }
 
-/** Routes declared adminOnly (creating, listing and deleting pools) refuse pool secrets. */
-export function requireAdmin(ctx: { state: AdminState }, spec: DocumentedSpec): void {
-  if (spec.adminOnly && ctx.state.principal.kind !== 'admin') {
+/** Reads are open to viewers; every other method changes something. */
+const READS = new Set(['get', 'head']);
+
+/**
+ * Routes declared adminOnly (creating, listing and deleting pools) refuse pool secrets, and
+ * administrators other than owners, except the pool list, which shows them their own pools.
+ * A viewer may only read (the pool router has already refused pools they cannot reach).
+ */
+export function requireAdmin(ctx: { state: AdminState & { pool?: { id: string } } }, spec: DocumentedSpec): void {
+  const principal = ctx.state.principal;
+  if (principal.kind === 'administrator') {
+    const poolList = spec.method === 'get' && spec.path === '/pools';
+    if (spec.adminOnly && !principal.owner && !poolList) throw problems.forbidden('This needs the owner role.');
+    const poolId = ctx.state.pool?.id;
+    if (poolId && !READS.has(spec.method) && roleOn(principal, poolId) !== 'admin') {
+      throw problems.forbidden('A viewer can look but not change anything in this pool.');
+    }
+    return;
+  }
+  if (spec.adminOnly && principal.kind !== 'admin') {
     throw problems.forbidden('This route needs the admin token; a pool secret only manages its own pool.');
   }
 }

@@ -8,6 +8,10 @@
 import Router from '@koa/router';
 import { auditRoutes } from '../audit/audit.routes.js';
 import type { AuditService } from '../audit/audit.service.js';
+import { brandingRoutes } from '../branding/branding.routes.js';
+import type { BrandingService } from '../branding/branding.service.js';
+import { mailTemplateRoutes } from '../mail/mail-templates.routes.js';
+import type { MailTemplateService } from '../mail/mail-templates.service.js';
 import { clientRoutes } from '../clients/clients.routes.js';
 import type { ClientService } from '../clients/clients.service.js';
 import { connectionRoutes } from '../connections/connections.routes.js';
@@ -23,6 +27,8 @@ import type { PasskeyService } from '../passkeys/passkeys.service.js';
 import { poolCollectionRoutes, poolRoutes } from '../pools/pools.routes.js';
 import type { PoolService } from '../pools/pools.service.js';
 import { userImportRoutes } from '../users/import/import.routes.js';
+import { invitationRoutes } from '../users/invitations.routes.js';
+import type { InvitationService } from '../users/invitations.service.js';
 import type { ImportService } from '../users/import/import.service.js';
 import { userRoutes } from '../users/users.routes.js';
 import { passwordResetRoutes } from '../users/password-reset.routes.js';
@@ -30,12 +36,20 @@ import { sessionRoutes } from '../users/sessions.routes.js';
 import type { SessionService } from '../users/sessions.service.js';
 import type { PasswordResetService } from '../users/password-reset.service.js';
 import type { UserService } from '../users/users.service.js';
+import { webhookRoutes } from '../webhooks/webhooks.routes.js';
+import type { WebhookService } from '../webhooks/webhooks.service.js';
 import { adminAuth, requireAdmin, type AdminState } from './admin-auth.js';
 import { buildOpenApiDocument } from './openapi.js';
+import type { Administrators } from '../console/administrators.js';
+import { administratorRoutes } from '../console/administrators.routes.js';
+import type { Db } from '../db/database.js';
 import { resolvePool, type PoolState } from './pool-scope.js';
 
 interface AdminRouterDeps {
   adminToken: string;
+  /** Console access tokens (ADR 1000). */
+  administrators?: Administrators;
+  db?: Db;
   bodyLimitBytes: number;
   pools: PoolService;
   clients: ClientService;
@@ -44,10 +58,14 @@ interface AdminRouterDeps {
   passkeys: PasskeyService;
   groups: GroupService;
   importer: ImportService;
+  invitations: InvitationService;
   resets: PasswordResetService;
   sessions: SessionService;
   connections: ConnectionService;
   mfa: MfaService;
+  branding: BrandingService;
+  mailTemplates: MailTemplateService;
+  webhooks?: WebhookService;
 }
 
 function mount<StateT>(router: Router<StateT>, routes: GuardedRoute<StateT>[], options: GuardOptions<StateT>): void {
@@ -60,6 +78,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...poolRoutes(deps.pools),
     ...clientRoutes(deps.clients),
     ...userImportRoutes(deps.importer, deps.audit), // before userRoutes: /users/import is not /users/:userId
+    ...invitationRoutes(deps.invitations), // before userRoutes, like the import
     ...userRoutes(deps.users),
     ...passwordResetRoutes(deps.resets),
     ...sessionRoutes(deps.sessions),
@@ -68,15 +87,38 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
     ...factorRoutes(deps.mfa, deps.users),
     ...groupRoutes(deps.groups),
     ...connectionRoutes(deps.connections),
+    ...brandingRoutes(deps.branding),
+    ...mailTemplateRoutes(deps.mailTemplates),
+    ...(deps.webhooks ? webhookRoutes(deps.webhooks) : []),
+    ...(deps.db
+      ? administratorRoutes({
+          db: deps.db,
+          users: deps.users,
+          poolExists: (poolId) =>
+            deps.pools.getPoolRow(poolId).then(
+              () => true,
+              () => false,
+            ),
+        })
+      : []),
   ];
   const openApiDocument = buildOpenApiDocument({ admin: adminLevel, pool: poolLevel });
-  const options: GuardOptions<AdminState> = { readJson: (ctx) => readJson(ctx, deps.bodyLimitBytes), authorize: requireAdmin };
+  const options: GuardOptions<AdminState> = {
+    readJson: (ctx, limitBytes) => readJson(ctx, Math.max(limitBytes ?? 0, deps.bodyLimitBytes)),
+    authorize: requireAdmin,
+  };
 
   const router = new Router<AdminState>({ prefix: '/admin' });
   router.get('/openapi.json', function serveOpenApi(ctx) {
     ctx.body = openApiDocument;
   });
-  router.use(adminAuth({ adminToken: deps.adminToken, authenticateSecret: deps.pools.authenticateSecret }));
+  router.use(
+    adminAuth({
+      adminToken: deps.adminToken,
+      authenticateSecret: deps.pools.authenticateSecret,
+      authenticateAdministrator: deps.administrators?.verifyAccessToken,
+    }),
+  );
   mount<AdminState>(router, adminLevel, options);
 
   const poolRouter = new Router<PoolState>({ prefix: '/pools/:pool' });

@@ -76,6 +76,7 @@ export function describeAdminWrite(method: string, match: AdminRouteMatch): { ac
 function actorOf(principal: Principal | undefined): AuditActor {
   if (!principal) return { kind: 'anonymous' };
   if (principal.kind === 'admin') return { kind: 'admin' };
+  if (principal.kind === 'administrator') return { kind: 'administrator', id: principal.userId };
   return { kind: 'pool_secret', id: principal.secretId };
 }
 
@@ -110,6 +111,27 @@ export function auditAdminActions(audit: AuditService, router: Router<AdminState
       ip: ctx.ip,
       details: {},
     };
+    if (isWrite) {
+      const poolId = match.params.pool;
+      requestScope.writeWithin = async (executor, status) => {
+        const principal = ctx.state.principal;
+        if (!poolId || (principal?.kind === 'pool' && principal.poolId !== poolId)) return;
+        const described = describeAdminWrite(ctx.method, match);
+        await audit.record(
+          {
+            poolId,
+            action: described.action,
+            outcome: 'success',
+            target: requestScope.target ?? described.target,
+            status,
+            details: { method: ctx.method, route: match.template, ...requestScope.details },
+          },
+          requestScope,
+          { executor },
+        );
+        requestScope.written = true;
+      };
+    }
     ctx.state.audit = requestScope;
     let failure: unknown;
     try {
@@ -118,8 +140,11 @@ export function auditAdminActions(audit: AuditService, router: Router<AdminState
       failure = error;
     }
     const status = failure === undefined ? ctx.status : toAppError(failure).status;
+    if (requestScope.written && status < 400) audit.queuedCommitted();
     const refused = status === 401 && match !== undefined;
-    if (isWrite || refused) {
+    // Written already, in the transaction of the change (a failure after it rolled the change and the event back).
+    const writtenWithin = requestScope.written === true && status < 400;
+    if ((isWrite || refused) && !writtenWithin) {
       const poolId = match.params.pool ?? (ctx.method === 'POST' && status < 300 ? (ctx.body as { id?: string } | undefined)?.id : undefined);
       const principal = ctx.state.principal;
       // Pool A's secret at pool B's path found nothing there; B's trail must not name A's secret.
@@ -137,7 +162,12 @@ export function auditAdminActions(audit: AuditService, router: Router<AdminState
             outcome: status < 400 ? 'success' : 'failure',
             target,
             status,
-            details: { method: ctx.method, route: match.template, ...requestScope.details },
+            details: {
+              method: ctx.method,
+              route: match.template,
+              ...(principal?.kind === 'administrator' ? { administrator: principal.email } : {}),
+              ...requestScope.details,
+            },
           },
           requestScope,
         );

@@ -5,7 +5,7 @@
 import type { Db } from '../db/database.js';
 import { poolScoped } from '../db/pool-scoped.js';
 import type { AuditEventRow, AuditEventTable } from '../db/tables.js';
-import type { Insertable } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import { isForeignKeyViolation } from '../db/errors.js';
 
 export type NewAuditEvent = Omit<Insertable<AuditEventTable>, 'pool_id'>;
@@ -23,15 +23,36 @@ export function createAuditQueries(db: Db, poolId: string) {
   const pool = poolScoped(db, poolId);
   return {
     /**
-     * Inserts the event when the pool exists; false when it does not (an action on a
-     * missing or just-deleted pool has no trail to join, and must not fail the request).
+     * Inserts the event and, in the same statement, one pending delivery for every enabled
+     * webhook of the pool that wants its type (the outbox, ADR 0809): an event is never
+     * without its deliveries. `onlyWebhook` limits the deliveries to one webhook (a test event).
+     * Answers the number of deliveries queued, or undefined when the pool does not exist
+     * (an action on a missing or just-deleted pool has no trail to join, and must not fail the request).
      */
-    async insertAuditEvent(event: NewAuditEvent): Promise<boolean> {
+    async insertAuditEvent(event: NewAuditEvent, onlyWebhook?: string): Promise<number | undefined> {
+      const row = { ...event, pool_id: poolId };
       try {
-        await pool.insertInto('audit_events', event).execute();
-        return true;
+        const result = await sql<{ queued: number }>`
+          WITH event AS (
+            INSERT INTO audit_events (pool_id, id, occurred_at, actor_kind, actor_id, action, target_type, target_id, outcome, status, request_id, ip, details)
+            VALUES (${row.pool_id}, ${row.id}, ${row.occurred_at ?? new Date()}, ${row.actor_kind}, ${row.actor_id ?? null}, ${row.action},
+                    ${row.target_type ?? null}, ${row.target_id ?? null}, ${row.outcome}, ${row.status ?? null}, ${row.request_id ?? null},
+                    ${row.ip ?? null}, ${row.details ?? '{}'}::jsonb)
+            RETURNING pool_id, id, action, occurred_at
+          ), queued AS (
+            INSERT INTO webhook_deliveries (pool_id, id, webhook_id, event_id, next_attempt_at, created_at)
+            SELECT event.pool_id, event.id || '.' || w.id, w.id, event.id, event.occurred_at, event.occurred_at
+            FROM event JOIN webhooks w ON w.pool_id = event.pool_id
+            WHERE w.pool_id = ${poolId} AND w.enabled
+              AND (${onlyWebhook ?? null}::text IS NULL OR w.id = ${onlyWebhook ?? null})
+              AND (${onlyWebhook ?? null}::text IS NOT NULL OR w.event_types ? '*' OR w.event_types ? event.action
+                   OR w.event_types ? (split_part(event.action, '.', 1) || '.*'))
+            RETURNING 1
+          )
+          SELECT count(*)::int AS queued FROM queued`.execute(pool.db);
+        return result.rows[0]?.queued ?? 0;
       } catch (error) {
-        if (isForeignKeyViolation(error)) return false;
+        if (isForeignKeyViolation(error)) return undefined;
         throw error;
       }
     },

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { timestamp } from '../http/guard.js';
 import { pageQuery } from '../http/pagination.js';
 
-const ACTOR_KINDS = ['admin', 'pool_secret', 'user', 'anonymous', 'system'] as const;
+const ACTOR_KINDS = ['admin', 'pool_secret', 'user', 'anonymous', 'system', 'administrator'] as const;
 const dateTime = z.iso.datetime({ offset: true, message: 'An ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z.' });
 
 export const auditQuery = z

@@ -46,6 +46,13 @@ export interface AuditRequestScope {
   /** Filled by the route during the request, merged into the admin event afterwards. */
   target?: AuditTarget | undefined;
   details: Record<string, unknown>;
+  /**
+   * Writes the request's admin event in the transaction of its change (ADR 0809): a service
+   * calls it inside its transaction with the answer's status; the middleware then writes nothing more.
+   */
+  writeWithin?: ((executor: Db, status: number) => Promise<void>) | undefined;
+  /** Set once writeWithin wrote the event (it counts only if the request then succeeded). */
+  written?: boolean | undefined;
 }
 
 export type SignInMethod = 'password' | 'email_code' | 'passkey' | (string & {});
@@ -83,6 +90,21 @@ export interface AuditServiceDeps {
   onEvent?: (type: string, outcome: 'success' | 'failure') => void;
   /** Told when an event could not be written (a metric operators alert on). */
   onWriteFailure?: () => void;
+  /** Told when an event queued webhook deliveries (the delivery worker of this instance wakes up). */
+  onQueued?: () => void;
+}
+
+/** How an event is written besides its content. */
+export interface RecordOptions {
+  /**
+   * The transaction of the change the event describes: the event (and its deliveries) commit
+   * or roll back with it. Without one the event is written on its own, after the change.
+   */
+  executor?: Db | undefined;
+  /** Deliver to this webhook only, whatever it subscribed to (a test event). */
+  onlyWebhook?: string | undefined;
+  /** The event is what was asked for (a test event): a failed write fails the caller. */
+  required?: boolean | undefined;
 }
 
 /**
@@ -110,7 +132,7 @@ export function toAuditResponse(row: AuditEventRow) {
 
 export type AuditEventResponse = ReturnType<typeof toAuditResponse>;
 
-export function createAuditService({ db, log, clock = () => new Date(), onSignIn, onEvent, onWriteFailure }: AuditServiceDeps) {
+export function createAuditService({ db, log, clock = () => new Date(), onSignIn, onEvent, onWriteFailure, onQueued }: AuditServiceDeps) {
   let sequence = 0;
 
   function nextId(now: Date): string {
@@ -123,27 +145,42 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
    * (Passed by hand rather than through an AsyncLocalStorage: one of those, switched on for
    * admin requests and off again, made the promise hooks of every later request slower; ADR 0708.)
    */
-  async function record(input: AuditEventInput, current?: AuditRequestScope): Promise<void> {
+  async function record(input: AuditEventInput, current?: AuditRequestScope, options: RecordOptions = {}): Promise<string | undefined> {
     // Not a pool id at all (a fuzzed path): there is no pool whose trail it could join.
-    if (!POOL_ID.test(input.poolId)) return;
+    if (!POOL_ID.test(input.poolId)) return undefined;
     onEvent?.(input.action, input.outcome);
     const actor = input.actor ?? current?.actor ?? { kind: 'system' };
     const now = clock();
+    const id = nextId(now);
+    const write = () =>
+      createAuditQueries(options.executor ?? db, input.poolId).insertAuditEvent(
+        {
+          id,
+          occurred_at: now,
+          actor_kind: actor.kind,
+          actor_id: actor.id ?? null,
+          action: storable(input.action, 100),
+          target_type: input.target ? storable(input.target.type, 50) : null,
+          target_id: input.target ? storable(input.target.id, 200) : null,
+          outcome: input.outcome,
+          status: input.status ?? null,
+          request_id: current?.requestId ?? null,
+          ip: current?.ip ?? null,
+          details: JSON.stringify(input.details ?? {}, (_key, value: unknown) => (typeof value === 'string' ? storable(value, 2000) : value)),
+        },
+        options.onlyWebhook,
+      );
+    // In the change's transaction, a failure is the change's failure: it rolls back with it.
+    if (options.executor || options.required) {
+      const queued = await write();
+      // Inside a transaction the deliveries are not visible before the commit: whoever commits wakes the worker (queuedCommitted).
+      if (queued && !options.executor) onQueued?.();
+      return id;
+    }
     try {
-      const stored = await createAuditQueries(db, input.poolId).insertAuditEvent({
-        id: nextId(now),
-        occurred_at: now,
-        actor_kind: actor.kind,
-        actor_id: actor.id ?? null,
-        action: storable(input.action, 100),
-        target_type: input.target ? storable(input.target.type, 50) : null,
-        target_id: input.target ? storable(input.target.id, 200) : null,
-        outcome: input.outcome,
-        status: input.status ?? null,
-        request_id: current?.requestId ?? null,
-        ip: current?.ip ?? null,
-        details: JSON.stringify(input.details ?? {}, (_key, value: unknown) => (typeof value === 'string' ? storable(value, 2000) : value)),
-      });
+      const queued = await write();
+      const stored = queued !== undefined;
+      if (queued) onQueued?.();
       // The pool is gone (pool.delete, or an action racing it): its trail went with it; the log keeps this one.
       if (!stored && input.outcome === 'success') {
         log.info({ poolId: input.poolId, action: input.action, actor, target: input.target, reqId: current?.requestId }, 'audit event of a deleted pool');
@@ -152,11 +189,18 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
       // The action itself happened; losing its trail is an operator's problem to see at once.
       onWriteFailure?.();
       log.error({ err: error, poolId: input.poolId, action: input.action }, 'audit event not recorded');
+      return undefined;
     }
+    return id;
   }
 
   return {
     record,
+
+    /** Deliveries were committed by a transaction that wrote events with `executor`: the worker may look now. */
+    queuedCommitted(): void {
+      onQueued?.();
+    },
 
     /** A sign-in attempt by any method: an audit event and a metric. */
     async signIn(event: SignInEvent): Promise<void> {

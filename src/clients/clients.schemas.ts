@@ -64,6 +64,12 @@ const clientFields = {
       'Seconds after a refresh token is first used during which using it again returns another refresh token of the same grant instead of revoking the grant (default 0: strict).',
     ),
   dpopBoundAccessTokens: z.boolean().describe('RFC 9449 §5.2: every access token of this client must be DPoP-bound.'),
+  requireMfa: z
+    .boolean()
+    .describe("Every sign-in to this application needs a second factor, whatever the pool's MFA policy; a user without one enrols first (default false)."),
+  firstParty: z
+    .boolean()
+    .describe("The pool owner's own application: users are not asked to allow access, and their consent is recorded as implicit (default false)."),
   resources: z
     .array(resource)
     .max(20)
@@ -106,6 +112,8 @@ export const clientResponse = z.object({
   idTokenSignedResponseAlg: z.string(),
   refreshTokenReuseGraceSeconds: z.number().int(),
   dpopBoundAccessTokens: z.boolean(),
+  requireMfa: z.boolean(),
+  firstParty: z.boolean(),
   resources: z.array(z.object({ uri: z.string(), scopes: z.array(z.string()) })),
   hasSecret: z.boolean(),
   secretRotatedAt: timestamp.nullable(),

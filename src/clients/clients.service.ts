@@ -26,6 +26,8 @@ import { createPoolQueries } from '../pools/pools.queries.js';
 import { createClientQueries, type ClientChange } from './clients.queries.js';
 import { DEVICE_CODE_GRANT, type CreateClientInput, type UpdateClientInput } from './clients.schemas.js';
 
+import { BUILT_IN_CLIENT_PREFIX, isReservedClientId } from '../oidc/built-in-clients.js';
+
 export type OidcClientMetadata = Record<string, unknown> & { client_id: string };
 
 export interface ClientServiceDeps {
@@ -52,12 +54,18 @@ interface ClientShape {
   resources: ClientResource[];
   idTokenSignedResponseAlg: string;
   refreshTokenReuseGraceSeconds: number;
+  requireMfa: boolean;
+  firstParty: boolean;
 }
 
 /** Client metadata the provider keeps on the Client for getResourceServerInfo (provider-config). */
 export const RESOURCES_METADATA = 'tarn_resources';
 /** Client metadata the provider keeps for the refresh-token reuse grace period (oidc/refresh-grace.ts). */
 export const REFRESH_GRACE_METADATA = 'tarn_refresh_token_reuse_grace_seconds';
+/** Client metadata the provider keeps when every sign-in to the client needs a second factor (docs/adr/0309). */
+export const REQUIRE_MFA_METADATA = 'tarn_require_mfa';
+/** Client metadata the provider keeps for first-party applications: no consent page (docs/adr/0401). */
+export const FIRST_PARTY_METADATA = 'tarn_first_party';
 
 /** The columns a shape sets, as stored (JSON columns serialised). */
 function shapeColumns(shape: ClientShape) {
@@ -75,6 +83,8 @@ function shapeColumns(shape: ClientShape) {
     resources: JSON.stringify(shape.resources),
     id_token_signed_response_alg: shape.idTokenSignedResponseAlg,
     refresh_token_reuse_grace_seconds: shape.refreshTokenReuseGraceSeconds,
+    require_mfa: shape.requireMfa,
+    first_party: shape.firstParty,
   };
 }
 
@@ -131,6 +141,8 @@ export function toOidcMetadata(row: ClientRow, secret: string | undefined): Oidc
     id_token_signed_response_alg: row.id_token_signed_response_alg ?? 'RS256',
     [RESOURCES_METADATA]: row.resources ?? [],
     [REFRESH_GRACE_METADATA]: row.refresh_token_reuse_grace_seconds ?? 0,
+    [REQUIRE_MFA_METADATA]: row.require_mfa ?? false,
+    [FIRST_PARTY_METADATA]: row.first_party ?? false,
   };
 }
 
@@ -150,6 +162,8 @@ export function toClientResponse(row: ClientRow) {
     resources: row.resources,
     idTokenSignedResponseAlg: row.id_token_signed_response_alg ?? 'RS256',
     refreshTokenReuseGraceSeconds: row.refresh_token_reuse_grace_seconds ?? 0,
+    requireMfa: row.require_mfa ?? false,
+    firstParty: row.first_party ?? false,
     hasSecret: row.secret_enc !== null,
     secretRotatedAt: row.secret_rotated_at,
     createdAt: row.created_at,
@@ -181,6 +195,8 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         resources: shape.resources,
         id_token_signed_response_alg: shape.idTokenSignedResponseAlg,
         refresh_token_reuse_grace_seconds: shape.refreshTokenReuseGraceSeconds,
+        require_mfa: shape.requireMfa,
+        first_party: shape.firstParty,
       } as ClientRow,
       secret ?? (usesSecret(shape.tokenEndpointAuthMethod) ? 'x'.repeat(43) : undefined),
     );
@@ -211,10 +227,15 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         resources: input.resources ?? [],
         idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? 'RS256',
         refreshTokenReuseGraceSeconds: input.refreshTokenReuseGraceSeconds ?? 0,
+        requireMfa: input.requireMfa ?? false,
+        firstParty: input.firstParty ?? false,
       };
       checkShape(shape, outgoing);
       if (input.clientSecret !== undefined && !usesSecret(shape.tokenEndpointAuthMethod)) {
         throw problems.validation([fieldError('clientSecret', `A client using ${shape.tokenEndpointAuthMethod} has no secret.`)]);
+      }
+      if (input.clientId !== undefined && isReservedClientId(input.clientId)) {
+        throw problems.validation([fieldError('clientId', `Client ids starting with "${BUILT_IN_CLIENT_PREFIX}" are reserved for Tarn's own applications.`)]);
       }
       const clientId = input.clientId ?? randomBytes(16).toString('base64url');
       const secret = usesSecret(shape.tokenEndpointAuthMethod) ? (input.clientSecret ?? generateSecret('tcs')) : undefined;
@@ -259,6 +280,8 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         resources: input.resources ?? current.resources,
         idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? current.id_token_signed_response_alg ?? 'RS256',
         refreshTokenReuseGraceSeconds: input.refreshTokenReuseGraceSeconds ?? current.refresh_token_reuse_grace_seconds ?? 0,
+        requireMfa: input.requireMfa ?? current.require_mfa ?? false,
+        firstParty: input.firstParty ?? current.first_party ?? false,
       };
       checkShape(shape, outgoing);
       // Moving to a secret-based method without a secret issues one (returned once);

@@ -18,8 +18,68 @@ export interface PoolTable {
   metadata_schema: Json<Record<string, unknown> | null>;
   password_policy: Json<PasswordPolicy>;
   lockout: Json<LockoutSettings>;
+  account: ColumnType<AccountSettings, string | undefined, string>;
+  /** 018: colours, scheme, per-language texts and the uploaded assets' hashes (docs/adr/0401). */
+  branding: ColumnType<BrandingSettings, string | undefined, string>;
   version: Generated<number>;
   created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A text in several languages: BCP 47 language tag → text. */
+export type LocalizedText = Record<string, string>;
+
+/** 018: a pool's branding (docs/adr/0401); every field optional, Tarn's look where absent. */
+export interface BrandingSettings {
+  primaryColor?: string;
+  backgroundColor?: string;
+  textColor?: string;
+  scheme?: 'light' | 'dark';
+  title?: LocalizedText;
+  signInSubtitle?: LocalizedText;
+  footer?: LocalizedText;
+  termsUrl?: LocalizedText;
+  privacyUrl?: LocalizedText;
+  /** Set by an upload: the asset's media type and SHA-256 (hex), which its URL carries. */
+  logo?: BrandAssetRef;
+  favicon?: BrandAssetRef;
+}
+
+export interface BrandAssetRef {
+  mediaType: BrandAssetMediaType;
+  sha256: string;
+  size: number;
+}
+
+export type BrandAssetMediaType = 'image/png' | 'image/webp' | 'image/svg+xml';
+export type BrandAssetKind = 'logo' | 'favicon';
+
+export interface PoolAssetTable {
+  pool_id: string;
+  kind: BrandAssetKind;
+  sha256: string;
+  media_type: BrandAssetMediaType;
+  content: Buffer;
+  created_at: Timestamp;
+}
+
+export interface MailTemplateTable {
+  pool_id: string;
+  kind: string;
+  language: string;
+  subject: string;
+  html: string;
+  text: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ConsentGrantTable {
+  pool_id: string;
+  user_id: string;
+  client_id: string;
+  grant_id: string;
+  implicit: Generated<boolean>;
   updated_at: Timestamp;
 }
 
@@ -29,6 +89,14 @@ export interface SignInSettings {
   passkey: boolean;
   /** Second factor after a password: never asked (`off`), offered after sign-in (`optional`), or enrolled at the next sign-in (`required`). */
   mfa?: MfaPolicy;
+  /** 017: whether a code mailed to the user's verified address counts as a second factor (docs/adr/0309); off unless set. */
+  emailSecondFactor?: boolean;
+}
+
+/** What users may do on the pool's hosted account page (docs/adr/0306). */
+export interface AccountSettings {
+  /** Whether a user may delete their own account there (default false). */
+  allowDeletion: boolean;
 }
 
 export type MfaPolicy = 'off' | 'optional' | 'required';
@@ -90,6 +158,10 @@ export interface ClientTable {
   id_token_signed_response_alg: ColumnType<string | null, string | null | undefined, string | null>;
   /** 008: refresh-token reuse grace period in seconds (docs/adr/0604); 0 is strict. */
   refresh_token_reuse_grace_seconds: Generated<number>;
+  /** 017: every sign-in to this application needs a second factor (docs/adr/0309). */
+  require_mfa: Generated<boolean>;
+  /** 018: the pool owner's own application: no consent page (docs/adr/0401). */
+  first_party: Generated<boolean>;
 }
 
 /** A resource server (RFC 8707 indicator) an application may get access tokens for. */
@@ -138,6 +210,9 @@ export interface Database {
   users: UserTable;
   oidc_artifacts: OidcArtifactTable;
   audit_events: AuditEventTable;
+  webhooks: WebhookTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
   passkeys: PasskeyTable;
   webauthn_challenges: WebauthnChallengeTable;
   groups: GroupTable;
@@ -149,6 +224,35 @@ export interface Database {
   linked_identities: LinkedIdentityTable;
   user_totp: UserTotpTable;
   user_recovery_codes: UserRecoveryCodeTable;
+  user_factor_failures: UserFactorFailureTable;
+  pool_assets: PoolAssetTable;
+  mail_templates: MailTemplateTable;
+  consent_grants: ConsentGrantTable;
+  administrator_roles: AdministratorRoleTable;
+  console_setup_tokens: ConsoleSetupTokenTable;
+}
+
+/** 017: wrong second factors of a user since the last right one, whatever the factor. */
+export interface UserFactorFailureTable {
+  pool_id: string;
+  user_id: string;
+  failures: Generated<number>;
+}
+
+/** An administrator's role (ADR 1000): a user of the admin pool; owner, or admin/viewer of one pool. */
+export interface AdministratorRoleTable {
+  pool_id: string;
+  user_id: string;
+  role: 'owner' | 'admin' | 'viewer';
+  managed_pool_id: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface ConsoleSetupTokenTable {
+  token_hash: string;
+  expires_at: Date;
+  used_at: Date | null;
+  created_at: Generated<Date>;
 }
 
 export interface UserRecoveryCodeTable {
@@ -171,6 +275,7 @@ export interface UserTotpTable {
 }
 
 export type PoolRow = Selectable<PoolTable>;
+export type MailTemplateRow = Selectable<MailTemplateTable>;
 export type NewPoolRow = Insertable<PoolTable>;
 export type PoolUpdate = Updateable<PoolTable>;
 export type SigningKeyRow = Selectable<SigningKeyTable>;
@@ -178,7 +283,7 @@ export type ClientRow = Selectable<ClientTable>;
 export type UserRow = Selectable<UserTable>;
 export type PoolSecretRow = Selectable<PoolSecretTable>;
 
-export type AuditActorKind = 'admin' | 'pool_secret' | 'user' | 'anonymous' | 'system';
+export type AuditActorKind = 'admin' | 'pool_secret' | 'user' | 'anonymous' | 'system' | 'administrator';
 export interface AuditEventTable {
   pool_id: string;
   id: string;
@@ -244,7 +349,7 @@ export interface GroupMemberTable {
 
 export type GroupRow = Selectable<GroupTable>;
 
-export type CodePurpose = 'invitation' | 'registration' | 'sign_in' | 'password_reset';
+export type CodePurpose = 'invitation' | 'registration' | 'sign_in' | 'password_reset' | 'email_change' | 'second_factor';
 export interface OneTimeCodeTable {
   pool_id: string;
   id: string;
@@ -332,3 +437,51 @@ export interface LinkedIdentityTable {
 
 export type ConnectionRow = Selectable<ConnectionTable>;
 export type LinkedIdentityRow = Selectable<LinkedIdentityTable>;
+
+export interface WebhookTable {
+  pool_id: string;
+  id: string;
+  url: string;
+  description: Generated<string>;
+  event_types: Json<string[]>;
+  enabled: Generated<boolean>;
+  disabled_reason: string | null;
+  secret_enc: string;
+  previous_secret_enc: string | null;
+  previous_expires_at: Timestamp | null;
+  failing_since: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+export interface WebhookDeliveryTable {
+  pool_id: string;
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  status: Generated<DeliveryStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp | null;
+  locked_until: Timestamp | null;
+  last_status_code: number | null;
+  last_duration_ms: number | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  delivered_at: Timestamp | null;
+}
+
+export interface WebhookAttemptTable {
+  pool_id: string;
+  delivery_id: string;
+  attempt: number;
+  started_at: Timestamp;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response: string | null;
+}
+
+export type WebhookRow = Selectable<WebhookTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveryTable>;
+export type WebhookAttemptRow = Selectable<WebhookAttemptTable>;

@@ -63,7 +63,8 @@ export function groupRoutes(groups: GroupService) {
         problems: [409],
       },
       async function updateGroup(ctx, { params, body }) {
-        return groups.updateGroup(ctx.state.pool.id, params.groupId, body);
+        const writeWithin = ctx.state.audit?.writeWithin;
+        return groups.updateGroup(ctx.state.pool.id, params.groupId, body, writeWithin && ((trx) => writeWithin(trx, 200)));
       },
     ),
     poolRoute(
@@ -77,7 +78,8 @@ export function groupRoutes(groups: GroupService) {
         problems: [409],
       },
       async function deleteGroup(ctx, { params, query }) {
-        await groups.deleteGroup(ctx.state.pool.id, params.groupId, query);
+        const writeWithin = ctx.state.audit?.writeWithin;
+        await groups.deleteGroup(ctx.state.pool.id, params.groupId, query, writeWithin && ((trx) => writeWithin(trx, 204)));
       },
     ),
     poolRoute(

@@ -117,7 +117,8 @@ export function createGroupService({ db }: GroupServiceDeps) {
       return toPage(rows, query.limit, (row) => row.sort_key, toGroupResponse);
     },
 
-    async updateGroup(poolId: string, groupId: string, input: UpdateGroupInput) {
+    /** `event` writes the change's event inside its transaction (ADR 0809). */
+    async updateGroup(poolId: string, groupId: string, input: UpdateGroupInput, event?: (trx: Db) => Promise<void>) {
       const change: GroupChange = {};
       if (input.name !== undefined) change.name = input.name;
       if (input.description !== undefined) change.description = input.description;
@@ -138,14 +139,16 @@ export function createGroupService({ db }: GroupServiceDeps) {
             }
             change.parent_id = parentId;
           }
-          return queries.updateGroup(groupId, change);
+          const updated = await queries.updateGroup(groupId, change);
+          if (updated) await event?.(trx);
+          return updated;
         })
         .catch(nameTaken);
       if (!row) throw groupNotFound();
       return toGroupResponse(row);
     },
 
-    async deleteGroup(poolId: string, groupId: string, { cascade }: DeleteGroupQuery): Promise<void> {
+    async deleteGroup(poolId: string, groupId: string, { cascade }: DeleteGroupQuery, event?: (trx: Db) => Promise<void>): Promise<void> {
       await db
         .transaction()
         .execute(async (trx) => {
@@ -154,11 +157,13 @@ export function createGroupService({ db }: GroupServiceDeps) {
           if (!(await findGroupRow(queries, groupId))) throw groupNotFound();
           if (cascade === 'true') {
             await queries.deleteSubtree(groupId);
+            await event?.(trx);
             return;
           }
           const children = await queries.countChildren(groupId);
           if (children > 0) throw hasChildren(children);
           await queries.deleteGroup(groupId);
+          await event?.(trx);
         })
         .catch((error: unknown) => {
           // The parent foreign key is the last word: a child added meanwhile still blocks.

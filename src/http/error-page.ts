@@ -51,7 +51,14 @@ async function startAgainUrl(ctx: Context): Promise<string | undefined> {
 }
 
 export function createErrorPages({ pages, log }: { pages: PageRenderer; log: Logger }): ErrorPages {
-  async function render(ctx: Context, status: number, name: string, values?: PageMessageValues, pool?: PagePool): Promise<void> {
+  async function render(
+    ctx: Context,
+    status: number,
+    name: string,
+    values?: PageMessageValues,
+    pool?: PagePool,
+    literal?: { title: string; message: string },
+  ): Promise<void> {
     const shownPool = pool ?? (ctx.state.poolProvider as { pool?: PagePool } | undefined)?.pool;
     const i18n = translatorFor(localeOf(ctx, shownPool));
     ctx.status = status;
@@ -60,8 +67,8 @@ export function createErrorPages({ pages, log }: { pages: PageRenderer; log: Log
     ctx.set('Content-Language', i18n.locale);
     ctx.body = await pages.render('error', shownPool, {
       locale: i18n.locale,
-      title: wordMessage(i18n, { key: `error.${name}.title`, values }),
-      message: wordMessage(i18n, { key: `error.${name}.message`, values }),
+      title: literal?.title ?? wordMessage(i18n, { key: `error.${name}.title`, values }),
+      message: literal?.message ?? wordMessage(i18n, { key: `error.${name}.message`, values }),
       reference: ctx.state.requestId as string | undefined,
       startAgainUrl: await startAgainUrl(ctx),
     });
@@ -75,7 +82,7 @@ export function createErrorPages({ pages, log }: { pages: PageRenderer; log: Log
       if (status >= 500 && !(known && known.status === 503)) log.error({ err: error, path: ctx.path, requestId: ctx.state.requestId }, 'hosted page failed');
       else log.info({ reason: (error as Error).message, status, path: ctx.path, requestId: ctx.state.requestId }, 'hosted page refused');
       for (const [name, value] of Object.entries(known?.headers ?? {})) ctx.set(name, value);
-      if (error instanceof HostedPageError) return render(ctx, status, error.messageKey.slice('error.'.length), error.values);
+      if (error instanceof HostedPageError) return render(ctx, status, error.messageKey.slice('error.'.length), error.values, undefined, error.literal);
       return render(ctx, status, nameFor(status));
     },
   };

@@ -30,6 +30,8 @@ export interface RouteSpec<P extends ObjectSchema, Q extends ObjectSchema, B ext
   body?: B;
   /** The body may be left out; it then parses as {}. */
   bodyOptional?: boolean;
+  /** A larger body limit than the server's default, for a route that takes an uploaded file. */
+  bodyLimitBytes?: number;
   /** The success status; 204 answers no body. */
   status: number;
   response?: R;
@@ -55,7 +57,7 @@ export interface Guarded<P, Q, B> {
 
 /** How the mounting router reads JSON bodies (with its size limit). */
 export interface GuardOptions<StateT> {
-  readJson(ctx: Context): Promise<unknown>;
+  readJson(ctx: Context, limitBytes?: number): Promise<unknown>;
   /** Runs before anything is parsed, e.g. the admin-token check of adminOnly routes. */
   authorize?(ctx: { state: StateT }, spec: DocumentedSpec): void;
 }
@@ -105,7 +107,7 @@ export function routesFor<StateT>() {
             body: undefined,
           } as Guarded<z.output<P>, z.output<Q>, Parsed<B, undefined>>;
           if (spec.body) {
-            const raw = await options.readJson(ctx);
+            const raw = await options.readJson(ctx, spec.bodyLimitBytes);
             input.body = parseInput(spec.body, raw === undefined && spec.bodyOptional ? {} : raw) as Parsed<B, undefined>;
           }
           const answer = await handler(ctx, input);

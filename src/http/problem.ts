@@ -67,14 +67,20 @@ export class HostedPageError extends AppError {
   readonly messageKey: string;
   readonly values: (MessageValues & { until?: Date }) | undefined;
   readonly userMessage: string;
+  /** Set when the words are given as is (the admin console, which stays English): no catalogue entry. */
+  readonly literal: { title: string; message: string } | undefined;
 
-  constructor(status: number, name: string, values?: MessageValues & { until?: Date }) {
-    const userMessage = english(`error.${name}.message`, values);
-    super({ status, type: 'hosted-page', title: english(`error.${name}.title`, values), detail: userMessage });
+  /** `name`: the catalogue entry error.{name}; or, for the English-only admin console, a title and its message. */
+  constructor(status: number, name: string, values?: (MessageValues & { until?: Date }) | string) {
+    const literal = typeof values === 'string' ? { title: name, message: values } : undefined;
+    const entryValues = typeof values === 'string' ? undefined : values;
+    const userMessage = literal ? literal.message : english(`error.${name}.message`, entryValues);
+    super({ status, type: 'hosted-page', title: literal ? literal.title : english(`error.${name}.title`, entryValues), detail: userMessage });
     this.name = 'HostedPageError';
-    this.messageKey = `error.${name}`;
-    this.values = values;
+    this.messageKey = literal ? 'error.refused' : `error.${name}`;
+    this.values = entryValues;
     this.userMessage = userMessage;
+    this.literal = literal;
   }
 }
 

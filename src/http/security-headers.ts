@@ -62,7 +62,8 @@ export function finishSecurityHeaders(ctx: Context): void {
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
-  } else if (res.hasHeader('Content-Security-Policy')) {
+  } else if (res.hasHeader('Content-Security-Policy') && !(typeof type === 'string' && type.startsWith('image/svg+xml'))) {
+    // (An SVG keeps its own policy: opened directly, it is a document; branding/brand-assets.routes.ts.)
     res.removeHeader('Content-Security-Policy');
   }
   const status = res.statusCode;

@@ -8,6 +8,8 @@ const FILES: Record<string, { type: string; file: string }> = {
   '/assets/passkey.js': { type: 'text/javascript', file: 'assets/passkey.js' },
   '/assets/repost.js': { type: 'text/javascript', file: 'assets/repost.js' },
   '/assets/focus-error.js': { type: 'text/javascript', file: 'assets/focus-error.js' },
+  '/assets/console.css': { type: 'text/css', file: 'assets/console.css' },
+  '/assets/console.js': { type: 'text/javascript', file: 'assets/console.js' },
 };
 
 export function staticAssets() {

@@ -9,11 +9,16 @@
 import nodemailer from 'nodemailer';
 import type { Logger } from '../log.js';
 
+export const MAIL_KINDS = ['invitation', 'verification', 'sign-in-code', 'password-reset', 'password-changed', 'already-registered'] as const;
+export type MailKind = (typeof MAIL_KINDS)[number];
+
 export interface MailMessage {
   to: string;
   subject: string;
   text: string;
   html: string;
+  /** Which mail this is, for the pool's own template of it (mail-templates.service.ts); never sent. */
+  template?: { poolId: string; kind: MailKind; language: string; brand: import('./templates.js').MailBranding; values: Record<string, string> };
 }
 
 export interface Mailer {
@@ -41,7 +46,8 @@ export function createMailer({ smtpUrl, from, log, production }: MailerOptions):
   const transport = nodemailer.createTransport(smtpUrl);
   return {
     async send(message) {
-      await transport.sendMail({ from, ...message });
+      const { template: _template, ...sent } = message;
+      await transport.sendMail({ from, ...sent });
     },
   };
 }

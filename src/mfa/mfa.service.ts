@@ -7,6 +7,9 @@
  * `lockout.windowSeconds`, and a right password does not reset that count.
  * Recovery codes: ten single-use codes, shown once, kept as keyed hashes; a wrong one counts
  * like a wrong TOTP code.
+ * A passkey (after a password or an emailed code) and, where the pool allows it, a code mailed
+ * to the verified address are second factors too (docs/adr/0309); every wrong second factor,
+ * whichever, adds to the same per-user count (user_factor_failures).
  */
 import { randomBytes } from 'node:crypto';
 import QRCode from 'qrcode';
@@ -15,6 +18,12 @@ import type { Db } from '../db/database.js';
 import type { MfaPolicy, PoolRow } from '../db/tables.js';
 import type { SignInGuard } from '../users/lockout.service.js';
 import { hmac } from '../crypto/secrets.js';
+import type { Mailer } from '../mail/mailer.js';
+import { signInCodeMail } from '../mail/templates.js';
+import { createPasskeyQueries } from '../passkeys/passkeys.queries.js';
+import { CODE_TTL_MS, type CodeService } from '../users/codes.service.js';
+import type { MailLimits } from '../users/mail-limits.service.js';
+import { createFactorFailureQueries } from './factor-failures.queries.js';
 import { createRecoveryCodeQueries } from './recovery-codes.queries.js';
 import { createTotpQueries } from './totp.queries.js';
 import { matchTotp, newTotpSecret, otpauthUri, toBase32 } from './totp.js';
@@ -26,6 +35,17 @@ export interface MfaServiceDeps {
   clock: () => Date;
   /** The key recovery codes are hashed under (deriveKey(masterKey, 'recovery-codes')). */
   recoveryKey: Buffer;
+  /** Emailed second-factor codes (purpose `second_factor`, bound to the sign-in that asked). */
+  codes: CodeService;
+  mailer: Mailer;
+  mailLimits: MailLimits;
+}
+
+/** The second factors a user can pass now: the ones they set up (app, passkey), and the pool's emailed code. */
+export interface FactorChoice {
+  totp: boolean;
+  passkey: boolean;
+  email: boolean;
 }
 
 export const RECOVERY_CODE_COUNT = 10;
@@ -60,14 +80,19 @@ function newRecoveryCode(): string {
 /** What a person may type for a code: any case, with or without the dash or spaces. */
 const normalizeRecoveryCode = (code: string) => code.toUpperCase().replace(/[\s-]/g, '');
 
-export function createMfaService({ db, envelope, guard, clock, recoveryKey }: MfaServiceDeps) {
+/** Whether a code mailed to the verified address counts as a second factor in this pool (off unless the pool says so). */
+export const emailIsSecondFactor = (pool: PoolRow): boolean => pool.sign_in.emailSecondFactor === true;
+
+export function createMfaService({ db, envelope, guard, clock, recoveryKey, codes, mailer, mailLimits }: MfaServiceDeps) {
   const recoveryHash = (poolId: string, userId: string, code: string) => hmac(recoveryKey, `${poolId}:${userId}:${normalizeRecoveryCode(code)}`);
 
   /** One more wrong second factor; past the pool's limit, the user is locked at once (a lockout row whose limit is one failure). */
   async function countFailure(pool: PoolRow, userId: string): Promise<void> {
-    const failures = await createTotpQueries(db, pool.id).countFailure(userId);
+    const failures = await createFactorFailureQueries(db, pool.id).countFailure(userId);
     if (failures >= pool.lockout.maxAttempts) await guard.recordFailure(pool.id, { ...pool.lockout, maxAttempts: 1 }, userId);
   }
+
+  const resetFailures = (poolId: string, userId: string) => createFactorFailureQueries(db, poolId).resetFailures(userId);
 
   return {
     /** Whether the user has a confirmed second factor. */
@@ -110,8 +135,65 @@ export function createMfaService({ db, envelope, guard, clock, recoveryKey }: Mf
       if (!row?.confirmed_at) return false;
       if (await guard.isUserLocked(pool.id, userId)) return false;
       const step = matchTotp(envelope.open(row.secret_enc, sealContext(pool.id, userId)), code.trim(), clock(), row.last_step);
-      if (step !== undefined && (await queries.acceptStep(userId, step, false))) return true;
+      if (step !== undefined && (await queries.acceptStep(userId, step, false))) {
+        await resetFailures(pool.id, userId);
+        return true;
+      }
       await countFailure(pool, userId);
+      return false;
+    },
+
+    /**
+     * The factors the user can pass as a second factor now. `afterEmail`: the first factor was an
+     * emailed code, so the email cannot be the second one too.
+     */
+    async factorChoice(pool: PoolRow, user: { id: string; email_verified: boolean }, options: { afterEmail?: boolean } = {}): Promise<FactorChoice> {
+      const totp = Boolean((await createTotpQueries(db, pool.id).findTotp(user.id))?.confirmed_at);
+      const passkey = pool.sign_in.passkey === true && (await createPasskeyQueries(db, pool.id).countUserPasskeys(user.id)) > 0;
+      return { totp, passkey, email: emailIsSecondFactor(pool) && user.email_verified && !options.afterEmail };
+    },
+
+    /** Whether a wrong second factor, or the password's, locked the user: then no factor is even checked. */
+    isLocked(poolId: string, userId: string): Promise<boolean> {
+      return guard.isUserLocked(poolId, userId);
+    },
+
+    /** A wrong second factor checked elsewhere (a passkey's assertion): counts like a wrong code. */
+    recordFailure: countFailure,
+
+    /** A right second factor checked elsewhere: the count starts afresh. */
+    recordSuccess: resetFailures,
+
+    /**
+     * Mails a 6-digit second-factor code to the user's verified address, bound to this sign-in.
+     * `throttled` when the network asked for too many mails; `sent` otherwise (also when the
+     * address asked again too soon: the code sent a moment ago still works).
+     */
+    async sendEmailCode(pool: PoolRow, user: { id: string; email: string }, interactionUid: string, ip: string): Promise<'sent' | 'throttled'> {
+      const allowance = await mailLimits.take(pool.id, user.email, ip);
+      if (allowance === 'ip') return 'throttled';
+      if (allowance === 'address') return 'sent';
+      const issued = await codes.issueCode(pool.id, {
+        purpose: 'second_factor',
+        email: user.email,
+        userId: user.id,
+        ttlMs: CODE_TTL_MS,
+        boundTo: interactionUid,
+      });
+      await mailer.send(signInCodeMail({ name: pool.name, tagColor: pool.tag_color }, user.email, issued.code, Math.round(CODE_TTL_MS / 60_000)));
+      return 'sent';
+    },
+
+    /** The emailed code at sign-in: false for a wrong, expired, used or locked-out attempt (one answer for all). */
+    async verifyEmailCode(pool: PoolRow, user: { id: string; email: string }, code: string, interactionUid: string): Promise<boolean> {
+      if (!emailIsSecondFactor(pool)) return false;
+      if (await guard.isUserLocked(pool.id, user.id)) return false;
+      const row = await codes.useCode(pool.id, 'second_factor', user.email, code.trim(), interactionUid);
+      if (row && row.user_id === user.id) {
+        await resetFailures(pool.id, user.id);
+        return true;
+      }
+      await countFailure(pool, user.id);
       return false;
     },
 
@@ -130,7 +212,7 @@ export function createMfaService({ db, envelope, guard, clock, recoveryKey }: Mf
       if (!(await createTotpQueries(db, pool.id).findTotp(userId))?.confirmed_at) return false;
       if (await guard.isUserLocked(pool.id, userId)) return false;
       const used = await createRecoveryCodeQueries(db, pool.id).useRecoveryCode(userId, recoveryHash(pool.id, userId, code), clock());
-      if (used) await createTotpQueries(db, pool.id).resetFailures(userId);
+      if (used) await resetFailures(pool.id, userId);
       else await countFailure(pool, userId);
       return used;
     },

@@ -46,22 +46,35 @@ function bodyOf(body: RequestInit['body']): string | Buffer | undefined {
   throw new TypeError('unsupported outgoing request body');
 }
 
-function readBody(response: IncomingMessage): Promise<Buffer> {
+export interface OutgoingFetchOptions {
+  /** The most of an answer read (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** Past maxBodyBytes, keep what was read and stop reading (default: fail the request). */
+  cutOff?: boolean;
+}
+
+function readBody(response: IncomingMessage, maxBodyBytes: number, cutOff: boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     response.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) response.destroy(new OutgoingRefused(`answer larger than ${MAX_BODY_BYTES} bytes`));
-      else chunks.push(chunk);
+      if (size <= maxBodyBytes) chunks.push(chunk);
+      else if (cutOff) {
+        chunks.push(chunk.subarray(0, chunk.length - (size - maxBodyBytes)));
+        resolve(Buffer.concat(chunks));
+        response.destroy();
+      } else response.destroy(new OutgoingRefused(`answer larger than ${maxBodyBytes} bytes`));
     });
     response.on('end', () => resolve(Buffer.concat(chunks)));
     response.on('error', reject);
   });
 }
 
-export function createOutgoingFetch(policy: OutgoingPolicy): OutgoingFetch {
+export function createOutgoingFetch(policy: OutgoingPolicy, options: OutgoingFetchOptions = {}): OutgoingFetch {
   const lookup = policedLookup(policy);
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const cutOff = options.cutOff ?? false;
 
   return async function outgoingFetch(input, init = {}) {
     const url = new URL(String(input));
@@ -81,7 +94,7 @@ export function createOutgoingFetch(policy: OutgoingPolicy): OutgoingFetch {
 
     return new Promise<Response>((resolve, reject) => {
       const request = send(url, { method: init.method ?? 'GET', headers, lookup, timeout: policy.timeoutMs }, (response) => {
-        readBody(response).then((buffer) => {
+        readBody(response, maxBodyBytes, cutOff).then((buffer) => {
           clearTimeout(deadline);
           const status = response.statusCode ?? 502;
           const answer = new Headers();

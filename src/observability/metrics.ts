@@ -76,6 +76,17 @@ export function createMetrics(options: { cacheStats?: () => CacheStats; defaultM
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const webhookDeliveries = new Counter({
+    name: 'tarn_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome: delivered, failed (to be retried), gave_up (no retry left).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const webhooksDisabled = new Counter({
+    name: 'tarn_webhooks_disabled_total',
+    help: 'Webhooks Tarn disabled because every attempt failed for too long.',
+    registers: [registry],
+  });
   if (options.cacheStats) {
     const stats = options.cacheStats;
     new Gauge({
@@ -139,6 +150,12 @@ export function createMetrics(options: { cacheStats?: () => CacheStats; defaultM
     },
     backchannelLogout(outcome: 'delivered' | 'failed'): void {
       backchannelLogouts.inc({ outcome });
+    },
+    webhookDelivery(outcome: 'delivered' | 'failed' | 'gave_up'): void {
+      webhookDeliveries.inc({ outcome });
+    },
+    webhookDisabled(): void {
+      webhooksDisabled.inc();
     },
     /** Hooks a freshly built provider's events (called by the registry for each build). */
     instrumentProvider(provider: Provider): void {

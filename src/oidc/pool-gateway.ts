@@ -15,6 +15,7 @@ import { mapDatabaseError } from '../db/errors.js';
 import type { ErrorPages } from '../http/error-page.js';
 import { problems } from '../http/problem.js';
 import { answerProviderFault } from '../http/unavailable.js';
+import { brandingCss } from '../branding/theme.js';
 import { POOL_ID } from '../pools/pools.schemas.js';
 import { REVOCATION, REVOKED, tidyPublishedDocument } from './published-metadata.js';
 import type { PoolProvider, ProviderRegistry } from './provider-registry.js';
@@ -74,7 +75,7 @@ export function poolGateway({ registry, hosted, resources, errorPages }: PoolGat
     if (rest === '/branding.css') {
       ctx.type = 'text/css';
       ctx.set('Cache-Control', 'public, max-age=300');
-      ctx.body = entry.pool.tag_color ? `:root { --accent: ${entry.pool.tag_color}; }\n` : '';
+      ctx.body = brandingCss(entry.pool);
       return undefined;
     }
 

@@ -9,7 +9,7 @@
  * claims parameter. Discovery lists exactly this, since it is derived from this object.
  */
 import { localeOf } from '../i18n/request-locale.js';
-import { ACR_VALUES, ACR_MFA, requestsMfa } from '../mfa/acr.js';
+import { ACR_VALUES, ACR_MFA, clientRequiresMfa, requestsMfa } from '../mfa/acr.js';
 import { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../db/database.js';
 import type { PoolRow } from '../db/tables.js';
@@ -25,9 +25,11 @@ import { translatorFor } from '../i18n/translator.js';
 import { providerErrorPage, startAgainUrlOf } from './start-again.js';
 import { createResourceServerInfo } from './resource-servers.js';
 import { mayIntrospect, mayRevoke } from './token-disclosure.js';
-import { REFRESH_GRACE_METADATA, RESOURCES_METADATA } from '../clients/clients.service.js';
+import { FIRST_PARTY_METADATA, REFRESH_GRACE_METADATA, REQUIRE_MFA_METADATA, RESOURCES_METADATA } from '../clients/clients.service.js';
+import { createLoadExistingGrant } from './remembered-consent.js';
 import { createFindAccount, PROFILE_CLAIMS } from './account.js';
 import { createAdapterFactory } from './adapter.js';
+import { builtInClientGrant, isBuiltInClientId } from './built-in-clients.js';
 import type { ArtifactAtRest } from './artifact-at-rest.js';
 import { withRefreshGrace } from './refresh-grace.js';
 import { createGroupsTokenClaims, GROUPS, type GroupNameSource } from './groups-claim.js';
@@ -65,6 +67,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
   const basePath = `/pools/${pool.id}`;
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, path: basePath };
   const devicePages = createDevicePages(deps.pages, pool);
+  const rememberedConsent = createLoadExistingGrant(deps.db, pool.id);
   return {
     fetch: deps.fetch as Configuration['fetch'],
     adapter: withRefreshGrace(createAdapterFactory(deps.db, pool.id, deps.findClient, deps.artifactsAtRest), deps.findClient),
@@ -97,7 +100,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
     // OIDC Core §3.1.2.1: redirect_uri is required, even when a client has only one.
     allowOmittingSingleRegisteredRedirectUri: false,
     // The client's resource servers travel with its metadata (clients.service toOidcMetadata).
-    extraClientMetadata: { properties: [RESOURCES_METADATA, REFRESH_GRACE_METADATA] },
+    extraClientMetadata: { properties: [RESOURCES_METADATA, REFRESH_GRACE_METADATA, REQUIRE_MFA_METADATA, FIRST_PARTY_METADATA] },
     // `idp=<connection name>`: the relying party picks the upstream, skipping the login page (ADR 0900).
     extraParams: ['idp'],
     features: {
@@ -145,6 +148,10 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
       policy: loginPolicy(),
       url: (_ctx, interaction) => `${basePath}/interaction/${interaction.uid}`,
     },
+    // Consent remembered per user and application, and never asked by first-party applications
+    // (ADR 0401); Tarn's built-in clients (built-in-clients.ts) have no row to remember it by,
+    // and get their grant from the session, made here when the session has none yet.
+    loadExistingGrant: (ctx) => (isBuiltInClientId(pool.id, ctx.oidc.client!.clientId) ? builtInClientGrant(ctx) : rememberedConsent(ctx)),
     // A client that may use refresh tokens gets one with every code exchange.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     // RFC 9700 §4.14.2: rotate on every use; reuse of a rotated token revokes the grant,
@@ -191,11 +198,11 @@ function loginPolicy() {
     ),
     0,
   );
-  // Step-up: a relying party that asks for MFA (acr_values) gets a second factor even within a
+  // Step-up: a relying party that asks for MFA (acr_values), or whose application requires it (docs/adr/0309), gets a second factor even within a
   // session that signed in with a password alone; the hosted page asks for the missing factor.
   login.checks.add(
     new interactionPolicy.Check('mfa_requested', 'The application asked for a second factor', (ctx) =>
-      ctx.oidc.session?.accountId && requestsMfa(ctx.oidc.params?.acr_values) && ctx.oidc.acr !== ACR_MFA
+      ctx.oidc.session?.accountId && (requestsMfa(ctx.oidc.params?.acr_values) || clientRequiresMfa(ctx.oidc.client)) && ctx.oidc.acr !== ACR_MFA
         ? interactionPolicy.Check.REQUEST_PROMPT
         : interactionPolicy.Check.NO_NEED_TO_PROMPT,
     ),

@@ -25,6 +25,7 @@ import type { PageRenderer } from '../views/render.js';
 import { rememberClients } from './client-cache.js';
 import { createMetadataCache, type MetadataCache } from './metadata-cache.js';
 import { buildProviderConfiguration } from './provider-config.js';
+import { builtInClientMetadata } from './built-in-clients.js';
 import { createArtifactAtRest } from './artifact-at-rest.js';
 import { deviceFormNeedsSession } from './device-pages.js';
 
@@ -81,18 +82,20 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
     if (!pool) return undefined;
     const rows = await createKeyQueries(deps.db, poolId).listKeys();
     const now = new Date(clock());
+    const issuer = issuerFor(deps.publicUrl, poolId);
     const configuration = buildProviderConfiguration(pool, publishedKeys(deps.envelope, poolId, rows, now), {
       db: deps.db,
       users: deps.users,
       groups: deps.groups,
-      findClient: (clientId) => deps.findClient(poolId, clientId),
+      // Tarn's own first-party clients (the account page) exist in every pool, without a row.
+      findClient: async (clientId) => builtInClientMetadata({ poolId, issuer, publicUrl: deps.publicUrl }, clientId) ?? deps.findClient(poolId, clientId),
       pages: deps.pages,
       cookieKeys: deps.cookieKeys,
       artifactsAtRest: createArtifactAtRest({ key: deps.artifactKey, envelope: deps.envelope, poolId }),
       fetch: deps.outgoingFetch,
       log: deps.log,
     });
-    const provider = new Provider(issuerFor(deps.publicUrl, poolId), configuration);
+    const provider = new Provider(issuer, configuration);
     provider.proxy = deps.trustedProxies > 0;
     provider.maxIpsCount = deps.trustedProxies;
     rememberClients(provider);

@@ -162,6 +162,54 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
     return row;
   }
 
+  /**
+   * The same, saying also whether the key may leave its device (backup eligible, a synced
+   * passkey: RFC 8176 `swk`) or not (a device-bound key: `hwk`).
+   */
+  async function verifyAssertion(pool: PoolRow, response: unknown, binding: Binding = {}): Promise<{ user: UserRow; synced: boolean }> {
+    if (!isPasskeyEnabled(pool)) throw problems.notFound('Passkey', 'Passkeys are not enabled in this pool.');
+    const { json, challenge } = parseCredential(response);
+    const queries = createPasskeyQueries(deps.db, pool.id);
+    const row = await takeChallenge(pool.id, challenge, 'authentication', binding);
+    const passkey = await queries.findPasskeyByCredentialId(json.id);
+    if (!passkey) throw new PasskeyRefused('unknown-credential');
+    if (row.user_id !== null && row.user_id !== passkey.user_id) throw new PasskeyRefused('wrong-user', 'not the email asked for');
+    const userHandle = (json.response as { userHandle?: unknown }).userHandle;
+    if (typeof userHandle === 'string' && userHandle && Buffer.from(userHandle, 'base64url').toString('utf8') !== passkey.user_id) {
+      throw new PasskeyRefused('wrong-user', 'user handle');
+    }
+    const user = await deps.users.findActiveUser(pool.id, passkey.user_id);
+    if (!user) throw new PasskeyRefused('inactive-user');
+    const storedCounter = Number(passkey.counter);
+    let verified;
+    try {
+      verified = await verifyAuthenticationResponse({
+        response: json as unknown as AuthenticationResponseJSON,
+        expectedChallenge: row.challenge,
+        expectedOrigin: origin,
+        expectedRPID: rpID,
+        credential: {
+          id: passkey.credential_id,
+          publicKey: Buffer.from(passkey.public_key, 'base64url'),
+          counter: storedCounter,
+          transports: passkey.transports,
+        },
+        requireUserVerification: true,
+      });
+    } catch (error) {
+      const message = (error as Error).message;
+      throw new PasskeyRefused(/counter/i.test(message) ? 'counter' : 'verification', message);
+    }
+    if (!verified.verified) throw new PasskeyRefused('verification');
+    const info = verified.authenticationInfo;
+    if ((info.credentialDeviceType === 'multiDevice') !== passkey.backup_eligible) throw new PasskeyRefused('backup-eligibility');
+    // Another assertion with the same counter may have won the race: then this one is a replay.
+    const recorded = await queries.recordPasskeyUse(passkey.id, storedCounter, { counter: info.newCounter, backed_up: info.credentialBackedUp });
+    if (!recorded) throw new PasskeyRefused('counter', 'raced');
+    await createUserQueries(deps.db, pool.id).touchLastLogin(user.id);
+    return { user, synced: passkey.backup_eligible };
+  }
+
   async function listPage(poolId: string, userId: string, page: PageQuery) {
     const after = page.cursor !== undefined && isUuid(page.cursor) ? page.cursor : undefined;
     const rows = await createPasskeyQueries(deps.db, poolId).listUserPasskeysPage(userId, page.limit + 1, after);
@@ -292,48 +340,10 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
 
     /** Verifies an assertion: the active user it proves, or PasskeyRefused. */
     async finishAuthentication(pool: PoolRow, response: unknown, binding: Binding = {}): Promise<UserRow> {
-      if (!isPasskeyEnabled(pool)) throw problems.notFound('Passkey', 'Passkeys are not enabled in this pool.');
-      const { json, challenge } = parseCredential(response);
-      const queries = createPasskeyQueries(deps.db, pool.id);
-      const row = await takeChallenge(pool.id, challenge, 'authentication', binding);
-      const passkey = await queries.findPasskeyByCredentialId(json.id);
-      if (!passkey) throw new PasskeyRefused('unknown-credential');
-      if (row.user_id !== null && row.user_id !== passkey.user_id) throw new PasskeyRefused('wrong-user', 'not the email asked for');
-      const userHandle = (json.response as { userHandle?: unknown }).userHandle;
-      if (typeof userHandle === 'string' && userHandle && Buffer.from(userHandle, 'base64url').toString('utf8') !== passkey.user_id) {
-        throw new PasskeyRefused('wrong-user', 'user handle');
-      }
-      const user = await deps.users.findActiveUser(pool.id, passkey.user_id);
-      if (!user) throw new PasskeyRefused('inactive-user');
-      const storedCounter = Number(passkey.counter);
-      let verified;
-      try {
-        verified = await verifyAuthenticationResponse({
-          response: json as unknown as AuthenticationResponseJSON,
-          expectedChallenge: row.challenge,
-          expectedOrigin: origin,
-          expectedRPID: rpID,
-          credential: {
-            id: passkey.credential_id,
-            publicKey: Buffer.from(passkey.public_key, 'base64url'),
-            counter: storedCounter,
-            transports: passkey.transports,
-          },
-          requireUserVerification: true,
-        });
-      } catch (error) {
-        const message = (error as Error).message;
-        throw new PasskeyRefused(/counter/i.test(message) ? 'counter' : 'verification', message);
-      }
-      if (!verified.verified) throw new PasskeyRefused('verification');
-      const info = verified.authenticationInfo;
-      if ((info.credentialDeviceType === 'multiDevice') !== passkey.backup_eligible) throw new PasskeyRefused('backup-eligibility');
-      // Another assertion with the same counter may have won the race: then this one is a replay.
-      const recorded = await queries.recordPasskeyUse(passkey.id, storedCounter, { counter: info.newCounter, backed_up: info.credentialBackedUp });
-      if (!recorded) throw new PasskeyRefused('counter', 'raced');
-      await createUserQueries(deps.db, pool.id).touchLastLogin(user.id);
-      return user;
+      return (await verifyAssertion(pool, response, binding)).user;
     },
+
+    verifyAssertion,
 
     // Self-service (the signed-in user) and admin management. Another user's or pool's passkey is not found.
 

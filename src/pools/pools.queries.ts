@@ -15,9 +15,14 @@ export function createPoolQueries(db: Db) {
       return row?.version;
     },
 
-    listPools(limit: number, after: string | undefined): Promise<PoolRow[]> {
+    /** `only`: the pools to list (an administrator's), or every pool when undefined. */
+    listPools(limit: number, after: string | undefined, only?: string[]): Promise<PoolRow[]> {
       let query = db.selectFrom('pools').selectAll().orderBy('id').limit(limit);
       if (after !== undefined) query = query.where('id', '>', after);
+      if (only !== undefined) {
+        if (only.length === 0) return Promise.resolve([]);
+        query = query.where('id', 'in', only);
+      }
       return query.execute();
     },
 

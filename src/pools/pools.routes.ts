@@ -17,6 +17,8 @@ import {
   updatePoolSchema,
 } from './pools.schemas.js';
 import type { PoolService } from './pools.service.js';
+import { ADMIN_POOL_ID } from '../oidc/built-in-clients.js';
+import { problems } from '../http/problem.js';
 
 function idWithStatus(items: { id: string; status: string }[], status: string): string | undefined {
   return items.find((item) => item.status === status)?.id;
@@ -52,8 +54,10 @@ export function poolCollectionRoutes(pools: PoolService) {
         status: 200,
         response: pageOf(poolResponse),
       },
-      async function listPools(_ctx, { query }) {
-        return pools.listPools(query);
+      async function listPools(ctx, { query }) {
+        // An administrator other than an owner sees the pools their roles name (ADR 1000).
+        const principal = ctx.state.principal;
+        return pools.listPools(query, principal.kind === 'administrator' && !principal.owner ? Object.keys(principal.pools) : undefined);
       },
     ),
   ];
@@ -71,9 +75,13 @@ export function poolRoutes(pools: PoolService) {
         return pools.updatePool(ctx.state.pool, body);
       },
     ),
-    poolRoute({ method: 'delete', path: '/', summary: 'Delete a pool and everything in it', adminOnly: true, status: 204 }, async function deletePool(ctx) {
-      await pools.deletePool(ctx.state.pool.id);
-    }),
+    poolRoute(
+      { method: 'delete', path: '/', summary: 'Delete a pool and everything in it', adminOnly: true, status: 204, problems: [409] },
+      async function deletePool(ctx) {
+        if (ctx.state.pool.id === ADMIN_POOL_ID) throw problems.conflict("The administrators' pool cannot be deleted.");
+        await pools.deletePool(ctx.state.pool.id);
+      },
+    ),
     poolRoute(
       { method: 'get', path: '/secrets', summary: 'List API secrets (no values)', status: 200, response: secretsResponse },
       async function listSecrets(ctx) {

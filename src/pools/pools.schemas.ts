@@ -1,9 +1,12 @@
 /** What the admin API accepts for pools. Unknown fields are refused (strict objects). */
 import { LOCALES } from '../i18n/catalogues.js';
 import { z } from 'zod';
+import { brandingResponse, brandingSchema } from '../branding/branding.schemas.js';
 import { timestamp } from '../http/guard.js';
 
 export const POOL_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
+/** Ids Tarn keeps for its own pools (the admin pool, ADR 1000); creating a pool with one is refused. */
+export const RESERVED_POOL_IDS = new Set(['tarn-admin']);
 
 const jsonSchema = z
   .record(z.string(), z.unknown())
@@ -31,6 +34,9 @@ export const signInSchema = z
     mfa: z
       .enum(['off', 'optional', 'required'])
       .describe('Second factor after a password: off, offered after sign-in (optional), or enrolled at the next sign-in (required).'),
+    emailSecondFactor: z
+      .boolean()
+      .describe("Whether a 6-digit code mailed to the user's verified address counts as a second factor (default false: email is a weaker factor)."),
   })
   .partial()
   .strict();
@@ -45,6 +51,13 @@ export const lockoutSchema = z
   .partial()
   .strict();
 
+export const accountSettingsSchema = z
+  .object({
+    allowDeletion: z.boolean().describe('Whether users may delete their own account on the hosted account page (default false).'),
+  })
+  .partial()
+  .strict();
+
 const poolFields = {
   name: z.string().trim().min(1).max(200),
   description: z.string().max(2000),
@@ -52,22 +65,30 @@ const poolFields = {
   tagColor: z
     .string()
     .regex(/^#[0-9a-fA-F]{6}$/, { message: 'Must be a colour as #rrggbb.' })
-    .nullable(),
+    .nullable()
+    .describe('The colour of buttons when branding sets no primary colour; white text on it must reach 4.5:1.'),
   defaultLocale: z
     .enum(LOCALES, { message: `Must be one of the languages Tarn ships: ${LOCALES.join(', ')}.` })
     .nullable()
     .describe('The language of hosted pages and mails when neither ui_locales, the user nor the browser names one; null: English.'),
+  branding: brandingSchema.describe(
+    'Colours, scheme and per-language texts of the hosted pages and mails (the logo and favicon are uploaded at /branding/{kind}).',
+  ),
   selfRegistration: z.boolean(),
   signIn: signInSchema,
   profileSchema: jsonSchema.nullable(),
   metadataSchema: jsonSchema.nullable(),
   passwordPolicy: passwordPolicySchema,
   lockout: lockoutSchema,
+  account: accountSettingsSchema,
 };
 
 export const createPoolSchema = z
   .object({
-    id: z.string().regex(POOL_ID, { message: 'Must be 2 to 63 characters: lowercase letters, digits and "-", not starting with "-".' }),
+    id: z
+      .string()
+      .regex(POOL_ID, { message: 'Must be 2 to 63 characters: lowercase letters, digits and "-", not starting with "-".' })
+      .refine((id) => !RESERVED_POOL_IDS.has(id), { message: "Is reserved for Tarn's administrators." }),
     ...poolFields,
   })
   .partial()
@@ -97,6 +118,8 @@ export const poolResponse = z.object({
   metadataSchema: jsonObject.nullable(),
   passwordPolicy: passwordPolicySchema.required(),
   lockout: lockoutSchema.required(),
+  account: accountSettingsSchema.required(),
+  branding: brandingResponse,
   issuer: z.string().describe("The pool's OpenID Connect issuer."),
   createdAt: timestamp,
   updatedAt: timestamp,

@@ -6,6 +6,7 @@
  */
 import { isLocale } from '../i18n/catalogues.js';
 import { randomBytes } from 'node:crypto';
+import { applyBranding, checkTagColor, mapBranding } from '../branding/branding.service.js';
 import type { Envelope } from '../crypto/envelope.js';
 import { generateId, generateSecret, hashSecret } from '../crypto/secrets.js';
 import type { Db } from '../db/database.js';
@@ -19,7 +20,7 @@ import { createPoolQueries } from './pools.queries.js';
 import type { CreatePoolInput, UpdatePoolInput } from './pools.schemas.js';
 import { createSecretQueries } from './secrets.queries.js';
 
-export const DEFAULT_SIGN_IN: SignInSettings = { password: true, emailCode: false, passkey: false, mfa: 'off' };
+export const DEFAULT_SIGN_IN: SignInSettings = { password: true, emailCode: false, passkey: false, mfa: 'off', emailSecondFactor: false };
 export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = { minLength: 8 };
 export const DEFAULT_LOCKOUT: LockoutSettings = { maxAttempts: 5, windowSeconds: 900 };
 
@@ -51,11 +52,13 @@ export function mapPool(row: PoolRow, publicUrl: string) {
     tagColor: row.tag_color,
     defaultLocale: isLocale(row.default_locale) ? row.default_locale : null,
     selfRegistration: row.self_registration,
-    signIn: { ...row.sign_in, mfa: row.sign_in.mfa ?? 'off' },
+    signIn: { ...row.sign_in, mfa: row.sign_in.mfa ?? 'off', emailSecondFactor: row.sign_in.emailSecondFactor ?? false },
     profileSchema: row.profile_schema,
     metadataSchema: row.metadata_schema,
     passwordPolicy: row.password_policy,
     lockout: row.lockout,
+    account: { allowDeletion: row.account?.allowDeletion ?? false },
+    branding: mapBranding(row.id, row.branding, publicUrl),
     issuer: issuerFor(publicUrl, row.id),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -104,6 +107,8 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
 
     async createPool(input: CreatePoolInput) {
       checkUserSchemas(input);
+      checkTagColor(input.tagColor);
+      const branding = applyBranding({}, input.branding, input.tagColor ?? null);
       const id = input.id ?? `pool-${randomBytes(5).toString('hex')}`;
       const keys = await generateInitialKeys(envelope, id);
       try {
@@ -122,6 +127,8 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
             metadata_schema: JSON.stringify(input.metadataSchema ?? null),
             password_policy: JSON.stringify({ ...DEFAULT_PASSWORD_POLICY, ...input.passwordPolicy }),
             lockout: JSON.stringify({ ...DEFAULT_LOCKOUT, ...input.lockout }),
+            account: JSON.stringify({ allowDeletion: false, ...input.account }),
+            branding: JSON.stringify(branding),
           });
           await queries.deletePoolArtifacts(id);
           const current = await issueSecret(trx, id, 'current');
@@ -135,13 +142,14 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
       }
     },
 
-    async listPools(page: PageQuery): Promise<Page<PoolResponse>> {
-      const rows = await pools.listPools(page.limit + 1, page.cursor);
+    async listPools(page: PageQuery, only?: string[]): Promise<Page<PoolResponse>> {
+      const rows = await pools.listPools(page.limit + 1, page.cursor, only);
       return toPage(rows, page.limit, (row) => row.id, toPoolResponse);
     },
 
     async updatePool(current: PoolRow, input: UpdatePoolInput) {
       checkUserSchemas(input);
+      checkTagColor(input.tagColor);
       const poolId = current.id;
       const change: PoolUpdate = {};
       if (input.name !== undefined) change.name = input.name;
@@ -155,6 +163,11 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
       if (input.metadataSchema !== undefined) change.metadata_schema = JSON.stringify(input.metadataSchema);
       if (input.passwordPolicy !== undefined) change.password_policy = JSON.stringify({ ...current.password_policy, ...input.passwordPolicy });
       if (input.lockout !== undefined) change.lockout = JSON.stringify({ ...current.lockout, ...input.lockout });
+      if (input.account !== undefined) change.account = JSON.stringify({ ...current.account, ...input.account });
+      if (input.branding !== undefined || input.tagColor !== undefined) {
+        const tagColor = input.tagColor !== undefined ? input.tagColor : current.tag_color;
+        change.branding = JSON.stringify(applyBranding(current.branding, input.branding, tagColor));
+      }
       const row = await pools.updatePool(poolId, change);
       if (!row) throw problems.notFound('Pool');
       listener.poolChanged(poolId);

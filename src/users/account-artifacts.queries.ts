@@ -19,7 +19,7 @@ export function createAccountArtifactQueries(db: Db, poolId: string) {
     listSessionsOfAccount(accountId: string) {
       return pool
         .selectFrom('oidc_artifacts')
-        .select(['id', 'payload', 'expires_at'])
+        .select(['id', 'uid', 'payload', 'expires_at'])
         .where('model', '=', 'Session')
         .where(sql`payload->>'accountId'`, '=', accountId)
         .orderBy('expires_at', 'desc')
@@ -35,6 +35,30 @@ export function createAccountArtifactQueries(db: Db, poolId: string) {
         .where(sql`payload->>'accountId'`, '=', accountId)
         .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
+    },
+
+    /**
+     * Ends every other session of the account and revokes all its grants and tokens, keeping
+     * only the session whose stored uid key is given (the one the user is on).
+     */
+    async deleteArtifactsOfAccountExcept(accountId: string, keptSessionUidKey: string): Promise<number> {
+      const result = await pool
+        .deleteFrom('oidc_artifacts')
+        .where(sql`payload->>'accountId'`, '=', accountId)
+        .where((eb) => eb.or([eb('model', '!=', 'Session'), eb('uid', 'is', null), eb('uid', '!=', keptSessionUidKey)]))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
+    /** Ends every other session of the account only (grants and tokens stay: "sign out other devices"). */
+    async deleteOtherSessionsOfAccount(accountId: string, keptSessionUidKey: string): Promise<number> {
+      const result = await pool
+        .deleteFrom('oidc_artifacts')
+        .where('model', '=', 'Session')
+        .where(sql`payload->>'accountId'`, '=', accountId)
+        .where((eb) => eb.or([eb('uid', 'is', null), eb('uid', '!=', keptSessionUidKey)]))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
   };
 }

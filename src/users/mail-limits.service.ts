@@ -19,6 +19,8 @@ export const RESEND_INTERVAL_MS = 30 * 1000;
 export const MAIL_LIMIT_WINDOW_MS = 60 * 60 * 1000;
 export const PER_ADDRESS = 5;
 export const PER_IP = 20;
+/** What mail_requests.ip holds for mail the admin API sends (bulk invitations). */
+const ADMIN_SENDER = 'admin-api';
 
 /** `allowed`: go ahead; `address`: this address had enough (answer as usual, send nothing); `ip`: the network had enough (say so). */
 export type MailAllowance = 'allowed' | 'address' | 'ip';
@@ -41,6 +43,21 @@ export function createMailLimits({ db, clock }: MailLimitDeps) {
       if (counts.lastForAddress && now.getTime() - counts.lastForAddress.getTime() < RESEND_INTERVAL_MS) return 'address';
       await queries.insertMailRequest(address, ip, now);
       return 'allowed';
+    },
+
+    /**
+     * The per-address limits only, for mail an admin sends in bulk (invitations): the admin's
+     * network is not an anonymous visitor's, but an address still gets no more than its share.
+     */
+    async takeForAddress(poolId: string, email: string): Promise<boolean> {
+      const queries = createMailRequestQueries(db, poolId);
+      const address = emailKey(email);
+      const now = clock();
+      const counts = await queries.countMailRequests(address, ADMIN_SENDER, new Date(now.getTime() - MAIL_LIMIT_WINDOW_MS));
+      if (counts.address >= PER_ADDRESS) return false;
+      if (counts.lastForAddress && now.getTime() - counts.lastForAddress.getTime() < RESEND_INTERVAL_MS) return false;
+      await queries.insertMailRequest(address, ADMIN_SENDER, now);
+      return true;
     },
   };
 }

@@ -24,7 +24,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import type { PoolRow, UserRow } from '../db/tables.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
-import { alreadyRegisteredMail, signInCodeMail, verificationMail, mailLocale } from '../mail/templates.js';
+import { alreadyRegisteredMail, mailBrandOf, mailLocale, signInCodeMail, verificationMail } from '../mail/templates.js';
 import type { Locale } from '../i18n/catalogues.js';
 import { CODE_TTL_MS, type CodeService, type TokenState } from './codes.service.js';
 import { normalizeEmail } from './email.js';
@@ -46,6 +46,8 @@ export interface OnboardingDeps {
   clock: () => Date;
   /** How long emailed codes (registration, sign-in) live; 10 minutes unless a test says otherwise. */
   codeTtlMs?: number;
+  /** PUBLIC_URL: mails link to the pool's uploaded logo under it. */
+  publicUrl?: string;
 }
 
 export interface Registration {
@@ -66,8 +68,6 @@ export interface Requester {
 
 /** `sent` whether or not a mail went out; `throttled` when the requester's network asked for too many mails. */
 export type MailOutcome = 'sent' | 'throttled';
-
-const brandOf = (pool: PoolRow) => ({ name: pool.name, tagColor: pool.tag_color });
 
 export function createOnboardingService(deps: OnboardingDeps) {
   const { db, users, codes, guard, hasher, mailer, mailLimits, log } = deps;
@@ -141,12 +141,14 @@ export function createOnboardingService(deps: OnboardingDeps) {
       inBackground(requester, pool.id, 'registration', async () => {
         const existing = await createUserQueries(db, pool.id).findUserByEmail(email);
         if (existing) {
-          await mailer.send(alreadyRegisteredMail(brandOf(pool), existing.email, mailLocale(requester.locale, existing, pool)));
+          const locale = mailLocale(requester.locale, existing, pool);
+          await mailer.send(alreadyRegisteredMail(mailBrandOf(pool, deps.publicUrl ?? '', locale), existing.email, locale));
           return;
         }
         const payload = { passwordHash, profile: input.profile };
         const issued = await codes.issueCode(pool.id, { purpose: 'registration', email, payload, ttlMs: codeTtlMs, boundTo: requester.interactionId });
-        await mailer.send(verificationMail(brandOf(pool), email, issued.code, minutes, mailLocale(requester.locale, undefined, pool)));
+        const locale = mailLocale(requester.locale, undefined, pool);
+        await mailer.send(verificationMail(mailBrandOf(pool, deps.publicUrl ?? '', locale), email, issued.code, minutes, locale));
       });
       return 'sent';
     },
@@ -188,7 +190,8 @@ export function createOnboardingService(deps: OnboardingDeps) {
         const user = await createUserQueries(db, pool.id).findUserByEmail(email);
         if (!user || user.status !== 'active' || (await guard.isUserLocked(pool.id, user.id))) return;
         const issued = await codes.issueCode(pool.id, { purpose: 'sign_in', email: user.email, userId: user.id, ttlMs: codeTtlMs });
-        await mailer.send(signInCodeMail(brandOf(pool), user.email, issued.code, minutes, mailLocale(requester.locale, user, pool)));
+        const locale = mailLocale(requester.locale, user, pool);
+        await mailer.send(signInCodeMail(mailBrandOf(pool, deps.publicUrl ?? '', locale), user.email, issued.code, minutes, locale));
       });
       return 'sent';
     },

@@ -19,7 +19,7 @@ import type { PoolRow, UserRow } from '../db/tables.js';
 import type { AuditActor, AuditService } from '../audit/audit.service.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
-import { mailLocale, passwordChangedMail, passwordResetMail } from '../mail/templates.js';
+import { mailBrandOf, mailLocale, passwordChangedMail, passwordResetMail } from '../mail/templates.js';
 import type { Locale } from '../i18n/catalogues.js';
 import { fieldError, problems } from '../http/problem.js';
 import { CODE_TTL_MS, type CodeService, type TokenState } from './codes.service.js';
@@ -45,7 +45,6 @@ export interface PasswordResetDeps {
   codeTtlMs?: number;
 }
 
-const brandOf = (pool: PoolRow) => ({ name: pool.name, tagColor: pool.tag_color });
 const canReset = (user: UserRow | undefined): user is UserRow => !!user && user.status !== 'disabled';
 
 export function createPasswordResetService(deps: PasswordResetDeps) {
@@ -56,7 +55,8 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
   async function mailResetLink(pool: PoolRow, user: UserRow, locale?: Locale): Promise<Date> {
     const issued = await codes.issueCode(pool.id, { purpose: 'password_reset', email: user.email, userId: user.id, ttlMs: codeTtlMs, withLinkToken: true });
     const link = `${publicUrl}/pools/${pool.id}/password-reset?token=${issued.token}`;
-    await mailer.send(passwordResetMail(brandOf(pool), user.email, link, issued.code, minutes, mailLocale(locale, user, pool)));
+    const language = mailLocale(locale, user, pool);
+    await mailer.send(passwordResetMail(mailBrandOf(pool, publicUrl, language), user.email, link, issued.code, minutes, language));
     return issued.expiresAt;
   }
 
@@ -73,7 +73,12 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
     const user = await queries.findUser(userId);
     if (!canReset(user)) return undefined;
     await refuseCurrentPassword(user, password);
-    const updated = await queries.updateUser(user.id, { password_hash: await hasher.hash(password), status: 'active', email_verified: true });
+    const updated = await queries.updateUser(user.id, {
+      password_hash: await hasher.hash(password),
+      password_change: null,
+      status: 'active',
+      email_verified: true,
+    });
     await codes.revokeCodesOfUser(pool.id, user.id, 'password_reset');
     // Every session, grant and refresh token ends: whoever knew the old password is out.
     await users.revokeAccess(pool.id, user.id);
@@ -82,7 +87,8 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
     // login flow, which asks for the user's second factor; a reset keeps the factors as they are.
     await audit.record({ poolId: pool.id, action: 'users.password_reset', outcome: 'success', actor, target: { type: 'user', id: user.id } });
     try {
-      await mailer.send(passwordChangedMail(brandOf(pool), user.email, mailLocale(undefined, user, pool)));
+      const locale = mailLocale(undefined, user, pool);
+      await mailer.send(passwordChangedMail(mailBrandOf(pool, publicUrl, locale), user.email, locale));
     } catch (error) {
       // The password is changed either way; the notice failing must not make the user retry.
       log.error({ err: error, poolId: pool.id, userId: user.id }, 'password changed notice failed');

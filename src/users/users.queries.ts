@@ -2,12 +2,12 @@
  * Users of one pool. Emails are stored normalised (email.ts) and compare case-insensitively
  * through the (pool_id, lower(email)) indexes.
  */
-import { sql, type Insertable, type Updateable } from 'kysely';
+import { sql, type Insertable, type SelectQueryBuilder, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
 import { poolScoped } from '../db/pool-scoped.js';
 import { ASYNC_COMMIT, fixedStatement } from '../db/prepared.js';
 import { createBatchedLookup } from '../db/statement-batcher.js';
-import type { UserRow, UserStatus, UserTable } from '../db/tables.js';
+import type { Database, UserRow, UserStatus, UserTable } from '../db/tables.js';
 import { emailKey, normalizeEmail } from './email.js';
 
 export type NewUser = Omit<Insertable<UserTable>, 'pool_id'>;
@@ -18,6 +18,38 @@ export interface UserFilter {
   /** Case-insensitive prefix of the email (LIKE 'prefix%' through users_email_prefix). */
   emailPrefix?: string | undefined;
   status?: UserStatus | undefined;
+  /** Words searched in the email and the profile's name fields, case-insensitively (all must match). */
+  q?: string | undefined;
+}
+
+/** The orders a user list can take; the cursor is the sort key of the last row. */
+export type UserSort = 'id' | 'email' | 'createdAt' | '-createdAt';
+
+function likeContains(text: string): string {
+  return `%${text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function filtered<O>(query: SelectQueryBuilder<Database, 'users', O>, filter: UserFilter): SelectQueryBuilder<Database, 'users', O> {
+  let result = query;
+  if (filter.email !== undefined) result = result.where(sql`lower(email)`, '=', emailKey(filter.email));
+  if (filter.emailPrefix !== undefined) {
+    const pattern = `${filter.emailPrefix
+      .normalize('NFKC')
+      .toLowerCase()
+      .replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    result = result.where(sql`lower(email)`, 'like', pattern);
+  }
+  if (filter.status !== undefined) result = result.where('status', '=', filter.status);
+  for (const word of (filter.q ?? '').split(/\s+/).filter(Boolean)) {
+    const pattern = likeContains(word);
+    result = result.where(
+      sql<boolean>`(lower(email) like ${pattern} or lower(coalesce(profile->>'name', '') || ' ' || coalesce(profile->>'given_name', '') || ' ' || coalesce(profile->>'family_name', '') || ' ' || coalesce(profile->>'preferred_username', '')) like ${pattern})`,
+    );
+  }
+  return result;
 }
 
 const userById = fixedStatement<UserRow>('tarn_user_by_id', 'select * from users where pool_id = $1 and id = $2');
@@ -48,19 +80,32 @@ export function createUserQueries(db: Db, poolId: string) {
       return (await userByEmail.run(db, [poolId, emailKey(email)])).rows[0];
     },
 
-    listUsers(filter: UserFilter, limit: number, after: string | undefined): Promise<UserRow[]> {
-      let query = pool.selectFrom('users').selectAll().orderBy('id').limit(limit);
-      if (filter.email !== undefined) query = query.where(sql`lower(email)`, '=', emailKey(filter.email));
-      if (filter.emailPrefix !== undefined) {
-        const pattern = `${filter.emailPrefix
-          .normalize('NFKC')
-          .toLowerCase()
-          .replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-        query = query.where(sql`lower(email)`, 'like', pattern);
+    /** `after`: the cursor key of the previous page's last row in `sort` order (cursorKey). */
+    listUsers(filter: UserFilter, limit: number, after: string | undefined, sort: UserSort = 'id'): Promise<UserRow[]> {
+      let query = filtered(pool.selectFrom('users').selectAll(), filter).limit(limit);
+      if (sort === 'email') {
+        query = query.orderBy(sql`lower(email)`);
+        if (after !== undefined) query = query.where(sql`lower(email)`, '>', after);
+      } else if (sort === 'createdAt' || sort === '-createdAt') {
+        const direction = sort === 'createdAt' ? 'asc' : 'desc';
+        // Milliseconds, as the cursor carries them (a JavaScript Date).
+        query = query.orderBy(sql`date_trunc('milliseconds', created_at)`, direction).orderBy('id', direction);
+        if (after !== undefined) {
+          const [time = '', id = ''] = after.split('|');
+          const at = new Date(time);
+          if (Number.isNaN(at.getTime())) return Promise.resolve([]);
+          query = query.where(sql<boolean>`(date_trunc('milliseconds', created_at), id) ${sql.raw(direction === 'asc' ? '>' : '<')} (${at}, ${id}::uuid)`);
+        }
+      } else {
+        query = query.orderBy('id');
+        if (after !== undefined) query = query.where('id', '>', after);
       }
-      if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-      if (after !== undefined) query = query.where('id', '>', after);
       return query.execute();
+    },
+
+    async countUsers(filter: UserFilter): Promise<number> {
+      const row = await filtered(pool.selectFrom('users').select(sql<string>`count(*)`.as('total')), filter).executeTakeFirst();
+      return Number(row?.total ?? 0);
     },
 
     insertUser(row: NewUser): Promise<UserRow> {

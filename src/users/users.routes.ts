@@ -1,7 +1,6 @@
 /** /admin/pools/{pool}/users: users of a pool, their invitations and lockouts. */
 import { annotateAudit } from '../audit/audit.middleware.js';
 import { poolRoute } from '../admin/pool-scope.js';
-import { pageOf } from '../http/pagination.js';
 import {
   createdUserResponse,
   createUserSchema,
@@ -10,8 +9,8 @@ import {
   lockoutResponse,
   updateUserSchema,
   userIdParams,
-  userResponse,
   userWithLockoutResponse,
+  userPageResponse,
 } from './users.schemas.js';
 import type { UserService } from './users.service.js';
 
@@ -34,7 +33,7 @@ export function userRoutes(users: UserService) {
       },
     ),
     poolRoute(
-      { method: 'get', path: '/users', summary: 'List users', query: listUsersQuery, status: 200, response: pageOf(userResponse) },
+      { method: 'get', path: '/users', summary: 'List and search users', query: listUsersQuery, status: 200, response: userPageResponse },
       async function listUsers(ctx, { query }) {
         return users.listUsers(ctx.state.pool.id, query);
       },

@@ -5,13 +5,13 @@ import { pageQuery } from '../http/pagination.js';
 import { normalizeEmail } from './email.js';
 
 // Normalised before it is checked, so "ａlice@Example.com" is alice@example.com (email.ts).
-const email = z.string().max(320).overwrite(normalizeEmail).email({ message: 'Must be an email address.' });
+export const emailSchema = z.string().max(320).overwrite(normalizeEmail).email({ message: 'Must be an email address.' });
 const password = z.string().min(1).max(1024);
 const profile = z.record(z.string(), z.unknown());
 const status = z.enum(['new', 'active', 'disabled']);
 
 const common = {
-  email,
+  email: emailSchema,
   emailVerified: z.boolean().optional(),
   phone: z.string().max(32).nullable().optional(),
   profile: profile.optional(),
@@ -27,13 +27,15 @@ export const createUserSchema = z.discriminatedUnion(
 
 export const updateUserSchema = z
   .object({
-    email,
+    email: emailSchema,
     emailVerified: z.boolean(),
     phone: z.string().max(32).nullable(),
     status,
     password,
     profile,
     metadata: profile,
+    /** "required": the user chooses a new password at their next password sign-in, before the application gets its code. null clears it. */
+    passwordChange: z.literal('required', { error: () => 'Must be "required" or null.' }).nullable(),
   })
   .partial()
   .strict();
@@ -52,6 +54,16 @@ export const listUsersQuery = z
     email: z.string().max(320).optional().describe('Exact email, case-insensitive.'),
     emailPrefix: z.string().min(1).max(320).optional().describe('Email prefix, case-insensitive (% and _ are literal).'),
     status: status.optional(),
+    q: z.string().trim().min(1).max(200).optional().describe('Words to find in the email or the name (every word must match), case-insensitive.'),
+    sort: z
+      .enum(['id', 'email', 'createdAt', '-createdAt'])
+      .default('id')
+      .describe('Order of the list: id (default), email, createdAt, -createdAt (newest first).'),
+    total: z
+      .enum(['true', 'false'])
+      .optional()
+      .transform((value) => value === 'true')
+      .describe('true: the answer also says how many users match (total).'),
   })
   .strict();
 
@@ -74,9 +86,19 @@ export const userResponse = z.object({
   profile,
   metadata: profile,
   hasPassword: z.boolean(),
+  passwordChange: z
+    .enum(['required', 'if_weak'])
+    .nullable()
+    .describe('required: a new password is asked at the next password sign-in; if_weak: asked then if the password fails the policy (an imported hash).'),
   createdAt: timestamp,
   updatedAt: timestamp,
   lastLoginAt: timestamp.nullable(),
+});
+
+export const userPageResponse = z.object({
+  items: z.array(userResponse),
+  nextCursor: z.string().nullable(),
+  total: z.number().int().optional().describe('How many users match, when total=true was asked.'),
 });
 
 export const invitationResponse = z.object({ sentTo: z.string(), expiresAt: timestamp });

@@ -16,7 +16,7 @@ import { toPage } from '../http/pagination.js';
 import { fieldError, problems } from '../http/problem.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
-import { invitationMail, mailLocale } from '../mail/templates.js';
+import { invitationMail, mailBrandOf, mailLocale } from '../mail/templates.js';
 import { createAccountArtifactQueries } from './account-artifacts.queries.js';
 import { INVITATION_TTL_MS, type CodeService } from './codes.service.js';
 import type { SignInGuard } from './lockout.service.js';
@@ -36,6 +36,7 @@ export function toUserResponse(row: UserRow) {
     profile: row.profile,
     metadata: row.metadata,
     hasPassword: row.password_hash !== null,
+    passwordChange: row.password_change,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastLoginAt: row.last_login_at,
@@ -109,9 +110,8 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     const issued = await codes.issueCode(pool.id, { purpose: 'invitation', email: user.email, userId: user.id, ttlMs: INVITATION_TTL_MS, withLinkToken: true });
     const link = `${publicUrl}/pools/${pool.id}/activate?token=${issued.token}`;
     try {
-      await mailer.send(
-        invitationMail({ name: pool.name, tagColor: pool.tag_color }, user.email, link, issued.code, issued.expiresAt, mailLocale(undefined, user, pool)),
-      );
+      const locale = mailLocale(undefined, user, pool);
+      await mailer.send(invitationMail(mailBrandOf(pool, publicUrl, locale), user.email, link, issued.code, issued.expiresAt, locale));
     } catch (error) {
       log.error({ err: error, poolId: pool.id, userId: user.id }, 'invitation mail failed');
       throw problems.unavailable('The invitation mail could not be sent. The user exists; send the invitation again later.');
@@ -130,21 +130,26 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
    * import flagged "change if weak" that fails the current policy becomes "change required".
    * Failing here costs the user nothing: the old hash still works next time.
    */
-  async function upgradeHash(pool: PoolRow, user: UserRow, password: string): Promise<void> {
+  async function upgradeHash(pool: PoolRow, user: UserRow, password: string): Promise<UserRow> {
     try {
       const change: UserChange = { password_hash: await hasher.hash(password) };
-      if (user.password_change === 'if_weak') {
-        change.password_change = passwordProblems(pool.password_policy, password, user.email).length ? 'required' : null;
-      }
-      await createUserQueries(db, pool.id).updateUser(user.id, change);
+      if (user.password_change === 'if_weak') change.password_change = weakPasswordChange(pool, user, password);
+      return (await createUserQueries(db, pool.id).updateUser(user.id, change)) ?? user;
     } catch (error) {
       log.error({ err: error, poolId: pool.id, userId: user.id }, 'password rehash failed');
+      return user;
     }
+  }
+
+  /** "Change if weak" settles at the first sign-in, when the password is known: required, or nothing. */
+  function weakPasswordChange(pool: PoolRow, user: UserRow, password: string): 'required' | null {
+    return passwordProblems(pool.password_policy, password, user.email).length ? 'required' : null;
   }
 
   return {
     getUserRow,
     revokeAccess,
+    sendInvitation,
     checkPassword,
     checkProfile,
 
@@ -186,8 +191,12 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     },
 
     async listUsers(poolId: string, query: ListUsersQuery) {
-      const rows = await createUserQueries(db, poolId).listUsers(query, query.limit + 1, query.cursor);
-      return toPage(rows, query.limit, (row) => row.id, toUserResponse);
+      const queries = createUserQueries(db, poolId);
+      const rows = await queries.listUsers(query, query.limit + 1, query.cursor, query.sort);
+      const keyOf = (row: UserRow) =>
+        query.sort === 'email' ? row.email.toLowerCase() : query.sort === 'id' ? row.id : `${new Date(row.created_at).toISOString()}|${row.id}`;
+      const page = toPage(rows, query.limit, keyOf, toUserResponse);
+      return query.total ? { ...page, total: await queries.countUsers(query) } : page;
     },
 
     async updateUser(pool: PoolRow, userId: string, input: UpdateUserInput) {
@@ -212,7 +221,10 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
       if (input.password !== undefined) {
         checkPassword(pool, input.password, input.email ?? current.email);
         change.password_hash = await hasher.hash(input.password);
+        // A password the admin sets meets the policy: an import's "change if weak" no longer applies.
+        change.password_change = null;
       }
+      if (input.passwordChange !== undefined) change.password_change = input.passwordChange;
       const row = await createUserQueries(db, poolId).updateUser(userId, change).catch(emailTaken);
       if (!row) throw problems.notFound('User');
       if (row.status === 'disabled' && current.status !== 'disabled') await revokeAccess(poolId, userId);
@@ -255,8 +267,28 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
       // A success starts the count afresh; with no failures counted there is nothing to clear.
       if (lockout.windowStartedAt) await guard.recordSuccess(poolId, user.id);
       await createUserQueries(db, poolId).touchLastLogin(user.id);
-      if (hasher.needsRehash(user.password_hash!)) await upgradeHash(pool, user, password);
+      if (hasher.needsRehash(user.password_hash!)) return { ok: true, user: await upgradeHash(pool, user, password) };
+      if (user.password_change === 'if_weak') {
+        const settled = await createUserQueries(db, poolId).updateUser(user.id, { password_change: weakPasswordChange(pool, user, password) });
+        return { ok: true, user: settled ?? user };
+      }
       return { ok: true, user };
+    },
+
+    /**
+     * The "choose a new password" step of the hosted login, for a user who must change theirs
+     * (an import's weak password, or the admin's choice). The pool's policy applies, and the
+     * new password must differ from the current one. Throws a validation problem naming the rule.
+     */
+    async replaceRequiredPassword(pool: PoolRow, userId: string, password: string): Promise<UserRow> {
+      const user = await getUserRow(pool.id, userId);
+      checkPassword(pool, password, user.email);
+      if (user.password_hash && (await hasher.verify(user.password_hash, password))) {
+        throw problems.validation([fieldError('password', 'Choose a password different from your current one.')], 'The new password is the current one.');
+      }
+      const row = await createUserQueries(db, pool.id).updateUser(user.id, { password_hash: await hasher.hash(password), password_change: null });
+      if (!row) throw problems.notFound('User');
+      return row;
     },
 
     /** The account behind a token or session: only active users exist for the provider. */

@@ -1,5 +1,6 @@
 /**
- * Hosted pages: ejs templates in views/, branded with the pool's name, logo and colour, and
+ * Hosted pages: ejs templates in views/, branded with the pool's name, logo, favicon, colours
+ * (its branding.css) and per-language texts (docs/adr/0401), and
  * written in the page's language (src/i18n): every text comes from the catalogues through
  * `t(key, values)`. ejs escapes every `<%= %>` value; nothing a user typed is ever output raw.
  * Messages of a page (a wrong code, a field in error) travel as PageMessage, a key and its
@@ -8,6 +9,7 @@
  */
 import ejs from 'ejs';
 import { fileURLToPath } from 'node:url';
+import { assetPath, pickText } from '../branding/branding.service.js';
 import type { PoolRow } from '../db/tables.js';
 import { DEFAULT_LOCALE, type Locale } from '../i18n/catalogues.js';
 import { matchLocale } from '../i18n/negotiate.js';
@@ -19,7 +21,18 @@ export interface Branding {
   id: string;
   name: string;
   logoUrl: string | null;
+  faviconUrl: string | null;
+  faviconType: string | null;
   tagColor: string | null;
+  /** The pool's stylesheet, its version in the query so that a change is seen at once. */
+  cssUrl: string;
+  scheme: 'light' | 'dark';
+  /** Per-language texts, already chosen for the page's language. */
+  title: string | undefined;
+  signInSubtitle: string | undefined;
+  footer: string | undefined;
+  termsUrl: string | undefined;
+  privacyUrl: string | undefined;
 }
 
 /** A message of a page: a catalogue key, its values, and the form field it is about (if any). */
@@ -32,11 +45,14 @@ export interface PageMessage {
 /** Values of a page message; `until` (a Date) becomes `when` ("in 12 minutes") and `time` (the date and time in words). */
 export type PageMessageValues = MessageValues & { until?: Date };
 
-export type PagePool = Pick<PoolRow, 'id' | 'name' | 'logo_url' | 'tag_color'> & { default_locale?: string | null };
+export type BrandedPool = Pick<PoolRow, 'id' | 'name' | 'logo_url' | 'tag_color'> &
+  Partial<Pick<PoolRow, 'branding' | 'version'>> & { default_locale?: string | null };
+/** The pool a page is branded with (kept under its former name as well). */
+export type PagePool = BrandedPool;
 
 export interface PageRenderer {
   /** `locals.locale`: the page's language (i18n/request-locale.ts localeOf); without it the pool's default, then English. */
-  render(view: string, pool: PagePool | undefined, locals?: Record<string, unknown>): Promise<string>;
+  render(view: string, pool: BrandedPool | undefined, locals?: Record<string, unknown>): Promise<string>;
 }
 
 export function wordMessage(i18n: Translator, message: PageMessage | string): string {
@@ -87,11 +103,31 @@ function pageHelpers(i18n: Translator, locals: Record<string, unknown>) {
   };
 }
 
+/** What views see of a pool, texts chosen for `language`. */
+export function brandingOf(pool: BrandedPool, language = 'en'): Branding {
+  const branding = pool.branding ?? {};
+  return {
+    id: pool.id,
+    name: pool.name,
+    logoUrl: branding.logo ? assetPath(pool.id, 'logo', branding.logo) : pool.logo_url,
+    faviconUrl: branding.favicon ? assetPath(pool.id, 'favicon', branding.favicon) : null,
+    faviconType: branding.favicon?.mediaType ?? null,
+    tagColor: pool.tag_color,
+    cssUrl: `/pools/${pool.id}/branding.css${pool.version === undefined ? '' : `?v=${pool.version}`}`,
+    scheme: branding.scheme ?? 'light',
+    title: pickText(branding.title, language),
+    signInSubtitle: pickText(branding.signInSubtitle, language),
+    footer: pickText(branding.footer, language),
+    termsUrl: pickText(branding.termsUrl, language),
+    privacyUrl: pickText(branding.privacyUrl, language),
+  };
+}
+
 export function createPageRenderer(options: { cache: boolean }): PageRenderer {
   return {
     async render(view, pool, locals = {}) {
-      const branding: Branding | undefined = pool && { id: pool.id, name: pool.name, logoUrl: pool.logo_url, tagColor: pool.tag_color };
       const locale: Locale = (locals.locale as Locale | undefined) ?? matchLocale(pool?.default_locale ?? '') ?? DEFAULT_LOCALE;
+      const branding: Branding | undefined = pool && brandingOf(pool, locale);
       const i18n = translatorFor(locale);
       return ejs.renderFile(
         `${viewsDir}${view}.ejs`,

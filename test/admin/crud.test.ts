@@ -284,6 +284,31 @@ describe('the OpenAPI description (/admin/openapi.json)', () => {
     await call('PATCH', '/admin/pools/:pool/connections/:connectionId', `${at}/connections/${connection.id}`, { hidden: true });
     await call('GET', '/admin/pools/:pool/users/:userId/identities', `${at}/users/${user.id}/identities`);
     await call('GET', '/admin/pools/:pool/audit', `${at}/audit`);
+    await call('PATCH', '/admin/pools/:pool', at, { branding: { primaryColor: '#0b5cad', title: { en: 'Described' } } });
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgYGAAAAAEAAH2FzhVAAAAAElFTkSuQmCC', 'base64');
+    await call('PUT', '/admin/pools/:pool/branding/:kind', `${at}/branding/logo`, { mediaType: 'image/png', data: png.toString('base64') });
+    await call('GET', '/admin/pools/:pool/branding', `${at}/branding`);
+    await call('PATCH', '/admin/pools/:pool', at, { branding: { textColor: '#bbbbbb' } });
+    await call('PUT', '/admin/pools/:pool/mail-templates/:kind/:language', `${at}/mail-templates/verification/en`, {
+      subject: 'Code {{code}}',
+      html: '<p>{{code}}</p>',
+      text: '{{code}}',
+    });
+    await call('GET', '/admin/pools/:pool/mail-templates', `${at}/mail-templates`);
+    await call('GET', '/admin/pools/:pool/mail-templates/:kind/:language', `${at}/mail-templates/verification/en`);
+    await call('POST', '/admin/pools/:pool/mail-templates/:kind/preview', `${at}/mail-templates/verification/preview`, { language: 'en' });
+    const hook = await call('POST', '/admin/pools/:pool/webhooks', `${at}/webhooks`, { url: 'https://hooks.example.test/tarn', eventTypes: ['users.*'] });
+    await call('GET', '/admin/pools/:pool/webhooks', `${at}/webhooks`);
+    await call('GET', '/admin/pools/:pool/webhooks/:webhookId', `${at}/webhooks/${hook.id}`);
+    await call('PATCH', '/admin/pools/:pool/webhooks/:webhookId', `${at}/webhooks/${hook.id}`, { description: 'CRM sync' });
+    await call('POST', '/admin/pools/:pool/webhooks/:webhookId/secret/rotate', `${at}/webhooks/${hook.id}/secret/rotate`, {});
+    const sent = await call('POST', '/admin/pools/:pool/webhooks/:webhookId/test', `${at}/webhooks/${hook.id}/test`);
+    await call('GET', '/admin/pools/:pool/webhooks/:webhookId/deliveries', `${at}/webhooks/${hook.id}/deliveries`);
+    await call(
+      'POST',
+      '/admin/pools/:pool/webhooks/:webhookId/deliveries/:deliveryId/redeliver',
+      `${at}/webhooks/${hook.id}/deliveries/${sent.deliveryId}/redeliver`,
+    );
     // Mistakes are described too.
     await call('POST', '/admin/pools/:pool/users', `${at}/users`, { email: 'not an email', mode: 'password', password: 'x' });
     expect(answers).toEqual([]);

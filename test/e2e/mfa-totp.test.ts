@@ -206,9 +206,12 @@ describe('TOTP second factor (RFC 6238)', () => {
   it('optional policy: enrolment is offered and can be skipped; the ID token then says password only', async () => {
     const { user, config } = await setUpSignIn(tarn, { pool: { signIn: { mfa: 'optional' } } });
     const { browser, start, page } = await passwordStep(tarn.url, config, user);
-    const skip = /href="([^"]*\/mfa\/skip)"/.exec(page.html);
-    expect(skip).not.toBeNull();
-    const done = await allow(browser, await browser.get(decodeEntities(skip![1]!)));
+    expect(page.html).toContain('/mfa/skip');
+    // "Not now" is a form: without its CSRF token it is refused, and a plain link (GET) does nothing.
+    const skipAction = decodeEntities(/action="([^"]*\/mfa\/skip)"/.exec(page.html)![1]!);
+    expect((await browser.navigate('POST', skipAction, { csrf: 'forged' })).status).toBe(403);
+    expect((await browser.get(skipAction)).leftTo).toBeUndefined();
+    const done = await allow(browser, await browser.submit(page, {}, '/mfa/skip'));
     const { tokens } = await finishAuthorization(config, done.leftTo, start);
     const amr = decodeJwt(tokens.id_token!).amr as string[];
     expect(amr).toContain('pwd');
@@ -219,7 +222,8 @@ describe('TOTP second factor (RFC 6238)', () => {
     const { user, config } = await setUpSignIn(tarn, { pool: { signIn: { mfa: 'required' } } });
     const { browser, page } = await passwordStep(tarn.url, config, user);
     const base = /action="([^"]*\/mfa\/enrol)"/.exec(page.html)![1]!.replace(/\/enrol$/, '');
-    const skipped = await browser.get(`${decodeEntities(base)}/skip`);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.html)![1]!;
+    const skipped = await browser.navigate('POST', `${decodeEntities(base)}/skip`, { csrf: decodeEntities(csrf) });
     expect(skipped.leftTo).toBeUndefined();
     expect(skipped.status).toBe(400);
   });

@@ -6,16 +6,22 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createAuditQueries } from '../../src/audit/audit.queries.js';
+import { createBrandingQueries } from '../../src/branding/branding.queries.js';
 import { createClientQueries } from '../../src/clients/clients.queries.js';
 import { createConnectionQueries } from '../../src/connections/connections.queries.js';
 import { hashSecret } from '../../src/crypto/secrets.js';
 import { createGroupQueries } from '../../src/groups/groups.queries.js';
 import { createKeyQueries } from '../../src/keys/keys.queries.js';
+import { createFactorFailureQueries } from '../../src/mfa/factor-failures.queries.js';
+import { createMailTemplateQueries } from '../../src/mail/mail-templates.queries.js';
+import { createConsentGrantQueries } from '../../src/oidc/consent-grants.queries.js';
 import { createPasskeyQueries } from '../../src/passkeys/passkeys.queries.js';
 import { createSecretQueries } from '../../src/pools/secrets.queries.js';
 import { createAccountArtifactQueries } from '../../src/users/account-artifacts.queries.js';
+import { createInvitationQueries } from '../../src/users/invitations.queries.js';
 import { createLockoutQueries } from '../../src/users/lockout.queries.js';
 import { createUserFinder, createUserQueries } from '../../src/users/users.queries.js';
+import { createWebhookQueries } from '../../src/webhooks/webhooks.queries.js';
 import { createPool, createUser } from '../support/fixtures.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
@@ -61,6 +67,66 @@ interface ModuleCase {
 }
 
 const cases: Record<string, ModuleCase> = {
+  brandAssets: {
+    async seed({ a }) {
+      await createBrandingQueries(db(), a).putAsset('logo', { sha256: 'a'.repeat(64), mediaType: 'image/png', content: Buffer.from('png of A') });
+      return {};
+    },
+    async atOtherPool({ b }) {
+      const assets = createBrandingQueries(db(), b);
+      return { find: await assets.findAsset('logo'), delete: await assets.deleteAsset('logo') };
+    },
+    nothing: { find: undefined, delete: false },
+    atOwnPool: async ({ a }) => Buffer.from((await createBrandingQueries(db(), a).findAsset('logo'))!.content).toString(),
+    own: 'png of A',
+  },
+
+  mailTemplates: {
+    async seed({ a }) {
+      await createMailTemplateQueries(db(), a).putTemplate('invitation', 'en', { subject: 'A', html: '<p>A</p>', text: 'A' });
+      return {};
+    },
+    async atOtherPool({ b }) {
+      const templates = createMailTemplateQueries(db(), b);
+      return {
+        list: await templates.listTemplates(),
+        find: await templates.findTemplate('invitation', 'en'),
+        first: await templates.findFirstTemplate('invitation', ['en']),
+        delete: await templates.deleteTemplate('invitation', 'en'),
+      };
+    },
+    nothing: { list: [], find: undefined, first: undefined, delete: false },
+    atOwnPool: async ({ a }) => (await createMailTemplateQueries(db(), a).findTemplate('invitation', 'en'))?.subject,
+    own: 'A',
+  },
+
+  consentGrants: {
+    async seed({ a, userA }) {
+      await createClientQueries(db(), a).insertClient({
+        client_id: 'consent-client',
+        name: 'A',
+        secret_enc: null,
+        redirect_uris: '[]',
+        post_logout_redirect_uris: '[]',
+        grant_types: '["client_credentials"]',
+        token_endpoint_auth_method: 'none',
+        backchannel_logout_uri: null,
+        jwks: 'null',
+      });
+      await createConsentGrantQueries(db(), a).rememberGrant(userA, 'consent-client', 'grant-of-a', false);
+      return {};
+    },
+    async atOtherPool({ b, userA }) {
+      const grants = createConsentGrantQueries(db(), b);
+      const found = await grants.findGrantId(userA, 'consent-client');
+      await grants.forgetGrant(userA, 'consent-client');
+      return { found };
+    },
+    nothing: { found: undefined },
+    atOwnPool: async ({ a, userA }) => createConsentGrantQueries(db(), a).findGrantId(userA, 'consent-client'),
+    own: 'grant-of-a',
+  },
+
   clients: {
     async seed({ a }) {
       await createClientQueries(db(), a).insertClient({
@@ -100,12 +166,14 @@ const cases: Record<string, ModuleCase> = {
         byEmail: await users.findUserByEmail(emailA),
         list: (await users.listUsers({ email: emailA }, 10, undefined)).length,
         listByPrefix: (await users.listUsers({ emailPrefix: emailA.slice(0, 10) }, 10, undefined)).length,
+        search: (await users.listUsers({ q: emailA.slice(0, 10) }, 10, undefined, 'email')).length,
+        count: await users.countUsers({ q: emailA.slice(0, 10) }),
         batched: await createUserFinder(db(), b)(userA),
         update: await users.updateUser(userA, { phone: '+1 555 0100' }),
         delete: await users.deleteUser(userA),
       };
     },
-    nothing: { find: undefined, byEmail: undefined, list: 0, listByPrefix: 0, batched: undefined, update: undefined, delete: false },
+    nothing: { find: undefined, byEmail: undefined, list: 0, listByPrefix: 0, search: 0, count: 0, batched: undefined, update: undefined, delete: false },
     async atOwnPool({ a, userA }) {
       const user = await createUserQueries(db(), a).findUser(userA);
       return { phone: user?.phone, lastLoginAt: user?.last_login_at };
@@ -322,6 +390,48 @@ const cases: Record<string, ModuleCase> = {
     own: 1,
   },
 
+  webhooks: {
+    async seed({ a }) {
+      const id = randomUUID();
+      const now = new Date();
+      await createWebhookQueries(db(), a).insertWebhook({
+        id,
+        url: 'https://hooks.example.test/a',
+        event_types: JSON.stringify(['*']),
+        secret_enc: 'sealed',
+        created_at: now,
+        updated_at: now,
+      });
+      const eventId = 'fffffffffff00001bbbbbbbbbbbb';
+      // The event queues a delivery to A's webhook in the same statement.
+      await createAuditQueries(db(), a).insertAuditEvent({ id: eventId, actor_kind: 'system', action: 'isolation.webhook', outcome: 'success', details: '{}' });
+      return { id, eventId, deliveryId: `${eventId}.${id}` };
+    },
+    async atOtherPool({ b }, seeded) {
+      const { id, eventId, deliveryId } = seeded as { id: string; eventId: string; deliveryId: string };
+      const queries = createWebhookQueries(db(), b);
+      return {
+        find: await queries.findWebhook(id),
+        list: await queries.listWebhooks(10, undefined),
+        update: await queries.updateWebhook(id, { url: 'https://evil.example.test' }),
+        deliveries: await queries.listDeliveries(id, undefined, 10, undefined),
+        delivery: await queries.findDelivery(id, deliveryId),
+        attempts: await queries.listAttempts([deliveryId]),
+        redeliver: await queries.insertDelivery({ id: `${deliveryId}.again`, webhook_id: id, event_id: eventId }).then(
+          () => 'inserted',
+          (error: { code?: string }) => error.code,
+        ),
+        delete: await queries.deleteWebhook(id),
+      };
+    },
+    nothing: { find: undefined, list: [], update: undefined, deliveries: [], delivery: undefined, attempts: [], redeliver: '23503', delete: false },
+    atOwnPool: async ({ a }, { id }) => {
+      const queries = createWebhookQueries(db(), a);
+      return { url: (await queries.findWebhook(id!))?.url, deliveries: (await queries.listDeliveries(id!, undefined, 10, undefined)).length };
+    },
+    own: { url: 'https://hooks.example.test/a', deliveries: 1 },
+  },
+
   lockouts: {
     async seed({ a, userA }) {
       const lockouts = createLockoutQueries(db(), a);
@@ -344,6 +454,30 @@ const cases: Record<string, ModuleCase> = {
     own: 1,
   },
 
+  'second-factor failures': {
+    async seed({ a, userA }) {
+      await createFactorFailureQueries(db(), a).countFailure(userA);
+      return {};
+    },
+    async atOtherPool({ b, userA }) {
+      const failures = createFactorFailureQueries(db(), b);
+      await failures.resetFailures(userA);
+      // Pool B has no such user: the composite foreign key refuses a count for them.
+      return {
+        count: await failures.countFailure(userA).then(
+          () => 'counted',
+          () => 'refused',
+        ),
+      };
+    },
+    nothing: { count: 'refused' },
+    async atOwnPool({ a, userA }) {
+      // A's count was neither reset nor shared: one more wrong factor makes two.
+      return createFactorFailureQueries(db(), a).countFailure(userA);
+    },
+    own: 2,
+  },
+
   'account artifacts': {
     async seed({ a, userA }) {
       await db()
@@ -362,11 +496,34 @@ const cases: Record<string, ModuleCase> = {
       return {};
     },
     async atOtherPool({ b, userA }) {
-      return { deleted: await createAccountArtifactQueries(db(), b).deleteArtifactsOfAccount(userA) };
+      const queries = createAccountArtifactQueries(db(), b);
+      return {
+        listed: await queries.listSessionsOfAccount(userA),
+        endedOne: await queries.deleteSessionOfAccount(userA, `session-${userA}`),
+        endedOthers: await queries.deleteOtherSessionsOfAccount(userA, 'another-uid'),
+        endedAllButOne: await queries.deleteArtifactsOfAccountExcept(userA, 'another-uid'),
+        deleted: await queries.deleteArtifactsOfAccount(userA),
+      };
     },
-    nothing: { deleted: 0 },
+    nothing: { listed: [], endedOne: false, endedOthers: 0, endedAllButOne: 0, deleted: 0 },
     atOwnPool: async ({ a, userA }) => createAccountArtifactQueries(db(), a).deleteArtifactsOfAccount(userA),
     own: 1,
+  },
+
+  invitations: {
+    async seed({ a }) {
+      const invitee = await tarn.admin('POST', `/pools/${a}/users`, { email: 'isolation-invitee@example.test', mode: 'invite' });
+      return { invitee: invitee.body.id as string };
+    },
+    async atOtherPool({ b }, { invitee }) {
+      const invitations = createInvitationQueries(db(), b);
+      return { byIds: await invitations.byIds([invitee!], new Date()), uninvited: await invitations.uninvited(new Date(0), 100) };
+    },
+    nothing: { byIds: [], uninvited: [] },
+    async atOwnPool({ a }, { invitee }) {
+      return (await createInvitationQueries(db(), a).byIds([invitee!], new Date())).map((user) => ({ id: user.id, invited: user.invited }));
+    },
+    own: [{ id: expect.any(String), invited: true }],
   },
 };
 

@@ -65,8 +65,28 @@ it('npm start on an empty data directory serves discovery and prints the admin t
     expect(metadata.issuer).toBe(`${url}/pools/demo`);
     expect(metadata.authorization_endpoint).toBe(`${url}/pools/demo/auth`);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    // PGlite's files and the generated master key live in the data directory.
-    expect(readdirSync(dataDir).sort()).toEqual(['master.key', 'pglite']);
+    // No administrator yet: a one-time setup link for the console's first owner (PGlite here).
+    const setupLink = /First run: .* at (\S+)/.exec(output.out())?.[1];
+    expect(setupLink).toMatch(new RegExp(`^${url}/console/setup\\?token=`));
+    const setupPage = await fetch(setupLink!);
+    expect(setupPage.status).toBe(200);
+    const html = await setupPage.text();
+    const hidden = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1] ?? '';
+    const form = new URLSearchParams({
+      csrf: hidden('csrf'),
+      token: hidden('token'),
+      email: 'first@example.test',
+      password: 'a long passphrase',
+      confirm: 'a long passphrase',
+    });
+    const submitted = await fetch(`${url}/console/setup`, { method: 'POST', body: form, redirect: 'manual' });
+    expect(submitted.status).toBe(303);
+    expect(submitted.headers.get('location')).toBe('/console/signin');
+    // Single use.
+    expect((await fetch(setupLink!)).status).toBe(410);
+    expect((await fetch(`${url}/console/setup`, { method: 'POST', body: form, redirect: 'manual' })).status).toBe(410);
+    // PGlite's files, the generated master key and the generated admin token live in the data directory.
+    expect(readdirSync(dataDir).sort()).toEqual(['admin.token', 'master.key', 'pglite']);
     // The admin token is printed once on stdout, never inside a log line.
     expect(
       output
@@ -75,7 +95,7 @@ it('npm start on an empty data directory serves discovery and prints the admin t
         .filter((line) => line.startsWith('{') && line.includes(token!)),
     ).toEqual([]);
   } finally {
-    // npm does not pass SIGTERM on to its script: signal the whole process group, as a terminal would.
+    // The whole process group, as a terminal would (npm alone: the next test).
     process.kill(-child.pid!, 'SIGTERM');
   }
   await exited;
@@ -104,3 +124,55 @@ it('a bad configuration stops the start with one clear line', async () => {
     .filter((line) => line.startsWith('tarn:'));
   expect(lines).toEqual(['tarn: configuration error: PORT must be an integer from 0 to 65535, got "not-a-port"']);
 });
+
+it('SIGTERM to npm start itself (not its process group) stops Tarn, and the admin token survives the restart', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tarn-restart-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env = baseEnv({ DATA_DIR: dataDir, PORT: String(port), PUBLIC_URL: url });
+
+  async function startOnce() {
+    const child = spawn('npm', ['start', '--silent'], { cwd: root, env });
+    const output = collect(child);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitFor(() => output.out().includes('Quick start:'), 'the start banner');
+    const token = /Admin token[^:]*: (\S+)/.exec(output.out())?.[1];
+    return { child, output, exited, token: token! };
+  }
+  async function isUp(): Promise<boolean> {
+    return fetch(`${url}/healthz`).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  const first = await startOnce();
+  expect(first.token).toMatch(/^tat_/);
+  expect(first.output.out()).toContain(join(dataDir, 'admin.token'));
+  const created = await fetch(`${url}/admin/pools`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${first.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'kept', name: 'Kept' }),
+  });
+  expect(created.status).toBe(201);
+  // Only npm's own process is signalled, as a process manager or `kill <pid>` would.
+  first.child.kill('SIGTERM');
+  await first.exited;
+  let down = false;
+  for (let i = 0; i < 150 && !down; i += 1) {
+    down = !(await isUp());
+    if (!down) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(down).toBe(true);
+
+  const second = await startOnce();
+  try {
+    expect(second.token).toBe(first.token);
+    const pool = await fetch(`${url}/admin/pools/kept`, { headers: { authorization: `Bearer ${first.token}` } });
+    expect(pool.status).toBe(200);
+  } finally {
+    second.child.kill('SIGINT');
+    await second.exited;
+  }
+  expect(await isUp()).toBe(false);
+}, 240_000);

@@ -106,7 +106,7 @@ export async function startTarnProcess(options: TarnProcessOptions = {}): Promis
     async stop() {
       running.delete(tarn);
       if (gone) return;
-      // npm does not pass SIGTERM on to its script: signal the process group it leads.
+      // The process group it leads, as a terminal's Ctrl-C would (a SIGTERM to npm alone works too: test/start/npm-start.test.ts).
       process.kill(-child.pid!, 'SIGTERM');
       await exited;
     },

@@ -1,7 +1,8 @@
 /**
  * Email one-time code sign-in (pool.signIn.emailCode):
  *   POST /interaction/:uid/email-code          "email me a code" (same page whether the email exists)
- *   POST /interaction/:uid/email-code/verify   6 digits → signed in (amr "otp")
+ *   POST /interaction/:uid/email-code/verify   6 digits → signed in (amr "otp"), or on to a second
+ *                                              factor other than the email when MFA is demanded (docs/adr/0309)
  * Codes: 10 minutes, 5 attempts, single use, stored hashed (codes.service.ts). Every
  * failure has the same answer. Mail passes the mail limits (mail-limits.service.ts); a
  * network past its limit is told so (429). Off for the pool → branded 404.
@@ -14,6 +15,8 @@ import type { PageMessage, PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
 import { entryOf, expired, finishInteraction, loadDetails, TOO_MANY_MAILS, type Details } from './interactions.routes.js';
 import type { PasskeyInteractions } from './passkey.routes.js';
+import type { MfaInteractions } from './mfa.routes.js';
+import { ACR_PASSWORD } from '../../mfa/acr.js';
 import { afterAnswer, interactionBase, notOffered, readInteractionForm, recordSignIn, type SignInRecorder } from './interaction-steps.js';
 
 export interface EmailCodeDeps {
@@ -25,6 +28,8 @@ export interface EmailCodeDeps {
   passkeys?: PasskeyInteractions;
   /** Records each code sign-in, success or failure (audit log and metrics). */
   audit?: SignInRecorder;
+  /** A second factor after the code, where the pool, application or request demands one (mfa.routes.ts). */
+  mfa?: MfaInteractions;
 }
 
 export const WRONG_CODE: PageMessage = { key: 'emailCode.wrong', field: 'code' };
@@ -78,7 +83,9 @@ export function registerEmailCodeRoutes(router: Router, deps: EmailCodeDeps): vo
       email,
     });
     if (!result.ok) return renderCodePage(ctx, details, email, WRONG_CODE, 401);
-    const login = { login: { accountId: result.user.id, amr: ['otp'] } };
+    // One factor (the mailbox): acr says no second factor took place.
+    const login = { login: { accountId: result.user.id, amr: ['otp'], acr: ACR_PASSWORD } };
+    if (await deps.mfa?.askForSecondFactor(ctx, details, { accountId: result.user.id, amr: ['otp'], afterEmail: true })) return;
     if (await deps.passkeys?.offerEnrolment(ctx, details, login, { evenWithPasskeys: true })) return;
     return finishInteraction(ctx, details, login);
   });

@@ -21,6 +21,7 @@ import { interactionBase, notOffered, readInteractionForm, recordSignIn, type Si
 import { ACR_PASSWORD } from '../../mfa/acr.js';
 import type { MfaInteractions } from './mfa.routes.js';
 import type { PasskeyInteractions } from './passkey.routes.js';
+import type { PasswordChangeInteractions, PendingPasswordLogin } from './password-change.routes.js';
 import { describeScopes } from './scopes.js';
 
 export interface InteractionDeps {
@@ -36,6 +37,8 @@ export interface InteractionDeps {
   connections?: { listButtons(poolId: string): Promise<{ name: string; displayName: string; logoUrl: string | null }[]> };
   /** Second factor after a password (mfa.routes.ts). */
   mfa?: MfaInteractions;
+  /** "Choose a new password" when the user must change theirs (password-change.routes.ts). */
+  passwordChange?: PasswordChangeInteractions;
 }
 
 export type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDetails']>>;
@@ -191,11 +194,18 @@ export function createInteractionRouter(deps: InteractionDeps) {
       email,
     });
     if (!check.ok) return renderLogin(ctx, details, { status: 401, email, error: credentialsMessage(check) });
-    if (await deps.mfa?.askAfterPassword(ctx, details, { accountId: check.user.id, amr: ['pwd'] })) return;
-    const result = { login: { accountId: check.user.id, amr: ['pwd'], acr: ACR_PASSWORD } };
+    const login = { accountId: check.user.id, amr: ['pwd'] };
+    if (await deps.passwordChange?.askAfterPassword(ctx, details, check.user, login)) return;
+    return afterPassword(ctx, details, login);
+  });
+
+  /** A right password (and, where asked, a new one): second factor, passkey offer, or back to the application. */
+  async function afterPassword(ctx: Context, details: Details, login: PendingPasswordLogin): Promise<void> {
+    if (await deps.mfa?.askForSecondFactor(ctx, details, login)) return;
+    const result = { login: { ...login, acr: ACR_PASSWORD } };
     if (await deps.passkeys?.offerEnrolment(ctx, details, result)) return;
     return finishInteraction(ctx, details, result);
-  });
+  }
 
   router.post('/interaction/:uid/consent', async function submitConsent(ctx) {
     const details = await loadDetails(ctx);
@@ -224,6 +234,7 @@ export function createInteractionRouter(deps: InteractionDeps) {
 
   deps.passkeys?.register(router);
   deps.mfa?.register(router);
+  deps.passwordChange?.register(router, afterPassword);
 
   return router;
 }

@@ -3,7 +3,7 @@
  * otherwise every route here is "not found"):
  *   POST /interaction/:uid/passkey          from the login page: options for a discoverable
  *                                           credential, or for the typed email's credentials
- *   POST /interaction/:uid/passkey/verify   the browser's assertion → signed in (amr hwk, user)
+ *   POST /interaction/:uid/passkey/verify   the browser's assertion → signed in (amr hwk or swk, user, mfa)
  *   GET  /interaction/:uid/passkey/add      the "add a passkey" step after a password sign-in
  *   POST /interaction/:uid/passkey/add      the browser's new credential → stored, then on to the app
  *   GET  /interaction/:uid/passkey/skip     not now: on to the app
@@ -28,6 +28,7 @@ import { ENROLMENT_GRANT_TTL_MS, isPasskeyEnabled, PasskeyRefused, type PasskeyS
 import type { UserService } from '../../users/users.service.js';
 import type { PageRenderer } from '../../views/render.js';
 import { csrfToken, csrfValid } from './csrf.js';
+import { ACR_MFA } from '../../mfa/acr.js';
 import { interactionBase, readInteractionForm, recordSignIn, type SignInRecorder } from './interaction-steps.js';
 import { entryOf, expired, finishInteraction, HostedPageError, loadDetails, saveInteractionResult, type Details } from './interactions.routes.js';
 
@@ -225,10 +226,12 @@ export function createPasskeyInteractions(deps: PasskeyInteractionDeps) {
         const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
         const { pool } = entryOf(ctx);
         try {
-          const user = await deps.passkeys.finishAuthentication(pool, form.credential, { interactionUid: details.uid });
+          const { user, synced } = await deps.passkeys.verifyAssertion(pool, form.credential, { interactionUid: details.uid });
           await recordSignIn(ctx, deps.audit, { method: 'passkey', outcome: 'success', userId: user.id });
-          // RFC 8176: hwk (proof of a key in hardware), user (user presence and verification).
-          await finishInteraction(ctx, details, { login: { accountId: user.id, amr: ['hwk', 'user'] } });
+          // RFC 8176: hwk for a key bound to its device, swk for a synced one; user verification is
+          // required at every passkey ceremony, so the key (possession) and the PIN or biometric
+          // that unlocked it make two factors: mfa, and the MFA acr (docs/adr/0309).
+          await finishInteraction(ctx, details, { login: { accountId: user.id, amr: [synced ? 'swk' : 'hwk', 'user', 'mfa'], acr: ACR_MFA } });
         } catch (error) {
           refused(ctx, error);
           const email = (form.email ?? '').trim();

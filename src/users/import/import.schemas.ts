@@ -21,6 +21,8 @@ export const importLineSchema = z
     passwordHashFormat: z.enum(PASSWORD_HASH_FORMATS, { error: () => `Must be one of ${PASSWORD_HASH_FORMATS.join(', ')}.` }).optional(),
     /** When the user was created in the old system (ISO 8601); now if absent. */
     createdAt: z.string().datetime({ offset: true, message: 'Must be an ISO 8601 date and time.' }).optional(),
+    /** "required": this user chooses a new password at their next password sign-in (whatever the import's option). */
+    passwordChange: z.literal('required', { error: () => 'Must be "required".' }).optional(),
     /** firebase-scrypt: the user's salt (base64). */
     passwordSalt: z.string().max(1024).optional(),
   })
@@ -62,10 +64,14 @@ export const importOptionsSchema = z
       .optional()
       .default('fail'),
     /**
-     * Users whose password fails the pool's policy must change it at their next sign-in.
-     * Plain passwords are checked at import; imported hashes at the first sign-in.
+     * weak (or true): users whose password fails the pool's policy must change it at their
+     * next sign-in (plain passwords are checked at import, imported hashes at the first
+     * sign-in); all: every imported user with a password must change it; false: none.
      */
-    requirePasswordChange: flag,
+    requirePasswordChange: z
+      .enum(['true', 'false', 'weak', 'all'], { error: () => 'Must be weak (or true), all or false.' })
+      .optional()
+      .transform((value): 'weak' | 'all' | 'none' => (value === 'true' || value === 'weak' ? 'weak' : value === 'all' ? 'all' : 'none')),
   })
   .strict();
 

@@ -28,7 +28,7 @@ import { createImportQueries, type ImportRow } from './import.queries.js';
 import { importLineSchema, settingsLineSchema, type ImportOptions } from './import.schemas.js';
 import { readLines } from './line-reader.js';
 
-export const BATCH_SIZE = 500;
+export const BATCH_SIZE = 1000;
 export const MAX_LINE_BYTES = 64 * 1024;
 /** The report lists this many failed lines; the count covers them all. */
 export const MAX_REPORTED_FAILURES = 1000;
@@ -132,6 +132,7 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
 
     // One batch is stored while the next is read and checked (at most two in memory).
     let storing: Promise<void> = Promise.resolve();
+    let expectNew = true;
     async function flush(): Promise<void> {
       if (batch.length === 0) return;
       const entries = batch;
@@ -153,14 +154,18 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
           return false;
         });
       }
-      const stored = new Map(
-        (
-          await queries.insertUsers(
-            entries.map((entry) => entry.row),
-            options.onConflict,
-          )
-        ).map((row) => [row.email, row]),
-      );
+      const rows = entries.map((entry) => entry.row);
+      // New users (the usual move into a new pool) take the plain INSERT; a batch that meets an
+      // existing user is stored again with ON CONFLICT, and so are the batches after it.
+      if (expectNew && options.onConflict !== 'update') {
+        if (await queries.insertNewUsers(rows)) {
+          report.created += entries.length;
+          await queries.insertMemberships(entries.flatMap((entry) => entry.groupIds.map((groupId) => ({ userId: entry.row.id, groupId }))));
+          return;
+        }
+        expectNew = false;
+      }
+      const stored = new Map((await queries.insertUsers(rows, options.onConflict)).map((row) => [row.email, row]));
       const memberships: { userId: string; groupId: string }[] = [];
       for (const entry of entries) {
         const row = stored.get(entry.row.email.toLowerCase());
@@ -201,13 +206,14 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
         const result = toStoredHash({ format: line.passwordHashFormat, hash: line.passwordHash, salt: line.passwordSalt }, settings);
         if (result.ok) passwordHash = result.stored;
         else errors.push(fieldError('passwordHash', result.problem));
-        if (options.requirePasswordChange) passwordChange = 'if_weak';
+        if (options.requirePasswordChange === 'weak') passwordChange = 'if_weak';
       }
       if (errors.length) return errors;
       if (line.password !== undefined) {
-        if (options.requirePasswordChange && passwordProblems(pool.password_policy, line.password, line.email).length) passwordChange = 'required';
+        if (options.requirePasswordChange === 'weak' && passwordProblems(pool.password_policy, line.password, line.email).length) passwordChange = 'required';
         passwordHash = await hasher.hash(line.password);
       }
+      if (passwordHash !== null && (options.requirePasswordChange === 'all' || line.passwordChange === 'required')) passwordChange = 'required';
       return {
         line: number,
         groupIds,
