@@ -44,7 +44,11 @@ import { isPasskeyEnabled, PasskeyRefused, type PasskeyService } from '../passke
 import type { UserEvent } from '../audit/audit.service.js';
 import type { UserSchemas } from '../users/user-schema.js';
 import type { UserService } from '../users/users.service.js';
-import type { PageMessage, PageRenderer } from '../views/render.js';
+import { wordMessage, type PageMessage, type PageRenderer } from '../views/render.js';
+import { localeOf } from '../i18n/request-locale.js';
+import { translatorFor } from '../i18n/translator.js';
+import { fieldMessages } from '../oidc/interactions/interaction-steps.js';
+import ejs from 'ejs';
 import { accountPath, type AccountCookie, type AccountCookies } from './account-cookie.js';
 import { allowsDeletion, type AccountService } from './account.service.js';
 import { profileFields, profileFromForm, valueOf, type ProfileField } from './profile-form.js';
@@ -68,8 +72,8 @@ export interface AccountRouteDeps {
 /** How recent an authentication a sensitive action needs (seconds). */
 export const RECENT_AUTH_SECONDS = 5 * 60;
 
-export const WRONG_CURRENT_PASSWORD = 'Your current password is not right.';
-export const WRONG_EMAIL_CODE = 'That code is wrong or has expired. Ask for a new one if you need it.';
+export const WRONG_CURRENT_PASSWORD: PageMessage = { key: 'account.password.wrongCurrent', field: 'current_password' };
+export const WRONG_EMAIL_CODE: PageMessage = { key: 'account.email.wrongCode', field: 'code' };
 
 interface Signed {
   pool: PoolRow;
@@ -78,16 +82,26 @@ interface Signed {
   csrf: string;
 }
 
-/** Field errors of a validation problem, keyed by the form field they belong to (`profile.given_name` → `given_name`). */
-function fieldErrors(error: unknown, prefix = ''): Record<string, string> | undefined {
+/** A form's messages, by the field they belong to; worded in the page's language when rendered. */
+type FormErrors = Record<string, PageMessage[]>;
+
+/**
+ * Field errors of a validation problem, in the user's words (fieldMessages), keyed by the form
+ * field they belong to (`profile.given_name` → `given_name`). `fields`: the labels of the profile form.
+ */
+function fieldErrors(error: unknown, prefix = '', fields: { name: string; label: string }[] = []): FormErrors | undefined {
   if (!(error instanceof AppError) || error.status !== 400 || !error.errors) return undefined;
-  const out: Record<string, string> = {};
-  for (const item of error.errors) {
-    const name = prefix && item.field.startsWith(`${prefix}.`) ? item.field.slice(prefix.length + 1) : item.field;
-    out[name] = out[name] ? `${out[name]} ${item.detail}` : item.detail;
-  }
+  const messages = fieldMessages(error, fields) ?? [];
+  const out: FormErrors = {};
+  error.errors.forEach((item, index) => {
+    const name = prefix && item.field.startsWith(`${prefix}.`) ? item.field.slice(prefix.length + 1).split('.')[0]! : item.field;
+    const message = item.field === 'email' && item.detail.startsWith('This is already') ? { key: 'account.email.same', field: 'email' } : messages[index]!;
+    (out[name] ??= []).push(message);
+  });
   return out;
 }
+
+const messageOf = (key: string, field?: string): FormErrors => ({ [field ?? '']: [{ key, field }] });
 
 const challengeOf = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
 const SAFE_NEXT = /^\/account(\/[a-z-]+)*$/;
@@ -153,7 +167,17 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     ctx.set('Cache-Control', 'no-store');
     const nav =
       'user' in signed ? { base: base(signed.pool), csrf: signed.csrf, email: signed.user.email, passkeys: isPasskeyEnabled(signed.pool) } : undefined;
-    ctx.body = await deps.pages.render(view, signed.pool, { nav, base: base(signed.pool), notice: undefined, ...locals });
+    if ('user' in signed) ctx.state.userLocale ??= signed.user.profile?.locale;
+    const locale = localeOf(ctx, signed.pool);
+    const i18n = translatorFor(locale);
+    const word = (message: unknown) => (message ? wordMessage(i18n, message as PageMessage | string) : undefined);
+    // Messages travel as catalogue keys; the views get them worded (errors by field, one sentence per field).
+    const worded: Record<string, unknown> = { ...locals };
+    if (locals.errors && typeof locals.errors === 'object' && !Array.isArray(locals.errors)) {
+      worded.errors = Object.fromEntries(Object.entries(locals.errors as FormErrors).map(([field, list]) => [field, list.map(word).join(' ')]));
+    }
+    for (const name of ['error', 'notice'] as const) worded[name] = word(locals[name]);
+    ctx.body = await deps.pages.render(view, signed.pool, { nav, base: base(signed.pool), ...worded, locale });
   }
 
   const noticeOf = (ctx: Context) => {
@@ -210,7 +234,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
         ctx,
         { pool },
         'account-message',
-        { title: 'Sign-in expired', message: 'This sign-in took too long or was started in another browser.', link: { href: retry, text: 'Sign in again' } },
+        { title: 'account.signIn.expiredTitle', message: 'account.signIn.expired', link: { href: retry, text: 'account.signIn.again' } },
         400,
       );
     }
@@ -220,7 +244,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
         ctx,
         { pool },
         'account-message',
-        { title: 'Not signed in', message: 'The sign-in to your account page was cancelled.', link: { href: retry, text: 'Sign in again' } },
+        { title: 'account.signIn.cancelledTitle', message: 'account.signIn.cancelled', link: { href: retry, text: 'account.signIn.again' } },
         400,
       );
     }
@@ -242,7 +266,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
         ctx,
         { pool },
         'account-message',
-        { title: 'Sign-in failed', message: 'The sign-in to your account page could not be completed.', link: { href: retry, text: 'Sign in again' } },
+        { title: 'account.signIn.failedTitle', message: 'account.signIn.failed', link: { href: retry, text: 'account.signIn.again' } },
         400,
       );
     }
@@ -255,7 +279,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
         ctx,
         { pool },
         'account-message',
-        { title: 'Sign-in failed', message: 'You must sign in again to continue.', link: { href: retry, text: 'Sign in again' } },
+        { title: 'account.signIn.failedTitle', message: 'account.signIn.again.needed', link: { href: retry, text: 'account.signIn.again' } },
         400,
       );
     }
@@ -280,15 +304,15 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     const { pool } = entryOf(ctx);
     deps.cookies.clearAccount(ctx, pool.id);
     return render(ctx, { pool }, 'account-message', {
-      title: 'Signed out',
-      message: 'You are signed out.',
-      link: { href: base(pool), text: 'Sign in to your account' },
+      title: 'account.signedOut.title',
+      message: 'account.signedOut.text',
+      link: { href: base(pool), text: 'account.signedOut.signIn' },
     });
   });
 
   // ---- Overview and profile ---------------------------------------------------------------
 
-  async function renderOverview(ctx: Context, signed: Signed, locals: { values?: Record<string, string>; errors?: Record<string, string> } = {}, status = 200) {
+  async function renderOverview(ctx: Context, signed: Signed, locals: { values?: Record<string, string>; errors?: FormErrors } = {}, status = 200) {
     const fields = profileFields(deps.schemas.profileSchemaOf(signed.pool));
     const values = locals.values ?? Object.fromEntries(fields.map((field) => [field.name, valueOf(signed.user.profile, field)]));
     return render(
@@ -297,11 +321,11 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
       'account',
       {
         user: signed.user,
-        fields: fields.map((field: ProfileField) => ({ ...field, value: values[field.name] ?? '', error: locals.errors?.[field.name] })),
+        fields: fields.map((field: ProfileField) => ({ ...field, value: values[field.name] ?? '' })),
+        // Worded by render(): one sentence per field; those about no field of the form are shown above it.
+        errors: locals.errors ?? {},
         errorCount: Object.keys(locals.errors ?? {}).length,
-        otherErrors: Object.entries(locals.errors ?? {})
-          .filter(([name]) => !fields.some((field) => field.name === name))
-          .map(([name, message]) => `${name}: ${message}`),
+        otherErrors: Object.keys(locals.errors ?? {}).filter((name) => !fields.some((field) => field.name === name)),
         passkeysOffered: isPasskeyEnabled(signed.pool),
         deletionAllowed: allowsDeletion(signed.pool),
         notice: noticeOf(ctx),
@@ -325,7 +349,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
       const changed = await deps.account.updateProfile(signed.pool, signed.user, profile);
       await userEvent(ctx, signed, 'user.profile_changed', { fields: changed });
     } catch (error) {
-      const errors = fieldErrors(error, 'profile');
+      const errors = fieldErrors(error, 'profile', fields);
       if (!errors) throw error;
       const values = Object.fromEntries(
         fields.map((field) => [field.name, field.kind === 'checkbox' ? (form[field.name] === 'on' ? 'true' : 'false') : (form[field.name] ?? '')]),
@@ -337,7 +361,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
 
   // ---- Password ---------------------------------------------------------------------------
 
-  const renderPassword = (ctx: Context, signed: Signed, errors: Record<string, string> = {}, status = 200) =>
+  const renderPassword = (ctx: Context, signed: Signed, errors: FormErrors = {}, status = 200) =>
     render(
       ctx,
       signed,
@@ -363,14 +387,14 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
       if (!errors) throw error;
       return renderPassword(ctx, signed, errors, 400);
     }
-    if (!changed) return renderPassword(ctx, signed, { current_password: WRONG_CURRENT_PASSWORD }, 401);
+    if (!changed) return renderPassword(ctx, signed, { current_password: [WRONG_CURRENT_PASSWORD] }, 401);
     await userEvent(ctx, signed, 'user.password_changed');
     return done(ctx, signed.pool, '', 'password');
   });
 
   // ---- Email ------------------------------------------------------------------------------
 
-  const renderEmail = (ctx: Context, signed: Signed, locals: { pending?: string; email?: string; errors?: Record<string, string> } = {}, status = 200) =>
+  const renderEmail = (ctx: Context, signed: Signed, locals: { pending?: string; email?: string; errors?: FormErrors } = {}, status = 200) =>
     render(
       ctx,
       signed,
@@ -390,7 +414,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     const form = await readAccountForm(ctx, signed);
     try {
       const { outcome, email } = await deps.account.startEmailChange(signed.pool, signed.user, form.email ?? '', ctx.ip);
-      if (outcome === 'throttled') return renderEmail(ctx, signed, { email, errors: { email: TOO_MANY_MAILS } }, 429);
+      if (outcome === 'throttled') return renderEmail(ctx, signed, { email, errors: messageOf(TOO_MANY_MAILS, 'email') }, 429);
       return renderEmail(ctx, signed, { pending: email });
     } catch (error) {
       const errors = fieldErrors(error);
@@ -412,7 +436,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
       if (!errors) throw error;
       return renderEmail(ctx, signed, { errors }, 409);
     }
-    if (!updated) return renderEmail(ctx, signed, { pending: email, errors: { code: WRONG_EMAIL_CODE } }, 401);
+    if (!updated) return renderEmail(ctx, signed, { pending: email, errors: { code: [WRONG_EMAIL_CODE] } }, 401);
     await userEvent(ctx, signed, 'user.email_changed');
     return done(ctx, signed.pool, '', 'email');
   });
@@ -439,7 +463,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     try {
       credential = JSON.parse(form.credential ?? '');
     } catch {
-      return renderPasskeys(ctx, signed, 'Your browser did not send a passkey. Try again.', 400);
+      return renderPasskeys(ctx, signed, 'account.passkeys.missing', 400);
     }
     try {
       const row = await deps.passkeys.finishRegistration(
@@ -453,7 +477,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     } catch (error) {
       if (!(error instanceof PasskeyRefused)) throw error;
       deps.log.info({ poolId: signed.pool.id, reason: error.reason }, 'passkey refused');
-      const message = error.reason === 'already-registered' ? 'This passkey is already registered.' : 'The passkey could not be added. Try again.';
+      const message = error.reason === 'already-registered' ? 'account.passkeys.duplicate' : 'account.passkeys.failed';
       return renderPasskeys(ctx, signed, message, 400);
     }
     return done(ctx, signed.pool, '/passkeys', 'passkey_added');
@@ -488,7 +512,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
         enabled,
         remaining: enabled ? await deps.mfa.countUnusedRecoveryCodes(pool.id, user.id) : 0,
         secret: enrolment?.secret,
-        qrSvg: enrolment?.qrSvg.replace('<svg ', '<svg role="img" aria-label="QR code to scan with your authenticator app" '),
+        qrSvg: enrolment?.qrSvg.replace('<svg ', `<svg role="img" aria-label="${ejs.escapeXML(translatorFor(localeOf(ctx, pool)).t('mfa.enrol.qrLabel'))}" `),
         error,
         notice: noticeOf(ctx),
       },
@@ -527,7 +551,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     const signed = await signedIn(ctx, '/account/two-step', { recent: true });
     if (!signed) return;
     await readAccountForm(ctx, signed);
-    if (!(await deps.mfa.hasFactor(signed.pool.id, signed.user.id))) return renderTwoStep(ctx, signed, 'Turn on two-step verification first.', 400);
+    if (!(await deps.mfa.hasFactor(signed.pool.id, signed.user.id))) return renderTwoStep(ctx, signed, 'account.twoStep.first', 400);
     await userEvent(ctx, signed, 'user.recovery_codes_regenerated');
     return showRecoveryCodes(ctx, signed);
   });
@@ -588,15 +612,15 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     if (!signed) return;
     const form = await readAccountForm(ctx, signed);
     if ((form.confirm ?? '').trim().toLowerCase() !== signed.user.email.toLowerCase()) {
-      return render(ctx, signed, 'account-delete', { error: 'Type your email address exactly to confirm.' }, 400);
+      return render(ctx, signed, 'account-delete', { error: { key: 'account.delete.mismatch', field: 'confirm' } }, 400);
     }
     // Recorded before the user is gone: the trail keeps who asked.
     await userEvent(ctx, signed, 'user.deleted');
     await deps.account.deleteAccount(signed.pool, signed.user);
     deps.cookies.clearAccount(ctx, signed.pool.id);
     return render(ctx, { pool: signed.pool }, 'account-message', {
-      title: 'Account deleted',
-      message: 'Your account and everything in it was deleted.',
+      title: 'account.deleted.title',
+      message: 'account.deleted.text',
       link: undefined,
     });
   });
@@ -604,12 +628,12 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
 
 /** The one-line confirmations shown after a change (`?done=…`), never taken from the URL as text. */
 const NOTICES: Record<string, string> = {
-  profile: 'Your profile was saved.',
-  password: 'Your password was changed. Every other device was signed out.',
-  email: 'Your email address was changed.',
-  passkey_added: 'The passkey was added.',
-  passkey_removed: 'The passkey was removed.',
-  totp_removed: 'Two-step verification was turned off.',
-  others_signed_out: 'Every other session was signed out.',
-  session_ended: 'The session was signed out.',
+  profile: 'account.notice.profile',
+  password: 'account.notice.password',
+  email: 'account.notice.email',
+  passkey_added: 'account.notice.passkeyAdded',
+  passkey_removed: 'account.notice.passkeyRemoved',
+  totp_removed: 'account.notice.totpRemoved',
+  others_signed_out: 'account.notice.othersSignedOut',
+  session_ended: 'account.notice.sessionEnded',
 };

@@ -19,7 +19,8 @@ import type { PoolRow, UserRow } from '../db/tables.js';
 import { fieldError, problems } from '../http/problem.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
-import { accountDeletedMail, emailChangeCodeMail, emailChangedMail, passwordChangedMail } from '../mail/templates.js';
+import type { Locale } from '../i18n/catalogues.js';
+import { accountDeletedMail, emailChangeCodeMail, emailChangedMail, mailLocale, passwordChangedMail } from '../mail/templates.js';
 import { createAccountArtifactQueries } from '../users/account-artifacts.queries.js';
 import { CODE_TTL_MS, type CodeService } from '../users/codes.service.js';
 import { emailKey } from '../users/email.js';
@@ -86,7 +87,7 @@ export function createAccountService(deps: AccountServiceDeps) {
      * False for a wrong current password (counted toward the lockout; a locked user's right one
      * fails too). Throws a validation problem for a new password the pool refuses.
      */
-    async changePassword(pool: PoolRow, user: UserRow, current: string, next: string, sid: string): Promise<boolean> {
+    async changePassword(pool: PoolRow, user: UserRow, current: string, next: string, sid: string, locale?: Locale): Promise<boolean> {
       const locked = await guard.isUserLocked(pool.id, user.id);
       const matches = user.password_hash ? await hasher.verify(user.password_hash, current) : await hasher.verifyNothing(current);
       if (locked || !matches) {
@@ -100,12 +101,12 @@ export function createAccountService(deps: AccountServiceDeps) {
       await guard.recordSuccess(pool.id, user.id);
       // Whoever knew the old password is out everywhere else; this browser stays signed in.
       await createAccountArtifactQueries(db, pool.id).deleteArtifactsOfAccountExcept(user.id, sessionKey(sid));
-      await notify(pool, user.id, 'password-changed', () => mailer.send(passwordChangedMail(brandOf(pool), user.email)));
+      await notify(pool, user.id, 'password-changed', () => mailer.send(passwordChangedMail(brandOf(pool), user.email, mailLocale(locale, user, pool))));
       return true;
     },
 
     /** Mails a code to the new address. 'throttled' past the network's mail limit. Throws a validation problem for an unusable address. */
-    async startEmailChange(pool: PoolRow, user: UserRow, rawEmail: string, ip: string): Promise<{ outcome: 'sent' | 'throttled'; email: string }> {
+    async startEmailChange(pool: PoolRow, user: UserRow, rawEmail: string, ip: string, locale?: Locale): Promise<{ outcome: 'sent' | 'throttled'; email: string }> {
       const parsed = emailSchema.safeParse(rawEmail);
       if (!parsed.success) throw problems.validation([fieldError('email', 'Must be an email address.')]);
       const email = parsed.data;
@@ -120,12 +121,12 @@ export function createAccountService(deps: AccountServiceDeps) {
         ttlMs: EMAIL_CHANGE_TTL_MS,
         boundTo: emailChangeBinding(user.id),
       });
-      await mailer.send(emailChangeCodeMail(brandOf(pool), email, issued.code, Math.round(EMAIL_CHANGE_TTL_MS / 60_000)));
+      await mailer.send(emailChangeCodeMail(brandOf(pool), email, issued.code, Math.round(EMAIL_CHANGE_TTL_MS / 60_000), mailLocale(locale, user, pool)));
       return { outcome: 'sent', email };
     },
 
     /** The code from the new address: the email changes (verified), the old address is told. undefined for a wrong code. */
-    async confirmEmailChange(pool: PoolRow, user: UserRow, rawEmail: string, code: string): Promise<UserRow | undefined> {
+    async confirmEmailChange(pool: PoolRow, user: UserRow, rawEmail: string, code: string, locale?: Locale): Promise<UserRow | undefined> {
       const parsed = emailSchema.safeParse(rawEmail);
       if (!parsed.success) return undefined;
       const row = await codes.useCode(pool.id, 'email_change', parsed.data, code.trim(), emailChangeBinding(user.id));
@@ -138,7 +139,7 @@ export function createAccountService(deps: AccountServiceDeps) {
         throw error;
       }
       if (!updated) throw problems.notFound('User');
-      await notify(pool, user.id, 'email-changed', () => mailer.send(emailChangedMail(brandOf(pool), user.email, row.email)));
+      await notify(pool, user.id, 'email-changed', () => mailer.send(emailChangedMail(brandOf(pool), user.email, row.email, mailLocale(locale, user, pool))));
       return updated;
     },
 
@@ -178,10 +179,10 @@ export function createAccountService(deps: AccountServiceDeps) {
     },
 
     /** The user deletes their own account (only where the pool allows it): every session and token ends with it. */
-    async deleteAccount(pool: PoolRow, user: UserRow): Promise<void> {
+    async deleteAccount(pool: PoolRow, user: UserRow, locale?: Locale): Promise<void> {
       if (!allowsDeletion(pool)) throw problems.notFound('Page');
       await users.deleteUser(pool.id, user.id);
-      await notify(pool, user.id, 'account-deleted', () => mailer.send(accountDeletedMail(brandOf(pool), user.email)));
+      await notify(pool, user.id, 'account-deleted', () => mailer.send(accountDeletedMail(brandOf(pool), user.email, mailLocale(locale, user, pool))));
     },
   };
 }

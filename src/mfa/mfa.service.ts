@@ -19,7 +19,8 @@ import type { MfaPolicy, PoolRow } from '../db/tables.js';
 import type { SignInGuard } from '../users/lockout.service.js';
 import { hmac } from '../crypto/secrets.js';
 import type { Mailer } from '../mail/mailer.js';
-import { signInCodeMail } from '../mail/templates.js';
+import type { Locale } from '../i18n/catalogues.js';
+import { mailLocale, signInCodeMail } from '../mail/templates.js';
 import { createPasskeyQueries } from '../passkeys/passkeys.queries.js';
 import { CODE_TTL_MS, type CodeService } from '../users/codes.service.js';
 import type { MailLimits } from '../users/mail-limits.service.js';
@@ -169,7 +170,13 @@ export function createMfaService({ db, envelope, guard, clock, recoveryKey, code
      * `throttled` when the network asked for too many mails; `sent` otherwise (also when the
      * address asked again too soon: the code sent a moment ago still works).
      */
-    async sendEmailCode(pool: PoolRow, user: { id: string; email: string }, interactionUid: string, ip: string): Promise<'sent' | 'throttled'> {
+    async sendEmailCode(
+      pool: PoolRow,
+      user: { id: string; email: string; profile?: Record<string, unknown> },
+      interactionUid: string,
+      ip: string,
+      locale?: Locale,
+    ): Promise<'sent' | 'throttled'> {
       const allowance = await mailLimits.take(pool.id, user.email, ip);
       if (allowance === 'ip') return 'throttled';
       if (allowance === 'address') return 'sent';
@@ -180,7 +187,7 @@ export function createMfaService({ db, envelope, guard, clock, recoveryKey, code
         ttlMs: CODE_TTL_MS,
         boundTo: interactionUid,
       });
-      await mailer.send(signInCodeMail({ name: pool.name, tagColor: pool.tag_color }, user.email, issued.code, Math.round(CODE_TTL_MS / 60_000)));
+      await mailer.send(signInCodeMail({ name: pool.name, tagColor: pool.tag_color }, user.email, issued.code, Math.round(CODE_TTL_MS / 60_000), mailLocale(locale, user, pool)));
       return 'sent';
     },
 

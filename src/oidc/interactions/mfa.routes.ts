@@ -354,7 +354,7 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
         await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
         if (!(await choiceFor(ctx, pending)).email) throw expired();
         const user = await pendingUser(ctx, pending);
-        const outcome = await deps.mfa.sendEmailCode(entryOf(ctx).pool, user, details.uid, ctx.ip);
+        const outcome = await deps.mfa.sendEmailCode(entryOf(ctx).pool, user, details.uid, ctx.ip, localeOf(ctx));
         if (outcome === 'throttled') return renderEmail(ctx, details, user.email, TOO_MANY_MAILS, 429);
         return renderEmail(ctx, details, user.email);
       });
