@@ -259,7 +259,7 @@ export interface GroupMemberTable {
 
 export type GroupRow = Selectable<GroupTable>;
 
-export type CodePurpose = 'invitation' | 'registration' | 'sign_in' | 'password_reset' | 'email_change' | 'second_factor';
+export type CodePurpose = 'invitation' | 'registration' | 'sign_in' | 'password_reset' | 'email_change' | 'second_factor' | 'connection_link';
 export interface OneTimeCodeTable {
   pool_id: string;
   id: string;

@@ -1,0 +1,6 @@
+-- Emailed codes that prove an existing account before an upstream identity is linked to it
+-- (docs/adr/0900): a purpose of their own, bound to the sign-in that asked, so a code mailed
+-- for a second factor or a sign-in never proves a link and the reverse.
+ALTER TABLE one_time_codes DROP CONSTRAINT one_time_codes_purpose_check;
+ALTER TABLE one_time_codes ADD CONSTRAINT one_time_codes_purpose_check
+  CHECK (purpose IN ('invitation', 'registration', 'sign_in', 'password_reset', 'email_change', 'second_factor', 'connection_link'));
