@@ -21,6 +21,7 @@ import type { OutgoingFetch } from '../net/outgoing-fetch.js';
 import type { UserSchemas } from '../users/user-schema.js';
 import { createUserQueries } from '../users/users.queries.js';
 import { createConnectionQueries } from './connections.queries.js';
+import { verifyUpstreamIdToken } from './id-token.js';
 import { callbackUrlOf, type ConnectionService } from './connections.service.js';
 
 /** Why a federated sign-in stopped; each has its own branded page. */
@@ -229,11 +230,12 @@ export function createFederationService(deps: FederationServiceDeps) {
         });
         if (connection.type === 'oidc') {
           // openid-client checks iss, aud, nonce and times; the signature is checked here against the
-          // upstream's JWKS as well (OIDC Core §3.1.3.7 step 6), not trusted to TLS alone.
+          // upstream's JWKS as well (OIDC Core §3.1.3.7 step 6), not trusted to TLS alone; Microsoft's
+          // multi-tenant issuer template is filled with the token's tenant (id-token.ts).
           const server = configuration.serverMetadata();
           if (!server.jwks_uri || !tokens.id_token) throw new FederationError('upstream_invalid', 'no JWKS or no ID token');
           const keys = jose.createRemoteJWKSet(new URL(server.jwks_uri), { [jose.customFetch]: deps.outgoingFetch as unknown as jose.FetchImplementation });
-          await jose.jwtVerify(tokens.id_token, keys, { issuer: server.issuer, audience: connection.client_id });
+          await verifyUpstreamIdToken(tokens.id_token, keys, { issuer: server.issuer, audience: connection.client_id });
           claims = { ...tokens.claims() };
         } else {
           claims = await readProfile(connection, tokens.access_token);
