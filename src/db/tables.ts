@@ -326,6 +326,8 @@ export interface ConnectionSettings {
   claimMapping: ClaimMapping;
   emailVerified: 'claim' | 'always' | 'never';
   provisioning: 'just_in_time' | 'existing_users_only';
+  /** Keep the upstream's tokens (sealed) on the linked identity; absent means no. */
+  storeTokens?: boolean;
 }
 
 /** Upstream claim names (dotted paths) filling Tarn's user fields. */
@@ -343,6 +345,8 @@ export interface LinkedIdentityTable {
   subject: string;
   user_id: string;
   created_at: Timestamp;
+  /** 022: the upstream's tokens, sealed (identityTokenContext), only where the connection stores them. */
+  tokens_enc: string | null;
 }
 
 export type ConnectionRow = Selectable<ConnectionTable>;

@@ -8,6 +8,8 @@ import type * as oidc from 'openid-client';
 import { Browser, decodeEntities, visibleText, type Page } from '../support/browser.js';
 import { createClient, createPool, createUser } from '../support/fixtures.js';
 import { discover, finishAuthorization, startAuthorization } from '../support/relying-party.js';
+import { createEnvelope } from '../../src/crypto/envelope.js';
+import { identityTokenContext, type StoredUpstreamTokens } from '../../src/connections/federation.service.js';
 import { codeIn, startMailbox, type Mailbox } from '../support/smtp.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
@@ -180,6 +182,53 @@ describe('pool-to-pool federation', () => {
     expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([]);
     const audit = await tarn.admin('GET', `/pools/${f.downstream.id}/audit`);
     expect(JSON.stringify(audit.body)).toContain('link_proof_failed');
+  });
+
+  it("keeps the upstream's tokens sealed only where the connection says so, never answers them, and forgets them on unlinking", async () => {
+    const identityRow = (poolId: string) =>
+      tarn.database.handle.db.selectFrom('linked_identities').selectAll().where('pool_id', '=', poolId).executeTakeFirstOrThrow();
+
+    // By default nothing of the upstream's tokens is kept.
+    const plain = await federate();
+    const first = await signInUpstream(plain);
+    await finishAuthorization(plain.rp, first.page.leftTo, first.start);
+    expect((await identityRow(plain.downstream.id)).tokens_enc).toBeNull();
+
+    const f = await federate({ storeTokens: true });
+    const connection = (await tarn.admin('GET', `/pools/${f.downstream.id}/connections`)).body.items[0];
+    expect(connection.storeTokens).toBe(true);
+    const { page, start } = await signInUpstream(f);
+    await finishAuthorization(f.rp, page.leftTo, start);
+    const row = await identityRow(f.downstream.id);
+    expect(row.tokens_enc).toEqual(expect.any(String));
+    // Sealed, bound to this identity: it opens with the deployment's key under this identity's context only.
+    const envelope = createEnvelope(tarn.config.masterKey);
+    const stored = JSON.parse(envelope.open(row.tokens_enc!, identityTokenContext(f.downstream.id, row.connection_id, row.subject))) as StoredUpstreamTokens;
+    expect(stored.accessToken.length).toBeGreaterThan(10);
+    expect(row.tokens_enc).not.toContain(stored.accessToken);
+    // The upstream's ID token names the upstream user: the stored one is the upstream's, not Tarn's own.
+    expect(JSON.parse(Buffer.from(stored.idToken!.split('.')[1]!, 'base64url').toString()).sub).toBe(f.upstreamUser.id);
+    expect(() => envelope.open(row.tokens_enc!, identityTokenContext(f.downstream.id, row.connection_id, 'another-subject'))).toThrow();
+
+    // No admin answer carries them.
+    const identities = await tarn.admin('GET', `/pools/${f.downstream.id}/users/${row.user_id}/identities`);
+    const user = await tarn.admin('GET', `/pools/${f.downstream.id}/users/${row.user_id}`);
+    for (const body of [identities.body, user.body, connection]) {
+      expect(JSON.stringify(body)).not.toContain(stored.accessToken);
+      expect(JSON.stringify(body)).not.toContain(row.tokens_enc!.slice(0, 40));
+    }
+
+    // Turning storeTokens off forgets what was kept.
+    expect((await tarn.admin('PATCH', `/pools/${f.downstream.id}/connections/${connection.id}`, { storeTokens: false })).status).toBe(200);
+    expect((await identityRow(f.downstream.id)).tokens_enc).toBeNull();
+    expect((await tarn.admin('PATCH', `/pools/${f.downstream.id}/connections/${connection.id}`, { storeTokens: true })).status).toBe(200);
+    const again = await signInUpstream(f);
+    await finishAuthorization(f.rp, again.page.leftTo, again.start);
+    expect((await identityRow(f.downstream.id)).tokens_enc).toEqual(expect.any(String));
+
+    // Unlinking deletes the identity and the tokens with it.
+    expect((await tarn.admin('DELETE', `/pools/${f.downstream.id}/users/${row.user_id}/identities/upstream`)).status).toBe(204);
+    expect(await tarn.database.handle.db.selectFrom('linked_identities').selectAll().where('pool_id', '=', f.downstream.id).execute()).toEqual([]);
   });
 
   it('never signs in or links on the email alone: without the proof the sign-in goes nowhere', async () => {

@@ -4,3 +4,8 @@
 ALTER TABLE one_time_codes DROP CONSTRAINT one_time_codes_purpose_check;
 ALTER TABLE one_time_codes ADD CONSTRAINT one_time_codes_purpose_check
   CHECK (purpose IN ('invitation', 'registration', 'sign_in', 'password_reset', 'email_change', 'second_factor', 'connection_link'));
+
+-- Upstream tokens of a linked identity, sealed with the master key and bound to the identity,
+-- kept only where its connection says `storeTokens` (settings). They live on the identity's
+-- row, so unlinking, deleting the user or deleting the connection deletes them with it.
+ALTER TABLE linked_identities ADD COLUMN tokens_enc text;
