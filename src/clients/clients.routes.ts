@@ -4,8 +4,6 @@ import { poolRoute } from '../admin/pool-scope.js';
 import { pageOf, pageQuery } from '../http/pagination.js';
 import { clientIdParams, clientResponse, clientWithSecretResponse, createClientSchema, updateClientSchema } from './clients.schemas.js';
 import type { ClientService } from './clients.service.js';
-import { fieldError, problems } from '../http/problem.js';
-import { isBuiltInClientId } from '../oidc/built-in-clients.js';
 
 export function clientRoutes(clients: ClientService) {
   return [
@@ -20,10 +18,6 @@ export function clientRoutes(clients: ClientService) {
         problems: [409],
       },
       async function createClient(ctx, { body }) {
-        // A built-in client (the console) would be shadowed by a row of the same id.
-        if (body.clientId !== undefined && isBuiltInClientId(ctx.state.pool.id, body.clientId)) {
-          throw problems.conflict("This client id is taken by one of Tarn's built-in applications.", [fieldError('clientId', 'Already in use.')]);
-        }
         const created = await clients.createClient(ctx.state.pool.id, body);
         ctx.set('Location', `/admin/pools/${ctx.state.pool.id}/clients/${created.clientId}`);
         return created;

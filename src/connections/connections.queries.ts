@@ -56,6 +56,24 @@ export function createConnectionQueries(db: Db, poolId: string) {
     insertIdentity(row: NewPoolRow<'linked_identities'>) {
       return pool.insertInto('linked_identities', row).returningAll().executeTakeFirstOrThrow();
     },
+    /** Stores (or with null, forgets) the sealed upstream tokens of one identity. */
+    async setTokens(connectionId: string, subject: string, tokensEnc: string | null): Promise<void> {
+      await pool
+        .updateTable('linked_identities')
+        .set({ tokens_enc: tokensEnc })
+        .where('connection_id', '=', connectionId)
+        .where('subject', '=', subject)
+        .execute();
+    },
+    /** Forgets every stored token of a connection (storeTokens turned off). */
+    async clearTokens(connectionId: string): Promise<void> {
+      await pool
+        .updateTable('linked_identities')
+        .set({ tokens_enc: null })
+        .where('connection_id', '=', connectionId)
+        .where('tokens_enc', 'is not', null)
+        .execute();
+    },
     async deleteIdentity(userId: string, connectionId: string): Promise<boolean> {
       const result = await pool.deleteFrom('linked_identities').where('user_id', '=', userId).where('connection_id', '=', connectionId).executeTakeFirst();
       return result.numDeletedRows > 0n;

@@ -63,6 +63,7 @@ const fields = {
   claimMapping,
   emailVerified: z.enum(['claim', 'always', 'never']).describe("claim: the upstream's email_verified claim decides; always/never: this connection decides."),
   provisioning: z.enum(['just_in_time', 'existing_users_only']),
+  storeTokens: z.boolean().describe("Keep the upstream's tokens, sealed, on each linked identity (never answered). Turning it off deletes the stored ones."),
 };
 
 export const updateConnectionSchema = z.object(fields).partial().strict();
@@ -101,6 +102,7 @@ export const connectionResponse = z.object({
   }),
   emailVerified: z.string(),
   provisioning: z.string(),
+  storeTokens: z.boolean(),
   callbackUrl: z.string().describe('The redirect URI to register at the upstream.'),
   createdAt: timestamp,
   updatedAt: timestamp,

@@ -70,6 +70,7 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       claimMapping: s.claimMapping,
       emailVerified: s.emailVerified,
       provisioning: s.provisioning,
+      storeTokens: s.storeTokens === true,
       callbackUrl: callbackUrlOf(publicUrl, row.pool_id, row.name),
       createdAt: row.created_at,
       updatedAt: row.updated_at,
@@ -138,6 +139,7 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
         claimMapping: mergeMapping(base.claimMapping ?? OIDC_MAPPING, input.claimMapping),
         emailVerified: input.emailVerified ?? 'claim',
         provisioning: input.provisioning ?? 'just_in_time',
+        storeTokens: input.storeTokens ?? false,
       };
       checkSettings(pool, type, settings, input.clientSecret !== undefined);
       const id = randomUUID();
@@ -187,6 +189,7 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
         ...(input.tokenEndpointAuthMethod !== undefined ? { tokenEndpointAuthMethod: input.tokenEndpointAuthMethod } : {}),
         ...(input.emailVerified !== undefined ? { emailVerified: input.emailVerified } : {}),
         ...(input.provisioning !== undefined ? { provisioning: input.provisioning } : {}),
+        ...(input.storeTokens !== undefined ? { storeTokens: input.storeTokens } : {}),
         claimMapping: mergeMapping(current.claimMapping, input.claimMapping),
       };
       checkSettings(pool, row.type, settings, input.clientSecret !== undefined || row.secret_enc !== null);
@@ -197,8 +200,11 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       if (input.enabled !== undefined) change.enabled = input.enabled;
       if (input.clientId !== undefined) change.client_id = input.clientId;
       if (input.clientSecret !== undefined) change.secret_enc = envelope.seal(input.clientSecret, sealContext(pool.id, row.id));
-      const updated = await createConnectionQueries(db, pool.id).updateConnection(row.id, change);
+      const queries = createConnectionQueries(db, pool.id);
+      const updated = await queries.updateConnection(row.id, change);
       if (!updated) throw problems.notFound('Connection');
+      // Tokens are kept only while the connection says so.
+      if (settings.storeTokens !== true) await queries.clearTokens(row.id);
       return toConnectionResponse(updated);
     },
 

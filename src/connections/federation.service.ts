@@ -21,6 +21,7 @@ import type { OutgoingFetch } from '../net/outgoing-fetch.js';
 import type { UserSchemas } from '../users/user-schema.js';
 import { createUserQueries } from '../users/users.queries.js';
 import { createConnectionQueries } from './connections.queries.js';
+import { verifyUpstreamIdToken } from './id-token.js';
 import { callbackUrlOf, type ConnectionService } from './connections.service.js';
 
 /** Why a federated sign-in stopped; each has its own branded page. */
@@ -50,10 +51,28 @@ export interface PendingLink {
   email: string;
   connectionId: string;
   subject: string;
+  /** The upstream's tokens, already sealed for this identity, where the connection stores them. */
+  tokensEnc?: string;
 }
 
 export type FederationOutcome =
   { kind: 'signed_in'; user: UserRow; connection: ConnectionRow; created: boolean } | { kind: 'proof_required'; link: PendingLink };
+
+/** What is sealed of an upstream's token response (connection `storeTokens`); never answered by any API. */
+export interface StoredUpstreamTokens {
+  accessToken: string;
+  tokenType?: string;
+  refreshToken?: string;
+  idToken?: string;
+  scope?: string;
+  expiresAt?: string;
+  receivedAt: string;
+}
+
+const MAX_LINK_COOKIE = 3800;
+
+/** Sealed tokens are bound to one identity: a sealed value moved to another row does not open. */
+export const identityTokenContext = (poolId: string, connectionId: string, subject: string) => `identity-tokens:${poolId}:${connectionId}:${subject}`;
 
 export interface FederationServiceDeps {
   db: Db;
@@ -155,9 +174,28 @@ export function createFederationService(deps: FederationServiceDeps) {
 
   const linkContext = (poolId: string) => `federation-link:${poolId}`;
 
+  function sealTokens(poolId: string, connection: ConnectionRow, subject: string, tokens: oidc.TokenEndpointResponse): string | undefined {
+    if (connection.settings.storeTokens !== true) return undefined;
+    const now = new Date();
+    const stored: StoredUpstreamTokens = {
+      accessToken: tokens.access_token,
+      tokenType: tokens.token_type,
+      refreshToken: tokens.refresh_token,
+      idToken: tokens.id_token,
+      scope: tokens.scope,
+      expiresAt: typeof tokens.expires_in === 'number' ? new Date(now.getTime() + tokens.expires_in * 1000).toISOString() : undefined,
+      receivedAt: now.toISOString(),
+    };
+    return deps.envelope.seal(JSON.stringify(stored), identityTokenContext(poolId, connection.id, subject));
+  }
+
   return {
     sealLink(poolId: string, link: PendingLink): string {
-      return deps.envelope.seal(JSON.stringify(link), linkContext(poolId));
+      const sealed = deps.envelope.seal(JSON.stringify(link), linkContext(poolId));
+      // A browser drops a cookie past about 4 KB: then the tokens are left out, and the next sign-in stores them.
+      return sealed.length <= MAX_LINK_COOKIE || !link.tokensEnc
+        ? sealed
+        : deps.envelope.seal(JSON.stringify({ ...link, tokensEnc: undefined }), linkContext(poolId));
     },
 
     openLink(poolId: string, uid: string, sealed: string | undefined): PendingLink {
@@ -176,7 +214,7 @@ export function createFederationService(deps: FederationServiceDeps) {
     async linkProven(poolId: string, link: PendingLink, provenUserId: string): Promise<void> {
       if (provenUserId !== link.userId) throw new FederationError('proof_required', 'proof for another account');
       await createConnectionQueries(deps.db, poolId)
-        .insertIdentity({ connection_id: link.connectionId, subject: link.subject, user_id: link.userId })
+        .insertIdentity({ connection_id: link.connectionId, subject: link.subject, user_id: link.userId, tokens_enc: link.tokensEnc ?? null })
         .catch((error: unknown) => {
           if (isUniqueViolation(error)) throw new FederationError('bad_state', 'identity linked meanwhile');
           throw error;
@@ -221,19 +259,21 @@ export function createFederationService(deps: FederationServiceDeps) {
       if (upstreamError) throw new FederationError('upstream_denied', `upstream answered ${upstreamError}`);
       const configuration = await configurationOf(connection);
       let claims: Record<string, unknown>;
+      let tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
       try {
-        const tokens = await oidc.authorizationCodeGrant(configuration, callbackUrl, {
+        tokens = await oidc.authorizationCodeGrant(configuration, callbackUrl, {
           pkceCodeVerifier: pending.verifier,
           expectedState: pending.state,
           ...(connection.type === 'oidc' ? { expectedNonce: pending.nonce, idTokenExpected: true } : {}),
         });
         if (connection.type === 'oidc') {
           // openid-client checks iss, aud, nonce and times; the signature is checked here against the
-          // upstream's JWKS as well (OIDC Core §3.1.3.7 step 6), not trusted to TLS alone.
+          // upstream's JWKS as well (OIDC Core §3.1.3.7 step 6), not trusted to TLS alone; Microsoft's
+          // multi-tenant issuer template is filled with the token's tenant (id-token.ts).
           const server = configuration.serverMetadata();
           if (!server.jwks_uri || !tokens.id_token) throw new FederationError('upstream_invalid', 'no JWKS or no ID token');
           const keys = jose.createRemoteJWKSet(new URL(server.jwks_uri), { [jose.customFetch]: deps.outgoingFetch as unknown as jose.FetchImplementation });
-          await jose.jwtVerify(tokens.id_token, keys, { issuer: server.issuer, audience: connection.client_id });
+          await verifyUpstreamIdToken(tokens.id_token, keys, { issuer: server.issuer, audience: connection.client_id });
           claims = { ...tokens.claims() };
         } else {
           claims = await readProfile(connection, tokens.access_token);
@@ -245,6 +285,7 @@ export function createFederationService(deps: FederationServiceDeps) {
       }
       const identity = mapped(connection, claims);
       if (!identity.subject) throw new FederationError('upstream_invalid', 'no subject in the upstream answer');
+      const tokensEnc = sealTokens(pool.id, connection, identity.subject, tokens);
 
       const links = createConnectionQueries(deps.db, pool.id);
       const users = createUserQueries(deps.db, pool.id);
@@ -252,6 +293,8 @@ export function createFederationService(deps: FederationServiceDeps) {
       if (linked) {
         const user = await users.findUser(linked.user_id);
         if (!user || user.status !== 'active') throw new FederationError('inactive', 'linked user is not active');
+        // The newest tokens replace the stored ones; a connection that stores none leaves the column empty.
+        if (tokensEnc) await links.setTokens(connection.id, identity.subject, tokensEnc);
         return { kind: 'signed_in', user, connection, created: false };
       }
       const owner = identity.email ? await users.findUserByEmail(identity.email) : undefined;
@@ -262,7 +305,7 @@ export function createFederationService(deps: FederationServiceDeps) {
           throw new FederationError('proof_required', 'a user with this email exists; the upstream email is not verified');
         return {
           kind: 'proof_required',
-          link: { uid: pending.uid, userId: owner.id, email: owner.email, connectionId: connection.id, subject: identity.subject },
+          link: { uid: pending.uid, userId: owner.id, email: owner.email, connectionId: connection.id, subject: identity.subject, tokensEnc },
         };
       }
       if (connection.settings.provisioning === 'existing_users_only') throw new FederationError('not_provisioned', 'no linked user and provisioning is off');
@@ -280,7 +323,12 @@ export function createFederationService(deps: FederationServiceDeps) {
             metadata: JSON.stringify(fitting(pool, 'metadata', identity.metadata)),
             password_hash: null,
           });
-          await createConnectionQueries(trx, pool.id).insertIdentity({ connection_id: connection.id, subject: identity.subject!, user_id: created.id });
+          await createConnectionQueries(trx, pool.id).insertIdentity({
+            connection_id: connection.id,
+            subject: identity.subject!,
+            user_id: created.id,
+            tokens_enc: tokensEnc ?? null,
+          });
           return created;
         })
         .catch((error: unknown) => {

@@ -349,7 +349,7 @@ export interface GroupMemberTable {
 
 export type GroupRow = Selectable<GroupTable>;
 
-export type CodePurpose = 'invitation' | 'registration' | 'sign_in' | 'password_reset' | 'email_change' | 'second_factor';
+export type CodePurpose = 'invitation' | 'registration' | 'sign_in' | 'password_reset' | 'email_change' | 'second_factor' | 'connection_link';
 export interface OneTimeCodeTable {
   pool_id: string;
   id: string;
@@ -416,6 +416,8 @@ export interface ConnectionSettings {
   claimMapping: ClaimMapping;
   emailVerified: 'claim' | 'always' | 'never';
   provisioning: 'just_in_time' | 'existing_users_only';
+  /** Keep the upstream's tokens (sealed) on the linked identity; absent means no. */
+  storeTokens?: boolean;
 }
 
 /** Upstream claim names (dotted paths) filling Tarn's user fields. */
@@ -433,6 +435,8 @@ export interface LinkedIdentityTable {
   subject: string;
   user_id: string;
   created_at: Timestamp;
+  /** 022: the upstream's tokens, sealed (identityTokenContext), only where the connection stores them. */
+  tokens_enc: string | null;
 }
 
 export type ConnectionRow = Selectable<ConnectionTable>;

@@ -21,6 +21,9 @@ import { hmac } from '../crypto/secrets.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { Locale } from '../i18n/catalogues.js';
 import { mailLocale, signInCodeMail } from '../mail/templates.js';
+
+/** Whom a code is mailed to; the `locale` claim of the profile names the mail's language when the page does not. */
+type MailUser = { id: string; email: string; profile?: Record<string, unknown> };
 import { createPasskeyQueries } from '../passkeys/passkeys.queries.js';
 import { CODE_TTL_MS, type CodeService } from '../users/codes.service.js';
 import type { MailLimits } from '../users/mail-limits.service.js';
@@ -94,6 +97,44 @@ export function createMfaService({ db, envelope, guard, clock, recoveryKey, code
   }
 
   const resetFailures = (poolId: string, userId: string) => createFactorFailureQueries(db, poolId).resetFailures(userId);
+
+  /**
+   * Mails a 6-digit code to the user's address, bound to this sign-in. `throttled` when the
+   * network asked for too many mails; `sent` otherwise (also when the address asked again too
+   * soon: the code sent a moment ago still works).
+   */
+  async function sendCode(
+    purpose: 'second_factor' | 'connection_link',
+    pool: PoolRow,
+    user: MailUser,
+    interactionUid: string,
+    ip: string,
+    locale?: Locale,
+  ): Promise<'sent' | 'throttled'> {
+    const allowance = await mailLimits.take(pool.id, user.email, ip);
+    if (allowance === 'ip') return 'throttled';
+    if (allowance === 'address') return 'sent';
+    const issued = await codes.issueCode(pool.id, { purpose, email: user.email, userId: user.id, ttlMs: CODE_TTL_MS, boundTo: interactionUid });
+    await mailer.send(signInCodeMail({ name: pool.name, tagColor: pool.tag_color }, user.email, issued.code, Math.round(CODE_TTL_MS / 60_000), mailLocale(locale, user, pool)));
+    return 'sent';
+  }
+
+  async function checkCode(
+    purpose: 'second_factor' | 'connection_link',
+    pool: PoolRow,
+    user: { id: string; email: string },
+    code: string,
+    interactionUid: string,
+  ): Promise<boolean> {
+    if (await guard.isUserLocked(pool.id, user.id)) return false;
+    const row = await codes.useCode(pool.id, purpose, user.email, code.trim(), interactionUid);
+    if (row && row.user_id === user.id) {
+      await resetFailures(pool.id, user.id);
+      return true;
+    }
+    await countFailure(pool, user.id);
+    return false;
+  }
 
   return {
     /** Whether the user has a confirmed second factor. */
@@ -170,38 +211,28 @@ export function createMfaService({ db, envelope, guard, clock, recoveryKey, code
      * `throttled` when the network asked for too many mails; `sent` otherwise (also when the
      * address asked again too soon: the code sent a moment ago still works).
      */
-    async sendEmailCode(
-      pool: PoolRow,
-      user: { id: string; email: string; profile?: Record<string, unknown> },
-      interactionUid: string,
-      ip: string,
-      locale?: Locale,
-    ): Promise<'sent' | 'throttled'> {
-      const allowance = await mailLimits.take(pool.id, user.email, ip);
-      if (allowance === 'ip') return 'throttled';
-      if (allowance === 'address') return 'sent';
-      const issued = await codes.issueCode(pool.id, {
-        purpose: 'second_factor',
-        email: user.email,
-        userId: user.id,
-        ttlMs: CODE_TTL_MS,
-        boundTo: interactionUid,
-      });
-      await mailer.send(signInCodeMail({ name: pool.name, tagColor: pool.tag_color }, user.email, issued.code, Math.round(CODE_TTL_MS / 60_000), mailLocale(locale, user, pool)));
-      return 'sent';
+    async sendEmailCode(pool: PoolRow, user: MailUser, interactionUid: string, ip: string, locale?: Locale): Promise<'sent' | 'throttled'> {
+      return sendCode('second_factor', pool, user, interactionUid, ip, locale);
     },
 
     /** The emailed code at sign-in: false for a wrong, expired, used or locked-out attempt (one answer for all). */
     async verifyEmailCode(pool: PoolRow, user: { id: string; email: string }, code: string, interactionUid: string): Promise<boolean> {
       if (!emailIsSecondFactor(pool)) return false;
-      if (await guard.isUserLocked(pool.id, user.id)) return false;
-      const row = await codes.useCode(pool.id, 'second_factor', user.email, code.trim(), interactionUid);
-      if (row && row.user_id === user.id) {
-        await resetFailures(pool.id, user.id);
-        return true;
-      }
-      await countFailure(pool, user.id);
-      return false;
+      return checkCode('second_factor', pool, user, code, interactionUid);
+    },
+
+    /**
+     * A code that proves the account before an upstream identity is linked to it (docs/adr/0900):
+     * mailed to the account's own address, bound to this sign-in, with a purpose of its own. Offered
+     * whatever the pool's second-factor settings: it proves the mailbox, as a password reset does.
+     */
+    async sendLinkCode(pool: PoolRow, user: MailUser, interactionUid: string, ip: string, locale?: Locale): Promise<'sent' | 'throttled'> {
+      return sendCode('connection_link', pool, user, interactionUid, ip, locale);
+    },
+
+    /** The link's code: wrong ones count against the user like wrong second factors, and a locked user's right one fails. */
+    async verifyLinkCode(pool: PoolRow, user: { id: string; email: string }, code: string, interactionUid: string): Promise<boolean> {
+      return checkCode('connection_link', pool, user, code, interactionUid);
     },
 
     /** New recovery codes replace the old ones; the plain codes exist only in this answer. */

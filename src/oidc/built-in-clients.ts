@@ -99,7 +99,7 @@ export function builtInClientMetadata(place: BuiltInClientPlace, clientId: strin
     token_endpoint_auth_method: 'none',
     require_auth_time: true,
     id_token_signed_response_alg: 'RS256',
-    [RESOURCES_METADATA]: (client.resources ?? []).map((resource) => ({ uri: fill(resource.uri), scopes: resource.scopes })),
+    ...(client.resources && { [RESOURCES_METADATA]: client.resources.map((resource) => ({ uri: fill(resource.uri), scopes: resource.scopes })) }),
   };
 }
 
@@ -114,8 +114,9 @@ export async function builtInClientGrant(ctx: KoaContextWithOIDC) {
   const session = oidc.session;
   if (!session) return undefined;
   const grantId = (oidc.result?.consent as { grantId?: string } | undefined)?.grantId ?? session.grantIdFor(clientId);
-  if (grantId) return oidc.provider.Grant.find(grantId);
-  if (!session.accountId) return undefined;
+  const existing = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
+  // (A grant revoked meanwhile, by a password change say, is made again.)
+  if (existing || !session.accountId) return existing;
   const grant = new oidc.provider.Grant({ clientId, accountId: session.accountId });
   const scope = typeof oidc.params?.scope === 'string' ? oidc.params.scope : 'openid';
   grant.addOIDCScope(scope);

@@ -8,15 +8,21 @@ import type * as oidc from 'openid-client';
 import { Browser, decodeEntities, visibleText, type Page } from '../support/browser.js';
 import { createClient, createPool, createUser } from '../support/fixtures.js';
 import { discover, finishAuthorization, startAuthorization } from '../support/relying-party.js';
+import { createEnvelope } from '../../src/crypto/envelope.js';
+import { identityTokenContext, type StoredUpstreamTokens } from '../../src/connections/federation.service.js';
+import { codeIn, startMailbox, type Mailbox } from '../support/smtp.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
 let tarn: RunningTarn;
+let mailbox: Mailbox;
 beforeAll(async () => {
+  mailbox = await startMailbox();
   // The upstream pool is on this machine: loopback must be allowed deliberately.
-  tarn = await startTarn({ OUTGOING_NETWORKS: 'loopback' });
+  tarn = await startTarn({ OUTGOING_NETWORKS: 'loopback', SMTP_URL: mailbox.url });
 });
 afterAll(async () => {
   await tarn.close();
+  await mailbox?.close();
 });
 
 interface Federation {
@@ -130,6 +136,99 @@ describe('pool-to-pool federation', () => {
     // Linked: the next upstream sign-in needs no password here.
     const again = await signInUpstream(f);
     expect((await finishAuthorization(f.rp, again.page.leftTo, again.start)).tokens.claims()!.sub).toBe(existing.id);
+  });
+
+  it('links after the existing user proves the account with a code mailed to its address', async () => {
+    const f = await federate();
+    const existing = await createUser(tarn, f.downstream.id, { email: f.upstreamUser.email });
+    const { page, start, browser } = await signInUpstream(f);
+    expect(page.url).toMatch(/\/connection\/upstream\/link$/);
+    const asked = await browser.submit(page, {}, '/link/email');
+    expect(asked.status).toBe(200);
+    expect(visibleText(asked.html)).toContain(`We sent a 6-digit code to ${existing.email}`);
+    const code = codeIn(await mailbox.next(existing.email));
+    expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([]);
+
+    let proven = await browser.submit(asked, { code }, '/link/email/verify');
+    if (!proven.leftTo && proven.html.includes('name="decision"')) proven = await browser.submit(proven, { decision: 'allow' });
+    const { tokens } = await finishAuthorization(f.rp, proven.leftTo, start);
+    expect(tokens.claims()!.sub).toBe(existing.id);
+    expect(tokens.claims()!.amr).toEqual(expect.arrayContaining(['fed', 'otp']));
+    expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([
+      expect.objectContaining({ connection: 'upstream', subject: f.upstreamUser.id }),
+    ]);
+  });
+
+  it('refuses a wrong link code, and past the attempt limit the right code too', async () => {
+    const f = await federate();
+    // A lockout far above the code's own bound: what refuses the right code below is the code's attempt limit.
+    const patched = await tarn.admin('PATCH', `/pools/${f.downstream.id}`, { lockout: { maxAttempts: 50, windowSeconds: 900 } });
+    expect(patched.status).toBe(200);
+    const existing = await createUser(tarn, f.downstream.id, { email: f.upstreamUser.email });
+    const { page, browser } = await signInUpstream(f);
+    const asked = await browser.submit(page, {}, '/link/email');
+    const code = codeIn(await mailbox.next(existing.email));
+    const wrongCode = code === '000000' ? '000001' : '000000';
+    let last = asked;
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      last = await browser.submit(last, { code: wrongCode }, '/link/email/verify');
+      expect(last.status).toBe(401);
+      expect(last.leftTo).toBeUndefined();
+      expect(visibleText(last.html)).toContain('That code is wrong or has expired');
+    }
+    const tooLate = await browser.submit(last, { code }, '/link/email/verify');
+    expect(tooLate.status).toBe(401);
+    expect(tooLate.leftTo).toBeUndefined();
+    expect((await tarn.admin('GET', `/pools/${f.downstream.id}/users/${existing.id}/identities`)).body.items).toEqual([]);
+    const audit = await tarn.admin('GET', `/pools/${f.downstream.id}/audit`);
+    expect(JSON.stringify(audit.body)).toContain('link_proof_failed');
+  });
+
+  it("keeps the upstream's tokens sealed only where the connection says so, never answers them, and forgets them on unlinking", async () => {
+    const identityRow = (poolId: string) =>
+      tarn.database.handle.db.selectFrom('linked_identities').selectAll().where('pool_id', '=', poolId).executeTakeFirstOrThrow();
+
+    // By default nothing of the upstream's tokens is kept.
+    const plain = await federate();
+    const first = await signInUpstream(plain);
+    await finishAuthorization(plain.rp, first.page.leftTo, first.start);
+    expect((await identityRow(plain.downstream.id)).tokens_enc).toBeNull();
+
+    const f = await federate({ storeTokens: true });
+    const connection = (await tarn.admin('GET', `/pools/${f.downstream.id}/connections`)).body.items[0];
+    expect(connection.storeTokens).toBe(true);
+    const { page, start } = await signInUpstream(f);
+    await finishAuthorization(f.rp, page.leftTo, start);
+    const row = await identityRow(f.downstream.id);
+    expect(row.tokens_enc).toEqual(expect.any(String));
+    // Sealed, bound to this identity: it opens with the deployment's key under this identity's context only.
+    const envelope = createEnvelope(tarn.config.masterKey);
+    const stored = JSON.parse(envelope.open(row.tokens_enc!, identityTokenContext(f.downstream.id, row.connection_id, row.subject))) as StoredUpstreamTokens;
+    expect(stored.accessToken.length).toBeGreaterThan(10);
+    expect(row.tokens_enc).not.toContain(stored.accessToken);
+    // The upstream's ID token names the upstream user: the stored one is the upstream's, not Tarn's own.
+    expect(JSON.parse(Buffer.from(stored.idToken!.split('.')[1]!, 'base64url').toString()).sub).toBe(f.upstreamUser.id);
+    expect(() => envelope.open(row.tokens_enc!, identityTokenContext(f.downstream.id, row.connection_id, 'another-subject'))).toThrow();
+
+    // No admin answer carries them.
+    const identities = await tarn.admin('GET', `/pools/${f.downstream.id}/users/${row.user_id}/identities`);
+    const user = await tarn.admin('GET', `/pools/${f.downstream.id}/users/${row.user_id}`);
+    for (const body of [identities.body, user.body, connection]) {
+      expect(JSON.stringify(body)).not.toContain(stored.accessToken);
+      expect(JSON.stringify(body)).not.toContain(row.tokens_enc!.slice(0, 40));
+    }
+
+    // Turning storeTokens off forgets what was kept.
+    expect((await tarn.admin('PATCH', `/pools/${f.downstream.id}/connections/${connection.id}`, { storeTokens: false })).status).toBe(200);
+    expect((await identityRow(f.downstream.id)).tokens_enc).toBeNull();
+    expect((await tarn.admin('PATCH', `/pools/${f.downstream.id}/connections/${connection.id}`, { storeTokens: true })).status).toBe(200);
+    const again = await signInUpstream(f);
+    await finishAuthorization(f.rp, again.page.leftTo, again.start);
+    expect((await identityRow(f.downstream.id)).tokens_enc).toEqual(expect.any(String));
+
+    // Unlinking deletes the identity and the tokens with it.
+    expect((await tarn.admin('DELETE', `/pools/${f.downstream.id}/users/${row.user_id}/identities/upstream`)).status).toBe(204);
+    expect(await tarn.database.handle.db.selectFrom('linked_identities').selectAll().where('pool_id', '=', f.downstream.id).execute()).toEqual([]);
   });
 
   it('never signs in or links on the email alone: without the proof the sign-in goes nowhere', async () => {

@@ -93,7 +93,7 @@ describe('the admin pool', () => {
       clientId: 'tarn:console',
       redirectUris: ['https://evil.example/cb'],
     });
-    expect(shadow.status).toBe(409);
+    expect(shadow.status).toBe(400);
     expect(shadow.body.errors[0].field).toBe('clientId');
     const discovery = await fetch(`${tarn.url}/pools/tarn-admin/.well-known/openid-configuration`);
     expect(discovery.status).toBe(200);

@@ -4,7 +4,9 @@
  *   GET /connections/:name/callback          back from the upstream: the user signed in (amr "fed")
  *   GET/POST /interaction/:uid/connection/:name/link
  *                                            an account with the upstream's verified email exists:
- *                                            its owner proves it (password) before the link is made
+ *                                            its owner proves it before the link is made: the password,
+ *   POST .../link/email, .../link/email/verify  or a 6-digit code mailed to the account's address,
+ *   POST .../link/passkey, .../link/passkey/verify  or one of the account's passkeys (where the pool has them on)
  * The callback's path is fixed per connection (it is registered at the upstream), so the
  * interaction it belongs to travels in a sealed cookie scoped to that path. Every failure is
  * a branded page, an audit entry and a counted sign-in failure; none is a 500.
@@ -13,10 +15,14 @@ import { localeOf } from '../../i18n/request-locale.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { mapDatabaseError } from '../../db/errors.js';
-import { FederationError, type FederationFailure, type FederationService } from '../../connections/federation.service.js';
+import { FederationError, type FederationFailure, type FederationService, type PendingLink } from '../../connections/federation.service.js';
+import type { MfaService } from '../../mfa/mfa.service.js';
+import { PasskeyRefused, type PasskeyService } from '../../passkeys/passkeys.service.js';
+import { CODE_TTL_MS } from '../../users/codes.service.js';
 import type { UserService } from '../../users/users.service.js';
-import type { PageRenderer } from '../../views/render.js';
+import type { PageMessage, PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
+import { WRONG_EMAIL_CODE, WRONG_PASSKEY } from './mfa.routes.js';
 import { interactionBase, readInteractionForm } from './interaction-steps.js';
 import {
   entryOf,
@@ -25,6 +31,7 @@ import {
   HostedPageError,
   INVALID_CREDENTIALS,
   loadDetails,
+  TOO_MANY_MAILS,
   type Details,
   type InteractionDeps,
 } from './interactions.routes.js';
@@ -32,6 +39,10 @@ import {
 export interface ConnectionRouteDeps {
   federation: FederationService;
   users: UserService;
+  /** Emailed link codes, and the per-user count of wrong factors. */
+  mfa: MfaService;
+  /** A passkey of the account as the proof (the user's own, asked of the browser). */
+  passkeys?: PasskeyService;
   pages: PageRenderer;
   csrfKey: Buffer;
   bodyLimitBytes: number;
@@ -138,24 +149,86 @@ export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDe
     return { details, pool, name, link };
   }
 
-  async function renderLink(ctx: Context, details: Details, email: string, name: string, error?: string, status = 200) {
+  /** The account's owner, active; its passkeys count as proof only where the pool has passkeys on. */
+  async function ownerOf(ctx: Context, link: PendingLink) {
     const { pool } = entryOf(ctx);
+    const user = await deps.users.findActiveUser(pool.id, link.userId);
+    if (!user) throw expired();
+    const passkey = Boolean(deps.passkeys) && (await deps.mfa.factorChoice(pool, user)).passkey;
+    return { user, passkey };
+  }
+
+  async function renderLink(ctx: Context, details: Details, link: PendingLink, name: string, error?: PageMessage | string, status = 200) {
+    const { pool } = entryOf(ctx);
+    const { passkey } = await ownerOf(ctx, link);
+    const base = `${interactionBase(ctx)}/connection/${name}/link`;
     ctx.status = status;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await deps.pages.render('link-account', pool, {
       locale: localeOf(ctx),
-      action: `${interactionBase(ctx)}/connection/${name}/link`,
+      action: base,
+      emailAction: `${base}/email`,
+      passkeyAction: passkey ? `${base}/passkey` : undefined,
       csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
-      email,
+      email: link.email,
       error,
       abortUrl: `${interactionBase(ctx)}/abort`,
     });
   }
 
+  async function renderLinkCode(ctx: Context, details: Details, link: PendingLink, name: string, error?: PageMessage | string, status?: number) {
+    const { pool } = entryOf(ctx);
+    const base = `${interactionBase(ctx)}/connection/${name}/link`;
+    ctx.status = status ?? (error ? 401 : 200);
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await deps.pages.render('mfa-email', pool, {
+      locale: localeOf(ctx),
+      action: `${base}/email/verify`,
+      resendAction: `${base}/email`,
+      otherWaysUrl: base,
+      abortUrl: `${interactionBase(ctx)}/abort`,
+      csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
+      email: link.email,
+      minutes: Math.round(CODE_TTL_MS / 60_000),
+      error,
+    });
+  }
+
+  async function renderLinkPasskey(ctx: Context, details: Details, link: PendingLink, name: string, error?: PageMessage | string) {
+    const { pool } = entryOf(ctx);
+    if (!deps.passkeys) throw expired();
+    const base = `${interactionBase(ctx)}/connection/${name}/link`;
+    // The account's own credentials only: the challenge is bound to that user and this sign-in.
+    const options = await deps.passkeys.startAuthentication(pool, link.email, { interactionUid: details.uid });
+    ctx.status = error ? 401 : 200;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await deps.pages.render('mfa-passkey', pool, {
+      locale: localeOf(ctx),
+      action: `${base}/passkey/verify`,
+      otherWaysUrl: base,
+      abortUrl: `${interactionBase(ctx)}/abort`,
+      csrf: csrfToken(deps.csrfKey, pool.id, details.uid),
+      options: JSON.stringify(options),
+      email: link.email,
+      error,
+    });
+  }
+
+  /** The proof held: link, forget the pending link, and sign the account's owner in. */
+  async function linkAndFinish(ctx: Context, details: Details, name: string, link: PendingLink, user: { id: string; email: string }, amr: string[]) {
+    const { pool } = entryOf(ctx);
+    await deps.federation.linkProven(pool.id, link, user.id).catch((error: unknown) => failed(ctx, name, error));
+    ctx.cookies.set(LINK_COOKIE, null, { path: linkPath(pool.id, details.uid, name) });
+    await record(ctx, name, 'success', { userId: user.id, email: user.email, reason: 'linked' });
+    return finishInteraction(ctx, details, { login: { accountId: user.id, amr: ['fed', ...amr] } });
+  }
+
   router.get('/interaction/:uid/connection/:name/link', async function showLinkAccount(ctx) {
     const { details, name, link } = await openLinkStep(ctx);
-    return renderLink(ctx, details, link.email, name);
+    return renderLink(ctx, details, link, name);
   });
 
   router.post('/interaction/:uid/connection/:name/link', async function proveAndLink(ctx) {
@@ -165,11 +238,61 @@ export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDe
     const check = await deps.users.verifyPassword(pool, link.email, form.password ?? '');
     if (!check.ok) {
       await record(ctx, name, 'failure', { userId: link.userId, reason: 'link_proof_failed' });
-      return renderLink(ctx, details, link.email, name, INVALID_CREDENTIALS, 401);
+      return renderLink(ctx, details, link, name, INVALID_CREDENTIALS, 401);
     }
-    await deps.federation.linkProven(pool.id, link, check.user.id).catch((error: unknown) => failed(ctx, name, error));
-    ctx.cookies.set(LINK_COOKIE, null, { path: linkPath(pool.id, details.uid, name) });
-    await record(ctx, name, 'success', { userId: check.user.id, email: check.user.email, reason: 'linked' });
-    return finishInteraction(ctx, details, { login: { accountId: check.user.id, amr: ['fed', 'pwd'] } });
+    return linkAndFinish(ctx, details, name, link, check.user, ['pwd']);
+  });
+
+  router.post('/interaction/:uid/connection/:name/link/email', async function sendLinkCode(ctx) {
+    const { details, pool, name, link } = await openLinkStep(ctx);
+    await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
+    const { user } = await ownerOf(ctx, link);
+    const outcome = await deps.mfa.sendLinkCode(pool, user, details.uid, ctx.ip, localeOf(ctx));
+    if (outcome === 'throttled') return renderLinkCode(ctx, details, link, name, TOO_MANY_MAILS, 429);
+    return renderLinkCode(ctx, details, link, name);
+  });
+
+  router.post('/interaction/:uid/connection/:name/link/email/verify', async function proveByCode(ctx) {
+    const { details, pool, name, link } = await openLinkStep(ctx);
+    const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
+    const { user } = await ownerOf(ctx, link);
+    if (!(await deps.mfa.verifyLinkCode(pool, user, form.code ?? '', details.uid))) {
+      await record(ctx, name, 'failure', { userId: user.id, reason: 'link_proof_failed' });
+      return renderLinkCode(ctx, details, link, name, WRONG_EMAIL_CODE);
+    }
+    // RFC 8176 otp: a one-time code, however it reached the user.
+    return linkAndFinish(ctx, details, name, link, user, ['otp']);
+  });
+
+  router.post('/interaction/:uid/connection/:name/link/passkey', async function askLinkPasskey(ctx) {
+    const { details, name, link } = await openLinkStep(ctx);
+    await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
+    if (!(await ownerOf(ctx, link)).passkey) throw expired();
+    return renderLinkPasskey(ctx, details, link, name);
+  });
+
+  router.post('/interaction/:uid/connection/:name/link/passkey/verify', async function proveByPasskey(ctx) {
+    const { details, pool, name, link } = await openLinkStep(ctx);
+    const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
+    const { user, passkey } = await ownerOf(ctx, link);
+    if (!deps.passkeys || !passkey) throw expired();
+    let synced: boolean | undefined;
+    // A locked user's right passkey fails too, like a locked user's right code.
+    if (!(await deps.mfa.isLocked(pool.id, user.id))) {
+      try {
+        const proved = await deps.passkeys.verifyAssertion(pool, form.credential, { interactionUid: details.uid });
+        if (proved.user.id === user.id) synced = proved.synced;
+      } catch (error) {
+        if (!(error instanceof PasskeyRefused)) throw error;
+      }
+    }
+    if (synced === undefined) {
+      await deps.mfa.recordFailure(pool, user.id);
+      await record(ctx, name, 'failure', { userId: user.id, reason: 'link_proof_failed' });
+      return renderLinkPasskey(ctx, details, link, name, WRONG_PASSKEY);
+    }
+    await deps.mfa.recordSuccess(pool.id, user.id);
+    // RFC 8176: swk for a synced passkey, hwk for one bound to its device; user verification took place.
+    return linkAndFinish(ctx, details, name, link, user, [synced ? 'swk' : 'hwk', 'user']);
   });
 }
