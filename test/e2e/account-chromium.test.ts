@@ -110,7 +110,7 @@ it('signs in through the pool, edits the profile with errors tied to their field
     const described = (await input.getAttribute('aria-describedby'))!;
     expect(await page.locator(`#${described}`).textContent()).toBeTruthy();
   }
-  expect(await page.locator('#profile-age-error').textContent()).toContain('>= 0');
+  expect(await page.locator('#profile-age-error').textContent()).toBe('Age must be at least 0.');
   // What the person typed is kept.
   expect(await page.inputValue('#profile-plan')).toBe('pro');
   await expectAccessible(page);
@@ -216,7 +216,7 @@ it('changes the email: a code at the new address, a wrong code refused, then a n
   await expectAccessible(page);
   await page.fill('#email', 'not an address');
   await page.click('form[action$="/account/email"] button[type=submit]');
-  expect(await page.locator('#email-error').textContent()).toBe('Must be an email address.');
+  expect(await page.locator('#email-error').textContent()).toBe('Enter an email address, like name@example.com.');
   await page.fill('#email', newEmail);
   await page.click('form[action$="/account/email"] button[type=submit]');
   expect(await page.locator('[role=status]').textContent()).toContain(newEmail);

@@ -71,6 +71,11 @@ export function fieldMessages(error: unknown, fields: { name: string; label: str
     const name = field.replace(/^profile\./, '').split('.')[0]!;
     const label = fields.find((candidate) => candidate.name === name)?.label ?? name.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
     const formField = field.startsWith('profile.') ? `profile.${name}` : field;
+    const bound = /^Must be (>=|<=|>|<) (-?\d+(?:\.\d+)?)\.$/.exec(item.detail);
+    if (bound) {
+      const key = { '>=': 'validation.atLeast', '<=': 'validation.atMost', '>': 'validation.above', '<': 'validation.below' }[bound[1]!]!;
+      return { key, values: { field: label, limit: Number(bound[2]) }, field: formField };
+    }
     return { key: item.detail === 'Required.' ? 'validation.required' : 'validation.invalid', values: { field: label }, field: formField };
   });
 }
