@@ -57,7 +57,8 @@ it('a user with a weak imported password chooses a new one before the applicatio
   // A password the policy refuses: the page says why, and the application has nothing yet.
   await page.fill('input[name=password]', 'reader-password-2026');
   await page.click('button[type=submit]');
-  expect(await page.locator('[role=alert]').textContent()).toContain('notEmail');
+  expect(await page.locator('[role=alert]').textContent()).toBe('Your password must not contain your email address.');
+  expect(await page.getAttribute('input[name=password]', 'aria-invalid')).toBe('true');
   expect(await seriousViolations(page)).toEqual([]);
   expect(callbacks).toEqual([]);
 
