@@ -358,6 +358,8 @@ describe('brute force of a second factor is stopped', () => {
     await typePassword(tab.page, setup.user);
     await tab.cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: tab.authenticatorId, enabled: false });
     await tab.page.click('#mfa-passkey');
+    // The passkey page is loaded before the forged answers are put into its form.
+    await tab.page.waitForSelector('h1:text-is("Confirm with your passkey")');
     for (let round = 0; round < 3; round += 1) {
       // What an attacker without the device can send: an answer the authenticator did not sign.
       const answer = tab.page.waitForResponse((response) => response.url().endsWith('/mfa/passkey/verify'));

@@ -241,7 +241,8 @@ describe('TOTP second factor (RFC 6238)', () => {
     // Locked: the right code (and the right password) no longer sign in.
     const locked = await passwordStep(tarn.url, config, user);
     expect(locked.page.status).toBe(401);
-    expect(visibleText(locked.page.html)).toContain('Invalid email or password.');
+    // The password is right, so the page names the lock the wrong codes set (ADR 0400).
+    expect(visibleText(locked.page.html)).toContain('This account is locked after too many failed attempts.');
   });
 
   it('an admin sees mfa in the pool settings and cannot set an unknown policy', async () => {
