@@ -46,7 +46,9 @@ it('answers a registration with input that would backtrack for minutes with a 40
   ]);
   expect(neighbour).toEqual({ status: 200, issuer: other.issuer });
   expect(registration.status).toBe(400);
-  expect(visibleText(registration.html)).toContain('Must match pattern');
+  // The pattern's refusal, in the user's words and tied to the field.
+  expect(visibleText(registration.html)).toContain('Badge is not valid.');
+  expect(registration.html).toMatch(/name="profile\.badge"[^>]*aria-invalid="true"/);
   expect((await tarn.admin('GET', `/pools/${pool.id}/users?email=mallory%40example.test`)).body.items).toHaveLength(0);
 });
 
