@@ -1,0 +1,12 @@
+import { readFile } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+let t = performance.now();
+const lap = (l) => { const n = performance.now(); console.log(l, Math.round(n - t)); t = n; };
+const archive = new Blob([await readFile(process.argv[2])]);
+const a = await PGlite.create('memory://', { loadDataDir: archive }); lap('create-archive');
+await a.exec('CHECKPOINT'); lap('checkpoint');
+const ck = await a.dumpDataDir('none'); lap('dump ' + ck.size);
+const b = await PGlite.create('memory://', { loadDataDir: ck }); lap('create-from-checkpointed');
+const c = await PGlite.create('memory://', { loadDataDir: ck }); lap('create-from-checkpointed-2');
+const d = await PGlite.create('memory://', { loadDataDir: archive }); lap('create-archive-again');
+console.log((await c.query("select count(*) from pg_tables where schemaname='public'")).rows);
