@@ -40,8 +40,6 @@ async function openMigratedPglite(): Promise<DatabaseHandle> {
   const handle = await openDatabase({});
   await migrate(handle);
   if (archivePath && handle.archive) {
-    // A checkpoint first: a later start from the archive then has no write-ahead log to replay.
-    await handle.execScript('CHECKPOINT');
     // Another worker may write it at the same moment: each writes its own file, then renames.
     const own = `${archivePath}.${process.pid}`;
     await writeFile(own, Buffer.from(await (await handle.archive()).arrayBuffer()));
