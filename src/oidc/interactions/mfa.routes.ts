@@ -12,6 +12,7 @@
  */
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { requestIdOf } from '../../http/state.js';
 import { ACR_MFA, ACR_PASSWORD, requestsMfa } from '../../mfa/acr.js';
 import { mfaPolicy, type MfaService } from '../../mfa/mfa.service.js';
 import type { UserService } from '../../users/users.service.js';
@@ -113,7 +114,7 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
       userId,
       reason: outcome === 'failure' ? 'invalid' : undefined,
       ip: ctx.ip,
-      requestId: ctx.state.requestId,
+      requestId: requestIdOf(ctx),
     });
   }
 
