@@ -12,6 +12,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
 import { HostedPageError } from '../../http/problem.js';
+import { routeParam } from '../../http/state.js';
 import type { UserService } from '../../users/users.service.js';
 import type { PageRenderer } from '../../views/render.js';
 import type { PoolProvider } from '../provider-registry.js';
@@ -91,7 +92,7 @@ export async function loadDetails(ctx: Context): Promise<Details> {
     if (mapDatabaseError(error)) throw error;
     throw expired();
   }
-  if (details.uid !== ctx.params.uid) throw expired();
+  if (details.uid !== routeParam(ctx, 'uid')) throw expired();
   return details;
 }
 

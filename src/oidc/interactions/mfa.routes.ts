@@ -20,6 +20,7 @@
  */
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { requestIdOf } from '../../http/state.js';
 import { ACR_MFA, ACR_PASSWORD, clientRequiresMfa, requestsMfa } from '../../mfa/acr.js';
 import { mfaPolicy, type FactorChoice, type MfaService } from '../../mfa/mfa.service.js';
 import { PasskeyRefused, type PasskeyService } from '../../passkeys/passkeys.service.js';
@@ -212,7 +213,7 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
       userId,
       reason: outcome === 'failure' ? 'invalid' : undefined,
       ip: ctx.ip,
-      requestId: ctx.state.requestId,
+      requestId: requestIdOf(ctx),
     });
   }
 
