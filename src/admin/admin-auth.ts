@@ -7,7 +7,8 @@
  * A pool credential used on another pool's path finds nothing there (404), like any
  * other pool-A-at-pool-B access: the pool router decides that (pool-scope.ts).
  */
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
+import type { Next } from '../http/state.js';
 import { safeEqual } from '../crypto/secrets.js';
 import type { DocumentedSpec } from '../http/guard.js';
 import type { AuditRequestScope } from '../audit/audit.service.js';

@@ -15,7 +15,8 @@
  * or what the route said through annotateAudit().
  */
 import type Router from '@koa/router';
-import type { Next, ParameterizedContext } from 'koa';
+import type { ParameterizedContext } from 'koa';
+import type { Next } from '../http/state.js';
 import type { AdminState, Principal } from '../admin/admin-auth.js';
 import { toAppError } from '../http/errors.js';
 import type { AuditActor, AuditRequestScope, AuditService, AuditTarget } from './audit.service.js';

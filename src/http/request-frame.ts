@@ -7,7 +7,8 @@
  *                   the failure counted, the policy headers settled, one log line and
  *                   metric (request-log.ts); while draining, the connection closed after it.
  */
-import type { Context, Middleware, Next } from 'koa';
+import type { Context, Middleware } from 'koa';
+import type { Next } from './state.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { requestObserver, type RouteNaming } from '../observability/request-log.js';

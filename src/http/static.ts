@@ -1,6 +1,7 @@
 /** The few static files hosted pages need (the stylesheet, the passkey, repost and focus scripts), read once and served from memory. */
 import { readFileSync } from 'node:fs';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
+import type { Next } from './state.js';
 import { viewsDir } from '../views/render.js';
 
 const FILES: Record<string, { type: string; file: string }> = {

@@ -4,7 +4,8 @@
  * - `open`: anyone (development by default, or METRICS_TOKEN=open);
  * - `off`: not served at all (production without METRICS_TOKEN), a 404 like any unknown path.
  */
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
+import type { Next } from '../http/state.js';
 import type { MetricsAccess } from '../config.js';
 import { safeEqual } from '../crypto/secrets.js';
 import { problems } from '../http/problem.js';

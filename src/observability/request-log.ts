@@ -31,7 +31,8 @@ export function routeOf(ctx: Context, path: string, naming: RouteNaming): string
   if (path.startsWith('/admin')) return naming.adminRoute(path, ctx.method) ?? '/admin/*';
   if (path.startsWith('/pools/')) {
     // The provider's route name, or the one the gateway answered for it from its cache.
-    const oidcRoute = (ctx as unknown as { oidc?: { route?: string } }).oidc?.route ?? ctx.state.oidcRoute;
+    const fromGateway: unknown = ctx.state.oidcRoute;
+    const oidcRoute = (ctx as unknown as { oidc?: { route?: string } }).oidc?.route ?? fromGateway;
     if (typeof oidcRoute === 'string') return oidcLabel(oidcRoute);
     const matched = (ctx as unknown as { _matchedRoute?: unknown })._matchedRoute;
     if (typeof matched === 'string' && matched.startsWith('/')) return `/pools/:pool${matched}`;

@@ -43,7 +43,8 @@ export function withRefreshGrace(factory: AdapterFactory, findClient: (clientId:
         const usedAgo = Date.now() / 1000 - Number(payload.consumed);
         if (grace <= 0 || usedAgo > grace) return payload;
         reused.set(id, true);
-        const { consumed: _consumed, ...inWindow } = payload;
+        const inWindow = { ...payload };
+        delete inWindow.consumed;
         return inWindow;
       },
       async consume(id) {

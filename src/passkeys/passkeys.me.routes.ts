@@ -7,6 +7,7 @@
  * /me. With passkeys off for the pool: 404, before any token is asked for.
  */
 import { readJson } from '../http/body.js';
+import { routeParam } from '../http/state.js';
 import { parseInput } from '../http/validation.js';
 import { renamePasskeySchema } from './passkeys.schemas.js';
 import type { ResourceRoutes } from '../oidc/resource-routes.js';
@@ -34,7 +35,7 @@ export function registerMyPasskeyRoutes(routes: ResourceRoutes, deps: MyPasskeyR
       ctx.body = await deps.passkeys.renameMyPasskey(
         caller.pool,
         caller.userId,
-        ctx.params.id,
+        routeParam(ctx, 'id'),
         parseInput(renamePasskeySchema, await readJson(ctx, deps.bodyLimitBytes)),
       );
     },
@@ -44,7 +45,7 @@ export function registerMyPasskeyRoutes(routes: ResourceRoutes, deps: MyPasskeyR
   routes.delete(
     '/me/passkeys/:id',
     async function deleteMyPasskey(ctx, caller) {
-      await deps.passkeys.deleteMyPasskey(caller.pool, caller.userId, ctx.params.id);
+      await deps.passkeys.deleteMyPasskey(caller.pool, caller.userId, routeParam(ctx, 'id'));
       ctx.status = 204;
     },
     rule,

@@ -14,6 +14,7 @@
 import { localeOf } from '../../i18n/request-locale.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { requestIdOf, routeParam } from '../../http/state.js';
 import { mapDatabaseError } from '../../db/errors.js';
 import { FederationError, type FederationFailure, type FederationService, type PendingLink } from '../../connections/federation.service.js';
 import type { MfaService } from '../../mfa/mfa.service.js';
@@ -73,7 +74,7 @@ export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDe
   async function record(ctx: Context, name: string, outcome: 'success' | 'failure', fields: { userId?: string; reason?: string; email?: string }) {
     // The metric's method label stays bounded ("connection"); the connection's name goes into the audit reason.
     const reason = `connection ${name}${fields.reason ? `: ${fields.reason}` : ''}`;
-    await deps.audit?.signIn({ poolId: entryOf(ctx).pool.id, method: 'connection', outcome, ip: ctx.ip, requestId: ctx.state.requestId, ...fields, reason });
+    await deps.audit?.signIn({ poolId: entryOf(ctx).pool.id, method: 'connection', outcome, ip: ctx.ip, requestId: requestIdOf(ctx), ...fields, reason });
   }
 
   async function failed(ctx: Context, name: string, error: unknown): Promise<never> {
@@ -142,7 +143,7 @@ export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDe
     const details = await loadDetails(ctx);
     if (details.prompt.name !== 'login') throw expired();
     const { pool } = entryOf(ctx);
-    const name = ctx.params.name!;
+    const name = routeParam(ctx, 'name');
     const link = await Promise.resolve()
       .then(() => deps.federation.openLink(pool.id, details.uid, ctx.cookies.get(LINK_COOKIE)))
       .catch((error: unknown) => failed(ctx, name, error));

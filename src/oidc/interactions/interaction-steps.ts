@@ -7,6 +7,7 @@
 import type { Context } from 'koa';
 import { readForm } from '../../http/body.js';
 import { AppError } from '../../http/problem.js';
+import { routeParam } from '../../http/state.js';
 import { csrfValid } from './csrf.js';
 import { entryOf, HostedPageError, type Details } from './interactions.routes.js';
 import type { SignInEvent, UserEvent } from '../../audit/audit.service.js';
@@ -48,7 +49,7 @@ export async function readInteractionForm(ctx: Context, details: Details, csrfKe
 }
 
 export function interactionBase(ctx: Context): string {
-  return `/pools/${entryOf(ctx).pool.id}/interaction/${ctx.params.uid}`;
+  return `/pools/${entryOf(ctx).pool.id}/interaction/${routeParam(ctx, 'uid')}`;
 }
 
 /**

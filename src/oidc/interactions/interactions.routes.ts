@@ -12,6 +12,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
 import { HostedPageError } from '../../http/problem.js';
+import { routeParam } from '../../http/state.js';
 import type { PasswordCheck, UserService } from '../../users/users.service.js';
 import type { PageMessage, PageRenderer } from '../../views/render.js';
 import { localeOf } from '../../i18n/request-locale.js';
@@ -91,7 +92,7 @@ export async function loadDetails(ctx: Context): Promise<Details> {
     if (mapDatabaseError(error)) throw error;
     throw expired();
   }
-  if (details.uid !== ctx.params.uid) throw expired();
+  if (details.uid !== routeParam(ctx, 'uid')) throw expired();
   // The page's language (i18n/request-locale.ts) and the application an error page offers to start again at.
   ctx.state.uiLocales = details.params.ui_locales;
   ctx.state.clientId = details.params.client_id;

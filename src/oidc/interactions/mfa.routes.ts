@@ -21,6 +21,7 @@
 import { localeOf } from '../../i18n/request-locale.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { requestIdOf } from '../../http/state.js';
 import { ACR_MFA, ACR_PASSWORD, clientRequiresMfa, requestsMfa } from '../../mfa/acr.js';
 import { mfaPolicy, type FactorChoice, type MfaService } from '../../mfa/mfa.service.js';
 import { PasskeyRefused, type PasskeyService } from '../../passkeys/passkeys.service.js';
@@ -219,7 +220,7 @@ export function createMfaInteractions(deps: MfaInteractionDeps) {
       userId,
       reason: outcome === 'failure' ? 'invalid' : undefined,
       ip: ctx.ip,
-      requestId: ctx.state.requestId,
+      requestId: requestIdOf(ctx),
     });
   }
 
