@@ -490,8 +490,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     try {
       await deps.passkeys.deleteMyPasskey(signed.pool, signed.user.id, ctx.params.id!);
     } catch (error) {
-      if (error instanceof AppError && error.status === 404)
-        throw new HostedPageError(404, 'passkeyUnknown');
+      if (error instanceof AppError && error.status === 404) throw new HostedPageError(404, 'passkeyUnknown');
       throw error;
     }
     await userEvent(ctx, signed, 'user.passkey_removed', { passkeyId: ctx.params.id });
@@ -596,8 +595,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
   // ---- Deletion ---------------------------------------------------------------------------
 
   function requireDeletion(pool: PoolRow) {
-    if (!allowsDeletion(pool))
-      throw new HostedPageError(404, 'deleteNotOffered');
+    if (!allowsDeletion(pool)) throw new HostedPageError(404, 'deleteNotOffered');
   }
 
   router.get('/account/delete', async function showDeletion(ctx) {

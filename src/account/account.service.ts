@@ -106,7 +106,13 @@ export function createAccountService(deps: AccountServiceDeps) {
     },
 
     /** Mails a code to the new address. 'throttled' past the network's mail limit. Throws a validation problem for an unusable address. */
-    async startEmailChange(pool: PoolRow, user: UserRow, rawEmail: string, ip: string, locale?: Locale): Promise<{ outcome: 'sent' | 'throttled'; email: string }> {
+    async startEmailChange(
+      pool: PoolRow,
+      user: UserRow,
+      rawEmail: string,
+      ip: string,
+      locale?: Locale,
+    ): Promise<{ outcome: 'sent' | 'throttled'; email: string }> {
       const parsed = emailSchema.safeParse(rawEmail);
       if (!parsed.success) throw problems.validation([fieldError('email', 'Must be an email address.')]);
       const email = parsed.data;

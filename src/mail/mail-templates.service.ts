@@ -69,7 +69,14 @@ export function renderPoolTemplate(brand: MailBranding, template: { subject: str
   const i18n = translatorFor(matchLocale(brand.language ?? '') ?? DEFAULT_LOCALE);
   return {
     subject,
-    html: frame({ pool: brand, heading: subject, body: fillPlaceholders(template.html, values, 'html'), t: i18n.t, lang: brand.language ?? i18n.locale, dir: i18n.dir }),
+    html: frame({
+      pool: brand,
+      heading: subject,
+      body: fillPlaceholders(template.html, values, 'html'),
+      t: i18n.t,
+      lang: brand.language ?? i18n.locale,
+      dir: i18n.dir,
+    }),
     text: fillPlaceholders(template.text, values, 'text'),
   };
 }

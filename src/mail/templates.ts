@@ -49,7 +49,9 @@ export function mailBrandOf(pool: PoolRow, publicUrl: string, language = 'en'): 
 
 /** What a pool's own template for this mail may use (mail-templates.service.ts). */
 function templated(pool: MailBranding, kind: MailKind, to: string, locale: Locale, values: Record<string, string>): MailMessage['template'] {
-  return pool.id ? { poolId: pool.id, kind, language: locale, brand: { ...pool, language: locale }, values: { poolName: pool.name, email: to, ...values } } : undefined;
+  return pool.id
+    ? { poolId: pool.id, kind, language: locale, brand: { ...pool, language: locale }, values: { poolName: pool.name, email: to, ...values } }
+    : undefined;
 }
 
 /** The language a mail is written in when the caller names none: the brand's (mailBrandOf), else English. */
@@ -121,7 +123,14 @@ export function alreadyRegisteredMail(pool: MailBranding, to: string, locale: Lo
   return { to, subject, text, html, template: templated(pool, 'already-registered', to, locale, {}) };
 }
 
-export function passwordResetMail(pool: MailBranding, to: string, link: string, code: string, minutes: number, locale: Locale = brandLocale(pool)): MailMessage {
+export function passwordResetMail(
+  pool: MailBranding,
+  to: string,
+  link: string,
+  code: string,
+  minutes: number,
+  locale: Locale = brandLocale(pool),
+): MailMessage {
   const i18n = translatorFor(locale);
   const subject = i18n.t('email.reset.subject', { pool: pool.name });
   const expires = `${i18n.t('email.expiresInOnce', { when: i18n.inMinutes(minutes) })} ${i18n.t('email.reset.ignore')}`;

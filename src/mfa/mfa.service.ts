@@ -115,7 +115,9 @@ export function createMfaService({ db, envelope, guard, clock, recoveryKey, code
     if (allowance === 'ip') return 'throttled';
     if (allowance === 'address') return 'sent';
     const issued = await codes.issueCode(pool.id, { purpose, email: user.email, userId: user.id, ttlMs: CODE_TTL_MS, boundTo: interactionUid });
-    await mailer.send(signInCodeMail({ name: pool.name, tagColor: pool.tag_color }, user.email, issued.code, Math.round(CODE_TTL_MS / 60_000), mailLocale(locale, user, pool)));
+    await mailer.send(
+      signInCodeMail({ name: pool.name, tagColor: pool.tag_color }, user.email, issued.code, Math.round(CODE_TTL_MS / 60_000), mailLocale(locale, user, pool)),
+    );
     return 'sent';
   }
 
