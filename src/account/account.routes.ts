@@ -161,14 +161,19 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     return form;
   }
 
+  /** The page's language (and its mails'): the user's locale claim, else the browser's, else the pool's default. */
+  function languageOf(ctx: Context, signed: Signed | { pool: PoolRow }) {
+    if ('user' in signed) ctx.state.userLocale ??= signed.user.profile?.locale;
+    return localeOf(ctx, signed.pool);
+  }
+
   async function render(ctx: Context, signed: Signed | { pool: PoolRow }, view: string, locals: Record<string, unknown>, status = 200) {
     ctx.status = status;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
     const nav =
       'user' in signed ? { base: base(signed.pool), csrf: signed.csrf, email: signed.user.email, passkeys: isPasskeyEnabled(signed.pool) } : undefined;
-    if ('user' in signed) ctx.state.userLocale ??= signed.user.profile?.locale;
-    const locale = localeOf(ctx, signed.pool);
+    const locale = languageOf(ctx, signed);
     const i18n = translatorFor(locale);
     const word = (message: unknown) => (message ? wordMessage(i18n, message as PageMessage | string) : undefined);
     // Messages travel as catalogue keys; the views get them worded (errors by field, one sentence per field).
@@ -381,7 +386,14 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     const form = await readAccountForm(ctx, signed);
     let changed: boolean;
     try {
-      changed = await deps.account.changePassword(signed.pool, signed.user, form.current_password ?? '', form.password ?? '', signed.cookie.sid);
+      changed = await deps.account.changePassword(
+        signed.pool,
+        signed.user,
+        form.current_password ?? '',
+        form.password ?? '',
+        signed.cookie.sid,
+        languageOf(ctx, signed),
+      );
     } catch (error) {
       const errors = fieldErrors(error);
       if (!errors) throw error;
@@ -413,7 +425,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     if (!signed) return;
     const form = await readAccountForm(ctx, signed);
     try {
-      const { outcome, email } = await deps.account.startEmailChange(signed.pool, signed.user, form.email ?? '', ctx.ip);
+      const { outcome, email } = await deps.account.startEmailChange(signed.pool, signed.user, form.email ?? '', ctx.ip, languageOf(ctx, signed));
       if (outcome === 'throttled') return renderEmail(ctx, signed, { email, errors: messageOf(TOO_MANY_MAILS, 'email') }, 429);
       return renderEmail(ctx, signed, { pending: email });
     } catch (error) {
@@ -430,7 +442,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     const email = form.email ?? '';
     let updated;
     try {
-      updated = await deps.account.confirmEmailChange(signed.pool, signed.user, email, form.code ?? '');
+      updated = await deps.account.confirmEmailChange(signed.pool, signed.user, email, form.code ?? '', languageOf(ctx, signed));
     } catch (error) {
       const errors = fieldErrors(error);
       if (!errors) throw error;
@@ -614,7 +626,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     }
     // Recorded before the user is gone: the trail keeps who asked.
     await userEvent(ctx, signed, 'user.deleted');
-    await deps.account.deleteAccount(signed.pool, signed.user);
+    await deps.account.deleteAccount(signed.pool, signed.user, languageOf(ctx, signed));
     deps.cookies.clearAccount(ctx, signed.pool.id);
     return render(ctx, { pool: signed.pool }, 'account-message', {
       title: 'account.deleted.title',

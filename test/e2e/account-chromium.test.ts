@@ -385,3 +385,40 @@ it('deletes the account only where the pool allows it', async () => {
   await page.goto(`${tarn.url}/pools/${open.id}/account`);
   expect(await h1(page)).toBe('Sign in');
 });
+
+it("speaks the browser's language: German pages, a wrong code tied to its field, and German mails", async () => {
+  const pool = await createPool(tarn);
+  const user = await createUser(tarn, pool.id);
+  const newEmail = `neu-${user.email}`;
+  const page = await newPage();
+  await page.setExtraHTTPHeaders({ 'Accept-Language': 'de-DE,de;q=0.9' });
+  await page.goto(`${tarn.url}/pools/${pool.id}/account`);
+  expect(await h1(page)).toBe('Anmelden');
+  expect(await page.getAttribute('html', 'lang')).toBe('de');
+  await page.fill('input[name=email]', user.email);
+  await page.fill('input[name=password]', user.password);
+  await page.click('form button[type=submit] >> nth=0');
+  await page.waitForSelector('h1:text-is("Ihr Konto")');
+  expect(await page.getAttribute('html', 'lang')).toBe('de');
+  await expectAccessible(page);
+
+  await page.click('nav >> text=E-Mail');
+  expect(await h1(page)).toBe('E-Mail-Adresse ändern');
+  await page.fill('#email', newEmail);
+  await page.click('form[action$="/account/email"] button[type=submit]');
+  const mail = await mailbox.next(newEmail);
+  expect(mail.subject).toContain('Code zur Bestätigung dieser Adresse');
+  const code = codeIn(mail);
+  await page.fill('#code', code === '000000' ? '111111' : '000000');
+  await page.click('form[action$="/email/confirm"] button[type=submit]');
+  expect(await page.locator('#code-error').textContent()).toBe('Dieser Code ist falsch oder abgelaufen. Fordern Sie bei Bedarf einen neuen an.');
+  expect(await page.getAttribute('#code', 'aria-invalid')).toBe('true');
+  expect(await page.getAttribute('#code', 'aria-describedby')).toBe('code-error');
+  await expectAccessible(page);
+  await page.fill('#code', code);
+  await page.click('form[action$="/email/confirm"] button[type=submit]');
+  expect(await page.locator('.notice').textContent()).toBe('Ihre E-Mail-Adresse wurde geändert.');
+  const notice = await mailbox.next(user.email);
+  expect(notice.subject).toContain('E-Mail-Adresse wurde geändert');
+  expect(notice.text).toContain(newEmail);
+});
