@@ -50,6 +50,15 @@ export function preparedStatement<R = unknown>(name: string, text: string): Stat
  * fails on an upgrade where the statement is no longer prepared.
  */
 export class PreparingClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    // A connection lost while the client is checked out (the server stopped mid-query) is
+    // emitted here as 'error'; the pool listens only to idle clients, and an unheard 'error'
+    // ends the process. The query in flight is already failed with the same error, and the
+    // pool discards the client when it comes back unqueryable (ADR 0800).
+    this.on('error', () => {});
+  }
+
   override query(config: unknown, values?: unknown, callback?: unknown): never {
     if (typeof config === 'string' && typeof callback !== 'function') {
       const name = MARK.exec(config)?.[1];

@@ -358,8 +358,8 @@ describe('brute force of a second factor is stopped', () => {
     await typePassword(tab.page, setup.user);
     await tab.cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: tab.authenticatorId, enabled: false });
     await tab.page.click('#mfa-passkey');
-    // The passkey page is loaded before the forged answers are put into its form.
-    await tab.page.waitForSelector('h1:text-is("Confirm with your passkey")');
+    // The passkey page has loaded (the choice page has no such field), so the script below runs on it.
+    await tab.page.waitForSelector('#passkey-credential', { state: 'attached' });
     for (let round = 0; round < 3; round += 1) {
       // What an attacker without the device can send: an answer the authenticator did not sign.
       const answer = tab.page.waitForResponse((response) => response.url().endsWith('/mfa/passkey/verify'));
