@@ -260,8 +260,11 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
       if (!user || !matches || lockout.locked || user.status !== 'active') {
         if (user) await guard.recordFailure(poolId, pool.lockout, user.id);
         // The password is checked first: only its holder learns why a right password was refused.
-        if (user && matches && user.status === 'disabled') return { ok: false, reason: 'disabled' };
-        if (user && matches && lockout.locked && lockout.lockedUntil) return { ok: false, reason: 'locked', lockedUntil: lockout.lockedUntil };
+        // While locked, that is told only within as many tries again as the lock allowed, so the
+        // lock still bounds guessing (twice the pool's attempts per lock at most; ADR 0400).
+        const mayTell = user && matches && (!lockout.locked || lockout.failures < 2 * Math.max(pool.lockout.maxAttempts, 1));
+        if (mayTell && lockout.locked && lockout.lockedUntil) return { ok: false, reason: 'locked', lockedUntil: lockout.lockedUntil };
+        if (mayTell && user.status === 'disabled') return { ok: false, reason: 'disabled' };
         return { ok: false, reason: 'invalid' };
       }
       // A success starts the count afresh; with no failures counted there is nothing to clear.

@@ -67,6 +67,21 @@ it('locks the user after maxAttempts wrong passwords, until an admin clears the 
   expect(tokens.claims()!.sub).toBe(user.id);
 });
 
+it('a guesser who keeps trying during a lock no longer learns which password was right', async () => {
+  const pool = await createPool(tarn, { lockout: { maxAttempts: 1, windowSeconds: 600 } });
+  const app = await createClient(tarn, pool.id);
+  const user = await createUser(tarn, pool.id);
+  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  // The first wrong password locks (one attempt); one more try goes on during the lock: twice the attempts.
+  const generic = visibleText((await tryPassword(config, user.email, 'wrong-password-0')).html);
+  await tryPassword(config, user.email, 'wrong-password-1');
+  // The right password now gets exactly the answer a wrong one gets: the lock still bounds guessing.
+  const right = await tryPassword(config, user.email, user.password);
+  expect(right.status).toBe(401);
+  expect(visibleText(right.html)).toBe(generic);
+  expect(visibleText(right.html)).not.toMatch(/locked/i);
+});
+
 it('the lock ends with the window', async () => {
   const { user, config } = await setUp();
   for (let attempt = 0; attempt < 3; attempt += 1) await tryPassword(config, user.email, 'not the password');
