@@ -126,7 +126,8 @@ describe('Basic OP: authorization requests', () => {
       expect(page.leftTo).toBeUndefined();
       expect(page.status).toBe(400);
       expect(visibleText(page.html)).toContain('Strict Pool');
-      expect(visibleText(page.html)).toContain('redirect_uri');
+      // In the user's words; the protocol detail goes to the log, with the request id shown.
+      expect(visibleText(page.html)).toContain('Application misconfigured');
     }
   });
 
@@ -137,7 +138,7 @@ describe('Basic OP: authorization requests', () => {
     const page = await new Browser(tarn.url).get(authorizationUrl(setup.pool.issuer, params));
     expect(page.leftTo).toBeUndefined();
     expect(page.status).toBe(400);
-    expect(visibleText(page.html)).toContain('redirect_uri');
+    expect(visibleText(page.html)).toContain('Application misconfigured');
   });
 
   it('oidcc-ensure-post-request-succeeds: the authorization endpoint accepts POST (OIDC Core §3.1.2.1)', async () => {

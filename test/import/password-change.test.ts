@@ -68,7 +68,7 @@ describe('a weak imported password must be changed at the next sign-in', () => {
     const tooShort = await browser.submit(page, { password: 'still-short' });
     expect(tooShort.status).toBe(400);
     expect(tooShort.leftTo).toBeUndefined();
-    expect(visibleText(tooShort.html)).toContain('minLength: must be at least 14 characters.');
+    expect(visibleText(tooShort.html)).toContain('Your password needs at least 14 characters.');
     // A form without the page's CSRF token is refused.
     const action = /action="([^"]*\/password-change)"/.exec(page.html)![1]!;
     const forged = await browser.navigate('POST', action, { password: 'a forged new password' });

@@ -72,7 +72,7 @@ it("pool A's client is unknown at pool B", async () => {
   expect(page.leftTo).toBeUndefined();
   expect(page.status).toBe(400);
   expect(visibleText(page.html)).toContain('Pool B');
-  expect(visibleText(page.html)).toContain('invalid_client');
+  expect(visibleText(page.html)).toContain('Unknown application');
   const token = await tokenRequest(b.issuer, appA.clientId, appA.clientSecret!, { grant_type: 'client_credentials' });
   expect(token.status).toBe(401);
   expect(token.body.error).toBe('invalid_client');
