@@ -1,5 +1,6 @@
 /** What the admin API accepts and answers for a pool's branding (docs/adr/0401). */
 import { z } from 'zod';
+import { httpUrl } from '../http/guard.js';
 
 export const HEX_COLOUR = /^#[0-9a-fA-F]{6}$/;
 export const LANGUAGE_TAG = /^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$/;
@@ -12,20 +13,6 @@ function localized(text: z.ZodType<string>, what: string) {
   return z.record(language, text).describe(`${what}, by language tag (e.g. {"en": "…", "de": "…"}).`);
 }
 
-const httpsUrl = z
-  .string()
-  .max(2048)
-  .refine(
-    (value) => {
-      try {
-        return ['https:', 'http:'].includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    },
-    { message: 'Must be an absolute http(s) URL.' },
-  );
-
 /** The fields an administrator sets; null clears one (Tarn's look again). */
 export const brandingSchema = z
   .object({
@@ -36,8 +23,8 @@ export const brandingSchema = z
     title: localized(z.string().trim().min(1).max(200), 'The name shown at the top of every page instead of the pool name').nullable(),
     signInSubtitle: localized(z.string().trim().min(1).max(300), 'A line under the sign-in heading').nullable(),
     footer: localized(z.string().trim().min(1).max(500), 'The line at the foot of every page').nullable(),
-    termsUrl: localized(httpsUrl, 'The terms of service, linked on the consent and registration pages').nullable(),
-    privacyUrl: localized(httpsUrl, 'The privacy policy, linked on the consent and registration pages').nullable(),
+    termsUrl: localized(httpUrl, 'The terms of service, linked on the consent and registration pages').nullable(),
+    privacyUrl: localized(httpUrl, 'The privacy policy, linked on the consent and registration pages').nullable(),
   })
   .partial()
   .strict();

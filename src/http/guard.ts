@@ -124,4 +124,19 @@ export function routesFor<StateT>() {
 }
 
 /** A point in time in a response: a Date here, an RFC 3339 string on the wire. */
+/** An absolute http(s) URL (links an administrator sets: a pool's logo, its terms and privacy pages). */
+export const httpUrl = z
+  .string()
+  .max(2048)
+  .refine(
+    (value) => {
+      try {
+        return ['https:', 'http:'].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: 'Must be an absolute http(s) URL.' },
+  );
+
 export const timestamp = z.date();

@@ -2,7 +2,7 @@
 import { LOCALES } from '../i18n/catalogues.js';
 import { z } from 'zod';
 import { brandingResponse, brandingSchema } from '../branding/branding.schemas.js';
-import { timestamp } from '../http/guard.js';
+import { httpUrl, timestamp } from '../http/guard.js';
 
 export const POOL_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
 /** Ids Tarn keeps for its own pools (the admin pool, ADR 1000); creating a pool with one is refused. */
@@ -11,20 +11,6 @@ export const RESERVED_POOL_IDS = new Set(['tarn-admin']);
 const jsonSchema = z
   .record(z.string(), z.unknown())
   .refine((value) => value.type === undefined || value.type === 'object', { message: 'Must be a JSON Schema of type "object".' });
-
-const httpsOrHttpUrl = z
-  .string()
-  .max(2048)
-  .refine(
-    (value) => {
-      try {
-        return ['https:', 'http:'].includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    },
-    { message: 'Must be an absolute http(s) URL.' },
-  );
 
 export const signInSchema = z
   .object({
@@ -61,7 +47,7 @@ export const accountSettingsSchema = z
 const poolFields = {
   name: z.string().trim().min(1).max(200),
   description: z.string().max(2000),
-  logoUrl: httpsOrHttpUrl.nullable(),
+  logoUrl: httpUrl.nullable(),
   tagColor: z
     .string()
     .regex(/^#[0-9a-fA-F]{6}$/, { message: 'Must be a colour as #rrggbb.' })
