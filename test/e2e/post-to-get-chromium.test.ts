@@ -62,7 +62,9 @@ async function signedInBrowser() {
   await page.fill('input[name=email]', user.email);
   await page.fill('input[name=password]', user.password);
   await page.click('button[type=submit]');
-  await Promise.all([page.waitForRequest(`${REDIRECT_URI}**`), page.click('button[value=allow]')]);
+  // Wait for the callback page to load, not just to be requested: a navigation still settling would
+  // interrupt the relying party's next page.
+  await Promise.all([page.waitForURL(`${REDIRECT_URI}**`), page.click('button[value=allow]')]);
   const tokens = await oidc.authorizationCodeGrant(config, new URL(callbacks.at(-1)!), { pkceCodeVerifier: verifier, expectedState: state });
   return { pool, app, config, context, page, callbacks, visited, tokens };
 }
