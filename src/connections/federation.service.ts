@@ -102,9 +102,17 @@ export function createFederationService(deps: FederationServiceDeps) {
   const cookieContext = (poolId: string, name: string) => `federation:${poolId}:${name}`;
 
   async function configurationOf(connection: ConnectionRow): Promise<oidc.Configuration> {
-    const secret = deps.connections.openSecret(connection);
     const s = connection.settings;
-    const auth = s.tokenEndpointAuthMethod === 'client_secret_post' ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
+    let auth: oidc.ClientAuth;
+    if (s.tokenEndpointAuthMethod === 'private_key_jwt') {
+      // The client assertion (RFC 7523 §2.2) is signed with the connection's own key, never with a secret.
+      const key = await deps.connections.openSigningKey(connection);
+      if (!key) throw new FederationError('upstream_invalid', 'private_key_jwt without a signing key');
+      auth = oidc.PrivateKeyJwt(key);
+    } else {
+      const secret = deps.connections.openSecret(connection);
+      auth = s.tokenEndpointAuthMethod === 'client_secret_post' ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
+    }
     const options = { [oidc.customFetch]: deps.outgoingFetch as unknown as oidc.CustomFetch, execute: deps.allowHttp ? [oidc.allowInsecureRequests] : [] };
     try {
       if (connection.type === 'oidc') return await oidc.discovery(new URL(s.issuer!), connection.client_id, undefined, auth, options);
@@ -190,6 +198,8 @@ export function createFederationService(deps: FederationServiceDeps) {
   }
 
   return {
+    publicKeys: (poolId: string) => deps.connections.publicKeys(poolId),
+
     sealLink(poolId: string, link: PendingLink): string {
       const sealed = deps.envelope.seal(JSON.stringify(link), linkContext(poolId));
       // A browser drops a cookie past about 4 KB: then the tokens are left out, and the next sign-in stores them.

@@ -331,6 +331,68 @@ describe('pool-to-pool federation', () => {
   });
 });
 
+describe('private_key_jwt toward the upstream', () => {
+  /** A downstream connection that signs client assertions, and the upstream application registered with the given public key. */
+  async function federateWithKey(registeredKey?: Record<string, unknown>) {
+    const upstream = await createPool(tarn);
+    const downstream = await createPool(tarn);
+    const created = await tarn.admin('POST', `/pools/${downstream.id}/connections`, {
+      name: 'upstream',
+      type: 'oidc',
+      displayName: 'Partner',
+      issuer: upstream.issuer,
+      clientId: 'not-registered-yet',
+      tokenEndpointAuthMethod: 'private_key_jwt',
+    });
+    expect(created.status).toBe(201);
+    const connection = created.body as { id: string; hasSecret: boolean; publicJwk: Record<string, unknown>; jwksUrl: string; callbackUrl: string };
+    const link = await createClient(tarn, upstream.id, {
+      name: 'Downstream Tarn',
+      redirectUris: [connection.callbackUrl],
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      jwks: { keys: [registeredKey ?? connection.publicJwk] },
+    });
+    const patched = await tarn.admin('PATCH', `/pools/${downstream.id}/connections/${connection.id}`, { clientId: link.clientId });
+    expect(patched.status).toBe(200);
+    expect(patched.body.publicJwk).toEqual(connection.publicJwk);
+    const app = await createClient(tarn, downstream.id);
+    const rp = await discover(downstream.issuer, app.clientId, app.clientSecret);
+    const upstreamUser = await createUser(tarn, upstream.id, { emailVerified: true });
+    return { f: { upstream, downstream, rp, upstreamUser } as Federation, connection, link };
+  }
+
+  it("signs in with a client assertion the upstream checks against the connection's public key, which the pool publishes", async () => {
+    const { f, connection, link } = await federateWithKey();
+    // No secret exists or is needed; the public key carries no private member.
+    expect(connection.hasSecret).toBe(false);
+    expect(link.clientSecret).toBeUndefined();
+    expect(connection.publicJwk).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: expect.any(String) });
+    for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(connection.publicJwk).not.toHaveProperty(member);
+    expect(connection.jwksUrl).toBe(`${tarn.url}/pools/${f.downstream.id}/connections/jwks`);
+    const published = await fetch(connection.jwksUrl);
+    expect(published.status).toBe(200);
+    expect(await published.json()).toEqual({ keys: [connection.publicJwk] });
+    // Another pool publishes none of this pool's keys.
+    expect(await (await fetch(`${tarn.url}/pools/${f.upstream.id}/connections/jwks`)).json()).toEqual({ keys: [] });
+
+    const { page, start } = await signInUpstream(f);
+    const { tokens } = await finishAuthorization(f.rp, page.leftTo, start);
+    const user = await downstreamUserByEmail(f.downstream.id, f.upstreamUser.email);
+    expect(tokens.claims()!.sub).toBe(user!.id);
+  });
+
+  it('an upstream that registered another key refuses the assertion: a branded page and no user', async () => {
+    const jose = await import('jose');
+    const stranger = await jose.generateKeyPair('RS256', { extractable: true });
+    const { f } = await federateWithKey({ ...(await jose.exportJWK(stranger.publicKey)), alg: 'RS256', use: 'sig', kid: 'stranger' });
+    const { page } = await signInUpstream(f);
+    expect(page.leftTo).toBeUndefined();
+    expect(page.status).toBe(502);
+    expect(visibleText(page.html)).toContain('could not be verified');
+    expect(await downstreamUserByEmail(f.downstream.id, f.upstreamUser.email)).toBeUndefined();
+  });
+});
+
 describe('an ID token the upstream did not sign', () => {
   it('is refused with a branded page: the signature is checked against the upstream JWKS', async () => {
     const { createServer } = await import('node:http');

@@ -2,6 +2,7 @@
  * Sign-in through a connection (an upstream identity provider; docs/adr/0900):
  *   GET /interaction/:uid/connection/:name   to the upstream, state, nonce and PKCE bound to this interaction
  *   GET /connections/:name/callback          back from the upstream: the user signed in (amr "fed")
+ *   GET /connections/jwks                    the public keys of the pool's connections' client assertions
  *   GET/POST /interaction/:uid/connection/:name/link
  *                                            an account with the upstream's verified email exists:
  *                                            its owner proves it before the link is made: the password,
@@ -82,6 +83,14 @@ export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDe
     await record(ctx, name, 'failure', { reason: error.reason });
     throw pageFor(error);
   }
+
+  // The public keys of the pool's connections that sign client assertions (private_key_jwt), for upstreams that fetch them.
+  router.get('/connections/jwks', async function connectionKeys(ctx) {
+    const { pool } = entryOf(ctx);
+    ctx.type = 'application/jwk-set+json';
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = await deps.federation.publicKeys(pool.id);
+  });
 
   router.get('/interaction/:uid/connection/:name', async function goUpstream(ctx) {
     const details = await loadDetails(ctx);
