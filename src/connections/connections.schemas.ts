@@ -45,6 +45,10 @@ const fields = {
     .min(1)
     .max(128)
     .regex(/^[A-Za-z0-9.-]+$/, { message: 'A tenant id, domain, common, organizations or consumers.' }),
+  tenants: z
+    .array(z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, { message: 'A tenant id (a GUID).' }))
+    .max(100)
+    .describe('microsoft preset, multi-tenant (common or organizations): only these tenant ids may sign in; empty accepts any.'),
   authorizationEndpoint: httpsUrl,
   tokenEndpoint: httpsUrl,
   profileEndpoint: httpsUrl.describe('oauth2: where the profile is read with the access token.'),
@@ -91,6 +95,7 @@ export const connectionResponse = z.object({
   enabled: z.boolean(),
   issuer: z.string().nullable(),
   tenant: z.string().nullable(),
+  tenants: z.array(z.string()),
   authorizationEndpoint: z.string().nullable(),
   tokenEndpoint: z.string().nullable(),
   profileEndpoint: z.string().nullable(),

@@ -27,6 +27,8 @@ function sealContext(poolId: string, connectionId: string): string {
   return `connection-secret:${poolId}:${connectionId}`;
 }
 
+const MULTI_TENANT = ['common', 'organizations'];
+
 function keyContext(poolId: string, connectionId: string): string {
   return `connection-key:${poolId}:${connectionId}`;
 }
@@ -82,6 +84,7 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       enabled: row.enabled,
       issuer: s.issuer ?? null,
       tenant: s.tenant ?? null,
+      tenants: s.tenants ?? [],
       authorizationEndpoint: s.authorizationEndpoint ?? null,
       tokenEndpoint: s.tokenEndpoint ?? null,
       profileEndpoint: s.profileEndpoint ?? null,
@@ -103,8 +106,11 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
   }
 
   /** What a type needs and what the pool's schema allows; every problem at once. */
-  function checkSettings(pool: PoolRow, type: 'oidc' | 'oauth2', settings: ConnectionSettings, hasSecret: boolean): void {
+  function checkSettings(pool: PoolRow, type: 'oidc' | 'oauth2', settings: ConnectionSettings, hasSecret: boolean, preset: string | null): void {
     const errors: FieldError[] = [];
+    // Microsoft's multi-tenant endpoints take tokens from many tenants: an allow-list narrows them; one tenant needs none.
+    if (settings.tenants && settings.tenants.length > 0 && (preset !== 'microsoft' || !MULTI_TENANT.includes(settings.tenant ?? '')))
+      errors.push(fieldError('tenants', 'Only for the microsoft preset with tenant common or organizations.'));
     if (type === 'oidc' && !settings.issuer) errors.push(fieldError('issuer', 'Required for an oidc connection.'));
     if (type === 'oauth2') {
       for (const key of ['authorizationEndpoint', 'tokenEndpoint', 'profileEndpoint'] as const) {
@@ -158,6 +164,7 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       const settings: ConnectionSettings = {
         issuer: input.issuer ?? base.issuer,
         tenant: base.tenant,
+        ...(input.tenants !== undefined ? { tenants: input.tenants.map((tenant) => tenant.toLowerCase()) } : {}),
         authorizationEndpoint: input.authorizationEndpoint ?? base.authorizationEndpoint,
         tokenEndpoint: input.tokenEndpoint ?? base.tokenEndpoint,
         profileEndpoint: input.profileEndpoint ?? base.profileEndpoint,
@@ -169,7 +176,7 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
         storeTokens: input.storeTokens ?? false,
         upstreamLogout: input.upstreamLogout ?? false,
       };
-      checkSettings(pool, type, settings, input.clientSecret !== undefined);
+      checkSettings(pool, type, settings, input.clientSecret !== undefined, input.preset ?? null);
       const id = randomUUID();
       const key = settings.tokenEndpointAuthMethod === 'private_key_jwt' ? await newSigningKey() : undefined;
       if (key) settings.publicJwk = key.publicJwk;
@@ -213,6 +220,7 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       const settings: ConnectionSettings = {
         ...current,
         ...(input.issuer !== undefined ? { issuer: input.issuer } : {}),
+        ...(input.tenants !== undefined ? { tenants: input.tenants.map((tenant) => tenant.toLowerCase()) } : {}),
         ...(input.authorizationEndpoint !== undefined ? { authorizationEndpoint: input.authorizationEndpoint } : {}),
         ...(input.tokenEndpoint !== undefined ? { tokenEndpoint: input.tokenEndpoint } : {}),
         ...(input.profileEndpoint !== undefined ? { profileEndpoint: input.profileEndpoint } : {}),
@@ -224,7 +232,7 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
         ...(input.upstreamLogout !== undefined ? { upstreamLogout: input.upstreamLogout } : {}),
         claimMapping: mergeMapping(current.claimMapping, input.claimMapping),
       };
-      checkSettings(pool, row.type, settings, input.clientSecret !== undefined || row.secret_enc !== null);
+      checkSettings(pool, row.type, settings, input.clientSecret !== undefined || row.secret_enc !== null, row.preset);
       const change: ConnectionChange = { settings: JSON.stringify(settings) };
       if (input.displayName !== undefined) change.display_name = input.displayName;
       if (input.logoUrl !== undefined) change.logo_url = input.logoUrl;

@@ -21,12 +21,20 @@ import type { OutgoingFetch } from '../net/outgoing-fetch.js';
 import type { UserSchemas } from '../users/user-schema.js';
 import { createUserQueries } from '../users/users.queries.js';
 import { createConnectionQueries } from './connections.queries.js';
-import { verifyUpstreamIdToken } from './id-token.js';
+import { TenantNotAllowed, verifyUpstreamIdToken } from './id-token.js';
 import { callbackUrlOf, type ConnectionService } from './connections.service.js';
 
 /** Why a federated sign-in stopped; each has its own branded page. */
 export type FederationFailure =
-  'unknown_connection' | 'bad_state' | 'upstream_denied' | 'upstream_unreachable' | 'upstream_invalid' | 'proof_required' | 'not_provisioned' | 'inactive';
+  | 'unknown_connection'
+  | 'bad_state'
+  | 'upstream_denied'
+  | 'upstream_unreachable'
+  | 'upstream_invalid'
+  | 'tenant_refused'
+  | 'proof_required'
+  | 'not_provisioned'
+  | 'inactive';
 
 export class FederationError extends Error {
   constructor(
@@ -283,13 +291,18 @@ export function createFederationService(deps: FederationServiceDeps) {
           const server = configuration.serverMetadata();
           if (!server.jwks_uri || !tokens.id_token) throw new FederationError('upstream_invalid', 'no JWKS or no ID token');
           const keys = jose.createRemoteJWKSet(new URL(server.jwks_uri), { [jose.customFetch]: deps.outgoingFetch as unknown as jose.FetchImplementation });
-          await verifyUpstreamIdToken(tokens.id_token, keys, { issuer: server.issuer, audience: connection.client_id });
+          await verifyUpstreamIdToken(tokens.id_token, keys, {
+            issuer: server.issuer,
+            audience: connection.client_id,
+            tenants: connection.preset === 'microsoft' ? connection.settings.tenants : undefined,
+          });
           claims = { ...tokens.claims() };
         } else {
           claims = await readProfile(connection, tokens.access_token);
         }
       } catch (error) {
         if (error instanceof FederationError) throw error;
+        if (error instanceof TenantNotAllowed) throw new FederationError('tenant_refused', 'the upstream tenant is not on the allow-list');
         const unreachable = isNetworkFailure(error);
         throw new FederationError(unreachable ? 'upstream_unreachable' : 'upstream_invalid', `code exchange failed: ${(error as Error).message}`);
       }

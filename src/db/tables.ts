@@ -410,6 +410,8 @@ export interface ConnectionTable {
 export interface ConnectionSettings {
   issuer?: string;
   tenant?: string;
+  /** Microsoft multi-tenant (common, organizations): the tenant ids accepted; absent or empty accepts any. */
+  tenants?: string[];
   authorizationEndpoint?: string;
   tokenEndpoint?: string;
   profileEndpoint?: string;

@@ -61,6 +61,7 @@ const pages: Record<FederationFailure, [number, string]> = {
   upstream_denied: [403, 'connection.denied'],
   upstream_unreachable: [502, 'connection.unreachable'],
   upstream_invalid: [502, 'connection.invalid'],
+  tenant_refused: [403, 'connection.tenant'],
   proof_required: [409, 'connection.proof'],
   not_provisioned: [403, 'connection.notProvisioned'],
   inactive: [403, 'connection.inactive'],
