@@ -120,6 +120,7 @@ export const connectionResponse = z.object({
     .describe('private_key_jwt: the public key to register at the upstream (its private half is sealed and never answered).'),
   jwksUrl: z.string().describe("Where the pool publishes its connections' public keys (a JWKS), for upstreams that fetch them."),
   callbackUrl: z.string().describe('The redirect URI to register at the upstream.'),
+  postLogoutRedirectUrl: z.string().describe('With upstreamLogout: the post-logout redirect URI to register at the upstream.'),
   createdAt: timestamp,
   updatedAt: timestamp,
 });

@@ -50,6 +50,11 @@ async function newSigningKey(): Promise<{ publicJwk: PublicConnectionJwk; privat
   return { publicJwk, privateJwk: JSON.stringify({ ...(await jose.exportJWK(pair.privateKey)), kid, alg: CONNECTION_KEY_ALG }) };
 }
 
+/** Where an upstream sends the browser back after signing out (register it as a post_logout_redirect_uri). */
+export function postLogoutUrlOf(publicUrl: string, poolId: string, name: string): string {
+  return `${publicUrl}/pools/${poolId}/connections/${name}/logged-out`;
+}
+
 export function callbackUrlOf(publicUrl: string, poolId: string, name: string): string {
   return `${publicUrl}/pools/${poolId}/connections/${name}/callback`;
 }
@@ -100,6 +105,7 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       publicJwk: s.publicJwk ?? null,
       jwksUrl: connectionJwksUrlOf(publicUrl, row.pool_id),
       callbackUrl: callbackUrlOf(publicUrl, row.pool_id, row.name),
+      postLogoutRedirectUrl: postLogoutUrlOf(publicUrl, row.pool_id, row.name),
       createdAt: row.created_at,
       updatedAt: row.updated_at,
     };
@@ -250,8 +256,9 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       const queries = createConnectionQueries(db, pool.id);
       const updated = await queries.updateConnection(row.id, change);
       if (!updated) throw problems.notFound('Connection');
-      // Tokens are kept only while the connection says so.
-      if (settings.storeTokens !== true) await queries.clearTokens(row.id);
+      // Tokens are kept only while the connection says so: turning storeTokens off forgets them all (an ID token
+      // kept for upstreamLogout comes back at the next sign-in), and so does turning upstreamLogout off without it.
+      if (settings.storeTokens !== true && (current.storeTokens === true || settings.upstreamLogout !== true)) await queries.clearTokens(row.id);
       return toConnectionResponse(updated);
     },
 

@@ -204,7 +204,7 @@ describe('pool-to-pool federation', () => {
     // Sealed, bound to this identity: it opens with the deployment's key under this identity's context only.
     const envelope = createEnvelope(tarn.config.masterKey);
     const stored = JSON.parse(envelope.open(row.tokens_enc!, identityTokenContext(f.downstream.id, row.connection_id, row.subject))) as StoredUpstreamTokens;
-    expect(stored.accessToken.length).toBeGreaterThan(10);
+    expect(stored.accessToken!.length).toBeGreaterThan(10);
     expect(row.tokens_enc).not.toContain(stored.accessToken);
     // The upstream's ID token names the upstream user: the stored one is the upstream's, not Tarn's own.
     expect(JSON.parse(Buffer.from(stored.idToken!.split('.')[1]!, 'base64url').toString()).sub).toBe(f.upstreamUser.id);
