@@ -98,7 +98,8 @@ async function signOutDownstream(f: Awaited<ReturnType<typeof federate>>, page: 
 
 it('signs the user out of the upstream too, and back to the relying party, where the connection says so', async () => {
   const f = await federate({ upstreamLogout: true });
-  const { context, callbacks } = await newContext(chromium, 'http://rp.example.test/');
+  const { context, callbacks } = await newContext(chromium, REDIRECT_URI);
+  await context.route(`${LOGGED_OUT}**`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>bye</title><p>signed out</p>' }));
   const page = await context.newPage();
   const idToken = await signInThroughPartner(f, page, callbacks);
 
@@ -111,8 +112,9 @@ it('signs the user out of the upstream too, and back to the relying party, where
   const hint = JSON.parse(Buffer.from(upstreamEnd.searchParams.get('id_token_hint')!.split('.')[1]!, 'base64url').toString()) as { iss: string; sub: string };
   expect(hint).toMatchObject({ iss: f.upstream.issuer, sub: f.person.id });
   expect(await seriousViolations(page)).toEqual([]);
-  await Promise.all([page.waitForURL(`${LOGGED_OUT}**`), page.click('button[name=logout][value=yes]')]);
-  const back = new URL(page.url());
+  const [request] = await Promise.all([page.waitForRequest(`${LOGGED_OUT}**`), page.click('button[name=logout][value=yes]')]);
+  const back = new URL(request.url());
+  await page.waitForSelector('p:text-is("signed out")');
   expect(`${back.origin}${back.pathname}`).toBe(LOGGED_OUT);
   expect(back.searchParams.get('state')).toBe('bye');
 
@@ -126,12 +128,16 @@ it('signs the user out of the upstream too, and back to the relying party, where
 
 it('leaves the upstream session alone by default', async () => {
   const f = await federate({});
-  const { context, callbacks } = await newContext(chromium, 'http://rp.example.test/');
+  const { context, callbacks } = await newContext(chromium, REDIRECT_URI);
+  await context.route(`${LOGGED_OUT}**`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>bye</title><p>signed out</p>' }));
   const page = await context.newPage();
   const idToken = await signInThroughPartner(f, page, callbacks);
 
-  await Promise.all([page.waitForURL(`${LOGGED_OUT}**`), signOutDownstream(f, page, idToken)]);
-  expect(new URL(page.url()).searchParams.get('state')).toBe('bye');
+  const [request] = await Promise.all([page.waitForRequest(`${LOGGED_OUT}**`), signOutDownstream(f, page, idToken)]);
+  // Straight from the downstream pool to the relying party: the upstream was not visited.
+  expect(request.url()).toBe(`${LOGGED_OUT}?state=bye`);
+  expect(request.redirectedFrom()?.url()).toContain(`/pools/${f.downstream.id}/session/end/confirm`);
+  await page.waitForSelector('p:text-is("signed out")');
 
   // Still signed in upstream: continuing with the partner comes straight back without its password.
   const checks = await authorize(f.config, page);
