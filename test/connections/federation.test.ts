@@ -314,6 +314,67 @@ describe('pool-to-pool federation', () => {
     void f;
   });
 
+  it('a refusal at the upstream is a branded page: nobody is signed in and no account is made', async () => {
+    const f = await federate();
+    const browser = new Browser(tarn.url);
+    const start = await startAuthorization(f.rp, browser, { params: { idp: 'upstream' } });
+    let page: Page & { leftTo?: string } = await browser.submit(start.page, { email: f.upstreamUser.email, password: f.upstreamUser.password });
+    expect(page.html).toContain('name="decision"');
+    page = await browser.submit(page, { decision: 'deny' });
+    expect(page.url).toContain(`/pools/${f.downstream.id}/connections/upstream/callback`);
+    expect(page.status).toBe(403);
+    expect(visibleText(page.html)).toContain('The sign-in was cancelled or refused at the identity provider');
+    expect(page.leftTo).toBeUndefined();
+    expect(await downstreamUserByEmail(f.downstream.id, f.upstreamUser.email)).toBeUndefined();
+    expect(JSON.stringify((await tarn.admin('GET', `/pools/${f.downstream.id}/audit`)).body)).toContain('connection upstream: upstream_denied');
+  });
+
+  it('a disabled connection loses its button and cannot be chosen with idp', async () => {
+    const f = await federate();
+    const connection = (await tarn.admin('GET', `/pools/${f.downstream.id}/connections`)).body.items[0] as { id: string };
+    expect((await tarn.admin('PATCH', `/pools/${f.downstream.id}/connections/${connection.id}`, { enabled: false })).status).toBe(200);
+    const plain = await startAuthorization(f.rp, new Browser(tarn.url));
+    expect(visibleText(plain.page.html)).not.toContain('Continue with Partner');
+    const chosen = await startAuthorization(f.rp, new Browser(tarn.url), { params: { idp: 'upstream' } });
+    expect(chosen.page.status).toBe(404);
+    expect(visibleText(chosen.page.html)).toContain('not offered here');
+  });
+
+  it("an identity linked at pool A signs in as nobody of A's at pool B, which connects to the same upstream", async () => {
+    const f = await federate();
+    const first = await signInUpstream(f);
+    const atA = (await finishAuthorization(f.rp, first.page.leftTo, first.start)).tokens.claims()!.sub;
+
+    const poolB = await createPool(tarn);
+    const callbackB = `${tarn.url}/pools/${poolB.id}/connections/upstream/callback`;
+    const linkB = await createClient(tarn, f.upstream.id, { name: 'Pool B', redirectUris: [callbackB] });
+    expect(
+      (
+        await tarn.admin('POST', `/pools/${poolB.id}/connections`, {
+          name: 'upstream',
+          type: 'oidc',
+          displayName: 'Partner',
+          issuer: f.upstream.issuer,
+          clientId: linkB.clientId,
+          clientSecret: linkB.clientSecret,
+        })
+      ).status,
+    ).toBe(201);
+    const appB = await createClient(tarn, poolB.id);
+    const rpB = await discover(poolB.issuer, appB.clientId, appB.clientSecret);
+    const second = await signInUpstream({ ...f, downstream: poolB, rp: rpB });
+    const atB = (await finishAuthorization(rpB, second.page.leftTo, second.start)).tokens.claims()!.sub;
+
+    // The same upstream subject is a user of each pool, separately.
+    const userB = await downstreamUserByEmail(poolB.id, f.upstreamUser.email);
+    expect(atB).toBe(userB!.id);
+    expect(atB).not.toBe(atA);
+    expect((await tarn.admin('GET', `/pools/${poolB.id}/users/${atA}/identities`)).status).toBe(404);
+    expect((await tarn.admin('GET', `/pools/${poolB.id}/users/${atB}/identities`)).body.items).toEqual([
+      expect.objectContaining({ connection: 'upstream', subject: f.upstreamUser.id }),
+    ]);
+  });
+
   it("pool A's connection means nothing at pool B", async () => {
     const f = await federate();
     const other = await createPool(tarn);
