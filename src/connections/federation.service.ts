@@ -454,7 +454,7 @@ export function createFederationService(deps: FederationServiceDeps) {
           if (isUniqueViolation(error)) throw new FederationError('proof_required', 'the email or identity was taken meanwhile');
           throw error;
         });
-      return { kind: 'signed_in', user, connection, subject: identity.subject!, created: true };
+      return { kind: 'signed_in', user, connection, subject: identity.subject, created: true };
     },
   };
 }
