@@ -375,6 +375,15 @@ describe('pool-to-pool federation', () => {
     ]);
   });
 
+  it('a return from an upstream sign-out that this browser did not start goes nowhere but the signed-out page', async () => {
+    const f = await federate({ upstreamLogout: true });
+    const browser = new Browser(tarn.url);
+    const page = await browser.get(`/pools/${f.downstream.id}/connections/upstream/logged-out?state=forged`);
+    expect(page.status).toBe(200);
+    expect(page.leftTo).toBeUndefined();
+    expect(visibleText(page.html)).toContain('You are signed out');
+  });
+
   it("pool A's connection means nothing at pool B", async () => {
     const f = await federate();
     const other = await createPool(tarn);

@@ -123,7 +123,7 @@ export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDe
     }
     // No sign-out of this browser went this way: the session is over all the same, say so.
     ctx.type = 'html';
-    ctx.body = await deps.pages.render('logged-out', pool, { locale: localeOf(ctx) });
+    ctx.body = await deps.pages.render('logged-out', pool, { locale: localeOf(ctx), clientName: undefined, backUrl: undefined });
   });
 
   // The public keys of the pool's connections that sign client assertions (private_key_jwt), for upstreams that fetch them.
