@@ -3,6 +3,7 @@
  *   GET /interaction/:uid/connection/:name   to the upstream, state, nonce and PKCE bound to this interaction
  *   GET /connections/:name/callback          back from the upstream: the user signed in (amr "fed")
  *   GET /connections/jwks                    the public keys of the pool's connections' client assertions
+ *   GET /connections/:name/logged-out        back from the upstream's end-session endpoint (upstreamLogout)
  *   GET/POST /interaction/:uid/connection/:name/link
  *                                            an account with the upstream's verified email exists:
  *                                            its owner proves it before the link is made: the password,
