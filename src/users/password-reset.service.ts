@@ -54,8 +54,9 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
 
   async function mailResetLink(pool: PoolRow, user: UserRow, locale?: Locale): Promise<Date> {
     const issued = await codes.issueCode(pool.id, { purpose: 'password_reset', email: user.email, userId: user.id, ttlMs: codeTtlMs, withLinkToken: true });
-    const link = `${publicUrl}/pools/${pool.id}/password-reset?token=${issued.token}`;
     const language = mailLocale(locale, user, pool);
+    // The page the link opens speaks the mail's language, whatever the browser it is opened in.
+    const link = `${publicUrl}/pools/${pool.id}/password-reset?token=${issued.token}&ui_locales=${encodeURIComponent(language)}`;
     await mailer.send(passwordResetMail(mailBrandOf(pool, publicUrl, language), user.email, link, issued.code, minutes, language));
     return issued.expiresAt;
   }
