@@ -20,7 +20,7 @@ export function startAgainUrlOf(client: ClientLinks | undefined): string | undef
  * (`client_uri`), else the first page it registered for after sign-out
  * (`post_logout_redirect_uris`), else where it starts a sign-in (`initiate_login_uri`).
  */
-export function backAfterSignOutUrlOf(client: (ClientLinks & { postLogoutRedirectUris?: string[] | undefined }) | undefined): string | undefined {
+export function backAfterSignOutUrlOf(client: (ClientLinks & { postLogoutRedirectUris?: readonly string[] | undefined }) | undefined): string | undefined {
   return [client?.clientUri, client?.postLogoutRedirectUris?.[0], client?.initiateLoginUri].find(isWebUrl);
 }
 
