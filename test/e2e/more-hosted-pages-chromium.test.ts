@@ -52,13 +52,13 @@ async function phone(locale = 'en-US'): Promise<Page> {
 }
 
 /** A platform authenticator that verifies its user, in the page's browser. */
-async function withAuthenticator(page: Page): Promise<CDPSession> {
+async function withAuthenticator(page: Page): Promise<{ cdp: CDPSession; authenticatorId: string }> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
     options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
   });
-  return cdp;
+  return { cdp, authenticatorId };
 }
 
 /** What every page here must be: its heading, its language, within the phone's width, and without serious axe violations. */
@@ -163,6 +163,32 @@ it('after activation in a pool with passkeys: "add a passkey", then the confirma
   expect(await page.locator('[role=status]').textContent()).toBe(text('en', 'passkey.done.addedText'));
   const passkeys = await tarn.admin('GET', `/pools/${pool.id}/users/${id}/passkeys`);
   expect(passkeys.body.items).toHaveLength(1);
+});
+
+it('"not now" after activation: the account is ready (in Chinese)', async () => {
+  const pool = await createPool(tarn, { signIn: { password: true, passkey: true } });
+  const { link } = await invite(pool.id);
+  const page = await phone('zh-CN');
+  await page.goto(link);
+  await page.fill('#password', 'a long and lovely password');
+  await page.click('button[type=submit]');
+  await expectPage(page, text('zh-CN', 'passkey.add.title'), 'zh-CN');
+  await page.click('#passkey-skip');
+  await expectPage(page, text('zh-CN', 'passkey.done.ready'), 'zh-CN');
+  expect(await page.locator('[role=status]').textContent()).toBe(text('zh-CN', 'passkey.done.readyText'));
+});
+
+it('the passkey sign-in page, as it waits for the browser', async () => {
+  const pool = await createPool(tarn, { signIn: { password: true, passkey: true } });
+  const app = await createClient(tarn, pool.id);
+  const page = await phone();
+  const { cdp, authenticatorId } = await withAuthenticator(page);
+  // The authenticator waits for a touch that does not come, so the page is read as it first shows.
+  await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
+  await page.goto(authorizeUrl(pool.issuer, app.clientId));
+  await page.click(`button:text-is("${text('en', 'login.withPasskey')}") >> nth=0`);
+  await expectPage(page, text('en', 'passkey.signin.title'));
+  expect(await page.locator('#passkey-waiting').textContent()).toBe(text('en', 'passkey.signin.waiting'));
 });
 
 it("the passkey script's words are the page's language: a refused request in German, then \"try again\"", async () => {
