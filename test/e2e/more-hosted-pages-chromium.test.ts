@@ -4,8 +4,11 @@
  * - the device flow to its end: code, confirmation, sign-in, consent, the "done" page;
  * - activation of an invited account and its confirmation; "add a passkey" after it and the
  *   "passkey added" confirmation; the passkey script's words in the page's language;
+ * - "your account is ready" after declining a passkey; the passkey sign-in page as it waits;
  * - the emailed-code page with its ways forward;
- * - sign-out and the "signed out" page, which links back to the application it came from;
+ * - sign-out and the "signed out" page, which links back to the application it came from and
+ *   keeps the language the sign-out was asked in, with or without a session, and the page that
+ *   re-posts a cross-site sign-out form;
  * - "forgot password" in the language of the login page that linked to it, in German and Japanese.
  * Tarn runs at http://localhost:PORT (a WebAuthn relying-party id cannot be an IP address).
  */
@@ -92,7 +95,10 @@ async function typePassword(page: Page, user: { email: string; password: string 
 }
 
 async function invite(poolId: string) {
-  const created = await tarn.admin('POST', `/pools/${poolId}/users`, { email: `invited-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.test`, mode: 'invite' });
+  const created = await tarn.admin('POST', `/pools/${poolId}/users`, {
+    email: `invited-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.test`,
+    mode: 'invite',
+  });
   expect(created.status).toBe(201);
   const email = created.body.email as string;
   return { id: created.body.id as string, email, link: linkIn(await mailbox.next(email)) };
@@ -141,7 +147,9 @@ it('an invited person activates the account: the form, a refused password tied t
   await page.fill('#password', 'short');
   await page.click('button[type=submit]');
   expect(await page.getAttribute('#password', 'aria-invalid')).toBe('true');
-  expect(await page.locator('#password-error').textContent()).toBe(translatorFor('en').t('validation.password.minLength', { minLength: pool.passwordPolicy.minLength }));
+  expect(await page.locator('#password-error').textContent()).toBe(
+    translatorFor('en').t('validation.password.minLength', { minLength: pool.passwordPolicy.minLength }),
+  );
   await expectPage(page, text('en', 'activate.title'));
   await page.fill('#password', 'a long and lovely password');
   await page.click('button[type=submit]');
@@ -191,7 +199,7 @@ it('the passkey sign-in page, as it waits for the browser', async () => {
   expect(await page.locator('#passkey-waiting').textContent()).toBe(text('en', 'passkey.signin.waiting'));
 });
 
-it("the passkey script's words are the page's language: a refused request in German, then \"try again\"", async () => {
+it('the passkey script\'s words are the page\'s language: a refused request in German, then "try again"', async () => {
   const pool = await createPool(tarn, { signIn: { password: true, passkey: true } });
   const { link } = await invite(pool.id);
   const page = await phone('de-DE');
@@ -275,6 +283,16 @@ describe('sign-out', () => {
     expect(await tab.getAttribute('#back-to-app', 'href')).toBe('https://desk.example.test/goodbye');
   });
 
+  it('asked in Japanese by an English browser: both pages are in Japanese, the link too', async () => {
+    const { pool, app, page } = await signedIn({ clientUri: 'https://desk.example.test/' });
+    const tab = await page.context().newPage();
+    await tab.goto(`${pool.issuer}/session/end?client_id=${encodeURIComponent(app.clientId)}&ui_locales=ja`);
+    await expectPage(tab, text('ja', 'logout.question'), 'ja');
+    await tab.click('button[name=logout]');
+    await expectPage(tab, text('ja', 'loggedOut.heading'), 'ja');
+    expect(await tab.locator('#back-to-app').textContent()).toBe(translatorFor('ja').t('loggedOut.back', { client: 'Harbour Desk' }));
+  });
+
   it('a browser already signed out still gets the link back to the application', async () => {
     const pool = await createPool(tarn);
     const app = await createClient(tarn, pool.id, { name: 'Harbour Desk', initiateLoginUri: 'https://desk.example.test/login' });
@@ -296,7 +314,27 @@ describe('sign-out', () => {
   });
 });
 
-describe.each(['de', 'ja'] as const)('forgot password in the login page\'s language (ui_locales=%s, an English browser)', (locale) => {
+it("the page that re-posts a cross-site sign-out form from Tarn's own site, in the language asked for", async () => {
+  const pool = await createPool(tarn);
+  const app = await createClient(tarn, pool.id);
+  const page = await phone('en-US');
+  // Held back, its script would post the form at once; without it, the page waits for the button.
+  await page.route('**/assets/repost.js', (route) => route.fulfill({ status: 200, contentType: 'text/javascript', body: '' }));
+  await page.route('http://rp.example.test/signed-in', (route) =>
+    route.fulfill({
+      status: 200,
+      contentType: 'text/html',
+      body: `<!doctype html><html lang="en"><title>rp</title><form method="post" action="${pool.issuer}/session/end"><input type="hidden" name="client_id" value="${app.clientId}"><input type="hidden" name="ui_locales" value="fr"><button id="go">Go</button></form></html>`,
+    }),
+  );
+  await page.goto('http://rp.example.test/signed-in');
+  await page.click('#go');
+  await expectPage(page, text('fr', 'repost.title'), 'fr');
+  await page.click('#repost button[type=submit]');
+  await expectPage(page, text('fr', 'loggedOut.heading'), 'fr');
+});
+
+describe.each(['de', 'ja'] as const)("forgot password in the login page's language (ui_locales=%s, an English browser)", (locale) => {
   it('the ask, the new password, the mail and its link, and the done page', async () => {
     const pool = await createPool(tarn);
     const app = await createClient(tarn, pool.id);
