@@ -366,6 +366,8 @@ describe.each(['de', 'ja'] as const)("forgot password in the login page's langua
     await other.fill('#password', 'a brand new passphrase');
     await other.click('button[type=submit]');
     await expectPage(other, text(locale, 'resetDone.title'), locale);
-    await mailbox.next(user.email);
+    // The notice that the password changed is in the same language.
+    const notice = await mailbox.next(user.email);
+    expect(notice.subject).toBe(translatorFor(locale).t('email.changed.subject', { pool: pool.name }));
   });
 });

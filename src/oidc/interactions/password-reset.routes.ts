@@ -117,7 +117,9 @@ export function registerPasswordResetRoutes(router: Router, deps: PasswordResetR
     const password = form.password ?? '';
     let user;
     try {
-      user = token ? await deps.resets.resetWithToken(pool, token, password) : await deps.resets.resetWithCode(pool, email, (form.code ?? '').trim(), password);
+      user = token
+        ? await deps.resets.resetWithToken(pool, token, password, localeOf(ctx))
+        : await deps.resets.resetWithCode(pool, email, (form.code ?? '').trim(), password, localeOf(ctx));
     } catch (error) {
       const messages = fieldMessages(error);
       if (!messages) throw error;
