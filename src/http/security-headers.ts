@@ -3,8 +3,8 @@
  * came over TLS (directly or, with TRUST_PROXY, via the proxy). HTML pages also get a strict
  * Content-Security-Policy (scripts and styles only from our own files, images from known
  * places, no framing), X-Frame-Options, COOP and a Permissions-Policy; HTML and redirects
- * a Referrer-Policy. On the authorization endpoint the CSP is set before the handler runs, so
- * that oidc-provider can add the hash of its one inline script (the form_post auto-submit,
+ * a Referrer-Policy. On the authorization and end-session endpoints the CSP is set before the
+ * handler runs, so that oidc-provider can add the hash of its one inline script (the form_post auto-submit,
  * OAuth 2.0 Form Post Response Mode; web_message likewise) to script-src; a handler's policy
  * is kept, any other HTML gets the default when it is finished. ADR 0805.
  */
@@ -19,11 +19,13 @@ const REQUEST_ID = /^[\w.-]{1,64}$/;
 
 /**
  * Where oidc-provider answers with its response modes' pages (form_post, web_message): the
- * authorization endpoint and its resumption after an interaction. Only there must the
- * policy exist before the handler; elsewhere setting it early only to remove it from a
- * JSON answer costs every API request a header set and a delete (ADR 0705).
+ * authorization endpoint and its resumption after an interaction, and the end-session
+ * endpoint, which sends a browser without a session on to its confirmation with the same
+ * self-submitting form. Only there must the policy exist before the handler; elsewhere
+ * setting it early only to remove it from a JSON answer costs every API request a header
+ * set and a delete (ADR 0705).
  */
-const AUTHORIZATION = /^\/pools\/[^/]+\/auth(\/|$)/;
+const AUTHORIZATION = /^\/pools\/[^/]+\/(auth|session\/end)(\/|$)/;
 
 /**
  * Before the handler: the request id (the log, the audit trail and the response carry it),

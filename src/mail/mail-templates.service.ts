@@ -140,13 +140,15 @@ export function createMailTemplateService({ db, publicUrl }: { db: Db; publicUrl
     /** The mail as a user would get it, with sample values: the draft in the request, else the saved template, else Tarn's own. */
     async preview(pool: PoolRow, kind: MailKind, input: { language: string } & Partial<PutMailTemplateInput>) {
       const brand = mailBrandOf(pool, publicUrl, input.language);
+      // As in a real invitation: the date and time in the mail's language, never a raw GMT string.
+      const inAWeek = new Date(Date.now() + 7 * 86_400_000);
       const sample: Record<string, string> = {
         poolName: brand.name,
         email: 'ada@example.com',
         code: '123456',
         minutes: '10',
         link: `${publicUrl}/pools/${pool.id}/example-link`,
-        expires: new Date(Date.now() + 7 * 86_400_000).toUTCString(),
+        expires: translatorFor(matchLocale(input.language) ?? DEFAULT_LOCALE).dateTime(inAWeek),
       };
       const draft = input.subject !== undefined || input.html !== undefined || input.text !== undefined;
       const saved = await createMailTemplateQueries(db, pool.id).findFirstTemplate(kind, languagesFor(input.language));

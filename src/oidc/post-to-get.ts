@@ -36,6 +36,8 @@ export function registerPostToGetRoutes(router: Router, deps: PostToGetDeps): vo
       const entry = ctx.state.poolProvider as PoolProvider;
       const params = await readFormParameters(ctx, deps.bodyLimitBytes);
       if (!params.has(REPOSTED) && ctx.get('sec-fetch-site') === 'cross-site') {
+        // The page speaks the language the relying party asked for, as the next one will.
+        ctx.state.uiLocales = params.get('ui_locales') ?? undefined;
         ctx.type = 'html';
         ctx.set('Cache-Control', 'no-store');
         ctx.body = await deps.pages.render('repost', entry.pool, {

@@ -22,7 +22,7 @@ import { createDevicePages } from './device-pages.js';
 import type { Logger } from '../log.js';
 import { LOCALES } from '../i18n/catalogues.js';
 import { translatorFor } from '../i18n/translator.js';
-import { providerErrorPage, startAgainUrlOf } from './start-again.js';
+import { backAfterSignOutUrlOf, providerErrorPage, startAgainUrlOf } from './start-again.js';
 import { createResourceServerInfo } from './resource-servers.js';
 import { mayIntrospect, mayRevoke } from './token-disclosure.js';
 import { FIRST_PARTY_METADATA, REFRESH_GRACE_METADATA, REQUIRE_MFA_METADATA, RESOURCES_METADATA } from '../clients/clients.service.js';
@@ -137,7 +137,7 @@ export function buildProviderConfiguration(pool: PoolRow, keys: PublishedKey[], 
           ctx.body = await deps.pages.render('logged-out', pool, {
             locale: localeOf(ctx, pool),
             clientName: ctx.oidc.client?.clientName,
-            backUrl: startAgainUrlOf(ctx.oidc.client),
+            backUrl: backAfterSignOutUrlOf(ctx.oidc.client),
           });
         },
       },

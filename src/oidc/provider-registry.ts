@@ -28,6 +28,7 @@ import { buildProviderConfiguration } from './provider-config.js';
 import { builtInClientMetadata } from './built-in-clients.js';
 import { createArtifactAtRest } from './artifact-at-rest.js';
 import { deviceFormNeedsSession } from './device-pages.js';
+import { signedOutPageKnowsClient } from './signed-out.js';
 
 export interface PoolProvider {
   pool: PoolRow;
@@ -100,6 +101,7 @@ export function createProviderRegistry(deps: ProviderRegistryDeps) {
     provider.maxIpsCount = deps.trustedProxies;
     rememberClients(provider);
     provider.use(deviceFormNeedsSession(provider.cookieName('session')) as never);
+    provider.use(signedOutPageKnowsClient() as never);
     provider.on('server_error', (_ctx, error) => deps.log.error({ err: error, poolId }, 'provider server error'));
     deps.instrument?.(provider, poolId);
     return {

@@ -8,9 +8,20 @@ export interface ClientLinks {
   clientUri?: string | undefined;
 }
 
+const isWebUrl = (url: unknown): url is string => typeof url === 'string' && /^https?:\/\//.test(url);
+
 export function startAgainUrlOf(client: ClientLinks | undefined): string | undefined {
   const url = client?.initiateLoginUri ?? client?.clientUri;
-  return typeof url === 'string' && /^https?:\/\//.test(url) ? url : undefined;
+  return isWebUrl(url) ? url : undefined;
+}
+
+/**
+ * Where the "signed out" page sends a person back to the application: its home page
+ * (`client_uri`), else the first page it registered for after sign-out
+ * (`post_logout_redirect_uris`), else where it starts a sign-in (`initiate_login_uri`).
+ */
+export function backAfterSignOutUrlOf(client: (ClientLinks & { postLogoutRedirectUris?: readonly string[] | undefined }) | undefined): string | undefined {
+  return [client?.clientUri, client?.postLogoutRedirectUris?.[0], client?.initiateLoginUri].find(isWebUrl);
 }
 
 /** The catalogue entry (error.{name}) of an error oidc-provider renders for a browser. */

@@ -54,8 +54,9 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
 
   async function mailResetLink(pool: PoolRow, user: UserRow, locale?: Locale): Promise<Date> {
     const issued = await codes.issueCode(pool.id, { purpose: 'password_reset', email: user.email, userId: user.id, ttlMs: codeTtlMs, withLinkToken: true });
-    const link = `${publicUrl}/pools/${pool.id}/password-reset?token=${issued.token}`;
     const language = mailLocale(locale, user, pool);
+    // The page the link opens speaks the mail's language, whatever the browser it is opened in.
+    const link = `${publicUrl}/pools/${pool.id}/password-reset?token=${issued.token}&ui_locales=${encodeURIComponent(language)}`;
     await mailer.send(passwordResetMail(mailBrandOf(pool, publicUrl, language), user.email, link, issued.code, minutes, language));
     return issued.expiresAt;
   }
@@ -68,7 +69,7 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
   }
 
   /** Sets the new password of the user a code or link was issued to. undefined when the user can no longer reset. */
-  async function setNewPassword(pool: PoolRow, userId: string, password: string, actor: AuditActor): Promise<UserRow | undefined> {
+  async function setNewPassword(pool: PoolRow, userId: string, password: string, actor: AuditActor, locale?: Locale): Promise<UserRow | undefined> {
     const queries = createUserQueries(db, pool.id);
     const user = await queries.findUser(userId);
     if (!canReset(user)) return undefined;
@@ -87,8 +88,9 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
     // login flow, which asks for the user's second factor; a reset keeps the factors as they are.
     await audit.record({ poolId: pool.id, action: 'users.password_reset', outcome: 'success', actor, target: { type: 'user', id: user.id } });
     try {
-      const locale = mailLocale(undefined, user, pool);
-      await mailer.send(passwordChangedMail(mailBrandOf(pool, publicUrl, locale), user.email, locale));
+      // The notice is in the language of the page where the password was chosen.
+      const language = mailLocale(locale, user, pool);
+      await mailer.send(passwordChangedMail(mailBrandOf(pool, publicUrl, language), user.email, language));
     } catch (error) {
       // The password is changed either way; the notice failing must not make the user retry.
       log.error({ err: error, poolId: pool.id, userId: user.id }, 'password changed notice failed');
@@ -134,7 +136,7 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
     },
 
     /** The new password from the mailed link. undefined when the link is no longer usable. Throws a validation problem for a refused password. */
-    async resetWithToken(pool: PoolRow, token: string, password: string): Promise<UserRow | undefined> {
+    async resetWithToken(pool: PoolRow, token: string, password: string, locale?: Locale): Promise<UserRow | undefined> {
       const found = await codes.findByToken(pool.id, token);
       if (found.state !== 'live' || found.row.purpose !== 'password_reset' || !found.row.user_id) return undefined;
       users.checkPassword(pool, password, found.row.email);
@@ -143,11 +145,11 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
       if (!canReset(user)) return undefined;
       await refuseCurrentPassword(user, password);
       if (!(await codes.consume(pool.id, found.row.id))) return undefined;
-      return setNewPassword(pool, found.row.user_id, password, { kind: 'user', id: found.row.user_id });
+      return setNewPassword(pool, found.row.user_id, password, { kind: 'user', id: found.row.user_id }, locale);
     },
 
     /** The same with the typed code. */
-    async resetWithCode(pool: PoolRow, rawEmail: string, code: string, password: string): Promise<UserRow | undefined> {
+    async resetWithCode(pool: PoolRow, rawEmail: string, code: string, password: string, locale?: Locale): Promise<UserRow | undefined> {
       const email = normalizeEmail(rawEmail);
       users.checkPassword(pool, password, email);
       const row = await codes.useCode(pool.id, 'password_reset', email, code);
@@ -156,7 +158,7 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
       const user = await createUserQueries(db, pool.id).findUser(row.user_id);
       if (!canReset(user)) return undefined;
       await refuseCurrentPassword(user, password, ' Ask for a new code.');
-      return setNewPassword(pool, row.user_id, password, { kind: 'user', id: row.user_id });
+      return setNewPassword(pool, row.user_id, password, { kind: 'user', id: row.user_id }, locale);
     },
   };
 }

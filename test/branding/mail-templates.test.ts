@@ -106,3 +106,18 @@ it('the preview renders the saved template, else Tarn’s own, in the pool brand
   expect((await tarn.admin('GET', `/pools/${other.id}/mail-templates`)).body.items).toEqual([]);
   expect((await tarn.admin('POST', `/pools/${other.id}/mail-templates/sign-in-code/preview`, { language: 'de' })).body.source).toBe('built-in');
 });
+
+it('the preview writes {{expires}} as a date in the mail’s language, as the invitation itself does, never a GMT string', async () => {
+  const pool = await createPool(tarn);
+  const preview = await tarn.admin('POST', `/pools/${pool.id}/mail-templates/invitation/preview`, {
+    language: 'ja',
+    subject: '招待',
+    html: '<p>{{expires}}</p>',
+    text: '期限 {{expires}}',
+  });
+  expect(preview.status).toBe(200);
+  const expires = (preview.body.text as string).replace('期限 ', '');
+  expect(expires).not.toContain('GMT');
+  expect(expires).toMatch(/^\d{4}年\d{1,2}月\d{1,2}日.* UTC$/);
+  expect(preview.body.html).toContain(`<p>${expires}</p>`);
+});

@@ -287,6 +287,8 @@ it('sign-out asks and confirms in French', async () => {
   await expectPage(tab, 'fr', text('fr', 'logout.question'));
   await tab.click('button[name=logout]');
   await expectPage(tab, 'fr', text('fr', 'loggedOut.heading'));
-  expect(await tab.locator('[role=status]').textContent()).toBe('Vous vous êtes déconnecté de Quai.');
+  expect(await tab.locator('[role=status]').textContent()).toBe('Vous vous êtes déconnecté de Quai et de Harbour Desk.');
+  expect(await tab.locator('#back-to-app').textContent()).toBe('Retour à Harbour Desk');
+  expect(await tab.getAttribute('#back-to-app', 'href')).toBe('https://desk.example.test/');
   await context.close();
 });

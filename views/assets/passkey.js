@@ -2,7 +2,8 @@
  * WebAuthn in the browser for Tarn's passkey pages (no inline scripts: the CSP forbids them).
  * Reads the options the server put in #passkey[data-options] (WebAuthn JSON, base64url
  * fields), calls navigator.credentials.create or .get, and posts the result, serialised
- * as WebAuthn's JSON (base64url), in the page's form. Errors are shown on the page.
+ * as WebAuthn's JSON (base64url), in the page's form. Errors are shown on the page, in the
+ * page's language: the server puts the words on #passkey as data- attributes (views/_passkey-words.ejs).
  */
 (function () {
   'use strict';
@@ -14,6 +15,10 @@
   var button = document.getElementById('passkey-start');
   var errorBox = document.getElementById('passkey-error');
   var waiting = document.getElementById('passkey-waiting');
+
+  function word(name) {
+    return root.getAttribute('data-' + name) || '';
+  }
 
   function toBytes(value) {
     var base64 = value.replace(/-/g, '+').replace(/_/g, '/');
@@ -42,18 +47,18 @@
     if (waiting) waiting.hidden = true;
     errorBox.textContent = message;
     errorBox.hidden = false;
-    button.textContent = 'Try again';
+    button.textContent = word('try-again');
     button.disabled = false;
   }
 
   function explain(error) {
     var name = error && error.name;
-    if (name === 'NotAllowedError') return 'The passkey request was cancelled, timed out, or no passkey for this site was found on this device.';
-    if (name === 'InvalidStateError') return 'This device already holds a passkey for this account.';
-    if (name === 'SecurityError') return 'Your browser does not allow passkeys on this address.';
-    if (name === 'NotSupportedError') return 'This device cannot create a passkey of the kind needed.';
-    if (name === 'AbortError') return 'The passkey request was interrupted.';
-    return 'Your browser could not complete the passkey request.';
+    if (name === 'NotAllowedError') return word('not-allowed');
+    if (name === 'InvalidStateError') return word('already-here');
+    if (name === 'SecurityError') return word('not-permitted');
+    if (name === 'NotSupportedError') return word('not-supported');
+    if (name === 'AbortError') return word('interrupted');
+    return word('failed');
   }
 
   function serialise(credential) {
@@ -82,7 +87,7 @@
     try {
       options = JSON.parse(root.getAttribute('data-options'));
     } catch {
-      show('This page is damaged. Go back and start again.');
+      show(word('damaged'));
       return;
     }
     button.disabled = true;
@@ -100,7 +105,7 @@
     }
     request.then(
       function (credential) {
-        if (!credential) return show('No passkey was returned.');
+        if (!credential) return show(word('nothing'));
         field.value = serialise(credential);
         form.submit();
       },

@@ -5,6 +5,8 @@
  *   GET  /password-reset?token=…    the link from the mail: choose a new password
  *   POST /password-reset/new        sets it (by link token, or by email + code)
  * Nobody is signed in here: the done page sends the user back to sign in normally.
+ * The language: `ui_locales` in the address (the login page and the mailed link put theirs
+ * there, and every form posts back with it), then the browser's, then the pool's default.
  * A used, replaced or expired link gets a branded 410, never a form.
  * CSRF: double-submit, a random cookie on this path and a form field that is its HMAC.
  */
@@ -33,6 +35,8 @@ const linkUnusable = () => new HostedPageError(410, 'resetLink');
 
 export function registerPasswordResetRoutes(router: Router, deps: PasswordResetRouteDeps): void {
   const base = (ctx: Context) => `/pools/${entryOf(ctx).pool.id}/password-reset`;
+  /** Where a form posts: the page's language goes with it. */
+  const actionOf = (ctx: Context, path: string) => `${path}?${new URLSearchParams({ ui_locales: localeOf(ctx) }).toString()}`;
 
   function open(ctx: Context) {
     const { pool } = entryOf(ctx);
@@ -68,14 +72,14 @@ export function registerPasswordResetRoutes(router: Router, deps: PasswordResetR
   }
 
   const renderAsk = (ctx: Context, email: string, error?: PageMessage | string, status = 200) =>
-    render(ctx, 'forgot-password', { action: base(ctx), csrf: csrfFor(ctx), email, error }, status);
+    render(ctx, 'forgot-password', { action: actionOf(ctx, base(ctx)), csrf: csrfFor(ctx), email, error }, status);
 
   const renderNew = (ctx: Context, locals: { token?: string; email: string; errors?: (PageMessage | string)[] }, status = 200) =>
     render(
       ctx,
       'reset-password',
       {
-        action: `${base(ctx)}/new`,
+        action: actionOf(ctx, `${base(ctx)}/new`),
         csrf: csrfFor(ctx),
         token: locals.token ?? '',
         email: locals.email,
@@ -113,7 +117,9 @@ export function registerPasswordResetRoutes(router: Router, deps: PasswordResetR
     const password = form.password ?? '';
     let user;
     try {
-      user = token ? await deps.resets.resetWithToken(pool, token, password) : await deps.resets.resetWithCode(pool, email, (form.code ?? '').trim(), password);
+      user = token
+        ? await deps.resets.resetWithToken(pool, token, password, localeOf(ctx))
+        : await deps.resets.resetWithCode(pool, email, (form.code ?? '').trim(), password, localeOf(ctx));
     } catch (error) {
       const messages = fieldMessages(error);
       if (!messages) throw error;
