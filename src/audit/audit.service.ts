@@ -57,7 +57,8 @@ export type RecordChange = (executor: Db, events?: readonly ChangeEvent[]) => Pr
 /**
  * Runs a change and writes its events in one transaction: both commit or neither does (the
  * outbox guarantee, ADR 0809). `describe` names the events from the change's result (an empty
- * list: the request's own event). Without a recorder (no request to record) the change runs alone.
+ * list: the request's own event). Without a recorder (no request to record) the change still runs
+ * in a transaction, alone.
  * Everything `work` does must go through the executor it is given: on PGlite's one connection
  * a statement on another would wait for the transaction forever.
  */
@@ -67,10 +68,9 @@ export async function changeWithEvents<T>(
   work: (executor: Db) => Promise<T>,
   describe?: (result: T) => readonly ChangeEvent[] | undefined,
 ): Promise<T> {
-  if (!record) return work(db);
   return db.transaction().execute(async (trx) => {
     const result = await work(trx);
-    await record(trx, describe?.(result));
+    await record?.(trx, describe?.(result));
     return result;
   });
 }

@@ -1,9 +1,9 @@
-import { changeRecorder } from '../audit/audit.middleware.js';
 /**
  * /admin/pools/{pool}/groups: groups, their members, and a user's groups
  * (/admin/pools/{pool}/users/{userId}/groups). Membership is PUT/DELETE on the pair,
  * both idempotent, both answering 204.
  */
+import { changeRecorder } from '../audit/audit.middleware.js';
 import { poolRoute } from '../admin/pool-scope.js';
 import { pageOf } from '../http/pagination.js';
 import { userIdParams } from '../users/users.schemas.js';

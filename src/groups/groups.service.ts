@@ -105,9 +105,9 @@ export function createGroupService({ db }: GroupServiceDeps) {
           createGroupQueries(executor, poolId).insertGroup({ id: randomUUID(), name: input.name, description: input.description ?? '', parent_id: parentId }),
         (group) => [{ target: { type: 'group', id: group.id } }],
       ).catch((error: unknown) => {
-          if (isForeignKeyViolation(error)) throw parentNotFound();
-          return nameTaken(error);
-        });
+        if (isForeignKeyViolation(error)) throw parentNotFound();
+        return nameTaken(error);
+      });
       return toGroupResponse(row);
     },
 

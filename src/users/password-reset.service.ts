@@ -76,12 +76,19 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
     // The new password, the end of every session, grant, refresh token and lock, and the
     // user.password_reset event: one transaction (ADR 0809).
     const updated = await db.transaction().execute(async (trx) => {
-      const changed = await createUserQueries(trx, pool.id).updateUser(user.id, { password_hash: passwordHash, password_change: null, status: 'active', email_verified: true });
+      const changed = await createUserQueries(trx, pool.id).updateUser(user.id, {
+        password_hash: passwordHash,
+        password_change: null,
+        status: 'active',
+        email_verified: true,
+      });
       await codes.revokeCodesOfUser(pool.id, user.id, 'password_reset', trx);
       // Every session, grant and refresh token ends: whoever knew the old password is out.
       await users.revokeAccess(pool.id, user.id, trx);
       await guard.clearLockout(pool.id, user.id, trx);
-      await audit.record({ poolId: pool.id, action: 'user.password_reset', outcome: 'success', actor, target: { type: 'user', id: user.id } }, undefined, { executor: trx });
+      await audit.record({ poolId: pool.id, action: 'user.password_reset', outcome: 'success', actor, target: { type: 'user', id: user.id } }, undefined, {
+        executor: trx,
+      });
       return changed;
     });
     audit.queuedCommitted();

@@ -82,7 +82,14 @@ export function lifecycleEvents(before: UserRow, after: UserRow, input: UpdateUs
   const target = userTarget(after.id);
   const events: ChangeEvent[] = [];
   if (before.status !== after.status) {
-    const action = after.status === 'disabled' ? 'user.disabled' : before.status === 'disabled' ? 'user.enabled' : after.status === 'active' ? 'user.activated' : 'user.deactivated';
+    const action =
+      after.status === 'disabled'
+        ? 'user.disabled'
+        : before.status === 'disabled'
+          ? 'user.enabled'
+          : after.status === 'active'
+            ? 'user.activated'
+            : 'user.deactivated';
     events.push({ action, target, details: { from: before.status, status: after.status } });
   }
   if (before.email !== after.email) events.push({ action: 'user.email_changed', target, details: { emailVerified: after.email_verified } });
@@ -204,7 +211,9 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
             password_hash: passwordHash,
           }),
         // The invitation mail follows the commit: a user.invited whose mail failed is answered 503 (send it again).
-        (created) => [{ action: input.mode === 'invite' ? 'user.invited' : 'user.created', target: userTarget(created.id), details: { status: created.status } }],
+        (created) => [
+          { action: input.mode === 'invite' ? 'user.invited' : 'user.created', target: userTarget(created.id), details: { status: created.status } },
+        ],
       ).catch(emailTaken);
       if (input.mode === 'invite') return { ...toUserResponse(row), invitation: await sendInvitation(pool, row) };
       return toUserResponse(row);
