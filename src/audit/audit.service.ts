@@ -272,6 +272,24 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
       );
     },
 
+    /**
+     * Writes the events of a change users make to their own accounts on the hosted pages in
+     * the change's transaction (changeWithEvents): each event's subject is its actor. Whoever
+     * commits calls queuedCommitted afterwards.
+     */
+    userChanges(request: { poolId: string; ip?: string | undefined; requestId?: string | undefined }): RecordChange {
+      return async (executor, events = []) => {
+        for (const event of events) {
+          if (!event.action || !event.target) continue;
+          await record(
+            { poolId: request.poolId, action: event.action, outcome: 'success', target: event.target, details: event.details },
+            { actor: { kind: 'user', id: event.target.id }, requestId: request.requestId, ip: request.ip, details: {} },
+            { executor },
+          );
+        }
+      };
+    },
+
     /** A user locked by repeated sign-in failures (lockout.service.ts): done by the system, not by anyone who asked. */
     async userLocked(event: { poolId: string; userId: string; failures: number; lockedUntil: Date }): Promise<void> {
       await record({

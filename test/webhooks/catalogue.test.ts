@@ -196,7 +196,9 @@ it('delivers every type of the catalogue, and only those, signed', async () => {
   expect((await tarn.admin('DELETE', `${P}/users/${user.id}/passkeys/${nobody}`)).status).toBe(404);
   expect((await tarn.admin('DELETE', `${P}/users/${user.id}/factors/${nobody}`)).status).toBe(404);
   expect((await tarn.admin('DELETE', `${P}/users/${user.id}/identities/nowhere`)).status).toBe(404);
-  expect((await fetch(`${tarn.url}/admin${P}/users/export?includePasswordHashes=true`, { headers: { authorization: `Bearer ${tarn.adminToken}` } })).status).toBe(200);
+  expect(
+    (await fetch(`${tarn.url}/admin${P}/users/export?includePasswordHashes=true`, { headers: { authorization: `Bearer ${tarn.adminToken}` } })).status,
+  ).toBe(200);
   expect((await tarn.admin('DELETE', `${P}/users/${back.id}`)).status).toBe(204);
   expect((await tarn.admin('GET', P, undefined, { authorization: 'Bearer not-the-admin-token' })).status).toBe(401);
 
@@ -218,7 +220,9 @@ it('delivers every type of the catalogue, and only those, signed', async () => {
 
   const documented = documentedTypes();
   const expected = documented.filter((type) => !(type in ELSEWHERE));
-  const received = await to.until((items) => expected.every((type) => items.some((item) => item.type === type)), 'every type of the catalogue', 30_000).catch(() => to.received);
+  const received = await to
+    .until((items) => expected.every((type) => items.some((item) => item.type === type)), 'every type of the catalogue', 20_000)
+    .catch(() => to.received);
   const types = [...new Set(received.map((item) => item.type))].sort();
   // Nothing arrives that the catalogue does not describe, and nothing it describes is missing.
   expect({ undocumented: types.filter((type) => !documented.includes(type)), missing: expected.filter((type) => !types.includes(type)) }).toEqual({
@@ -229,8 +233,9 @@ it('delivers every type of the catalogue, and only those, signed', async () => {
   expect(to.unverified).toBe(0);
   for (const item of received) expect(item.data.pool).toBe(pool.id);
   // Nothing secret travelled.
-  const everything = JSON.stringify(received);
+  // (What the receiver keeps beside each event names the secret that verified it: only what was sent counts.)
+  const everything = JSON.stringify(received.map((item) => ({ type: item.type, data: item.data })));
   for (const secret of [clientSecret, user.password, 'a long enough passphrase', tokens.refresh_token!, hook.body.secret as string]) {
     expect(everything).not.toContain(secret);
   }
-});
+}, 180_000);
