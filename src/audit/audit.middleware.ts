@@ -19,7 +19,7 @@ import type { ParameterizedContext } from 'koa';
 import type { Next } from '../http/state.js';
 import type { AdminState, Principal } from '../admin/admin-auth.js';
 import { toAppError } from '../http/errors.js';
-import type { AuditActor, AuditRequestScope, AuditService, AuditTarget } from './audit.service.js';
+import type { AuditActor, AuditRequestScope, AuditService, AuditTarget, RecordChange } from './audit.service.js';
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const VERBS: Record<string, string> = { POST: 'create', PUT: 'put', PATCH: 'update', DELETE: 'delete' };
@@ -99,6 +99,15 @@ export function annotateAudit(ctx: { state: Partial<AdminState> }, note: { targe
   if (note.details) Object.assign(pending.details, note.details);
 }
 
+/**
+ * The request's event recorder for a service that changes something in a transaction
+ * (changeWithEvents, audit.service.ts): the answer's status is the route's.
+ */
+export function changeRecorder(ctx: { state: Partial<AdminState> }, status: number): RecordChange | undefined {
+  const writeWithin = ctx.state.audit?.writeWithin;
+  return writeWithin && ((executor, events) => writeWithin(executor, status, events));
+}
+
 export function auditAdminActions(audit: AuditService, router: Router<AdminState>) {
   return async function recordAdminAction(ctx: AuditedContext, next: Next): Promise<void> {
     if (!ctx.path.startsWith('/admin/pools')) return next();
@@ -114,22 +123,31 @@ export function auditAdminActions(audit: AuditService, router: Router<AdminState
     };
     if (isWrite) {
       const poolId = match.params.pool;
-      requestScope.writeWithin = async (executor, status) => {
+      requestScope.writeWithin = async (executor, status, events) => {
         const principal = ctx.state.principal;
         if (!poolId || (principal?.kind === 'pool' && principal.poolId !== poolId)) return;
         const described = describeAdminWrite(ctx.method, match);
-        await audit.record(
-          {
-            poolId,
-            action: described.action,
-            outcome: 'success',
-            target: requestScope.target ?? described.target,
-            status,
-            details: { method: ctx.method, route: match.template, ...requestScope.details },
-          },
-          requestScope,
-          { executor },
-        );
+        const common = {
+          method: ctx.method,
+          route: match.template,
+          ...(principal?.kind === 'administrator' ? { administrator: principal.email } : {}),
+          ...requestScope.details,
+        };
+        const written = events?.length ? events : [{ action: described.action, target: undefined, details: undefined }];
+        for (const event of written) {
+          await audit.record(
+            {
+              poolId,
+              action: event.action ?? described.action,
+              outcome: 'success',
+              target: event.target ?? requestScope.target ?? described.target,
+              status,
+              details: { ...common, ...event.details },
+            },
+            requestScope,
+            { executor },
+          );
+        }
         requestScope.written = true;
       };
     }

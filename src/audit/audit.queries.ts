@@ -10,6 +10,21 @@ import { isForeignKeyViolation } from '../db/errors.js';
 
 export type NewAuditEvent = Omit<Insertable<AuditEventTable>, 'pool_id'>;
 
+/**
+ * Admin writes on users were once recorded under their route's name; they are now events of
+ * the user's lifecycle (user.created, user.disabled, …; docs/events.md). Filtering by the old
+ * name still finds them: every admin event keeps the method and route template it came from.
+ */
+const ROUTE_NAMES: Record<string, { method: string; route: string }> = {
+  'users.create': { method: 'POST', route: '/admin/pools/:pool/users' },
+  'users.update': { method: 'PATCH', route: '/admin/pools/:pool/users/:userId' },
+  'users.delete': { method: 'DELETE', route: '/admin/pools/:pool/users/:userId' },
+  'users.lockout.delete': { method: 'DELETE', route: '/admin/pools/:pool/users/:userId/lockout' },
+  'users.invitation.create': { method: 'POST', route: '/admin/pools/:pool/users/:userId/invitation' },
+};
+/** Events renamed outright: the old name finds the new one. */
+const RENAMED: Record<string, string> = { 'users.password_reset': 'user.password_reset' };
+
 export interface AuditFilter {
   action?: string | undefined;
   actorKind?: string | undefined;
@@ -61,7 +76,12 @@ export function createAuditQueries(db: Db, poolId: string) {
     listAuditEvents(filter: AuditFilter, limit: number, before: string | undefined): Promise<AuditEventRow[]> {
       let query = pool.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(limit);
       if (before !== undefined) query = query.where('id', '<', before);
-      if (filter.action !== undefined) query = query.where('action', '=', filter.action);
+      const action = filter.action !== undefined ? (RENAMED[filter.action] ?? filter.action) : undefined;
+      const renamed = action !== undefined ? ROUTE_NAMES[action] : undefined;
+      if (action?.endsWith('.*')) query = query.where('action', 'like', `${action.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`);
+      else if (action !== undefined && renamed) {
+        query = query.where((eb) => eb.or([eb('action', '=', action), eb(sql`details`, '@>', sql`${JSON.stringify(renamed)}::jsonb`)]));
+      } else if (action !== undefined) query = query.where('action', '=', action);
       if (filter.actorKind !== undefined) query = query.where('actor_kind', '=', filter.actorKind as AuditEventRow['actor_kind']);
       if (filter.actorId !== undefined) query = query.where('actor_id', '=', filter.actorId);
       if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);

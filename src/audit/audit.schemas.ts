@@ -13,9 +13,9 @@ export const auditQuery = z
       .string()
       .min(1)
       .max(100)
-      .regex(/^[\w.:-]+$/, 'Letters, digits, ".", ":", "_" and "-" only.')
+      .regex(/^[\w.:-]+(\.\*)?$/, 'Letters, digits, ".", ":", "_" and "-" only, optionally ending in ".*".')
       .optional()
-      .describe('e.g. users.create, keys.rotate, sign_in.failure'),
+      .describe('An event type (user.created, keys.rotate, sign_in.failure), or a family (user.*)'),
     /** "admin", "user", … or "kind:id", e.g. "pool_secret:sec_abc" or "user:<uuid>". */
     actor: z
       .string()

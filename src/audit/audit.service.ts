@@ -38,6 +38,43 @@ export interface AuditEventInput {
   details?: Record<string, unknown> | undefined;
 }
 
+/**
+ * An event a change causes: its type (absent: the admin write's, named after its route) and what
+ * it adds; the request gives the actor, its ids and IP.
+ */
+export interface ChangeEvent {
+  action?: string | undefined;
+  target?: AuditTarget | undefined;
+  details?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Writes a change's events in the change's transaction (ADR 0809). Without `events` the
+ * request's own event (an admin write named after its route) is written.
+ */
+export type RecordChange = (executor: Db, events?: readonly ChangeEvent[]) => Promise<void>;
+
+/**
+ * Runs a change and writes its events in one transaction: both commit or neither does (the
+ * outbox guarantee, ADR 0809). `describe` names the events from the change's result (an empty
+ * list: the request's own event). Without a recorder (no request to record) the change still runs
+ * in a transaction, alone.
+ * Everything `work` does must go through the executor it is given: on PGlite's one connection
+ * a statement on another would wait for the transaction forever.
+ */
+export async function changeWithEvents<T>(
+  db: Db,
+  record: RecordChange | undefined,
+  work: (executor: Db) => Promise<T>,
+  describe?: (result: T) => readonly ChangeEvent[] | undefined,
+): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    const result = await work(trx);
+    await record?.(trx, describe?.(result));
+    return result;
+  });
+}
+
 /** What the request being served knows about itself (made by the middleware, passed to record). */
 export interface AuditRequestScope {
   actor: AuditActor;
@@ -49,8 +86,10 @@ export interface AuditRequestScope {
   /**
    * Writes the request's admin event in the transaction of its change (ADR 0809): a service
    * calls it inside its transaction with the answer's status; the middleware then writes nothing more.
+   * `events`, when there are any, are written instead of the one named after the route (a
+   * user's lifecycle: `user.disabled`, `user.deleted`, …); none leaves the route's name to the middleware.
    */
-  writeWithin?: ((executor: Db, status: number) => Promise<void>) | undefined;
+  writeWithin?: ((executor: Db, status: number, events?: readonly ChangeEvent[]) => Promise<void>) | undefined;
   /** Set once writeWithin wrote the event (it counts only if the request then succeeded). */
   written?: boolean | undefined;
 }
@@ -231,6 +270,24 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
         { poolId: event.poolId, action: event.action, outcome: 'success', target: { type: 'user', id: event.userId }, details: event.details },
         { actor: { kind: 'user', id: event.userId }, requestId: event.requestId, ip: event.ip, details: {} },
       );
+    },
+
+    /**
+     * Writes the events of a change users make to their own accounts on the hosted pages in
+     * the change's transaction (changeWithEvents): each event's subject is its actor. Whoever
+     * commits calls queuedCommitted afterwards.
+     */
+    userChanges(request: { poolId: string; ip?: string | undefined; requestId?: string | undefined }): RecordChange {
+      return async (executor, events = []) => {
+        for (const event of events) {
+          if (!event.action || !event.target) continue;
+          await record(
+            { poolId: request.poolId, action: event.action, outcome: 'success', target: event.target, details: event.details },
+            { actor: { kind: 'user', id: event.target.id }, requestId: request.requestId, ip: request.ip, details: {} },
+            { executor },
+          );
+        }
+      };
     },
 
     /** A user locked by repeated sign-in failures (lockout.service.ts): done by the system, not by anyone who asked. */

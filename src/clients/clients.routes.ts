@@ -1,4 +1,5 @@
 /** /admin/pools/{pool}/clients: applications. */
+import { changeRecorder } from '../audit/audit.middleware.js';
 import { z } from 'zod';
 import { poolRoute } from '../admin/pool-scope.js';
 import { pageOf, pageQuery } from '../http/pagination.js';
@@ -18,7 +19,7 @@ export function clientRoutes(clients: ClientService) {
         problems: [409],
       },
       async function createClient(ctx, { body }) {
-        const created = await clients.createClient(ctx.state.pool.id, body);
+        const created = await clients.createClient(ctx.state.pool.id, body, changeRecorder(ctx, 201));
         ctx.set('Location', `/admin/pools/${ctx.state.pool.id}/clients/${created.clientId}`);
         return created;
       },
@@ -46,7 +47,7 @@ export function clientRoutes(clients: ClientService) {
         response: clientWithSecretResponse,
       },
       async function updateClient(ctx, { params, body }) {
-        return clients.updateClient(ctx.state.pool.id, params.clientId, body);
+        return clients.updateClient(ctx.state.pool.id, params.clientId, body, changeRecorder(ctx, 200));
       },
     ),
     poolRoute(
@@ -60,13 +61,13 @@ export function clientRoutes(clients: ClientService) {
         problems: [409],
       },
       async function rotateClientSecret(ctx, { params }) {
-        return clients.rotateClientSecret(ctx.state.pool.id, params.clientId);
+        return clients.rotateClientSecret(ctx.state.pool.id, params.clientId, changeRecorder(ctx, 200));
       },
     ),
     poolRoute(
       { method: 'delete', path: '/clients/:clientId', summary: 'Delete an application', params: clientIdParams, status: 204 },
       async function deleteClient(ctx, { params }) {
-        await clients.deleteClient(ctx.state.pool.id, params.clientId);
+        await clients.deleteClient(ctx.state.pool.id, params.clientId, changeRecorder(ctx, 204));
       },
     ),
   ];

@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { Envelope } from '../crypto/envelope.js';
 import { generateSecret } from '../crypto/secrets.js';
 import type { Db } from '../db/database.js';
+import { changeWithEvents, type ChangeEvent, type RecordChange } from '../audit/audit.service.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { ClientResource, ClientRow } from '../db/tables.js';
 import { toPage, type PageQuery } from '../http/pagination.js';
@@ -204,15 +205,34 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
     if (problem) throw problems.validation([], `The client metadata is not valid: ${problem}`);
   }
 
-  async function changed(poolId: string): Promise<void> {
-    await createPoolQueries(db).bumpPoolVersion(poolId);
+  /**
+   * A change to a client, the pool's new version (the other instances reload it) and the
+   * change's event in one transaction (ADR 0809); this instance reloads after the commit.
+   */
+  async function change<T>(
+    poolId: string,
+    record: RecordChange | undefined,
+    work: (executor: Db) => Promise<T>,
+    describe?: (result: T) => ChangeEvent[],
+  ): Promise<T> {
+    const result = await changeWithEvents(
+      db,
+      record,
+      async (executor) => {
+        const done = await work(executor);
+        await createPoolQueries(executor).bumpPoolVersion(poolId);
+        return done;
+      },
+      describe,
+    );
     listener.poolChanged(poolId);
+    return result;
   }
 
   return {
     getClientRow,
 
-    async createClient(poolId: string, input: CreateClientInput) {
+    async createClient(poolId: string, input: CreateClientInput, record?: RecordChange) {
       const shape: ClientShape = {
         name: input.name,
         redirectUris: input.redirectUris ?? [],
@@ -240,18 +260,20 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
       const clientId = input.clientId ?? randomBytes(16).toString('base64url');
       const secret = usesSecret(shape.tokenEndpointAuthMethod) ? (input.clientSecret ?? generateSecret('tcs')) : undefined;
       await checkWithProvider(poolId, clientId, shape, secret);
-      const row = await createClientQueries(db, poolId)
-        .insertClient({
-          client_id: clientId,
-          ...shapeColumns(shape),
-          secret_enc: secret ? envelope.seal(secret, sealContext(poolId, clientId)) : null,
-        })
-        .catch((error: unknown) => {
-          if (isUniqueViolation(error))
-            throw problems.conflict('A client with this id already exists in the pool.', [fieldError('clientId', 'Already in use.')]);
-          throw error;
-        });
-      await changed(poolId);
+      const row = await change(
+        poolId,
+        record,
+        (executor) =>
+          createClientQueries(executor, poolId).insertClient({
+            client_id: clientId,
+            ...shapeColumns(shape),
+            secret_enc: secret ? envelope.seal(secret, sealContext(poolId, clientId)) : null,
+          }),
+        () => [{ target: { type: 'client', id: clientId } }],
+      ).catch((error: unknown) => {
+        if (isUniqueViolation(error)) throw problems.conflict('A client with this id already exists in the pool.', [fieldError('clientId', 'Already in use.')]);
+        throw error;
+      });
       return { ...toClientResponse(row), ...(secret ? { clientSecret: secret } : {}) };
     },
 
@@ -264,7 +286,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
       return toPage(rows, page.limit, (row) => row.client_id, toClientResponse);
     },
 
-    async updateClient(poolId: string, clientId: string, input: UpdateClientInput) {
+    async updateClient(poolId: string, clientId: string, input: UpdateClientInput, record?: RecordChange) {
       const current = await getClientRow(poolId, clientId);
       const shape: ClientShape = {
         name: input.name ?? current.name,
@@ -289,36 +311,41 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
       const needsSecret = usesSecret(shape.tokenEndpointAuthMethod);
       const newSecret = needsSecret && current.secret_enc === null ? generateSecret('tcs') : undefined;
       await checkWithProvider(poolId, clientId, shape, newSecret);
-      const change: ClientChange = {
+      const columns: ClientChange = {
         ...shapeColumns(shape),
         ...(needsSecret ? {} : { secret_enc: null }),
         ...(newSecret ? { secret_enc: envelope.seal(newSecret, sealContext(poolId, clientId)), secret_rotated_at: new Date() } : {}),
       };
-      const row = await createClientQueries(db, poolId).updateClient(clientId, change);
-      if (!row) throw problems.notFound('Client');
-      await changed(poolId);
+      const row = await change(poolId, record, async (executor) => {
+        const updated = await createClientQueries(executor, poolId).updateClient(clientId, columns);
+        if (!updated) throw problems.notFound('Client');
+        return updated;
+      });
       return { ...toClientResponse(row), ...(newSecret ? { clientSecret: newSecret } : {}) };
     },
 
     /** A new secret replaces the old one at once; the response is the only time it is shown. */
-    async rotateClientSecret(poolId: string, clientId: string) {
+    async rotateClientSecret(poolId: string, clientId: string, record?: RecordChange) {
       const current = await getClientRow(poolId, clientId);
       if (!usesSecret(current.token_endpoint_auth_method)) {
         throw problems.conflict(`A client using ${current.token_endpoint_auth_method} has no secret to rotate.`);
       }
       const secret = generateSecret('tcs');
-      const row = await createClientQueries(db, poolId).updateClient(clientId, {
-        secret_enc: envelope.seal(secret, sealContext(poolId, clientId)),
-        secret_rotated_at: new Date(),
+      const row = await change(poolId, record, async (executor) => {
+        const updated = await createClientQueries(executor, poolId).updateClient(clientId, {
+          secret_enc: envelope.seal(secret, sealContext(poolId, clientId)),
+          secret_rotated_at: new Date(),
+        });
+        if (!updated) throw problems.notFound('Client');
+        return updated;
       });
-      if (!row) throw problems.notFound('Client');
-      await changed(poolId);
       return { ...toClientResponse(row), clientSecret: secret };
     },
 
-    async deleteClient(poolId: string, clientId: string): Promise<void> {
-      if (!(await createClientQueries(db, poolId).deleteClient(clientId))) throw problems.notFound('Client');
-      await changed(poolId);
+    async deleteClient(poolId: string, clientId: string, record?: RecordChange): Promise<void> {
+      await change(poolId, record, async (executor) => {
+        if (!(await createClientQueries(executor, poolId).deleteClient(clientId))) throw problems.notFound('Client');
+      });
     },
 
     /** The client as the pool's provider loads it, secret decrypted; undefined when unknown. */

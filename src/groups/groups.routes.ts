@@ -3,6 +3,7 @@
  * (/admin/pools/{pool}/users/{userId}/groups). Membership is PUT/DELETE on the pair,
  * both idempotent, both answering 204.
  */
+import { changeRecorder } from '../audit/audit.middleware.js';
 import { poolRoute } from '../admin/pool-scope.js';
 import { pageOf } from '../http/pagination.js';
 import { userIdParams } from '../users/users.schemas.js';
@@ -34,7 +35,7 @@ export function groupRoutes(groups: GroupService) {
         problems: [409],
       },
       async function createGroup(ctx, { body }) {
-        const created = await groups.createGroup(ctx.state.pool.id, body);
+        const created = await groups.createGroup(ctx.state.pool.id, body, changeRecorder(ctx, 201));
         ctx.set('Location', `/admin/pools/${ctx.state.pool.id}/groups/${created.id}`);
         return created;
       },
@@ -63,8 +64,7 @@ export function groupRoutes(groups: GroupService) {
         problems: [409],
       },
       async function updateGroup(ctx, { params, body }) {
-        const writeWithin = ctx.state.audit?.writeWithin;
-        return groups.updateGroup(ctx.state.pool.id, params.groupId, body, writeWithin && ((trx) => writeWithin(trx, 200)));
+        return groups.updateGroup(ctx.state.pool.id, params.groupId, body, changeRecorder(ctx, 200));
       },
     ),
     poolRoute(
@@ -78,8 +78,7 @@ export function groupRoutes(groups: GroupService) {
         problems: [409],
       },
       async function deleteGroup(ctx, { params, query }) {
-        const writeWithin = ctx.state.audit?.writeWithin;
-        await groups.deleteGroup(ctx.state.pool.id, params.groupId, query, writeWithin && ((trx) => writeWithin(trx, 204)));
+        await groups.deleteGroup(ctx.state.pool.id, params.groupId, query, changeRecorder(ctx, 204));
       },
     ),
     poolRoute(
@@ -105,13 +104,13 @@ export function groupRoutes(groups: GroupService) {
         status: 204,
       },
       async function addMember(ctx, { params }) {
-        await groups.addMember(ctx.state.pool.id, params.groupId, params.userId);
+        await groups.addMember(ctx.state.pool.id, params.groupId, params.userId, changeRecorder(ctx, 204));
       },
     ),
     poolRoute(
       { method: 'delete', path: '/groups/:groupId/members/:userId', summary: 'Remove a user from the group (idempotent)', params: memberParams, status: 204 },
       async function removeMember(ctx, { params }) {
-        await groups.removeMember(ctx.state.pool.id, params.groupId, params.userId);
+        await groups.removeMember(ctx.state.pool.id, params.groupId, params.userId, changeRecorder(ctx, 204));
       },
     ),
     poolRoute(

@@ -10,6 +10,7 @@
  * - Nested queries run in SQL (recursive CTEs), paginated by cursor.
  */
 import { randomUUID } from 'node:crypto';
+import { changeWithEvents, type RecordChange } from '../audit/audit.service.js';
 import type { Db } from '../db/database.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
 import type { GroupRow, UserRow } from '../db/tables.js';
@@ -92,18 +93,21 @@ export function createGroupService({ db }: GroupServiceDeps) {
   }
 
   return {
-    async createGroup(poolId: string, input: CreateGroupInput) {
-      const queries = createGroupQueries(db, poolId);
+    async createGroup(poolId: string, input: CreateGroupInput, record?: RecordChange) {
       const parentId = input.parentId ?? null;
       if (parentId !== null && !isUuid(parentId)) throw parentNotFound();
       // A new group has no descendants, so no parent can make a cycle with it; the composite
       // foreign key (pool_id, parent_id) refuses a parent that is not a group of this pool.
-      const row = await queries
-        .insertGroup({ id: randomUUID(), name: input.name, description: input.description ?? '', parent_id: parentId })
-        .catch((error: unknown) => {
-          if (isForeignKeyViolation(error)) throw parentNotFound();
-          return nameTaken(error);
-        });
+      const row = await changeWithEvents(
+        db,
+        record,
+        (executor) =>
+          createGroupQueries(executor, poolId).insertGroup({ id: randomUUID(), name: input.name, description: input.description ?? '', parent_id: parentId }),
+        (group) => [{ target: { type: 'group', id: group.id } }],
+      ).catch((error: unknown) => {
+        if (isForeignKeyViolation(error)) throw parentNotFound();
+        return nameTaken(error);
+      });
       return toGroupResponse(row);
     },
 
@@ -118,7 +122,7 @@ export function createGroupService({ db }: GroupServiceDeps) {
     },
 
     /** `event` writes the change's event inside its transaction (ADR 0809). */
-    async updateGroup(poolId: string, groupId: string, input: UpdateGroupInput, event?: (trx: Db) => Promise<void>) {
+    async updateGroup(poolId: string, groupId: string, input: UpdateGroupInput, event?: RecordChange) {
       const change: GroupChange = {};
       if (input.name !== undefined) change.name = input.name;
       if (input.description !== undefined) change.description = input.description;
@@ -148,7 +152,7 @@ export function createGroupService({ db }: GroupServiceDeps) {
       return toGroupResponse(row);
     },
 
-    async deleteGroup(poolId: string, groupId: string, { cascade }: DeleteGroupQuery, event?: (trx: Db) => Promise<void>): Promise<void> {
+    async deleteGroup(poolId: string, groupId: string, { cascade }: DeleteGroupQuery, event?: RecordChange): Promise<void> {
       await db
         .transaction()
         .execute(async (trx) => {
@@ -173,23 +177,21 @@ export function createGroupService({ db }: GroupServiceDeps) {
     },
 
     /** PUT: idempotent; the user must be a user of the pool. */
-    async addMember(poolId: string, groupId: string, userId: string): Promise<void> {
+    async addMember(poolId: string, groupId: string, userId: string, record?: RecordChange): Promise<void> {
       await getGroupRow(poolId, groupId);
       await assertUser(poolId, userId);
-      await createGroupQueries(db, poolId)
-        .insertMember(groupId, userId)
-        .catch((error: unknown) => {
-          // The composite foreign keys refuse a user or group deleted meanwhile, or of another pool.
-          if (isForeignKeyViolation(error)) throw problems.notFound('User');
-          throw error;
-        });
+      await changeWithEvents(db, record, (executor) => createGroupQueries(executor, poolId).insertMember(groupId, userId)).catch((error: unknown) => {
+        // The composite foreign keys refuse a user or group deleted meanwhile, or of another pool.
+        if (isForeignKeyViolation(error)) throw problems.notFound('User');
+        throw error;
+      });
     },
 
     /** DELETE: idempotent for a user who is not a member; 404 only when the group or the user does not exist. */
-    async removeMember(poolId: string, groupId: string, userId: string): Promise<void> {
+    async removeMember(poolId: string, groupId: string, userId: string, record?: RecordChange): Promise<void> {
       await getGroupRow(poolId, groupId);
       await assertUser(poolId, userId);
-      await createGroupQueries(db, poolId).deleteMember(groupId, userId);
+      await changeWithEvents(db, record, (executor) => createGroupQueries(executor, poolId).deleteMember(groupId, userId));
     },
 
     async listMembers(poolId: string, groupId: string, query: ListMembersQuery) {

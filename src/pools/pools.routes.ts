@@ -2,7 +2,7 @@
  * /admin/pools: pools, their API secrets and signing keys. Creating and listing pools
  * (and deleting one) needs the admin token; the rest is open to the pool's own secret.
  */
-import { annotateAudit } from '../audit/audit.middleware.js';
+import { changeRecorder } from '../audit/audit.middleware.js';
 import { adminRoute, poolRoute } from '../admin/pool-scope.js';
 import { pageOf, pageQuery } from '../http/pagination.js';
 import { z } from 'zod';
@@ -19,10 +19,6 @@ import {
 import type { PoolService } from './pools.service.js';
 import { ADMIN_POOL_ID } from '../oidc/built-in-clients.js';
 import { problems } from '../http/problem.js';
-
-function idWithStatus(items: { id: string; status: string }[], status: string): string | undefined {
-  return items.find((item) => item.status === status)?.id;
-}
 
 /** Routes under /admin/pools that are not about one pool. */
 export function poolCollectionRoutes(pools: PoolService) {
@@ -97,9 +93,7 @@ export function poolRoutes(pools: PoolService) {
         response: rotatedSecretsResponse,
       },
       async function rotateSecrets(ctx) {
-        const rotated = await pools.rotateSecrets(ctx.state.pool.id);
-        annotateAudit(ctx, { details: { nextSecretId: idWithStatus(rotated.items, 'next'), currentSecretId: idWithStatus(rotated.items, 'current') } });
-        return rotated;
+        return pools.rotateSecrets(ctx.state.pool.id, changeRecorder(ctx, 200));
       },
     ),
     poolRoute({ method: 'get', path: '/keys', summary: 'List signing keys', status: 200, response: keysResponse }, async function listKeys(ctx) {
@@ -116,9 +110,7 @@ export function poolRoutes(pools: PoolService) {
         response: keysResponse,
       },
       async function rotateKeys(ctx, { body }) {
-        const keys = await pools.rotateKeys(ctx.state.pool.id, body);
-        annotateAudit(ctx, { details: { revoke: body.revoke, currentKids: keys.items.filter((key) => key.status === 'current').map((key) => key.kid) } });
-        return keys;
+        return pools.rotateKeys(ctx.state.pool.id, body, changeRecorder(ctx, 200));
       },
     ),
   ];

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { applyBranding, checkTagColor, mapBranding } from '../branding/branding.service.js';
 import type { Envelope } from '../crypto/envelope.js';
 import { generateId, generateSecret, hashSecret } from '../crypto/secrets.js';
+import { changeWithEvents, type RecordChange } from '../audit/audit.service.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { LockoutSettings, PasswordPolicy, PoolRow, PoolSecretRow, PoolUpdate, SignInSettings } from '../db/tables.js';
@@ -191,14 +192,26 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
     },
 
     /** Rotate and revoke: current → revoked, next → current, a new next (returned once). */
-    async rotateSecrets(poolId: string) {
-      const next = await db.transaction().execute(async (trx) => {
-        const secrets = createSecretQueries(trx, poolId);
-        await secrets.moveSecrets('current', 'revoked');
-        await secrets.moveSecrets('next', 'current');
-        return issueSecret(trx, poolId, 'next');
-      });
-      const rows = await createSecretQueries(db, poolId).listSecrets();
+    async rotateSecrets(poolId: string, record?: RecordChange) {
+      const { next, rows } = await changeWithEvents(
+        db,
+        record,
+        async (executor) => {
+          const secrets = createSecretQueries(executor, poolId);
+          await secrets.moveSecrets('current', 'revoked');
+          await secrets.moveSecrets('next', 'current');
+          const issued = await issueSecret(executor, poolId, 'next');
+          return { next: issued, rows: await secrets.listSecrets() };
+        },
+        (rotated) => [
+          {
+            details: {
+              nextSecretId: rotated.rows.find((row) => row.status === 'next')?.id,
+              currentSecretId: rotated.rows.find((row) => row.status === 'current')?.id,
+            },
+          },
+        ],
+      );
       return { nextSecret: next.secret, items: rows.map(toSecretResponse) };
     },
 
@@ -214,15 +227,20 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
       return { items: rows.map((row) => toKeyResponse(row, now)), nextCursor: null };
     },
 
-    async rotateKeys(poolId: string, options: { revoke: boolean }) {
+    async rotateKeys(poolId: string, options: { revoke: boolean }, record?: RecordChange) {
       const fresh = await generateNextKeys(envelope, poolId);
-      await db.transaction().execute(async (trx) => {
-        await rotateSigningKeys(trx, poolId, fresh, options);
-        await createPoolQueries(trx).bumpPoolVersion(poolId);
-      });
+      const rows = await changeWithEvents(
+        db,
+        record,
+        async (executor) => {
+          await rotateSigningKeys(executor, poolId, fresh, options);
+          await createPoolQueries(executor).bumpPoolVersion(poolId);
+          return createKeyQueries(executor, poolId).listKeys();
+        },
+        (keys) => [{ details: { revoke: options.revoke, currentKids: keys.filter((key) => key.status === 'current').map((key) => key.kid) } }],
+      );
       listener.poolChanged(poolId);
       const now = clock();
-      const rows = await createKeyQueries(db, poolId).listKeys();
       return { items: rows.map((row) => toKeyResponse(row, now)), nextCursor: null };
     },
   };

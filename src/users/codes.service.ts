@@ -100,8 +100,8 @@ export function createCodeService({ db, key, clock }: CodeServiceDeps) {
       return createCodeQueries(db, poolId).consumeCode(id, clock());
     },
 
-    async revokeCodesOfUser(poolId: string, userId: string, purpose: CodePurpose): Promise<void> {
-      await createCodeQueries(db, poolId).deleteCodesOfUser(userId, purpose);
+    async revokeCodesOfUser(poolId: string, userId: string, purpose: CodePurpose, executor: Db = db): Promise<void> {
+      await createCodeQueries(executor, poolId).deleteCodesOfUser(userId, purpose);
     },
   };
 }

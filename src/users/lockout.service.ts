@@ -58,8 +58,8 @@ export function createSignInGuard({ db, clock, onLocked }: SignInGuardDeps) {
       return toLockoutResponse(await createLockoutQueries(db, poolId).findLockout(userId), clock());
     },
 
-    async clearLockout(poolId: string, userId: string): Promise<void> {
-      await createLockoutQueries(db, poolId).clearLockout(userId);
+    async clearLockout(poolId: string, userId: string, executor: Db = db): Promise<void> {
+      await createLockoutQueries(executor, poolId).clearLockout(userId);
     },
   };
 }

@@ -19,6 +19,7 @@
  * for every address, so neither the answer nor its timing tells whether an account exists.
  */
 import { randomUUID } from 'node:crypto';
+import { changeWithEvents, type RecordChange } from '../audit/audit.service.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { PoolRow, UserRow } from '../db/tables.js';
@@ -85,14 +86,19 @@ export function createOnboardingService(deps: OnboardingDeps) {
     });
   }
 
-  async function activate(pool: PoolRow, userId: string, password: string): Promise<UserRow | undefined> {
-    const row = await createUserQueries(db, pool.id).updateUser(userId, {
-      password_hash: await hasher.hash(password),
-      status: 'active',
-      email_verified: true,
-    });
-    await codes.revokeCodesOfUser(pool.id, userId, 'invitation');
-    return row;
+  /** The password, the end of the invitation and `user.activated` in one transaction (ADR 0809). */
+  async function activate(pool: PoolRow, userId: string, password: string, via: 'link' | 'code', record?: RecordChange): Promise<UserRow | undefined> {
+    const passwordHash = await hasher.hash(password);
+    return changeWithEvents(
+      db,
+      record,
+      async (executor) => {
+        const row = await createUserQueries(executor, pool.id).updateUser(userId, { password_hash: passwordHash, status: 'active', email_verified: true });
+        await codes.revokeCodesOfUser(pool.id, userId, 'invitation', executor);
+        return row;
+      },
+      (row) => (row ? [{ action: 'user.activated', target: { type: 'user', id: row.id }, details: { via } }] : []),
+    );
   }
 
   return {
@@ -103,25 +109,25 @@ export function createOnboardingService(deps: OnboardingDeps) {
     },
 
     /** Sets the password of an invited user from the link. undefined when the link is no longer usable. */
-    async activateWithToken(pool: PoolRow, token: string, password: string): Promise<UserRow | undefined> {
+    async activateWithToken(pool: PoolRow, token: string, password: string, record?: RecordChange): Promise<UserRow | undefined> {
       const found = await codes.findByToken(pool.id, token);
       if (found.state !== 'live' || !found.row.user_id) return undefined;
       const user = await createUserQueries(db, pool.id).findUser(found.row.user_id);
       if (!user || user.status !== 'new') return undefined;
       users.checkPassword(pool, password, user.email);
       if (!(await codes.consume(pool.id, found.row.id))) return undefined;
-      return activate(pool, user.id, password);
+      return activate(pool, user.id, password, 'link', record);
     },
 
     /** The same with the typed code instead of the link. */
-    async activateWithCode(pool: PoolRow, rawEmail: string, code: string, password: string): Promise<UserRow | undefined> {
+    async activateWithCode(pool: PoolRow, rawEmail: string, code: string, password: string, record?: RecordChange): Promise<UserRow | undefined> {
       const email = normalizeEmail(rawEmail);
       users.checkPassword(pool, password, email);
       const row = await codes.useCode(pool.id, 'invitation', email, code);
       if (!row?.user_id) return undefined;
       const user = await createUserQueries(db, pool.id).findUser(row.user_id);
       if (!user || user.status !== 'new') return undefined;
-      return activate(pool, user.id, password);
+      return activate(pool, user.id, password, 'code', record);
     },
 
     /**
@@ -158,21 +164,34 @@ export function createOnboardingService(deps: OnboardingDeps) {
      * active and verified. undefined for any wrong, used or expired code, and for a code
      * that another interaction asked for.
      */
-    async completeRegistration(pool: PoolRow, email: string, code: string, requester: Pick<Requester, 'interactionId'>): Promise<UserRow | undefined> {
+    async completeRegistration(
+      pool: PoolRow,
+      email: string,
+      code: string,
+      requester: Pick<Requester, 'interactionId'>,
+      record?: RecordChange,
+    ): Promise<UserRow | undefined> {
       const row = await codes.useCode(pool.id, 'registration', normalizeEmail(email), code, requester.interactionId);
       if (!row) return undefined;
       const pending = row.payload as { passwordHash?: string; profile?: Record<string, unknown> };
       try {
-        return await createUserQueries(db, pool.id).insertUser({
-          id: randomUUID(),
-          email: row.email,
-          email_verified: true,
-          phone: null,
-          status: 'active',
-          profile: JSON.stringify(pending.profile ?? {}),
-          metadata: JSON.stringify({}),
-          password_hash: pending.passwordHash ?? null,
-        });
+        // The account and `user.registered` in one transaction (ADR 0809).
+        return await changeWithEvents(
+          db,
+          record,
+          (executor) =>
+            createUserQueries(executor, pool.id).insertUser({
+              id: randomUUID(),
+              email: row.email,
+              email_verified: true,
+              phone: null,
+              status: 'active',
+              profile: JSON.stringify(pending.profile ?? {}),
+              metadata: JSON.stringify({}),
+              password_hash: pending.passwordHash ?? null,
+            }),
+          (user) => [{ action: 'user.registered', target: { type: 'user', id: user.id }, details: { email: user.email } }],
+        );
       } catch (error) {
         // Someone else took the address between the form and the code.
         if (isUniqueViolation(error)) return undefined;

@@ -70,23 +70,31 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
 
   /** Sets the new password of the user a code or link was issued to. undefined when the user can no longer reset. */
   async function setNewPassword(pool: PoolRow, userId: string, password: string, actor: AuditActor, locale?: Locale): Promise<UserRow | undefined> {
-    const queries = createUserQueries(db, pool.id);
-    const user = await queries.findUser(userId);
+    const user = await createUserQueries(db, pool.id).findUser(userId);
     if (!canReset(user)) return undefined;
     await refuseCurrentPassword(user, password);
-    const updated = await queries.updateUser(user.id, {
-      password_hash: await hasher.hash(password),
-      password_change: null,
-      status: 'active',
-      email_verified: true,
+    const passwordHash = await hasher.hash(password);
+    // The new password, the end of every session, grant, refresh token and lock, and the
+    // user.password_reset event: one transaction (ADR 0809).
+    const updated = await db.transaction().execute(async (trx) => {
+      const changed = await createUserQueries(trx, pool.id).updateUser(user.id, {
+        password_hash: passwordHash,
+        password_change: null,
+        status: 'active',
+        email_verified: true,
+      });
+      await codes.revokeCodesOfUser(pool.id, user.id, 'password_reset', trx);
+      // Every session, grant and refresh token ends: whoever knew the old password is out.
+      await users.revokeAccess(pool.id, user.id, trx);
+      await guard.clearLockout(pool.id, user.id, trx);
+      await audit.record({ poolId: pool.id, action: 'user.password_reset', outcome: 'success', actor, target: { type: 'user', id: user.id } }, undefined, {
+        executor: trx,
+      });
+      return changed;
     });
-    await codes.revokeCodesOfUser(pool.id, user.id, 'password_reset');
-    // Every session, grant and refresh token ends: whoever knew the old password is out.
-    await users.revokeAccess(pool.id, user.id);
-    await guard.clearLockout(pool.id, user.id);
+    audit.queuedCommitted();
     // Second factor: nothing here signs the user in. The next sign-in goes through the
     // login flow, which asks for the user's second factor; a reset keeps the factors as they are.
-    await audit.record({ poolId: pool.id, action: 'users.password_reset', outcome: 'success', actor, target: { type: 'user', id: user.id } });
     try {
       // The notice is in the language of the page where the password was chosen.
       const language = mailLocale(locale, user, pool);

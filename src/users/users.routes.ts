@@ -1,5 +1,5 @@
 /** /admin/pools/{pool}/users: users of a pool, their invitations and lockouts. */
-import { annotateAudit } from '../audit/audit.middleware.js';
+import { changeRecorder } from '../audit/audit.middleware.js';
 import { poolRoute } from '../admin/pool-scope.js';
 import {
   createdUserResponse,
@@ -27,7 +27,7 @@ export function userRoutes(users: UserService) {
         problems: [409, 503],
       },
       async function createUser(ctx, { body }) {
-        const created = await users.createUser(ctx.state.pool, body);
+        const created = await users.createUser(ctx.state.pool, body, changeRecorder(ctx, 201));
         ctx.set('Location', `/admin/pools/${ctx.state.pool.id}/users/${created.id}`);
         return created;
       },
@@ -56,10 +56,8 @@ export function userRoutes(users: UserService) {
         problems: [409],
       },
       async function updateUser(ctx, { params, body }) {
-        const updated = await users.updateUser(ctx.state.pool, params.userId, body);
-        // Which fields changed (an email change, a password reset, disabled or enabled), never their values but the status.
-        annotateAudit(ctx, { details: { fields: Object.keys(body).sort(), ...(body.status ? { status: body.status } : {}) } });
-        return updated;
+        // One event per thing that changed (user.disabled, user.email_changed, …), in the change's transaction.
+        return users.updateUser(ctx.state.pool, params.userId, body, changeRecorder(ctx, 200));
       },
     ),
     poolRoute(
@@ -73,7 +71,7 @@ export function userRoutes(users: UserService) {
         problems: [409, 503],
       },
       async function resendInvitation(ctx, { params }) {
-        return users.resendInvitation(ctx.state.pool, params.userId);
+        return users.resendInvitation(ctx.state.pool, params.userId, changeRecorder(ctx, 202));
       },
     ),
     poolRoute(
@@ -85,13 +83,13 @@ export function userRoutes(users: UserService) {
     poolRoute(
       { method: 'delete', path: '/users/:userId/lockout', summary: 'Clear the lockout', params: userIdParams, status: 204 },
       async function clearLockout(ctx, { params }) {
-        await users.clearLockout(ctx.state.pool.id, params.userId);
+        await users.clearLockout(ctx.state.pool.id, params.userId, changeRecorder(ctx, 204));
       },
     ),
     poolRoute(
       { method: 'delete', path: '/users/:userId', summary: 'Delete a user (ends their sessions and tokens)', params: userIdParams, status: 204 },
       async function deleteUser(ctx, { params }) {
-        await users.deleteUser(ctx.state.pool.id, params.userId);
+        await users.deleteUser(ctx.state.pool.id, params.userId, changeRecorder(ctx, 204));
       },
     ),
   ];

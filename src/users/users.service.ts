@@ -8,6 +8,7 @@
  * Responses go through toUserResponse, which has no password hash in it.
  */
 import { randomUUID } from 'node:crypto';
+import { changeWithEvents, type ChangeEvent, type RecordChange } from '../audit/audit.service.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { PoolRow, UserRow } from '../db/tables.js';
@@ -67,6 +68,39 @@ export interface UserServiceDeps {
   clock?: () => Date;
 }
 
+function userTarget(id: string) {
+  return { type: 'user', id };
+}
+
+/**
+ * The events of an admin's change to a user (docs/events.md): one per thing that happened,
+ * whatever else the same request changed. The status says disabled, enabled or activated,
+ * a new address is user.email_changed, a password set without the old one user.password_reset,
+ * and every other field user.profile_changed (its names in `details.fields`, never the values).
+ */
+export function lifecycleEvents(before: UserRow, after: UserRow, input: UpdateUserInput): ChangeEvent[] {
+  const target = userTarget(after.id);
+  const events: ChangeEvent[] = [];
+  if (before.status !== after.status) {
+    const action =
+      after.status === 'disabled'
+        ? 'user.disabled'
+        : before.status === 'disabled'
+          ? 'user.enabled'
+          : after.status === 'active'
+            ? 'user.activated'
+            : 'user.deactivated';
+    events.push({ action, target, details: { from: before.status, status: after.status } });
+  }
+  if (before.email !== after.email) events.push({ action: 'user.email_changed', target, details: { emailVerified: after.email_verified } });
+  if (input.password !== undefined) events.push({ action: 'user.password_reset', target });
+  const fields = (['emailVerified', 'phone', 'profile', 'metadata', 'passwordChange'] as const).filter(
+    (field) => input[field] !== undefined && !(field === 'emailVerified' && before.email !== after.email),
+  );
+  if (fields.length) events.push({ action: 'user.profile_changed', target, details: { fields } });
+  return events;
+}
+
 export function createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl, clock = () => new Date() }: UserServiceDeps) {
   /** Only active users exist for the provider; a sub that is not a uuid names nobody (and never reaches SQL). */
   async function findActive(userId: string, find: (id: string) => Promise<UserRow | undefined>): Promise<UserRow | undefined> {
@@ -119,9 +153,9 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     return { sentTo: user.email, expiresAt: issued.expiresAt };
   }
 
-  /** Ends the user's sessions and revokes their grants and tokens. */
-  async function revokeAccess(poolId: string, userId: string): Promise<void> {
-    await createAccountArtifactQueries(db, poolId).deleteArtifactsOfAccount(userId);
+  /** Ends the user's sessions and revokes their grants and tokens (in the executor's transaction, if any). */
+  async function revokeAccess(poolId: string, userId: string, executor: Db = db): Promise<void> {
+    await createAccountArtifactQueries(executor, poolId).deleteArtifactsOfAccount(userId);
   }
 
   /**
@@ -153,7 +187,8 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     checkPassword,
     checkProfile,
 
-    async createUser(pool: PoolRow, input: CreateUserInput) {
+    /** `record` writes `user.created` (or `user.invited`) in the insert's transaction (ADR 0809). */
+    async createUser(pool: PoolRow, input: CreateUserInput, record?: RecordChange) {
       const poolId = pool.id;
       const profile = input.profile ?? {};
       const metadata = input.metadata ?? {};
@@ -161,28 +196,38 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
       checkMetadata(pool, metadata);
       if (input.mode === 'password') checkPassword(pool, input.password, input.email);
       const passwordHash = input.mode === 'password' ? await hasher.hash(input.password) : null;
-      const row = await createUserQueries(db, poolId)
-        .insertUser({
-          id: randomUUID(),
-          email: input.email,
-          email_verified: input.emailVerified ?? false,
-          phone: input.phone ?? null,
-          status: input.mode === 'password' ? 'active' : 'new',
-          profile: JSON.stringify(profile),
-          metadata: JSON.stringify(metadata),
-          password_hash: passwordHash,
-        })
-        .catch(emailTaken);
+      const row = await changeWithEvents(
+        db,
+        record,
+        (executor) =>
+          createUserQueries(executor, poolId).insertUser({
+            id: randomUUID(),
+            email: input.email,
+            email_verified: input.emailVerified ?? false,
+            phone: input.phone ?? null,
+            status: input.mode === 'password' ? 'active' : 'new',
+            profile: JSON.stringify(profile),
+            metadata: JSON.stringify(metadata),
+            password_hash: passwordHash,
+          }),
+        // The invitation mail follows the commit: a user.invited whose mail failed is answered 503 (send it again).
+        (created) => [
+          { action: input.mode === 'invite' ? 'user.invited' : 'user.created', target: userTarget(created.id), details: { status: created.status } },
+        ],
+      ).catch(emailTaken);
       if (input.mode === 'invite') return { ...toUserResponse(row), invitation: await sendInvitation(pool, row) };
       return toUserResponse(row);
     },
 
     /** POST …/users/{id}/invitation: a new link and code; the previous ones stop working. */
-    async resendInvitation(pool: PoolRow, userId: string) {
+    async resendInvitation(pool: PoolRow, userId: string, record?: RecordChange) {
       const user = await getUserRow(pool.id, userId);
       if (user.status !== 'new')
         throw problems.conflict(`The user is ${user.status}; only users with status "new" can be invited.`, [fieldError('status', `Is "${user.status}".`)]);
-      return sendInvitation(pool, user);
+      const sent = await sendInvitation(pool, user);
+      // The change is the new code (written by the code service on its own); the event follows the mail.
+      if (record) await record(db, [{ action: 'user.invited', target: userTarget(user.id), details: { status: user.status, again: true } }]);
+      return sent;
     },
 
     async getUser(poolId: string, userId: string) {
@@ -199,7 +244,8 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
       return query.total ? { ...page, total: await queries.countUsers(query) } : page;
     },
 
-    async updateUser(pool: PoolRow, userId: string, input: UpdateUserInput) {
+    /** `record` writes the change's events (lifecycleEvents) in its transaction (ADR 0809). */
+    async updateUser(pool: PoolRow, userId: string, input: UpdateUserInput, record?: RecordChange) {
       const poolId = pool.id;
       const current = await getUserRow(poolId, userId);
       const change: UserChange = {};
@@ -225,16 +271,31 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
         change.password_change = null;
       }
       if (input.passwordChange !== undefined) change.password_change = input.passwordChange;
-      const row = await createUserQueries(db, poolId).updateUser(userId, change).catch(emailTaken);
-      if (!row) throw problems.notFound('User');
-      if (row.status === 'disabled' && current.status !== 'disabled') await revokeAccess(poolId, userId);
+      const row = await changeWithEvents(
+        db,
+        record,
+        async (executor) => {
+          const updated = await createUserQueries(executor, poolId).updateUser(userId, change);
+          if (!updated) throw problems.notFound('User');
+          if (updated.status === 'disabled' && current.status !== 'disabled') await revokeAccess(poolId, userId, executor);
+          return updated;
+        },
+        (updated) => lifecycleEvents(current, updated, input),
+      ).catch(emailTaken);
       return { ...toUserResponse(row), lockout: await guard.describeLockout(poolId, userId) };
     },
 
-    async deleteUser(poolId: string, userId: string): Promise<void> {
+    async deleteUser(poolId: string, userId: string, record?: RecordChange): Promise<void> {
       await getUserRow(poolId, userId);
-      await createUserQueries(db, poolId).deleteUser(userId);
-      await revokeAccess(poolId, userId);
+      await changeWithEvents(
+        db,
+        record,
+        async (executor) => {
+          await createUserQueries(executor, poolId).deleteUser(userId);
+          await revokeAccess(poolId, userId, executor);
+        },
+        () => [{ action: 'user.deleted', target: userTarget(userId) }],
+      );
     },
 
     async getLockout(poolId: string, userId: string) {
@@ -242,9 +303,16 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
       return guard.describeLockout(poolId, userId);
     },
 
-    async clearLockout(poolId: string, userId: string): Promise<void> {
+    /** `user.unlocked` when a lock was in force; clearing a count of failures alone is the route's own event. */
+    async clearLockout(poolId: string, userId: string, record?: RecordChange): Promise<void> {
       await getUserRow(poolId, userId);
-      await guard.clearLockout(poolId, userId);
+      const before = await guard.describeLockout(poolId, userId);
+      await changeWithEvents(
+        db,
+        record,
+        (executor) => guard.clearLockout(poolId, userId, executor),
+        () => (before.locked ? [{ action: 'user.unlocked', target: userTarget(userId), details: { lockedUntil: before.lockedUntil?.toISOString() } }] : []),
+      );
     },
 
     /**

@@ -1,4 +1,5 @@
 /** /admin/pools/{pool}/webhooks: where the pool's events are delivered (ADR 0809, docs/events.md). */
+import { changeRecorder } from '../audit/audit.middleware.js';
 import { poolRoute } from '../admin/pool-scope.js';
 import { pageOf } from '../http/pagination.js';
 import {
@@ -28,7 +29,7 @@ export function webhookRoutes(webhooks: WebhookService) {
         response: webhookWithSecretResponse,
       },
       async function createWebhook(ctx, { body }) {
-        const created = await webhooks.createWebhook(ctx.state.pool.id, body);
+        const created = await webhooks.createWebhook(ctx.state.pool.id, body, changeRecorder(ctx, 201));
         ctx.set('Location', `/admin/pools/${ctx.state.pool.id}/webhooks/${created.id}`);
         return created;
       },
@@ -56,13 +57,13 @@ export function webhookRoutes(webhooks: WebhookService) {
         response: webhookResponse,
       },
       async function updateWebhook(ctx, { params, body }) {
-        return webhooks.updateWebhook(ctx.state.pool.id, params.webhookId, body);
+        return webhooks.updateWebhook(ctx.state.pool.id, params.webhookId, body, changeRecorder(ctx, 200));
       },
     ),
     poolRoute(
       { method: 'delete', path: '/webhooks/:webhookId', summary: 'Delete a webhook and its delivery log', params: webhookParams, status: 204 },
       async function deleteWebhook(ctx, { params }) {
-        await webhooks.deleteWebhook(ctx.state.pool.id, params.webhookId);
+        await webhooks.deleteWebhook(ctx.state.pool.id, params.webhookId, changeRecorder(ctx, 204));
       },
     ),
     poolRoute(
@@ -77,7 +78,7 @@ export function webhookRoutes(webhooks: WebhookService) {
         response: webhookWithSecretResponse,
       },
       async function rotateWebhookSecret(ctx, { params, body }) {
-        return webhooks.rotateSecret(ctx.state.pool.id, params.webhookId, body.graceSeconds);
+        return webhooks.rotateSecret(ctx.state.pool.id, params.webhookId, body.graceSeconds, changeRecorder(ctx, 200));
       },
     ),
     poolRoute(

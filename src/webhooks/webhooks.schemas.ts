@@ -18,7 +18,7 @@ const httpUrl = z
     { message: 'Must be an absolute http or https URL without a fragment or credentials.' },
   );
 
-/** An event type of docs/events.md ("users.create"), every type ("*"), or every type of a family ("users.*"). */
+/** An event type of docs/events.md ("user.created"), every type ("*"), or every type of a family ("user.*"). */
 export const eventTypePattern = z
   .string()
   .max(100)

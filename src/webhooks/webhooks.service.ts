@@ -6,7 +6,7 @@
  * the worker's (delivery.worker.ts).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AuditRequestScope, AuditService } from '../audit/audit.service.js';
+import { changeWithEvents, type AuditRequestScope, type AuditService, type RecordChange } from '../audit/audit.service.js';
 import type { Envelope } from '../crypto/envelope.js';
 import type { Db } from '../db/database.js';
 import type { WebhookAttemptRow, WebhookRow } from '../db/tables.js';
@@ -92,21 +92,27 @@ export function createWebhookService({ db, envelope, outgoing, audit, wake, cloc
   }
 
   return {
-    async createWebhook(poolId: string, input: CreateWebhookInput) {
+    async createWebhook(poolId: string, input: CreateWebhookInput, record?: RecordChange) {
       checkUrl(input.url);
       const id = randomUUID();
       const secret = newSigningSecret();
       const now = clock();
-      const row = await createWebhookQueries(db, poolId).insertWebhook({
-        id,
-        url: input.url,
-        description: input.description ?? '',
-        event_types: JSON.stringify([...new Set(input.eventTypes)]),
-        enabled: input.enabled ?? true,
-        secret_enc: envelope.seal(secret, sealContext(poolId, id)),
-        created_at: now,
-        updated_at: now,
-      });
+      const row = await changeWithEvents(
+        db,
+        record,
+        (executor) =>
+          createWebhookQueries(executor, poolId).insertWebhook({
+            id,
+            url: input.url,
+            description: input.description ?? '',
+            event_types: JSON.stringify([...new Set(input.eventTypes)]),
+            enabled: input.enabled ?? true,
+            secret_enc: envelope.seal(secret, sealContext(poolId, id)),
+            created_at: now,
+            updated_at: now,
+          }),
+        () => [{ target: { type: 'webhook', id } }],
+      );
       return { ...toWebhookResponse(row), secret };
     },
 
@@ -119,36 +125,45 @@ export function createWebhookService({ db, envelope, outgoing, audit, wake, cloc
       return toWebhookResponse(await rowOf(poolId, webhookId));
     },
 
-    async updateWebhook(poolId: string, webhookId: string, input: UpdateWebhookInput): Promise<WebhookResponse> {
+    async updateWebhook(poolId: string, webhookId: string, input: UpdateWebhookInput, record?: RecordChange): Promise<WebhookResponse> {
       await rowOf(poolId, webhookId);
       if (input.url !== undefined) checkUrl(input.url);
-      const row = await createWebhookQueries(db, poolId).updateWebhook(webhookId, {
-        ...(input.url !== undefined ? { url: input.url } : {}),
-        ...(input.description !== undefined ? { description: input.description } : {}),
-        ...(input.eventTypes !== undefined ? { event_types: JSON.stringify([...new Set(input.eventTypes)]) } : {}),
-        // Enabling again (after Tarn disabled it) starts a fresh failure count.
-        ...(input.enabled !== undefined ? { enabled: input.enabled, disabled_reason: null, failing_since: null } : {}),
+      const row = await changeWithEvents(db, record, async (executor) => {
+        const updated = await createWebhookQueries(executor, poolId).updateWebhook(webhookId, {
+          ...(input.url !== undefined ? { url: input.url } : {}),
+          ...(input.description !== undefined ? { description: input.description } : {}),
+          ...(input.eventTypes !== undefined ? { event_types: JSON.stringify([...new Set(input.eventTypes)]) } : {}),
+          // Enabling again (after Tarn disabled it) starts a fresh failure count.
+          ...(input.enabled !== undefined ? { enabled: input.enabled, disabled_reason: null, failing_since: null } : {}),
+        });
+        if (!updated) throw webhookNotFound();
+        return updated;
       });
-      if (!row) throw webhookNotFound();
       if (input.enabled) wake?.();
       return toWebhookResponse(row);
     },
 
-    async deleteWebhook(poolId: string, webhookId: string): Promise<void> {
-      if (!isUuid(webhookId) || !(await createWebhookQueries(db, poolId).deleteWebhook(webhookId))) throw webhookNotFound();
+    async deleteWebhook(poolId: string, webhookId: string, record?: RecordChange): Promise<void> {
+      if (!isUuid(webhookId)) throw webhookNotFound();
+      await changeWithEvents(db, record, async (executor) => {
+        if (!(await createWebhookQueries(executor, poolId).deleteWebhook(webhookId))) throw webhookNotFound();
+      });
     },
 
     /** A new secret (returned once); the one it replaces keeps signing for `graceSeconds`. */
-    async rotateSecret(poolId: string, webhookId: string, graceSeconds = DEFAULT_GRACE_SECONDS) {
+    async rotateSecret(poolId: string, webhookId: string, graceSeconds = DEFAULT_GRACE_SECONDS, record?: RecordChange) {
       const current = await rowOf(poolId, webhookId);
       const secret = newSigningSecret();
       const context = sealContext(poolId, webhookId);
-      const row = await createWebhookQueries(db, poolId).updateWebhook(webhookId, {
-        secret_enc: envelope.seal(secret, context),
-        previous_secret_enc: graceSeconds > 0 ? current.secret_enc : null,
-        previous_expires_at: graceSeconds > 0 ? new Date(clock().getTime() + graceSeconds * 1000) : null,
+      const row = await changeWithEvents(db, record, async (executor) => {
+        const updated = await createWebhookQueries(executor, poolId).updateWebhook(webhookId, {
+          secret_enc: envelope.seal(secret, context),
+          previous_secret_enc: graceSeconds > 0 ? current.secret_enc : null,
+          previous_expires_at: graceSeconds > 0 ? new Date(clock().getTime() + graceSeconds * 1000) : null,
+        });
+        if (!updated) throw webhookNotFound();
+        return updated;
       });
-      if (!row) throw webhookNotFound();
       return { ...toWebhookResponse(row), secret };
     },
 

@@ -136,7 +136,7 @@ it('first run: the setup link makes the first owner, who creates a pool, an appl
   const rows = await page.locator('#events tbody tr').allTextContents();
   expect(rows.some((row) => row.includes('sign_in.success'))).toBe(true);
   // The user the console created is on record as created by the owner, by name.
-  expect(rows.some((row) => row.includes('users.create') && row.includes(`administrator ${owner.email}`))).toBe(true);
+  expect(rows.some((row) => row.includes('user.created') && row.includes(`administrator ${owner.email}`))).toBe(true);
   await accessible(page);
   await page.goto(`${tarn.url}/console/pools/${poolA}/audit?outcome=failure`);
   const failures = await page.locator('#events tbody tr').allTextContents();

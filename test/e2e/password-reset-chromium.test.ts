@@ -104,7 +104,7 @@ it('an unknown address gets the same page as a known one, and a typed code works
   expect(reused.status).toBe(401);
   expect(visibleText(reused.html)).toContain('That code is wrong or has expired.');
   await mailbox.next(user.email);
-  const audited = await tarn.admin('GET', `/pools/${pool.id}/audit?action=users.password_reset`);
+  const audited = await tarn.admin('GET', `/pools/${pool.id}/audit?action=user.password_reset`);
   expect((audited.body as { items: { target: unknown; actor: unknown }[] }).items).toEqual([
     expect.objectContaining({ target: { type: 'user', id: user.id }, actor: expect.objectContaining({ kind: 'user', id: user.id }) }),
   ]);

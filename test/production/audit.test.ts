@@ -79,21 +79,22 @@ describe('audit log of admin actions', () => {
       'clients.create success',
       'clients.update success',
       'clients.secret.rotate success',
-      'users.create success',
-      'users.update success',
+      'user.created success',
+      'user.disabled success',
       'users.create failure',
       'keys.rotate success',
       'pool.update success',
       'secrets.rotate success',
-      'users.delete success',
+      'user.deleted success',
       'clients.delete success',
       'admin.unauthorized failure',
     ]);
     const byAction = (action: string, outcome = 'success') => items.find((item) => item.action === action && item.outcome === outcome)!;
     expect(byAction('pool.create')).toMatchObject({ actor: { kind: 'admin', id: null }, target: { type: 'pool', id: pool.id }, status: 201 });
     expect(byAction('clients.create').target).toEqual({ type: 'client', id: app.clientId });
-    expect(byAction('users.create').target).toEqual({ type: 'user', id: user.id });
-    expect(byAction('users.delete').target).toEqual({ type: 'user', id: user.id });
+    expect(byAction('user.created')).toMatchObject({ target: { type: 'user', id: user.id }, status: 201, details: { status: 'active' } });
+    expect(byAction('user.disabled')).toMatchObject({ target: { type: 'user', id: user.id }, status: 200, details: { from: 'active', status: 'disabled' } });
+    expect(byAction('user.deleted')).toMatchObject({ actor: { kind: 'admin' }, target: { type: 'user', id: user.id }, status: 204 });
     expect(byAction('users.create', 'failure')).toMatchObject({ status: 400, target: null });
     const keyEvent = byAction('keys.rotate');
     expect(keyEvent.details.revoke).toBe(true);
@@ -138,8 +139,11 @@ describe('audit log of admin actions', () => {
     await tarn.admin('PATCH', `/pools/${pool.id}`, { name: 'By secret' }, basic(pool.id, pool.secret));
     const after = new Date(Date.now() + 1000).toISOString();
 
-    const created = await auditOf(pool.id, 'action=users.create');
+    const created = await auditOf(pool.id, 'action=user.created');
     expect(created).toHaveLength(4);
+    // The name these writes had before they became events of the user's lifecycle still finds them, and so does their family.
+    expect((await auditOf(pool.id, 'action=users.create')).map((item) => item.id)).toEqual(created.map((item) => item.id));
+    expect((await auditOf(pool.id, 'action=user.*')).map((item) => item.id)).toEqual(created.map((item) => item.id));
     expect(new Set(created.map((item) => item.id)).size).toBe(4);
     const secretEvents = await auditOf(pool.id, 'actor=pool_secret');
     expect(secretEvents.map((item) => item.action)).toEqual(['pool.update']);

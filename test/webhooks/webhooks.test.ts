@@ -123,7 +123,7 @@ describe('delivery', () => {
     expect((await tarn.admin('PUT', `/pools/${pool.id}/groups/${group.body.id}/members/${other.id}`)).status).toBeLessThan(300);
     expect((await tarn.admin('DELETE', `/pools/${pool.id}/users/${other.id}`)).status).toBe(204);
 
-    const wanted = ['sign_in.failure', 'sign_in.success', 'users.create', 'users.update', 'groups.create', 'groups.members.put', 'users.delete'];
+    const wanted = ['sign_in.failure', 'sign_in.success', 'user.created', 'user.disabled', 'groups.create', 'groups.members.put', 'user.deleted'];
     const received = await to.until((items) => wanted.every((type) => items.some((item) => item.type === type)), 'every event type');
     const audit = (await tarn.admin('GET', `/pools/${pool.id}/audit?limit=100`)).body.items as { id: string; action: string }[];
     for (const item of received) {
@@ -145,19 +145,19 @@ describe('delivery', () => {
     expect(await deliveredCount()).toBeGreaterThanOrEqual(before + wanted.length);
   });
 
-  it('sends only the types a webhook asked for ("users.*" and one exact type)', async () => {
+  it('sends only the types a webhook asked for ("user.*" and one exact type)', async () => {
     const all = await receiver();
     const some = await receiver();
     const pool = await createPool(tarn);
     await webhookFor(pool.id, all);
-    await webhookFor(pool.id, some, ['users.*']);
+    await webhookFor(pool.id, some, ['user.*']);
     await createUser(tarn, pool.id);
     await tarn.admin('POST', `/pools/${pool.id}/groups`, { name: 'Not for some' });
     const marker = await tarn.admin('POST', `/pools/${pool.id}/groups`, { name: 'Marker' });
     await all.until((items) => items.some((item) => item.type === 'groups.create' && item.data.subject?.id === marker.body.id), 'the marker group');
-    await some.until((items) => items.some((item) => item.type === 'users.create'), 'the user event');
-    // Every event of the pool written before the marker has reached "all"; "some" got users.* only.
-    expect(some.received.map((item) => item.type)).toEqual(['users.create']);
+    await some.until((items) => items.some((item) => item.type === 'user.created'), 'the user event');
+    // Every event of the pool written before the marker has reached "all"; "some" got user.* only.
+    expect(some.received.map((item) => item.type)).toEqual(['user.created']);
   });
 
   it('signs with the old and the new secret during a rotation grace period, then with the new one only', async () => {

@@ -16,7 +16,7 @@ import { readForm } from '../../http/body.js';
 import type { OnboardingService } from '../../users/onboarding.service.js';
 import type { PageMessage, PageRenderer } from '../../views/render.js';
 import { entryOf, HostedPageError } from './interactions.routes.js';
-import { fieldMessages, recordUserEvent, type UserEventRecorder } from './interaction-steps.js';
+import { fieldMessages, userChanges, type UserEventRecorder } from './interaction-steps.js';
 
 export interface ActivationDeps {
   onboarding: OnboardingService;
@@ -84,8 +84,8 @@ export function registerActivationRoutes(router: Router, deps: ActivationDeps): 
     let user;
     try {
       user = token
-        ? await deps.onboarding.activateWithToken(pool, token, password)
-        : await deps.onboarding.activateWithCode(pool, email, (form.code ?? '').trim(), password);
+        ? await deps.onboarding.activateWithToken(pool, token, password, userChanges(ctx, deps.audit))
+        : await deps.onboarding.activateWithCode(pool, email, (form.code ?? '').trim(), password, userChanges(ctx, deps.audit));
     } catch (error) {
       const messages = fieldMessages(error);
       if (!messages) throw error;
@@ -94,7 +94,7 @@ export function registerActivationRoutes(router: Router, deps: ActivationDeps): 
     if (!user && token) throw linkUnusable();
     if (!user) return renderForm(ctx, { email, errors: [{ key: 'activate.wrongCode', field: 'code' }] }, 401);
     ctx.cookies.set(COOKIE, '', { path: cookiePath(ctx), maxAge: 0 });
-    await recordUserEvent(ctx, deps.audit, { action: 'user.activated', userId: user.id, details: { via: token ? 'link' : 'code' } });
+    deps.audit?.queuedCommitted?.();
     if (await deps.passkeys?.offerStandaloneEnrolment(ctx, user.id)) return;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');

@@ -10,7 +10,7 @@ import { AppError } from '../../http/problem.js';
 import { routeParam } from '../../http/state.js';
 import { csrfValid } from './csrf.js';
 import { entryOf, HostedPageError, type Details } from './interactions.routes.js';
-import type { SignInEvent, UserEvent } from '../../audit/audit.service.js';
+import type { RecordChange, SignInEvent, UserEvent } from '../../audit/audit.service.js';
 import type { PageMessage } from '../../views/render.js';
 
 /** Records a sign-in attempt (audit log and metrics, src/audit/audit.service.ts). */
@@ -21,6 +21,14 @@ export interface SignInRecorder {
 /** Records what a user did to their own account on the hosted pages (audit log). */
 export interface UserEventRecorder {
   userEvent(event: UserEvent): Promise<void>;
+  /** Events written in the change's transaction (audit.service.ts). */
+  userChanges?(request: { poolId: string; ip?: string | undefined; requestId?: string | undefined }): RecordChange;
+  queuedCommitted?(): void;
+}
+
+/** The recorder a service writes a user's change and its event with, in one transaction (ADR 0809). */
+export function userChanges(ctx: Context, recorder: UserEventRecorder | undefined): RecordChange | undefined {
+  return recorder?.userChanges?.({ poolId: entryOf(ctx).pool.id, ip: ctx.ip, requestId: ctx.state.requestId as string | undefined });
 }
 
 /** One call per change a user makes on the hosted pages (`user.registered`, `user.activated`, … docs/events.md). */

@@ -21,7 +21,7 @@ import {
   notOffered,
   readInteractionForm,
   recordSignIn,
-  recordUserEvent,
+  userChanges,
   type SignInRecorder,
   type UserEventRecorder,
 } from './interaction-steps.js';
@@ -121,8 +121,14 @@ export function registerRegistrationRoutes(router: Router, deps: RegistrationDep
     const details = await openRegistration(ctx);
     const form = await readInteractionForm(ctx, details, deps.csrfKey, deps.bodyLimitBytes);
     const email = (form.email ?? '').trim();
-    const user = await deps.onboarding.completeRegistration(entryOf(ctx).pool, email, (form.code ?? '').trim(), { interactionId: details.uid });
-    if (user) await recordUserEvent(ctx, deps.audit, { action: 'user.registered', userId: user.id, details: { email: user.email } });
+    const user = await deps.onboarding.completeRegistration(
+      entryOf(ctx).pool,
+      email,
+      (form.code ?? '').trim(),
+      { interactionId: details.uid },
+      userChanges(ctx, deps.audit),
+    );
+    if (user) deps.audit?.queuedCommitted?.();
     // The verified registration signs the new user in: a sign-in by method "registration".
     await recordSignIn(ctx, deps.audit, {
       method: 'registration',

@@ -1,0 +1,144 @@
+/**
+ * The outbox guarantee (ADR 0809): an admin change and its event, with the event's webhook
+ * deliveries, commit together or not at all. The database is made to refuse one side with
+ * a trigger, and the other side must then be missing too:
+ * - the event insert fails → the change is rolled back (no change without its event);
+ * - the change fails at commit, after its event was written → the event is gone too
+ *   (no event without its change).
+ */
+import { sql } from 'kysely';
+import { createClient, createPool, createUser, uniqueId } from '../support/fixtures.js';
+import { startTarn, type RunningTarn } from '../support/tarn.js';
+
+let tarn: RunningTarn;
+beforeAll(async () => {
+  tarn = await startTarn({ OUTGOING_NETWORKS: 'loopback' });
+});
+afterAll(async () => {
+  await tarn?.close();
+});
+
+const db = () => tarn.database.handle.db;
+
+/** Refuses every successful event of one pool (failures still go in: the trail of the refused request). */
+async function refuseEventsOf(poolId: string): Promise<() => Promise<void>> {
+  await sql
+    .raw(
+      `CREATE OR REPLACE FUNCTION test_refuse_event() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.pool_id = '${poolId}' AND NEW.outcome = 'success' THEN RAISE EXCEPTION 'the event store refuses this event'; END IF;
+         RETURN NEW;
+       END $$;
+       CREATE TRIGGER test_refuse_event BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION test_refuse_event();`,
+    )
+    .execute(db());
+  return async () => {
+    await sql.raw('DROP TRIGGER test_refuse_event ON audit_events; DROP FUNCTION test_refuse_event();').execute(db());
+  };
+}
+
+/** Fails the commit of any transaction that changed a row of `table` in this pool: after the change and its event were both written. */
+async function failCommitOf(table: string, poolId: string): Promise<() => Promise<void>> {
+  await sql
+    .raw(
+      `CREATE OR REPLACE FUNCTION test_fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF coalesce(NEW.pool_id, OLD.pool_id) = '${poolId}' THEN RAISE EXCEPTION 'the change fails at commit'; END IF;
+         RETURN NULL;
+       END $$;
+       CREATE CONSTRAINT TRIGGER test_fail_commit AFTER INSERT OR UPDATE OR DELETE ON ${table}
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_fail_commit();`,
+    )
+    .execute(db());
+  return async () => {
+    await sql.raw(`DROP TRIGGER test_fail_commit ON ${table}; DROP FUNCTION test_fail_commit();`).execute(db());
+  };
+}
+
+async function eventsOf(poolId: string): Promise<{ action: string; outcome: string }[]> {
+  const response = await tarn.admin('GET', `/pools/${poolId}/audit?limit=200`);
+  expect(response.status).toBe(200);
+  return response.body.items;
+}
+
+async function deliveriesOf(poolId: string): Promise<number> {
+  const result = await sql<{ n: number }>`SELECT count(*)::int AS n FROM webhook_deliveries WHERE pool_id = ${poolId}`.execute(db());
+  return result.rows[0]!.n;
+}
+
+it('rolls every admin change back when its event cannot be written', async () => {
+  const pool = await createPool(tarn);
+  const user = await createUser(tarn, pool.id);
+  const app = await createClient(tarn, pool.id);
+  const clientBefore = (await tarn.admin('GET', `/pools/${pool.id}/clients/${app.clientId}`)).body;
+  const group = await tarn.admin('POST', `/pools/${pool.id}/groups`, { name: 'Staff' });
+  const hook = await tarn.admin('POST', `/pools/${pool.id}/webhooks`, { url: 'http://127.0.0.1:9/hook', eventTypes: ['*'] });
+  expect(hook.status).toBe(201);
+  const keysBefore = (await tarn.admin('GET', `/pools/${pool.id}/keys`)).body.items;
+  const secretsBefore = (await tarn.admin('GET', `/pools/${pool.id}/secrets`)).body.items;
+  const deliveriesBefore = await deliveriesOf(pool.id);
+  const eventsBefore = (await eventsOf(pool.id)).length;
+
+  const restore = await refuseEventsOf(pool.id);
+  try {
+    const email = `${uniqueId('never')}@example.test`;
+    const attempts = {
+      'create a user': await tarn.admin('POST', `/pools/${pool.id}/users`, { email, mode: 'password', password: 'correct horse battery staple' }),
+      'disable a user': await tarn.admin('PATCH', `/pools/${pool.id}/users/${user.id}`, { status: 'disabled' }),
+      'delete a user': await tarn.admin('DELETE', `/pools/${pool.id}/users/${user.id}`),
+      'add a member': await tarn.admin('PUT', `/pools/${pool.id}/groups/${group.body.id}/members/${user.id}`),
+      'rename a client': await tarn.admin('PATCH', `/pools/${pool.id}/clients/${app.clientId}`, { name: 'Never renamed' }),
+      "rotate a client's secret": await tarn.admin('POST', `/pools/${pool.id}/clients/${app.clientId}/secret/rotate`),
+      'rotate the keys': await tarn.admin('POST', `/pools/${pool.id}/keys/rotate`, { revoke: true }),
+      'rotate the secrets': await tarn.admin('POST', `/pools/${pool.id}/secrets/rotate`),
+      'disable a webhook': await tarn.admin('PATCH', `/pools/${pool.id}/webhooks/${hook.body.id}`, { enabled: false }),
+    };
+    for (const [what, answer] of Object.entries(attempts)) expect([what, answer.status]).toEqual([what, 500]);
+  } finally {
+    await restore();
+  }
+
+  // Nothing of it happened.
+  expect((await tarn.admin('GET', `/pools/${pool.id}/users?limit=100`)).body.items.map((row: { id: string }) => row.id)).toEqual([user.id]);
+  expect((await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}`)).body.status).toBe('active');
+  expect((await tarn.admin('GET', `/pools/${pool.id}/groups/${group.body.id}/members`)).body.items).toEqual([]);
+  // Neither renamed nor given a new secret (secretRotatedAt unchanged).
+  expect((await tarn.admin('GET', `/pools/${pool.id}/clients/${app.clientId}`)).body).toEqual(clientBefore);
+  expect((await tarn.admin('GET', `/pools/${pool.id}/keys`)).body.items).toEqual(keysBefore);
+  expect((await tarn.admin('GET', `/pools/${pool.id}/secrets`)).body.items).toEqual(secretsBefore);
+  expect((await tarn.admin('GET', `/pools/${pool.id}/webhooks/${hook.body.id}`)).body.enabled).toBe(true);
+  // Only the refusals are on record, and nothing was queued for the webhook.
+  const after = await eventsOf(pool.id);
+  expect(after.slice(0, after.length - eventsBefore).map((item) => item.outcome)).toEqual(Array(9).fill('failure'));
+  expect(await deliveriesOf(pool.id)).toBe(deliveriesBefore + 9);
+});
+
+it('leaves no event (and no delivery) behind when the change fails after its event was written', async () => {
+  const pool = await createPool(tarn);
+  const user = await createUser(tarn, pool.id);
+  await tarn.admin('POST', `/pools/${pool.id}/webhooks`, { url: 'http://127.0.0.1:9/hook', eventTypes: ['user.*'] });
+  const deliveriesBefore = await deliveriesOf(pool.id);
+
+  const restoreUsers = await failCommitOf('users', pool.id);
+  try {
+    expect((await tarn.admin('PATCH', `/pools/${pool.id}/users/${user.id}`, { status: 'disabled' })).status).toBe(500);
+    expect((await tarn.admin('DELETE', `/pools/${pool.id}/users/${user.id}`)).status).toBe(500);
+    const created = await tarn.admin('POST', `/pools/${pool.id}/users`, { email: `${uniqueId('gone')}@example.test`, mode: 'invite' });
+    expect(created.status).toBe(500);
+  } finally {
+    await restoreUsers();
+  }
+  const restoreClients = await failCommitOf('clients', pool.id);
+  try {
+    expect((await tarn.admin('POST', `/pools/${pool.id}/clients`, { name: 'Never', redirectUris: ['http://rp.example.test/callback'] })).status).toBe(500);
+  } finally {
+    await restoreClients();
+  }
+
+  const actions = (await eventsOf(pool.id)).map((item) => `${item.action} ${item.outcome}`);
+  for (const lost of ['user.disabled', 'user.deleted', 'user.invited', 'clients.create']) expect(actions).not.toContain(`${lost} success`);
+  expect(actions.slice(0, 4)).toEqual(['clients.create failure', 'users.create failure', 'users.delete failure', 'users.update failure']);
+  expect(await deliveriesOf(pool.id)).toBe(deliveriesBefore);
+  expect((await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}`)).body.status).toBe('active');
+  expect((await tarn.admin('GET', `/pools/${pool.id}/clients`)).body.items).toHaveLength(0);
+});
