@@ -19,11 +19,11 @@ import { buildForBench, createBenchDatabase, envInt, startTarn, trackDatabaseBac
 
 const USERS = envInt('BENCH_IMPORT_USERS', 1_000_000);
 /**
- * Users per request (BENCH_IMPORT_REQUEST_USERS): the server ends a request still being
- * received after its request timeout (30 s, src/main.ts), so a long import is sent in parts,
- * as the CLI user would on a slow link. One pool, one part after the other.
+ * Users per request (BENCH_IMPORT_REQUEST_USERS): by default all of them in one request, as
+ * `tarn users import FILE` sends a file (the import route is exempt from the request deadline,
+ * src/http/request-deadline.ts). Smaller values send parts one after the other, into one pool.
  */
-const REQUEST_USERS = envInt('BENCH_IMPORT_REQUEST_USERS', 50_000);
+const REQUEST_USERS = envInt('BENCH_IMPORT_REQUEST_USERS', USERS);
 const root = fileURLToPath(new URL('..', import.meta.url));
 // A few real bcrypt hashes (cost 10), reused: the server only checks their form at import.
 const HASHES = Array.from({ length: 8 }, (_, i) => bcrypt.hashSync(`password-${i}`, 10));
