@@ -298,8 +298,8 @@ export function postgresCpuMs(): number {
 }
 
 /**
- * CPU time used by the PostgreSQL backends serving one database (those of the server under
- * test, not the other work of a shared machine): sampled from pg_stat_activity and /proc
+ * CPU time used by the PostgreSQL client backends serving one database (those of the server under
+ * test, not autovacuum nor the other work of a shared machine): sampled from pg_stat_activity and /proc
  * every `everyMs`, each backend counted at its highest reading (a backend that ends between
  * two samples loses at most one interval) from its first reading on: what the backends used
  * since the tracking began. `stop()` ends the sampling and gives the total in ms.
@@ -309,7 +309,7 @@ export function trackDatabaseBackendsCpu(databaseName: string, everyMs = 250): {
   const seen = new Map<number, { first: number; last: number }>();
   let own = -1;
   const sample = async () => {
-    const result = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [databaseName]);
+    const result = await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()", [databaseName]);
     for (const { pid } of result.rows) {
       if (pid === own) continue;
       try {
