@@ -25,7 +25,7 @@ import type { UserSchemas } from '../user-schema.js';
 import { readCsvLines } from './csv-lines.js';
 import { createGroupPaths, type GroupPaths } from './group-paths.js';
 import { createImportQueries, type ImportRow } from './import.queries.js';
-import { importLineSchema, settingsLineSchema, type ImportOptions } from './import.schemas.js';
+import { compiledImportLineSchema, settingsLineSchema, type ImportOptions } from './import.schemas.js';
 import { readLineBatches } from './line-reader.js';
 
 export const BATCH_SIZE = 1000;
@@ -185,7 +185,7 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
 
     /** The line as a row to store, or what is wrong with it; a promise only for a plain password (hashed here). */
     function toPending(number: number, value: unknown): Pending | FieldError[] | Promise<Pending | FieldError[]> {
-      const parsed = importLineSchema.safeParse(value);
+      const parsed = compiledImportLineSchema.safeParse(value);
       if (!parsed.success) {
         return parsed.error.issues.flatMap((issue) =>
           issue.code === 'unrecognized_keys'
