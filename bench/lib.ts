@@ -309,7 +309,10 @@ export function trackDatabaseBackendsCpu(databaseName: string, everyMs = 250): {
   const seen = new Map<number, { first: number; last: number }>();
   let own = -1;
   const sample = async () => {
-    const result = await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()", [databaseName]);
+    const result = await client.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+      [databaseName],
+    );
     for (const { pid } of result.rows) {
       if (pid === own) continue;
       try {
