@@ -15,15 +15,15 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
 import { BATCH_SIZE } from '../src/users/import/import.service.js';
-import { buildForBench, createBenchDatabase, envInt, startTarn, type ServerProcess } from './lib.js';
+import { buildForBench, createBenchDatabase, envInt, startTarn, trackDatabaseBackendsCpu, type ServerProcess } from './lib.js';
 
 const USERS = envInt('BENCH_IMPORT_USERS', 1_000_000);
 /**
- * Users per request (BENCH_IMPORT_REQUEST_USERS): the server ends a request still being
- * received after its request timeout (30 s, src/main.ts), so a long import is sent in parts,
- * as the CLI user would on a slow link. One pool, one part after the other.
+ * Users per request (BENCH_IMPORT_REQUEST_USERS): by default all of them in one request, as
+ * `tarn users import FILE` sends a file (the import route is exempt from the request deadline,
+ * src/http/request-deadline.ts). Smaller values send parts one after the other, into one pool.
  */
-const REQUEST_USERS = envInt('BENCH_IMPORT_REQUEST_USERS', 50_000);
+const REQUEST_USERS = envInt('BENCH_IMPORT_REQUEST_USERS', USERS);
 const root = fileURLToPath(new URL('..', import.meta.url));
 // A few real bcrypt hashes (cost 10), reused: the server only checks their form at import.
 const HASHES = Array.from({ length: 8 }, (_, i) => bcrypt.hashSync(`password-${i}`, 10));
@@ -80,7 +80,7 @@ function postLines(url: string, adminToken: string, source: Generator<string>): 
   });
 }
 
-async function run(server: ServerProcess, adminToken: string, label: string, withHashes: boolean) {
+async function run(server: ServerProcess, databaseName: string, adminToken: string, label: string, withHashes: boolean) {
   const poolId = `bench-${randomBytes(4).toString('hex')}`;
   const created = await fetch(`${server.url}/admin/pools`, {
     method: 'POST',
@@ -100,7 +100,9 @@ async function run(server: ServerProcess, adminToken: string, label: string, wit
     peak = Math.max(peak, server.rssMiB());
     peaks.push(`${sent.toLocaleString('en')}: ${peak.toFixed(0)} MiB`);
   };
+  const database = trackDatabaseBackendsCpu(databaseName);
   const cpuBefore = server.cpuMs();
+  const ownBefore = process.cpuUsage();
   const started = performance.now();
   const report = { created: 0, failed: 0 };
   for (let from = 0; from < USERS; from += REQUEST_USERS) {
@@ -115,11 +117,17 @@ async function run(server: ServerProcess, adminToken: string, label: string, wit
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
   const cpuPerUser = ((server.cpuMs() - cpuBefore) * 1000) / USERS;
+  const own = process.cpuUsage(ownBefore);
+  const clientPerUser = (own.user + own.system) / USERS;
+  const databasePerUser = ((await database.stop()) * 1000) / USERS;
   peak = Math.max(peak, server.rssMiB());
   peaks.push(`${USERS.toLocaleString('en')}: ${peak.toFixed(0)} MiB`);
   if (report.created !== USERS || report.failed !== 0) throw new Error(`unexpected report: ${JSON.stringify(report).slice(0, 500)}`);
   console.log(
-    `${label.padEnd(16)} ${USERS.toLocaleString('en')} users in ${seconds.toFixed(1)} s = ${Math.round(USERS / seconds).toLocaleString('en')} users/s; server CPU ${cpuPerUser.toFixed(0)} µs/user (${Math.round(1e6 / cpuPerUser).toLocaleString('en')} users per CPU-second); server RSS ${baseline.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB peak`,
+    `${label.padEnd(16)} ${USERS.toLocaleString('en')} users in ${seconds.toFixed(1)} s = ${Math.round(USERS / seconds).toLocaleString('en')} users/s; server RSS ${baseline.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB peak`,
+  );
+  console.log(
+    `${''.padEnd(16)} CPU per 1000 users: server ${cpuPerUser.toFixed(1)} ms, PostgreSQL ${databasePerUser.toFixed(1)} ms (its backends for this database), this generator ${clientPerUser.toFixed(1)} ms; server + PostgreSQL = ${Math.round(1e6 / (cpuPerUser + databasePerUser)).toLocaleString('en')} users per CPU-second`,
   );
   console.log(`${''.padEnd(16)} server peak RSS after n users sent: ${peaks.join(', ')}`);
 }
@@ -138,8 +146,8 @@ try {
   console.log(
     `bench:import: ${USERS.toLocaleString('en')} users per run, streamed in requests of ${REQUEST_USERS.toLocaleString('en')} users, batches of ${BATCH_SIZE} rows per INSERT; ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)} at the start`,
   );
-  await run(server, adminToken, 'plain', false);
-  await run(server, adminToken, 'bcrypt hashes', true);
+  await run(server, database.name, adminToken, 'plain', false);
+  await run(server, database.name, adminToken, 'bcrypt hashes', true);
 } finally {
   await server.stop();
   await database.drop();

@@ -297,6 +297,54 @@ export function postgresCpuMs(): number {
   return total;
 }
 
+/**
+ * CPU time used by the PostgreSQL client backends serving one database (those of the server under
+ * test, not autovacuum nor the other work of a shared machine): sampled from pg_stat_activity and /proc
+ * every `everyMs`, each backend counted at its highest reading (a backend that ends between
+ * two samples loses at most one interval) from its first reading on: what the backends used
+ * since the tracking began. `stop()` ends the sampling and gives the total in ms.
+ */
+export function trackDatabaseBackendsCpu(databaseName: string, everyMs = 250): { cpuMs(): number; stop(): Promise<number> } {
+  const client = new pg.Client({ connectionString: SERVER_URL });
+  const seen = new Map<number, { first: number; last: number }>();
+  let own = -1;
+  const sample = async () => {
+    const result = await client.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+      [databaseName],
+    );
+    for (const { pid } of result.rows) {
+      if (pid === own) continue;
+      try {
+        const now = processCpuMs(pid);
+        const known = seen.get(pid);
+        if (known) known.last = Math.max(known.last, now);
+        else seen.set(pid, { first: now, last: now });
+      } catch {
+        // ended meanwhile
+      }
+    }
+  };
+  const total = () => [...seen.values()].reduce((sum, { first, last }) => sum + last - first, 0);
+  const ready = client.connect().then(async () => {
+    own = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    await sample();
+  });
+  let running: Promise<void> = ready;
+  const timer = setInterval(() => {
+    running = running.then(sample, () => undefined);
+  }, everyMs);
+  return {
+    cpuMs: total,
+    async stop() {
+      clearInterval(timer);
+      await running.then(sample).catch(() => undefined);
+      await client.end();
+      return total();
+    },
+  };
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------- HTTP client

@@ -24,8 +24,9 @@ const USAGE = `Usage: tarn COMMAND [options]
   keys rotate POOL [--revoke]
   secrets rotate POOL
 
-Large files go in consecutive requests of --chunk-size users (default 50000), each sent
-within the server's request timeout; --atomic holds within one request only.
+Large files go in consecutive requests of --chunk-size users (default 50000), so a failed
+request loses only its own part; --atomic holds within one request only (a larger
+--chunk-size sends a file as one request: the server does not cut a long import).
 
 Options for every command:
   --url URL       the server (TARN_URL, default http://localhost:3000)

@@ -39,6 +39,8 @@ export const defaults = {
   MAX_HEADER_BYTES: 16 * 1024,
   /** How long SIGTERM waits for in-flight requests before cutting them off (ms). */
   SHUTDOWN_GRACE_MS: 10_000,
+  /** Longest time to receive a whole request (ms); an authenticated streaming import is exempt. */
+  REQUEST_TIMEOUT_MS: 30_000,
   /** How long a request waits for a database connection before failing with 503 (ms). */
   DB_CONNECT_TIMEOUT_MS: 2000,
   /** Networks Tarn's own outgoing calls may reach (src/net/outgoing-policy.ts): public addresses only. */

@@ -12,6 +12,7 @@ import { auditAdminActions, matchAdminRoute } from './audit/audit.middleware.js'
 import { createAuditService } from './audit/audit.service.js';
 import { startPoolChangeFeed, type PoolChangeFeed } from './db/pool-changes.js';
 import { failureLimiter } from './http/rate-limit.js';
+import { requestDeadline } from './http/request-deadline.js';
 import { rememberProviderFault } from './http/unavailable.js';
 import { createMetrics } from './observability/metrics.js';
 import { serveMetrics } from './observability/metrics.routes.js';
@@ -327,6 +328,9 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     }),
   ];
   const traffic: Traffic = { inFlight: 0, draining: false };
+  // A request still arriving after REQUEST_TIMEOUT_MS is cut (408), unless its route exempted it.
+  const deadline = requestDeadline(config.requestTimeoutMs);
+  app.use(deadline.middleware);
   app.use(requestFrame({ log, metrics, limiters, traffic, naming: { adminRoute: (path, method) => matchAdminRoute(admin, path, method)?.template } }));
   // Pool traffic (the hot path) first: it never reaches the routers below, whose route
   // matching it would otherwise pay on every request (ADR 0701). Nothing else lives under /pools/.
@@ -354,6 +358,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     traffic,
     /** Stops what the app runs besides requests (the delivery worker, the change listener); the database stays open. */
     async close(): Promise<void> {
+      deadline.stop();
       await webhookWorker.stop();
       await feed?.close();
     },

@@ -46,6 +46,8 @@ export interface Config {
   readonly rateLimitAdminFailures: number;
   readonly maxHeaderBytes: number;
   readonly shutdownGraceMs: number;
+  /** Longest time to receive a whole request (REQUEST_TIMEOUT_MS); streaming admin routes are exempt (http/request-deadline.ts). */
+  readonly requestTimeoutMs: number;
   readonly dbConnectTimeoutMs: number;
   /** Who may read /metrics (METRICS_TOKEN). */
   readonly metrics: MetricsAccess;
@@ -266,6 +268,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitAdminFailures: integer(env, 'RATE_LIMIT_ADMIN_FAILURES', defaults.RATE_LIMIT_ADMIN_FAILURES, 0, 1_000_000),
     maxHeaderBytes: integer(env, 'MAX_HEADER_BYTES', defaults.MAX_HEADER_BYTES, 1024, 1024 * 1024),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', defaults.SHUTDOWN_GRACE_MS, 0, 600_000),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', defaults.REQUEST_TIMEOUT_MS, 100, 3_600_000),
     metrics: metricsAccess(env, envMode),
     dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', defaults.DB_CONNECT_TIMEOUT_MS, 100, 60_000),
     outgoing: outgoing(env),

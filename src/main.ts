@@ -48,7 +48,9 @@ async function main(): Promise<void> {
   const server = createServer({ maxHeaderSize: config.maxHeaderBytes }, tarn.app.callback());
   server.keepAliveTimeout = 5000;
   server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  // The time to receive a whole request is bounded by the app (REQUEST_TIMEOUT_MS,
+  // http/request-deadline.ts), which lets a streaming admin upload run as long as it needs.
+  server.requestTimeout = 0;
   server.maxHeadersCount = 100;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,8 +1,8 @@
 // @ts-check
 /**
  * A user file sent in consecutive import requests of N users each, read as it is sent (memory
- * holds one line), because the server ends a request whose body is still arriving after its
- * request timeout. Every request repeats the file's opening lines (the CSV header row, an
+ * holds one line), so that a request that fails (the network, a restart) loses only its own
+ * part; the server itself reads one request as long as it lasts. Every request repeats the file's opening lines (the CSV header row, an
  * NDJSON settings line) so it reads like a file of its own, and the reports are merged:
  * counts summed, failed lines numbered as in the original file.
  */

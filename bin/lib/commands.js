@@ -99,7 +99,7 @@ async function importFile(api, { values, out, err }, { pool, file, csv, settings
     throw new UsageError(
       `--atomic keeps all or nothing within one request, and ${file} holds more than ${size} users (--chunk-size), so it would take several. ` +
         'Check the whole file with --dry-run, then import it without --atomic (with --on-conflict skip a run can be repeated); ' +
-        "or raise --chunk-size to send it as one request, if it is sent within the server's request timeout (30 s).",
+        'or raise --chunk-size to send it as one request (the server does not cut an import however long it takes).',
     );
   const total = statSync(file).size;
   const bar = progressBar(err, 'Importing [{bar}] {percentage}% | {value}/{total} bytes | request {request} | ETA {eta}s');
@@ -222,7 +222,7 @@ export async function importKeycloak(api, { values, positionals, out, err }) {
     }
     bar.update(end);
   }
-  // In requests of --chunk-size users, each sent within the server's request timeout.
+  // In requests of --chunk-size users: a failed request loses only its own part.
   /** @type {import('./chunked-import.js').MergedReport | undefined} */
   let report;
   for (let start = 0; start === 0 || start < plan.users.length; start += size) {

@@ -1,6 +1,6 @@
 /**
- * `tarn users import` sends a large file in consecutive requests of --chunk-size users (one long
- * request would be cut by the server's request timeout) and reports as if it were one: every
+ * `tarn users import` sends a large file in consecutive requests of --chunk-size users (a failed
+ * request loses only its own part) and reports as if it were one: every
  * good user is stored, and each bad line is named by its number in the original file.
  */
 import { execFile } from 'node:child_process';

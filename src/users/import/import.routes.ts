@@ -14,6 +14,7 @@ import { poolRoute } from '../../admin/pool-scope.js';
 import { annotateAudit } from '../../audit/audit.middleware.js';
 import type { AuditService } from '../../audit/audit.service.js';
 import { problems } from '../../http/problem.js';
+import { exemptFromRequestDeadline } from '../../http/request-deadline.js';
 import { exportLineResponse, exportOptionsSchema, importOptionsSchema, importReportResponse } from './import.schemas.js';
 import type { ImportFormat, ImportService } from './import.service.js';
 
@@ -39,6 +40,8 @@ export function userImportRoutes(importer: ImportService, audit?: AuditService) 
       },
       async function importUsers(ctx, { query }) {
         const format = importFormat(ctx);
+        // An authenticated admin's upload of a million lines may take minutes: no request deadline.
+        exemptFromRequestDeadline(ctx.req);
         const report = await importer.importUsers(ctx.state.pool.id, ctx.req, format, query);
         const { failures: _failures, failuresTruncated: _truncated, ...counts } = report;
         annotateAudit(ctx, { target: { type: 'pool', id: ctx.state.pool.id }, details: { format, ...counts } });

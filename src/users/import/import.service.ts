@@ -25,8 +25,8 @@ import type { UserSchemas } from '../user-schema.js';
 import { readCsvLines } from './csv-lines.js';
 import { createGroupPaths, type GroupPaths } from './group-paths.js';
 import { createImportQueries, type ImportRow } from './import.queries.js';
-import { importLineSchema, settingsLineSchema, type ImportOptions } from './import.schemas.js';
-import { readLines } from './line-reader.js';
+import { compiledImportLineSchema, settingsLineSchema, type ImportOptions } from './import.schemas.js';
+import { readLineBatches } from './line-reader.js';
 
 export const BATCH_SIZE = 1000;
 export const MAX_LINE_BYTES = 64 * 1024;
@@ -70,7 +70,8 @@ function bodyEnded(error: unknown): boolean {
   return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (error as Error | undefined)?.message === 'aborted';
 }
 
-async function* rawLines(source: Readable, format: ImportFormat): AsyncGenerator<RawLine> {
+/** The lines of the body as they arrive, a chunk's worth at a time. */
+async function* rawLines(source: Readable, format: ImportFormat): AsyncGenerator<RawLine[]> {
   try {
     yield* parsedLines(source, format);
   } catch (error) {
@@ -80,21 +81,20 @@ async function* rawLines(source: Readable, format: ImportFormat): AsyncGenerator
   }
 }
 
-async function* parsedLines(source: Readable, format: ImportFormat): AsyncGenerator<RawLine> {
+async function* parsedLines(source: Readable, format: ImportFormat): AsyncGenerator<RawLine[]> {
   if (format === 'csv') {
-    for await (const line of readCsvLines(source, MAX_LINE_BYTES)) yield 'problem' in line ? { ...line, field: '' } : line;
+    for await (const line of readCsvLines(source, MAX_LINE_BYTES)) yield ['problem' in line ? { ...line, field: '' } : line];
     return;
   }
-  for await (const line of readLines(source, MAX_LINE_BYTES)) {
-    if ('tooLong' in line) {
-      yield { number: line.number, problem: `The line is longer than ${MAX_LINE_BYTES} bytes.` };
-      continue;
-    }
-    try {
-      yield { number: line.number, value: JSON.parse(line.text) as unknown };
-    } catch {
-      yield { number: line.number, problem: 'The line is not valid JSON.' };
-    }
+  for await (const lines of readLineBatches(source, MAX_LINE_BYTES)) {
+    yield lines.map((line): RawLine => {
+      if ('tooLong' in line) return { number: line.number, problem: `The line is longer than ${MAX_LINE_BYTES} bytes.` };
+      try {
+        return { number: line.number, value: JSON.parse(line.text) as unknown };
+      } catch {
+        return { number: line.number, problem: 'The line is not valid JSON.' };
+      }
+    });
   }
 }
 
@@ -122,7 +122,8 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
     const checkMetadata = schemas.validator(schemas.metadataSchemaOf(pool), 'metadata');
     let settings: ImportSettings = {};
     let batch: Pending[] = [];
-    const keysInBatch = new Set<string>();
+    const emailsInBatch = new Set<string>();
+    const idsInBatch = new Set<string>();
 
     function fail(line: number, errors: FieldError[]): void {
       report.failed += 1;
@@ -137,7 +138,8 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
       if (batch.length === 0) return;
       const entries = batch;
       batch = [];
-      keysInBatch.clear();
+      emailsInBatch.clear();
+      idsInBatch.clear();
       const previous = storing;
       storing = previous.then(() => store(entries));
       storing.catch(() => undefined); // awaited by the next flush or at the end; never unhandled
@@ -181,8 +183,9 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
       await queries.insertMemberships(memberships);
     }
 
-    async function toPending(number: number, value: unknown): Promise<Pending | FieldError[]> {
-      const parsed = importLineSchema.safeParse(value);
+    /** The line as a row to store, or what is wrong with it; a promise only for a plain password (hashed here). */
+    function toPending(number: number, value: unknown): Pending | FieldError[] | Promise<Pending | FieldError[]> {
+      const parsed = compiledImportLineSchema.safeParse(value);
       if (!parsed.success) {
         return parsed.error.issues.flatMap((issue) =>
           issue.code === 'unrecognized_keys'
@@ -209,12 +212,7 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
         if (options.requirePasswordChange === 'weak') passwordChange = 'if_weak';
       }
       if (errors.length) return errors;
-      if (line.password !== undefined) {
-        if (options.requirePasswordChange === 'weak' && passwordProblems(pool.password_policy, line.password, line.email).length) passwordChange = 'required';
-        passwordHash = await hasher.hash(line.password);
-      }
-      if (passwordHash !== null && (options.requirePasswordChange === 'all' || line.passwordChange === 'required')) passwordChange = 'required';
-      return {
+      const pending = (hash: string | null, change: PasswordChange | null): Pending => ({
         line: number,
         groupIds,
         row: {
@@ -225,41 +223,49 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
           status: line.status ?? 'active',
           profile,
           metadata,
-          password_hash: passwordHash,
-          password_change: passwordChange,
+          password_hash: hash,
+          password_change: hash !== null && (options.requirePasswordChange === 'all' || line.passwordChange === 'required') ? 'required' : change,
           created_at: line.createdAt ?? null,
         },
-      };
+      });
+      const password = line.password;
+      if (password === undefined) return pending(passwordHash, passwordChange);
+      if (options.requirePasswordChange === 'weak' && passwordProblems(pool.password_policy, password, line.email).length) passwordChange = 'required';
+      return hasher.hash(password).then((hash) => pending(hash, passwordChange));
     }
 
-    for await (const raw of rawLines(source, format)) {
-      report.lines = Math.max(report.lines, raw.number);
-      if ('problem' in raw) {
-        fail(raw.number, [fieldError(raw.field ?? '', raw.problem)]);
-        continue;
+    for await (const raws of rawLines(source, format))
+      for (const raw of raws) {
+        report.lines = Math.max(report.lines, raw.number);
+        if ('problem' in raw) {
+          fail(raw.number, [fieldError(raw.field ?? '', raw.problem)]);
+          continue;
+        }
+        // NDJSON may open with the import's settings (Firebase's project parameters).
+        if (raw.number === 1 && format === 'ndjson' && raw.value !== null && typeof raw.value === 'object' && 'settings' in raw.value) {
+          const parsed = settingsLineSchema.safeParse(raw.value);
+          const problem = parsed.success
+            ? parsed.data.settings.firebaseScrypt && firebaseSettingsProblem(parsed.data.settings.firebaseScrypt)
+            : 'Unreadable settings.';
+          if (!parsed.success || problem) fail(raw.number, [fieldError('settings.firebaseScrypt', problem || 'Unreadable settings.')]);
+          else settings = parsed.data.settings;
+          continue;
+        }
+        let checked = toPending(raw.number, raw.value);
+        if (checked instanceof Promise) checked = await checked;
+        if (Array.isArray(checked)) {
+          fail(raw.number, checked);
+          continue;
+        }
+        const pending = checked;
+        // The same user twice in one statement would collide with itself: the earlier one goes first.
+        const email = pending.row.email.toLowerCase();
+        if (emailsInBatch.has(email) || idsInBatch.has(pending.row.id)) await flush();
+        emailsInBatch.add(email);
+        idsInBatch.add(pending.row.id);
+        batch.push(pending);
+        if (batch.length >= BATCH_SIZE) await flush();
       }
-      // NDJSON may open with the import's settings (Firebase's project parameters).
-      if (raw.number === 1 && format === 'ndjson' && raw.value !== null && typeof raw.value === 'object' && 'settings' in raw.value) {
-        const parsed = settingsLineSchema.safeParse(raw.value);
-        const problem = parsed.success
-          ? parsed.data.settings.firebaseScrypt && firebaseSettingsProblem(parsed.data.settings.firebaseScrypt)
-          : 'Unreadable settings.';
-        if (!parsed.success || problem) fail(raw.number, [fieldError('settings.firebaseScrypt', problem || 'Unreadable settings.')]);
-        else settings = parsed.data.settings;
-        continue;
-      }
-      const pending = await toPending(raw.number, raw.value);
-      if (Array.isArray(pending)) {
-        fail(raw.number, pending);
-        continue;
-      }
-      // The same user twice in one statement would collide with itself: the earlier one goes first.
-      const keys = [`e:${pending.row.email.toLowerCase()}`, `i:${pending.row.id}`];
-      if (keys.some((key) => keysInBatch.has(key))) await flush();
-      for (const key of keys) keysInBatch.add(key);
-      batch.push(pending);
-      if (batch.length >= BATCH_SIZE) await flush();
-    }
     await flush();
     await storing;
     // Conflicts are known when a batch is stored, after later lines were checked.
