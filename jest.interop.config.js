@@ -7,4 +7,6 @@ export default {
   testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 120_000,
   maxWorkers: 1,
+  // No migrated PGlite archive before the run (test/support/jest-global-setup.js): Tarn runs as `npm start`.
+  globals: { tarnPgliteArchive: false },
 };

@@ -3,16 +3,20 @@
  * DATABASE_URL (dropped afterwards), or an in-memory PGlite when DATABASE_URL is unset.
  * Runs never see each other's rows.
  *
- * PGlite: creating and migrating a cluster costs most of a test file's time, so the first file
- * of a run that needs one archives the freshly migrated cluster into the run's directory
- * (jest-global-setup.js) and every later file starts from that archive.
+ * PGlite: creating and migrating a cluster costs several seconds of CPU, so `npm test` archives a
+ * migrated cluster once before the workers start (jest-global-setup.js, pglite-archive.ts) and
+ * every test file starts from that archive; a file run outside jest migrates its own.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
+import { archiveOf } from './pglite-archive.js';
+
+/** The migrated cluster's archive in the run's directory (jest-global-setup.js writes it). */
+export const PGLITE_ARCHIVE = 'migrated-pglite.tar';
 
 export interface TestDatabase {
   handle: DatabaseHandle;
@@ -29,22 +33,13 @@ function withDatabase(url: string, name: string): string {
   return parsed.href;
 }
 
-/** A freshly migrated in-memory PGlite, from the run's archive when there is one. */
+/** A freshly migrated in-memory PGlite: from the run's archive (jest-global-setup.js) when there is one. */
 async function openMigratedPglite(): Promise<DatabaseHandle> {
   const runDir = process.env.TARN_TEST_RUN_DIR;
-  const archivePath = runDir && join(runDir, 'migrated-pglite.tar');
-  if (archivePath) {
-    const archive = await readFile(archivePath).catch(() => undefined);
-    if (archive) return openDatabase({ pgliteArchive: new Blob([archive]) });
-  }
+  const archive = runDir && (await readFile(join(runDir, PGLITE_ARCHIVE)).catch(() => undefined));
+  if (archive) return openDatabase({ pgliteArchive: archiveOf(archive) });
   const handle = await openDatabase({});
   await migrate(handle);
-  if (archivePath && handle.archive) {
-    // Another worker may write it at the same moment: each writes its own file, then renames.
-    const own = `${archivePath}.${process.pid}`;
-    await writeFile(own, Buffer.from(await (await handle.archive()).arrayBuffer()));
-    await rename(own, archivePath);
-  }
   return handle;
 }
 
