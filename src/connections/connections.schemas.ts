@@ -72,7 +72,9 @@ const fields = {
   storeTokens: z.boolean().describe("Keep the upstream's tokens, sealed, on each linked identity (never answered). Turning it off deletes the stored ones."),
   upstreamLogout: z
     .boolean()
-    .describe("oidc: when a user who signed in through this connection signs out, send the browser to the upstream's end_session_endpoint too (RP-Initiated Logout)."),
+    .describe(
+      "oidc: when a user who signed in through this connection signs out, send the browser to the upstream's end_session_endpoint too (RP-Initiated Logout).",
+    ),
 };
 
 export const updateConnectionSchema = z.object(fields).partial().strict();

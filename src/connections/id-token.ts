@@ -56,7 +56,8 @@ export async function verifyUpstreamIdToken(
   const { payload } = await jose.jwtVerify(idToken, keys, { issuer, audience: expected.audience });
   if (expected.tenants && expected.tenants.length > 0) {
     const tid = typeof payload.tid === 'string' ? payload.tid.toLowerCase() : undefined;
-    if (!tid || !expected.tenants.some((allowed) => allowed.toLowerCase() === tid)) throw new TenantNotAllowed('the token comes from a tenant outside the allow-list');
+    if (!tid || !expected.tenants.some((allowed) => allowed.toLowerCase() === tid))
+      throw new TenantNotAllowed('the token comes from a tenant outside the allow-list');
   }
   return payload;
 }

@@ -97,7 +97,13 @@ describe('connection CRUD', () => {
   it('keeps an allow-list of tenants for a multi-tenant Microsoft connection, and nowhere else', async () => {
     const pool = await createPool(tarn);
     const tenant = '72F988BF-86F1-41AF-91AB-2D7CD011DB47';
-    const multi = await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'work', preset: 'microsoft', tenants: [tenant], clientId: 'm', clientSecret: 's' });
+    const multi = await tarn.admin('POST', `/pools/${pool.id}/connections`, {
+      name: 'work',
+      preset: 'microsoft',
+      tenants: [tenant],
+      clientId: 'm',
+      clientSecret: 's',
+    });
     expect(multi.status).toBe(201);
     expect(multi.body).toMatchObject({ tenant: 'common', tenants: [tenant.toLowerCase()] });
 
@@ -143,7 +149,13 @@ describe('connection CRUD', () => {
     expect(row.key_enc).not.toContain(created.body.publicJwk.n.slice(0, 40));
 
     // A secret-based connection has no key until it switches; the key then stays across changes.
-    const plain = await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'plain', type: 'oidc', issuer: 'https://idp.example', clientId: 'c', clientSecret: 's' });
+    const plain = await tarn.admin('POST', `/pools/${pool.id}/connections`, {
+      name: 'plain',
+      type: 'oidc',
+      issuer: 'https://idp.example',
+      clientId: 'c',
+      clientSecret: 's',
+    });
     expect(plain.body.publicJwk).toBeNull();
     const switched = await tarn.admin('PATCH', `/pools/${pool.id}/connections/${plain.body.id}`, { tokenEndpointAuthMethod: 'private_key_jwt' });
     expect(switched.body.publicJwk).toMatchObject({ kty: 'RSA' });
