@@ -143,7 +143,9 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
         ?.filter((problem) => problem.field === field)
         .map((problem) => problem.detail)
         .join(' ') || undefined;
-    ctx.body = await deps.pages.render(`console/${view}`, undefined, { signed: undefined, error: undefined, notice: undefined, problemOf, ...locals });
+    // An input with a problem: aria-invalid, and described by the problem shown next to it (views/console/_problem.ejs).
+    const invalid = (field: string, id: string) => (problemOf(field) ? ` aria-invalid="true" aria-describedby="${id.replace(/[^A-Za-z0-9-]/g, '')}-error"` : '');
+    ctx.body = await deps.pages.render(`console/${view}`, undefined, { signed: undefined, error: undefined, notice: undefined, problemOf, invalid, ...locals });
   }
 
   /** The signed-in administrator, or a redirect to sign in (undefined). */
@@ -914,6 +916,10 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
       send: (fields, ctx, signed) => {
         const path = `${administratorsPath}/${encodeURIComponent(ctx.params.userId!)}`;
         if (fields.action === 'remove') return call(ctx, signed, 'DELETE', path);
+        if (fields.action === 'disable' || fields.action === 'enable') {
+          const status = fields.action === 'disable' ? 'disabled' : 'active';
+          return call(ctx, signed, 'PATCH', `${poolPath(ADMIN_POOL_ID)}/users/${encodeURIComponent(ctx.params.userId!)}`, { status });
+        }
         // Owner, or a role on each pool chosen (fields "pool:{id}" = admin | viewer | "").
         const roles =
           fields.owner === 'on'
@@ -924,7 +930,10 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
         if (!roles.length) return Promise.resolve(refusal('roles', 'Choose at least one role, or remove the administrator.'));
         return call(ctx, signed, 'PUT', `${path}/roles`, { roles });
       },
-      done: (_answer, fields) => (fields.action === 'remove' ? { redirect: '/console/administrators' } : { notice: 'Roles saved.' }),
+      done: (_answer, fields) =>
+        fields.action === 'remove'
+          ? { redirect: '/console/administrators' }
+          : { notice: { disable: 'Administrator disabled.', enable: 'Administrator enabled.' }[fields.action ?? ''] ?? 'Roles saved.' },
     }),
   );
 
