@@ -144,8 +144,8 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
         .map((problem) => problem.detail)
         .join(' ') || undefined;
     // An input with a problem: aria-invalid, and described by the problem shown next to it (views/console/_problem.ejs).
-    const invalid = (field: string, id: string) => (problemOf(field) ? ` aria-invalid="true" aria-describedby="${id.replace(/[^A-Za-z0-9-]/g, '')}-error"` : '');
-    ctx.body = await deps.pages.render(`console/${view}`, undefined, { signed: undefined, error: undefined, notice: undefined, problemOf, invalid, ...locals });
+    const invalidInput = (field: string, id: string) => (problemOf(field) ? ` aria-invalid="true" aria-describedby="${id.replace(/[^A-Za-z0-9-]/g, '')}-error"` : '');
+    ctx.body = await deps.pages.render(`console/${view}`, undefined, { signed: undefined, error: undefined, notice: undefined, problemOf, invalidInput, ...locals });
   }
 
   /** The signed-in administrator, or a redirect to sign in (undefined). */

@@ -27,6 +27,7 @@ beforeAll(async () => {
   mailbox = await startMailbox();
   tarn = await startTarn({ SMTP_URL: mailbox.url });
   chromium = await launchChromium();
+  await tarn.tarn.console.ensureAdminPool();
   pool = uniqueId('north');
   otherPool = uniqueId('south');
   expect((await tarn.admin('POST', '/pools', { id: pool, name: 'North' })).status).toBe(201);
@@ -61,6 +62,11 @@ async function signInToConsole(context: BrowserContext, who: { email: string; pa
   return page;
 }
 
+/** Clicks what submits a form and waits for the page that answers. */
+async function submit(page: Page, selector: string): Promise<void> {
+  await Promise.all([page.waitForNavigation(), page.click(selector)]);
+}
+
 /** The problem shown next to an input, through the input's own aria-describedby. */
 async function problemNextTo(page: Page, selector: string): Promise<string> {
   const input = page.locator(selector);
@@ -91,13 +97,13 @@ it("pool settings take the user schemas, and a user's profile and metadata are e
 
   // Mistakes are shown next to their fields.
   await page.fill('#set-profile-schema', '{"type": "object", ');
-  await page.click('text=Save settings');
+  await submit(page, 'text=Save settings');
   expect(await problemNextTo(page, '#set-profile-schema')).toContain('Must be JSON');
   expect(await page.locator('#set-profile-schema').inputValue()).toBe('{"type": "object", ');
   await accessible(page);
   await page.fill('#set-profile-schema', JSON.stringify(profileSchema));
   await page.fill('#set-min-length', '3');
-  await page.click('text=Save settings');
+  await submit(page, 'text=Save settings');
   expect(await page.locator('[role=alert]').textContent()).toContain('Minimum password length');
   expect(await problemNextTo(page, '#set-min-length')).toMatch(/8/);
   expect((await tarn.admin('GET', `/pools/${pool}`)).body.profileSchema).toBeNull();
@@ -106,7 +112,7 @@ it("pool settings take the user schemas, and a user's profile and metadata are e
   await page.fill('#set-min-length', '12');
   await page.fill('#set-metadata-schema', JSON.stringify(metadataSchema));
   await page.fill('#set-max-attempts', '7');
-  await page.click('text=Save settings');
+  await submit(page, 'text=Save settings');
   expect(await page.locator('[role=status]').textContent()).toContain('Settings saved');
   const saved = (await tarn.admin('GET', `/pools/${pool}`)).body;
   expect(saved).toMatchObject({ profileSchema, metadataSchema, passwordPolicy: { minLength: 12 }, lockout: { maxAttempts: 7 } });
@@ -122,10 +128,10 @@ it("pool settings take the user schemas, and a user's profile and metadata are e
 
   // The API's refusals, each next to its input: a required enum left unset, a number that is not one.
   await page.fill('#f-profile-name', 'Carol Jones');
-  await page.fill('#f-profile-employee_no', 'forty-two');
-  await page.click('text=Save profile');
+  await page.fill('#f-profile-employee-no', 'forty-two');
+  await submit(page, 'text=Save profile');
   expect(await problemNextTo(page, '#f-profile-department')).toBe('Required.');
-  expect(await problemNextTo(page, '#f-profile-employee_no')).toMatch(/integer/);
+  expect(await problemNextTo(page, '#f-profile-employee-no')).toMatch(/integer/);
   expect(await page.locator('#f-profile-name').getAttribute('aria-invalid')).toBeNull();
   // What was typed is still there.
   expect(await page.locator('#f-profile-name').inputValue()).toBe('Carol Jones');
@@ -133,10 +139,10 @@ it("pool settings take the user schemas, and a user's profile and metadata are e
   await accessible(page);
 
   await page.selectOption('#f-profile-department', 'support');
-  await page.fill('#f-profile-employee_no', '42');
+  await page.fill('#f-profile-employee-no', '42');
   await page.check('#f-profile-newsletter');
   await page.fill('#f-profile-address-locality', 'Oslo');
-  await page.click('text=Save profile');
+  await submit(page, 'text=Save profile');
   expect(await page.locator('[role=status]').textContent()).toContain('Profile saved');
   expect((await tarn.admin('GET', `/pools/${pool}/users/${carolId}`)).body.profile).toEqual({
     name: 'Carol Jones',
@@ -145,18 +151,18 @@ it("pool settings take the user schemas, and a user's profile and metadata are e
     newsletter: true,
     address: { locality: 'Oslo' },
   });
-  expect(await page.locator('#f-profile-employee_no').inputValue()).toBe('42');
+  expect(await page.locator('#f-profile-employee-no').inputValue()).toBe('42');
 
   await page.selectOption('#f-metadata-plan', 'gold').catch(() => undefined); // not an option: nothing chosen
   await page.selectOption('#f-metadata-plan', 'pro');
   await page.fill('#f-metadata-seats', '5');
-  await page.click('text=Save metadata');
+  await submit(page, 'text=Save metadata');
   expect(await page.locator('[role=status]').textContent()).toContain('Metadata saved');
   expect((await tarn.admin('GET', `/pools/${pool}/users/${carolId}`)).body.metadata).toEqual({ plan: 'pro', seats: 5 });
   await accessible(page);
 
   // A password reset mail, sent from the console.
-  await page.click('text=Send a password reset');
+  await submit(page, 'text=Send a password reset');
   expect(await page.locator('[role=status]').textContent()).toContain('Password reset mail sent');
   expect((await mailbox.next('carol@example.test')).text).toMatch(/password/i);
 
@@ -164,7 +170,7 @@ it("pool settings take the user schemas, and a user's profile and metadata are e
   await page.goto(`${tarn.url}/console/pools/${pool}/users`);
   await page.fill('#user-email', 'dave@example.test');
   await page.check('input[name=mode][value=invite]');
-  await page.click('text=Create user');
+  await submit(page, 'text=Create user');
   expect(await page.locator('[role=status]').textContent()).toContain('Invitation sent to dave@example.test');
   expect((await mailbox.next('dave@example.test')).to).toEqual(['dave@example.test']);
   await context.close();
@@ -176,14 +182,14 @@ it("a group's page adds members found by search, removes them, marks inherited o
   const context = await chromium.newContext();
   const page = await signInToConsole(context, poolAdmin);
   await page.goto(`${tarn.url}/console/pools/${pool}/groups`);
-  await page.click('#group-tree >> text=Support');
+  await submit(page, '#group-tree >> text=Support');
   expect(await page.locator('h1').textContent()).toBe('Support');
   expect(await page.locator('#group-parent-name').textContent()).toBe('Staff');
   await accessible(page);
 
   await page.fill('#member-q', 'carol');
-  await page.click('text=Find');
-  await page.click('button[aria-label="Add carol@example.test to Support"]');
+  await submit(page, 'button:has-text("Find")');
+  await submit(page, 'button[aria-label="Add carol@example.test to Support"]');
   expect(await page.locator('[role=status]').textContent()).toContain('Member added');
   expect(await page.locator('#member-list').textContent()).toMatch(/carol@example\.test\s*direct/);
   expect(await page.locator('#candidates').textContent()).toContain('already a member');
@@ -205,12 +211,12 @@ it("a group's page adds members found by search, removes them, marks inherited o
   // Support moves to the top level: Staff no longer has Carol.
   await page.goto(`${tarn.url}/console/pools/${pool}/groups/${support.id}`);
   await page.selectOption('#move-parent', '');
-  await page.click('text=Move group');
+  await submit(page, 'text=Move group');
   expect(await page.locator('[role=status]').textContent()).toContain('Group moved');
   expect(await page.locator('#group-parent-name').textContent()).toBe('(top level)');
   expect((await tarn.admin('GET', `/pools/${pool}/groups/${staff.id}/members?nested=true`)).body.items).toEqual([]);
 
-  await page.click('button[aria-label="Remove carol@example.test from Support"]');
+  await submit(page, 'button[aria-label="Remove carol@example.test from Support"]');
   expect(await page.locator('[role=status]').textContent()).toContain('Member removed');
   expect((await tarn.admin('GET', `/pools/${pool}/groups/${support.id}/members`)).body.items).toEqual([]);
   await accessible(page);
@@ -276,14 +282,14 @@ it("owners edit an administrator's roles, disable and remove them, and each ends
   expect(await paula.locator('#set-name').count()).toBe(1);
 
   await desk.goto(`${tarn.url}/console/administrators`);
-  await desk.click(`#administrators >> text=${poolAdmin.email}`);
+  await submit(desk, `#administrators >> text=${poolAdmin.email}`);
   expect(await desk.locator('h1').textContent()).toBe(poolAdmin.email);
   await accessible(desk);
   // Paula becomes viewer of North and admin of South.
   const [north, south] = [desk.locator(`select[name="pool:${pool}"]`), desk.locator(`select[name="pool:${otherPool}"]`)];
   await north.selectOption('viewer');
   await south.selectOption('admin');
-  await desk.click('text=Save roles');
+  await submit(desk, 'text=Save roles');
   expect(await desk.locator('[role=status]').textContent()).toContain('Roles saved');
   expect(await desk.locator('#administrator-roles').textContent()).toContain(`viewer of ${pool}`);
   await accessible(desk);
@@ -295,17 +301,17 @@ it("owners edit an administrator's roles, disable and remove them, and each ends
   // No role at all is refused.
   await north.selectOption('');
   await south.selectOption('');
-  await desk.click('text=Save roles');
+  await submit(desk, 'text=Save roles');
   expect(await desk.locator('[role=alert]').textContent()).toContain('Choose at least one role');
   await accessible(desk);
 
   // Disabled: Paula's next request asks her to sign in; enabled, she can again.
   await desk.goto(`${tarn.url}/console/administrators/${poolAdminId}`);
-  await desk.click('text=Disable administrator');
+  await submit(desk, 'text=Disable administrator');
   expect(await desk.locator('#administrator-status').textContent()).toBe('disabled');
   await paula.goto(`${tarn.url}/console/pools/${otherPool}`);
   expect(await paula.locator('h1').textContent()).toBe('Sign in');
-  await desk.click('text=Enable administrator');
+  await submit(desk, 'text=Enable administrator');
   expect(await desk.locator('#administrator-status').textContent()).toBe('active');
   await paulaContext.close();
   const again = await chromium.newContext();
@@ -329,7 +335,7 @@ it("owners edit an administrator's roles, disable and remove them, and each ends
   expect(await desk.locator('[role=alert]').textContent()).toContain('at least one active owner');
   await desk.uncheck('#role-owner');
   await desk.locator(`select[name="pool:${pool}"]`).selectOption('admin');
-  await desk.click('text=Save roles');
+  await submit(desk, 'text=Save roles');
   expect(await desk.locator('[role=alert]').textContent()).toContain('at least one active owner');
   expect((await tarn.admin('GET', '/pools/tarn-admin/administrators')).body.items.find((item: { id: string }) => item.id === me.id).roles).toEqual([
     { role: 'owner', pool: null },
