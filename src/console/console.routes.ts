@@ -540,6 +540,10 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
   );
 
   // Users ------------------------------------------------------------------------------------
+  type Pool = { profileSchema: Record<string, unknown> | null; metadataSchema: Record<string, unknown> | null };
+  const schemaOf = (pool: Pool, part: 'profile' | 'metadata') => (part === 'profile' ? (pool.profileSchema ?? DEFAULT_PROFILE_SCHEMA) : pool.metadataSchema);
+  const requiredProfileInputs = (pool: Pool) => schemaFields('profile', schemaOf(pool, 'profile'), {}).filter((input) => input.required && !input.group);
+
   async function usersPage(ctx: Context, signed: Signed, extra: Locals = {}, status = 200) {
     const poolId = ctx.params.pool!;
     const pool = await must(ctx, await call(ctx, signed, 'GET', poolPath(poolId)));
@@ -549,10 +553,15 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     const cursor = typeof ctx.query.cursor === 'string' ? ctx.query.cursor : '';
     const params = new URLSearchParams({ limit: '50', total: 'true', sort, ...(q ? { q } : {}), ...(cursor ? { cursor } : {}) });
     const users = await call(ctx, signed, 'GET', `${poolPath(poolId)}/users?${params}`);
+    // The profile attributes the pool requires are asked when a user is created.
+    const sent = extra.sent as Fields | undefined;
+    const required = requiredProfileInputs(pool.body as Pool);
+    const profileInputs = withProblems(sent ? refill(required, sent) : required, (extra.error as DescribedProblem | undefined)?.problems ?? []).fields;
     await render(
       ctx,
       'users',
       {
+        profileInputs,
         signed,
         pool: pool.body,
         role: roleOn(signed.principal, poolId),
@@ -577,18 +586,22 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     '/pools/:pool/users',
     handleForm({
       page: usersPage,
-      send: (fields, ctx, signed) =>
-        call(
-          ctx,
-          signed,
-          'POST',
-          `${poolPath(ctx.params.pool!)}/users`,
-          fields.mode === 'invite' ? { mode: 'invite', email: fields.email ?? '' } : { mode: 'password', email: fields.email ?? '', password: fields.password ?? '' },
-        ),
+      send: async (fields, ctx, signed) => {
+        const pool = await call(ctx, signed, 'GET', poolPath(ctx.params.pool!));
+        if (pool.status >= 300) return pool;
+        const read = readSchemaFields('profile', requiredProfileInputs(pool.body as Pool), fields, {});
+        if (read.problems.length) return refusal(read.problems[0]!.field, read.problems[0]!.detail);
+        const profile = Object.keys(read.value).length ? { profile: read.value } : {};
+        const body =
+          fields.mode === 'invite'
+            ? { mode: 'invite', email: fields.email ?? '', ...profile }
+            : { mode: 'password', email: fields.email ?? '', password: fields.password ?? '', ...profile };
+        return call(ctx, signed, 'POST', `${poolPath(ctx.params.pool!)}/users`, body);
+      },
       done: (answer, fields) => ({
         notice: fields.mode === 'invite' ? `Invitation sent to ${answer.body.email as string}.` : `User ${answer.body.email as string} created.`,
       }),
-      refused: (answer, fields) => ({ error: describeProblem(answer), values: { email: fields.email ?? '', mode: fields.mode } }),
+      refused: (answer, fields) => ({ error: describeProblem(answer), values: { email: fields.email ?? '', mode: fields.mode }, sent: fields }),
     }),
   );
 
@@ -611,8 +624,6 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     }),
   );
 
-  type Pool = { profileSchema: Record<string, unknown> | null; metadataSchema: Record<string, unknown> | null };
-  const schemaOf = (pool: Pool, part: 'profile' | 'metadata') => (part === 'profile' ? (pool.profileSchema ?? DEFAULT_PROFILE_SCHEMA) : pool.metadataSchema);
 
   async function userPage(ctx: Context, signed: Signed, extra: Locals = {}, status = 200) {
     const poolId = ctx.params.pool!;

@@ -170,11 +170,19 @@ it("pool settings take the user schemas, and a user's profile and metadata are e
   await page.goto(`${tarn.url}/console/pools/${pool}/users`);
   await page.fill('#user-email', 'dave@example.test');
   await page.check('input[name=mode][value=invite]');
+  // The attribute the schema requires is asked here too.
+  await submit(page, 'text=Create user');
+  expect(await problemNextTo(page, '#f-profile-department')).toBe('Required.');
+  expect(await page.locator('#user-email').inputValue()).toBe('dave@example.test');
+  await accessible(page);
+  await page.check('input[name=mode][value=invite]');
+  await page.selectOption('#f-profile-department', 'sales');
   await submit(page, 'text=Create user');
   expect(await page.locator('[role=status]').textContent()).toContain('Invitation sent to dave@example.test');
   expect((await mailbox.next('dave@example.test')).to).toEqual(['dave@example.test']);
+  expect((await tarn.admin('GET', `/pools/${pool}/users?email=dave@example.test`)).body.items[0].profile).toEqual({ department: 'sales' });
   await context.close();
-});
+}, 180_000);
 
 it("a group's page adds members found by search, removes them, marks inherited ones, and moves the group", async () => {
   const staff = (await tarn.admin('POST', `/pools/${pool}/groups`, { name: 'Staff' })).body;
@@ -234,7 +242,7 @@ it("a group's page adds members found by search, removes them, marks inherited o
   });
   expect(profile.status()).toBe(404);
   await context.close();
-});
+}, 180_000);
 
 it('a viewer sees the new pages read only, and their forms posted anyway are refused; forms without a CSRF token are refused', async () => {
   const context = await chromium.newContext();
@@ -271,7 +279,7 @@ it('a viewer sees the new pages read only, and their forms posted anyway are ref
   expect((await tarn.admin('GET', `/pools/${pool}`)).body.name).toBe('North');
   expect((await tarn.admin('GET', `/pools/tarn-admin/users/${poolAdminId}`)).status).toBe(200);
   await context.close();
-});
+}, 180_000);
 
 it("owners edit an administrator's roles, disable and remove them, and each ends that administrator's console session", async () => {
   const ownerContext = await chromium.newContext();
@@ -342,4 +350,4 @@ it("owners edit an administrator's roles, disable and remove them, and each ends
   ]);
   await accessible(desk);
   await ownerContext.close();
-});
+}, 180_000);
