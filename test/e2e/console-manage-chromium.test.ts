@@ -257,9 +257,9 @@ it('a viewer sees the new pages read only, and their forms posted anyway are ref
   expect(await page.locator('#move-parent').count()).toBe(0);
   expect(await page.locator('#member-q').count()).toBe(0);
   await accessible(page);
+  const csrf = (await page.locator('.signout input[name=csrf]').getAttribute('value'))!;
   expect((await page.goto(`${tarn.url}/console/administrators/${poolAdminId}`))?.status()).toBe(404);
 
-  const csrf = (await page.locator('.signout input[name=csrf]').getAttribute('value'))!;
   const attempts: [string, Record<string, string>][] = [
     [`/console/pools/${pool}/users/${carolId}/profile`, { part: 'profile', 'profile.department': 'sales', 'profile.name': 'Hacked' }],
     [`/console/pools/${pool}/users/${carolId}/actions`, { action: 'reset' }],
