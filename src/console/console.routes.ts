@@ -334,6 +334,14 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     };
   }
 
+  /** A page answering GET: signed in, then the page. */
+  function showPage(page: Page) {
+    return async function show(ctx: Context): Promise<void> {
+      const signed = await signedIn(ctx);
+      if (signed) await page(ctx, signed);
+    };
+  }
+
   /** One of several actions a form names in its `action` field; an unknown one is refused as a page. */
   function chosen<T>(actions: Record<string, T>, name: string | undefined): T {
     const action = Object.hasOwn(actions, name ?? '') ? actions[name!] : undefined;
@@ -380,10 +388,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     );
   }
 
-  router.get('/', async function listPools(ctx) {
-    const signed = await signedIn(ctx);
-    if (signed) await poolsPage(ctx, signed);
-  });
+  router.get('/', showPage(poolsPage));
 
   router.post(
     '/pools',
@@ -425,10 +430,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     );
   }
 
-  router.get('/pools/:pool', async function showPool(ctx) {
-    const signed = await signedIn(ctx);
-    if (signed) await poolPage(ctx, signed);
-  });
+  router.get('/pools/:pool', showPage(poolPage));
 
   router.post(
     '/pools/:pool/clients',
@@ -577,10 +579,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     );
   }
 
-  router.get('/pools/:pool/users', async function listUsers(ctx) {
-    const signed = await signedIn(ctx);
-    if (signed) await usersPage(ctx, signed);
-  });
+  router.get('/pools/:pool/users', showPage(usersPage));
 
   router.post(
     '/pools/:pool/users',
@@ -660,10 +659,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     );
   }
 
-  router.get('/pools/:pool/users/:userId', async function showUser(ctx) {
-    const signed = await signedIn(ctx);
-    if (signed) await userPage(ctx, signed);
-  });
+  router.get('/pools/:pool/users/:userId', showPage(userPage));
 
   router.post(
     '/pools/:pool/users/:userId/profile',
@@ -729,10 +725,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     await render(ctx, 'groups', { signed, pool: pool.body, role: roleOn(signed.principal, poolId), tree, ...extra }, status);
   }
 
-  router.get('/pools/:pool/groups', async function listGroups(ctx) {
-    const signed = await signedIn(ctx);
-    if (signed) await groupsPage(ctx, signed);
-  });
+  router.get('/pools/:pool/groups', showPage(groupsPage));
 
   router.post(
     '/pools/:pool/groups',
@@ -783,10 +776,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     );
   }
 
-  router.get('/pools/:pool/groups/:groupId', async function showGroup(ctx) {
-    const signed = await signedIn(ctx);
-    if (signed) await groupPage(ctx, signed);
-  });
+  router.get('/pools/:pool/groups/:groupId', showPage(groupPage));
 
   const groupActions: Record<string, { send(ctx: Context, fields: Fields): [string, string, unknown?]; notice: string }> = {
     move: { send: (ctx, fields) => ['PATCH', groupPath(ctx), { parentId: fields.parentId || null }], notice: 'Group moved.' },
@@ -878,10 +868,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     );
   }
 
-  router.get('/administrators', async function listAdministrators(ctx) {
-    const signed = await signedIn(ctx);
-    if (signed) await administratorsPage(ctx, signed);
-  });
+  router.get('/administrators', showPage(administratorsPage));
 
   router.post(
     '/administrators',
@@ -915,10 +902,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     );
   }
 
-  router.get('/administrators/:userId', async function showAdministrator(ctx) {
-    const signed = await signedIn(ctx);
-    if (signed) await administratorPage(ctx, signed);
-  });
+  router.get('/administrators/:userId', showPage(administratorPage));
 
   router.post(
     '/administrators/:userId',

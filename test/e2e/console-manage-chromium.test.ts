@@ -6,8 +6,8 @@
  * pool, and every form wants its CSRF token. axe-core checks every page opened.
  */
 import type { Browser as Chromium, BrowserContext, Page } from 'playwright-core';
-import { seriousViolations } from '../support/axe.js';
 import { launchChromium } from '../support/chromium.js';
+import { accessible, signInToConsole as signInAt } from '../support/console.js';
 import { uniqueId } from '../support/fixtures.js';
 import { startMailbox, type Mailbox } from '../support/smtp.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
@@ -47,20 +47,7 @@ afterAll(async () => {
   await mailbox?.close();
 });
 
-async function accessible(page: Page): Promise<void> {
-  expect(await seriousViolations(page)).toEqual([]);
-}
-
-async function signInToConsole(context: BrowserContext, who: { email: string; password: string }): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${tarn.url}/console`);
-  expect(await page.locator('h1').textContent()).toBe('Sign in');
-  await page.fill('input[name=email]', who.email);
-  await page.fill('input[name=password]', who.password);
-  await page.click('button[type=submit]');
-  await page.waitForURL(`${tarn.url}/console`);
-  return page;
-}
+const signInToConsole = (context: BrowserContext, who: { email: string; password: string }) => signInAt(tarn.url, context, who);
 
 /** Clicks what submits a form and waits for the page that answers. */
 async function submit(page: Page, selector: string): Promise<void> {
