@@ -350,8 +350,8 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
   }
 
   const poolPath = (poolId: string) => `/pools/${encodeURIComponent(poolId)}`;
-  const userPath = (ctx: Context) => `${poolPath(ctx.params.pool!)}/users/${encodeURIComponent(ctx.params.userId!)}`;
-  const groupPath = (ctx: Context, groupId = ctx.params.groupId!) => `${poolPath(ctx.params.pool!)}/groups/${encodeURIComponent(groupId)}`;
+  const userPath = (ctx: Context) => `${poolPath(ctx.params.pool)}/users/${encodeURIComponent(ctx.params.userId)}`;
+  const groupPath = (ctx: Context, groupId = ctx.params.groupId!) => `${poolPath(ctx.params.pool)}/groups/${encodeURIComponent(groupId)}`;
 
   /** Every item of a listing, page after page (bounded). */
   async function everything<T>(ctx: Context, signed: Signed, path: string, pages = 10): Promise<T[]> {
@@ -437,7 +437,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     handleForm({
       page: poolPage,
       send: (fields, ctx, signed) =>
-        call(ctx, signed, 'POST', `${poolPath(ctx.params.pool!)}/clients`, {
+        call(ctx, signed, 'POST', `${poolPath(ctx.params.pool)}/clients`, {
           name: fields.name ?? '',
           redirectUris: lines(fields.redirectUris),
           postLogoutRedirectUris: lines(fields.postLogoutRedirectUris),
@@ -454,7 +454,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     handleForm({
       page: poolPage,
       send: (_fields, ctx, signed) =>
-        call(ctx, signed, 'POST', `${poolPath(ctx.params.pool!)}/clients/${encodeURIComponent(ctx.params.clientId!)}/secret/rotate`),
+        call(ctx, signed, 'POST', `${poolPath(ctx.params.pool)}/clients/${encodeURIComponent(ctx.params.clientId)}/secret/rotate`),
       done: (answer) => ({ created: answer.body, rotated: true }),
     }),
   );
@@ -463,7 +463,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     '/pools/:pool/keys/rotate',
     handleForm({
       page: poolPage,
-      send: (fields, ctx, signed) => call(ctx, signed, 'POST', `${poolPath(ctx.params.pool!)}/keys/rotate`, { revoke: fields.revoke === 'yes' }),
+      send: (fields, ctx, signed) => call(ctx, signed, 'POST', `${poolPath(ctx.params.pool)}/keys/rotate`, { revoke: fields.revoke === 'yes' }),
       done: (_answer, fields) => ({
         notice: fields.revoke === 'yes' ? 'Signing keys rotated; the former current key is revoked.' : 'Signing keys rotated.',
       }),
@@ -476,7 +476,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
       page: poolPage,
       send: async (fields, ctx, signed) =>
         fields.confirm === ctx.params.pool
-          ? call(ctx, signed, 'POST', `${poolPath(ctx.params.pool!)}/secrets/rotate`)
+          ? call(ctx, signed, 'POST', `${poolPath(ctx.params.pool)}/secrets/rotate`)
           : refusal('confirmSecret', 'Must be the pool id.', 'Type the pool id to confirm.'),
       done: (answer) => ({ newSecret: answer.body.nextSecret }),
     }),
@@ -506,7 +506,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
         const minLength = wholeNumber(fields.minLength);
         const maxAttempts = wholeNumber(fields.maxAttempts);
         const windowSeconds = wholeNumber(fields.windowSeconds);
-        return call(ctx, signed, 'PATCH', poolPath(ctx.params.pool!), {
+        return call(ctx, signed, 'PATCH', poolPath(ctx.params.pool), {
           name: fields.name ?? '',
           description: fields.description ?? '',
           logoUrl: fields.logoUrl?.trim() || null,
@@ -535,7 +535,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
       page: poolPage,
       send: async (fields, ctx, signed) =>
         fields.confirm === ctx.params.pool
-          ? call(ctx, signed, 'DELETE', poolPath(ctx.params.pool!))
+          ? call(ctx, signed, 'DELETE', poolPath(ctx.params.pool))
           : refusal('confirmDelete', 'Must be the pool id.', 'Type the pool id to delete it.'),
       done: () => ({ redirect: '/console' }),
     }),
@@ -586,7 +586,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     handleForm({
       page: usersPage,
       send: async (fields, ctx, signed) => {
-        const pool = await call(ctx, signed, 'GET', poolPath(ctx.params.pool!));
+        const pool = await call(ctx, signed, 'GET', poolPath(ctx.params.pool));
         if (pool.status >= 300) return pool;
         const read = readSchemaFields('profile', requiredProfileInputs(pool.body as Pool), fields, {});
         if (read.problems.length) return refusal(read.problems[0]!.field, read.problems[0]!.detail);
@@ -595,7 +595,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
           fields.mode === 'invite'
             ? { mode: 'invite', email: fields.email ?? '', ...profile }
             : { mode: 'password', email: fields.email ?? '', password: fields.password ?? '', ...profile };
-        return call(ctx, signed, 'POST', `${poolPath(ctx.params.pool!)}/users`, body);
+        return call(ctx, signed, 'POST', `${poolPath(ctx.params.pool)}/users`, body);
       },
       done: (answer, fields) => ({
         notice: fields.mode === 'invite' ? `Invitation sent to ${answer.body.email as string}.` : `User ${answer.body.email as string} created.`,
@@ -667,7 +667,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
       page: userPage,
       send: async (fields, ctx, signed) => {
         const part = chosen({ profile: 'profile', metadata: 'metadata' } as const, fields.part);
-        const [pool, user] = await Promise.all([call(ctx, signed, 'GET', poolPath(ctx.params.pool!)), call(ctx, signed, 'GET', userPath(ctx))]);
+        const [pool, user] = await Promise.all([call(ctx, signed, 'GET', poolPath(ctx.params.pool)), call(ctx, signed, 'GET', userPath(ctx))]);
         if (pool.status >= 300) return pool;
         if (user.status >= 300) return user;
         const generated = schemaFields(part, schemaOf(pool.body as Pool, part), (user.body[part] ?? {}) as Record<string, unknown>);
@@ -705,7 +705,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
 
   /** The pool's groups as a tree, depth first, each group after its parent. */
   async function groupTree(ctx: Context, signed: Signed): Promise<TreeGroup[]> {
-    const groups = await everything<Group>(ctx, signed, `${poolPath(ctx.params.pool!)}/groups`);
+    const groups = await everything<Group>(ctx, signed, `${poolPath(ctx.params.pool)}/groups`);
     const tree: TreeGroup[] = [];
     const visit = (parentId: string | null, depth: number) => {
       for (const group of groups.filter((candidate) => candidate.parentId === parentId)) {
@@ -734,7 +734,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
       send: (fields, ctx, signed) =>
         fields.action === 'delete'
           ? call(ctx, signed, 'DELETE', `${groupPath(ctx, fields.groupId ?? '')}?cascade=true`)
-          : call(ctx, signed, 'POST', `${poolPath(ctx.params.pool!)}/groups`, {
+          : call(ctx, signed, 'POST', `${poolPath(ctx.params.pool)}/groups`, {
               name: fields.name ?? '',
               ...(fields.parentId ? { parentId: fields.parentId } : {}),
             }),
@@ -909,11 +909,11 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     handleForm({
       page: administratorPage,
       send: (fields, ctx, signed) => {
-        const path = `${administratorsPath}/${encodeURIComponent(ctx.params.userId!)}`;
+        const path = `${administratorsPath}/${encodeURIComponent(ctx.params.userId)}`;
         if (fields.action === 'remove') return call(ctx, signed, 'DELETE', path);
         if (fields.action === 'disable' || fields.action === 'enable') {
           const status = fields.action === 'disable' ? 'disabled' : 'active';
-          return call(ctx, signed, 'PATCH', `${poolPath(ADMIN_POOL_ID)}/users/${encodeURIComponent(ctx.params.userId!)}`, { status });
+          return call(ctx, signed, 'PATCH', `${poolPath(ADMIN_POOL_ID)}/users/${encodeURIComponent(ctx.params.userId)}`, { status });
         }
         // Owner, or a role on each pool chosen (fields "pool:{id}" = admin | viewer | "").
         const roles =

@@ -68,7 +68,7 @@ function shown(kind: FieldKind, value: unknown): string {
   if (kind === 'checkbox') return value === true ? 'on' : '';
   if (kind === 'lines' && Array.isArray(value)) return value.map(String).join('\n');
   if (kind === 'json' || typeof value === 'object') return JSON.stringify(value, null, 2);
-  return String(value);
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 const idOf = (name: string) => `f-${name.replace(/[^A-Za-z0-9]+/g, '-')}`;
