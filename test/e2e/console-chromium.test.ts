@@ -219,7 +219,9 @@ it('an owner changes settings, rotates keys and the API secret behind a confirma
   await page.click('form[action$="/secret/rotate"] button');
   expect(await page.locator('[role=alert]').textContent()).toContain('Confirmation');
   expect((await fetch(`${tarn.url}/admin/pools/${spare}`, { headers: basic(created.body.secret) })).status).toBe(200);
-  await page.click('text=Rotate and revoke the current secret');
+  // The refused confirmation stays open, the problem next to the field.
+  expect(await page.locator('#confirm-secret').getAttribute('aria-invalid')).toBe('true');
+  expect(await page.locator('#confirm-secret-error').textContent()).toBe('Must be the pool id.');
   await page.fill('#confirm-secret', spare);
   await page.click('form[action$="/secret/rotate"] button');
   const newNext = (await page.locator('#new-next-secret').textContent())!;
