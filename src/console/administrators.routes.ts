@@ -18,10 +18,12 @@ const roleSchema = z
   .object({ role: z.enum(['owner', 'admin', 'viewer']), pool: z.string().max(63).optional().describe('The pool an admin or viewer manages.') })
   .strict();
 
-const roles = { roles: z.array(roleSchema).min(1).max(100) };
+type Role = z.infer<typeof roleSchema>;
+const rolesField = { roles: z.array(roleSchema).min(1).max(100) };
+const administratorParams = z.object({ userId: z.string() });
 export const createAdministratorSchema = z.discriminatedUnion(
   'mode',
-  createUserSchema.options.map((option) => option.extend(roles)) as unknown as [z.ZodObject, z.ZodObject],
+  createUserSchema.options.map((option) => option.extend(rolesField)) as unknown as [z.ZodObject, z.ZodObject],
   { error: () => 'Must be "password" or "invite".' },
 );
 
@@ -43,6 +45,27 @@ export function administratorRoutes(deps: AdministratorRouteDeps) {
   const roles = createRoleQueries(deps.db);
   function onlyAdminPool(poolId: string): void {
     if (poolId !== ADMIN_POOL_ID) throw problems.notFound('Administrators');
+  }
+  async function checkRoles(wanted: Role[]): Promise<void> {
+    if (new Set(wanted.map((role) => role.pool ?? '')).size !== wanted.length) throw problems.validation([fieldError('roles', 'One role a pool.')]);
+    for (const [index, role] of wanted.entries()) {
+      const field = `roles.${index}.pool`;
+      if (role.role === 'owner' && role.pool !== undefined) throw problems.validation([fieldError(field, 'An owner has every pool; leave it out.')]);
+      if (role.role !== 'owner' && role.pool === undefined) throw problems.validation([fieldError(field, 'Name the pool this role is for.')]);
+      if (role.pool !== undefined && (RESERVED_POOL_IDS.has(role.pool) || !(await deps.poolExists(role.pool))))
+        throw problems.validation([fieldError(field, 'No such pool.')]);
+    }
+  }
+  /** The administrator's user, or 404; and a refusal when the change would leave no active owner. */
+  async function administrator(userId: string, keepsOwner: boolean) {
+    const user = await deps.users.getUser(ADMIN_POOL_ID, userId).catch(() => undefined);
+    if (!user) throw problems.notFound('Administrator');
+    if (!keepsOwner) {
+      const owners = (await roles.listAllRoles()).filter((row) => row.role === 'owner' && row.user_id !== userId);
+      const active = await Promise.all(owners.map((row) => deps.users.getUser(ADMIN_POOL_ID, row.user_id).catch(() => undefined)));
+      if (!active.some((other) => other?.status === 'active')) throw problems.conflict('Tarn needs at least one active owner: make someone else owner first.');
+    }
+    return user;
   }
   return [
     poolRoute(
@@ -81,15 +104,8 @@ export function administratorRoutes(deps: AdministratorRouteDeps) {
       },
       async function createAdministrator(ctx, { body }) {
         onlyAdminPool(ctx.state.pool.id);
-        const { roles: wanted, ...user } = body as { roles: z.infer<typeof roleSchema>[] } & Record<string, unknown>;
-        if (new Set(wanted.map((role) => role.pool ?? '')).size !== wanted.length) throw problems.validation([fieldError('roles', 'One role a pool.')]);
-        for (const [index, role] of wanted.entries()) {
-          const field = `roles.${index}.pool`;
-          if (role.role === 'owner' && role.pool !== undefined) throw problems.validation([fieldError(field, 'An owner has every pool; leave it out.')]);
-          if (role.role !== 'owner' && role.pool === undefined) throw problems.validation([fieldError(field, 'Name the pool this role is for.')]);
-          if (role.pool !== undefined && (RESERVED_POOL_IDS.has(role.pool) || !(await deps.poolExists(role.pool))))
-            throw problems.validation([fieldError(field, 'No such pool.')]);
-        }
+        const { roles: wanted, ...user } = body as { roles: Role[] } & Record<string, unknown>;
+        await checkRoles(wanted);
         const created = await deps.users.createUser(ctx.state.pool, user as Parameters<UserService['createUser']>[1]);
         for (const role of wanted) await roles.insertRole(created.id, role.role, role.pool ?? null);
         ctx.set('Location', `/admin/pools/${ADMIN_POOL_ID}/users/${created.id}`);
@@ -100,6 +116,50 @@ export function administratorRoutes(deps: AdministratorRouteDeps) {
           roles: wanted.map((role) => ({ role: role.role, pool: role.pool ?? null })),
           createdAt: created.createdAt,
         };
+      },
+    ),
+    poolRoute(
+      {
+        method: 'put',
+        path: '/administrators/:userId/roles',
+        summary: "Replace an administrator's roles (409 when no active owner would be left)",
+        params: administratorParams,
+        body: z.object(rolesField).strict(),
+        status: 200,
+        response: administratorResponse,
+        problems: [409],
+      },
+      async function replaceAdministratorRoles(ctx, { params, body }) {
+        onlyAdminPool(ctx.state.pool.id);
+        await checkRoles(body.roles);
+        const user = await administrator(params.userId, body.roles.some((role) => role.role === 'owner'));
+        await deps.db.transaction().execute(async (trx) => {
+          const inTransaction = createRoleQueries(trx);
+          await inTransaction.deleteRoles(user.id);
+          for (const role of body.roles) await inTransaction.insertRole(user.id, role.role, role.pool ?? null);
+        });
+        return {
+          id: user.id,
+          email: user.email,
+          status: user.status,
+          roles: body.roles.map((role) => ({ role: role.role, pool: role.pool ?? null })),
+          createdAt: user.createdAt,
+        };
+      },
+    ),
+    poolRoute(
+      {
+        method: 'delete',
+        path: '/administrators/:userId',
+        summary: 'Remove an administrator: their account and roles (409 when no active owner would be left)',
+        params: administratorParams,
+        status: 204,
+        problems: [409],
+      },
+      async function removeAdministrator(ctx, { params }) {
+        onlyAdminPool(ctx.state.pool.id);
+        const user = await administrator(params.userId, false);
+        await deps.users.deleteUser(ADMIN_POOL_ID, user.id);
       },
     ),
   ];

@@ -3,9 +3,9 @@
  * pools, applications, users, the audit view, roles, CSRF and the end of a console session.
  * axe-core checks every console page the tests open.
  */
-import type { Browser as Chromium, BrowserContext, Page } from 'playwright-core';
-import { seriousViolations } from '../support/axe.js';
+import type { Browser as Chromium, BrowserContext } from 'playwright-core';
 import { launchChromium } from '../support/chromium.js';
+import { accessible, signInToConsole as signInAt } from '../support/console.js';
 import { REDIRECT_URI, uniqueId } from '../support/fixtures.js';
 import { discover, signIn } from '../support/relying-party.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
@@ -22,21 +22,7 @@ afterAll(async () => {
   await tarn?.close();
 });
 
-async function accessible(page: Page): Promise<void> {
-  expect(await seriousViolations(page)).toEqual([]);
-}
-
-/** Signs in at the console through the admin pool's hosted login page. */
-async function signInToConsole(context: BrowserContext, who: { email: string; password: string }): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${tarn.url}/console`);
-  expect(await page.locator('h1').textContent()).toBe('Sign in');
-  await page.fill('input[name=email]', who.email);
-  await page.fill('input[name=password]', who.password);
-  await page.click('button[type=submit]');
-  await page.waitForURL(`${tarn.url}/console`);
-  return page;
-}
+const signInToConsole = (context: BrowserContext, who: { email: string; password: string }) => signInAt(tarn.url, context, who);
 
 /** The console's access token, as the browser holds it (its own session cookie). */
 async function consoleToken(context: BrowserContext): Promise<string> {
@@ -206,7 +192,7 @@ it('first run: the setup link makes the first owner, who creates a pool, an appl
   expect(await page.locator('#administrators').textContent()).toContain(`viewer of ${poolA}`);
   await accessible(page);
   await context.close();
-});
+}, 180_000);
 
 it('an owner changes settings, rotates keys and the API secret behind a confirmation, and deletes a pool after typing its id', async () => {
   const spare = uniqueId('spare');
@@ -233,7 +219,9 @@ it('an owner changes settings, rotates keys and the API secret behind a confirma
   await page.click('form[action$="/secret/rotate"] button');
   expect(await page.locator('[role=alert]').textContent()).toContain('Confirmation');
   expect((await fetch(`${tarn.url}/admin/pools/${spare}`, { headers: basic(created.body.secret) })).status).toBe(200);
-  await page.click('text=Rotate and revoke the current secret');
+  // The refused confirmation stays open, the problem next to the field.
+  expect(await page.locator('#confirm-secret').getAttribute('aria-invalid')).toBe('true');
+  expect(await page.locator('#confirm-secret-error').textContent()).toBe('Must be the pool id.');
   await page.fill('#confirm-secret', spare);
   await page.click('form[action$="/secret/rotate"] button');
   const newNext = (await page.locator('#new-next-secret').textContent())!;
@@ -251,7 +239,7 @@ it('an owner changes settings, rotates keys and the API secret behind a confirma
   await page.waitForURL(`${tarn.url}/console`);
   expect((await tarn.admin('GET', `/pools/${spare}`)).status).toBe(404);
   await context.close();
-});
+}, 180_000);
 
 describe('roles', () => {
   const poolAdmin = { email: 'pat@example.test', password: 'silver tree lantern 2' };
