@@ -96,7 +96,7 @@ export function buildForBench(root: string): BuiltCode {
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.bench.json'), '--outDir', out], {
     stdio: 'inherit',
   });
-  for (const shared of ['node_modules', 'migrations', 'views']) symlinkSync(join(root, shared), join(out, shared));
+  for (const shared of ['node_modules', 'migrations', 'views', 'locales']) symlinkSync(join(root, shared), join(out, shared));
   writeFileSync(join(out, 'package.json'), JSON.stringify({ type: 'module' }));
   return {
     script: (relative) => join(out, relative.replace(/\.ts$/, '.js')),
@@ -145,7 +145,7 @@ export async function startServer(
   const [command, ...args] = [...launcher, ...node] as [string, ...string[]];
   const child = spawn(command, args, {
     env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', process.env.BENCH_SERVER_STDOUT ? 'inherit' : 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
