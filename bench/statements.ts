@@ -5,7 +5,7 @@
  * Statements are listed in order, with a count of those sent more than once.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,10 +48,14 @@ async function main() {
     await signIn(target, warm, false);
     await signIn(target, warm, true);
     const worker = await newWorker(1);
+    const mark = (method: string, url: string) => appendFileSync(log, JSON.stringify(`>>> ${method} ${new URL(url).pathname}`) + '\n');
     const phases: [string, () => Promise<void>][] = [
-      ['new browser: authorize → login form → consent → code → token', () => signIn(target, worker, false)],
-      ['same browser, prompt=login: authorize → login form → (consent remembered) → code → token', () => signIn(target, worker, true)],
-      ['new browser, consent given before: authorize → login form → code → token', () => signIn(target, { ...worker, jar: new CookieJar() }, false)],
+      ['new browser: authorize → login form → consent → code → token', () => signIn(target, worker, false, undefined, mark)],
+      ['same browser, prompt=login: authorize → login form → (consent remembered) → code → token', () => signIn(target, worker, true, undefined, mark)],
+      [
+        'new browser, consent given before: authorize → login form → code → token',
+        () => signIn(target, { ...worker, jar: new CookieJar() }, false, undefined, mark),
+      ],
     ];
     for (const [label, run] of phases) {
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -59,11 +63,13 @@ async function main() {
       await run();
       // Writes deferred to the end of the turn or committed later land within a moment.
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const statements = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as string);
+      const lines = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as string);
+      const statements = lines.filter((s) => !s.startsWith('>>> '));
       const counts = new Map<string, number>();
       for (const s of statements) counts.set(s, (counts.get(s) ?? 0) + 1);
       process.stdout.write(`\n## ${label}: ${statements.length} statements\n\n`);
-      statements.forEach((s, i) => process.stdout.write(`${String(i + 1).padStart(3)}. ${s.slice(0, 220)}\n`));
+      let n = 0;
+      for (const s of lines) process.stdout.write(s.startsWith('>>> ') ? `${s.slice(4)}\n` : `${String((n += 1)).padStart(5)}. ${s.slice(0, 200)}\n`);
       const repeated = [...counts].filter(([, n]) => n > 1);
       if (repeated.length) {
         process.stdout.write('\nsent more than once:\n');
