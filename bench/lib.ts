@@ -297,6 +297,32 @@ export function postgresCpuMs(): number {
   return total;
 }
 
+/**
+ * CPU time used so far by the PostgreSQL backends connected to one database (pg_stat_activity):
+ * what a server's statements cost the database, without the other work of a shared PostgreSQL
+ * (other databases' clients, checkpoints). A backend that ends during a round takes its share
+ * with it, so the figure can only be low, never inflated; Tarn's pooled connections live on
+ * while it is loaded.
+ */
+export async function databaseCpuMs(database: string): Promise<number> {
+  const client = new pg.Client({ connectionString: SERVER_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
+    let total = 0;
+    for (const { pid } of rows) {
+      try {
+        total += processCpuMs(pid);
+      } catch {
+        // ended meanwhile
+      }
+    }
+    return total;
+  } finally {
+    await client.end();
+  }
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------- HTTP client
