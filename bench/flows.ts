@@ -80,7 +80,14 @@ export async function signIn(
       continue;
     }
     const form = response.status === 200 ? formOf(response.body) : undefined;
-    if (!form) throw new Error(`unexpected ${response.status} at ${url}: ${response.body.slice(0, 200)}`);
+    if (!form)
+      throw new Error(
+        `unexpected ${response.status} at ${url}: ${response.body
+          .replace(/<head>[\s\S]*<\/head>/, '')
+          .replace(/<[^>]+>/g, ' ')
+          .replace(/\s+/g, ' ')
+          .slice(0, 400)}`,
+      );
     const fields = form.action.includes('/login')
       ? { ...form.fields, email: worker.user.email, password: worker.user.password }
       : { ...form.fields, decision: 'allow' };
