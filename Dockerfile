@@ -21,6 +21,7 @@ COPY --from=build /build/dist/config ./config
 COPY package.json ./
 COPY migrations ./migrations
 COPY views ./views
+COPY locales ./locales
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

@@ -73,6 +73,8 @@ if (process.env.BARE_DATABASE_URL) {
     process.env.BARE_STORAGE === 'plain' ? await createBarePostgresAdapter(process.env.BARE_DATABASE_URL) : await tarnStorage(process.env.BARE_DATABASE_URL);
 }
 delete configuration.extraTokenClaims;
+// oidc-provider's own: the grant remembered in the session (Tarn's remembers it per user in its database).
+delete configuration.loadExistingGrant;
 configuration.clients = [client as never];
 configuration.cookies = {
   ...configuration.cookies,
@@ -99,6 +101,7 @@ async function tarnStorage(url: string) {
 }
 
 const provider = new Provider(issuer, configuration);
+provider.on('server_error', (_ctx: unknown, error: Error) => process.stdout.write(`bare: server_error: ${error.stack ?? String(error)}\n`));
 const callback = provider.callback();
 
 async function readForm(req: http.IncomingMessage): Promise<Record<string, string>> {

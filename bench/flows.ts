@@ -37,9 +37,16 @@ function formOf(html: string): { action: string; fields: Record<string, string> 
  * login form post, consent (first time only: the grant is remembered in the session),
  * back to the client with a code, code exchange at the token endpoint.
  * `forceLogin` sends prompt=login, so a worker whose session exists still posts the form.
- * `onLoginPost` receives the latency of the login form post alone (ms).
+ * `onLoginPost` receives the latency of the login form post alone (ms); `onRequest` is told of every
+ * request before it is sent.
  */
-export async function signIn(target: SignInTarget, worker: Worker, forceLogin: boolean, onLoginPost?: (ms: number) => void): Promise<void> {
+export async function signIn(
+  target: SignInTarget,
+  worker: Worker,
+  forceLogin: boolean,
+  onLoginPost?: (ms: number) => void,
+  onRequest?: (method: string, url: string) => void,
+): Promise<void> {
   const verifier = b64url(randomBytes(32));
   const params = new URLSearchParams({
     client_id: target.clientId,
@@ -57,6 +64,7 @@ export async function signIn(target: SignInTarget, worker: Worker, forceLogin: b
   let body: string | undefined;
   let code: string | undefined;
   for (let step = 0; step < 12 && !code; step += 1) {
+    onRequest?.(method, url);
     const t0 = performance.now();
     const response = await request(method, url, {
       headers: { cookie: worker.jar.header(), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
@@ -72,13 +80,21 @@ export async function signIn(target: SignInTarget, worker: Worker, forceLogin: b
       continue;
     }
     const form = response.status === 200 ? formOf(response.body) : undefined;
-    if (!form) throw new Error(`unexpected ${response.status} at ${url}: ${response.body.slice(0, 200)}`);
+    if (!form)
+      throw new Error(
+        `unexpected ${response.status} at ${url}: ${response.body
+          .replace(/<head>[\s\S]*<\/head>/, '')
+          .replace(/<[^>]+>/g, ' ')
+          .replace(/\s+/g, ' ')
+          .slice(0, 400)}`,
+      );
     const fields = form.action.includes('/login')
       ? { ...form.fields, email: worker.user.email, password: worker.user.password }
       : { ...form.fields, decision: 'allow' };
     [url, method, body] = [new URL(form.action, url).href, 'POST', new URLSearchParams(fields).toString()];
   }
   if (!code) throw new Error('no authorization code');
+  onRequest?.('POST', target.meta.token_endpoint!);
   const exchange = await request('POST', target.meta.token_endpoint!, {
     headers: { authorization: basicAuth(target.clientId, target.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }).toString(),

@@ -96,7 +96,7 @@ export function buildForBench(root: string): BuiltCode {
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.bench.json'), '--outDir', out], {
     stdio: 'inherit',
   });
-  for (const shared of ['node_modules', 'migrations', 'views']) symlinkSync(join(root, shared), join(out, shared));
+  for (const shared of ['node_modules', 'migrations', 'views', 'locales']) symlinkSync(join(root, shared), join(out, shared));
   writeFileSync(join(out, 'package.json'), JSON.stringify({ type: 'module' }));
   return {
     script: (relative) => join(out, relative.replace(/\.ts$/, '.js')),
@@ -145,7 +145,7 @@ export async function startServer(
   const [command, ...args] = [...launcher, ...node] as [string, ...string[]];
   const child = spawn(command, args, {
     env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', process.env.BENCH_SERVER_STDOUT ? 'inherit' : 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
@@ -298,6 +298,7 @@ export function postgresCpuMs(): number {
 }
 
 /**
+<<<<<<< HEAD
  * CPU time used by the PostgreSQL client backends serving one database (those of the server under
  * test, not autovacuum nor the other work of a shared machine): sampled from pg_stat_activity and /proc
  * every `everyMs`, each backend counted at its highest reading (a backend that ends between
@@ -320,10 +321,28 @@ export function trackDatabaseBackendsCpu(databaseName: string, everyMs = 250): {
         const known = seen.get(pid);
         if (known) known.last = Math.max(known.last, now);
         else seen.set(pid, { first: now, last: now });
+=======
+ * CPU time used so far by the PostgreSQL backends connected to one database (pg_stat_activity):
+ * what a server's statements cost the database, without the other work of a shared PostgreSQL
+ * (other databases' clients, checkpoints). A backend that ends during a round takes its share
+ * with it, so the figure can only be low, never inflated; Tarn's pooled connections live on
+ * while it is loaded.
+ */
+export async function databaseCpuMs(database: string): Promise<number> {
+  const client = new pg.Client({ connectionString: SERVER_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
+    let total = 0;
+    for (const { pid } of rows) {
+      try {
+        total += processCpuMs(pid);
+>>>>>>> speed
       } catch {
         // ended meanwhile
       }
     }
+<<<<<<< HEAD
   };
   const total = () => [...seen.values()].reduce((sum, { first, last }) => sum + last - first, 0);
   const ready = client.connect().then(async () => {
@@ -343,6 +362,12 @@ export function trackDatabaseBackendsCpu(databaseName: string, everyMs = 250): {
       return total();
     },
   };
+=======
+    return total;
+  } finally {
+    await client.end();
+  }
+>>>>>>> speed
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

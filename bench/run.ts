@@ -32,6 +32,7 @@ import {
   buildForBench,
   CookieJar,
   createBenchDatabase,
+  databaseCpuMs,
   envInt,
   fmt,
   machine,
@@ -53,6 +54,7 @@ const WARMUP = envInt('BENCH_WARMUP', 2);
 const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 10);
 const SIGNIN_WORKERS = envInt('BENCH_SIGNIN_WORKERS', 4);
+const WIDE_SIGNIN_WORKERS = envInt('BENCH_SIGNIN_WORKERS_WIDE', 16);
 // Tarn's own default unless set (one hash per core but one, ADR 0704).
 const HASH_CONCURRENCY = envInt('PASSWORD_HASH_CONCURRENCY', defaults.PASSWORD_HASH_CONCURRENCY);
 const WITH_BARE_POSTGRES = process.env.BENCH_BARE_POSTGRES !== '0';
@@ -74,6 +76,8 @@ async function refresh(target: Target, worker: Worker): Promise<void> {
 interface Target extends SignInTarget {
   name: 'Tarn' | 'bare' | 'bare+PG';
   server: ServerProcess;
+  /** Its PostgreSQL database (Tarn, bare+PG). */
+  database?: string;
   discovery: string;
   workers: Worker[];
 }
@@ -128,6 +132,16 @@ const scenarios: Scenario[] = [
     label: `sign-in: login post → remembered consent → code exchange (${SIGNIN_WORKERS} workers)`,
     run: (t, s) => runLoop(t.workers.slice(0, SIGNIN_WORKERS), s, (w) => signIn(t, w, true)),
   },
+  // A new browser every time: authorization request → login page → login form post → consent
+  // (bare: its page, every time; Tarn: remembered per user since the first sign-in) → code → code exchange.
+  ...[SIGNIN_WORKERS, WIDE_SIGNIN_WORKERS].map(
+    (workers): Scenario => ({
+      key: workers === SIGNIN_WORKERS ? 'signin-new' : 'signin-new-wide',
+      needsTokens: true,
+      label: `sign-in, new browser: authorize → login form → consent → code → token (${workers} workers)`,
+      run: (t, s) => runLoop(t.workers.slice(0, workers), s, (w) => signIn(t, { ...w, jar: new CookieJar() }, false)),
+    }),
+  ),
 ];
 
 /** argon2id verifications per second at Tarn's parameters, `concurrency` at a time (Tarn's hasher bound). */
@@ -173,7 +187,7 @@ async function main() {
       grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
       tokenEndpointAuthMethod: 'client_secret_basic',
     });
-    const workerCount = Math.max(CONNECTIONS, SIGNIN_WORKERS);
+    const workerCount = Math.max(CONNECTIONS, SIGNIN_WORKERS, WIDE_SIGNIN_WORKERS);
     const users: { id: string; email: string; password: string }[] = [];
     for (let i = 0; i < workerCount; i += 1) {
       const password = `pw-${randomBytes(8).toString('hex')}`;
@@ -198,17 +212,21 @@ async function main() {
       : undefined;
     if (barePostgres) servers.push(barePostgres);
 
+    // Idle: every server started, its users' passwords hashed (Tarn: through its admin API; bare: at start), no load yet.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const idleRss = `idle RSS before any load: Tarn ${fmt(tarn.rssMiB())} MiB, bare ${fmt(bare.rssMiB())} MiB (${fmt(tarn.rssMiB() / bare.rssMiB(), 2)}×)${barePostgres ? `, bare+PG ${fmt(barePostgres.rssMiB())} MiB` : ''}`;
     const targets: Target[] = [];
-    const servedBy: [Target['name'], ServerProcess, string][] = [
-      ['Tarn', tarn, `${pool.issuer}/.well-known/openid-configuration`],
-      ['bare', bare, `${bare.url}/.well-known/openid-configuration`],
+    const servedBy: [Target['name'], ServerProcess, string, string | undefined][] = [
+      ['Tarn', tarn, `${pool.issuer}/.well-known/openid-configuration`, database.name],
+      ['bare', bare, `${bare.url}/.well-known/openid-configuration`, undefined],
     ];
-    if (barePostgres) servedBy.push(['bare+PG', barePostgres, `${barePostgres.url}/.well-known/openid-configuration`]);
-    for (const [name, server, discovery] of servedBy) {
+    if (barePostgres) servedBy.push(['bare+PG', barePostgres, `${barePostgres.url}/.well-known/openid-configuration`, bareDatabase!.name]);
+    for (const [name, server, discovery, databaseName] of servedBy) {
       const meta = JSON.parse((await request('GET', discovery)).body) as Record<string, string>;
       const target: Target = {
         name,
         server,
+        ...(databaseName ? { database: databaseName } : {}),
         discovery,
         meta,
         clientId: app.clientId,
@@ -236,10 +254,11 @@ async function main() {
       if (ONLY && !ONLY.includes(scenario.key)) continue;
       // Rounds alternate the servers (Tarn, bare, Tarn, bare …) so a shared machine's drifting
       // load falls on both alike; each server gets BENCH_SECONDS in all. Medians of the rounds.
-      const perServer: { rounds: Measured[]; cpuMs: number; dbCpuMs: number; requests: number }[] = targets.map(() => ({
+      const perServer: { rounds: Measured[]; cpuMs: number; dbCpuMs: number; serverDbCpuMs: number; requests: number }[] = targets.map(() => ({
         rounds: [],
         cpuMs: 0,
         dbCpuMs: 0,
+        serverDbCpuMs: 0,
         requests: 0,
       }));
       for (const target of targets) {
@@ -251,11 +270,13 @@ async function main() {
       }
       for (let round = 0; round < ROUNDS; round += 1) {
         for (const [i, target] of targets.entries()) {
+          const ownDbBefore = target.database ? await databaseCpuMs(target.database) : 0;
           const cpuBefore = target.server.cpuMs();
           const dbCpuBefore = postgresCpuMs();
           const result = await scenario.run(target, SECONDS / ROUNDS);
           perServer[i]!.cpuMs += target.server.cpuMs() - cpuBefore;
-          perServer[i]!.dbCpuMs += postgresCpuMs() - dbCpuBefore;
+          perServer[i]!.serverDbCpuMs += postgresCpuMs() - dbCpuBefore;
+          perServer[i]!.dbCpuMs += target.database ? (await databaseCpuMs(target.database)) - ownDbBefore : 0;
           perServer[i]!.requests += result.rps * (SECONDS / ROUNDS);
           perServer[i]!.rounds.push(result);
         }
@@ -269,6 +290,7 @@ async function main() {
       }));
       const cpu = perServer.map(({ cpuMs, requests }) => cpuMs / requests);
       const dbCpu = perServer.map(({ dbCpuMs, requests }) => dbCpuMs / requests);
+      const serverDbCpu = perServer.map(({ serverDbCpuMs, requests }) => serverDbCpuMs / requests);
       const [t, b, p] = results as [Measured, Measured, Measured | undefined];
       const failures =
         t.failures + b.failures + (p?.failures ?? 0) ? ` (failures: Tarn ${t.failures}, bare ${b.failures}${p ? `, bare+PG ${p.failures}` : ''})` : '';
@@ -285,7 +307,9 @@ async function main() {
           `${fmt((100 * t.rps) / b.rps)} %`,
           fmt(cpu[0]!, 3),
           fmt(dbCpu[0]!, 3),
+          fmt(serverDbCpu[0]!, 3),
           fmt(cpu[1]!, 3),
+          fmt(cpu[0]! / cpu[1]!, 2),
         ],
         ...(p ? [rps(p), `${fmt((100 * t.rps) / p.rps)} %`, fmt(cpu[2]!, 3), fmt(dbCpu[2]!, 3)] : []),
       ]);
@@ -307,8 +331,10 @@ async function main() {
       'bare p99 ms',
       'Tarn / bare',
       'Tarn CPU ms/req',
-      'PostgreSQL CPU ms/req',
+      "PostgreSQL CPU ms/req (Tarn's backends)",
+      'all PostgreSQL processes CPU ms/req',
       'bare CPU ms/req',
+      'Tarn ÷ bare CPU',
     ];
     if (barePostgres) headings.push('bare+PG req/s', 'Tarn / bare+PG', 'bare+PG CPU ms/req', 'bare+PG PostgreSQL CPU ms/req');
     process.stdout.write('\n' + table(headings, rows) + '\n');
@@ -317,7 +343,7 @@ async function main() {
         `\nbare+PG stores its artifacts through ${BARE_STORAGE === 'plain' ? 'the plain adapter (bench/bare-postgres-adapter.ts)' : "Tarn's artifact storage (src/oidc/adapter.ts)"}\n`,
       );
     if (hashes) {
-      const signInRow = rows.find((row) => row[0]!.startsWith('sign-in'));
+      const signInRow = rows.find((row) => row[0]!.startsWith('sign-in:'));
       const signIns = signInRow ? Number(signInRow[1]!.replace(/,/g, '')) : NaN;
       process.stdout.write(
         `\nraw argon2id verifications/s at Tarn's parameters (m=${ARGON2_PARAMS.memoryCost} KiB, t=${ARGON2_PARAMS.timeCost}, p=${ARGON2_PARAMS.parallelism}), ` +
@@ -325,6 +351,7 @@ async function main() {
           (Number.isFinite(signIns) ? `; Tarn password sign-ins/s: ${fmt(signIns, 1)} = ${fmt((100 * signIns) / hashes.rps)} % of raw hashes/s\n` : '\n'),
       );
     }
+    process.stdout.write(`${idleRss}\n`);
     process.stdout.write(`Tarn RSS after the run: ${fmt(tarn.rssMiB())} MiB; bare: ${fmt(bare.rssMiB())} MiB\n`);
   } finally {
     for (const server of servers) await server.stop();

@@ -102,7 +102,8 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
         })
       : []),
   ];
-  const openApiDocument = buildOpenApiDocument({ admin: adminLevel, pool: poolLevel });
+  // Built by the first request for it: a few MiB that an instance nobody asks need not hold.
+  let openApiDocument: ReturnType<typeof buildOpenApiDocument> | undefined;
   const options: GuardOptions<AdminState> = {
     readJson: (ctx, limitBytes) => readJson(ctx, Math.max(limitBytes ?? 0, deps.bodyLimitBytes)),
     authorize: requireAdmin,
@@ -110,7 +111,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
 
   const router = new Router<AdminState>({ prefix: '/admin' });
   router.get('/openapi.json', function serveOpenApi(ctx) {
-    ctx.body = openApiDocument;
+    ctx.body = openApiDocument ??= buildOpenApiDocument({ admin: adminLevel, pool: poolLevel });
   });
   router.use(
     adminAuth({

@@ -6,7 +6,6 @@
  * too, so a production log never holds a code or link.
  * The mailer is a dependency of createApp, so tests pass one pointing at their own server.
  */
-import nodemailer from 'nodemailer';
 import type { Logger } from '../log.js';
 
 export const MAIL_KINDS = ['invitation', 'verification', 'sign-in-code', 'password-reset', 'password-changed', 'already-registered'] as const;
@@ -43,11 +42,13 @@ export function createMailer({ smtpUrl, from, log, production }: MailerOptions):
       },
     };
   }
-  const transport = nodemailer.createTransport(smtpUrl);
+  // nodemailer is loaded by the first mail (≈ 15 MiB that a process sending none need not hold).
+  let transport: Promise<import('nodemailer').Transporter> | undefined;
   return {
     async send(message) {
       const { template: _template, ...sent } = message;
-      await transport.sendMail({ from, ...sent });
+      transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(smtpUrl));
+      await (await transport).sendMail({ from, ...sent });
     },
   };
 }

@@ -12,7 +12,6 @@
  * whichever, adds to the same per-user count (user_factor_failures).
  */
 import { randomBytes } from 'node:crypto';
-import QRCode from 'qrcode';
 import type { Envelope } from '../crypto/envelope.js';
 import type { Db } from '../db/database.js';
 import type { MfaPolicy, PoolRow } from '../db/tables.js';
@@ -159,6 +158,7 @@ export function createMfaService({ db, envelope, guard, clock, recoveryKey, code
         if (!(await queries.upsertPendingTotp(user.id, envelope.seal(secret, sealContext(pool.id, user.id))))) return undefined;
       }
       const uri = otpauthUri(secret, pool.name, user.email);
+      const { default: QRCode } = await import('qrcode');
       const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
       return { secret, uri, qrSvg };
     },

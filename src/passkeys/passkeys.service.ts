@@ -15,15 +15,11 @@
  *   (an unknown email gets a stable, made-up credential id).
  */
 import { randomUUID } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { z } from 'zod';
 import { hmac, safeEqual } from '../crypto/secrets.js';
@@ -37,6 +33,13 @@ import { createUserQueries } from '../users/users.queries.js';
 import type { UserService } from '../users/users.service.js';
 import { createPasskeyQueries } from './passkeys.queries.js';
 import type { RenamePasskeyInput } from './passkeys.schemas.js';
+
+/**
+ * The WebAuthn library, loaded by the first ceremony: with its ASN.1 and COSE dependencies it
+ * holds ≈ 30 MiB of a process that may never see a passkey.
+ */
+let webauthnLibrary: Promise<typeof import('@simplewebauthn/server')> | undefined;
+const webauthn = () => (webauthnLibrary ??= import('@simplewebauthn/server'));
 
 export const CHALLENGE_TTL_MS = 5 * 60 * 1000;
 /** How long after activation (or another sign-in outside an interaction) a user may add a passkey. */
@@ -183,7 +186,7 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
     const storedCounter = Number(passkey.counter);
     let verified;
     try {
-      verified = await verifyAuthenticationResponse({
+      verified = await (await webauthn()).verifyAuthenticationResponse({
         response: json as unknown as AuthenticationResponseJSON,
         expectedChallenge: row.challenge,
         expectedOrigin: origin,
@@ -252,7 +255,7 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
     async startRegistration(pool: PoolRow, user: UserRow, binding: Binding = {}): Promise<PublicKeyCredentialCreationOptionsJSON> {
       if (!isPasskeyEnabled(pool)) throw problems.notFound('Passkey', 'Passkeys are not enabled in this pool.');
       const existing = await createPasskeyQueries(deps.db, pool.id).listUserPasskeys(user.id);
-      const options = await generateRegistrationOptions({
+      const options = await (await webauthn()).generateRegistrationOptions({
         rpName: pool.name,
         rpID,
         // The user handle is the user's id (no personal data, §14.6.1); the email is only a label.
@@ -276,7 +279,7 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
       if (row.user_id !== userId) throw new PasskeyRefused('wrong-user');
       let verified;
       try {
-        verified = await verifyRegistrationResponse({
+        verified = await (await webauthn()).verifyRegistrationResponse({
           response: json as unknown as RegistrationResponseJSON,
           expectedChallenge: row.challenge,
           expectedOrigin: origin,
@@ -328,7 +331,7 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
           allowCredentials = [{ id: madeUp, transports: ['internal', 'hybrid'] }];
         }
       }
-      const options = await generateAuthenticationOptions({
+      const options = await (await webauthn()).generateAuthenticationOptions({
         rpID,
         timeout: CEREMONY_TIMEOUT_MS,
         userVerification: 'required',
