@@ -62,22 +62,13 @@ export async function saveInteractionResult(ctx: Context, result: InteractionRes
 }
 
 /**
- * Ends an interaction: its result recorded on the interaction this request loaded (and checked:
- * cookie, uid, session principal), the browser sent back to the provider. This is what the
- * provider's interactionResult does after reading the interaction and its session a second
- * time; the resume endpoint checks both again before it acts on the result.
+ * Ends an interaction: its result recorded, the browser sent back to the provider.
+ * (`details` is the interaction this request loaded; the provider reads its own copy.)
  */
-export async function finishInteraction(ctx: Context, details: Details, result: InteractionResults): Promise<void> {
-  details.result = result;
-  try {
-    await details.save(details.exp - Math.floor(Date.now() / 1000));
-  } catch (error) {
-    // The database away is not an expired sign-in (ADR 0800).
-    if (mapDatabaseError(error)) throw error;
-    throw expired();
-  }
+export async function finishInteraction(ctx: Context, _details: Details, result: InteractionResults): Promise<void> {
+  const returnTo = await saveInteractionResult(ctx, result);
   ctx.status = 303;
-  ctx.redirect(details.returnTo);
+  ctx.redirect(returnTo);
 }
 
 /** The sealed note of which upstream identity this browser's sign-in came through (signing out upstream, ADR 0900). */
