@@ -298,7 +298,6 @@ export function postgresCpuMs(): number {
 }
 
 /**
-<<<<<<< HEAD
  * CPU time used by the PostgreSQL client backends serving one database (those of the server under
  * test, not autovacuum nor the other work of a shared machine): sampled from pg_stat_activity and /proc
  * every `everyMs`, each backend counted at its highest reading (a backend that ends between
@@ -321,28 +320,10 @@ export function trackDatabaseBackendsCpu(databaseName: string, everyMs = 250): {
         const known = seen.get(pid);
         if (known) known.last = Math.max(known.last, now);
         else seen.set(pid, { first: now, last: now });
-=======
- * CPU time used so far by the PostgreSQL backends connected to one database (pg_stat_activity):
- * what a server's statements cost the database, without the other work of a shared PostgreSQL
- * (other databases' clients, checkpoints). A backend that ends during a round takes its share
- * with it, so the figure can only be low, never inflated; Tarn's pooled connections live on
- * while it is loaded.
- */
-export async function databaseCpuMs(database: string): Promise<number> {
-  const client = new pg.Client({ connectionString: SERVER_URL });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
-    let total = 0;
-    for (const { pid } of rows) {
-      try {
-        total += processCpuMs(pid);
->>>>>>> speed
       } catch {
         // ended meanwhile
       }
     }
-<<<<<<< HEAD
   };
   const total = () => [...seen.values()].reduce((sum, { first, last }) => sum + last - first, 0);
   const ready = client.connect().then(async () => {
@@ -362,12 +343,32 @@ export async function databaseCpuMs(database: string): Promise<number> {
       return total();
     },
   };
-=======
+}
+
+/**
+ * CPU time used so far by the PostgreSQL backends connected to one database (pg_stat_activity):
+ * what a server's statements cost the database, without the other work of a shared PostgreSQL
+ * (other databases' clients, checkpoints). A backend that ends during a round takes its share
+ * with it, so the figure can only be low, never inflated; Tarn's pooled connections live on
+ * while it is loaded.
+ */
+export async function databaseCpuMs(database: string): Promise<number> {
+  const client = new pg.Client({ connectionString: SERVER_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
+    let total = 0;
+    for (const { pid } of rows) {
+      try {
+        total += processCpuMs(pid);
+      } catch {
+        // ended meanwhile
+      }
+    }
     return total;
   } finally {
     await client.end();
   }
->>>>>>> speed
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
