@@ -134,14 +134,12 @@ const scenarios: Scenario[] = [
   },
   // A new browser every time: authorization request → login page → login form post → consent
   // (bare: its page, every time; Tarn: remembered per user since the first sign-in) → code → code exchange.
-  ...[SIGNIN_WORKERS, WIDE_SIGNIN_WORKERS].map(
-    (workers): Scenario => ({
-      key: workers === SIGNIN_WORKERS ? 'signin-new' : 'signin-new-wide',
-      needsTokens: true,
-      label: `sign-in, new browser: authorize → login form → consent → code → token (${workers} workers)`,
-      run: (t, s) => runLoop(t.workers.slice(0, workers), s, (w) => signIn(t, { ...w, jar: new CookieJar() }, false)),
-    }),
-  ),
+  ...[SIGNIN_WORKERS, WIDE_SIGNIN_WORKERS].map((workers): Scenario => ({
+    key: workers === SIGNIN_WORKERS ? 'signin-new' : 'signin-new-wide',
+    needsTokens: true,
+    label: `sign-in, new browser: authorize → login form → consent → code → token (${workers} workers)`,
+    run: (t, s) => runLoop(t.workers.slice(0, workers), s, (w) => signIn(t, { ...w, jar: new CookieJar() }, false)),
+  })),
 ];
 
 /** argon2id verifications per second at Tarn's parameters, `concurrency` at a time (Tarn's hasher bound). */

@@ -63,7 +63,11 @@ async function main() {
       await run();
       // Writes deferred to the end of the turn or committed later land within a moment.
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const lines = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as string);
+      const lines = readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as string);
       const statements = lines.filter((s) => !s.startsWith('>>> '));
       const counts = new Map<string, number>();
       for (const s of statements) counts.set(s, (counts.get(s) ?? 0) + 1);

@@ -132,7 +132,10 @@ export function administratorRoutes(deps: AdministratorRouteDeps) {
       async function replaceAdministratorRoles(ctx, { params, body }) {
         onlyAdminPool(ctx.state.pool.id);
         await checkRoles(body.roles);
-        const user = await administrator(params.userId, body.roles.some((role) => role.role === 'owner'));
+        const user = await administrator(
+          params.userId,
+          body.roles.some((role) => role.role === 'owner'),
+        );
         await deps.db.transaction().execute(async (trx) => {
           const inTransaction = createRoleQueries(trx);
           await inTransaction.deleteRoles(user.id);

@@ -144,8 +144,16 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
         .map((problem) => problem.detail)
         .join(' ') || undefined;
     // An input with a problem: aria-invalid, and described by the problem shown next to it (views/console/_problem.ejs).
-    const invalidInput = (field: string, id: string) => (problemOf(field) ? ` aria-invalid="true" aria-describedby="${id.replace(/[^A-Za-z0-9-]/g, '')}-error"` : '');
-    ctx.body = await deps.pages.render(`console/${view}`, undefined, { signed: undefined, error: undefined, notice: undefined, problemOf, invalidInput, ...locals });
+    const invalidInput = (field: string, id: string) =>
+      problemOf(field) ? ` aria-invalid="true" aria-describedby="${id.replace(/[^A-Za-z0-9-]/g, '')}-error"` : '';
+    ctx.body = await deps.pages.render(`console/${view}`, undefined, {
+      signed: undefined,
+      error: undefined,
+      notice: undefined,
+      problemOf,
+      invalidInput,
+      ...locals,
+    });
   }
 
   /** The signed-in administrator, or a redirect to sign in (undefined). */
@@ -187,7 +195,6 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     }
     return answer;
   }
-
 
   // First run --------------------------------------------------------------------------------
   router.get('/setup', async function showSetup(ctx) {
@@ -623,7 +630,6 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
     }),
   );
 
-
   async function userPage(ctx: Context, signed: Signed, extra: Locals = {}, status = 200) {
     const poolId = ctx.params.pool!;
     const pool = await must(ctx, await call(ctx, signed, 'GET', poolPath(poolId)));
@@ -895,7 +901,9 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
         signed,
         administrator,
         owner: administrator.roles.some((role) => role.role === 'owner'),
-        pools: pools.filter((pool) => pool.id !== ADMIN_POOL_ID).map((pool) => ({ ...pool, role: administrator.roles.find((role) => role.pool === pool.id)?.role ?? '' })),
+        pools: pools
+          .filter((pool) => pool.id !== ADMIN_POOL_ID)
+          .map((pool) => ({ ...pool, role: administrator.roles.find((role) => role.pool === pool.id)?.role ?? '' })),
         ...extra,
       },
       status,

@@ -32,7 +32,11 @@ export interface SchemaFormProblem {
   detail: string;
 }
 
-const humanise = (key: string) => key.replace(/[_-]+/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').replace(/^./, (c) => c.toUpperCase());
+const humanise = (key: string) =>
+  key
+    .replace(/[_-]+/g, ' ')
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .replace(/^./, (c) => c.toUpperCase());
 
 function titleOf(key: string, property: Schema): string {
   return typeof property.title === 'string' && property.title.trim() ? property.title : humanise(key);
@@ -132,7 +136,13 @@ function parsed(kind: FieldKind, raw: string | undefined): { value?: unknown; pr
     // Not a number: sent as written, so the API's schema check names the field.
     return { value: Number.isFinite(number) ? number : text };
   }
-  if (kind === 'lines') return { value: text.split(/\r?\n/).map((line) => line.trim()).filter(Boolean) };
+  if (kind === 'lines')
+    return {
+      value: text
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter(Boolean),
+    };
   if (kind === 'json') {
     try {
       return { value: JSON.parse(text) };
@@ -158,7 +168,8 @@ export function readSchemaFields(
     const result = parsed('json', form[root]);
     if (result.problem) return { value: current, problems: [{ field: root, detail: result.problem }] };
     const value = result.value ?? {};
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return { value: current, problems: [{ field: root, detail: 'Must be a JSON object.' }] };
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      return { value: current, problems: [{ field: root, detail: 'Must be a JSON object.' }] };
     return { value: value as Record<string, unknown>, problems };
   }
   const value: Record<string, unknown> = structuredClone(current);

@@ -186,7 +186,9 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
     const storedCounter = Number(passkey.counter);
     let verified;
     try {
-      verified = await (await webauthn()).verifyAuthenticationResponse({
+      verified = await (
+        await webauthn()
+      ).verifyAuthenticationResponse({
         response: json as unknown as AuthenticationResponseJSON,
         expectedChallenge: row.challenge,
         expectedOrigin: origin,
@@ -255,7 +257,9 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
     async startRegistration(pool: PoolRow, user: UserRow, binding: Binding = {}): Promise<PublicKeyCredentialCreationOptionsJSON> {
       if (!isPasskeyEnabled(pool)) throw problems.notFound('Passkey', 'Passkeys are not enabled in this pool.');
       const existing = await createPasskeyQueries(deps.db, pool.id).listUserPasskeys(user.id);
-      const options = await (await webauthn()).generateRegistrationOptions({
+      const options = await (
+        await webauthn()
+      ).generateRegistrationOptions({
         rpName: pool.name,
         rpID,
         // The user handle is the user's id (no personal data, §14.6.1); the email is only a label.
@@ -279,7 +283,9 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
       if (row.user_id !== userId) throw new PasskeyRefused('wrong-user');
       let verified;
       try {
-        verified = await (await webauthn()).verifyRegistrationResponse({
+        verified = await (
+          await webauthn()
+        ).verifyRegistrationResponse({
           response: json as unknown as RegistrationResponseJSON,
           expectedChallenge: row.challenge,
           expectedOrigin: origin,
@@ -331,7 +337,9 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
           allowCredentials = [{ id: madeUp, transports: ['internal', 'hybrid'] }];
         }
       }
-      const options = await (await webauthn()).generateAuthenticationOptions({
+      const options = await (
+        await webauthn()
+      ).generateAuthenticationOptions({
         rpID,
         timeout: CEREMONY_TIMEOUT_MS,
         userVerification: 'required',
