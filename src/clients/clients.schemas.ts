@@ -1,6 +1,7 @@
 /** What the admin API accepts for applications. The provider checks the rest (Client.validate). */
 import { z } from 'zod';
 import { timestamp } from '../http/guard.js';
+import { shownSecret } from '../http/shown-secret.js';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
@@ -122,7 +123,7 @@ export const clientResponse = z.object({
 });
 
 export const clientWithSecretResponse = clientResponse.extend({
-  clientSecret: z.string().optional().describe('The client secret; present only when one was just made, and shown only now.'),
+  secret: shownSecret.optional().describe('The client secret, shown once: present only when this request made one.'),
 });
 
 export const clientIdParams = z.object({ clientId: z.string() });

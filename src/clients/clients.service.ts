@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Envelope } from '../crypto/envelope.js';
 import { generateSecret } from '../crypto/secrets.js';
+import { showSecret } from '../http/shown-secret.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { ClientResource, ClientRow } from '../db/tables.js';
@@ -252,7 +253,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
           throw error;
         });
       await changed(poolId);
-      return { ...toClientResponse(row), ...(secret ? { clientSecret: secret } : {}) };
+      return { ...toClientResponse(row), ...(secret ? { secret: showSecret(secret, { createdAt: row.created_at }) } : {}) };
     },
 
     async getClient(poolId: string, clientId: string) {
@@ -297,7 +298,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
       const row = await createClientQueries(db, poolId).updateClient(clientId, change);
       if (!row) throw problems.notFound('Client');
       await changed(poolId);
-      return { ...toClientResponse(row), ...(newSecret ? { clientSecret: newSecret } : {}) };
+      return { ...toClientResponse(row), ...(newSecret ? { secret: showSecret(newSecret, { createdAt: row.secret_rotated_at ?? row.updated_at }) } : {}) };
     },
 
     /** A new secret replaces the old one at once; the response is the only time it is shown. */
@@ -313,7 +314,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
       });
       if (!row) throw problems.notFound('Client');
       await changed(poolId);
-      return { ...toClientResponse(row), clientSecret: secret };
+      return { ...toClientResponse(row), secret: showSecret(secret, { createdAt: row.secret_rotated_at ?? row.updated_at }) };
     },
 
     async deleteClient(poolId: string, clientId: string): Promise<void> {

@@ -387,7 +387,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
       ctx,
       signed,
       ctx.params.pool!,
-      answer.status < 300 ? { newSecret: answer.body.nextSecret } : { error: describeProblem(answer) },
+      answer.status < 300 ? { newSecret: answer.body.nextSecret.value } : { error: describeProblem(answer) },
       answer.status < 300 ? 200 : answer.status,
     );
   });

@@ -3,6 +3,7 @@ import { LOCALES } from '../i18n/catalogues.js';
 import { z } from 'zod';
 import { brandingResponse, brandingSchema } from '../branding/branding.schemas.js';
 import { httpUrl, timestamp } from '../http/guard.js';
+import { shownSecret } from '../http/shown-secret.js';
 
 export const POOL_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
 /** Ids Tarn keeps for its own pools (the admin pool, ADR 1000); creating a pool with one is refused. */
@@ -112,8 +113,8 @@ export const poolResponse = z.object({
 });
 
 export const createdPoolResponse = poolResponse.extend({
-  secret: z.string().describe('The current API secret; shown only now.'),
-  nextSecret: z.string().describe('The next API secret; shown only now.'),
+  secret: shownSecret.describe('The current API secret, shown once.'),
+  nextSecret: shownSecret.describe('The next API secret, shown once.'),
 });
 
 const secretResponse = z.object({
@@ -124,7 +125,7 @@ const secretResponse = z.object({
 });
 
 export const secretsResponse = z.object({ items: z.array(secretResponse), nextCursor: z.null() });
-export const rotatedSecretsResponse = z.object({ nextSecret: z.string().describe('The new next secret; shown only now.'), items: z.array(secretResponse) });
+export const rotatedSecretsResponse = z.object({ nextSecret: shownSecret.describe('The new next API secret, shown once.'), items: z.array(secretResponse) });
 
 const keyResponse = z.object({
   kid: z.string(),

@@ -15,6 +15,7 @@ import { toPage, type Page } from '../http/pagination.js';
 import { fieldError, problems } from '../http/problem.js';
 import type { OutgoingPolicy } from '../net/outgoing-policy.js';
 import { newSigningSecret } from './signing.js';
+import { showSecret } from '../http/shown-secret.js';
 import type { CreateWebhookInput, ListDeliveriesQuery, ListWebhooksQuery, UpdateWebhookInput } from './webhooks.schemas.js';
 import { createWebhookQueries, type DeliveryWithType } from './webhooks.queries.js';
 
@@ -107,7 +108,7 @@ export function createWebhookService({ db, envelope, outgoing, audit, wake, cloc
         created_at: now,
         updated_at: now,
       });
-      return { ...toWebhookResponse(row), secret };
+      return { ...toWebhookResponse(row), secret: showSecret(secret, { createdAt: now }) };
     },
 
     async listWebhooks(poolId: string, query: ListWebhooksQuery): Promise<Page<WebhookResponse>> {
@@ -149,7 +150,7 @@ export function createWebhookService({ db, envelope, outgoing, audit, wake, cloc
         previous_expires_at: graceSeconds > 0 ? new Date(clock().getTime() + graceSeconds * 1000) : null,
       });
       if (!row) throw webhookNotFound();
-      return { ...toWebhookResponse(row), secret };
+      return { ...toWebhookResponse(row), secret: showSecret(secret, { createdAt: clock() }) };
     },
 
     async listDeliveries(poolId: string, webhookId: string, query: ListDeliveriesQuery) {
