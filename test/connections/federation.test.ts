@@ -44,13 +44,13 @@ async function federate(connection: Record<string, unknown> = {}, upstreamUserFi
     displayName: 'Partner',
     issuer: upstream.issuer,
     clientId: link.clientId,
-    clientSecret: link.clientSecret,
+    clientSecret: link.secret?.value,
     ...connection,
   });
   if (created.status !== 201) throw new Error(JSON.stringify(created.body));
   expect(created.body.callbackUrl).toBe(callback);
   const app = await createClient(tarn, downstream.id);
-  const rp = await discover(downstream.issuer, app.clientId, app.clientSecret);
+  const rp = await discover(downstream.issuer, app.clientId, app.secret?.value);
   const upstreamUser = await createUser(tarn, upstream.id, { emailVerified: true, ...upstreamUserFields });
   return { upstream, downstream, rp, upstreamUser };
 }
@@ -299,7 +299,7 @@ describe('pool-to-pool federation', () => {
     });
     expect(created.status).toBe(201);
     const app = await createClient(tarn, down.id);
-    const rp = await discover(down.issuer, app.clientId, app.clientSecret);
+    const rp = await discover(down.issuer, app.clientId, app.secret?.value);
     const browser = new Browser(tarn.url);
     const start = await startAuthorization(rp, browser);
     const uid = /\/interaction\/([^/?"]+)/.exec(start.page.url)![1]!;
@@ -318,7 +318,7 @@ describe('pool-to-pool federation', () => {
     const f = await federate();
     const other = await createPool(tarn);
     const app = await createClient(tarn, other.id);
-    const rp = await discover(other.issuer, app.clientId, app.clientSecret);
+    const rp = await discover(other.issuer, app.clientId, app.secret?.value);
     const browser = new Browser(tarn.url);
     const start = await startAuthorization(rp, browser);
     const uid = /\/interaction\/([^/?"]+)/.exec(start.page.url)![1]!;
@@ -391,7 +391,7 @@ describe('an ID token the upstream did not sign', () => {
           .status,
       ).toBe(201);
       const app = await createClient(tarn, pool.id);
-      const rp = await discover(pool.issuer, app.clientId, app.clientSecret);
+      const rp = await discover(pool.issuer, app.clientId, app.secret?.value);
       const browser = new Browser(tarn.url);
       const start = await startAuthorization(rp, browser, { params: { idp: 'forging' } });
       expect(start.page.leftTo).toContain(`${issuer}/authorize`);

@@ -35,7 +35,7 @@ try {
       await tarn.admin('PUT', `/pools/${pool.id}/branding/logo`, { mediaType: 'image/svg+xml', data: Buffer.from(LOGO).toString('base64') });
     }
     const app = await createClient(tarn, pool.id, { name: 'Harbour Desk' });
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: REDIRECT_URI,
       scope: 'openid email',
