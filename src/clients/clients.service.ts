@@ -12,6 +12,7 @@
  * - the back-channel logout URI must be a destination the deployment lets Tarn call
  *   (OUTGOING_NETWORKS, src/net/outgoing-policy.ts); delivery checks it again on the resolved address.
  */
+import type { PublicJwk } from '../keys/jwk.schemas.js';
 import { randomBytes } from 'node:crypto';
 import type { Envelope } from '../crypto/envelope.js';
 import { generateSecret } from '../crypto/secrets.js';
@@ -158,7 +159,7 @@ export function toClientResponse(row: ClientRow) {
     backchannelLogoutUri: row.backchannel_logout_uri,
     clientUri: row.client_uri ?? null,
     initiateLoginUri: row.initiate_login_uri ?? null,
-    jwks: row.jwks,
+    jwks: row.jwks as { keys: PublicJwk[] } | null,
     dpopBoundAccessTokens: row.dpop_bound_access_tokens,
     resources: row.resources,
     idTokenSignedResponseAlg: row.id_token_signed_response_alg ?? 'RS256',

@@ -7,7 +7,8 @@ import { normalizeEmail } from './email.js';
 // Normalised before it is checked, so "ａlice@Example.com" is alice@example.com (email.ts).
 export const emailSchema = z.string().max(320).overwrite(normalizeEmail).email({ message: 'Must be an email address.' });
 const password = z.string().min(1).max(1024);
-const profile = z.record(z.string(), z.unknown());
+const profile = z.record(z.string(), z.unknown()).describe("What the user may edit about themselves: members as the pool's profileSchema declares them.");
+const metadata = z.record(z.string(), z.unknown()).describe("Administrators' data about the user: members as the pool's metadataSchema declares them.");
 const status = z.enum(['new', 'active', 'disabled']);
 
 const common = {
@@ -84,7 +85,7 @@ export const userResponse = z.object({
   phone: z.string().nullable(),
   status,
   profile,
-  metadata: profile,
+  metadata,
   hasPassword: z.boolean(),
   passwordChange: z
     .enum(['required', 'if_weak'])
