@@ -234,6 +234,48 @@ describe('the OpenAPI description (/admin/openapi.json)', () => {
     expect(operation('PATCH', '/admin/pools/:pool/clients/:clientId')!.requestBody).toBeDefined();
   });
 
+  it('types every answer with a body: no route without a schema, no object without its members, one shape for a secret shown once', () => {
+    type Schema = { type?: string; properties?: Record<string, Schema>; additionalProperties?: unknown; description?: string; [key: string]: unknown };
+    // An object is untyped when it lists no members and says nothing of them: neither a type for its
+    // values nor a description of what defines them (a profile: what the pool's profileSchema declares).
+    const untyped = (schema: unknown, at: string): string[] => {
+      if (!schema || typeof schema !== 'object') return [];
+      const node = schema as Schema;
+      const open = node.additionalProperties === undefined || node.additionalProperties === true || JSON.stringify(node.additionalProperties) === '{}';
+      const here = node.type === 'object' && !node.properties && open && !node.description ? [at] : [];
+      return [...here, ...Object.entries(node).flatMap(([key, value]) => (key === 'properties' ? [] : untyped(value, `${at}/${key}`))), ...Object.entries(node.properties ?? {}).flatMap(([name, value]) => untyped(value, `${at}.${name}`))];
+    };
+    const problems: string[] = [];
+    const shownOnce = new Map<string, string>();
+    for (const [template, item] of Object.entries(document.paths)) {
+      for (const [method, described] of Object.entries(item)) {
+        if (method === 'parameters') continue;
+        for (const [status, answer] of Object.entries(described.responses).filter(([code]) => code.startsWith('2'))) {
+          const schema = Object.values(answer.content ?? {})[0]?.schema as Schema | undefined;
+          const where = `${method.toUpperCase()} ${template} ${status}`;
+          if (status === '204') {
+            if (answer.content) problems.push(`${where}: a 204 describes a body`);
+            continue;
+          }
+          if (!schema) problems.push(`${where}: no schema`);
+          else problems.push(...untyped(schema, '').map((at) => `${where}: untyped object at ${at || '/'}`));
+          for (const name of ['secret', 'nextSecret']) {
+            const secret = schema?.properties?.[name];
+            if (secret) {
+              const { description: _description, ...shape } = secret;
+              shownOnce.set(`${where} ${name}`, JSON.stringify(shape));
+            }
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    // Pools (two), their rotation, applications (creation, change, rotation), webhooks (creation, rotation).
+    expect(shownOnce.size).toBeGreaterThanOrEqual(8);
+    expect(new Set(shownOnce.values()).size).toBe(1);
+    expect(JSON.parse([...shownOnce.values()][0]!)).toMatchObject({ type: 'object', required: ['value', 'createdAt', 'expiresAt'] });
+  });
+
   it('answers what it describes', async () => {
     const ajv = new Ajv2020({ strict: false });
     addFormats(ajv);
