@@ -93,6 +93,7 @@ describe('application protocol settings (admin API)', () => {
       ],
       [{ resources: [{ uri: 'https://a.example.test', scopes: [], extra: 1 }] }, 'resources.0.extra'],
       [{ tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } }, 'jwks.keys.0'],
+      [{ tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [{ crv: 'P-256', x: 'eA', y: 'eQ' }] } }, 'jwks.keys.0'],
     ];
     for (const [fields, field] of cases) {
       const response = await tarn.admin('POST', `/pools/${pool.id}/clients`, { name: 'Bad', redirectUris: [REDIRECT_URI], ...fields });
