@@ -203,9 +203,7 @@ export async function importKeycloak(api, { values, positionals, out, err }) {
   for (const client of plan.clients) {
     try {
       const created = await api.json('POST', `/pools/${poolId}/clients`, client);
-      out(
-        `Client ${created.clientId}${client.clientSecret ? ' (secret kept)' : created.secret ? ` (new secret, shown once: ${created.secret.value})` : ''}`,
-      );
+      out(`Client ${created.clientId}${client.clientSecret ? ' (secret kept)' : created.secret ? ` (new secret, shown once: ${created.secret.value})` : ''}`);
     } catch (error) {
       // One application Tarn refuses (a redirect URI it does not allow, …) does not stop the move.
       if (!(error instanceof ProblemError)) throw error;

@@ -55,7 +55,15 @@ export const listUsersQuery = z
     email: z.string().max(320).optional().describe('Exact email, case-insensitive.'),
     emailPrefix: z.string().min(1).max(320).optional().describe('Email prefix, case-insensitive (% and _ are literal).'),
     status: status.optional(),
-    q: z.string().trim().min(1).max(200).optional().describe('Words to find in the email or in any text or number field of the profile (name, nickname, any field the profile schema declares); every word must match, case-insensitively.'),
+    q: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe(
+        'Words to find in the email or in any text or number field of the profile (name, nickname, any field the profile schema declares); every word must match, case-insensitively.',
+      ),
     sort: z
       .enum(['id', 'email', 'createdAt', '-createdAt'])
       .default('id')

@@ -243,7 +243,11 @@ describe('the OpenAPI description (/admin/openapi.json)', () => {
       const node = schema as Schema;
       const open = node.additionalProperties === undefined || node.additionalProperties === true || JSON.stringify(node.additionalProperties) === '{}';
       const here = node.type === 'object' && !node.properties && open && !node.description ? [at] : [];
-      return [...here, ...Object.entries(node).flatMap(([key, value]) => (key === 'properties' ? [] : untyped(value, `${at}/${key}`))), ...Object.entries(node.properties ?? {}).flatMap(([name, value]) => untyped(value, `${at}.${name}`))];
+      return [
+        ...here,
+        ...Object.entries(node).flatMap(([key, value]) => (key === 'properties' ? [] : untyped(value, `${at}/${key}`))),
+        ...Object.entries(node.properties ?? {}).flatMap(([name, value]) => untyped(value, `${at}.${name}`)),
+      ];
     };
     const problems: string[] = [];
     const shownOnce = new Map<string, string>();

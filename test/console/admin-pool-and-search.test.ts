@@ -38,7 +38,7 @@ describe('GET /admin/pools/{pool}/users: search, sort, total', () => {
     expect(emails((await tarn.admin('GET', `/pools/${poolId}/users?q=%25`)).body)).toEqual([]);
   });
 
-  it('q also finds any text or number field the pool\'s profile schema declares, never a field\'s name', async () => {
+  it("q also finds any text or number field the pool's profile schema declares, never a field's name", async () => {
     const staff = await createPool(tarn, {
       profileSchema: {
         type: 'object',

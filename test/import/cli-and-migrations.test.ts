@@ -152,7 +152,11 @@ describe('tarn', () => {
     expect((await tarnCli(['pools', 'list'])).stdout).toContain(`${poolId}\tFrom the CLI`);
 
     const client = await tarnCli(['clients', 'create', poolId, '--name', 'Portal', '--redirect-uri', 'https://portal.example.test/cb']);
-    expect(JSON.parse(client.stdout)).toMatchObject({ name: 'Portal', redirectUris: ['https://portal.example.test/cb'], secret: { value: expect.stringMatching(/^tcs_/) } });
+    expect(JSON.parse(client.stdout)).toMatchObject({
+      name: 'Portal',
+      redirectUris: ['https://portal.example.test/cb'],
+      secret: { value: expect.stringMatching(/^tcs_/) },
+    });
 
     const file = join(dir, 'users.csv');
     writeFileSync(file, 'email,profile.name\nann@example.test,Ann\nnot-an-email,Nobody\nbo@example.test,Bo\n');

@@ -111,7 +111,8 @@ describe('audit log of admin actions', () => {
     }
     // No secret value anywhere in the trail.
     const trail = JSON.stringify(items);
-    for (const secret of [pool.secret.value, pool.nextSecret.value, app.secret!.value, user.password, rotated.body.nextSecret.value]) expect(trail).not.toContain(secret);
+    for (const secret of [pool.secret.value, pool.nextSecret.value, app.secret!.value, user.password, rotated.body.nextSecret.value])
+      expect(trail).not.toContain(secret);
   });
 
   it('covers routes it was never told about (groups, added by another change) without edits', async () => {
