@@ -21,7 +21,7 @@ import { deriveKey } from './crypto/secrets.js';
 import type { DatabaseHandle } from './db/database.js';
 import { createConnectionService } from './connections/connections.service.js';
 import { createFederationService } from './connections/federation.service.js';
-import { registerConnectionRoutes } from './oidc/interactions/connection.routes.js';
+import { createUpstreamLogout, registerConnectionRoutes, watchEndedSessions } from './oidc/interactions/connection.routes.js';
 import { createGroupService } from './groups/groups.service.js';
 import { createHealthRouter } from './health/health.routes.js';
 import { problems } from './http/problem.js';
@@ -161,6 +161,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
       metrics.instrumentProvider(provider);
       watchBackchannelDelivery(provider, poolId, { log, audit, count: metrics.backchannelLogout });
       watchGrantRevocations(provider, poolId, { audit });
+      watchEndedSessions(provider);
       rememberProviderFault(provider);
     },
     publishChange: (poolId) => feed?.publish(poolId),
@@ -329,7 +330,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
   app.use(requestFrame({ log, metrics, limiters, traffic, naming: { adminRoute: (path, method) => matchAdminRoute(admin, path, method)?.template } }));
   // Pool traffic (the hot path) first: it never reaches the routers below, whose route
   // matching it would otherwise pay on every request (ADR 0701). Nothing else lives under /pools/.
-  app.use(poolGateway({ registry, hosted, resources: resources.router, errorPages }));
+  app.use(poolGateway({ registry, hosted, resources: resources.router, errorPages, afterSessionEnded: createUpstreamLogout(federation, log) }));
   app.use(staticAssets());
   app.use(health.routes());
   app.use(serveMetrics(metrics, config.metrics));

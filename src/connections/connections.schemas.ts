@@ -45,6 +45,10 @@ const fields = {
     .min(1)
     .max(128)
     .regex(/^[A-Za-z0-9.-]+$/, { message: 'A tenant id, domain, common, organizations or consumers.' }),
+  tenants: z
+    .array(z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, { message: 'A tenant id (a GUID).' }))
+    .max(100)
+    .describe('microsoft preset, multi-tenant (common or organizations): only these tenant ids may sign in; empty accepts any.'),
   authorizationEndpoint: httpsUrl,
   tokenEndpoint: httpsUrl,
   profileEndpoint: httpsUrl.describe('oauth2: where the profile is read with the access token.'),
@@ -59,11 +63,16 @@ const fields = {
         .regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { message: 'A scope token (RFC 6749 §3.3).' }),
     )
     .max(32),
-  tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']),
+  tokenEndpointAuthMethod: z
+    .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt'])
+    .describe('private_key_jwt (oidc only): Tarn signs a client assertion with a key it makes for the connection; see publicJwk and jwksUrl.'),
   claimMapping,
   emailVerified: z.enum(['claim', 'always', 'never']).describe("claim: the upstream's email_verified claim decides; always/never: this connection decides."),
   provisioning: z.enum(['just_in_time', 'existing_users_only']),
   storeTokens: z.boolean().describe("Keep the upstream's tokens, sealed, on each linked identity (never answered). Turning it off deletes the stored ones."),
+  upstreamLogout: z
+    .boolean()
+    .describe("oidc: when a user who signed in through this connection signs out, send the browser to the upstream's end_session_endpoint too (RP-Initiated Logout)."),
 };
 
 export const updateConnectionSchema = z.object(fields).partial().strict();
@@ -86,6 +95,7 @@ export const connectionResponse = z.object({
   enabled: z.boolean(),
   issuer: z.string().nullable(),
   tenant: z.string().nullable(),
+  tenants: z.array(z.string()),
   authorizationEndpoint: z.string().nullable(),
   tokenEndpoint: z.string().nullable(),
   profileEndpoint: z.string().nullable(),
@@ -103,7 +113,14 @@ export const connectionResponse = z.object({
   emailVerified: z.string(),
   provisioning: z.string(),
   storeTokens: z.boolean(),
+  upstreamLogout: z.boolean(),
+  publicJwk: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .describe('private_key_jwt: the public key to register at the upstream (its private half is sealed and never answered).'),
+  jwksUrl: z.string().describe("Where the pool publishes its connections' public keys (a JWKS), for upstreams that fetch them."),
   callbackUrl: z.string().describe('The redirect URI to register at the upstream.'),
+  postLogoutRedirectUrl: z.string().describe('With upstreamLogout: the post-logout redirect URI to register at the upstream.'),
   createdAt: timestamp,
   updatedAt: timestamp,
 });

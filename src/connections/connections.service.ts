@@ -10,10 +10,11 @@
  * - Linked identities are listed and unlinked per user; a connection's deletion unlinks all.
  */
 import { randomUUID } from 'node:crypto';
+import * as jose from 'jose';
 import type { Envelope } from '../crypto/envelope.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
-import type { ClaimMapping, ConnectionRow, ConnectionSettings, PoolRow } from '../db/tables.js';
+import type { ClaimMapping, ConnectionRow, ConnectionSettings, PoolRow, PublicConnectionJwk } from '../db/tables.js';
 import { isUuid } from '../http/ids.js';
 import { fieldError, problems, type FieldError } from '../http/problem.js';
 import type { UserSchemas } from '../users/user-schema.js';
@@ -24,6 +25,34 @@ import { expandPreset, OIDC_MAPPING } from './presets.js';
 
 function sealContext(poolId: string, connectionId: string): string {
   return `connection-secret:${poolId}:${connectionId}`;
+}
+
+const MULTI_TENANT = ['common', 'organizations'];
+
+function keyContext(poolId: string, connectionId: string): string {
+  return `connection-key:${poolId}:${connectionId}`;
+}
+
+/** The algorithm of connection signing keys: RS256, the one OpenID Connect servers are expected to support (Core §15.1). */
+export const CONNECTION_KEY_ALG = 'RS256';
+
+/** Where a pool publishes the public keys of its connections' client assertions. */
+export function connectionJwksUrlOf(publicUrl: string, poolId: string): string {
+  return `${publicUrl}/pools/${poolId}/connections/jwks`;
+}
+
+/** A new signing key for private_key_jwt: its public JWK (kid the RFC 7638 thumbprint) and its private JWK as JSON. */
+async function newSigningKey(): Promise<{ publicJwk: PublicConnectionJwk; privateJwk: string }> {
+  const pair = await jose.generateKeyPair(CONNECTION_KEY_ALG, { extractable: true, modulusLength: 2048 });
+  const pub = await jose.exportJWK(pair.publicKey);
+  const kid = await jose.calculateJwkThumbprint(pub);
+  const publicJwk: PublicConnectionJwk = { kty: pub.kty!, n: pub.n, e: pub.e, kid, alg: CONNECTION_KEY_ALG, use: 'sig' };
+  return { publicJwk, privateJwk: JSON.stringify({ ...(await jose.exportJWK(pair.privateKey)), kid, alg: CONNECTION_KEY_ALG }) };
+}
+
+/** Where an upstream sends the browser back after signing out (register it as a post_logout_redirect_uri). */
+export function postLogoutUrlOf(publicUrl: string, poolId: string, name: string): string {
+  return `${publicUrl}/pools/${poolId}/connections/${name}/logged-out`;
 }
 
 export function callbackUrlOf(publicUrl: string, poolId: string, name: string): string {
@@ -60,6 +89,7 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       enabled: row.enabled,
       issuer: s.issuer ?? null,
       tenant: s.tenant ?? null,
+      tenants: s.tenants ?? [],
       authorizationEndpoint: s.authorizationEndpoint ?? null,
       tokenEndpoint: s.tokenEndpoint ?? null,
       profileEndpoint: s.profileEndpoint ?? null,
@@ -71,15 +101,22 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       emailVerified: s.emailVerified,
       provisioning: s.provisioning,
       storeTokens: s.storeTokens === true,
+      upstreamLogout: s.upstreamLogout === true,
+      publicJwk: s.publicJwk ?? null,
+      jwksUrl: connectionJwksUrlOf(publicUrl, row.pool_id),
       callbackUrl: callbackUrlOf(publicUrl, row.pool_id, row.name),
+      postLogoutRedirectUrl: postLogoutUrlOf(publicUrl, row.pool_id, row.name),
       createdAt: row.created_at,
       updatedAt: row.updated_at,
     };
   }
 
   /** What a type needs and what the pool's schema allows; every problem at once. */
-  function checkSettings(pool: PoolRow, type: 'oidc' | 'oauth2', settings: ConnectionSettings, hasSecret: boolean): void {
+  function checkSettings(pool: PoolRow, type: 'oidc' | 'oauth2', settings: ConnectionSettings, hasSecret: boolean, preset: string | null): void {
     const errors: FieldError[] = [];
+    // Microsoft's multi-tenant endpoints take tokens from many tenants: an allow-list narrows them; one tenant needs none.
+    if (settings.tenants && settings.tenants.length > 0 && (preset !== 'microsoft' || !MULTI_TENANT.includes(settings.tenant ?? '')))
+      errors.push(fieldError('tenants', 'Only for the microsoft preset with tenant common or organizations.'));
     if (type === 'oidc' && !settings.issuer) errors.push(fieldError('issuer', 'Required for an oidc connection.'));
     if (type === 'oauth2') {
       for (const key of ['authorizationEndpoint', 'tokenEndpoint', 'profileEndpoint'] as const) {
@@ -91,6 +128,8 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       errors.push(fieldError('clientSecret', `Required with ${settings.tokenEndpointAuthMethod}.`));
     if (settings.tokenEndpointAuthMethod === 'private_key_jwt' && type !== 'oidc')
       errors.push(fieldError('tokenEndpointAuthMethod', 'private_key_jwt is for oidc connections.'));
+    if (settings.upstreamLogout === true && type !== 'oidc')
+      errors.push(fieldError('upstreamLogout', 'Signing out upstream is for oidc connections (OAuth 2 has no end-session endpoint).'));
     const profileSchema = schemas.profileSchemaOf(pool) as { properties?: Record<string, unknown>; additionalProperties?: unknown };
     const closed = profileSchema.additionalProperties === false;
     for (const field of Object.keys(settings.claimMapping.profile)) {
@@ -131,6 +170,7 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       const settings: ConnectionSettings = {
         issuer: input.issuer ?? base.issuer,
         tenant: base.tenant,
+        ...(input.tenants !== undefined ? { tenants: input.tenants.map((tenant) => tenant.toLowerCase()) } : {}),
         authorizationEndpoint: input.authorizationEndpoint ?? base.authorizationEndpoint,
         tokenEndpoint: input.tokenEndpoint ?? base.tokenEndpoint,
         profileEndpoint: input.profileEndpoint ?? base.profileEndpoint,
@@ -140,9 +180,12 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
         emailVerified: input.emailVerified ?? 'claim',
         provisioning: input.provisioning ?? 'just_in_time',
         storeTokens: input.storeTokens ?? false,
+        upstreamLogout: input.upstreamLogout ?? false,
       };
-      checkSettings(pool, type, settings, input.clientSecret !== undefined);
+      checkSettings(pool, type, settings, input.clientSecret !== undefined, input.preset ?? null);
       const id = randomUUID();
+      const key = settings.tokenEndpointAuthMethod === 'private_key_jwt' ? await newSigningKey() : undefined;
+      if (key) settings.publicJwk = key.publicJwk;
       const row = await createConnectionQueries(db, pool.id)
         .insertConnection({
           id,
@@ -156,6 +199,7 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
           settings: JSON.stringify(settings),
           client_id: input.clientId,
           secret_enc: input.clientSecret ? envelope.seal(input.clientSecret, sealContext(pool.id, id)) : null,
+          key_enc: key ? envelope.seal(key.privateJwk, keyContext(pool.id, id)) : null,
         })
         .catch(nameTaken);
       return toConnectionResponse(row);
@@ -182,6 +226,7 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       const settings: ConnectionSettings = {
         ...current,
         ...(input.issuer !== undefined ? { issuer: input.issuer } : {}),
+        ...(input.tenants !== undefined ? { tenants: input.tenants.map((tenant) => tenant.toLowerCase()) } : {}),
         ...(input.authorizationEndpoint !== undefined ? { authorizationEndpoint: input.authorizationEndpoint } : {}),
         ...(input.tokenEndpoint !== undefined ? { tokenEndpoint: input.tokenEndpoint } : {}),
         ...(input.profileEndpoint !== undefined ? { profileEndpoint: input.profileEndpoint } : {}),
@@ -190,9 +235,10 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
         ...(input.emailVerified !== undefined ? { emailVerified: input.emailVerified } : {}),
         ...(input.provisioning !== undefined ? { provisioning: input.provisioning } : {}),
         ...(input.storeTokens !== undefined ? { storeTokens: input.storeTokens } : {}),
+        ...(input.upstreamLogout !== undefined ? { upstreamLogout: input.upstreamLogout } : {}),
         claimMapping: mergeMapping(current.claimMapping, input.claimMapping),
       };
-      checkSettings(pool, row.type, settings, input.clientSecret !== undefined || row.secret_enc !== null);
+      checkSettings(pool, row.type, settings, input.clientSecret !== undefined || row.secret_enc !== null, row.preset);
       const change: ConnectionChange = { settings: JSON.stringify(settings) };
       if (input.displayName !== undefined) change.display_name = input.displayName;
       if (input.logoUrl !== undefined) change.logo_url = input.logoUrl;
@@ -200,11 +246,19 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       if (input.enabled !== undefined) change.enabled = input.enabled;
       if (input.clientId !== undefined) change.client_id = input.clientId;
       if (input.clientSecret !== undefined) change.secret_enc = envelope.seal(input.clientSecret, sealContext(pool.id, row.id));
+      // The first switch to private_key_jwt makes the key; it stays (the upstream registered it) until the connection goes.
+      if (settings.tokenEndpointAuthMethod === 'private_key_jwt' && row.key_enc === null) {
+        const key = await newSigningKey();
+        settings.publicJwk = key.publicJwk;
+        change.settings = JSON.stringify(settings);
+        change.key_enc = envelope.seal(key.privateJwk, keyContext(pool.id, row.id));
+      }
       const queries = createConnectionQueries(db, pool.id);
       const updated = await queries.updateConnection(row.id, change);
       if (!updated) throw problems.notFound('Connection');
-      // Tokens are kept only while the connection says so.
-      if (settings.storeTokens !== true) await queries.clearTokens(row.id);
+      // Tokens are kept only while the connection says so: turning storeTokens off forgets them all (an ID token
+      // kept for upstreamLogout comes back at the next sign-in), and so does turning upstreamLogout off without it.
+      if (settings.storeTokens !== true && (current.storeTokens === true || settings.upstreamLogout !== true)) await queries.clearTokens(row.id);
       return toConnectionResponse(updated);
     },
 
@@ -216,6 +270,19 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
     /** The client secret in clear, for the token request only. */
     openSecret(row: ConnectionRow): string | undefined {
       return row.secret_enc ? envelope.open(row.secret_enc, sealContext(row.pool_id, row.id)) : undefined;
+    },
+
+    /** The private key of private_key_jwt, for the client assertion only. */
+    async openSigningKey(row: ConnectionRow): Promise<{ key: jose.CryptoKey; kid: string } | undefined> {
+      if (!row.key_enc) return undefined;
+      const jwk = JSON.parse(envelope.open(row.key_enc, keyContext(row.pool_id, row.id))) as jose.JWK & { kid: string };
+      return { key: (await jose.importJWK(jwk, CONNECTION_KEY_ALG)) as jose.CryptoKey, kid: jwk.kid };
+    },
+
+    /** The pool's published keys: the public JWK of every connection that signs client assertions. */
+    async publicKeys(poolId: string): Promise<{ keys: PublicConnectionJwk[] }> {
+      const rows = await createConnectionQueries(db, poolId).listConnections();
+      return { keys: rows.flatMap((row) => (row.key_enc && row.settings.publicJwk ? [row.settings.publicJwk] : [])) };
     },
 
     async listIdentities(poolId: string, userId: string) {

@@ -21,12 +21,20 @@ import type { OutgoingFetch } from '../net/outgoing-fetch.js';
 import type { UserSchemas } from '../users/user-schema.js';
 import { createUserQueries } from '../users/users.queries.js';
 import { createConnectionQueries } from './connections.queries.js';
-import { verifyUpstreamIdToken } from './id-token.js';
-import { callbackUrlOf, type ConnectionService } from './connections.service.js';
+import { TenantNotAllowed, verifyUpstreamIdToken } from './id-token.js';
+import { callbackUrlOf, postLogoutUrlOf, type ConnectionService } from './connections.service.js';
 
 /** Why a federated sign-in stopped; each has its own branded page. */
 export type FederationFailure =
-  'unknown_connection' | 'bad_state' | 'upstream_denied' | 'upstream_unreachable' | 'upstream_invalid' | 'proof_required' | 'not_provisioned' | 'inactive';
+  | 'unknown_connection'
+  | 'bad_state'
+  | 'upstream_denied'
+  | 'upstream_unreachable'
+  | 'upstream_invalid'
+  | 'tenant_refused'
+  | 'proof_required'
+  | 'not_provisioned'
+  | 'inactive';
 
 export class FederationError extends Error {
   constructor(
@@ -56,17 +64,31 @@ export interface PendingLink {
 }
 
 export type FederationOutcome =
-  { kind: 'signed_in'; user: UserRow; connection: ConnectionRow; created: boolean } | { kind: 'proof_required'; link: PendingLink };
+  { kind: 'signed_in'; user: UserRow; connection: ConnectionRow; subject: string; created: boolean } | { kind: 'proof_required'; link: PendingLink };
 
 /** What is sealed of an upstream's token response (connection `storeTokens`); never answered by any API. */
 export interface StoredUpstreamTokens {
-  accessToken: string;
+  /** Absent where only the ID token is kept, for signing out upstream (`upstreamLogout` without `storeTokens`). */
+  accessToken?: string;
   tokenType?: string;
   refreshToken?: string;
   idToken?: string;
   scope?: string;
   expiresAt?: string;
   receivedAt: string;
+}
+
+/** The upstream identity a browser's sign-in at the pool came through (a sealed cookie; signing out upstream). */
+export interface FederatedSignIn {
+  accountId: string;
+  connectionId: string;
+  subject: string;
+}
+
+/** A logout sent to the upstream: the state it must bring back, and where the browser goes then. */
+interface PendingLogout {
+  state: string;
+  back: string;
 }
 
 const MAX_LINK_COOKIE = 3800;
@@ -102,9 +124,17 @@ export function createFederationService(deps: FederationServiceDeps) {
   const cookieContext = (poolId: string, name: string) => `federation:${poolId}:${name}`;
 
   async function configurationOf(connection: ConnectionRow): Promise<oidc.Configuration> {
-    const secret = deps.connections.openSecret(connection);
     const s = connection.settings;
-    const auth = s.tokenEndpointAuthMethod === 'client_secret_post' ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
+    let auth: oidc.ClientAuth;
+    if (s.tokenEndpointAuthMethod === 'private_key_jwt') {
+      // The client assertion (RFC 7523 §2.2) is signed with the connection's own key, never with a secret.
+      const key = await deps.connections.openSigningKey(connection);
+      if (!key) throw new FederationError('upstream_invalid', 'private_key_jwt without a signing key');
+      auth = oidc.PrivateKeyJwt(key);
+    } else {
+      const secret = deps.connections.openSecret(connection);
+      auth = s.tokenEndpointAuthMethod === 'client_secret_post' ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
+    }
     const options = { [oidc.customFetch]: deps.outgoingFetch as unknown as oidc.CustomFetch, execute: deps.allowHttp ? [oidc.allowInsecureRequests] : [] };
     try {
       if (connection.type === 'oidc') return await oidc.discovery(new URL(s.issuer!), connection.client_id, undefined, auth, options);
@@ -175,8 +205,13 @@ export function createFederationService(deps: FederationServiceDeps) {
   const linkContext = (poolId: string) => `federation-link:${poolId}`;
 
   function sealTokens(poolId: string, connection: ConnectionRow, subject: string, tokens: oidc.TokenEndpointResponse): string | undefined {
-    if (connection.settings.storeTokens !== true) return undefined;
     const now = new Date();
+    if (connection.settings.storeTokens !== true) {
+      // Signing out upstream needs the ID token as id_token_hint (RP-Initiated Logout §2); nothing else is kept for it.
+      if (connection.settings.upstreamLogout !== true || !tokens.id_token) return undefined;
+      const idOnly: StoredUpstreamTokens = { idToken: tokens.id_token, receivedAt: now.toISOString() };
+      return deps.envelope.seal(JSON.stringify(idOnly), identityTokenContext(poolId, connection.id, subject));
+    }
     const stored: StoredUpstreamTokens = {
       accessToken: tokens.access_token,
       tokenType: tokens.token_type,
@@ -189,7 +224,85 @@ export function createFederationService(deps: FederationServiceDeps) {
     return deps.envelope.seal(JSON.stringify(stored), identityTokenContext(poolId, connection.id, subject));
   }
 
+  const sessionContext = (poolId: string) => `federation-session:${poolId}`;
+  const logoutContext = (poolId: string, name: string) => `federation-logout:${poolId}:${name}`;
+
   return {
+    publicKeys: (poolId: string) => deps.connections.publicKeys(poolId),
+
+    /** Which upstream identity this browser's sign-in came through, sealed for a cookie (signing out upstream later). */
+    sealSignedIn(poolId: string, signedIn: FederatedSignIn): string {
+      return deps.envelope.seal(JSON.stringify(signedIn), sessionContext(poolId));
+    },
+
+    /**
+     * Where to send the browser once its session at the pool ended (RP-Initiated Logout 1.0 §2, toward the
+     * upstream): the upstream's end_session_endpoint with the stored ID token as id_token_hint, coming back to the
+     * connection's logged-out route; and the sealed state that route checks. Undefined, and the browser goes on
+     * where it was going, unless the ended session's user signed in through a connection that propagates
+     * logout, the upstream publishes an end_session_endpoint and the ID token is at hand.
+     */
+    async upstreamLogout(
+      pool: PoolRow,
+      sealedSignIn: string | undefined,
+      endedAccountId: string | undefined,
+      back: string,
+    ): Promise<{ url: string; cookie: string; cookiePath: string } | undefined> {
+      if (!sealedSignIn || !endedAccountId) return undefined;
+      let signedIn: FederatedSignIn;
+      try {
+        signedIn = JSON.parse(deps.envelope.open(sealedSignIn, sessionContext(pool.id))) as FederatedSignIn;
+      } catch {
+        return undefined;
+      }
+      // The cookie speaks of the session that ended only if it names the same user.
+      if (signedIn.accountId !== endedAccountId) return undefined;
+      const queries = createConnectionQueries(deps.db, pool.id);
+      const connection = await queries.findConnection(signedIn.connectionId);
+      if (!connection || !connection.enabled || connection.type !== 'oidc' || connection.settings.upstreamLogout !== true) return undefined;
+      const identity = await queries.findIdentity(connection.id, signedIn.subject);
+      if (!identity || identity.user_id !== endedAccountId || !identity.tokens_enc) return undefined;
+      let idToken: string | undefined;
+      try {
+        idToken = (JSON.parse(deps.envelope.open(identity.tokens_enc, identityTokenContext(pool.id, connection.id, signedIn.subject))) as StoredUpstreamTokens)
+          .idToken;
+      } catch {
+        return undefined;
+      }
+      if (!idToken) return undefined;
+      let configuration: oidc.Configuration;
+      try {
+        configuration = await configurationOf(connection);
+      } catch {
+        // The user is signed out of the pool already; an unreachable upstream does not stop that.
+        return undefined;
+      }
+      if (!configuration.serverMetadata().end_session_endpoint) return undefined;
+      const state = oidc.randomState();
+      const url = oidc.buildEndSessionUrl(configuration, {
+        id_token_hint: idToken,
+        post_logout_redirect_uri: postLogoutUrlOf(deps.publicUrl, pool.id, connection.name),
+        state,
+      });
+      const pending: PendingLogout = { state, back };
+      return {
+        url: url.href,
+        cookie: deps.envelope.seal(JSON.stringify(pending), logoutContext(pool.id, connection.name)),
+        cookiePath: `/pools/${pool.id}/connections/${connection.name}`,
+      };
+    },
+
+    /** Back from the upstream's logout: where the browser was going, if the state is the one sent; else undefined. */
+    returnFromLogout(poolId: string, name: string, sealed: string | undefined, state: string | null): string | undefined {
+      if (!sealed || !state) return undefined;
+      try {
+        const pending = JSON.parse(deps.envelope.open(sealed, logoutContext(poolId, name))) as PendingLogout;
+        return pending.state === state ? pending.back : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+
     sealLink(poolId: string, link: PendingLink): string {
       const sealed = deps.envelope.seal(JSON.stringify(link), linkContext(poolId));
       // A browser drops a cookie past about 4 KB: then the tokens are left out, and the next sign-in stores them.
@@ -273,13 +386,18 @@ export function createFederationService(deps: FederationServiceDeps) {
           const server = configuration.serverMetadata();
           if (!server.jwks_uri || !tokens.id_token) throw new FederationError('upstream_invalid', 'no JWKS or no ID token');
           const keys = jose.createRemoteJWKSet(new URL(server.jwks_uri), { [jose.customFetch]: deps.outgoingFetch as unknown as jose.FetchImplementation });
-          await verifyUpstreamIdToken(tokens.id_token, keys, { issuer: server.issuer, audience: connection.client_id });
+          await verifyUpstreamIdToken(tokens.id_token, keys, {
+            issuer: server.issuer,
+            audience: connection.client_id,
+            tenants: connection.preset === 'microsoft' ? connection.settings.tenants : undefined,
+          });
           claims = { ...tokens.claims() };
         } else {
           claims = await readProfile(connection, tokens.access_token);
         }
       } catch (error) {
         if (error instanceof FederationError) throw error;
+        if (error instanceof TenantNotAllowed) throw new FederationError('tenant_refused', 'the upstream tenant is not on the allow-list');
         const unreachable = isNetworkFailure(error);
         throw new FederationError(unreachable ? 'upstream_unreachable' : 'upstream_invalid', `code exchange failed: ${(error as Error).message}`);
       }
@@ -295,7 +413,7 @@ export function createFederationService(deps: FederationServiceDeps) {
         if (!user || user.status !== 'active') throw new FederationError('inactive', 'linked user is not active');
         // The newest tokens replace the stored ones; a connection that stores none leaves the column empty.
         if (tokensEnc) await links.setTokens(connection.id, identity.subject, tokensEnc);
-        return { kind: 'signed_in', user, connection, created: false };
+        return { kind: 'signed_in', user, connection, subject: identity.subject, created: false };
       }
       const owner = identity.email ? await users.findUserByEmail(identity.email) : undefined;
       if (owner) {
@@ -336,7 +454,7 @@ export function createFederationService(deps: FederationServiceDeps) {
           if (isUniqueViolation(error)) throw new FederationError('proof_required', 'the email or identity was taken meanwhile');
           throw error;
         });
-      return { kind: 'signed_in', user, connection, created: true };
+      return { kind: 'signed_in', user, connection, subject: identity.subject, created: true };
     },
   };
 }

@@ -14,6 +14,14 @@ const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 
 export class IdTokenRefused extends Error {}
 
+/** A verified token from a Microsoft tenant outside the connection's allow-list. */
+export class TenantNotAllowed extends IdTokenRefused {}
+
+/** A Microsoft Entra tenant id (a GUID); multi-tenant allow-lists hold these. */
+export function isTenantId(value: unknown): value is string {
+  return typeof value === 'string' && TENANT_ID.test(value);
+}
+
 /**
  * The issuer this token must carry: the discovered one, or for Microsoft's multi-tenant template the
  * template with the token's `tid`. Throws IdTokenRefused when a template cannot be filled.
@@ -24,15 +32,18 @@ export function expectedIssuer(discoveredIssuer: string, claims: jose.JWTPayload
     throw new IdTokenRefused('an issuer template is accepted only from Microsoft Entra ID');
   }
   const tid = claims.tid;
-  if (typeof tid !== 'string' || !TENANT_ID.test(tid)) throw new IdTokenRefused('the token names no tenant (tid)');
+  if (!isTenantId(tid)) throw new IdTokenRefused('the token names no tenant (tid)');
   return discoveredIssuer.replace(TENANT_TEMPLATE, tid);
 }
 
-/** Verifies signature, issuer (see expectedIssuer), audience and times; answers the verified claims. */
+/**
+ * Verifies signature, issuer (see expectedIssuer), audience and times; answers the verified claims.
+ * With `tenants` (a multi-tenant Microsoft connection's allow-list), the signed `tid` must be one of them.
+ */
 export async function verifyUpstreamIdToken(
   idToken: string,
   keys: jose.JWTVerifyGetKey,
-  expected: { issuer: string; audience: string },
+  expected: { issuer: string; audience: string; tenants?: readonly string[] },
 ): Promise<jose.JWTPayload> {
   let unverified: jose.JWTPayload;
   try {
@@ -43,5 +54,9 @@ export async function verifyUpstreamIdToken(
   const issuer = expectedIssuer(expected.issuer, unverified);
   // The tenant was read before the signature was checked; jwtVerify then checks that signed token's iss against it.
   const { payload } = await jose.jwtVerify(idToken, keys, { issuer, audience: expected.audience });
+  if (expected.tenants && expected.tenants.length > 0) {
+    const tid = typeof payload.tid === 'string' ? payload.tid.toLowerCase() : undefined;
+    if (!tid || !expected.tenants.some((allowed) => allowed.toLowerCase() === tid)) throw new TenantNotAllowed('the token comes from a tenant outside the allow-list');
+  }
   return payload;
 }

@@ -400,6 +400,8 @@ export interface ConnectionTable {
   settings: Json<ConnectionSettings>;
   client_id: string;
   secret_enc: string | null;
+  /** 024: the private JWK of private_key_jwt, sealed; absent until the connection uses it. */
+  key_enc: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -408,6 +410,8 @@ export interface ConnectionTable {
 export interface ConnectionSettings {
   issuer?: string;
   tenant?: string;
+  /** Microsoft multi-tenant (common, organizations): the tenant ids accepted; absent or empty accepts any. */
+  tenants?: string[];
   authorizationEndpoint?: string;
   tokenEndpoint?: string;
   profileEndpoint?: string;
@@ -418,7 +422,21 @@ export interface ConnectionSettings {
   provisioning: 'just_in_time' | 'existing_users_only';
   /** Keep the upstream's tokens (sealed) on the linked identity; absent means no. */
   storeTokens?: boolean;
+  /** private_key_jwt: the public half of the connection's signing key (its private half is `key_enc`). */
+  publicJwk?: PublicConnectionJwk;
+  /** Send the browser to the upstream's end_session_endpoint when the user signs out of Tarn; absent means no. */
+  upstreamLogout?: boolean;
 }
+
+/** A connection's public signing key as the upstream registers it (RFC 7517). */
+export type PublicConnectionJwk = {
+  kty: string;
+  n?: string;
+  e?: string;
+  kid: string;
+  alg: string;
+  use: 'sig';
+};
 
 /** Upstream claim names (dotted paths) filling Tarn's user fields. */
 export interface ClaimMapping {

@@ -27,7 +27,11 @@ export interface PoolGatewayDeps {
   /** Tarn's own APIs for the signed-in user (resource-routes.ts), matched before the provider. */
   resources: Router;
   errorPages: ErrorPages;
+  /** After the provider ended a session (its end_session confirmation): Tarn's own next step, if any. */
+  afterSessionEnded?: (ctx: Context) => Promise<void>;
 }
+
+const END_SESSION_CONFIRM = '/session/end/confirm';
 
 const noop = async () => {};
 
@@ -63,7 +67,7 @@ function firstSegment(path: string): string {
   return end === -1 ? path.slice(1) : path.slice(1, end);
 }
 
-export function poolGateway({ registry, hosted, resources, errorPages }: PoolGatewayDeps): Middleware {
+export function poolGateway({ registry, hosted, resources, errorPages, afterSessionEnded }: PoolGatewayDeps): Middleware {
   const hostedRoutes = hosted.routes();
   const resourceRoutes = resources.routes();
   const ownSegments = hostedFirstSegments([hosted, resources]);
@@ -98,6 +102,7 @@ export function poolGateway({ registry, hosted, resources, errorPages }: PoolGat
     }
     if (own && resources.match(rest, ctx.method).route) return inPool(ctx, rest, () => resourceRoutes(ctx as never, noop) as Promise<void>);
     if (cacheable) return inPool(ctx, rest, () => metadata.fill(ctx, rest, () => callProvider(ctx, entry, rest)));
+    if (afterSessionEnded && rest === END_SESSION_CONFIRM) return inPool(ctx, rest, () => callProvider(ctx, entry, rest).then(() => afterSessionEnded(ctx)));
     return inPool(ctx, rest, () => callProvider(ctx, entry, rest));
   }
 

@@ -94,6 +94,73 @@ describe('connection CRUD', () => {
     expect(list.body.items.map((item: { name: string }) => item.name)).toEqual(['apple', 'contoso', 'github', 'google', 'microsoft']);
   });
 
+  it('keeps an allow-list of tenants for a multi-tenant Microsoft connection, and nowhere else', async () => {
+    const pool = await createPool(tarn);
+    const tenant = '72F988BF-86F1-41AF-91AB-2D7CD011DB47';
+    const multi = await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'work', preset: 'microsoft', tenants: [tenant], clientId: 'm', clientSecret: 's' });
+    expect(multi.status).toBe(201);
+    expect(multi.body).toMatchObject({ tenant: 'common', tenants: [tenant.toLowerCase()] });
+
+    const notGuid = await tarn.admin('PATCH', `/pools/${pool.id}/connections/${multi.body.id}`, { tenants: ['contoso.com'] });
+    expect(notGuid.status).toBe(400);
+    expect(fieldsOf(notGuid.body)).toEqual(['tenants.0']);
+
+    const single = await tarn.admin('POST', `/pools/${pool.id}/connections`, {
+      name: 'contoso',
+      preset: 'microsoft',
+      tenant,
+      tenants: [tenant],
+      clientId: 'm',
+      clientSecret: 's',
+    });
+    expect(single.status).toBe(400);
+    expect(fieldsOf(single.body)).toEqual(['tenants']);
+    const other = await tarn.admin('POST', `/pools/${pool.id}/connections`, {
+      name: 'other',
+      type: 'oidc',
+      issuer: 'https://idp.example',
+      tenants: [tenant],
+      clientId: 'c',
+      clientSecret: 's',
+    });
+    expect(fieldsOf(other.body)).toEqual(['tenants']);
+  });
+
+  it('makes a signing key for private_key_jwt, seals its private half and answers only the public one', async () => {
+    const pool = await createPool(tarn);
+    const created = await tarn.admin('POST', `/pools/${pool.id}/connections`, {
+      name: 'signed',
+      type: 'oidc',
+      issuer: 'https://idp.example',
+      clientId: 'c',
+      tokenEndpointAuthMethod: 'private_key_jwt',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ hasSecret: false, publicJwk: { kty: 'RSA', alg: 'RS256', use: 'sig' } });
+    expect(created.body.publicJwk).not.toHaveProperty('d');
+    const row = await tarn.database.handle.db.selectFrom('connections').select('key_enc').where('pool_id', '=', pool.id).executeTakeFirstOrThrow();
+    expect(row.key_enc).toMatch(/^v1\./);
+    expect(row.key_enc).not.toContain(created.body.publicJwk.n.slice(0, 40));
+
+    // A secret-based connection has no key until it switches; the key then stays across changes.
+    const plain = await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'plain', type: 'oidc', issuer: 'https://idp.example', clientId: 'c', clientSecret: 's' });
+    expect(plain.body.publicJwk).toBeNull();
+    const switched = await tarn.admin('PATCH', `/pools/${pool.id}/connections/${plain.body.id}`, { tokenEndpointAuthMethod: 'private_key_jwt' });
+    expect(switched.body.publicJwk).toMatchObject({ kty: 'RSA' });
+    const renamed = await tarn.admin('PATCH', `/pools/${pool.id}/connections/${plain.body.id}`, { displayName: 'Signed' });
+    expect(renamed.body.publicJwk).toEqual(switched.body.publicJwk);
+
+    const oauth2 = await tarn.admin('POST', `/pools/${pool.id}/connections`, {
+      name: 'gh',
+      preset: 'github',
+      clientId: 'c',
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      upstreamLogout: true,
+    });
+    expect(oauth2.status).toBe(400);
+    expect(fieldsOf(oauth2.body).sort()).toEqual(['tokenEndpointAuthMethod', 'upstreamLogout']);
+  });
+
   it('refuses what a type needs but lacks, naming each field', async () => {
     const pool = await createPool(tarn);
     const oidc = await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'x', type: 'oidc', clientId: 'c' });

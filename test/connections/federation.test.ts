@@ -204,7 +204,7 @@ describe('pool-to-pool federation', () => {
     // Sealed, bound to this identity: it opens with the deployment's key under this identity's context only.
     const envelope = createEnvelope(tarn.config.masterKey);
     const stored = JSON.parse(envelope.open(row.tokens_enc!, identityTokenContext(f.downstream.id, row.connection_id, row.subject))) as StoredUpstreamTokens;
-    expect(stored.accessToken.length).toBeGreaterThan(10);
+    expect(stored.accessToken!.length).toBeGreaterThan(10);
     expect(row.tokens_enc).not.toContain(stored.accessToken);
     // The upstream's ID token names the upstream user: the stored one is the upstream's, not Tarn's own.
     expect(JSON.parse(Buffer.from(stored.idToken!.split('.')[1]!, 'base64url').toString()).sub).toBe(f.upstreamUser.id);
@@ -314,6 +314,76 @@ describe('pool-to-pool federation', () => {
     void f;
   });
 
+  it('a refusal at the upstream is a branded page: nobody is signed in and no account is made', async () => {
+    const f = await federate();
+    const browser = new Browser(tarn.url);
+    const start = await startAuthorization(f.rp, browser, { params: { idp: 'upstream' } });
+    let page: Page & { leftTo?: string } = await browser.submit(start.page, { email: f.upstreamUser.email, password: f.upstreamUser.password });
+    expect(page.html).toContain('name="decision"');
+    page = await browser.submit(page, { decision: 'deny' });
+    expect(page.url).toContain(`/pools/${f.downstream.id}/connections/upstream/callback`);
+    expect(page.status).toBe(403);
+    expect(visibleText(page.html)).toContain('The sign-in was cancelled or refused at the identity provider');
+    expect(page.leftTo).toBeUndefined();
+    expect(await downstreamUserByEmail(f.downstream.id, f.upstreamUser.email)).toBeUndefined();
+    expect(JSON.stringify((await tarn.admin('GET', `/pools/${f.downstream.id}/audit`)).body)).toContain('connection upstream: upstream_denied');
+  });
+
+  it('a disabled connection loses its button and cannot be chosen with idp', async () => {
+    const f = await federate();
+    const connection = (await tarn.admin('GET', `/pools/${f.downstream.id}/connections`)).body.items[0] as { id: string };
+    expect((await tarn.admin('PATCH', `/pools/${f.downstream.id}/connections/${connection.id}`, { enabled: false })).status).toBe(200);
+    const plain = await startAuthorization(f.rp, new Browser(tarn.url));
+    expect(visibleText(plain.page.html)).not.toContain('Continue with Partner');
+    const chosen = await startAuthorization(f.rp, new Browser(tarn.url), { params: { idp: 'upstream' } });
+    expect(chosen.page.status).toBe(404);
+    expect(visibleText(chosen.page.html)).toContain('not offered here');
+  });
+
+  it("an identity linked at pool A signs in as nobody of A's at pool B, which connects to the same upstream", async () => {
+    const f = await federate();
+    const first = await signInUpstream(f);
+    const atA = (await finishAuthorization(f.rp, first.page.leftTo, first.start)).tokens.claims()!.sub;
+
+    const poolB = await createPool(tarn);
+    const callbackB = `${tarn.url}/pools/${poolB.id}/connections/upstream/callback`;
+    const linkB = await createClient(tarn, f.upstream.id, { name: 'Pool B', redirectUris: [callbackB] });
+    expect(
+      (
+        await tarn.admin('POST', `/pools/${poolB.id}/connections`, {
+          name: 'upstream',
+          type: 'oidc',
+          displayName: 'Partner',
+          issuer: f.upstream.issuer,
+          clientId: linkB.clientId,
+          clientSecret: linkB.clientSecret,
+        })
+      ).status,
+    ).toBe(201);
+    const appB = await createClient(tarn, poolB.id);
+    const rpB = await discover(poolB.issuer, appB.clientId, appB.clientSecret);
+    const second = await signInUpstream({ ...f, downstream: poolB, rp: rpB });
+    const atB = (await finishAuthorization(rpB, second.page.leftTo, second.start)).tokens.claims()!.sub;
+
+    // The same upstream subject is a user of each pool, separately.
+    const userB = await downstreamUserByEmail(poolB.id, f.upstreamUser.email);
+    expect(atB).toBe(userB!.id);
+    expect(atB).not.toBe(atA);
+    expect((await tarn.admin('GET', `/pools/${poolB.id}/users/${atA}/identities`)).status).toBe(404);
+    expect((await tarn.admin('GET', `/pools/${poolB.id}/users/${atB}/identities`)).body.items).toEqual([
+      expect.objectContaining({ connection: 'upstream', subject: f.upstreamUser.id }),
+    ]);
+  });
+
+  it('a return from an upstream sign-out that this browser did not start goes nowhere but the signed-out page', async () => {
+    const f = await federate({ upstreamLogout: true });
+    const browser = new Browser(tarn.url);
+    const page = await browser.get(`/pools/${f.downstream.id}/connections/upstream/logged-out?state=forged`);
+    expect(page.status).toBe(200);
+    expect(page.leftTo).toBeUndefined();
+    expect(visibleText(page.html)).toContain('You are signed out');
+  });
+
   it("pool A's connection means nothing at pool B", async () => {
     const f = await federate();
     const other = await createPool(tarn);
@@ -328,6 +398,68 @@ describe('pool-to-pool federation', () => {
     const callback = await browser.get(`/pools/${other.id}/connections/upstream/callback?code=x&state=y`);
     expect(callback.status).toBe(400);
     void f;
+  });
+});
+
+describe('private_key_jwt toward the upstream', () => {
+  /** A downstream connection that signs client assertions, and the upstream application registered with the given public key. */
+  async function federateWithKey(registeredKey?: Record<string, unknown>) {
+    const upstream = await createPool(tarn);
+    const downstream = await createPool(tarn);
+    const created = await tarn.admin('POST', `/pools/${downstream.id}/connections`, {
+      name: 'upstream',
+      type: 'oidc',
+      displayName: 'Partner',
+      issuer: upstream.issuer,
+      clientId: 'not-registered-yet',
+      tokenEndpointAuthMethod: 'private_key_jwt',
+    });
+    expect(created.status).toBe(201);
+    const connection = created.body as { id: string; hasSecret: boolean; publicJwk: Record<string, unknown>; jwksUrl: string; callbackUrl: string };
+    const link = await createClient(tarn, upstream.id, {
+      name: 'Downstream Tarn',
+      redirectUris: [connection.callbackUrl],
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      jwks: { keys: [registeredKey ?? connection.publicJwk] },
+    });
+    const patched = await tarn.admin('PATCH', `/pools/${downstream.id}/connections/${connection.id}`, { clientId: link.clientId });
+    expect(patched.status).toBe(200);
+    expect(patched.body.publicJwk).toEqual(connection.publicJwk);
+    const app = await createClient(tarn, downstream.id);
+    const rp = await discover(downstream.issuer, app.clientId, app.clientSecret);
+    const upstreamUser = await createUser(tarn, upstream.id, { emailVerified: true });
+    return { f: { upstream, downstream, rp, upstreamUser } as Federation, connection, link };
+  }
+
+  it("signs in with a client assertion the upstream checks against the connection's public key, which the pool publishes", async () => {
+    const { f, connection, link } = await federateWithKey();
+    // No secret exists or is needed; the public key carries no private member.
+    expect(connection.hasSecret).toBe(false);
+    expect(link.clientSecret).toBeUndefined();
+    expect(connection.publicJwk).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: expect.any(String) });
+    for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(connection.publicJwk).not.toHaveProperty(member);
+    expect(connection.jwksUrl).toBe(`${tarn.url}/pools/${f.downstream.id}/connections/jwks`);
+    const published = await fetch(connection.jwksUrl);
+    expect(published.status).toBe(200);
+    expect(await published.json()).toEqual({ keys: [connection.publicJwk] });
+    // Another pool publishes none of this pool's keys.
+    expect(await (await fetch(`${tarn.url}/pools/${f.upstream.id}/connections/jwks`)).json()).toEqual({ keys: [] });
+
+    const { page, start } = await signInUpstream(f);
+    const { tokens } = await finishAuthorization(f.rp, page.leftTo, start);
+    const user = await downstreamUserByEmail(f.downstream.id, f.upstreamUser.email);
+    expect(tokens.claims()!.sub).toBe(user!.id);
+  });
+
+  it('an upstream that registered another key refuses the assertion: a branded page and no user', async () => {
+    const jose = await import('jose');
+    const stranger = await jose.generateKeyPair('RS256', { extractable: true });
+    const { f } = await federateWithKey({ ...(await jose.exportJWK(stranger.publicKey)), alg: 'RS256', use: 'sig', kid: 'stranger' });
+    const { page } = await signInUpstream(f);
+    expect(page.leftTo).toBeUndefined();
+    expect(page.status).toBe(502);
+    expect(visibleText(page.html)).toContain('could not be verified');
+    expect(await downstreamUserByEmail(f.downstream.id, f.upstreamUser.email)).toBeUndefined();
   });
 });
 

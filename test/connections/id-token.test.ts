@@ -5,7 +5,7 @@
  * signed with a key of the test's own, as Entra signs its tokens, and checked against its JWKS.
  */
 import * as jose from 'jose';
-import { expectedIssuer, IdTokenRefused, verifyUpstreamIdToken } from '../../src/connections/id-token.js';
+import { expectedIssuer, IdTokenRefused, TenantNotAllowed, verifyUpstreamIdToken } from '../../src/connections/id-token.js';
 
 const TEMPLATE = 'https://login.microsoftonline.com/{tenantid}/v2.0';
 const TENANT_A = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -69,5 +69,32 @@ describe("Microsoft's multi-tenant issuer template", () => {
     expect(expectedIssuer(single, { tid: TENANT_B })).toBe(single);
     const other = await token({ iss: `https://login.microsoftonline.com/${TENANT_B}/v2.0`, tid: TENANT_B });
     await expect(verifyUpstreamIdToken(other, keys, { issuer: single, audience: CLIENT })).rejects.toMatchObject({ claim: 'iss' });
+  });
+});
+
+describe("a multi-tenant connection's allow-list of tenants", () => {
+  const TENANT_C = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+
+  it('accepts a signed token from a listed tenant, whatever the case of its id', async () => {
+    const idToken = await token({ iss: `https://login.microsoftonline.com/${TENANT_A}/v2.0`, tid: TENANT_A });
+    const claims = await verifyUpstreamIdToken(idToken, keys, { issuer: TEMPLATE, audience: CLIENT, tenants: [TENANT_C, TENANT_A.toUpperCase()] });
+    expect(claims.tid).toBe(TENANT_A);
+  });
+
+  it('refuses a properly signed token from a tenant outside the list', async () => {
+    const idToken = await token({ iss: `https://login.microsoftonline.com/${TENANT_B}/v2.0`, tid: TENANT_B });
+    // Without a list the same token is accepted: the refusal is the list's doing.
+    await expect(verifyUpstreamIdToken(idToken, keys, { issuer: TEMPLATE, audience: CLIENT })).resolves.toMatchObject({ tid: TENANT_B });
+    await expect(verifyUpstreamIdToken(idToken, keys, { issuer: TEMPLATE, audience: CLIENT, tenants: [TENANT_A, TENANT_C] })).rejects.toBeInstanceOf(
+      TenantNotAllowed,
+    );
+  });
+
+  it('checks the signature before the list: a forged token of a listed tenant is still refused as forged', async () => {
+    const stranger = await jose.generateKeyPair('RS256');
+    const idToken = await token({ iss: `https://login.microsoftonline.com/${TENANT_A}/v2.0`, tid: TENANT_A }, stranger.privateKey);
+    await expect(verifyUpstreamIdToken(idToken, keys, { issuer: TEMPLATE, audience: CLIENT, tenants: [TENANT_A] })).rejects.toMatchObject({
+      code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+    });
   });
 });

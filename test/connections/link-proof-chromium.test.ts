@@ -108,3 +108,87 @@ it("links after the existing account's owner proves it with their passkey", asyn
     expect.objectContaining({ connection: 'partner', subject: person.id }),
   ]);
 });
+
+/** A fresh context with its own virtual authenticator, where `user` signs in with the password and adds a passkey. */
+async function enrolPasskey(config: oidc.Configuration, user: { email: string; password: string }) {
+  const { context, callbacks } = await newContext(chromium, REDIRECT_URI);
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+  });
+  await authorize(config, page);
+  await page.fill('#email', user.email);
+  await page.fill('#password', user.password);
+  await page.click('button:text-is("Sign in")');
+  expect((await page.locator('h1').textContent())?.trim()).toBe('Add a passkey');
+  await page.click('#passkey-start');
+  const consent = await page.waitForSelector('h1:text-is("Allow access"), p:text-is("relying party callback")');
+  if ((await consent.textContent()) === 'Allow access') await page.click('button[value=allow]');
+  await page.waitForURL(`${REDIRECT_URI}**`);
+  await context.clearCookies();
+  return { context, page, callbacks };
+}
+
+it("refuses to link when the proof is another user's passkey, even with the page's choice of passkeys undone", async () => {
+  const upstream = await createPool(tarn, { name: 'Partner Corp' });
+  const downstream = await createPool(tarn, { name: 'Harbour Co', signIn: { password: true, passkey: true, mfa: 'off' } });
+  const link = await createClient(tarn, upstream.id, {
+    name: 'Harbour Co sign-in',
+    redirectUris: [`${tarn.url}/pools/${downstream.id}/connections/partner/callback`],
+  });
+  expect(
+    (
+      await tarn.admin('POST', `/pools/${downstream.id}/connections`, {
+        name: 'partner',
+        type: 'oidc',
+        displayName: 'Partner Corp',
+        issuer: upstream.issuer,
+        clientId: link.clientId,
+        clientSecret: link.clientSecret,
+      })
+    ).status,
+  ).toBe(201);
+  // The victim's account has a passkey; the upstream identity asserts the victim's email.
+  const person = await createUser(tarn, upstream.id, { emailVerified: true });
+  const victim = await createUser(tarn, downstream.id, { email: person.email, emailVerified: true });
+  const attacker = await createUser(tarn, downstream.id, { emailVerified: true });
+  const app = await createClient(tarn, downstream.id, { name: 'Harbour Desk' });
+  const config = await discover(downstream.issuer, app.clientId, app.clientSecret);
+  const victims = await enrolPasskey(config, victim);
+  await victims.context.close();
+
+  // The attacker's browser holds only the attacker's own passkey, and offers it whatever credentials the page asks for.
+  const { context, page, callbacks } = await enrolPasskey(config, attacker);
+  const signedIn = callbacks.length;
+  await context.addInitScript(() => {
+    const get = navigator.credentials.get.bind(navigator.credentials);
+    navigator.credentials.get = (options?: CredentialRequestOptions) => {
+      if (options?.publicKey) delete (options.publicKey as { allowCredentials?: unknown }).allowCredentials;
+      return get(options);
+    };
+  });
+  await authorize(config, page);
+  await page.click('text=Continue with Partner Corp');
+  await page.waitForURL(`**/pools/${upstream.id}/interaction/**`);
+  await page.fill('input[name=email]', person.email);
+  await page.fill('input[name=password]', person.password);
+  await page.click('button[type=submit]');
+  await page.click('button[value=allow]');
+  await page.waitForURL(`**/pools/${downstream.id}/interaction/**/connection/partner/link`);
+  expect(await page.locator('#link-passkey').count()).toBe(1);
+  await page.click('#link-passkey');
+
+  // The attacker's passkey was used (the ceremony completed) and refused: a page saying so, nobody signed in, nothing linked.
+  await page.waitForSelector('text=That passkey could not be used to confirm it is you.');
+  expect(await seriousViolations(page)).toEqual([]);
+  expect(page.url()).toContain(`/pools/${downstream.id}/interaction/`);
+  expect(callbacks.length).toBe(signedIn);
+  for (const user of [victim, attacker]) {
+    expect((await tarn.admin('GET', `/pools/${downstream.id}/users/${user.id}/identities`)).body.items).toEqual([]);
+  }
+  const audit = await tarn.admin('GET', `/pools/${downstream.id}/audit`);
+  expect(JSON.stringify(audit.body)).toContain('connection partner: link_proof_failed');
+  await context.close();
+});

@@ -4,7 +4,7 @@
  * browser signs the person out, or signs them in with their existing session, and no URL it
  * visits (its history, its Location headers) ever carries the id_token_hint.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as oidc from 'openid-client';
 import { launchChromium, newContext } from '../support/chromium.js';
 import { createClient, createPool, createUser, REDIRECT_URI } from '../support/fixtures.js';
@@ -32,21 +32,25 @@ async function signedInBrowser() {
   const user = await createUser(tarn, pool.id);
   const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const { context } = await newContext(chromium, REDIRECT_URI);
-  const page = await context.newPage();
-  // What the relying party receives: the navigations that reach its site.
+  // What the relying party receives (the navigations that reach its site) and every URL any tab of
+  // this browser visits or is sent to.
   const callbacks: string[] = [];
-  page.on('request', (request) => {
-    if (request.isNavigationRequest() && request.url().startsWith('http://rp.example.test/') && !request.url().startsWith(RP_PAGE))
-      callbacks.push(request.url());
-  });
   const visited: string[] = [];
-  page.on('framenavigated', (frame) => {
-    if (frame === page.mainFrame()) visited.push(frame.url());
-  });
-  page.on('response', (response) => {
-    const location = response.headers().location;
-    if (location) visited.push(location);
-  });
+  const watch = (tab: Page) => {
+    tab.on('request', (request) => {
+      if (request.isNavigationRequest() && request.url().startsWith('http://rp.example.test/') && !request.url().startsWith(RP_PAGE))
+        callbacks.push(request.url());
+    });
+    tab.on('framenavigated', (frame) => {
+      if (frame === tab.mainFrame()) visited.push(frame.url());
+    });
+    tab.on('response', (response) => {
+      const location = response.headers().location;
+      if (location) visited.push(location);
+    });
+  };
+  context.on('page', watch);
+  const page = await context.newPage();
 
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
@@ -62,18 +66,21 @@ async function signedInBrowser() {
   await page.fill('input[name=email]', user.email);
   await page.fill('input[name=password]', user.password);
   await page.click('button[type=submit]');
-  // Wait for the callback page to load, not just to be requested: a navigation still settling would
-  // interrupt the relying party's next page.
-  await Promise.all([page.waitForURL(`${REDIRECT_URI}**`), page.click('button[value=allow]')]);
+  await Promise.all([page.waitForRequest(`${REDIRECT_URI}**`), page.click('button[value=allow]')]);
   const tokens = await oidc.authorizationCodeGrant(config, new URL(callbacks.at(-1)!), { pkceCodeVerifier: verifier, expectedState: state });
-  return { pool, app, config, context, page, callbacks, visited, tokens };
+  return { pool, app, config, context, callbacks, visited, tokens };
 }
 
-/** The relying party's own page (another site than Tarn's) with a form that POSTs `fields` to `action`. */
-async function postFromRelyingParty(page: Page, action: string, fields: Record<string, string>) {
+/**
+ * The relying party's own page (another site than Tarn's), in a new tab of the same browser, with a
+ * form that POSTs `fields` to `action`. (A new tab: the sign-in's redirect to the callback, which
+ * nothing serves here, may still be failing in the first tab and would interrupt a navigation there.)
+ */
+async function postFromRelyingParty(context: BrowserContext, action: string, fields: Record<string, string>): Promise<Page> {
   const inputs = Object.entries(fields)
     .map(([name, value]) => `<input type="hidden" name="${name}" value="${value}">`)
     .join('');
+  const page = await context.newPage();
   await page.route(RP_PAGE, (route) =>
     route.fulfill({
       status: 200,
@@ -83,13 +90,18 @@ async function postFromRelyingParty(page: Page, action: string, fields: Record<s
   );
   await page.goto(RP_PAGE);
   await page.click('#go', { noWaitAfter: true });
+  return page;
 }
 
 it('RP-Initiated Logout §2 by POST: the person is signed out, and no URL carries the id_token_hint', async () => {
-  const { pool, context, page, callbacks, visited, tokens } = await signedInBrowser();
+  const { pool, context, callbacks, visited, tokens } = await signedInBrowser();
   const idToken = tokens.id_token!;
 
-  await postFromRelyingParty(page, `${pool.issuer}/session/end`, { id_token_hint: idToken, post_logout_redirect_uri: LOGGED_OUT, state: 'bye' });
+  const page = await postFromRelyingParty(context, `${pool.issuer}/session/end`, {
+    id_token_hint: idToken,
+    post_logout_redirect_uri: LOGGED_OUT,
+    state: 'bye',
+  });
   // The provider saw the browser's session: it asks to sign out of it.
   await page.waitForSelector('h1:text-is("Sign out?")');
   await Promise.all([page.waitForRequest(`${LOGGED_OUT}**`), page.click('button[name=logout][value=yes]')]);
@@ -110,12 +122,12 @@ it('RP-Initiated Logout §2 by POST: the person is signed out, and no URL carrie
 });
 
 it('OIDC Core §3.1.2.1 by POST: the existing session signs the person in silently, and no URL carries the id_token_hint', async () => {
-  const { pool, app, config, context, page, callbacks, visited, tokens } = await signedInBrowser();
+  const { pool, app, config, context, callbacks, visited, tokens } = await signedInBrowser();
   const idToken = tokens.id_token!;
   const verifier = oidc.randomPKCECodeVerifier();
   const before = callbacks.length;
 
-  await postFromRelyingParty(page, `${pool.issuer}/auth`, {
+  const page = await postFromRelyingParty(context, `${pool.issuer}/auth`, {
     client_id: app.clientId,
     response_type: 'code',
     scope: 'openid',

@@ -2,6 +2,8 @@
  * Sign-in through a connection (an upstream identity provider; docs/adr/0900):
  *   GET /interaction/:uid/connection/:name   to the upstream, state, nonce and PKCE bound to this interaction
  *   GET /connections/:name/callback          back from the upstream: the user signed in (amr "fed")
+ *   GET /connections/jwks                    the public keys of the pool's connections' client assertions
+ *   GET /connections/:name/logged-out        back from the upstream's end-session endpoint (upstreamLogout)
  *   GET/POST /interaction/:uid/connection/:name/link
  *                                            an account with the upstream's verified email exists:
  *                                            its owner proves it before the link is made: the password,
@@ -14,9 +16,16 @@
 import { localeOf } from '../../i18n/request-locale.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import { requestIdOf, routeParam } from '../../http/state.js';
 import { mapDatabaseError } from '../../db/errors.js';
-import { FederationError, type FederationFailure, type FederationService, type PendingLink } from '../../connections/federation.service.js';
+import {
+  FederationError,
+  type FederatedSignIn,
+  type FederationFailure,
+  type FederationService,
+  type PendingLink,
+} from '../../connections/federation.service.js';
 import type { MfaService } from '../../mfa/mfa.service.js';
 import { PasskeyRefused, type PasskeyService } from '../../passkeys/passkeys.service.js';
 import { CODE_TTL_MS } from '../../users/codes.service.js';
@@ -28,6 +37,7 @@ import { interactionBase, readInteractionForm } from './interaction-steps.js';
 import {
   entryOf,
   expired,
+  FEDERATED_SESSION_COOKIE,
   finishInteraction,
   HostedPageError,
   INVALID_CREDENTIALS,
@@ -53,6 +63,9 @@ export interface ConnectionRouteDeps {
 
 const COOKIE = 'tarn.federation';
 const LINK_COOKIE = 'tarn.federation.link';
+const LOGOUT_COOKIE = 'tarn.federation.logout';
+/** The note of a federated sign-in outlives no session: the provider's sessions last at most this long. */
+const SIGNED_IN_MAX_AGE_MS = 14 * 24 * 60 * 60 * 1000;
 
 const pages: Record<FederationFailure, [number, string]> = {
   unknown_connection: [404, 'connection.unknown'],
@@ -60,6 +73,7 @@ const pages: Record<FederationFailure, [number, string]> = {
   upstream_denied: [403, 'connection.denied'],
   upstream_unreachable: [502, 'connection.unreachable'],
   upstream_invalid: [502, 'connection.invalid'],
+  tenant_refused: [403, 'connection.tenant'],
   proof_required: [409, 'connection.proof'],
   not_provisioned: [403, 'connection.notProvisioned'],
   inactive: [403, 'connection.inactive'],
@@ -82,6 +96,44 @@ export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDe
     await record(ctx, name, 'failure', { reason: error.reason });
     throw pageFor(error);
   }
+
+  /** Which upstream identity this sign-in came through, for signing out upstream when the session ends (the pool's whole path). */
+  function rememberSignIn(ctx: Context, signedIn: FederatedSignIn) {
+    const { pool } = entryOf(ctx);
+    ctx.cookies.set(FEDERATED_SESSION_COOKIE, deps.federation.sealSignedIn(pool.id, signedIn), {
+      path: `/pools/${pool.id}`,
+      httpOnly: true,
+      sameSite: 'lax',
+      overwrite: true,
+      maxAge: SIGNED_IN_MAX_AGE_MS,
+      secure: ctx.secure,
+    });
+  }
+
+  // Back from the upstream's end_session_endpoint (upstreamLogout): on to where the sign-out was going.
+  router.get('/connections/:name/logged-out', async function returnFromUpstreamLogout(ctx) {
+    const { pool } = entryOf(ctx);
+    const name = ctx.params.name!;
+    ctx.set('Cache-Control', 'no-store');
+    const sealed = ctx.cookies.get(LOGOUT_COOKIE);
+    ctx.cookies.set(LOGOUT_COOKIE, null, { path: `/pools/${pool.id}/connections/${name}` });
+    const back = deps.federation.returnFromLogout(pool.id, name, sealed, typeof ctx.query.state === 'string' ? ctx.query.state : null);
+    if (back) {
+      ctx.status = 303;
+      return ctx.redirect(back);
+    }
+    // No sign-out of this browser went this way: the session is over all the same, say so.
+    ctx.type = 'html';
+    ctx.body = await deps.pages.render('logged-out', pool, { locale: localeOf(ctx), clientName: undefined, backUrl: undefined });
+  });
+
+  // The public keys of the pool's connections that sign client assertions (private_key_jwt), for upstreams that fetch them.
+  router.get('/connections/jwks', async function connectionKeys(ctx) {
+    const { pool } = entryOf(ctx);
+    ctx.type = 'application/jwk-set+json';
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = await deps.federation.publicKeys(pool.id);
+  });
 
   router.get('/interaction/:uid/connection/:name', async function goUpstream(ctx) {
     const details = await loadDetails(ctx);
@@ -134,7 +186,8 @@ export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDe
       return ctx.redirect(linkPath(pool.id, details.uid, name));
     }
     await record(ctx, name, 'success', { userId: outcome.user.id, email: outcome.user.email, reason: outcome.created ? 'provisioned' : undefined });
-    return finishInteraction(ctx, details, { login: { accountId: outcome.user.id, amr: ['fed'] } });
+    await finishInteraction(ctx, details, { login: { accountId: outcome.user.id, amr: ['fed'] } });
+    rememberSignIn(ctx, { accountId: outcome.user.id, connectionId: outcome.connection.id, subject: outcome.subject });
   });
 
   const linkPath = (poolId: string, uid: string, name: string) => `/pools/${poolId}/interaction/${uid}/connection/${name}/link`;
@@ -224,7 +277,8 @@ export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDe
     await deps.federation.linkProven(pool.id, link, user.id).catch((error: unknown) => failed(ctx, name, error));
     ctx.cookies.set(LINK_COOKIE, null, { path: linkPath(pool.id, details.uid, name) });
     await record(ctx, name, 'success', { userId: user.id, email: user.email, reason: 'linked' });
-    return finishInteraction(ctx, details, { login: { accountId: user.id, amr: ['fed', ...amr] } });
+    await finishInteraction(ctx, details, { login: { accountId: user.id, amr: ['fed', ...amr] } });
+    rememberSignIn(ctx, { accountId: user.id, connectionId: link.connectionId, subject: link.subject });
   }
 
   router.get('/interaction/:uid/connection/:name/link', async function showLinkAccount(ctx) {
@@ -295,5 +349,50 @@ export function registerConnectionRoutes(router: Router, deps: ConnectionRouteDe
     await deps.mfa.recordSuccess(pool.id, user.id);
     // RFC 8176: swk for a synced passkey, hwk for one bound to its device; user verification took place.
     return linkAndFinish(ctx, details, name, link, user, [synced ? 'swk' : 'hwk', 'user']);
+  });
+}
+
+/** A session of the pool ended (the provider's end_session confirmation answered, ADR 0900). */
+export const SESSION_ENDED = 'sessionEndedFor';
+
+/**
+ * After the provider ended a session at /session/end/confirm: where the user had signed in through a
+ * connection that propagates logout, the browser goes to the upstream's end_session_endpoint first, and
+ * comes back through /connections/{name}/logged-out to where the provider was sending it.
+ */
+export function createUpstreamLogout(federation: FederationService, log?: { warn(fields: object, message: string): void }) {
+  return async function afterSessionEnded(ctx: Context): Promise<void> {
+    const { pool } = entryOf(ctx);
+    const sealed = ctx.cookies.get(FEDERATED_SESSION_COOKIE);
+    const ended = ctx.state[SESSION_ENDED] as string | undefined;
+    if (!sealed || ended === undefined) return;
+    ctx.cookies.set(FEDERATED_SESSION_COOKIE, null, { path: `/pools/${pool.id}` });
+    const back = ctx.response.get('Location');
+    if (ctx.status !== 303 || !back) return;
+    try {
+      const upstream = await federation.upstreamLogout(pool, sealed, ended, back);
+      if (!upstream) return;
+      ctx.cookies.set(LOGOUT_COOKIE, upstream.cookie, {
+        path: upstream.cookiePath,
+        httpOnly: true,
+        sameSite: 'lax',
+        overwrite: true,
+        maxAge: 10 * 60 * 1000,
+        secure: ctx.secure,
+      });
+      ctx.redirect(upstream.url);
+    } catch (error) {
+      // Signed out of the pool already: a fault on the way upstream leaves the browser going where it was going.
+      if (mapDatabaseError(error)) throw error;
+      log?.warn({ poolId: pool.id, reason: (error as Error).message }, 'upstream logout not started');
+    }
+  };
+}
+
+/** Notes on the request whose session the provider ended, and whose it was (read by afterSessionEnded). */
+export function watchEndedSessions(provider: { on(event: 'end_session.success', listener: (ctx: KoaContextWithOIDC) => void): unknown }): void {
+  provider.on('end_session.success', (ctx) => {
+    // `logout` set: the whole session ended, not only one application's part of it.
+    if (ctx.oidc.params?.logout) ctx.state[SESSION_ENDED] = ctx.oidc.session?.accountId ?? '';
   });
 }

@@ -50,6 +50,8 @@ export type Details = Awaited<ReturnType<PoolProvider['provider']['interactionDe
  * beside the password hash's ≈ 20 ms. Returns where the browser goes next.
  */
 export async function saveInteractionResult(ctx: Context, result: InteractionResults): Promise<string> {
+  // A sign-in of any kind replaces what the browser's last federated sign-in said (connection.routes.ts sets it anew after).
+  if (result.login && ctx.cookies.get(FEDERATED_SESSION_COOKIE)) ctx.cookies.set(FEDERATED_SESSION_COOKIE, null, { path: `/pools/${entryOf(ctx).pool.id}` });
   try {
     return await entryOf(ctx).provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
   } catch (error) {
@@ -68,6 +70,9 @@ export async function finishInteraction(ctx: Context, _details: Details, result:
   ctx.status = 303;
   ctx.redirect(returnTo);
 }
+
+/** The sealed note of which upstream identity this browser's sign-in came through (signing out upstream, ADR 0900). */
+export const FEDERATED_SESSION_COOKIE = 'tarn.federation.session';
 
 /** The one answer to a wrong email or a wrong password, whatever the account's state (lockout.service.ts). */
 export const INVALID_CREDENTIALS = 'login.invalid';
