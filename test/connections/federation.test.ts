@@ -356,12 +356,12 @@ describe('pool-to-pool federation', () => {
           displayName: 'Partner',
           issuer: f.upstream.issuer,
           clientId: linkB.clientId,
-          clientSecret: linkB.clientSecret,
+          clientSecret: linkB.secret?.value,
         })
       ).status,
     ).toBe(201);
     const appB = await createClient(tarn, poolB.id);
-    const rpB = await discover(poolB.issuer, appB.clientId, appB.clientSecret);
+    const rpB = await discover(poolB.issuer, appB.clientId, appB.secret?.value);
     const second = await signInUpstream({ ...f, downstream: poolB, rp: rpB });
     const atB = (await finishAuthorization(rpB, second.page.leftTo, second.start)).tokens.claims()!.sub;
 
@@ -426,7 +426,7 @@ describe('private_key_jwt toward the upstream', () => {
     expect(patched.status).toBe(200);
     expect(patched.body.publicJwk).toEqual(connection.publicJwk);
     const app = await createClient(tarn, downstream.id);
-    const rp = await discover(downstream.issuer, app.clientId, app.clientSecret);
+    const rp = await discover(downstream.issuer, app.clientId, app.secret?.value);
     const upstreamUser = await createUser(tarn, upstream.id, { emailVerified: true });
     return { f: { upstream, downstream, rp, upstreamUser } as Federation, connection, link };
   }
@@ -435,7 +435,7 @@ describe('private_key_jwt toward the upstream', () => {
     const { f, connection, link } = await federateWithKey();
     // No secret exists or is needed; the public key carries no private member.
     expect(connection.hasSecret).toBe(false);
-    expect(link.clientSecret).toBeUndefined();
+    expect(link.secret).toBeUndefined();
     expect(connection.publicJwk).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: expect.any(String) });
     for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(connection.publicJwk).not.toHaveProperty(member);
     expect(connection.jwksUrl).toBe(`${tarn.url}/pools/${f.downstream.id}/connections/jwks`);

@@ -44,10 +44,10 @@ async function federate(connection: Record<string, unknown>) {
   const { id, callbackUrl, postLogoutRedirectUrl } = created.body as { id: string; callbackUrl: string; postLogoutRedirectUrl: string };
   expect(postLogoutRedirectUrl).toBe(`${tarn.url}/pools/${downstream.id}/connections/partner/logged-out`);
   const link = await createClient(tarn, upstream.id, { name: 'Harbour Co sign-in', redirectUris: [callbackUrl], postLogoutRedirectUris: [postLogoutRedirectUrl] });
-  expect((await tarn.admin('PATCH', `/pools/${downstream.id}/connections/${id}`, { clientId: link.clientId, clientSecret: link.clientSecret })).status).toBe(200);
+  expect((await tarn.admin('PATCH', `/pools/${downstream.id}/connections/${id}`, { clientId: link.clientId, clientSecret: link.secret?.value })).status).toBe(200);
   const person = await createUser(tarn, upstream.id, { emailVerified: true });
   const app = await createClient(tarn, downstream.id, { name: 'Harbour Desk', postLogoutRedirectUris: [LOGGED_OUT] });
-  const config = await discover(downstream.issuer, app.clientId, app.clientSecret);
+  const config = await discover(downstream.issuer, app.clientId, app.secret?.value);
   return { upstream, downstream, person, config };
 }
 
