@@ -43,8 +43,14 @@ async function federate(connection: Record<string, unknown>) {
   expect(created.status).toBe(201);
   const { id, callbackUrl, postLogoutRedirectUrl } = created.body as { id: string; callbackUrl: string; postLogoutRedirectUrl: string };
   expect(postLogoutRedirectUrl).toBe(`${tarn.url}/pools/${downstream.id}/connections/partner/logged-out`);
-  const link = await createClient(tarn, upstream.id, { name: 'Harbour Co sign-in', redirectUris: [callbackUrl], postLogoutRedirectUris: [postLogoutRedirectUrl] });
-  expect((await tarn.admin('PATCH', `/pools/${downstream.id}/connections/${id}`, { clientId: link.clientId, clientSecret: link.secret?.value })).status).toBe(200);
+  const link = await createClient(tarn, upstream.id, {
+    name: 'Harbour Co sign-in',
+    redirectUris: [callbackUrl],
+    postLogoutRedirectUris: [postLogoutRedirectUrl],
+  });
+  expect((await tarn.admin('PATCH', `/pools/${downstream.id}/connections/${id}`, { clientId: link.clientId, clientSecret: link.secret?.value })).status).toBe(
+    200,
+  );
   const person = await createUser(tarn, upstream.id, { emailVerified: true });
   const app = await createClient(tarn, downstream.id, { name: 'Harbour Desk', postLogoutRedirectUris: [LOGGED_OUT] });
   const config = await discover(downstream.issuer, app.clientId, app.secret?.value);
@@ -99,7 +105,9 @@ async function signOutDownstream(f: Awaited<ReturnType<typeof federate>>, page: 
 it('signs the user out of the upstream too, and back to the relying party, where the connection says so', async () => {
   const f = await federate({ upstreamLogout: true });
   const { context, callbacks } = await newContext(chromium, REDIRECT_URI);
-  await context.route(`${LOGGED_OUT}**`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>bye</title><p>signed out</p>' }));
+  await context.route(`${LOGGED_OUT}**`, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>bye</title><p>signed out</p>' }),
+  );
   const page = await context.newPage();
   const idToken = await signInThroughPartner(f, page, callbacks);
 
@@ -129,7 +137,9 @@ it('signs the user out of the upstream too, and back to the relying party, where
 it('leaves the upstream session alone by default', async () => {
   const f = await federate({});
   const { context, callbacks } = await newContext(chromium, REDIRECT_URI);
-  await context.route(`${LOGGED_OUT}**`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>bye</title><p>signed out</p>' }));
+  await context.route(`${LOGGED_OUT}**`, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>bye</title><p>signed out</p>' }),
+  );
   const page = await context.newPage();
   const idToken = await signInThroughPartner(f, page, callbacks);
 
