@@ -138,5 +138,5 @@ export async function clientCredentialsApp(url: string, token: string, made?: Re
 
 /** The headers of that application's token requests. */
 export function clientCredentialsHeaders(app: Record<string, unknown>): Record<string, string> {
-  return { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(app.clientId as string, app.clientSecret as string) };
+  return { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(app.clientId as string, (app.secret as { value: string }).value) };
 }

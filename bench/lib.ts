@@ -262,7 +262,7 @@ export function bareClientMetadata(app: Record<string, unknown>): string {
         backchannel_logout_uri: null,
         jwks: null,
       } as unknown as ClientRow,
-      app.clientSecret as string,
+      (app.secret as { value: string }).value,
     ),
   );
 }

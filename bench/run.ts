@@ -228,12 +228,12 @@ async function main() {
         discovery,
         meta,
         clientId: app.clientId,
-        clientSecret: app.clientSecret,
+        clientSecret: app.secret.value as string,
         workers: users.map((user) => ({ jar: new CookieJar(), user })),
       };
       await prepare(target);
       const introspected = await request('POST', meta.introspection_endpoint!, {
-        headers: { ...form, authorization: basicAuth(app.clientId, app.clientSecret) },
+        headers: { ...form, authorization: basicAuth(app.clientId, app.secret.value) },
         body: `token=${target.workers[0]!.access}`,
       });
       if (!introspected.body.includes('"active":true')) throw new Error(`${name}: introspection says inactive: ${introspected.body}`);

@@ -319,7 +319,7 @@ async function measure(worlds: World[], masterKeyHex: string): Promise<void> {
       grantTypes: ['authorization_code', 'refresh_token'],
     });
     const meta = JSON.parse((await request('GET', discoveryUrl(world, 0))).body) as Record<string, string>;
-    const target = { meta, clientId: app.clientId as string, clientSecret: app.clientSecret as string };
+    const target = { meta, clientId: app.clientId as string, clientSecret: (app.secret as { value: string }).value };
     const workers: Worker[] = [0, 1, 2, 3].map((k) => ({ jar: new CookieJar(), user: { email: `user${10 * (k + 1)}@example.test`, password: PASSWORD } }));
     await Promise.all(workers.map((worker) => signIn(target, worker, false)));
     targets.set(world, { target, workers });

@@ -191,7 +191,7 @@ export async function importKeycloak(api, { values, positionals, out, err }) {
     );
   const poolId = values.pool ?? plan.pool.id;
   const pool = await api.json('POST', '/pools', { id: poolId, name: plan.pool.name });
-  out(`Pool ${pool.id} (${pool.issuer}); its API secret, shown once: ${pool.secret}`);
+  out(`Pool ${pool.id} (${pool.issuer}); its API secret, shown once: ${pool.secret.value}`);
   /** @type {Map<string, string>} */
   const groupIds = new Map();
   for (const group of plan.groups) {
@@ -203,9 +203,7 @@ export async function importKeycloak(api, { values, positionals, out, err }) {
   for (const client of plan.clients) {
     try {
       const created = await api.json('POST', `/pools/${poolId}/clients`, client);
-      out(
-        `Client ${created.clientId}${client.clientSecret ? ' (secret kept)' : created.clientSecret ? ` (new secret, shown once: ${created.clientSecret})` : ''}`,
-      );
+      out(`Client ${created.clientId}${client.clientSecret ? ' (secret kept)' : created.secret ? ` (new secret, shown once: ${created.secret.value})` : ''}`);
     } catch (error) {
       // One application Tarn refuses (a redirect URI it does not allow, …) does not stop the move.
       if (!(error instanceof ProblemError)) throw error;

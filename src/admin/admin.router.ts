@@ -19,6 +19,8 @@ import type { ConnectionService } from '../connections/connections.service.js';
 import { groupRoutes } from '../groups/groups.routes.js';
 import type { GroupService } from '../groups/groups.service.js';
 import { readJson } from '../http/body.js';
+import { parseInput } from '../http/validation.js';
+import { z } from 'zod';
 import type { GuardedRoute, GuardOptions } from '../http/guard.js';
 import { factorRoutes } from '../mfa/factors.routes.js';
 import type { MfaService } from '../mfa/mfa.service.js';
@@ -68,6 +70,8 @@ interface AdminRouterDeps {
   webhooks?: WebhookService;
 }
 
+const noQuery = z.object({}).strict();
+
 function mount<StateT>(router: Router<StateT>, routes: GuardedRoute<StateT>[], options: GuardOptions<StateT>): void {
   for (const route of routes) router[route.spec.method](route.name, route.spec.path, route.middleware(options));
 }
@@ -111,6 +115,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router<AdminState> {
 
   const router = new Router<AdminState>({ prefix: '/admin' });
   router.get('/openapi.json', function serveOpenApi(ctx) {
+    parseInput(noQuery, ctx.query, 'query');
     ctx.body = openApiDocument ??= buildOpenApiDocument({ admin: adminLevel, pool: poolLevel });
   });
   router.use(

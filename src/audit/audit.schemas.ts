@@ -41,5 +41,7 @@ export const auditEventResponse = z.object({
   status: z.number().int().nullable(),
   requestId: z.string().nullable(),
   ip: z.string().nullable(),
-  details: z.record(z.string(), z.unknown()),
+  details: z
+    .record(z.string(), z.unknown())
+    .describe('What else the action names (ids, changed fields, counts); members depend on the action, never a secret value.'),
 });

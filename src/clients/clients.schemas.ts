@@ -1,6 +1,8 @@
 /** What the admin API accepts for applications. The provider checks the rest (Client.validate). */
 import { z } from 'zod';
 import { timestamp } from '../http/guard.js';
+import { shownSecret } from '../http/shown-secret.js';
+import { publicJwkResponse } from '../keys/jwk.schemas.js';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
@@ -36,6 +38,7 @@ const resource = z
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 const publicJwk = z
   .record(z.string(), z.unknown())
+  .refine((key) => typeof key.kty === 'string', { message: 'Must name its key type (kty).' })
   .refine((key) => PRIVATE_MEMBERS.every((member) => !(member in key)), { message: 'Must be a public key (no private or symmetric key members).' });
 const jwks = z.object({ keys: z.array(publicJwk).min(1).max(10) }).strict();
 
@@ -108,7 +111,7 @@ export const clientResponse = z.object({
   backchannelLogoutUri: z.string().nullable(),
   clientUri: z.string().nullable(),
   initiateLoginUri: z.string().nullable(),
-  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).nullable(),
+  jwks: z.object({ keys: z.array(publicJwkResponse) }).nullable(),
   idTokenSignedResponseAlg: z.string(),
   refreshTokenReuseGraceSeconds: z.number().int(),
   dpopBoundAccessTokens: z.boolean(),
@@ -122,7 +125,7 @@ export const clientResponse = z.object({
 });
 
 export const clientWithSecretResponse = clientResponse.extend({
-  clientSecret: z.string().optional().describe('The client secret; present only when one was just made, and shown only now.'),
+  secret: shownSecret.optional().describe('The client secret, shown once: present only when this request made one.'),
 });
 
 export const clientIdParams = z.object({ clientId: z.string() });

@@ -12,9 +12,11 @@
  * - the back-channel logout URI must be a destination the deployment lets Tarn call
  *   (OUTGOING_NETWORKS, src/net/outgoing-policy.ts); delivery checks it again on the resolved address.
  */
+import type { PublicJwk } from '../keys/jwk.schemas.js';
 import { randomBytes } from 'node:crypto';
 import type { Envelope } from '../crypto/envelope.js';
 import { generateSecret } from '../crypto/secrets.js';
+import { showSecret } from '../http/shown-secret.js';
 import type { Db } from '../db/database.js';
 import { changeWithEvents, type ChangeEvent, type RecordChange } from '../audit/audit.service.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -158,7 +160,7 @@ export function toClientResponse(row: ClientRow) {
     backchannelLogoutUri: row.backchannel_logout_uri,
     clientUri: row.client_uri ?? null,
     initiateLoginUri: row.initiate_login_uri ?? null,
-    jwks: row.jwks,
+    jwks: row.jwks as { keys: PublicJwk[] } | null,
     dpopBoundAccessTokens: row.dpop_bound_access_tokens,
     resources: row.resources,
     idTokenSignedResponseAlg: row.id_token_signed_response_alg ?? 'RS256',
@@ -274,7 +276,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         if (isUniqueViolation(error)) throw problems.conflict('A client with this id already exists in the pool.', [fieldError('clientId', 'Already in use.')]);
         throw error;
       });
-      return { ...toClientResponse(row), ...(secret ? { clientSecret: secret } : {}) };
+      return { ...toClientResponse(row), ...(secret ? { secret: showSecret(secret, { createdAt: row.created_at }) } : {}) };
     },
 
     async getClient(poolId: string, clientId: string) {
@@ -321,7 +323,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         if (!updated) throw problems.notFound('Client');
         return updated;
       });
-      return { ...toClientResponse(row), ...(newSecret ? { clientSecret: newSecret } : {}) };
+      return { ...toClientResponse(row), ...(newSecret ? { secret: showSecret(newSecret, { createdAt: row.secret_rotated_at ?? row.updated_at }) } : {}) };
     },
 
     /** A new secret replaces the old one at once; the response is the only time it is shown. */
@@ -339,7 +341,7 @@ export function createClientService({ db, envelope, listener, checkMetadata, out
         if (!updated) throw problems.notFound('Client');
         return updated;
       });
-      return { ...toClientResponse(row), clientSecret: secret };
+      return { ...toClientResponse(row), secret: showSecret(secret, { createdAt: row.secret_rotated_at ?? row.updated_at }) };
     },
 
     async deleteClient(poolId: string, clientId: string, record?: RecordChange): Promise<void> {

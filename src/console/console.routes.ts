@@ -485,7 +485,7 @@ export function createConsoleRouter(deps: ConsoleDeps): Router {
         fields.confirm === ctx.params.pool
           ? call(ctx, signed, 'POST', `${poolPath(ctx.params.pool)}/secrets/rotate`)
           : refusal('confirmSecret', 'Must be the pool id.', 'Type the pool id to confirm.'),
-      done: (answer) => ({ newSecret: answer.body.nextSecret }),
+      done: (answer) => ({ newSecret: answer.body.nextSecret.value }),
     }),
   );
 

@@ -8,6 +8,7 @@
  * rotate(revoke=true): the same, but current → revoked at once (a compromise response).
  * Private keys are sealed with the master key, bound to (pool, kid).
  */
+import type { PublicJwk } from './jwk.schemas.js';
 import { exportJWK, generateKeyPair } from 'jose';
 import { randomBytes } from 'node:crypto';
 import type { Envelope } from '../crypto/envelope.js';
@@ -99,7 +100,7 @@ export function toKeyResponse(row: SigningKeyRow, now: Date) {
     alg: row.alg,
     status: row.status,
     published: isPublished(row, now),
-    publicJwk: row.public_jwk,
+    publicJwk: row.public_jwk as PublicJwk,
     createdAt: row.created_at,
     activatedAt: row.activated_at,
     retiredAt: row.retired_at,

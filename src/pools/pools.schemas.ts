@@ -3,6 +3,8 @@ import { LOCALES } from '../i18n/catalogues.js';
 import { z } from 'zod';
 import { brandingResponse, brandingSchema } from '../branding/branding.schemas.js';
 import { httpUrl, timestamp } from '../http/guard.js';
+import { shownSecret } from '../http/shown-secret.js';
+import { publicJwkResponse } from '../keys/jwk.schemas.js';
 
 export const POOL_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
 /** Ids Tarn keeps for its own pools (the admin pool, ADR 1000); creating a pool with one is refused. */
@@ -89,7 +91,7 @@ export type CreatePoolInput = z.infer<typeof createPoolSchema>;
 export type UpdatePoolInput = z.infer<typeof updatePoolSchema>;
 
 // What the admin API answers for pools, their API secrets and signing keys.
-const jsonObject = z.record(z.string(), z.unknown());
+const schemaDocument = z.record(z.string(), z.unknown()).describe('A JSON Schema (2020-12) document.');
 
 export const poolResponse = z.object({
   id: z.string(),
@@ -100,8 +102,8 @@ export const poolResponse = z.object({
   defaultLocale: z.enum(LOCALES).nullable(),
   selfRegistration: z.boolean(),
   signIn: signInSchema.required(),
-  profileSchema: jsonObject.nullable(),
-  metadataSchema: jsonObject.nullable(),
+  profileSchema: schemaDocument.nullable().describe("JSON Schema of users' profiles; null: the OIDC standard claims."),
+  metadataSchema: schemaDocument.nullable().describe("JSON Schema of users' metadata; null: any object."),
   passwordPolicy: passwordPolicySchema.required(),
   lockout: lockoutSchema.required(),
   account: accountSettingsSchema.required(),
@@ -112,8 +114,8 @@ export const poolResponse = z.object({
 });
 
 export const createdPoolResponse = poolResponse.extend({
-  secret: z.string().describe('The current API secret; shown only now.'),
-  nextSecret: z.string().describe('The next API secret; shown only now.'),
+  secret: shownSecret.describe('The current API secret, shown once.'),
+  nextSecret: shownSecret.describe('The next API secret, shown once.'),
 });
 
 const secretResponse = z.object({
@@ -124,14 +126,14 @@ const secretResponse = z.object({
 });
 
 export const secretsResponse = z.object({ items: z.array(secretResponse), nextCursor: z.null() });
-export const rotatedSecretsResponse = z.object({ nextSecret: z.string().describe('The new next secret; shown only now.'), items: z.array(secretResponse) });
+export const rotatedSecretsResponse = z.object({ nextSecret: shownSecret.describe('The new next API secret, shown once.'), items: z.array(secretResponse) });
 
 const keyResponse = z.object({
   kid: z.string(),
   alg: z.enum(['RS256', 'ES256']),
   status: z.enum(['next', 'current', 'retired', 'revoked']),
   published: z.boolean().describe("Whether the key is in the pool's JWKS now."),
-  publicJwk: jsonObject,
+  publicJwk: publicJwkResponse,
   createdAt: timestamp,
   activatedAt: timestamp.nullable(),
   retiredAt: timestamp.nullable(),

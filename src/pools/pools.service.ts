@@ -20,6 +20,7 @@ import { generateInitialKeys, generateNextKeys, rotateSigningKeys, toKeyResponse
 import { createPoolQueries } from './pools.queries.js';
 import type { CreatePoolInput, UpdatePoolInput } from './pools.schemas.js';
 import { createSecretQueries } from './secrets.queries.js';
+import { showSecret } from '../http/shown-secret.js';
 
 export const DEFAULT_SIGN_IN: SignInSettings = { password: true, emailCode: false, passkey: false, mfa: 'off', emailSecondFactor: false };
 export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = { minLength: 8 };
@@ -93,8 +94,8 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
   async function issueSecret(trx: Db, poolId: string, status: 'current' | 'next') {
     const id = generateId('sec', 9);
     const secret = generateSecret('tps');
-    await createSecretQueries(trx, poolId).insertSecret(id, status, hashSecret(secret));
-    return { id, secret };
+    const createdAt = await createSecretQueries(trx, poolId).insertSecret(id, status, hashSecret(secret));
+    return showSecret(secret, { id, createdAt });
   }
 
   function toSecretResponse(row: PoolSecretRow) {
@@ -135,7 +136,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
           const current = await issueSecret(trx, id, 'current');
           const next = await issueSecret(trx, id, 'next');
           await createKeyQueries(trx, id).insertKeys(keys);
-          return { ...toPoolResponse(row), secret: current.secret, nextSecret: next.secret };
+          return { ...toPoolResponse(row), secret: current, nextSecret: next };
         });
       } catch (error) {
         if (isUniqueViolation(error)) throw problems.conflict(`A pool with id "${id}" already exists.`, [fieldError('id', 'Already taken.')]);
@@ -212,7 +213,7 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
           },
         ],
       );
-      return { nextSecret: next.secret, items: rows.map(toSecretResponse) };
+      return { nextSecret: next, items: rows.map(toSecretResponse) };
     },
 
     /** True when `secret` is the pool's current or next secret. */

@@ -15,8 +15,10 @@ export function createSecretQueries(db: Db, poolId: string) {
       return pool.selectFrom('pool_secrets').selectAll().where('status', 'in', ['current', 'next']).where('secret_hash', '=', hash).executeTakeFirst();
     },
 
-    async insertSecret(id: string, status: SecretStatus, hash: string): Promise<void> {
-      await pool.insertInto('pool_secrets', { id, status, secret_hash: hash }).execute();
+    /** Answers when the secret was made. */
+    async insertSecret(id: string, status: SecretStatus, hash: string): Promise<Date> {
+      const row = await pool.insertInto('pool_secrets', { id, status, secret_hash: hash }).returning('created_at').executeTakeFirstOrThrow();
+      return row.created_at;
     },
 
     async moveSecrets(from: SecretStatus, to: SecretStatus): Promise<void> {

@@ -18,7 +18,7 @@ export interface UserFilter {
   /** Case-insensitive prefix of the email (LIKE 'prefix%' through users_email_prefix). */
   emailPrefix?: string | undefined;
   status?: UserStatus | undefined;
-  /** Words searched in the email and the profile's name fields, case-insensitively (all must match). */
+  /** Words searched in the email and the profile's text and number fields, case-insensitively (all must match). */
   q?: string | undefined;
 }
 
@@ -46,7 +46,9 @@ function filtered<O>(query: SelectQueryBuilder<Database, 'users', O>, filter: Us
   for (const word of (filter.q ?? '').split(/\s+/).filter(Boolean)) {
     const pattern = likeContains(word);
     result = result.where(
-      sql<boolean>`(lower(email) like ${pattern} or lower(coalesce(profile->>'name', '') || ' ' || coalesce(profile->>'given_name', '') || ' ' || coalesce(profile->>'family_name', '') || ' ' || coalesce(profile->>'preferred_username', '')) like ${pattern})`,
+      // Any text or number the profile holds (what the pool's profile schema declares: names,
+      // nickname, locale, a custom "department"…); nested objects such as address are not searched.
+      sql<boolean>`(lower(email) like ${pattern} or exists (select 1 from jsonb_each(profile) as field(key, value) where jsonb_typeof(field.value) in ('string', 'number') and lower(field.value #>> '{}') like ${pattern}))`,
     );
   }
   return result;

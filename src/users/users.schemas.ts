@@ -7,7 +7,8 @@ import { normalizeEmail } from './email.js';
 // Normalised before it is checked, so "ａlice@Example.com" is alice@example.com (email.ts).
 export const emailSchema = z.string().max(320).overwrite(normalizeEmail).email({ message: 'Must be an email address.' });
 const password = z.string().min(1).max(1024);
-const profile = z.record(z.string(), z.unknown());
+const profile = z.record(z.string(), z.unknown()).describe("What the user may edit about themselves: members as the pool's profileSchema declares them.");
+const metadata = z.record(z.string(), z.unknown()).describe("Administrators' data about the user: members as the pool's metadataSchema declares them.");
 const status = z.enum(['new', 'active', 'disabled']);
 
 const common = {
@@ -54,7 +55,15 @@ export const listUsersQuery = z
     email: z.string().max(320).optional().describe('Exact email, case-insensitive.'),
     emailPrefix: z.string().min(1).max(320).optional().describe('Email prefix, case-insensitive (% and _ are literal).'),
     status: status.optional(),
-    q: z.string().trim().min(1).max(200).optional().describe('Words to find in the email or the name (every word must match), case-insensitive.'),
+    q: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe(
+        'Words to find in the email or in any text or number field of the profile (name, nickname, any field the profile schema declares); every word must match, case-insensitively.',
+      ),
     sort: z
       .enum(['id', 'email', 'createdAt', '-createdAt'])
       .default('id')
@@ -84,7 +93,7 @@ export const userResponse = z.object({
   phone: z.string().nullable(),
   status,
   profile,
-  metadata: profile,
+  metadata,
   hasPassword: z.boolean(),
   passwordChange: z
     .enum(['required', 'if_weak'])

@@ -1,6 +1,7 @@
 /** What /admin/pools/{pool}/webhooks accepts and answers (ADR 0809). */
 import { z } from 'zod';
 import { timestamp } from '../http/guard.js';
+import { shownSecret } from '../http/shown-secret.js';
 import { pageQuery } from '../http/pagination.js';
 
 const httpUrl = z
@@ -83,8 +84,7 @@ export const webhookResponse = z.object({
 });
 
 export const webhookWithSecretResponse = webhookResponse.extend({
-  /** The signing secret (Standard Webhooks `whsec_` + base64): shown once. */
-  secret: z.string(),
+  secret: shownSecret.describe('The signing secret (Standard Webhooks: whsec_ and base64), shown once.'),
 });
 
 const attemptResponse = z.object({

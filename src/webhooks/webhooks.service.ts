@@ -15,6 +15,7 @@ import { toPage, type Page } from '../http/pagination.js';
 import { fieldError, problems } from '../http/problem.js';
 import type { OutgoingPolicy } from '../net/outgoing-policy.js';
 import { newSigningSecret } from './signing.js';
+import { showSecret } from '../http/shown-secret.js';
 import type { CreateWebhookInput, ListDeliveriesQuery, ListWebhooksQuery, UpdateWebhookInput } from './webhooks.schemas.js';
 import { createWebhookQueries, type DeliveryWithType } from './webhooks.queries.js';
 
@@ -113,7 +114,7 @@ export function createWebhookService({ db, envelope, outgoing, audit, wake, cloc
           }),
         () => [{ target: { type: 'webhook', id } }],
       );
-      return { ...toWebhookResponse(row), secret };
+      return { ...toWebhookResponse(row), secret: showSecret(secret, { createdAt: now }) };
     },
 
     async listWebhooks(poolId: string, query: ListWebhooksQuery): Promise<Page<WebhookResponse>> {
@@ -164,7 +165,7 @@ export function createWebhookService({ db, envelope, outgoing, audit, wake, cloc
         if (!updated) throw webhookNotFound();
         return updated;
       });
-      return { ...toWebhookResponse(row), secret };
+      return { ...toWebhookResponse(row), secret: showSecret(secret, { createdAt: clock() }) };
     },
 
     async listDeliveries(poolId: string, webhookId: string, query: ListDeliveriesQuery) {

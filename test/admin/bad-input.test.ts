@@ -2,6 +2,7 @@
  * Bad input gets a clear error (docs/design.md#bad-input-and-faults): every mistake is a 4xx
  * application/problem+json (RFC 9457) naming the field, never a 500 or a stack trace.
  */
+import { adminRouteTemplates } from '../support/admin-routes.js';
 import { createPool, createUser } from '../support/fixtures.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
@@ -130,6 +131,28 @@ it('an unknown query parameter → 400 naming it, as an unknown body field is', 
   const deletion = await tarn.admin('DELETE', `/pools/${poolId}/groups/00000000-0000-0000-0000-000000000000?cascade=true&force=yes`);
   expectProblem(deletion, 400);
   expect(fields(deletion)).toEqual(['force']);
+});
+
+it('an unknown query parameter → 400 on every route of the admin API, before anything is read or changed', async () => {
+  const routes = adminRouteTemplates();
+  expect(routes.length).toBeGreaterThan(60);
+  const unknownId = '00000000-0000-0000-0000-000000000000';
+  const refused: string[] = [];
+  for (const [method, template] of routes) {
+    const path = template
+      .replace(/^\/admin/, '')
+      .replace(':pool', poolId)
+      .replace(':kind', template.includes('/branding/') ? 'logo' : 'verification')
+      .replace(':language', 'en')
+      .replace(/:\w+/g, unknownId);
+    const answer = await tarn.admin(method, `${path}?unexpected=1`, ['POST', 'PUT', 'PATCH'].includes(method) ? {} : undefined);
+    if (answer.status !== 400 || !(answer.body.errors as { field: string }[] | undefined)?.some((error) => error.field === 'unexpected')) {
+      refused.push(`${method} ${template}: ${answer.status}`);
+    }
+  }
+  expect(refused).toEqual([]);
+  // Nothing was done: the pool is still there.
+  expect((await tarn.admin('GET', `/pools/${poolId}`)).status).toBe(200);
 });
 
 it('a wrong method on a known route → 405 problem', async () => {

@@ -82,13 +82,13 @@ describe('applications', () => {
     const pool = await createPool(tarn);
     const created = await tarn.admin('POST', `/pools/${pool.id}/clients`, { name: 'Service', grantTypes: ['client_credentials'] });
     expect(created.status).toBe(201);
-    expect(created.body.clientSecret).toMatch(/^tcs_/);
+    expect(created.body.secret).toEqual({ value: expect.stringMatching(/^tcs_/), createdAt: expect.any(String), expiresAt: null });
     const got = await tarn.admin('GET', `/pools/${pool.id}/clients/${created.body.clientId}`);
-    expect(got.body).not.toHaveProperty('clientSecret');
-    expect(JSON.stringify(got.body)).not.toContain(created.body.clientSecret);
+    expect(got.body).not.toHaveProperty('secret');
+    expect(JSON.stringify(got.body)).not.toContain(created.body.secret.value);
     expect(got.body.hasSecret).toBe(true);
 
-    const config = await discover(pool.issuer, created.body.clientId, created.body.clientSecret);
+    const config = await discover(pool.issuer, created.body.clientId, created.body.secret.value);
     const token = await oidc.clientCredentialsGrant(config);
     expect(token.access_token).toBeDefined();
 
@@ -107,10 +107,10 @@ describe('applications', () => {
     const app = await createClient(tarn, pool.id, { grantTypes: ['client_credentials'], redirectUris: [] });
     const rotated = await tarn.admin('POST', `/pools/${pool.id}/clients/${app.clientId}/secret/rotate`);
     expect(rotated.status).toBe(200);
-    expect(rotated.body.clientSecret).not.toBe(app.clientSecret);
-    const old = await discover(pool.issuer, app.clientId, app.clientSecret);
+    expect(rotated.body.secret.value).not.toBe(app.secret?.value);
+    const old = await discover(pool.issuer, app.clientId, app.secret?.value);
     await expect(oidc.clientCredentialsGrant(old)).rejects.toMatchObject({ error: 'invalid_client' });
-    const fresh = await discover(pool.issuer, app.clientId, rotated.body.clientSecret);
+    const fresh = await discover(pool.issuer, app.clientId, rotated.body.secret.value);
     expect((await oidc.clientCredentialsGrant(fresh)).access_token).toBeDefined();
   });
 
@@ -119,7 +119,7 @@ describe('applications', () => {
     const app = await createClient(tarn, pool.id);
     const row = await tarn.database.handle.db.selectFrom('clients').select('secret_enc').where('pool_id', '=', pool.id).executeTakeFirstOrThrow();
     expect(row.secret_enc).toMatch(/^v1\./);
-    expect(row.secret_enc).not.toContain(app.clientSecret!);
+    expect(row.secret_enc).not.toContain(app.secret!.value);
   });
 
   it('authenticates a client_secret_post client with its secret in the body', async () => {
@@ -129,7 +129,7 @@ describe('applications', () => {
       execute: [oidc.allowInsecureRequests],
     });
     await expect(oidc.clientCredentialsGrant(wrong)).rejects.toMatchObject({ error: 'invalid_client' });
-    const post = await oidc.discovery(new URL(pool.issuer), app.clientId, undefined, oidc.ClientSecretPost(app.clientSecret), {
+    const post = await oidc.discovery(new URL(pool.issuer), app.clientId, undefined, oidc.ClientSecretPost(app.secret?.value), {
       execute: [oidc.allowInsecureRequests],
     });
     expect((await oidc.clientCredentialsGrant(post)).access_token).toBeDefined();
@@ -140,7 +140,7 @@ describe('applications', () => {
     const app = await createClient(tarn, pool.id);
     const user = await createUser(tarn, pool.id);
     await tarn.admin('PATCH', `/pools/${pool.id}/clients/${app.clientId}`, { redirectUris: ['https://other.example/cb'] });
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     await expect(signIn(config, tarn.url, user)).rejects.toThrow(/expected a redirect to the client/);
     await tarn.admin('PATCH', `/pools/${pool.id}/clients/${app.clientId}`, { redirectUris: [REDIRECT_URI] });
     const { tokens } = await signIn(config, tarn.url, user);
@@ -174,7 +174,7 @@ describe('users', () => {
     const user = await createUser(tarn, pool.id);
     const changed = await tarn.admin('PATCH', `/pools/${pool.id}/users/${user.id}`, { password: 'a brand new passphrase' });
     expect(changed.status).toBe(200);
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     await expect(signIn(config, tarn.url, user)).rejects.toThrow();
     const { tokens } = await signIn(config, tarn.url, { email: user.email, password: 'a brand new passphrase' });
     expect(tokens.claims()!.sub).toBe(user.id);
@@ -184,7 +184,7 @@ describe('users', () => {
     const pool = await createPool(tarn);
     const app = await createClient(tarn, pool.id);
     const user = await createUser(tarn, pool.id);
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     const { tokens } = await signIn(config, tarn.url, user);
     await tarn.admin('PATCH', `/pools/${pool.id}/users/${user.id}`, { status: 'disabled' });
     await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
@@ -232,6 +232,52 @@ describe('the OpenAPI description (/admin/openapi.json)', () => {
     }
     expect(operation('POST', '/admin/pools/:pool/users')!.requestBody).toBeDefined();
     expect(operation('PATCH', '/admin/pools/:pool/clients/:clientId')!.requestBody).toBeDefined();
+  });
+
+  it('types every answer with a body: no route without a schema, no object without its members, one shape for a secret shown once', () => {
+    type Schema = { type?: string; properties?: Record<string, Schema>; additionalProperties?: unknown; description?: string; [key: string]: unknown };
+    // An object is untyped when it lists no members and says nothing of them: neither a type for its
+    // values nor a description of what defines them (a profile: what the pool's profileSchema declares).
+    const untyped = (schema: unknown, at: string): string[] => {
+      if (!schema || typeof schema !== 'object') return [];
+      const node = schema as Schema;
+      const open = node.additionalProperties === undefined || node.additionalProperties === true || JSON.stringify(node.additionalProperties) === '{}';
+      const here = node.type === 'object' && !node.properties && open && !node.description ? [at] : [];
+      return [
+        ...here,
+        ...Object.entries(node).flatMap(([key, value]) => (key === 'properties' ? [] : untyped(value, `${at}/${key}`))),
+        ...Object.entries(node.properties ?? {}).flatMap(([name, value]) => untyped(value, `${at}.${name}`)),
+      ];
+    };
+    const problems: string[] = [];
+    const shownOnce = new Map<string, string>();
+    for (const [template, item] of Object.entries(document.paths)) {
+      for (const [method, described] of Object.entries(item)) {
+        if (method === 'parameters') continue;
+        for (const [status, answer] of Object.entries(described.responses).filter(([code]) => code.startsWith('2'))) {
+          const schema = Object.values(answer.content ?? {})[0]?.schema as Schema | undefined;
+          const where = `${method.toUpperCase()} ${template} ${status}`;
+          if (status === '204') {
+            if (answer.content) problems.push(`${where}: a 204 describes a body`);
+            continue;
+          }
+          if (!schema) problems.push(`${where}: no schema`);
+          else problems.push(...untyped(schema, '').map((at) => `${where}: untyped object at ${at || '/'}`));
+          for (const name of ['secret', 'nextSecret']) {
+            const secret = schema?.properties?.[name];
+            if (secret) {
+              const { description: _description, ...shape } = secret;
+              shownOnce.set(`${where} ${name}`, JSON.stringify(shape));
+            }
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    // Pools (two), their rotation, applications (creation, change, rotation), webhooks (creation, rotation).
+    expect(shownOnce.size).toBeGreaterThanOrEqual(8);
+    expect(new Set(shownOnce.values()).size).toBe(1);
+    expect(JSON.parse([...shownOnce.values()][0]!)).toMatchObject({ type: 'object', required: ['value', 'createdAt', 'expiresAt'] });
   });
 
   it('answers what it describes', async () => {

@@ -51,7 +51,7 @@ it('rotates: the next key signs, the old current stays published and its tokens 
   const app = await createClient(tarn, pool.id);
   const user = await createUser(tarn, pool.id);
   const before = await keysByStatus(pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
 
   const first = await signIn(config, tarn.url, user);
   const oldToken = first.tokens.id_token!;

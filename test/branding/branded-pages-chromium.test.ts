@@ -50,7 +50,7 @@ async function brandedPool(scheme: 'light' | 'dark') {
   });
   const app = await createClient(tarn, pool.id, { name: 'Harbour Desk' });
   const user = await createUser(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   return { pool, app, user, config, logoUrl: logo.body.logo.url as string, faviconUrl: favicon.body.favicon.url as string };
 }
 

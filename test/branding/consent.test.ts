@@ -21,7 +21,7 @@ it('a first-party application skips the consent page, and its consent is recorde
   const own = await createClient(tarn, pool.id, { name: 'Harbour Console', firstParty: true });
   expect((own as { firstParty?: boolean }).firstParty).toBe(true);
   expect((await tarn.admin('GET', `/pools/${pool.id}/clients/${own.clientId}`)).body.firstParty).toBe(true);
-  const config = await discover(pool.issuer, own.clientId, own.clientSecret);
+  const config = await discover(pool.issuer, own.clientId, own.secret?.value);
 
   const browser = new Browser(tarn.url);
   const start = await startAuthorization(config, browser, { scope: 'openid profile email' });
@@ -43,7 +43,7 @@ it('a first-party application skips the consent page, and its consent is recorde
 
   // A third-party application of the same pool still asks.
   const other = await createClient(tarn, pool.id, { name: 'Partner App' });
-  const otherConfig = await discover(pool.issuer, other.clientId, other.clientSecret);
+  const otherConfig = await discover(pool.issuer, other.clientId, other.secret?.value);
   const next = await startAuthorization(otherConfig, browser, { scope: 'openid email' });
   expect(visibleText(next.page.html)).toContain('Allow access');
 });

@@ -59,7 +59,7 @@ describe('application protocol settings (admin API)', () => {
       resources: [{ uri: 'https://api.example.test', scopes: ['read', 'write'] }],
     });
     expect(created.status).toBe(201);
-    expect(created.body.clientSecret).toBeUndefined();
+    expect(created.body.secret).toBeUndefined();
     expect(created.body.resources).toEqual([{ uri: 'https://api.example.test', scopes: ['read', 'write'] }]);
     const patched = await tarn.admin('PATCH', `/pools/${pool.id}/clients/${created.body.clientId}`, {
       resources: [],
@@ -93,6 +93,7 @@ describe('application protocol settings (admin API)', () => {
       ],
       [{ resources: [{ uri: 'https://a.example.test', scopes: [], extra: 1 }] }, 'resources.0.extra'],
       [{ tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } }, 'jwks.keys.0'],
+      [{ tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [{ crv: 'P-256', x: 'eA', y: 'eQ' }] } }, 'jwks.keys.0'],
     ];
     for (const [fields, field] of cases) {
       const response = await tarn.admin('POST', `/pools/${pool.id}/clients`, { name: 'Bad', redirectUris: [REDIRECT_URI], ...fields });
@@ -117,7 +118,7 @@ describe('application protocol settings (admin API)', () => {
   it("a change reaches the pool's provider at once: turning on dpopBoundAccessTokens makes Bearer tokens impossible", async () => {
     const pool = await createPool(tarn);
     const app = await createClient(tarn, pool.id, { grantTypes: ['client_credentials'], redirectUris: [] });
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     expect((await oidc.clientCredentialsGrant(config)).token_type.toLowerCase()).toBe('bearer');
     await tarn.admin('PATCH', `/pools/${pool.id}/clients/${app.clientId}`, { dpopBoundAccessTokens: true });
     await expect(oidc.clientCredentialsGrant(config)).rejects.toMatchObject({ error: 'invalid_grant' });

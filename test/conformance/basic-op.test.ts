@@ -40,7 +40,7 @@ function exchange(
   code: string,
   verifier: string,
   extra: Record<string, string> = {},
-  auth = { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+  auth = { clientId: setup.app.clientId, clientSecret: setup.app.secret?.value },
 ) {
   return postForm(
     `${setup.pool.issuer}/token`,
@@ -305,7 +305,7 @@ describe('Basic OP: codes (RFC 6749 §4.1.2, §4.1.3; RFC 7636)', () => {
     const refresh = await postForm(
       `${setup.pool.issuer}/token`,
       { grant_type: 'refresh_token', refresh_token: first.body.refresh_token },
-      { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+      { clientId: setup.app.clientId, clientSecret: setup.app.secret?.value },
     );
     expect(refresh.body.error).toBe('invalid_grant');
   });
@@ -314,7 +314,7 @@ describe('Basic OP: codes (RFC 6749 §4.1.2, §4.1.3; RFC 7636)', () => {
     const setup = await setupPool(tarn);
     const other = await createClient(tarn, setup.pool.id, { name: 'Other App' });
     const { code, verifier } = await codeFor(setup);
-    const stolen = await exchange(setup, code, verifier, {}, { clientId: other.clientId, clientSecret: other.clientSecret });
+    const stolen = await exchange(setup, code, verifier, {}, { clientId: other.clientId, clientSecret: other.secret?.value });
     expect(stolen.body.error).toBe('invalid_grant');
   });
 
@@ -341,7 +341,7 @@ describe('Basic OP: codes (RFC 6749 §4.1.2, §4.1.3; RFC 7636)', () => {
     const missing = await postForm(
       `${setup.pool.issuer}/token`,
       { grant_type: 'authorization_code', code: code2, redirect_uri: REDIRECT_URI },
-      { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+      { clientId: setup.app.clientId, clientSecret: setup.app.secret?.value },
     );
     expect(missing.body.error).toBe('invalid_grant');
     const { code: code3, verifier: verifier3 } = await codeFor(setup);
@@ -427,7 +427,7 @@ describe('Basic OP: client authentication (OIDC Core §9)', () => {
       redirect_uri: REDIRECT_URI,
       code_verifier: verifier2,
       client_id: setup.app.clientId,
-      client_secret: setup.app.clientSecret!,
+      client_secret: setup.app.secret!.value,
     });
     expect(viaPost.status).toBe(200);
   });

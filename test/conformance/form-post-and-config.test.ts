@@ -51,7 +51,7 @@ describe('Form Post OP (OAuth 2.0 Form Post Response Mode)', () => {
     const response = await postForm(
       `${setup.pool.issuer}/token`,
       { grant_type: 'authorization_code', code: fields.code!, redirect_uri: REDIRECT_URI, code_verifier: verifier },
-      { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+      { clientId: setup.app.clientId, clientSecret: setup.app.secret?.value },
     );
     expect(response.status).toBe(200);
     expect(response.body.id_token).toBeDefined();
@@ -70,7 +70,7 @@ describe('Form Post OP (OAuth 2.0 Form Post Response Mode)', () => {
     const pool = await createPool(tarn);
     const app = await tarn.admin('POST', `/pools/${pool.id}/clients`, { name: 'Form App', redirectUris: [REDIRECT_URI] });
     const user = await createUser(tarn, pool.id);
-    const config = await discover(pool.issuer, app.body.clientId, app.body.clientSecret);
+    const config = await discover(pool.issuer, app.body.clientId, app.body.secret.value);
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = oidc.buildAuthorizationUrl(config, {

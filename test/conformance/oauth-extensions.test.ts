@@ -52,7 +52,7 @@ describe('refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2)', () => {
     const stolen = await postForm(
       `${setup.pool.issuer}/token`,
       { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! },
-      { clientId: other.clientId, clientSecret: other.clientSecret },
+      { clientId: other.clientId, clientSecret: other.secret?.value },
     );
     expect(stolen.body.error).toBe('invalid_grant');
   });
@@ -76,7 +76,7 @@ describe('client credentials (RFC 6749 §4.4)', () => {
     const response = await postForm(
       `${setup.pool.issuer}/token`,
       { grant_type: 'client_credentials' },
-      { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+      { clientId: setup.app.clientId, clientSecret: setup.app.secret?.value },
     );
     expect(response.status).toBe(400);
     expect(response.body).toEqual({ error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' });
@@ -107,7 +107,7 @@ describe('introspection (RFC 7662) and revocation (RFC 7009)', () => {
 
   it('RFC 7009 §2.2: revoking an unknown token answers 200; introspecting garbage answers active: false', async () => {
     const setup = await setupPool(tarn);
-    const auth = { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret };
+    const auth = { clientId: setup.app.clientId, clientSecret: setup.app.secret?.value };
     expect((await postForm(`${setup.pool.issuer}/token/revocation`, { token: 'not-a-token' }, auth)).status).toBe(200);
     expect((await postForm(`${setup.pool.issuer}/token/introspection`, { token: 'not-a-token' }, auth)).body).toEqual({ active: false });
     // RFC 7662 §2.1: the caller must authenticate.
@@ -127,7 +127,7 @@ describe('introspection (RFC 7662) and revocation (RFC 7009)', () => {
     const response = await postForm(
       `${b.pool.issuer}/token/introspection`,
       { token: tokens.access_token },
-      { clientId: a.app.clientId, clientSecret: a.app.clientSecret },
+      { clientId: a.app.clientId, clientSecret: a.app.secret?.value },
     );
     expect(response.body.error).toBe('invalid_client');
   });
@@ -172,7 +172,7 @@ describe('pushed authorization requests (RFC 9126)', () => {
     const badRedirect = await postForm(
       `${setup.pool.issuer}/request`,
       { client_id: setup.app.clientId, response_type: 'code', redirect_uri: 'https://attacker.example/cb', scope: 'openid' },
-      { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+      { clientId: setup.app.clientId, clientSecret: setup.app.secret?.value },
     );
     expect(badRedirect.status).toBe(400);
     expect(badRedirect.body.error).toBe('invalid_request');
@@ -231,7 +231,7 @@ describe('DPoP (RFC 9449)', () => {
     const response = await postForm(
       `${setup.pool.issuer}/token`,
       { grant_type: 'client_credentials' },
-      { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+      { clientId: setup.app.clientId, clientSecret: setup.app.secret?.value },
       { dpop: 'not.a.jwt' },
     );
     expect(response.body.error).toBe('invalid_dpop_proof');
@@ -307,7 +307,7 @@ describe('client authentication with private_key_jwt (RFC 7523 §2.2, OIDC Core 
       grantTypes: ['client_credentials'],
       redirectUris: [],
     });
-    expect(setup.app.clientSecret).toBeUndefined();
+    expect(setup.app.secret?.value).toBeUndefined();
     const config = await oidc.discovery(
       new URL(setup.pool.issuer),
       setup.app.clientId,
@@ -337,7 +337,7 @@ describe('oauth4webapi as the relying party', () => {
     const issuer = new URL(setup.pool.issuer);
     const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { [oauth.allowInsecureRequests]: true }));
     const client: oauth.Client = { client_id: setup.app.clientId };
-    const response = await oauth.clientCredentialsGrantRequest(as, client, oauth.ClientSecretBasic(setup.app.clientSecret!), new URLSearchParams(), {
+    const response = await oauth.clientCredentialsGrantRequest(as, client, oauth.ClientSecretBasic(setup.app.secret!.value), new URLSearchParams(), {
       [oauth.allowInsecureRequests]: true,
     });
     const tokens = await oauth.processClientCredentialsResponse(as, client, response);

@@ -326,7 +326,7 @@ describe('linked identities', () => {
   it("pool A's connections and identities are not found at pool B, even with B's own secret", async () => {
     const { pool, user, connection } = await linkedUser();
     const other = await createPool(tarn);
-    const asB = basic(other.id, other.secret);
+    const asB = basic(other.id, other.secret.value);
     expect((await tarn.admin('GET', `/pools/${other.id}/connections/${connection.id}`, undefined, asB)).status).toBe(404);
     expect((await tarn.admin('GET', `/pools/${other.id}/connections`, undefined, asB)).body.items).toEqual([]);
     expect((await tarn.admin('PATCH', `/pools/${other.id}/connections/${connection.id}`, { hidden: true }, asB)).status).toBe(404);

@@ -35,12 +35,12 @@ it('a person continues with another pool and the relying party gets the downstre
     displayName: 'Partner Corp',
     issuer: upstream.issuer,
     clientId: link.clientId,
-    clientSecret: link.clientSecret,
+    clientSecret: link.secret?.value,
   });
   expect(created.status).toBe(201);
   const person = await createUser(tarn, upstream.id, { emailVerified: true });
   const app = await createClient(tarn, downstream.id, { name: 'Harbour Desk' });
-  const config = await discover(downstream.issuer, app.clientId, app.clientSecret);
+  const config = await discover(downstream.issuer, app.clientId, app.secret?.value);
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();

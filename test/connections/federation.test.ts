@@ -44,13 +44,13 @@ async function federate(connection: Record<string, unknown> = {}, upstreamUserFi
     displayName: 'Partner',
     issuer: upstream.issuer,
     clientId: link.clientId,
-    clientSecret: link.clientSecret,
+    clientSecret: link.secret?.value,
     ...connection,
   });
   if (created.status !== 201) throw new Error(JSON.stringify(created.body));
   expect(created.body.callbackUrl).toBe(callback);
   const app = await createClient(tarn, downstream.id);
-  const rp = await discover(downstream.issuer, app.clientId, app.clientSecret);
+  const rp = await discover(downstream.issuer, app.clientId, app.secret?.value);
   const upstreamUser = await createUser(tarn, upstream.id, { emailVerified: true, ...upstreamUserFields });
   return { upstream, downstream, rp, upstreamUser };
 }
@@ -299,7 +299,7 @@ describe('pool-to-pool federation', () => {
     });
     expect(created.status).toBe(201);
     const app = await createClient(tarn, down.id);
-    const rp = await discover(down.issuer, app.clientId, app.clientSecret);
+    const rp = await discover(down.issuer, app.clientId, app.secret?.value);
     const browser = new Browser(tarn.url);
     const start = await startAuthorization(rp, browser);
     const uid = /\/interaction\/([^/?"]+)/.exec(start.page.url)![1]!;
@@ -356,12 +356,12 @@ describe('pool-to-pool federation', () => {
           displayName: 'Partner',
           issuer: f.upstream.issuer,
           clientId: linkB.clientId,
-          clientSecret: linkB.clientSecret,
+          clientSecret: linkB.secret?.value,
         })
       ).status,
     ).toBe(201);
     const appB = await createClient(tarn, poolB.id);
-    const rpB = await discover(poolB.issuer, appB.clientId, appB.clientSecret);
+    const rpB = await discover(poolB.issuer, appB.clientId, appB.secret?.value);
     const second = await signInUpstream({ ...f, downstream: poolB, rp: rpB });
     const atB = (await finishAuthorization(rpB, second.page.leftTo, second.start)).tokens.claims()!.sub;
 
@@ -388,7 +388,7 @@ describe('pool-to-pool federation', () => {
     const f = await federate();
     const other = await createPool(tarn);
     const app = await createClient(tarn, other.id);
-    const rp = await discover(other.issuer, app.clientId, app.clientSecret);
+    const rp = await discover(other.issuer, app.clientId, app.secret?.value);
     const browser = new Browser(tarn.url);
     const start = await startAuthorization(rp, browser);
     const uid = /\/interaction\/([^/?"]+)/.exec(start.page.url)![1]!;
@@ -426,7 +426,7 @@ describe('private_key_jwt toward the upstream', () => {
     expect(patched.status).toBe(200);
     expect(patched.body.publicJwk).toEqual(connection.publicJwk);
     const app = await createClient(tarn, downstream.id);
-    const rp = await discover(downstream.issuer, app.clientId, app.clientSecret);
+    const rp = await discover(downstream.issuer, app.clientId, app.secret?.value);
     const upstreamUser = await createUser(tarn, upstream.id, { emailVerified: true });
     return { f: { upstream, downstream, rp, upstreamUser } as Federation, connection, link };
   }
@@ -435,7 +435,7 @@ describe('private_key_jwt toward the upstream', () => {
     const { f, connection, link } = await federateWithKey();
     // No secret exists or is needed; the public key carries no private member.
     expect(connection.hasSecret).toBe(false);
-    expect(link.clientSecret).toBeUndefined();
+    expect(link.secret).toBeUndefined();
     expect(connection.publicJwk).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: expect.any(String) });
     for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(connection.publicJwk).not.toHaveProperty(member);
     expect(connection.jwksUrl).toBe(`${tarn.url}/pools/${f.downstream.id}/connections/jwks`);
@@ -523,7 +523,7 @@ describe('an ID token the upstream did not sign', () => {
           .status,
       ).toBe(201);
       const app = await createClient(tarn, pool.id);
-      const rp = await discover(pool.issuer, app.clientId, app.clientSecret);
+      const rp = await discover(pool.issuer, app.clientId, app.secret?.value);
       const browser = new Browser(tarn.url);
       const start = await startAuthorization(rp, browser, { params: { idp: 'forging' } });
       expect(start.page.leftTo).toContain(`${issuer}/authorize`);

@@ -35,7 +35,7 @@ async function githubPool() {
   });
   if (created.status !== 201) throw new Error(JSON.stringify(created.body));
   const app = await createClient(tarn, pool.id);
-  const rp = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const rp = await discover(pool.issuer, app.clientId, app.secret?.value);
   return { pool, rp };
 }
 

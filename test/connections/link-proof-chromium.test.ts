@@ -53,13 +53,13 @@ it("links after the existing account's owner proves it with their passkey", asyn
     displayName: 'Partner Corp',
     issuer: upstream.issuer,
     clientId: link.clientId,
-    clientSecret: link.clientSecret,
+    clientSecret: link.secret?.value,
   });
   expect(created.status).toBe(201);
   const person = await createUser(tarn, upstream.id, { emailVerified: true });
   const existing = await createUser(tarn, downstream.id, { email: person.email, emailVerified: true });
   const app = await createClient(tarn, downstream.id, { name: 'Harbour Desk' });
-  const config = await discover(downstream.issuer, app.clientId, app.clientSecret);
+  const config = await discover(downstream.issuer, app.clientId, app.secret?.value);
 
   const { context, callbacks } = await newContext(chromium, REDIRECT_URI);
   const page = await context.newPage();
@@ -146,7 +146,7 @@ it("refuses to link when the proof is another user's passkey, even with the page
         displayName: 'Partner Corp',
         issuer: upstream.issuer,
         clientId: link.clientId,
-        clientSecret: link.clientSecret,
+        clientSecret: link.secret?.value,
       })
     ).status,
   ).toBe(201);
@@ -155,7 +155,7 @@ it("refuses to link when the proof is another user's passkey, even with the page
   const victim = await createUser(tarn, downstream.id, { email: person.email, emailVerified: true });
   const attacker = await createUser(tarn, downstream.id, { emailVerified: true });
   const app = await createClient(tarn, downstream.id, { name: 'Harbour Desk' });
-  const config = await discover(downstream.issuer, app.clientId, app.clientSecret);
+  const config = await discover(downstream.issuer, app.clientId, app.secret?.value);
   const victims = await enrolPasskey(config, victim);
   await victims.context.close();
 

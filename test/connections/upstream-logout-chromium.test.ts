@@ -48,12 +48,12 @@ async function federate(connection: Record<string, unknown>) {
     redirectUris: [callbackUrl],
     postLogoutRedirectUris: [postLogoutRedirectUrl],
   });
-  expect((await tarn.admin('PATCH', `/pools/${downstream.id}/connections/${id}`, { clientId: link.clientId, clientSecret: link.clientSecret })).status).toBe(
+  expect((await tarn.admin('PATCH', `/pools/${downstream.id}/connections/${id}`, { clientId: link.clientId, clientSecret: link.secret?.value })).status).toBe(
     200,
   );
   const person = await createUser(tarn, upstream.id, { emailVerified: true });
   const app = await createClient(tarn, downstream.id, { name: 'Harbour Desk', postLogoutRedirectUris: [LOGGED_OUT] });
-  const config = await discover(downstream.issuer, app.clientId, app.clientSecret);
+  const config = await discover(downstream.issuer, app.clientId, app.secret?.value);
   return { upstream, downstream, person, config };
 }
 

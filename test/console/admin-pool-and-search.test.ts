@@ -38,6 +38,31 @@ describe('GET /admin/pools/{pool}/users: search, sort, total', () => {
     expect(emails((await tarn.admin('GET', `/pools/${poolId}/users?q=%25`)).body)).toEqual([]);
   });
 
+  it("q also finds any text or number field the pool's profile schema declares, never a field's name", async () => {
+    const staff = await createPool(tarn, {
+      profileSchema: {
+        type: 'object',
+        properties: { name: { type: 'string' }, department: { type: 'string' }, employeeNumber: { type: 'integer' } },
+        additionalProperties: false,
+      },
+    });
+    for (const person of [
+      { email: 'kim@example.test', profile: { name: 'Kim Lee', department: 'Finance', employeeNumber: 4711 } },
+      { email: 'sam@example.test', profile: { name: 'Sam Roe', department: 'Research', employeeNumber: 815 } },
+    ]) {
+      expect((await tarn.admin('POST', `/pools/${staff.id}/users`, { mode: 'invite', ...person })).status).toBe(201);
+    }
+    const found = async (q: string) => emails((await tarn.admin('GET', `/pools/${staff.id}/users?sort=email&q=${encodeURIComponent(q)}`)).body);
+    expect(await found('finance')).toEqual(['kim@example.test']);
+    expect(await found('4711')).toEqual(['kim@example.test']);
+    expect(await found('research roe')).toEqual(['sam@example.test']);
+    expect(await found('finance roe')).toEqual([]);
+    // The field's name is not its value.
+    expect(await found('department')).toEqual([]);
+    const counted = await tarn.admin('GET', `/pools/${staff.id}/users?q=e&total=true&limit=1`);
+    expect(counted.body).toMatchObject({ total: 2, items: [expect.any(Object)] });
+  });
+
   it('sorts by email or creation time and pages through without losing or repeating anyone; total counts the matches', async () => {
     const byEmail = await tarn.admin('GET', `/pools/${poolId}/users?sort=email&total=true`);
     expect(emails(byEmail.body)).toEqual(['ada@example.test', 'alan@example.test', 'grace@example.test', 'lovelace.fan@example.test']);

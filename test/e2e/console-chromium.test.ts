@@ -218,7 +218,7 @@ it('an owner changes settings, rotates keys and the API secret behind a confirma
   await page.fill('#confirm-secret', 'not the id');
   await page.click('form[action$="/secret/rotate"] button');
   expect(await page.locator('[role=alert]').textContent()).toContain('Confirmation');
-  expect((await fetch(`${tarn.url}/admin/pools/${spare}`, { headers: basic(created.body.secret) })).status).toBe(200);
+  expect((await fetch(`${tarn.url}/admin/pools/${spare}`, { headers: basic(created.body.secret.value) })).status).toBe(200);
   // The refused confirmation stays open, the problem next to the field.
   expect(await page.locator('#confirm-secret').getAttribute('aria-invalid')).toBe('true');
   expect(await page.locator('#confirm-secret-error').textContent()).toBe('Must be the pool id.');
@@ -226,8 +226,8 @@ it('an owner changes settings, rotates keys and the API secret behind a confirma
   await page.click('form[action$="/secret/rotate"] button');
   const newNext = (await page.locator('#new-next-secret').textContent())!;
   await accessible(page);
-  expect((await fetch(`${tarn.url}/admin/pools/${spare}`, { headers: basic(created.body.secret) })).status).toBe(401);
-  expect((await fetch(`${tarn.url}/admin/pools/${spare}`, { headers: basic(created.body.nextSecret) })).status).toBe(200);
+  expect((await fetch(`${tarn.url}/admin/pools/${spare}`, { headers: basic(created.body.secret.value) })).status).toBe(401);
+  expect((await fetch(`${tarn.url}/admin/pools/${spare}`, { headers: basic(created.body.nextSecret.value) })).status).toBe(200);
   expect((await fetch(`${tarn.url}/admin/pools/${spare}`, { headers: basic(newNext) })).status).toBe(200);
 
   await page.fill('#confirm-delete', 'spare');

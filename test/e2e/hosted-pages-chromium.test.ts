@@ -25,7 +25,7 @@ it('a person signs in on the branded login page and allows access; the app gets 
   const pool = await createPool(tarn, { name: 'Harbour Co', tagColor: '#0b7a75' });
   const app = await createClient(tarn, pool.id, { name: 'Harbour Desk' });
   const user = await createUser(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const url = oidc.buildAuthorizationUrl(config, {

@@ -67,7 +67,7 @@ async function setUp(poolFields: Record<string, unknown>, clientFields: Record<s
   const pool = await createPool(tarn, { name: 'Fjord Bank', ...poolFields });
   const app = await createClient(tarn, pool.id, { name: 'Fjord Online', ...clientFields });
   const user = await createUser(tarn, pool.id, { emailVerified: true });
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   return { pool, app, user, config };
 }
 
@@ -212,7 +212,7 @@ it('an application that requires MFA makes a user of a pool without MFA enrol; a
   expect(JSON.stringify(bad.body)).toContain('requireMfa');
 
   const plain = await createClient(tarn, setup.pool.id, { name: 'Fjord News' });
-  const plainConfig = await discover(setup.pool.issuer, plain.clientId, plain.clientSecret);
+  const plainConfig = await discover(setup.pool.issuer, plain.clientId, plain.secret?.value);
   const tab = await openTab();
   // The other application: a password is enough.
   let checks = await authorize(plainConfig, tab.page);

@@ -25,7 +25,7 @@ afterAll(async () => {
 it('a user with a weak imported password chooses a new one before the application gets its code', async () => {
   const pool = await createPool(tarn, { name: 'Cedar Library', passwordPolicy: { minLength: 12 } });
   const app = await createClient(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const weak = { email: 'reader@example.test', password: 'weak-pass' };
   const imported = await fetch(`${tarn.url}/admin/pools/${pool.id}/users/import?requirePasswordChange=weak`, {
     method: 'POST',

@@ -30,7 +30,7 @@ async function signedInBrowser() {
   const pool = await createPool(tarn);
   const app = await createClient(tarn, pool.id, { postLogoutRedirectUris: [LOGGED_OUT] });
   const user = await createUser(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const { context } = await newContext(chromium, REDIRECT_URI);
   // What the relying party receives (the navigations that reach its site) and every URL any tab of
   // this browser visits or is sent to.

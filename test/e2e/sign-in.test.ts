@@ -24,7 +24,7 @@ describe('sign-in with openid-client (authorization code + PKCE)', () => {
     const pool = await createPool(tarn, { name: 'Acme Staff', tagColor: '#aa3300' });
     const app = await createClient(tarn, pool.id, { name: 'Acme Portal' });
     const user = await createUser(tarn, pool.id, { profile: { name: 'Ada Lovelace', given_name: 'Ada' }, emailVerified: true });
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     expect(config.serverMetadata().issuer).toBe(`${tarn.url}/pools/${pool.id}`);
 
     const browser = new Browser(tarn.url);
@@ -110,7 +110,7 @@ describe('sign-in with openid-client (authorization code + PKCE)', () => {
   it('signs in a public client (token endpoint auth "none") with PKCE', async () => {
     const pool = await createPool(tarn);
     const app = await createClient(tarn, pool.id, { tokenEndpointAuthMethod: 'none' });
-    expect(app.clientSecret).toBeUndefined();
+    expect(app.secret?.value).toBeUndefined();
     const user = await createUser(tarn, pool.id);
     const config = await discover(pool.issuer, app.clientId);
     const { tokens } = await signIn(config, tarn.url, user);

@@ -346,7 +346,7 @@ describe('pool isolation', () => {
     const { employees } = await createTree(poolA.id);
     const userA = await createUser(tarn, poolA.id);
     await tarn.admin('PUT', `/pools/${poolA.id}/groups/${employees.id}/members/${userA.id}`);
-    const asB = basic(poolB.id, poolB.secret);
+    const asB = basic(poolB.id, poolB.secret.value);
 
     for (const headers of [undefined, asB]) {
       expect((await tarn.admin('GET', `/pools/${poolB.id}/groups/${employees.id}`, undefined, headers)).status).toBe(404);
@@ -362,7 +362,7 @@ describe('pool isolation', () => {
     expect((await tarn.admin('GET', `/pools/${poolA.id}/groups/${employees.id}`, undefined, asB)).status).toBe(404);
     expect((await tarn.admin('GET', `/pools/${poolA.id}/groups`, undefined, asB)).status).toBe(404);
     // Pool A's own secret works on pool A, and everything is still there.
-    const asA = basic(poolA.id, poolA.secret);
+    const asA = basic(poolA.id, poolA.secret.value);
     expect((await tarn.admin('GET', `/pools/${poolA.id}/groups/${employees.id}`, undefined, asA)).body.name).toBe('employees');
     expect((await tarn.admin('GET', `/pools/${poolA.id}/groups/${employees.id}/members`, undefined, asA)).body.items).toHaveLength(1);
   });

@@ -37,7 +37,7 @@ async function platformEngineer() {
   const user = await createUser(tarn, pool.id);
   expect((await tarn.admin('PUT', `/pools/${pool.id}/groups/${platform}/members/${user.id}`)).status).toBe(204);
   const app = await createClient(tarn, pool.id, { name: 'Wiki' });
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   return { pool, user, config, groups: { employees, engineering, platform } };
 }
 

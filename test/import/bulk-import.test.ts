@@ -156,7 +156,7 @@ describe('POST /admin/pools/{pool}/users/import', () => {
     const option = await post(pool.id, '', '?onConflict=merge');
     expect(option.status).toBe(400);
     expect(option.body.errors[0]).toMatchObject({ field: 'onConflict' });
-    const basic = `Basic ${Buffer.from(`${other.id}:${other.secret}`).toString('base64')}`;
+    const basic = `Basic ${Buffer.from(`${other.id}:${other.secret.value}`).toString('base64')}`;
     expect((await post(pool.id, ndjson([{ email: 'x@example.test' }]), '', 'application/x-ndjson', basic)).status).toBe(404);
     expect((await post(other.id, ndjson([{ email: 'x@example.test' }]), '', 'application/x-ndjson', basic)).body).toMatchObject({ created: 1 });
     expect(await listEmails(pool.id)).toEqual([]);
@@ -241,7 +241,7 @@ describe('GET /admin/pools/{pool}/users/export', () => {
   it('gives password hashes only to the admin token, never to a pool secret', async () => {
     const pool = await createPool(tarn);
     await post(pool.id, ndjson([{ email: 'a@example.test', password: 'a long password' }]));
-    const basic = `Basic ${Buffer.from(`${pool.id}:${pool.secret}`).toString('base64')}`;
+    const basic = `Basic ${Buffer.from(`${pool.id}:${pool.secret.value}`).toString('base64')}`;
     const refused = await fetch(`${tarn.url}/admin/pools/${pool.id}/users/export?includePasswordHashes=true`, { headers: { authorization: basic } });
     expect(refused.status).toBe(403);
     expect(refused.headers.get('content-type')).toContain('application/problem+json');

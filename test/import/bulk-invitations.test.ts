@@ -59,7 +59,7 @@ it('invites every imported user of status "new"; an invitation activates the acc
   const browser = new Browser(tarn.url);
   const done = await browser.submit(await browser.get(linkIn(mails[0]!)), { password: 'a fine long password' });
   expect(visibleText(done.html)).toContain('Your account is ready');
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const { tokens } = await signIn(config, tarn.url, { email: fresh[0]!, password: 'a fine long password' });
   expect(tokens.claims()?.email).toBe(fresh[0]);
 

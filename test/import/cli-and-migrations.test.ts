@@ -88,7 +88,7 @@ describe('applications that keep their credentials', () => {
       tarn.admin('POST', `/pools/${pool.id}/clients`, { name: 'Moved', redirectUris: ['http://rp.example.test/callback'], ...body });
     expect((await create({ clientId: 'legacy-app', clientSecret: 'a-secret-from-elsewhere-123' })).body).toMatchObject({
       clientId: 'legacy-app',
-      clientSecret: 'a-secret-from-elsewhere-123',
+      secret: { value: 'a-secret-from-elsewhere-123', createdAt: expect.any(String), expiresAt: null },
     });
     const again = await create({ clientId: 'legacy-app' });
     expect(again.status).toBe(409);
@@ -131,7 +131,7 @@ describe('tarn import auth0', () => {
     expect(run.code).toBe(1); // one line failed
     expect(run.stdout).toContain('2 created, 0 updated, 0 skipped, 1 failed');
     expect(run.stdout).toMatch(/line 3: email: /);
-    const config = await discover(pool.issuer, client.clientId, client.clientSecret);
+    const config = await discover(pool.issuer, client.clientId, client.secret.value);
     const { tokens } = await signIn(config, tarn.url, { email: 'kim@example.test', password: 'kim-old-password' });
     expect(tokens.claims()!.email).toBe('kim@example.test');
     const lee = (await tarn.admin('GET', `/pools/${pool.id}/users?email=lee@example.test`)).body.items[0];
@@ -148,11 +148,15 @@ describe('tarn', () => {
     const poolId = uniqueId('cli');
     const created = await tarnCli(['pools', 'create', poolId, '--name', 'From the CLI']);
     expect(created.code).toBe(0);
-    expect(JSON.parse(created.stdout)).toMatchObject({ id: poolId, name: 'From the CLI', secret: expect.any(String) });
+    expect(JSON.parse(created.stdout)).toMatchObject({ id: poolId, name: 'From the CLI', secret: { value: expect.stringMatching(/^tps_/) } });
     expect((await tarnCli(['pools', 'list'])).stdout).toContain(`${poolId}\tFrom the CLI`);
 
     const client = await tarnCli(['clients', 'create', poolId, '--name', 'Portal', '--redirect-uri', 'https://portal.example.test/cb']);
-    expect(JSON.parse(client.stdout)).toMatchObject({ name: 'Portal', redirectUris: ['https://portal.example.test/cb'], clientSecret: expect.any(String) });
+    expect(JSON.parse(client.stdout)).toMatchObject({
+      name: 'Portal',
+      redirectUris: ['https://portal.example.test/cb'],
+      secret: { value: expect.stringMatching(/^tcs_/) },
+    });
 
     const file = join(dir, 'users.csv');
     writeFileSync(file, 'email,profile.name\nann@example.test,Ann\nnot-an-email,Nobody\nbo@example.test,Bo\n');

@@ -220,7 +220,7 @@ describe('Firebase settings in every request', () => {
     expect(run.stdout).toContain('4 created, 0 updated, 0 skipped, 1 failed');
     expect(run.stdout).toContain('sent in 3 requests');
     expect(run.stdout).toContain(`line ${inFile ? 5 : 4}: passwordHashFormat: `);
-    const config = await discover(pool.issuer, client.clientId, client.clientSecret);
+    const config = await discover(pool.issuer, client.clientId, client.secret?.value);
     const last = users[3]!; // sent in the third request
     const { tokens } = await signIn(config, tarn.url, last);
     expect(tokens.claims()!.email).toBe(last.email);

@@ -69,7 +69,7 @@ describe('imported password hashes', () => {
   it('signs in users of every format with their old password and rehashes them to argon2id', async () => {
     const pool = await createPool(tarn);
     const app = await createClient(tarn, pool.id);
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     const password = (name: string) => `old ${name} password ${randomBytes(4).toString('hex')}`;
 
     const users: { email: string; password: string; line: Record<string, unknown> }[] = [];
@@ -124,7 +124,7 @@ describe('imported password hashes', () => {
   it("matches the example published with Firebase's scrypt tool", async () => {
     const pool = await createPool(tarn);
     const app = await createClient(tarn, pool.id);
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     const imported = await importNdjson(pool.id, [
       {
         settings: {
@@ -190,7 +190,7 @@ describe('requirePasswordChange with imported hashes', () => {
   it("marks a user whose old password fails the pool's policy at the first sign-in, and not one whose password passes", async () => {
     const pool = await createPool(tarn, { passwordPolicy: { minLength: 14 } });
     const app = await createClient(tarn, pool.id);
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     const weak = { email: 'weak@example.test', password: 'short-pw' };
     const strong = { email: 'strong@example.test', password: 'a long enough old password' };
     const imported = await importNdjson(

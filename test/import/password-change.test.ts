@@ -30,7 +30,7 @@ async function importNdjson(poolId: string, lines: unknown[], query = '') {
 async function setUp() {
   const pool = await createPool(tarn, { passwordPolicy: { minLength: 14 } });
   const app = await createClient(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   return { pool, config };
 }
 

@@ -38,7 +38,7 @@ async function relyingParty(authMethod: 'client_secret_basic' | 'client_secret_p
   });
   expect(client.status).toBe(201);
   const user = await createUser(tarn, pool.id, { emailVerified: true, profile: { name: 'Ada Lovelace' } });
-  const apache = await startApache({ issuer: pool.issuer, clientId: client.body.clientId, clientSecret: client.body.clientSecret, authMethod, port });
+  const apache = await startApache({ issuer: pool.issuer, clientId: client.body.clientId, clientSecret: client.body.secret.value, authMethod, port });
   apaches.push(apache);
   return { pool, user, apache };
 }

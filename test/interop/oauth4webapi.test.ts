@@ -29,7 +29,7 @@ it('discovers with algorithm "oauth2", gets a client_credentials token, introspe
   expect(as.introspection_endpoint_auth_methods_supported).toContain('client_secret_basic');
 
   const client: oauth.Client = { client_id: created.body.clientId };
-  const auth = oauth.ClientSecretBasic(created.body.clientSecret);
+  const auth = oauth.ClientSecretBasic(created.body.secret.value);
   const grant = await oauth.processClientCredentialsResponse(
     as,
     client,

@@ -40,7 +40,7 @@ async function tokenRequest(issuer: string, clientId: string, clientSecret: stri
 
 it("pool A's secret finds nothing on any admin route of pool B, and no route answers for a missing pool", async () => {
   const { a, b } = await twoPools();
-  const asA = `Basic ${Buffer.from(`${a.id}:${a.secret}`).toString('base64')}`;
+  const asA = `Basic ${Buffer.from(`${a.id}:${a.secret.value}`).toString('base64')}`;
   const poolRoutes = adminRouteTemplates().filter(([, template]) => template.startsWith('/admin/pools/:pool'));
   expect(poolRoutes.length).toBeGreaterThan(30);
   const answers: string[] = [];
@@ -73,14 +73,14 @@ it("pool A's client is unknown at pool B", async () => {
   expect(page.status).toBe(400);
   expect(visibleText(page.html)).toContain('Pool B');
   expect(visibleText(page.html)).toContain('Unknown application');
-  const token = await tokenRequest(b.issuer, appA.clientId, appA.clientSecret!, { grant_type: 'client_credentials' });
+  const token = await tokenRequest(b.issuer, appA.clientId, appA.secret!.value, { grant_type: 'client_credentials' });
   expect(token.status).toBe(401);
   expect(token.body.error).toBe('invalid_client');
 });
 
 it("pool A's user cannot sign in at pool B", async () => {
   const { b, appB, userA } = await twoPools();
-  const config = await discover(b.issuer, appB.clientId, appB.clientSecret);
+  const config = await discover(b.issuer, appB.clientId, appB.secret?.value);
   const browser = new Browser(tarn.url);
   const start = await startAuthorization(config, browser);
   const result = await browser.submit(start.page, { email: userA.email, password: userA.password });
@@ -90,7 +90,7 @@ it("pool A's user cannot sign in at pool B", async () => {
 
 it("pool A's code, refresh token and access token are rejected at pool B", async () => {
   const { a, b, appA, appB, userA } = await twoPools();
-  const configA = await discover(a.issuer, appA.clientId, appA.clientSecret);
+  const configA = await discover(a.issuer, appA.clientId, appA.secret?.value);
   const signedIn = await signIn(configA, tarn.url, userA);
   expect(signedIn.tokens.refresh_token).toBeDefined();
 
@@ -98,7 +98,7 @@ it("pool A's code, refresh token and access token are rejected at pool B", async
   const browser = signedIn.browser;
   const start = await startAuthorization(configA, browser);
   const code = new URL(start.page.leftTo!).searchParams.get('code')!;
-  const codeAtB = await tokenRequest(b.issuer, appB.clientId, appB.clientSecret!, {
+  const codeAtB = await tokenRequest(b.issuer, appB.clientId, appB.secret!.value, {
     grant_type: 'authorization_code',
     code,
     redirect_uri: REDIRECT_URI,
@@ -107,7 +107,7 @@ it("pool A's code, refresh token and access token are rejected at pool B", async
   expect(codeAtB.status).toBe(400);
   expect(codeAtB.body.error).toBe('invalid_grant');
 
-  const refreshAtB = await tokenRequest(b.issuer, appB.clientId, appB.clientSecret!, {
+  const refreshAtB = await tokenRequest(b.issuer, appB.clientId, appB.secret!.value, {
     grant_type: 'refresh_token',
     refresh_token: signedIn.tokens.refresh_token!,
   });
@@ -127,14 +127,14 @@ it("pool A's code, refresh token and access token are rejected at pool B", async
 
 it("pool A's session does not sign the user in at pool B", async () => {
   const { a, b, appA, appB, userA } = await twoPools();
-  const configA = await discover(a.issuer, appA.clientId, appA.clientSecret);
+  const configA = await discover(a.issuer, appA.clientId, appA.secret?.value);
   const signedIn = await signIn(configA, tarn.url, userA);
   const sessionCookies = signedIn.browser.cookieNames().filter((name) => name.startsWith('_tarn_session'));
   // Session cookies are scoped to the pool's path: the browser never sends them to pool B.
   expect(sessionCookies.length).toBeGreaterThan(0);
   expect(sessionCookies.every((name) => name.endsWith(`@/pools/${a.id}`))).toBe(true);
 
-  const configB = await discover(b.issuer, appB.clientId, appB.clientSecret);
+  const configB = await discover(b.issuer, appB.clientId, appB.secret?.value);
   // Even replayed by hand at pool B's path, pool A's session cookie is not a session there:
   // pool B asks for a login (a known session would go straight to consent).
   const replaying = new Browser(tarn.url);
@@ -150,7 +150,7 @@ it("pool A's session does not sign the user in at pool B", async () => {
 
 it("pool A's users and clients are not found through pool B's admin routes, even with pool B's secret", async () => {
   const { b, appA, userA } = await twoPools();
-  const basicB = { authorization: `Basic ${Buffer.from(`${b.id}:${b.secret}`).toString('base64')}` };
+  const basicB = { authorization: `Basic ${Buffer.from(`${b.id}:${b.secret.value}`).toString('base64')}` };
   for (const headers of [{}, basicB]) {
     expect((await tarn.admin('GET', `/pools/${b.id}/users/${userA.id}`, undefined, headers)).status).toBe(404);
     expect((await tarn.admin('PATCH', `/pools/${b.id}/users/${userA.id}`, { status: 'disabled' }, headers)).status).toBe(404);
@@ -164,7 +164,7 @@ it("pool A's users and clients are not found through pool B's admin routes, even
 
 it('deleting a pool deletes everything in it and leaves other pools alone', async () => {
   const { a, b, appA, userA } = await twoPools();
-  const configA = await discover(a.issuer, appA.clientId, appA.clientSecret);
+  const configA = await discover(a.issuer, appA.clientId, appA.secret?.value);
   await signIn(configA, tarn.url, userA);
   const db = tarn.database.handle.db;
   const count = async (table: 'users' | 'clients' | 'signing_keys' | 'pool_secrets' | 'oidc_artifacts', poolId: string) =>
@@ -193,7 +193,7 @@ it("a pool created again under a deleted pool's id starts with none of its token
   // Artifacts have no foreign key to pools (ADR 0706): an instance that has not yet heard of
   // the deletion may still write one under the old id. Creating the pool again clears them.
   const { a, appA, userA } = await twoPools();
-  const { tokens } = await signIn(await discover(a.issuer, appA.clientId, appA.clientSecret), tarn.url, userA);
+  const { tokens } = await signIn(await discover(a.issuer, appA.clientId, appA.secret?.value), tarn.url, userA);
   const db = tarn.database.handle.db;
   const artifactsOf = async (poolId: string) =>
     Number(

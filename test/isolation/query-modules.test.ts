@@ -51,7 +51,7 @@ async function twoPools(): Promise<TwoPools> {
   const b = await createPool(tarn);
   const userA = await createUser(tarn, a.id);
   await createUser(tarn, b.id);
-  return { a: a.id, b: b.id, secretA: a.secret, userA: userA.id, emailA: userA.email };
+  return { a: a.id, b: b.id, secretA: a.secret.value, userA: userA.id, emailA: userA.email };
 }
 
 interface ModuleCase {

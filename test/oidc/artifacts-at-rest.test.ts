@@ -60,7 +60,7 @@ it('a database dump holds none of the tokens, codes, session ids, interaction id
   const issuer = new URL(pool.issuer);
   const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
   const device: oauth.Client = { client_id: app.clientId };
-  const deviceAuth = oauth.ClientSecretBasic(app.clientSecret!);
+  const deviceAuth = oauth.ClientSecretBasic(app.secret!.value);
   const grant = await oauth.processDeviceAuthorizationResponse(
     as,
     device,
@@ -98,7 +98,7 @@ it('a database dump holds none of the tokens, codes, session ids, interaction id
 
   // Each still works at Tarn: the refreshed access token and the device's introspect as active,
   // the first reads userinfo, and revoking the rotated refresh token ends it.
-  const auth = { clientId: app.clientId, clientSecret: app.clientSecret };
+  const auth = { clientId: app.clientId, clientSecret: app.secret?.value };
   for (const token of [refreshed.access_token, deviceTokens.access_token]) {
     const introspection = await postForm(`${pool.issuer}/token/introspection`, { token }, auth);
     expect(introspection.body).toMatchObject({ active: true, sub: user.id });
@@ -128,7 +128,7 @@ it('a hash read from the dump is not a token: presented to Tarn, it finds nothin
     .where('model', 'in', ['AccessToken', 'RefreshToken'])
     .execute();
   expect(rows.map((row) => row.model).sort()).toEqual(['AccessToken', 'RefreshToken']);
-  const auth = { clientId: app.clientId, clientSecret: app.clientSecret };
+  const auth = { clientId: app.clientId, clientSecret: app.secret?.value };
   for (const row of rows) {
     const introspection = await postForm(`${pool.issuer}/token/introspection`, { token: row.id }, auth);
     expect(introspection.body).toEqual({ active: false });

@@ -21,7 +21,7 @@ async function refresh(setup: PoolSetup, refreshToken: string) {
   return postForm(
     `${setup.pool.issuer}/token`,
     { grant_type: 'refresh_token', refresh_token: refreshToken },
-    { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+    { clientId: setup.app.clientId, clientSecret: setup.app.secret?.value },
   );
 }
 
@@ -86,7 +86,7 @@ it('with a grace period, a reuse inside the window gets another refresh token; a
 
 it('RFC 7009 §2.2: a revocation answers 200 with an empty JSON object, which browser libraries accept; the token is then dead', async () => {
   const { setup, refreshToken } = await signedIn();
-  const auth = { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret };
+  const auth = { clientId: setup.app.clientId, clientSecret: setup.app.secret?.value };
   const revoked = await postForm(`${setup.pool.issuer}/token/revocation`, { token: refreshToken, token_type_hint: 'refresh_token' }, auth);
   expect([revoked.status, revoked.headers.get('content-type'), revoked.text]).toEqual([200, 'application/json; charset=utf-8', '{}']);
   const after = await refresh(setup, refreshToken);

@@ -26,7 +26,7 @@ async function setUp(clientFields: Record<string, unknown> = {}) {
   const pool = await createPool(tarn, { signIn: { password: true, passkey: true } });
   const app = await createClient(tarn, pool.id, { resources: [{ uri: 'https://api.example.test', scopes: ['read'] }], ...clientFields });
   const user = await createUser(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   return { pool, app, user, config };
 }
 

@@ -23,7 +23,7 @@ afterAll(async () => {
 async function twoClients(clientFields: Record<string, unknown> = {}) {
   const a = await setupPool(tarn, clientFields);
   const other = await createClient(tarn, a.pool.id, { grantTypes: ['client_credentials'], redirectUris: [] });
-  const b = await discover(a.pool.issuer, other.clientId, other.clientSecret);
+  const b = await discover(a.pool.issuer, other.clientId, other.secret?.value);
   return { ...a, b, other };
 }
 
@@ -61,7 +61,7 @@ describe('revocation (RFC 7009 §2.1: only the client the token was issued to)',
     const attempt = await postForm(
       `${pool.issuer}/token/revocation`,
       { token: tokens.refresh_token!, token_type_hint: 'refresh_token' },
-      { clientId: other.clientId, clientSecret: other.clientSecret! },
+      { clientId: other.clientId, clientSecret: other.secret!.value },
     );
     expect(attempt.status).toBe(200);
     await oidc.tokenRevocation(b, tokens.access_token);
@@ -69,7 +69,7 @@ describe('revocation (RFC 7009 §2.1: only the client the token was issued to)',
     const unknown = await postForm(
       `${pool.issuer}/token/revocation`,
       { token: 'never-issued-token-value-0123456789abcdef' },
-      { clientId: other.clientId, clientSecret: other.clientSecret! },
+      { clientId: other.clientId, clientSecret: other.secret!.value },
     );
     expect([unknown.status, unknown.text]).toEqual([attempt.status, attempt.text]);
 

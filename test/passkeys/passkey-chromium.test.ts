@@ -50,7 +50,7 @@ async function setUpPool() {
   const pool = await createPool(tarn, { name: 'Fjord Bank', ...PASSKEY_POOL });
   const app = await createClient(tarn, pool.id, { name: 'Fjord Online' });
   const user = await createUser(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   return { pool, app, user, config };
 }
 
@@ -256,7 +256,7 @@ it('a pool without passkeys offers none of it, and its passkey endpoints are not
   const pool = await createPool(tarn, { name: 'Plain Co' });
   const app = await createClient(tarn, pool.id);
   const user = await createUser(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const session = await openBrowserWithAuthenticator();
   const checks = await authorize(config, session.page);
   expect(await session.page.locator('button:text-is("Sign in with a passkey")').count()).toBe(0);

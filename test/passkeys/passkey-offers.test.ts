@@ -53,7 +53,7 @@ it('after an email-code sign-in the user is offered a passkey, and may skip it t
   const { email } = await invite(pool.id);
   await activate(email);
   // Skip the offer made at activation: the user has no passkey yet.
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const browser = new Browser(tarn.url);
   const start = await startAuthorization(config, browser, { scope: 'openid email' });
   const codePage = await browser.submit(start.page, { email }, '/email-code');

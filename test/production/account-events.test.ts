@@ -61,7 +61,7 @@ async function countsOf(method: string) {
 async function loginPage(signIn: Record<string, boolean>, extra: Record<string, unknown> = {}) {
   const pool = await createPool(tarn, { signIn, ...extra });
   const app = await createClient(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const browser = new Browser(tarn.url);
   const start = await startAuthorization(config, browser);
   return { pool, browser, page: start.page };
@@ -188,7 +188,7 @@ it('records the lock that repeated failures cause, once, as done by the system',
   const { pool } = await loginPage({ password: true }, { lockout: { maxAttempts: 2, windowSeconds: 600 } });
   const user = await createUser(tarn, pool.id);
   const app = await createClient(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const before = { locked: await eventCount('user.locked', 'success'), failed: await eventCount('sign_in.failure', 'failure') };
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const browser = new Browser(tarn.url);
@@ -245,7 +245,7 @@ it('records the grant revoked when a rotated refresh token is used again (RFC 97
     postForm(
       `${setup.pool.issuer}/token`,
       { grant_type: 'refresh_token', refresh_token: refreshToken },
-      { clientId: setup.app.clientId, clientSecret: setup.app.clientSecret },
+      { clientId: setup.app.clientId, clientSecret: setup.app.secret?.value },
     );
   expect((await refresh(tokens.refresh_token!)).status).toBe(200);
   const reused = await refresh(tokens.refresh_token!);

@@ -63,7 +63,7 @@ describe('audit log of admin actions', () => {
     // The pool's own secret acts too, and is named by its id (never its value).
     const secrets = await tarn.admin('GET', `/pools/${pool.id}/secrets`);
     const currentSecretId = secrets.body.items.find((secret: { status: string }) => secret.status === 'current').id;
-    const bySecret = await tarn.admin('PATCH', `/pools/${pool.id}`, { description: 'changed with the pool secret' }, basic(pool.id, pool.secret));
+    const bySecret = await tarn.admin('PATCH', `/pools/${pool.id}`, { description: 'changed with the pool secret' }, basic(pool.id, pool.secret.value));
     expect(bySecret.status).toBe(200);
     const rotated = await tarn.admin('POST', `/pools/${pool.id}/secrets/rotate`);
     await tarn.admin('DELETE', `/pools/${pool.id}/users/${user.id}`);
@@ -112,7 +112,8 @@ describe('audit log of admin actions', () => {
     }
     // No secret value anywhere in the trail.
     const trail = JSON.stringify(items);
-    for (const secret of [pool.secret, pool.nextSecret, app.clientSecret!, user.password, rotated.body.nextSecret]) expect(trail).not.toContain(secret);
+    for (const secret of [pool.secret.value, pool.nextSecret.value, app.secret!.value, user.password, rotated.body.nextSecret.value])
+      expect(trail).not.toContain(secret);
   });
 
   it('covers routes it was never told about (groups, added by another change) without edits', async () => {
@@ -136,7 +137,7 @@ describe('audit log of admin actions', () => {
     const pool = await createPool(tarn);
     const before = new Date().toISOString();
     for (let i = 0; i < 4; i += 1) await createUser(tarn, pool.id);
-    await tarn.admin('PATCH', `/pools/${pool.id}`, { name: 'By secret' }, basic(pool.id, pool.secret));
+    await tarn.admin('PATCH', `/pools/${pool.id}`, { name: 'By secret' }, basic(pool.id, pool.secret.value));
     const after = new Date(Date.now() + 1000).toISOString();
 
     const created = await auditOf(pool.id, 'action=user.created');
@@ -164,7 +165,7 @@ describe('audit log of admin actions', () => {
     const pool = await createPool(tarn);
     const app = await createClient(tarn, pool.id);
     const user = await createUser(tarn, pool.id);
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     const browser = new Browser(tarn.url);
     const start = await startAuthorization(config, browser);
     await browser.submit(start.page, { email: user.email, password: 'wrong-password-1' });
@@ -186,9 +187,9 @@ describe('audit log of admin actions', () => {
     await createUser(tarn, a.id);
     expect((await auditOf(b.id)).map((item) => item.action)).toEqual(['pool.create']);
     // Pool A's secret at pool B's audit: not found, like any other pool-A-at-pool-B access.
-    const foreign = await tarn.admin('GET', `/pools/${b.id}/audit`, undefined, basic(a.id, a.secret));
+    const foreign = await tarn.admin('GET', `/pools/${b.id}/audit`, undefined, basic(a.id, a.secret.value));
     expect(foreign.status).toBe(404);
-    const own = await tarn.admin('GET', `/pools/${a.id}/audit`, undefined, basic(a.id, a.secret));
+    const own = await tarn.admin('GET', `/pools/${a.id}/audit`, undefined, basic(a.id, a.secret.value));
     expect(own.status).toBe(200);
     expect((await tarn.admin('GET', '/pools/no-such-pool/audit')).status).toBe(404);
   });

@@ -83,7 +83,7 @@ describe('the database goes away and comes back', () => {
       emails.push(email);
     }
     expect((await call('PATCH', `/admin/pools/${poolId}`, { name: 'Outage Pool (renamed)' })).status).toBe(200);
-    expect((await clientCredentials(poolId, client.body.clientId, client.body.clientSecret)).status).toBe(200);
+    expect((await clientCredentials(poolId, client.body.clientId, client.body.secret.value)).status).toBe(200);
     const webApp = await call('POST', `/admin/pools/${poolId}/clients`, { name: 'Web', redirectUris: ['http://rp.example.test/callback'] });
     const authorize = `${tarn.url}/pools/${poolId}/auth?${new URLSearchParams({ client_id: webApp.body.clientId, response_type: 'code', scope: 'openid', redirect_uri: 'http://rp.example.test/callback', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`;
     const started = await fetch(authorize, { redirect: 'manual' });
@@ -109,7 +109,7 @@ describe('the database goes away and comes back', () => {
     const write = await call('POST', `/admin/pools/${poolId}/users`, { email: 'during@example.test', mode: 'password', password: 'pw-while-down-1' });
     expect(write.status).toBe(503);
     await new Promise((resolve) => setTimeout(resolve, 300)); // past the provider cache's check interval
-    const token = await clientCredentials(poolId, client.body.clientId, client.body.clientSecret);
+    const token = await clientCredentials(poolId, client.body.clientId, client.body.secret.value);
     expect(token.status).toBe(503);
     expect(token.headers.get('retry-after')).toBeTruthy();
     // A browser starting a sign-in gets a page saying so, not a 500.
@@ -134,7 +134,7 @@ describe('the database goes away and comes back', () => {
     expect(pool.body.name).toBe('Outage Pool (renamed)');
     const listed = await call('GET', `/admin/pools/${poolId}/users?limit=200`);
     expect(listed.body.items.map((user: { email: string }) => user.email).sort()).toEqual([...emails].sort());
-    expect((await clientCredentials(poolId, client.body.clientId, client.body.clientSecret)).status).toBe(200);
+    expect((await clientCredentials(poolId, client.body.clientId, client.body.secret.value)).status).toBe(200);
     expect((await call('POST', `/admin/pools/${poolId}/users`, { email: 'after@example.test', mode: 'password', password: 'pw-back-again-1' })).status).toBe(
       201,
     );

@@ -163,7 +163,7 @@ describe('fuzzing what clients send', () => {
             auth === 'admin'
               ? `Bearer ${tarn.adminToken}`
               : auth === 'pool'
-                ? `Basic ${Buffer.from(`${pool.id}:${pool.secret}`).toString('base64')}`
+                ? `Basic ${Buffer.from(`${pool.id}:${pool.secret.value}`).toString('base64')}`
                 : `Basic ${Buffer.from(String(fuzzId ?? '')).toString('base64')}`;
           const response = await fetch(`${tarn.url}${path}${search ? `?${search}` : ''}`, {
             method,
@@ -193,7 +193,7 @@ describe('fuzzing what clients send', () => {
 
   it('never answers the hosted login form with a 5xx', async () => {
     const app = await createClient(tarn, pool.id);
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     const browser = new Browser(tarn.url);
     const start = await startAuthorization(config, browser);
     const action = new URL(/action="([^"]+)"/.exec(start.page.html)![1]!.replace(/&amp;/g, '&'), tarn.url);

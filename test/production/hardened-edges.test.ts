@@ -145,7 +145,7 @@ describe('rate limits on failures', () => {
       const pool = await createPool(other);
       const app = await createClient(other, pool.id);
       const user = await createUser(other, pool.id);
-      const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+      const config = await discover(pool.issuer, app.clientId, app.secret?.value);
       const browser = new Browser(other.url);
       const start = await startAuthorization(config, browser);
       const first = await browser.submit(start.page, { email: user.email, password: 'wrong-1' });
@@ -176,7 +176,7 @@ describe('rate limits on failures', () => {
         });
       expect((await attempt('guess-1')).status).toBe(401);
       expect((await attempt('guess-2')).status).toBe(401);
-      const blocked = await attempt(app.clientSecret!);
+      const blocked = await attempt(app.secret!.value);
       expect(blocked.status).toBe(429);
       expect(blocked.headers.get('retry-after')).toBeTruthy();
     } finally {

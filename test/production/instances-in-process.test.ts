@@ -71,7 +71,7 @@ describe('changes made through one instance reach the other within the bound', (
         method: 'POST',
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
-          authorization: `Basic ${Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64')}`,
+          authorization: `Basic ${Buffer.from(`${app.clientId}:${app.secret?.value}`).toString('base64')}`,
         },
         body: 'grant_type=client_credentials',
       });

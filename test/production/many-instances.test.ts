@@ -80,7 +80,7 @@ describe('two Tarn processes on one PostgreSQL', () => {
     const user = await admin('POST', `/pools/${poolId}/users`, { email: 'ada.lovelace@example.test', mode: 'password', password });
     expect(user.status).toBe(201);
 
-    const config = await discover(pool.body.issuer, app.body.clientId, app.body.clientSecret);
+    const config = await discover(pool.body.issuer, app.body.clientId, app.body.secret.value);
     const browser = new Browser(lb.url);
     const start = await startAuthorization(config, browser);
     expect(start.page.html).toContain('name="password"');
@@ -110,7 +110,7 @@ describe('two Tarn processes on one PostgreSQL', () => {
     });
     const password = `pw-${randomBytes(8).toString('hex')}`;
     await admin('POST', `/pools/${poolId}/users`, { email: 'grace@example.test', mode: 'password', password });
-    const config = await discover(`${lb.url}/pools/${poolId}`, app.body.clientId, app.body.clientSecret);
+    const config = await discover(`${lb.url}/pools/${poolId}`, app.body.clientId, app.body.secret.value);
 
     // B signs the user in and so has the pool's provider, with the current keys, in its cache.
     lb.target = b.url;

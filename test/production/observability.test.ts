@@ -33,7 +33,7 @@ describe('logs', () => {
     const app = await createClient(tarn, pool.id);
     const user = await createUser(tarn, pool.id);
     const rotated = await tarn.admin('POST', `/pools/${pool.id}/secrets/rotate`);
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     // A wrong password first: failures must not log what was typed either.
     const wrong = `wrong-${user.password}`;
     const { tokens, callback, browser } = await signIn(config, tarn.url, user);
@@ -51,10 +51,10 @@ describe('logs', () => {
       password: user.password,
       wrong,
       code,
-      clientSecret: app.clientSecret!,
-      poolSecret: pool.secret,
-      poolNextSecret: pool.nextSecret,
-      rotatedSecret: rotated.body.nextSecret,
+      clientSecret: app.secret!.value,
+      poolSecret: pool.secret.value,
+      poolNextSecret: pool.nextSecret.value,
+      rotatedSecret: rotated.body.nextSecret.value,
       adminToken: tarn.adminToken,
       accessToken: tokens.access_token,
       idToken: tokens.id_token!,
@@ -101,7 +101,7 @@ describe('/metrics', () => {
     const pool = await createPool(tarn);
     const app = await createClient(tarn, pool.id, { grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'] });
     const user = await createUser(tarn, pool.id);
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     await signIn(config, tarn.url, user);
     await oidc.clientCredentialsGrant(config);
 

@@ -61,7 +61,7 @@ it('a NUL in one device authorization amid legitimate ones: they get their codes
 it('a NUL in a token or client id is an unknown token or client, never a 5xx, and the introspections beside it are answered', async () => {
   const pool = await createPool(tarn);
   const app = await createClient(tarn, pool.id, { grantTypes: ['client_credentials'], redirectUris: [] });
-  const auth = { clientId: app.clientId, clientSecret: app.clientSecret };
+  const auth = { clientId: app.clientId, clientSecret: app.secret?.value };
   const token = (await postForm(`${pool.issuer}/token`, { grant_type: 'client_credentials' }, auth)).body.access_token as string;
   const tokens = Array.from({ length: 120 }, () => token);
   tokens.splice(60, 0, `${token}\u0000`);
@@ -75,12 +75,12 @@ it('a NUL in a token or client id is an unknown token or client, never a 5xx, an
   const inHeader = await postForm(
     `${pool.issuer}/token`,
     { grant_type: 'client_credentials' },
-    { clientId: `${app.clientId}\u0000`, clientSecret: app.clientSecret },
+    { clientId: `${app.clientId}\u0000`, clientSecret: app.secret?.value },
   );
   expect(inHeader).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
   const inBody = await postForm(
     `${pool.issuer}/token`,
-    { grant_type: 'client_credentials', client_secret: app.clientSecret! },
+    { grant_type: 'client_credentials', client_secret: app.secret!.value },
     { clientId: `${app.clientId}\u0000` },
   );
   expect(inBody).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
@@ -90,7 +90,7 @@ it('an unpaired surrogate in PATCH /me is a 400 naming the field, and the profil
   const pool = await createPool(tarn);
   const app = await createClient(tarn, pool.id);
   const user = await createUser(tarn, pool.id, { profile: { name: 'Ann Lee' } });
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const { tokens } = await signIn(config, tarn.url, user, { scope: 'openid profile' });
   // JSON.stringify writes the lone surrogate as the escape "\ud800", as any client would.
   const response = await fetch(`${pool.issuer}/me`, {
@@ -123,7 +123,7 @@ it('a NUL in the hosted sign-in form is a 400 page in plain words, and the next 
   const pool = await createPool(tarn);
   const app = await createClient(tarn, pool.id);
   const user = await createUser(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const browser = new Browser(tarn.url);
   const start = await startAuthorization(config, browser);
   const refused = await browser.submit(start.page, { email: `${user.email}\u0000`, password: user.password });

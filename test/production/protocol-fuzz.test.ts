@@ -166,16 +166,16 @@ beforeAll(async () => {
     grantTypes: ['authorization_code', 'refresh_token', DEVICE_GRANT],
     postLogoutRedirectUris: ['http://rp.example.test/bye'],
   });
-  realClient = { clientId: app.clientId, clientSecret: app.clientSecret! };
+  realClient = { clientId: app.clientId, clientSecret: app.secret!.value };
   const user = await createUser(tarn, pool.id);
-  const { tokens } = await signIn(await discover(issuer, app.clientId, app.clientSecret), tarn.url, user, { scope: 'openid profile email offline_access' });
+  const { tokens } = await signIn(await discover(issuer, app.clientId, app.secret?.value), tarn.url, user, { scope: 'openid profile email offline_access' });
   const other = await createClient(tarn, pool.id, { grantTypes: ['client_credentials'], redirectUris: [] });
-  const token = (await postForm(`${issuer}/token`, { grant_type: 'client_credentials' }, { clientId: other.clientId, clientSecret: other.clientSecret })).body
+  const token = (await postForm(`${issuer}/token`, { grant_type: 'client_credentials' }, { clientId: other.clientId, clientSecret: other.secret?.value })).body
     .access_token as string;
-  bystander = { clientId: other.clientId, clientSecret: other.clientSecret!, token };
+  bystander = { clientId: other.clientId, clientSecret: other.secret!.value, token };
   real = [
     app.clientId,
-    app.clientSecret!,
+    app.secret!.value,
     REDIRECT_URI,
     'code',
     'openid',

@@ -32,7 +32,7 @@ it('answers /me and /me/passkeys with 503 and Retry-After while the database is 
   const pool = await createPool(tarn, { signIn: { password: true, passkey: true } });
   const app = await createClient(tarn, pool.id);
   const user = await createUser(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const { tokens } = await signIn(config, tarn.url, user, { scope: 'openid', declinePasskey: true });
   const me = (path: string) =>
     fetch(`${pool.issuer}${path}`, { headers: { authorization: `Bearer ${tokens.access_token}` }, signal: AbortSignal.timeout(15_000) });

@@ -24,7 +24,7 @@ it('throttles failed sign-ins by the address the proxy appended, whatever the cl
   const pool = await createPool(tarn);
   const app = await createClient(tarn, pool.id);
   const user = await createUser(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const browser = new Browser(tarn.url);
   let page = (await startAuthorization(config, browser)).page;
 
@@ -56,7 +56,7 @@ it('ignores X-Forwarded-For altogether when no proxy is trusted', async () => {
     const pool = await createPool(direct);
     const app = await createClient(direct, pool.id);
     const user = await createUser(direct, pool.id);
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     const browser = new Browser(direct.url);
     let page = (await startAuthorization(config, browser)).page;
     const statuses: number[] = [];

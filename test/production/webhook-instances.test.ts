@@ -40,7 +40,7 @@ async function poolWithWebhook(instance: TarnProcess, eventTypes = ['groups.crea
   expect(pool.status).toBe(201);
   const hook = await admin(instance, 'POST', `/pools/${pool.body.id}/webhooks`, { url: to.url, eventTypes });
   expect(hook.status).toBe(201);
-  to.secrets.push(hook.body.secret as string);
+  to.secrets.push(hook.body.secret.value as string);
   return { poolId: pool.body.id as string, webhookId: hook.body.id as string };
 }
 

@@ -78,7 +78,7 @@ it('a deployment that allows loopback delivers; after it narrows OUTGOING_NETWOR
     expect(refused.headers.get('content-type')).toContain('application/problem+json');
     expect(refused.body.errors).toEqual([expect.objectContaining({ field: 'backchannelLogoutUri', detail: expect.stringContaining('127.0.0.1') })]);
 
-    const config = await oidc.discovery(new URL(setup.pool.issuer.replace(first.url, second.url)), setup.app.clientId, setup.app.clientSecret, undefined, {
+    const config = await oidc.discovery(new URL(setup.pool.issuer.replace(first.url, second.url)), setup.app.clientId, setup.app.secret?.value, undefined, {
       execute: [oidc.allowInsecureRequests],
     });
     await signInAndOut(second, { ...setup, config });

@@ -37,7 +37,7 @@ try {
     await tarn.admin('POST', '/pools/acme-shop/users', { mode: 'password', email: `${name}@example.com`, password: 'a long passphrase 1', profile: { name } });
   }
   const app = await tarn.admin('POST', '/pools/acme-shop/clients', { name: 'Shop', redirectUris: [REDIRECT_URI] });
-  const config = await discover(`${tarn.url}/pools/acme-shop`, app.body.clientId, app.body.clientSecret);
+  const config = await discover(`${tarn.url}/pools/acme-shop`, app.body.clientId, app.body.secret.value);
   for (const name of people.slice(0, 4)) await signIn(config, tarn.url, { email: `${name}@example.com`, password: 'a long passphrase 1' });
   await signIn(config, tarn.url, { email: 'ada@example.com', password: 'wrong' }).catch(() => undefined);
 

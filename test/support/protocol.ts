@@ -20,7 +20,7 @@ export async function setupPool(tarn: AdminApi, clientFields: Record<string, unk
   const pool = await createPool(tarn, poolFields);
   const app = await createClient(tarn, pool.id, clientFields);
   const user = await createUser(tarn, pool.id, { emailVerified: true, profile: { name: 'Grace Hopper', given_name: 'Grace', family_name: 'Hopper' } });
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   return { pool, app, user, config };
 }
 

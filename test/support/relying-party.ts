@@ -87,6 +87,6 @@ export async function setUpSignIn(
   const pool = await createPool(tarn, fields.pool);
   const app = await createClient(tarn, pool.id, fields.client);
   const user = await createUser(tarn, pool.id, fields.user);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   return { pool, app, user, config };
 }

@@ -21,7 +21,7 @@ it('a disabled user cannot sign in, refresh, or reuse their session', async () =
   const pool = await createPool(tarn);
   const app = await createClient(tarn, pool.id);
   const user = await createUser(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const { tokens, browser } = await signIn(config, tarn.url, user);
   expect(tokens.refresh_token).toBeDefined();
 
@@ -55,7 +55,7 @@ it('a session whose user was disabled in the database (not through the API) stil
   const pool = await createPool(tarn);
   const app = await createClient(tarn, pool.id);
   const user = await createUser(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const { browser } = await signIn(config, tarn.url, user);
   // Only the status changes: the session row is still there, so the login check must catch it.
   await tarn.database.handle.db.updateTable('users').set({ status: 'disabled' }).where('pool_id', '=', pool.id).where('id', '=', user.id).execute();
@@ -68,7 +68,7 @@ it('deleting a user ends their sessions and tokens too', async () => {
   const pool = await createPool(tarn);
   const app = await createClient(tarn, pool.id);
   const user = await createUser(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const { tokens } = await signIn(config, tarn.url, user);
   expect((await tarn.admin('DELETE', `/pools/${pool.id}/users/${user.id}`)).status).toBe(204);
   await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });

@@ -28,7 +28,7 @@ async function setUp(signIn: Record<string, boolean> = { emailCode: true }) {
   const pool = await createPool(tarn, { name: 'Code Town', signIn });
   const app = await createClient(tarn, pool.id);
   const user = await createUser(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const browser = new Browser(tarn.url);
   const start = await startAuthorization(config, browser, { scope: 'openid email' });
   return { pool, user, config, browser, start };

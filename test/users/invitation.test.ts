@@ -48,7 +48,7 @@ it('invites a user by email; the link sets a password and the user signs in to a
   expect(codeIn(mail)).toMatch(/^\d{6}$/);
 
   // Before activation the user cannot sign in.
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   await expect(signIn(config, tarn.url, { email, password: 'anything-at-all' })).rejects.toThrow(/expected a redirect/);
 
   const browser = new Browser(tarn.url);

@@ -26,7 +26,7 @@ async function setUp() {
   const pool = await createPool(tarn, { lockout: { maxAttempts: 3, windowSeconds: 600 } });
   const app = await createClient(tarn, pool.id);
   const user = await createUser(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   return { pool, user, config };
 }
 
@@ -71,7 +71,7 @@ it('a guesser who keeps trying during a lock no longer learns which password was
   const pool = await createPool(tarn, { lockout: { maxAttempts: 1, windowSeconds: 600 } });
   const app = await createClient(tarn, pool.id);
   const user = await createUser(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   // The first wrong password locks (one attempt); one more try goes on during the lock: twice the attempts.
   const generic = visibleText((await tryPassword(config, user.email, 'wrong-password-0')).html);
   await tryPassword(config, user.email, 'wrong-password-1');
@@ -145,7 +145,7 @@ it('throttles a client IP after RATE_LIMIT_LOGIN_FAILURES failed sign-ins, passw
     const pool = await createPool(limited, { lockout: { maxAttempts: 100 }, signIn: { password: true, emailCode: true } });
     const app = await createClient(limited, pool.id);
     const user = await createUser(limited, pool.id);
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     const browser = new Browser(limited.url);
     let page = (await startAuthorization(config, browser)).page;
     for (let attempt = 0; attempt < 3; attempt += 1) {

@@ -32,7 +32,7 @@ type Config = Awaited<ReturnType<typeof discover>>;
 async function setUp() {
   const pool = await createPool(tarn, { name: 'Mail Town', selfRegistration: true, signIn: { password: true, emailCode: true } });
   const app = await createClient(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   return { pool, config };
 }
 

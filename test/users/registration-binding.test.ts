@@ -35,7 +35,7 @@ const profileSchema = {
 async function setUp() {
   const pool = await createPool(tarn, { name: 'Open Club', selfRegistration: true, profileSchema });
   const app = await createClient(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   return { pool, config };
 }
 

@@ -55,7 +55,7 @@ async function authorizationUrl(config: oidc.Configuration) {
 it('a person registers from the login page, confirms their email with a code, and is signed in to the app', async () => {
   const pool = await createPool(tarn, { name: 'Lakeside Club', selfRegistration: true, profileSchema });
   const app = await createClient(tarn, pool.id, { name: 'Club App' });
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const { url, verifier, state } = await authorizationUrl(config);
   const email = `${uniqueId('member')}@example.test`;
 
@@ -106,7 +106,7 @@ it('a person registers from the login page, confirms their email with a code, an
 it('a wrong registration code creates nothing', async () => {
   const pool = await createPool(tarn, { selfRegistration: true });
   const app = await createClient(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const browser = new Browser(tarn.url);
   const start = await startAuthorization(config, browser);
   const registerUrl = /href="([^"]+\/register)"/.exec(start.page.html)![1]!;
@@ -123,7 +123,7 @@ it('a wrong registration code creates nothing', async () => {
 it('registering an email that already has an account reveals nothing on the page', async () => {
   const pool = await createPool(tarn, { name: 'Quiet Pool', selfRegistration: true });
   const app = await createClient(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const email = `${uniqueId('member')}@example.test`;
   await tarn.admin('POST', `/pools/${pool.id}/users`, { email, mode: 'password', password: 'some existing password' });
   const browser = new Browser(tarn.url);
@@ -140,7 +140,7 @@ it('registering an email that already has an account reveals nothing on the page
 it('with registration off the login page has no link and the page is a branded 404', async () => {
   const pool = await createPool(tarn, { name: 'Closed Club' });
   const app = await createClient(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const { url } = await authorizationUrl(config);
   const { context } = await newContext(chromium, REDIRECT_URI);
   const page = await context.newPage();

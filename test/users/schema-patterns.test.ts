@@ -35,7 +35,7 @@ it('answers a registration with input that would backtrack for minutes with a 40
   const pool = await createPool(tarn, { selfRegistration: true, profileSchema: evilSchema });
   const other = await createPool(tarn);
   const app = await createClient(tarn, pool.id);
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const browser = new Browser(tarn.url);
   const start = await startAuthorization(config, browser);
   const form = await browser.get(/href="([^"]+\/register)"/.exec(start.page.html)![1]!);
@@ -57,7 +57,7 @@ it('answers PATCH /me and admin writes with that input with a 400 naming the fie
   const other = await createPool(tarn);
   const app = await createClient(tarn, pool.id);
   const user = await createUser(tarn, pool.id, { profile: { badge: 'aaaa' } });
-  const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+  const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const { tokens } = await signIn(config, tarn.url, user, { scope: 'openid profile' });
 
   const [patched, neighbour] = await Promise.all([

@@ -132,7 +132,7 @@ describe('/pools/{pool}/me', () => {
       metadata: { plan: 'enterprise', internalScore: 7 },
       ...userFields,
     });
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     const { tokens } = await signIn(config, tarn.url, user, { scope });
     return { pool, user, config, tokens };
   }
@@ -188,7 +188,7 @@ describe('/pools/{pool}/me', () => {
   it('needs the openid scope', async () => {
     const pool = await createPool(tarn);
     const app = await createClient(tarn, pool.id, { grantTypes: ['client_credentials'], redirectUris: [] });
-    const config = await discover(pool.issuer, app.clientId, app.clientSecret);
+    const config = await discover(pool.issuer, app.clientId, app.secret?.value);
     const machine = await oidc.clientCredentialsGrant(config, {});
     expect((await me(pool.issuer, machine.access_token)).status).toBe(401);
   });

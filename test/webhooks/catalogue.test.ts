@@ -75,7 +75,7 @@ it('delivers every type of the catalogue, and only those, signed', async () => {
   const P = `/pools/${pool.id}`;
   const hook = await tarn.admin('POST', `${P}/webhooks`, { url: to.url, eventTypes: ['*'] });
   expect(hook.status).toBe(201);
-  to.secrets.push(hook.body.secret as string);
+  to.secrets.push((hook.body.secret as { value: string }).value);
 
   // Pool, keys, secrets, clients.
   expect((await tarn.admin('PATCH', P, { description: 'Everything happens here' })).status).toBe(200);
@@ -85,7 +85,7 @@ it('delivers every type of the catalogue, and only those, signed', async () => {
   expect((await tarn.admin('PATCH', `${P}/clients/${app.clientId}`, { name: 'Portal' })).status).toBe(200);
   const rotated = await tarn.admin('POST', `${P}/clients/${app.clientId}/secret/rotate`);
   expect(rotated.status).toBe(200);
-  const clientSecret = rotated.body.clientSecret as string;
+  const clientSecret = (rotated.body.secret as { value: string }).value;
   const spare = await createClient(tarn, pool.id);
   expect((await tarn.admin('DELETE', `${P}/clients/${spare.clientId}`)).status).toBe(204);
   const config = await discover(pool.issuer, app.clientId, clientSecret);
@@ -205,7 +205,7 @@ it('delivers every type of the catalogue, and only those, signed', async () => {
   // Webhooks: changed, rotated, a test event, a redelivery, one that fails until Tarn disables it, one deleted.
   expect((await tarn.admin('PATCH', `${P}/webhooks/${hook.body.id}`, { description: 'Everything' })).status).toBe(200);
   const newSecret = await tarn.admin('POST', `${P}/webhooks/${hook.body.id}/secret/rotate`, { graceSeconds: 3600 });
-  to.secrets.push(newSecret.body.secret as string);
+  to.secrets.push((newSecret.body.secret as { value: string }).value);
   const test = await tarn.admin('POST', `${P}/webhooks/${hook.body.id}/test`);
   expect(test.status).toBe(202);
   await to.until((items) => items.some((item) => item.webhookId === test.body.eventId), 'the test event');
@@ -235,7 +235,7 @@ it('delivers every type of the catalogue, and only those, signed', async () => {
   // Nothing secret travelled.
   // (What the receiver keeps beside each event names the secret that verified it: only what was sent counts.)
   const everything = JSON.stringify(received.map((item) => ({ type: item.type, data: item.data })));
-  for (const secret of [clientSecret, user.password, 'a long enough passphrase', tokens.refresh_token!, hook.body.secret as string]) {
+  for (const secret of [clientSecret, user.password, 'a long enough passphrase', tokens.refresh_token!, (hook.body.secret as { value: string }).value]) {
     expect(everything).not.toContain(secret);
   }
 }, 180_000);

@@ -5,7 +5,7 @@
  * is down for a while, the delivery log, test events, redelivery and automatic disabling.
  */
 import { Browser } from '../support/browser.js';
-import { createPool, createUser, uniqueId } from '../support/fixtures.js';
+import { createPool, createUser, uniqueId, type ShownSecret } from '../support/fixtures.js';
 import { setUpSignIn, signIn, startAuthorization } from '../support/relying-party.js';
 import { waitFor } from '../support/tarn-process.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
@@ -38,8 +38,8 @@ async function receiver(): Promise<WebhookReceiver> {
 async function webhookFor(poolId: string, to: WebhookReceiver, eventTypes: string[] = ['*']) {
   const created = await tarn.admin('POST', `/pools/${poolId}/webhooks`, { url: to.url, eventTypes });
   expect(created.status).toBe(201);
-  to.secrets.push(created.body.secret as string);
-  return created.body as { id: string; secret: string };
+  to.secrets.push(created.body.secret.value as string);
+  return created.body as { id: string; secret: ShownSecret };
 }
 
 async function deliveries(poolId: string, webhookId: string) {
@@ -68,12 +68,12 @@ describe('the admin API', () => {
     const pool = await createPool(tarn);
     const created = await tarn.admin('POST', `/pools/${pool.id}/webhooks`, { url: 'http://127.0.0.1:9/hooks', eventTypes: ['users.*', 'sign_in.success'] });
     expect(created.status).toBe(201);
-    expect(created.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(created.body.secret).toEqual({ value: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/), createdAt: expect.any(String), expiresAt: null });
     expect(created.headers.get('location')).toBe(`/admin/pools/${pool.id}/webhooks/${created.body.id}`);
     const read = await tarn.admin('GET', `/pools/${pool.id}/webhooks/${created.body.id}`);
     expect(read.body).toEqual(expect.objectContaining({ url: 'http://127.0.0.1:9/hooks', eventTypes: ['users.*', 'sign_in.success'], enabled: true }));
     expect(read.body.secret).toBeUndefined();
-    expect(JSON.stringify((await tarn.admin('GET', `/pools/${pool.id}/webhooks`)).body)).not.toContain(created.body.secret);
+    expect(JSON.stringify((await tarn.admin('GET', `/pools/${pool.id}/webhooks`)).body)).not.toContain(created.body.secret.value);
 
     const changed = await tarn.admin('PATCH', `/pools/${pool.id}/webhooks/${created.body.id}`, { enabled: false, eventTypes: ['*'] });
     expect(changed.body).toEqual(expect.objectContaining({ enabled: false, eventTypes: ['*'] }));
@@ -166,9 +166,9 @@ describe('delivery', () => {
     const hook = await webhookFor(pool.id, to);
     const rotated = await tarn.admin('POST', `/pools/${pool.id}/webhooks/${hook.id}/secret/rotate`, { graceSeconds: 3600 });
     expect(rotated.status).toBe(200);
-    expect(rotated.body.secret).not.toBe(hook.secret);
+    expect(rotated.body.secret.value).not.toBe(hook.secret.value);
     expect(rotated.body.previousSecretExpiresAt).not.toBeNull();
-    to.secrets.push(rotated.body.secret as string);
+    to.secrets.push(rotated.body.secret.value as string);
     const during = await tarn.admin('POST', `/pools/${pool.id}/webhooks/${hook.id}/test`);
     expect(during.status).toBe(202);
     const [first] = (await to.until((items) => items.some((item) => item.webhookId === during.body.eventId), 'the test event')).filter(
@@ -176,16 +176,16 @@ describe('delivery', () => {
     );
     expect(first!.type).toBe('webhook.test');
     expect(first!.signatures).toHaveLength(2);
-    expect(first!.verifiedWith.sort()).toEqual([hook.secret, rotated.body.secret].sort());
+    expect(first!.verifiedWith.sort()).toEqual([hook.secret.value, rotated.body.secret.value].sort());
 
     const again = await tarn.admin('POST', `/pools/${pool.id}/webhooks/${hook.id}/secret/rotate`, { graceSeconds: 0 });
-    to.secrets.push(again.body.secret as string);
+    to.secrets.push(again.body.secret.value as string);
     const after = await tarn.admin('POST', `/pools/${pool.id}/webhooks/${hook.id}/test`);
     const [second] = (await to.until((items) => items.some((item) => item.webhookId === after.body.eventId), 'the second test event')).filter(
       (item) => item.webhookId === after.body.eventId,
     );
     expect(second!.signatures).toHaveLength(1);
-    expect(second!.verifiedWith).toEqual([again.body.secret]);
+    expect(second!.verifiedWith).toEqual([again.body.secret.value]);
   });
 
   it('keeps retrying while the receiver fails, with growing delays in the delivery log, then delivers each event once', async () => {

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { PASSWORD_HASH_FORMATS } from '../password-hashes/index.js';
 
-const record = z.record(z.string(), z.unknown());
+const record = z.record(z.string(), z.unknown()).describe("Members as the pool's profileSchema (profile) or metadataSchema (metadata) declares them.");
 
 export const importLineSchema = z
   .object({
