@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { timestamp } from '../http/guard.js';
+import { publicJwkResponse } from '../keys/jwk.schemas.js';
 import { PRESETS } from './presets.js';
 
 const slug = z
@@ -116,8 +117,7 @@ export const connectionResponse = z.object({
   provisioning: z.string(),
   storeTokens: z.boolean(),
   upstreamLogout: z.boolean(),
-  publicJwk: z
-    .record(z.string(), z.unknown())
+  publicJwk: publicJwkResponse
     .nullable()
     .describe('private_key_jwt: the public key to register at the upstream (its private half is sealed and never answered).'),
   jwksUrl: z.string().describe("Where the pool publishes its connections' public keys (a JWKS), for upstreams that fetch them."),
