@@ -378,7 +378,8 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     },
 
     /** The user edits their own profile: merged over the stored one (null removes), then schema-checked whole. */
-    async updateMe(pool: PoolRow, userId: string, input: UpdateMeInput) {
+    /** `record` writes `user.profile_changed` (the names of the fields sent) in the update's transaction (ADR 0809). */
+    async updateMe(pool: PoolRow, userId: string, input: UpdateMeInput, record?: RecordChange, fields = Object.keys(input.profile).sort()) {
       const poolId = pool.id;
       const current = await getUserRow(poolId, userId);
       const profile: Record<string, unknown> = { ...current.profile };
@@ -387,8 +388,16 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
         else profile[name] = value;
       }
       checkProfile(pool, profile);
-      const row = await createUserQueries(db, poolId).updateUser(userId, { profile: JSON.stringify(profile) });
-      if (!row) throw problems.notFound('User');
+      const row = await changeWithEvents(
+        db,
+        record,
+        async (executor) => {
+          const updated = await createUserQueries(executor, poolId).updateUser(userId, { profile: JSON.stringify(profile) });
+          if (!updated) throw problems.notFound('User');
+          return updated;
+        },
+        () => [{ action: 'user.profile_changed', target: userTarget(userId), details: { fields } }],
+      );
       return toMeResponse(row);
     },
 
