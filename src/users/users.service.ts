@@ -351,15 +351,24 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
      * (an import's weak password, or the admin's choice). The pool's policy applies, and the
      * new password must differ from the current one. Throws a validation problem naming the rule.
      */
-    async replaceRequiredPassword(pool: PoolRow, userId: string, password: string): Promise<UserRow> {
+    /** `record` writes `user.password_changed` (reason "required") in the update's transaction (ADR 0809). */
+    async replaceRequiredPassword(pool: PoolRow, userId: string, password: string, record?: RecordChange): Promise<UserRow> {
       const user = await getUserRow(pool.id, userId);
       checkPassword(pool, password, user.email);
       if (user.password_hash && (await hasher.verify(user.password_hash, password))) {
         throw problems.validation([fieldError('password', 'Choose a password different from your current one.')], 'The new password is the current one.');
       }
-      const row = await createUserQueries(db, pool.id).updateUser(user.id, { password_hash: await hasher.hash(password), password_change: null });
-      if (!row) throw problems.notFound('User');
-      return row;
+      const passwordHash = await hasher.hash(password);
+      return changeWithEvents(
+        db,
+        record,
+        async (executor) => {
+          const row = await createUserQueries(executor, pool.id).updateUser(user.id, { password_hash: passwordHash, password_change: null });
+          if (!row) throw problems.notFound('User');
+          return row;
+        },
+        () => [{ action: 'user.password_changed', target: userTarget(user.id), details: { reason: 'required' } }],
+      );
     },
 
     /** The account behind a token or session: only active users exist for the provider. */
