@@ -5,12 +5,14 @@
  * - the event insert fails → the change is rolled back (no change without its event);
  * - the change fails at commit, after its event was written → the event is gone too
  *   (no event without its change).
- * The same holds for a user's own changes on the account page and for the lock that repeated
- * sign-in failures cause (written by the system).
+ * The same holds for a user's own changes on the account page, for the lock that repeated
+ * sign-in failures cause (written by the system), and for the admin's connections, branding
+ * assets, mail templates and session ends.
  */
 import { sql } from 'kysely';
 import { Browser, visibleText } from '../support/browser.js';
 import { createClient, createPool, createUser, uniqueId } from '../support/fixtures.js';
+import { onePixelPng } from '../support/images.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
 let tarn: RunningTarn;
@@ -243,4 +245,46 @@ it('locks a user only together with user.locked, and counts other failures witho
   expect(await lockout()).toMatchObject({ locked: true, failures: 3 });
   expect(await locks()).toEqual([expect.objectContaining({ outcome: 'success', actor: { kind: 'system', id: null }, target: { type: 'user', id: user.id } })]);
   expect(await signsIn(pool.id, user.email, user.password)).toBe(false);
+});
+
+it("rolls the admin's connections, branding, mail templates and session ends back when their events cannot be written", async () => {
+  const pool = await createPool(tarn);
+  const user = await createUser(tarn, pool.id);
+  // The user signs in on the account page: a session an admin can end.
+  expect(await signsIn(pool.id, user.email, user.password)).toBe(true);
+  const connection = await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'github', preset: 'github', clientId: 'c', clientSecret: 's' });
+  expect(connection.status).toBe(201);
+  const template = { subject: 'Code {{code}}', html: '<p>{{code}}</p>', text: '{{code}}' };
+  expect((await tarn.admin('PUT', `/pools/${pool.id}/mail-templates/verification/en`, template)).status).toBe(200);
+  const read = async () => ({
+    connections: (await tarn.admin('GET', `/pools/${pool.id}/connections`)).body,
+    branding: (await tarn.admin('GET', `/pools/${pool.id}/branding`)).body,
+    templates: (await tarn.admin('GET', `/pools/${pool.id}/mail-templates`)).body,
+    sessions: (await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/sessions`)).body.items,
+  });
+  const before = await read();
+  expect(before.sessions).toHaveLength(1);
+  const eventsBefore = (await eventsOf(pool.id)).length;
+
+  const restore = await refuseEventsOf(pool.id);
+  try {
+    const at = `/pools/${pool.id}`;
+    const attempts = {
+      'create a connection': await tarn.admin('POST', `${at}/connections`, { name: 'other', preset: 'github', clientId: 'd', clientSecret: 't' }),
+      'hide a connection': await tarn.admin('PATCH', `${at}/connections/${connection.body.id}`, { hidden: true }),
+      'delete a connection': await tarn.admin('DELETE', `${at}/connections/${connection.body.id}`),
+      'upload a logo': await tarn.admin('PUT', `${at}/branding/logo`, { mediaType: 'image/png', data: onePixelPng([11, 92, 173]).toString('base64') }),
+      'change a mail template': await tarn.admin('PUT', `${at}/mail-templates/verification/en`, { ...template, subject: 'Never {{code}}' }),
+      'delete a mail template': await tarn.admin('DELETE', `${at}/mail-templates/verification/en`),
+      "end a user's session": await tarn.admin('DELETE', `${at}/users/${user.id}/sessions/${before.sessions[0].id}`),
+      "end all a user's sessions": await tarn.admin('DELETE', `${at}/users/${user.id}/sessions`),
+    };
+    for (const [what, answer] of Object.entries(attempts)) expect([what, answer.status]).toEqual([what, 500]);
+  } finally {
+    await restore();
+  }
+
+  expect(await read()).toEqual(before);
+  const after = await eventsOf(pool.id);
+  expect(after.slice(0, after.length - eventsBefore).map((item) => item.outcome)).toEqual(Array(8).fill('failure'));
 });
