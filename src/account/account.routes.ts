@@ -117,7 +117,14 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
   /** The recorder a change on this page is written with: its events, marked as the page's, commit with it (ADR 0809). */
   function changes(ctx: Context, signed: Signed): RecordChange | undefined {
     const record = deps.audit?.userChanges({ poolId: signed.pool.id, ip: ctx.ip, requestId: ctx.state.requestId as string | undefined });
-    return record && ((executor, events) => record(executor, events?.map((event) => ({ ...event, details: { via: 'account_page', ...event.details } }))));
+    return (
+      record &&
+      ((executor, events) =>
+        record(
+          executor,
+          events?.map((event) => ({ ...event, details: { via: 'account_page', ...event.details } })),
+        ))
+    );
   }
 
   /** A change and its events committed: the webhook worker may look now. */

@@ -89,15 +89,7 @@ export function createAccountService(deps: AccountServiceDeps) {
      * fails too). Throws a validation problem for a new password the pool refuses. `record`
      * writes `user.password_changed` with the change (ADR 0809).
      */
-    async changePassword(
-      pool: PoolRow,
-      user: UserRow,
-      current: string,
-      next: string,
-      sid: string,
-      locale?: Locale,
-      record?: RecordChange,
-    ): Promise<boolean> {
+    async changePassword(pool: PoolRow, user: UserRow, current: string, next: string, sid: string, locale?: Locale, record?: RecordChange): Promise<boolean> {
       const locked = await guard.isUserLocked(pool.id, user.id);
       const matches = user.password_hash ? await hasher.verify(user.password_hash, current) : await hasher.verifyNothing(current);
       if (locked || !matches) {

@@ -278,7 +278,14 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
 
     /** Verifies the browser's answer to startRegistration and stores the new passkey. */
     /** `record` writes `user.passkey_added` with the new passkey (ADR 0809). */
-    async finishRegistration(pool: PoolRow, userId: string, response: unknown, binding: Binding = {}, name?: string, record?: RecordChange): Promise<PasskeyRow> {
+    async finishRegistration(
+      pool: PoolRow,
+      userId: string,
+      response: unknown,
+      binding: Binding = {},
+      name?: string,
+      record?: RecordChange,
+    ): Promise<PasskeyRow> {
       if (!isPasskeyEnabled(pool)) throw problems.notFound('Passkey', 'Passkeys are not enabled in this pool.');
       const { json, challenge } = parseCredential(response);
       const row = await takeChallenge(pool.id, challenge, 'registration', binding);
@@ -306,16 +313,16 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
           record,
           (executor) =>
             createPasskeyQueries(executor, pool.id).insertPasskey({
-          id: randomUUID(),
-          user_id: userId,
-          credential_id: info.credential.id,
-          public_key: Buffer.from(info.credential.publicKey).toString('base64url'),
-          counter: info.credential.counter,
-          transports: JSON.stringify(info.credential.transports ?? []),
-          backup_eligible: info.credentialDeviceType === 'multiDevice',
-          backed_up: info.credentialBackedUp,
-          aaguid: info.aaguid,
-          name: name?.trim().slice(0, 100) || (count === 0 ? 'Passkey' : `Passkey ${count + 1}`),
+              id: randomUUID(),
+              user_id: userId,
+              credential_id: info.credential.id,
+              public_key: Buffer.from(info.credential.publicKey).toString('base64url'),
+              counter: info.credential.counter,
+              transports: JSON.stringify(info.credential.transports ?? []),
+              backup_eligible: info.credentialDeviceType === 'multiDevice',
+              backed_up: info.credentialBackedUp,
+              aaguid: info.aaguid,
+              name: name?.trim().slice(0, 100) || (count === 0 ? 'Passkey' : `Passkey ${count + 1}`),
             }),
           (inserted) => [{ action: 'user.passkey_added', target: { type: 'user', id: userId }, details: { passkeyId: inserted.id } }],
         );
