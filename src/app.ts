@@ -116,7 +116,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     onWriteFailure: metrics.auditFailed,
     onQueued: () => webhookWorker.wake(),
   });
-  const guard = createSignInGuard({ db, clock, onLocked: audit.userLocked });
+  const guard = createSignInGuard({ db, clock, recordLock: audit.systemChanges, onLockCommitted: audit.queuedCommitted });
   const users = createUserService({ db, hasher, schemas, codes, guard, mailer, log, publicUrl: config.publicUrl, clock });
   const mailLimits = createMailLimits({ db, clock });
   const onboarding = createOnboardingService({ db, users, codes, guard, hasher, mailer, mailLimits, log, clock, publicUrl: config.publicUrl });

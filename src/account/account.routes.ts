@@ -41,7 +41,7 @@ import { entryOf } from '../oidc/interactions/interactions.routes.js';
 import { TOO_MANY_MAILS } from '../oidc/interactions/interactions.routes.js';
 import { WRONG_TOTP } from '../oidc/interactions/mfa.routes.js';
 import { isPasskeyEnabled, PasskeyRefused, type PasskeyService } from '../passkeys/passkeys.service.js';
-import type { UserEvent } from '../audit/audit.service.js';
+import type { AuditService, RecordChange } from '../audit/audit.service.js';
 import type { UserSchemas } from '../users/user-schema.js';
 import type { UserService } from '../users/users.service.js';
 import { wordMessage, type PageMessage, type PageRenderer } from '../views/render.js';
@@ -66,7 +66,8 @@ export interface AccountRouteDeps {
   publicUrl: string;
   log: Logger;
   clock: () => Date;
-  audit?: { userEvent(event: UserEvent): Promise<void> };
+  /** Writes each change's event in the change's transaction (ADR 0809). */
+  audit?: Pick<AuditService, 'userChanges' | 'queuedCommitted'>;
 }
 
 /** How recent an authentication a sensitive action needs (seconds). */
@@ -113,16 +114,21 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
   const nowSeconds = () => Math.floor(deps.clock().getTime() / 1000);
   const isRecent = (cookie: AccountCookie) => nowSeconds() - cookie.authTime <= RECENT_AUTH_SECONDS;
 
-  async function userEvent(ctx: Context, signed: Signed, action: string, details?: Record<string, unknown>) {
-    await deps.audit?.userEvent({
-      poolId: signed.pool.id,
-      action,
-      userId: signed.user.id,
-      details: { via: 'account_page', ...details },
-      ip: ctx.ip,
-      requestId: ctx.state.requestId as string | undefined,
-    });
+  /** The recorder a change on this page is written with: its events, marked as the page's, commit with it (ADR 0809). */
+  function changes(ctx: Context, signed: Signed): RecordChange | undefined {
+    const record = deps.audit?.userChanges({ poolId: signed.pool.id, ip: ctx.ip, requestId: ctx.state.requestId as string | undefined });
+    return (
+      record &&
+      ((executor, events) =>
+        record(
+          executor,
+          events?.map((event) => ({ ...event, details: { via: 'account_page', ...event.details } })),
+        ))
+    );
   }
+
+  /** A change and its events committed: the webhook worker may look now. */
+  const committed = () => deps.audit?.queuedCommitted();
 
   /** Sends the browser to sign in (again) and come back to `next` (a path under /account). */
   function toLogin(ctx: Context, pool: PoolRow, next: string, fresh: boolean): void {
@@ -351,8 +357,8 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     const fields = profileFields(deps.schemas.profileSchemaOf(signed.pool));
     const profile = profileFromForm(signed.user.profile, fields, form);
     try {
-      const changed = await deps.account.updateProfile(signed.pool, signed.user, profile);
-      await userEvent(ctx, signed, 'user.profile_changed', { fields: changed });
+      await deps.account.updateProfile(signed.pool, signed.user, profile, changes(ctx, signed));
+      committed();
     } catch (error) {
       const errors = fieldErrors(error, 'profile', fields);
       if (!errors) throw error;
@@ -393,6 +399,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
         form.password ?? '',
         signed.cookie.sid,
         languageOf(ctx, signed),
+        changes(ctx, signed),
       );
     } catch (error) {
       const errors = fieldErrors(error);
@@ -400,7 +407,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
       return renderPassword(ctx, signed, errors, 400);
     }
     if (!changed) return renderPassword(ctx, signed, { current_password: [WRONG_CURRENT_PASSWORD] }, 401);
-    await userEvent(ctx, signed, 'user.password_changed');
+    committed();
     return done(ctx, signed.pool, '', 'password');
   });
 
@@ -442,14 +449,14 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     const email = form.email ?? '';
     let updated;
     try {
-      updated = await deps.account.confirmEmailChange(signed.pool, signed.user, email, form.code ?? '', languageOf(ctx, signed));
+      updated = await deps.account.confirmEmailChange(signed.pool, signed.user, email, form.code ?? '', languageOf(ctx, signed), changes(ctx, signed));
     } catch (error) {
       const errors = fieldErrors(error);
       if (!errors) throw error;
       return renderEmail(ctx, signed, { errors }, 409);
     }
     if (!updated) return renderEmail(ctx, signed, { pending: email, errors: { code: [WRONG_EMAIL_CODE] } }, 401);
-    await userEvent(ctx, signed, 'user.email_changed');
+    committed();
     return done(ctx, signed.pool, '', 'email');
   });
 
@@ -478,14 +485,15 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
       return renderPasskeys(ctx, signed, 'account.passkeys.missing', 400);
     }
     try {
-      const row = await deps.passkeys.finishRegistration(
+      await deps.passkeys.finishRegistration(
         signed.pool,
         signed.user.id,
         credential,
         { interactionUid: `account:${signed.cookie.sid}` },
         form.name,
+        changes(ctx, signed),
       );
-      await userEvent(ctx, signed, 'user.passkey_added', { passkeyId: row.id });
+      committed();
     } catch (error) {
       if (!(error instanceof PasskeyRefused)) throw error;
       deps.log.info({ poolId: signed.pool.id, reason: error.reason }, 'passkey refused');
@@ -500,12 +508,12 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     if (!signed) return;
     await readAccountForm(ctx, signed);
     try {
-      await deps.passkeys.deleteMyPasskey(signed.pool, signed.user.id, ctx.params.id!);
+      await deps.passkeys.deleteMyPasskey(signed.pool, signed.user.id, ctx.params.id!, changes(ctx, signed));
     } catch (error) {
       if (error instanceof AppError && error.status === 404) throw new HostedPageError(404, 'passkeyUnknown');
       throw error;
     }
-    await userEvent(ctx, signed, 'user.passkey_removed', { passkeyId: ctx.params.id });
+    committed();
     return done(ctx, signed.pool, '/passkeys', 'passkey_removed');
   });
 
@@ -536,8 +544,10 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     if (signed) await renderTwoStep(ctx, signed);
   });
 
-  async function showRecoveryCodes(ctx: Context, signed: Signed) {
-    const codes = await deps.mfa.regenerateRecoveryCodes(signed.pool.id, signed.user.id);
+  /** New recovery codes, shown once; `record` writes their event with them. */
+  async function showRecoveryCodes(ctx: Context, signed: Signed, record?: RecordChange) {
+    const codes = await deps.mfa.regenerateRecoveryCodes(signed.pool.id, signed.user.id, record);
+    if (record) committed();
     return render(ctx, signed, 'mfa-recovery-codes', { codes, continueUrl: `${base(signed.pool)}/two-step` });
   }
 
@@ -545,8 +555,8 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     const signed = await signedIn(ctx, '/account/two-step', { recent: true });
     if (!signed) return;
     const form = await readAccountForm(ctx, signed);
-    if (!(await deps.mfa.confirmTotp(signed.pool, signed.user.id, form.code ?? ''))) return renderTwoStep(ctx, signed, WRONG_TOTP, 401);
-    await userEvent(ctx, signed, 'user.totp_enrolled');
+    if (!(await deps.mfa.confirmTotp(signed.pool, signed.user.id, form.code ?? '', changes(ctx, signed)))) return renderTwoStep(ctx, signed, WRONG_TOTP, 401);
+    committed();
     return showRecoveryCodes(ctx, signed);
   });
 
@@ -554,7 +564,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     const signed = await signedIn(ctx, '/account/two-step', { recent: true });
     if (!signed) return;
     await readAccountForm(ctx, signed);
-    if (await deps.mfa.removeTotp(signed.pool.id, signed.user.id)) await userEvent(ctx, signed, 'user.totp_removed');
+    if (await deps.mfa.removeTotp(signed.pool.id, signed.user.id, changes(ctx, signed))) committed();
     return done(ctx, signed.pool, '/two-step', 'totp_removed');
   });
 
@@ -563,8 +573,7 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     if (!signed) return;
     await readAccountForm(ctx, signed);
     if (!(await deps.mfa.hasFactor(signed.pool.id, signed.user.id))) return renderTwoStep(ctx, signed, 'account.twoStep.first', 400);
-    await userEvent(ctx, signed, 'user.recovery_codes_regenerated');
-    return showRecoveryCodes(ctx, signed);
+    return showRecoveryCodes(ctx, signed, changes(ctx, signed));
   });
 
   // ---- Sessions ---------------------------------------------------------------------------
@@ -586,8 +595,8 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     const signed = await signedIn(ctx, '/account/sessions', { recent: true });
     if (!signed) return;
     await readAccountForm(ctx, signed);
-    const ended = await deps.account.signOutOthers(signed.pool.id, signed.user.id, signed.cookie.sid);
-    await userEvent(ctx, signed, 'user.sessions_ended', { count: ended });
+    await deps.account.signOutOthers(signed.pool.id, signed.user.id, signed.cookie.sid, changes(ctx, signed));
+    committed();
     return done(ctx, signed.pool, '/sessions', 'others_signed_out');
   });
 
@@ -597,10 +606,10 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     await readAccountForm(ctx, signed);
     // A session is named by its stored key (base64url); anything else names none, and never reaches SQL.
     const id = ctx.params.id ?? '';
-    if (!/^[A-Za-z0-9_-]{1,128}$/.test(id) || !(await deps.account.signOutSession(signed.pool.id, signed.user.id, id))) {
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(id) || !(await deps.account.signOutSession(signed.pool.id, signed.user.id, id, changes(ctx, signed)))) {
       throw new HostedPageError(404, 'sessionUnknown');
     }
-    await userEvent(ctx, signed, 'user.session_ended', { sessionId: ctx.params.id });
+    committed();
     return done(ctx, signed.pool, '/sessions', 'session_ended');
   });
 
@@ -624,9 +633,9 @@ export function registerAccountRoutes(router: Router, deps: AccountRouteDeps): v
     if ((form.confirm ?? '').trim().toLowerCase() !== signed.user.email.toLowerCase()) {
       return render(ctx, signed, 'account-delete', { error: { key: 'account.delete.mismatch', field: 'confirm' } }, 400);
     }
-    // Recorded before the user is gone: the trail keeps who asked.
-    await userEvent(ctx, signed, 'user.deleted');
-    await deps.account.deleteAccount(signed.pool, signed.user, languageOf(ctx, signed));
+    // The event commits with the deletion: the trail keeps who asked.
+    await deps.account.deleteAccount(signed.pool, signed.user, languageOf(ctx, signed), changes(ctx, signed));
+    committed();
     deps.cookies.clearAccount(ctx, signed.pool.id);
     return render(ctx, { pool: signed.pool }, 'account-message', {
       title: 'account.deleted.title',

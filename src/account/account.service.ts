@@ -13,6 +13,7 @@
  * - deletion, where the pool allows it (`account.allowDeletion`).
  */
 import { createHmac } from 'node:crypto';
+import { changeWithEvents, type RecordChange } from '../audit/audit.service.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { PoolRow, UserRow } from '../db/tables.js';
@@ -75,19 +76,20 @@ export function createAccountService(deps: AccountServiceDeps) {
 
   return {
     /** The profile from the form, checked whole against the pool's schema (400 naming each field). */
-    async updateProfile(pool: PoolRow, user: UserRow, profile: Record<string, unknown>): Promise<string[]> {
+    async updateProfile(pool: PoolRow, user: UserRow, profile: Record<string, unknown>, record?: RecordChange): Promise<string[]> {
       const change: Record<string, unknown> = { ...profile };
       for (const name of Object.keys(user.profile)) if (!(name in profile)) change[name] = null;
       const changed = Object.keys(change).filter((name) => JSON.stringify(user.profile[name] ?? null) !== JSON.stringify(change[name] ?? null));
-      await users.updateMe(pool, user.id, { profile: change });
-      return changed.sort();
+      await users.updateMe(pool, user.id, { profile: change }, record, changed.sort());
+      return changed;
     },
 
     /**
      * False for a wrong current password (counted toward the lockout; a locked user's right one
-     * fails too). Throws a validation problem for a new password the pool refuses.
+     * fails too). Throws a validation problem for a new password the pool refuses. `record`
+     * writes `user.password_changed` with the change (ADR 0809).
      */
-    async changePassword(pool: PoolRow, user: UserRow, current: string, next: string, sid: string, locale?: Locale): Promise<boolean> {
+    async changePassword(pool: PoolRow, user: UserRow, current: string, next: string, sid: string, locale?: Locale, record?: RecordChange): Promise<boolean> {
       const locked = await guard.isUserLocked(pool.id, user.id);
       const matches = user.password_hash ? await hasher.verify(user.password_hash, current) : await hasher.verifyNothing(current);
       if (locked || !matches) {
@@ -97,10 +99,18 @@ export function createAccountService(deps: AccountServiceDeps) {
       users.checkPassword(pool, next, user.email);
       if (next === current)
         throw problems.validation([fieldError('password', 'Choose a password different from your current one.')], 'The new password is the current one.');
-      await createUserQueries(db, pool.id).updateUser(user.id, { password_hash: await hasher.hash(next), password_change: null });
-      await guard.recordSuccess(pool.id, user.id);
-      // Whoever knew the old password is out everywhere else; this browser stays signed in.
-      await createAccountArtifactQueries(db, pool.id).deleteArtifactsOfAccountExcept(user.id, sessionKey(sid));
+      const passwordHash = await hasher.hash(next);
+      await changeWithEvents(
+        db,
+        record,
+        async (executor) => {
+          await createUserQueries(executor, pool.id).updateUser(user.id, { password_hash: passwordHash, password_change: null });
+          await guard.clearLockout(pool.id, user.id, executor);
+          // Whoever knew the old password is out everywhere else; this browser stays signed in.
+          await createAccountArtifactQueries(executor, pool.id).deleteArtifactsOfAccountExcept(user.id, sessionKey(sid));
+        },
+        () => [{ action: 'user.password_changed', target: { type: 'user', id: user.id } }],
+      );
       await notify(pool, user.id, 'password-changed', () => mailer.send(passwordChangedMail(brandOf(pool), user.email, mailLocale(locale, user, pool))));
       return true;
     },
@@ -132,19 +142,34 @@ export function createAccountService(deps: AccountServiceDeps) {
     },
 
     /** The code from the new address: the email changes (verified), the old address is told. undefined for a wrong code. */
-    async confirmEmailChange(pool: PoolRow, user: UserRow, rawEmail: string, code: string, locale?: Locale): Promise<UserRow | undefined> {
+    async confirmEmailChange(
+      pool: PoolRow,
+      user: UserRow,
+      rawEmail: string,
+      code: string,
+      locale?: Locale,
+      record?: RecordChange,
+    ): Promise<UserRow | undefined> {
       const parsed = emailSchema.safeParse(rawEmail);
       if (!parsed.success) return undefined;
       const row = await codes.useCode(pool.id, 'email_change', parsed.data, code.trim(), emailChangeBinding(user.id));
       if (!row || row.user_id !== user.id) return undefined;
-      let updated: UserRow | undefined;
+      let updated: UserRow;
       try {
-        updated = await createUserQueries(db, pool.id).updateUser(user.id, { email: row.email, email_verified: true });
+        updated = await changeWithEvents(
+          db,
+          record,
+          async (executor) => {
+            const changed = await createUserQueries(executor, pool.id).updateUser(user.id, { email: row.email, email_verified: true });
+            if (!changed) throw problems.notFound('User');
+            return changed;
+          },
+          () => [{ action: 'user.email_changed', target: { type: 'user', id: user.id } }],
+        );
       } catch (error) {
         if (isUniqueViolation(error)) throw problems.validation([fieldError('email', 'Another account already uses this address.')]);
         throw error;
       }
-      if (!updated) throw problems.notFound('User');
       await notify(pool, user.id, 'email-changed', () => mailer.send(emailChangedMail(brandOf(pool), user.email, row.email, mailLocale(locale, user, pool))));
       return updated;
     },
@@ -174,20 +199,31 @@ export function createAccountService(deps: AccountServiceDeps) {
       return rows.some((row) => row.uid === current);
     },
 
-    /** Ends one of the user's sessions; false when it is not one of theirs. */
-    signOutSession(poolId: string, userId: string, id: string): Promise<boolean> {
-      return createAccountArtifactQueries(db, poolId).deleteSessionOfAccount(userId, id);
+    /** Ends one of the user's sessions; false when it is not one of theirs. `record` writes `user.session_ended` with it (ADR 0809). */
+    signOutSession(poolId: string, userId: string, id: string, record?: RecordChange): Promise<boolean> {
+      return changeWithEvents(
+        db,
+        record,
+        (executor) => createAccountArtifactQueries(executor, poolId).deleteSessionOfAccount(userId, id),
+        (ended) => (ended ? [{ action: 'user.session_ended', target: { type: 'user', id: userId }, details: { sessionId: id } }] : []),
+      );
     },
 
-    /** Ends every session of the user but this one. */
-    async signOutOthers(poolId: string, userId: string, sid: string): Promise<number> {
-      return createAccountArtifactQueries(db, poolId).deleteOtherSessionsOfAccount(userId, sessionKey(sid));
+    /** Ends every session of the user but this one. `record` writes `user.sessions_ended` with it (ADR 0809). */
+    async signOutOthers(poolId: string, userId: string, sid: string, record?: RecordChange): Promise<number> {
+      return changeWithEvents(
+        db,
+        record,
+        (executor) => createAccountArtifactQueries(executor, poolId).deleteOtherSessionsOfAccount(userId, sessionKey(sid)),
+        (count) => [{ action: 'user.sessions_ended', target: { type: 'user', id: userId }, details: { count } }],
+      );
     },
 
     /** The user deletes their own account (only where the pool allows it): every session and token ends with it. */
-    async deleteAccount(pool: PoolRow, user: UserRow, locale?: Locale): Promise<void> {
+    async deleteAccount(pool: PoolRow, user: UserRow, locale?: Locale, record?: RecordChange): Promise<void> {
       if (!allowsDeletion(pool)) throw problems.notFound('Page');
-      await users.deleteUser(pool.id, user.id);
+      // `record` writes `user.deleted` with the deletion (ADR 0809).
+      await users.deleteUser(pool.id, user.id, record);
       await notify(pool, user.id, 'account-deleted', () => mailer.send(accountDeletedMail(brandOf(pool), user.email, mailLocale(locale, user, pool))));
     },
   };

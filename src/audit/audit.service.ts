@@ -290,16 +290,22 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
       };
     },
 
-    /** A user locked by repeated sign-in failures (lockout.service.ts): done by the system, not by anyone who asked. */
-    async userLocked(event: { poolId: string; userId: string; failures: number; lockedUntil: Date }): Promise<void> {
-      await record({
-        poolId: event.poolId,
-        action: 'user.locked',
-        outcome: 'success',
-        actor: { kind: 'system' },
-        target: { type: 'user', id: event.userId },
-        details: { failures: event.failures, lockedUntil: event.lockedUntil.toISOString() },
-      });
+    /**
+     * Writes the events of a change the system made on its own (a user locked by repeated
+     * sign-in failures, lockout.service.ts) in the change's transaction (changeWithEvents): no
+     * one asked for it. Whoever commits calls queuedCommitted afterwards.
+     */
+    systemChanges(poolId: string): RecordChange {
+      return async (executor, events = []) => {
+        for (const event of events) {
+          if (!event.action) continue;
+          await record(
+            { poolId, action: event.action, outcome: 'success', actor: { kind: 'system' }, target: event.target, details: event.details },
+            undefined,
+            { executor },
+          );
+        }
+      };
     },
 
     async listAuditEvents(poolId: string, query: AuditQuery): Promise<Page<AuditEventResponse>> {

@@ -1,5 +1,6 @@
 /** /admin/pools/{pool}/branding: the uploaded logo and favicon (colours and texts are fields of the pool). */
 import { poolRoute } from '../admin/pool-scope.js';
+import { changeRecorder } from '../audit/audit.middleware.js';
 import { assetParams, brandingResponse, MAX_ASSET_BYTES, uploadAssetSchema } from './branding.schemas.js';
 import type { BrandingService } from './branding.service.js';
 
@@ -24,13 +25,13 @@ export function brandingRoutes(branding: BrandingService) {
         response: brandingResponse,
       },
       async function uploadBrandAsset(ctx, { params, body }) {
-        return branding.uploadAsset(ctx.state.pool, params.kind, body);
+        return branding.uploadAsset(ctx.state.pool, params.kind, body, changeRecorder(ctx, 200));
       },
     ),
     poolRoute(
       { method: 'delete', path: '/branding/:kind', summary: 'Remove the logo or favicon', params: assetParams, status: 204 },
       async function deleteBrandAsset(ctx, { params }) {
-        await branding.deleteAsset(ctx.state.pool, params.kind);
+        await branding.deleteAsset(ctx.state.pool, params.kind, changeRecorder(ctx, 204));
       },
     ),
   ];

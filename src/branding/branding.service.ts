@@ -8,6 +8,7 @@
  *   its format's signature, so that the stored media type is what the bytes are.
  */
 import { createHash } from 'node:crypto';
+import { changeWithEvents, type RecordChange } from '../audit/audit.service.js';
 import type { Db } from '../db/database.js';
 import type { BrandAssetKind, BrandAssetMediaType, BrandAssetRef, BrandingSettings, LocalizedText, PoolRow } from '../db/tables.js';
 import { fieldError, problems } from '../http/problem.js';
@@ -120,11 +121,12 @@ export function createBrandingService({ db, publicUrl, listener }: BrandingServi
       return mapBranding(pool.id, pool.branding, publicUrl);
     },
 
-    async uploadAsset(pool: PoolRow, kind: BrandAssetKind, input: { mediaType: BrandAssetMediaType; data: string }) {
+    /** `record` writes the admin's event in the transaction of the change (ADR 0809), as in deleteAsset. */
+    async uploadAsset(pool: PoolRow, kind: BrandAssetKind, input: { mediaType: BrandAssetMediaType; data: string }, record?: RecordChange) {
       const content = prepareAsset(input.mediaType, input.data);
       const sha256 = createHash('sha256').update(content).digest('hex');
       const ref: BrandAssetRef = { mediaType: input.mediaType, sha256, size: content.length };
-      const row = await db.transaction().execute(async (trx) => {
+      const row = await changeWithEvents(db, record, async (trx) => {
         await createBrandingQueries(trx, pool.id).putAsset(kind, { sha256, mediaType: input.mediaType, content });
         const current = await createPoolQueries(trx).findPool(pool.id);
         if (!current) throw problems.notFound('Pool');
@@ -135,8 +137,8 @@ export function createBrandingService({ db, publicUrl, listener }: BrandingServi
       return mapBranding(pool.id, row.branding, publicUrl);
     },
 
-    async deleteAsset(pool: PoolRow, kind: BrandAssetKind): Promise<void> {
-      const row = await db.transaction().execute(async (trx) => {
+    async deleteAsset(pool: PoolRow, kind: BrandAssetKind, record?: RecordChange): Promise<void> {
+      const row = await changeWithEvents(db, record, async (trx) => {
         const removed = await createBrandingQueries(trx, pool.id).deleteAsset(kind);
         if (!removed) throw problems.notFound(kind === 'logo' ? 'Logo' : 'Favicon');
         const current = await createPoolQueries(trx).findPool(pool.id);

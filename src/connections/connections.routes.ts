@@ -3,6 +3,7 @@
  * /admin/pools/{pool}/users/{userId}/identities: the identities a user holds through them.
  */
 import { poolRoute } from '../admin/pool-scope.js';
+import { changeRecorder } from '../audit/audit.middleware.js';
 import {
   connectionIdParams,
   connectionListResponse,
@@ -28,7 +29,7 @@ export function connectionRoutes(connections: ConnectionService) {
         problems: [409],
       },
       async function createConnection(ctx, { body }) {
-        const created = await connections.createConnection(ctx.state.pool, body);
+        const created = await connections.createConnection(ctx.state.pool, body, changeRecorder(ctx, 201));
         ctx.set('Location', `/admin/pools/${ctx.state.pool.id}/connections/${created.id}`);
         return created;
       },
@@ -63,7 +64,7 @@ export function connectionRoutes(connections: ConnectionService) {
         response: connectionResponse,
       },
       async function updateConnection(ctx, { params, body }) {
-        return connections.updateConnection(ctx.state.pool, params.connectionId, body);
+        return connections.updateConnection(ctx.state.pool, params.connectionId, body, changeRecorder(ctx, 200));
       },
     ),
     poolRoute(
@@ -75,7 +76,7 @@ export function connectionRoutes(connections: ConnectionService) {
         status: 204,
       },
       async function deleteConnection(ctx, { params }) {
-        await connections.deleteConnection(ctx.state.pool.id, params.connectionId);
+        await connections.deleteConnection(ctx.state.pool.id, params.connectionId, changeRecorder(ctx, 204));
       },
     ),
     poolRoute(
@@ -100,7 +101,7 @@ export function connectionRoutes(connections: ConnectionService) {
         status: 204,
       },
       async function unlinkIdentity(ctx, { params }) {
-        await connections.unlinkIdentity(ctx.state.pool.id, params.userId, params.connectionName);
+        await connections.unlinkIdentity(ctx.state.pool.id, params.userId, params.connectionName, changeRecorder(ctx, 204));
       },
     ),
   ];

@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
+import { changeWithEvents, type RecordChange } from '../audit/audit.service.js';
 import type { Envelope } from '../crypto/envelope.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -159,12 +160,14 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
   return {
     toConnectionResponse,
 
-    async createConnection(pool: PoolRow, input: CreateConnectionInput) {
+    /** `record` writes the change's event in its transaction (ADR 0809), as for every change below. */
+    async createConnection(pool: PoolRow, input: CreateConnectionInput, record?: RecordChange) {
       const preset = input.preset ? expandPreset(input.preset, input.tenant) : undefined;
       if (!preset && !input.type) throw problems.validation([fieldError('type', 'Give a type (oidc or oauth2) or a preset.')]);
       if (preset && input.type && input.type !== preset.type)
         throw problems.validation([fieldError('type', `The ${input.preset} preset is an ${preset.type} connection.`)]);
       if (!input.clientId) throw problems.validation([fieldError('clientId', 'Required.')]);
+      const clientId = input.clientId;
       const type = preset?.type ?? input.type!;
       const base = preset?.settings ?? {};
       const settings: ConnectionSettings = {
@@ -186,22 +189,26 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       const id = randomUUID();
       const key = settings.tokenEndpointAuthMethod === 'private_key_jwt' ? await newSigningKey() : undefined;
       if (key) settings.publicJwk = key.publicJwk;
-      const row = await createConnectionQueries(db, pool.id)
-        .insertConnection({
-          id,
-          name: input.name,
-          type,
-          preset: input.preset ?? null,
-          display_name: input.displayName ?? preset?.displayName ?? input.name,
-          logo_url: input.logoUrl ?? null,
-          hidden: input.hidden ?? false,
-          enabled: input.enabled ?? true,
-          settings: JSON.stringify(settings),
-          client_id: input.clientId,
-          secret_enc: input.clientSecret ? envelope.seal(input.clientSecret, sealContext(pool.id, id)) : null,
-          key_enc: key ? envelope.seal(key.privateJwk, keyContext(pool.id, id)) : null,
-        })
-        .catch(nameTaken);
+      const row = await changeWithEvents(
+        db,
+        record,
+        (executor) =>
+          createConnectionQueries(executor, pool.id).insertConnection({
+            id,
+            name: input.name,
+            type,
+            preset: input.preset ?? null,
+            display_name: input.displayName ?? preset?.displayName ?? input.name,
+            logo_url: input.logoUrl ?? null,
+            hidden: input.hidden ?? false,
+            enabled: input.enabled ?? true,
+            settings: JSON.stringify(settings),
+            client_id: clientId,
+            secret_enc: input.clientSecret ? envelope.seal(input.clientSecret, sealContext(pool.id, id)) : null,
+            key_enc: key ? envelope.seal(key.privateJwk, keyContext(pool.id, id)) : null,
+          }),
+        (created) => [{ target: { type: 'connection', id: created.id } }],
+      ).catch(nameTaken);
       return toConnectionResponse(row);
     },
 
@@ -220,7 +227,7 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
       return toConnectionResponse(await getRow(poolId, connectionId));
     },
 
-    async updateConnection(pool: PoolRow, connectionId: string, input: UpdateConnectionInput) {
+    async updateConnection(pool: PoolRow, connectionId: string, input: UpdateConnectionInput, record?: RecordChange) {
       const row = await getRow(pool.id, connectionId);
       const current = row.settings;
       const settings: ConnectionSettings = {
@@ -253,18 +260,23 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
         change.settings = JSON.stringify(settings);
         change.key_enc = envelope.seal(key.privateJwk, keyContext(pool.id, row.id));
       }
-      const queries = createConnectionQueries(db, pool.id);
-      const updated = await queries.updateConnection(row.id, change);
-      if (!updated) throw problems.notFound('Connection');
-      // Tokens are kept only while the connection says so: turning storeTokens off forgets them all (an ID token
-      // kept for upstreamLogout comes back at the next sign-in), and so does turning upstreamLogout off without it.
-      if (settings.storeTokens !== true && (current.storeTokens === true || settings.upstreamLogout !== true)) await queries.clearTokens(row.id);
+      const updated = await changeWithEvents(db, record, async (executor) => {
+        const queries = createConnectionQueries(executor, pool.id);
+        const done = await queries.updateConnection(row.id, change);
+        if (!done) throw problems.notFound('Connection');
+        // Tokens are kept only while the connection says so: turning storeTokens off forgets them all (an ID token
+        // kept for upstreamLogout comes back at the next sign-in), and so does turning upstreamLogout off without it.
+        if (settings.storeTokens !== true && (current.storeTokens === true || settings.upstreamLogout !== true)) await queries.clearTokens(row.id);
+        return done;
+      });
       return toConnectionResponse(updated);
     },
 
-    async deleteConnection(poolId: string, connectionId: string): Promise<void> {
-      const deleted = isUuid(connectionId) && (await createConnectionQueries(db, poolId).deleteConnection(connectionId));
-      if (!deleted) throw problems.notFound('Connection');
+    async deleteConnection(poolId: string, connectionId: string, record?: RecordChange): Promise<void> {
+      if (!isUuid(connectionId)) throw problems.notFound('Connection');
+      await changeWithEvents(db, record, async (executor) => {
+        if (!(await createConnectionQueries(executor, poolId).deleteConnection(connectionId))) throw problems.notFound('Connection');
+      });
     },
 
     /** The client secret in clear, for the token request only. */
@@ -293,12 +305,13 @@ export function createConnectionService({ db, envelope, schemas, publicUrl }: Co
     },
 
     /** Unlinks the user's identity of the named connection; 404 when there is none. */
-    async unlinkIdentity(poolId: string, userId: string, connectionName: string): Promise<void> {
+    async unlinkIdentity(poolId: string, userId: string, connectionName: string, record?: RecordChange): Promise<void> {
       const id = await getUserId(poolId, userId);
-      const queries = createConnectionQueries(db, poolId);
-      const connection = await queries.findConnectionByName(connectionName);
-      const deleted = connection !== undefined && (await queries.deleteIdentity(id, connection.id));
-      if (!deleted) throw problems.notFound('Linked identity');
+      const connection = await createConnectionQueries(db, poolId).findConnectionByName(connectionName);
+      if (!connection) throw problems.notFound('Linked identity');
+      await changeWithEvents(db, record, async (executor) => {
+        if (!(await createConnectionQueries(executor, poolId).deleteIdentity(id, connection.id))) throw problems.notFound('Linked identity');
+      });
     },
   };
 }

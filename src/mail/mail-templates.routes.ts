@@ -1,5 +1,6 @@
 /** /admin/pools/{pool}/mail-templates: the pool's own mails per kind and language, and a preview. */
 import { poolRoute } from '../admin/pool-scope.js';
+import { changeRecorder } from '../audit/audit.middleware.js';
 import {
   mailKindParams,
   mailPreviewResponse,
@@ -44,7 +45,7 @@ export function mailTemplateRoutes(templates: MailTemplateService) {
         response: mailTemplateResponse,
       },
       async function putMailTemplate(ctx, { params, body }) {
-        return templates.putTemplate(ctx.state.pool.id, params.kind, params.language, body);
+        return templates.putTemplate(ctx.state.pool.id, params.kind, params.language, body, changeRecorder(ctx, 200));
       },
     ),
     poolRoute(
@@ -56,7 +57,7 @@ export function mailTemplateRoutes(templates: MailTemplateService) {
         status: 204,
       },
       async function deleteMailTemplate(ctx, { params }) {
-        await templates.deleteTemplate(ctx.state.pool.id, params.kind, params.language);
+        await templates.deleteTemplate(ctx.state.pool.id, params.kind, params.language, changeRecorder(ctx, 204));
       },
     ),
     poolRoute(

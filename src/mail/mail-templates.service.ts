@@ -8,6 +8,7 @@
  */
 import ejs from 'ejs';
 import { readFileSync } from 'node:fs';
+import { changeWithEvents, type RecordChange } from '../audit/audit.service.js';
 import type { Db } from '../db/database.js';
 import type { MailTemplateRow, PoolRow } from '../db/tables.js';
 import { fieldError, problems, type FieldError } from '../http/problem.js';
@@ -127,14 +128,17 @@ export function createMailTemplateService({ db, publicUrl }: { db: Db; publicUrl
       return toResponse(row);
     },
 
-    async putTemplate(poolId: string, kind: MailKind, language: string, input: PutMailTemplateInput) {
+    /** `record` writes the admin's event in the transaction of the change (ADR 0809), as in deleteTemplate. */
+    async putTemplate(poolId: string, kind: MailKind, language: string, input: PutMailTemplateInput, record?: RecordChange) {
       const errors = unknownPlaceholders(kind, input);
       if (errors.length) throw problems.validation(errors, 'The template uses placeholders this mail does not have.');
-      return toResponse(await createMailTemplateQueries(db, poolId).putTemplate(kind, language, input));
+      return toResponse(await changeWithEvents(db, record, (executor) => createMailTemplateQueries(executor, poolId).putTemplate(kind, language, input)));
     },
 
-    async deleteTemplate(poolId: string, kind: MailKind, language: string): Promise<void> {
-      if (!(await createMailTemplateQueries(db, poolId).deleteTemplate(kind, language))) throw problems.notFound('Mail template');
+    async deleteTemplate(poolId: string, kind: MailKind, language: string, record?: RecordChange): Promise<void> {
+      await changeWithEvents(db, record, async (executor) => {
+        if (!(await createMailTemplateQueries(executor, poolId).deleteTemplate(kind, language))) throw problems.notFound('Mail template');
+      });
     },
 
     /** The mail as a user would get it, with sample values: the draft in the request, else the saved template, else Tarn's own. */

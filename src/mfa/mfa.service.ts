@@ -12,6 +12,7 @@
  * whichever, adds to the same per-user count (user_factor_failures).
  */
 import { randomBytes } from 'node:crypto';
+import { changeWithEvents, type RecordChange } from '../audit/audit.service.js';
 import type { Envelope } from '../crypto/envelope.js';
 import type { Db } from '../db/database.js';
 import type { MfaPolicy, PoolRow } from '../db/tables.js';
@@ -163,13 +164,18 @@ export function createMfaService({ db, envelope, guard, clock, recoveryKey, code
       return { secret, uri, qrSvg };
     },
 
-    /** The first code from the app confirms the enrolment. */
-    async confirmTotp(pool: PoolRow, userId: string, code: string): Promise<boolean> {
-      const queries = createTotpQueries(db, pool.id);
-      const row = await queries.findTotp(userId);
+    /** The first code from the app confirms the enrolment; `record` writes `user.totp_enrolled` with it (ADR 0809). */
+    async confirmTotp(pool: PoolRow, userId: string, code: string, record?: RecordChange): Promise<boolean> {
+      const row = await createTotpQueries(db, pool.id).findTotp(userId);
       if (!row || row.confirmed_at) return false;
       const step = matchTotp(envelope.open(row.secret_enc, sealContext(pool.id, userId)), code.trim(), clock(), row.last_step);
-      return step !== undefined && (await queries.acceptStep(userId, step, true));
+      if (step === undefined) return false;
+      return changeWithEvents(
+        db,
+        record,
+        (executor) => createTotpQueries(executor, pool.id).acceptStep(userId, step, true),
+        (accepted) => (accepted ? [{ action: 'user.totp_enrolled', target: { type: 'user', id: userId } }] : []),
+      );
     },
 
     /** A code at sign-in. False for a wrong, reused or locked-out attempt (one answer for all). */
@@ -238,11 +244,19 @@ export function createMfaService({ db, envelope, guard, clock, recoveryKey, code
     },
 
     /** New recovery codes replace the old ones; the plain codes exist only in this answer. */
-    async regenerateRecoveryCodes(poolId: string, userId: string): Promise<string[]> {
+    /** `record` writes `user.recovery_codes_regenerated` with the new set (ADR 0809). */
+    async regenerateRecoveryCodes(poolId: string, userId: string, record?: RecordChange): Promise<string[]> {
       const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
-      await createRecoveryCodeQueries(db, poolId).replaceRecoveryCodes(
-        userId,
-        codes.map((code) => recoveryHash(poolId, userId, code)),
+      const hashes = codes.map((code) => recoveryHash(poolId, userId, code));
+      if (!record) {
+        await createRecoveryCodeQueries(db, poolId).replaceRecoveryCodes(userId, hashes);
+        return codes;
+      }
+      await changeWithEvents(
+        db,
+        record,
+        (executor) => createRecoveryCodeQueries(executor, poolId).replaceRecoveryCodes(userId, hashes),
+        () => [{ action: 'user.recovery_codes_regenerated', target: { type: 'user', id: userId } }],
       );
       return codes;
     },
@@ -284,9 +298,17 @@ export function createMfaService({ db, envelope, guard, clock, recoveryKey, code
     },
 
     /** Removes the app; the recovery codes go with it (they stand in for the app). */
-    async removeTotp(poolId: string, userId: string): Promise<boolean> {
-      await createRecoveryCodeQueries(db, poolId).deleteRecoveryCodes(userId);
-      return createTotpQueries(db, poolId).deleteTotp(userId);
+    /** `record` writes `user.totp_removed` with the removal, when there was an app to remove (ADR 0809). */
+    async removeTotp(poolId: string, userId: string, record?: RecordChange): Promise<boolean> {
+      return changeWithEvents(
+        db,
+        record,
+        async (executor) => {
+          await createRecoveryCodeQueries(executor, poolId).deleteRecoveryCodes(userId);
+          return createTotpQueries(executor, poolId).deleteTotp(userId);
+        },
+        (removed) => (removed ? [{ action: 'user.totp_removed', target: { type: 'user', id: userId } }] : []),
+      );
     },
   };
 }

@@ -5,9 +5,10 @@ import { poolScoped } from '../db/pool-scoped.js';
 export function createRecoveryCodeQueries(db: Db, poolId: string) {
   const scoped = poolScoped(db, poolId);
   return {
-    /** The new set replaces the old one, used codes included, in one transaction. */
+    /** The new set replaces the old one, used codes included, in one transaction (the caller's, if `db` is one). */
     async replaceRecoveryCodes(userId: string, hashes: readonly string[]): Promise<void> {
-      await db.transaction().execute(async (trx) => {
+      const inTransaction = (work: (trx: Db) => Promise<void>) => (db.isTransaction ? work(db) : db.transaction().execute(work));
+      await inTransaction(async (trx) => {
         const inTrx = poolScoped(trx, poolId);
         await inTrx.deleteFrom('user_recovery_codes').where('user_id', '=', userId).execute();
         await inTrx

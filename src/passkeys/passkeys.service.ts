@@ -22,6 +22,7 @@ import type {
   RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { z } from 'zod';
+import { changeWithEvents, type RecordChange } from '../audit/audit.service.js';
 import { hmac, safeEqual } from '../crypto/secrets.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -276,7 +277,15 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
     },
 
     /** Verifies the browser's answer to startRegistration and stores the new passkey. */
-    async finishRegistration(pool: PoolRow, userId: string, response: unknown, binding: Binding = {}, name?: string): Promise<PasskeyRow> {
+    /** `record` writes `user.passkey_added` with the new passkey (ADR 0809). */
+    async finishRegistration(
+      pool: PoolRow,
+      userId: string,
+      response: unknown,
+      binding: Binding = {},
+      name?: string,
+      record?: RecordChange,
+    ): Promise<PasskeyRow> {
       if (!isPasskeyEnabled(pool)) throw problems.notFound('Passkey', 'Passkeys are not enabled in this pool.');
       const { json, challenge } = parseCredential(response);
       const row = await takeChallenge(pool.id, challenge, 'registration', binding);
@@ -299,18 +308,24 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
       const info = verified.registrationInfo;
       const count = await createPasskeyQueries(deps.db, pool.id).countUserPasskeys(userId);
       try {
-        return await createPasskeyQueries(deps.db, pool.id).insertPasskey({
-          id: randomUUID(),
-          user_id: userId,
-          credential_id: info.credential.id,
-          public_key: Buffer.from(info.credential.publicKey).toString('base64url'),
-          counter: info.credential.counter,
-          transports: JSON.stringify(info.credential.transports ?? []),
-          backup_eligible: info.credentialDeviceType === 'multiDevice',
-          backed_up: info.credentialBackedUp,
-          aaguid: info.aaguid,
-          name: name?.trim().slice(0, 100) || (count === 0 ? 'Passkey' : `Passkey ${count + 1}`),
-        });
+        return await changeWithEvents(
+          deps.db,
+          record,
+          (executor) =>
+            createPasskeyQueries(executor, pool.id).insertPasskey({
+              id: randomUUID(),
+              user_id: userId,
+              credential_id: info.credential.id,
+              public_key: Buffer.from(info.credential.publicKey).toString('base64url'),
+              counter: info.credential.counter,
+              transports: JSON.stringify(info.credential.transports ?? []),
+              backup_eligible: info.credentialDeviceType === 'multiDevice',
+              backed_up: info.credentialBackedUp,
+              aaguid: info.aaguid,
+              name: name?.trim().slice(0, 100) || (count === 0 ? 'Passkey' : `Passkey ${count + 1}`),
+            }),
+          (inserted) => [{ action: 'user.passkey_added', target: { type: 'user', id: userId }, details: { passkeyId: inserted.id } }],
+        );
       } catch (error) {
         if (isUniqueViolation(error)) throw new PasskeyRefused('already-registered');
         throw error;
@@ -374,11 +389,17 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
       return toPasskeyResponse(row);
     },
 
-    async deleteMyPasskey(pool: PoolRow, userId: string, id: string): Promise<void> {
+    /** `record` writes `user.passkey_removed` with the removal (ADR 0809). */
+    async deleteMyPasskey(pool: PoolRow, userId: string, id: string, record?: RecordChange): Promise<void> {
       assertEnabled(pool);
       const poolId = pool.id;
       await getUserPasskeyRow(poolId, userId, id);
-      await createPasskeyQueries(deps.db, poolId).deletePasskey(userId, id);
+      await changeWithEvents(
+        deps.db,
+        record,
+        (executor) => createPasskeyQueries(executor, poolId).deletePasskey(userId, id),
+        () => [{ action: 'user.passkey_removed', target: { type: 'user', id: userId }, details: { passkeyId: id } }],
+      );
     },
 
     /** Admins see and remove passkeys even after the pool turned passkeys off (to clean up). */

@@ -27,6 +27,25 @@ export interface SignInStateRows {
 
 export function createLockoutQueries(db: Db, poolId: string) {
   const pool = poolScoped(db, poolId);
+
+  function upsertFailure(userId: string, now: Date, windowMs: number, maxAttempts: number, unlessLocking: boolean): Promise<UserLockoutRow | undefined> {
+    const windowStart = new Date(now.getTime() - windowMs);
+    const lockedUntil = new Date(now.getTime() + windowMs);
+    const fresh = sql<boolean>`user_lockouts.window_started_at <= ${windowStart}`;
+    const count = sql<number>`(CASE WHEN ${fresh} THEN 1 ELSE user_lockouts.failures + 1 END)`;
+    return pool
+      .insertInto('user_lockouts', { user_id: userId, failures: 1, window_started_at: now, locked_until: maxAttempts <= 1 ? lockedUntil : null })
+      .onConflict((oc) => {
+        const update = oc.columns(['pool_id', 'user_id']).doUpdateSet({
+          failures: count,
+          window_started_at: sql`CASE WHEN ${fresh} THEN ${now} ELSE user_lockouts.window_started_at END`,
+          locked_until: sql`CASE WHEN ${count} >= ${maxAttempts} THEN ${lockedUntil}::timestamptz ELSE user_lockouts.locked_until END`,
+        });
+        return unlessLocking ? update.where(sql<boolean>`${count} <> ${maxAttempts}`) : update;
+      })
+      .returningAll()
+      .executeTakeFirst();
+  }
   return {
     async findSignInState(email: string): Promise<SignInStateRows> {
       const row = (await signInState.run(db, [poolId, emailKey(email)])).rows[0]!;
@@ -55,20 +74,16 @@ export function createLockoutQueries(db: Db, poolId: string) {
      * `windowMs` once `maxAttempts` failures fall in one window. Returns the counter.
      */
     async countUserFailure(userId: string, now: Date, windowMs: number, maxAttempts: number): Promise<UserLockoutRow> {
-      const windowStart = new Date(now.getTime() - windowMs);
-      const lockedUntil = new Date(now.getTime() + windowMs);
-      const fresh = sql<boolean>`user_lockouts.window_started_at <= ${windowStart}`;
-      return pool
-        .insertInto('user_lockouts', { user_id: userId, failures: 1, window_started_at: now, locked_until: maxAttempts <= 1 ? lockedUntil : null })
-        .onConflict((oc) =>
-          oc.columns(['pool_id', 'user_id']).doUpdateSet({
-            failures: sql`CASE WHEN ${fresh} THEN 1 ELSE user_lockouts.failures + 1 END`,
-            window_started_at: sql`CASE WHEN ${fresh} THEN ${now} ELSE user_lockouts.window_started_at END`,
-            locked_until: sql`CASE WHEN (CASE WHEN ${fresh} THEN 1 ELSE user_lockouts.failures + 1 END) >= ${maxAttempts} THEN ${lockedUntil}::timestamptz ELSE user_lockouts.locked_until END`,
-          }),
-        )
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      return (await upsertFailure(userId, now, windowMs, maxAttempts, false))!;
+    },
+
+    /**
+     * The same count, unless this failure is the one that locks the user (the count reaches
+     * `maxAttempts`): then nothing changes and undefined comes back, so that the lock can be
+     * counted again in a transaction with its event (lockout.service.ts).
+     */
+    countUserFailureUnlessLocking(userId: string, now: Date, windowMs: number, maxAttempts: number): Promise<UserLockoutRow | undefined> {
+      return upsertFailure(userId, now, windowMs, maxAttempts, true);
     },
 
     async clearLockout(userId: string): Promise<boolean> {

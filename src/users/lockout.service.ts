@@ -6,6 +6,7 @@
  * Guessing across accounts from one network is the request frame's login failure limit
  * (RATE_LIMIT_LOGIN_FAILURES, ADR 0802), which counts every failed hosted sign-in answer.
  */
+import { changeWithEvents, type RecordChange } from '../audit/audit.service.js';
 import type { Db } from '../db/database.js';
 import type { LockoutSettings, UserLockoutRow } from '../db/tables.js';
 import { createLockoutQueries } from './lockout.queries.js';
@@ -13,8 +14,13 @@ import { createLockoutQueries } from './lockout.queries.js';
 export interface SignInGuardDeps {
   db: Db;
   clock: () => Date;
-  /** Told once per lock, at the failure that locks the user (the audit log's `user.locked`). */
-  onLocked?: (event: { poolId: string; userId: string; failures: number; lockedUntil: Date }) => Promise<void>;
+  /**
+   * Writes `user.locked` (once per lock, at the failure that locks the user) in the transaction
+   * of the counter update that locks (ADR 0809); done by the system (audit.service.ts systemChanges).
+   */
+  recordLock?: (poolId: string) => RecordChange;
+  /** A lock and its event committed (the webhook worker may look now). */
+  onLockCommitted?: () => void;
 }
 
 export function toLockoutResponse(row: UserLockoutRow | undefined, now: Date) {
@@ -28,7 +34,7 @@ export function toLockoutResponse(row: UserLockoutRow | undefined, now: Date) {
   };
 }
 
-export function createSignInGuard({ db, clock, onLocked }: SignInGuardDeps) {
+export function createSignInGuard({ db, clock, recordLock, onLockCommitted }: SignInGuardDeps) {
   return {
     /** Everything a sign-in attempt is judged by, read in one query: the user with this email (if any) and that user's lockout. */
     async assess(poolId: string, email: string) {
@@ -40,13 +46,32 @@ export function createSignInGuard({ db, clock, onLocked }: SignInGuardDeps) {
       return toLockoutResponse(await createLockoutQueries(db, poolId).findLockout(userId), clock()).locked;
     },
 
-    /** One failed sign-in of a user. */
+    /**
+     * One failed sign-in of a user. A failure that does not lock is one statement, as on every
+     * wrong password; the one that locks is counted again, with `user.locked`, in one transaction.
+     */
     async recordFailure(poolId: string, settings: LockoutSettings, userId: string): Promise<void> {
-      const row = await createLockoutQueries(db, poolId).countUserFailure(userId, clock(), settings.windowSeconds * 1000, settings.maxAttempts);
-      // Later failures in the window extend the lock; only the one that reached the limit locks.
-      if (row.locked_until && row.failures === Math.max(settings.maxAttempts, 1)) {
-        await onLocked?.({ poolId, userId, failures: row.failures, lockedUntil: new Date(row.locked_until) });
-      }
+      const now = clock();
+      const windowMs = settings.windowSeconds * 1000;
+      const limit = Math.max(settings.maxAttempts, 1);
+      if (limit > 1 && (await createLockoutQueries(db, poolId).countUserFailureUnlessLocking(userId, now, windowMs, settings.maxAttempts))) return;
+      const row = await changeWithEvents(
+        db,
+        recordLock?.(poolId),
+        (executor) => createLockoutQueries(executor, poolId).countUserFailure(userId, now, windowMs, settings.maxAttempts),
+        // Later failures in the window extend the lock; only the one that reached the limit locks.
+        (counted) =>
+          counted.locked_until && counted.failures === limit
+            ? [
+                {
+                  action: 'user.locked',
+                  target: { type: 'user', id: userId },
+                  details: { failures: counted.failures, lockedUntil: new Date(counted.locked_until).toISOString() },
+                },
+              ]
+            : [],
+      );
+      if (row.locked_until && row.failures === limit) onLockCommitted?.();
     },
 
     /** A successful sign-in starts the user's count afresh. */

@@ -11,13 +11,13 @@ import { parseInput } from '../http/validation.js';
 import type { ResourceRoutes } from '../oidc/resource-routes.js';
 import { updateMeSchema } from './users.schemas.js';
 import type { UserService } from './users.service.js';
-import type { UserEvent } from '../audit/audit.service.js';
+import type { AuditService } from '../audit/audit.service.js';
 
 export interface MeDeps {
   users: UserService;
   bodyLimitBytes: number;
   /** Records the user's own profile changes (`user.profile_changed`, docs/events.md). */
-  audit?: { userEvent(event: UserEvent): Promise<void> };
+  audit?: Pick<AuditService, 'userChanges' | 'queuedCommitted'>;
 }
 
 export function registerMeRoutes(routes: ResourceRoutes, deps: MeDeps): void {
@@ -27,14 +27,9 @@ export function registerMeRoutes(routes: ResourceRoutes, deps: MeDeps): void {
 
   routes.patch('/me', async function updateMe(ctx, caller) {
     const input = parseInput(updateMeSchema, await readJson(ctx, deps.bodyLimitBytes));
-    ctx.body = await deps.users.updateMe(caller.pool, caller.userId, input);
-    // The names of the fields sent, not their values: the trail says what changed, the user record what it is.
-    await deps.audit?.userEvent({
-      poolId: caller.pool.id,
-      action: 'user.profile_changed',
-      userId: caller.userId,
-      details: { fields: Object.keys(input.profile).sort() },
-      ip: ctx.ip,
-    });
+    // The event names the fields sent, not their values: the trail says what changed, the user record what it is.
+    const record = deps.audit?.userChanges({ poolId: caller.pool.id, ip: ctx.ip, requestId: ctx.state.requestId as string | undefined });
+    ctx.body = await deps.users.updateMe(caller.pool, caller.userId, input, record);
+    deps.audit?.queuedCommitted();
   });
 }

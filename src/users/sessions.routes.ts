@@ -1,6 +1,7 @@
 /** /admin/pools/{pool}/users/{id}/sessions: a user's sign-in sessions, listed and ended. */
 import { z } from 'zod';
 import { poolRoute } from '../admin/pool-scope.js';
+import { changeRecorder } from '../audit/audit.middleware.js';
 import { timestamp } from '../http/guard.js';
 import type { SessionService } from './sessions.service.js';
 
@@ -38,13 +39,13 @@ export function sessionRoutes(sessions: SessionService) {
         status: 204,
       },
       async function deleteAllSessions(ctx, { params }) {
-        await sessions.deleteAllSessions(ctx.state.pool.id, params.userId);
+        await sessions.deleteAllSessions(ctx.state.pool.id, params.userId, changeRecorder(ctx, 204));
       },
     ),
     poolRoute(
       { method: 'delete', path: '/users/:userId/sessions/:sessionId', summary: 'End one session of the user', params: sessionParams, status: 204 },
       async function deleteSession(ctx, { params }) {
-        await sessions.deleteSession(ctx.state.pool.id, params.userId, params.sessionId);
+        await sessions.deleteSession(ctx.state.pool.id, params.userId, params.sessionId, changeRecorder(ctx, 204));
       },
     ),
   ];

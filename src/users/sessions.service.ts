@@ -4,7 +4,9 @@
  * (the keyed hash of its id, ADR 0709), never by the cookie value. The provider does not
  * record a session's last use, so none is shown.
  * Ending every session also revokes the user's grants and tokens ("sign out everywhere").
+ * `record` writes the admin's event in the transaction of the change (ADR 0809).
  */
+import { changeWithEvents, type RecordChange } from '../audit/audit.service.js';
 import type { Db } from '../db/database.js';
 import { problems } from '../http/problem.js';
 import { createAccountArtifactQueries } from './account-artifacts.queries.js';
@@ -36,14 +38,16 @@ export function createSessionService({ db, users }: { db: Db; users: UserService
       };
     },
 
-    async deleteSession(poolId: string, userId: string, sessionId: string): Promise<void> {
+    async deleteSession(poolId: string, userId: string, sessionId: string, record?: RecordChange): Promise<void> {
       await users.getUserRow(poolId, userId);
-      if (!(await createAccountArtifactQueries(db, poolId).deleteSessionOfAccount(userId, sessionId))) throw problems.notFound('Session');
+      await changeWithEvents(db, record, async (executor) => {
+        if (!(await createAccountArtifactQueries(executor, poolId).deleteSessionOfAccount(userId, sessionId))) throw problems.notFound('Session');
+      });
     },
 
-    async deleteAllSessions(poolId: string, userId: string): Promise<void> {
+    async deleteAllSessions(poolId: string, userId: string, record?: RecordChange): Promise<void> {
       await users.getUserRow(poolId, userId);
-      await users.revokeAccess(poolId, userId);
+      await changeWithEvents(db, record, (executor) => users.revokeAccess(poolId, userId, executor));
     },
   };
 }

@@ -351,15 +351,24 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
      * (an import's weak password, or the admin's choice). The pool's policy applies, and the
      * new password must differ from the current one. Throws a validation problem naming the rule.
      */
-    async replaceRequiredPassword(pool: PoolRow, userId: string, password: string): Promise<UserRow> {
+    /** `record` writes `user.password_changed` (reason "required") in the update's transaction (ADR 0809). */
+    async replaceRequiredPassword(pool: PoolRow, userId: string, password: string, record?: RecordChange): Promise<UserRow> {
       const user = await getUserRow(pool.id, userId);
       checkPassword(pool, password, user.email);
       if (user.password_hash && (await hasher.verify(user.password_hash, password))) {
         throw problems.validation([fieldError('password', 'Choose a password different from your current one.')], 'The new password is the current one.');
       }
-      const row = await createUserQueries(db, pool.id).updateUser(user.id, { password_hash: await hasher.hash(password), password_change: null });
-      if (!row) throw problems.notFound('User');
-      return row;
+      const passwordHash = await hasher.hash(password);
+      return changeWithEvents(
+        db,
+        record,
+        async (executor) => {
+          const row = await createUserQueries(executor, pool.id).updateUser(user.id, { password_hash: passwordHash, password_change: null });
+          if (!row) throw problems.notFound('User');
+          return row;
+        },
+        () => [{ action: 'user.password_changed', target: userTarget(user.id), details: { reason: 'required' } }],
+      );
     },
 
     /** The account behind a token or session: only active users exist for the provider. */
@@ -378,7 +387,8 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     },
 
     /** The user edits their own profile: merged over the stored one (null removes), then schema-checked whole. */
-    async updateMe(pool: PoolRow, userId: string, input: UpdateMeInput) {
+    /** `record` writes `user.profile_changed` (the names of the fields sent) in the update's transaction (ADR 0809). */
+    async updateMe(pool: PoolRow, userId: string, input: UpdateMeInput, record?: RecordChange, fields = Object.keys(input.profile).sort()) {
       const poolId = pool.id;
       const current = await getUserRow(poolId, userId);
       const profile: Record<string, unknown> = { ...current.profile };
@@ -387,8 +397,16 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
         else profile[name] = value;
       }
       checkProfile(pool, profile);
-      const row = await createUserQueries(db, poolId).updateUser(userId, { profile: JSON.stringify(profile) });
-      if (!row) throw problems.notFound('User');
+      const row = await changeWithEvents(
+        db,
+        record,
+        async (executor) => {
+          const updated = await createUserQueries(executor, poolId).updateUser(userId, { profile: JSON.stringify(profile) });
+          if (!updated) throw problems.notFound('User');
+          return updated;
+        },
+        () => [{ action: 'user.profile_changed', target: userTarget(userId), details: { fields } }],
+      );
       return toMeResponse(row);
     },
 

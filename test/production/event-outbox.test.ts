@@ -5,9 +5,14 @@
  * - the event insert fails → the change is rolled back (no change without its event);
  * - the change fails at commit, after its event was written → the event is gone too
  *   (no event without its change).
+ * The same holds for a user's own changes on the account page, for the lock that repeated
+ * sign-in failures cause (written by the system), and for the admin's connections, branding
+ * assets, mail templates and session ends.
  */
 import { sql } from 'kysely';
+import { Browser, visibleText } from '../support/browser.js';
 import { createClient, createPool, createUser, uniqueId } from '../support/fixtures.js';
+import { onePixelPng } from '../support/images.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
 let tarn: RunningTarn;
@@ -55,7 +60,7 @@ async function failCommitOf(table: string, poolId: string): Promise<() => Promis
   };
 }
 
-async function eventsOf(poolId: string): Promise<{ action: string; outcome: string }[]> {
+async function eventsOf(poolId: string): Promise<{ action: string; outcome: string; details: Record<string, unknown>; actor: unknown; target: unknown }[]> {
   const response = await tarn.admin('GET', `/pools/${poolId}/audit?limit=200`);
   expect(response.status).toBe(200);
   return response.body.items;
@@ -141,4 +146,145 @@ it('leaves no event (and no delivery) behind when the change fails after its eve
   expect(await deliveriesOf(pool.id)).toBe(deliveriesBefore);
   expect((await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}`)).body.status).toBe('active');
   expect((await tarn.admin('GET', `/pools/${pool.id}/clients`)).body.items).toHaveLength(0);
+});
+
+/** A browser signed in to the pool's account page, on the password form. */
+async function onPasswordPage(poolId: string, user: { email: string; password: string }) {
+  const browser = new Browser(tarn.url);
+  const login = await browser.get(`/pools/${poolId}/account`);
+  expect((await browser.submit(login, { email: user.email, password: user.password })).html).toContain('http-equiv="refresh"');
+  const page = await browser.get(`/pools/${poolId}/account/password`);
+  expect(visibleText(page.html)).toContain('Change your password');
+  return { browser, page };
+}
+
+/** Whether the account page lets this email and password in (a fresh browser). */
+async function signsIn(poolId: string, email: string, password: string): Promise<boolean> {
+  const browser = new Browser(tarn.url);
+  const login = await browser.get(`/pools/${poolId}/account`);
+  const answer = await browser.submit(login, { email, password });
+  return answer.html.includes('http-equiv="refresh"');
+}
+
+/** One wrong password on the account page's sign-in, in a fresh browser: its status. */
+async function wrongSignIn(poolId: string, email: string, attempt: number): Promise<number> {
+  const browser = new Browser(tarn.url);
+  const login = await browser.get(`/pools/${poolId}/account`);
+  return (await browser.submit(login, { email, password: `wrong password ${attempt}` })).status;
+}
+
+it("keeps the user's password when the account page's change or its event fails", async () => {
+  const pool = await createPool(tarn);
+  const user = await createUser(tarn, pool.id);
+  await tarn.admin('POST', `/pools/${pool.id}/webhooks`, { url: 'http://127.0.0.1:9/hook', eventTypes: ['user.*'] });
+  const { browser, page } = await onPasswordPage(pool.id, user);
+  const deliveriesBefore = await deliveriesOf(pool.id);
+  const newPassword = 'a brand new password here';
+
+  const restore = await refuseEventsOf(pool.id);
+  try {
+    const refused = await browser.submit(page, { current_password: user.password, password: newPassword }, '/account/password');
+    expect(refused.status).toBe(500);
+  } finally {
+    await restore();
+  }
+  const restoreUsers = await failCommitOf('users', pool.id);
+  try {
+    const failed = await browser.submit(page, { current_password: user.password, password: newPassword }, '/account/password');
+    expect(failed.status).toBe(500);
+  } finally {
+    await restoreUsers();
+  }
+
+  // The old password still works, the new one does not, and nothing announced a change.
+  expect(await signsIn(pool.id, user.email, user.password)).toBe(true);
+  expect(await signsIn(pool.id, user.email, newPassword)).toBe(false);
+  expect((await eventsOf(pool.id)).map((item) => item.action)).not.toContain('user.password_changed');
+  expect(await deliveriesOf(pool.id)).toBe(deliveriesBefore);
+
+  // Then it works: the change and its one event, delivered to the webhook.
+  const changed = await browser.submit(page, { current_password: user.password, password: newPassword }, '/account/password');
+  expect(changed.status).toBeLessThan(400);
+  expect(await signsIn(pool.id, user.email, newPassword)).toBe(true);
+  const changes = (await eventsOf(pool.id)).filter((item) => item.action === 'user.password_changed');
+  expect(changes).toEqual([expect.objectContaining({ outcome: 'success', details: { via: 'account_page' } })]);
+  expect(await deliveriesOf(pool.id)).toBeGreaterThan(deliveriesBefore);
+});
+
+it('locks a user only together with user.locked, and counts other failures without it', async () => {
+  const pool = await createPool(tarn, { lockout: { maxAttempts: 2, windowSeconds: 600 } });
+  const user = await createUser(tarn, pool.id);
+  const lockout = async () => (await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/lockout`)).body as { locked: boolean; failures: number };
+  const locks = async () => (await eventsOf(pool.id)).filter((item) => item.action === 'user.locked');
+
+  const restore = await refuseEventsOf(pool.id);
+  try {
+    // The first failure does not lock: it is counted, with no event to write.
+    expect(await wrongSignIn(pool.id, user.email, 1)).toBe(401);
+    expect(await lockout()).toMatchObject({ locked: false, failures: 1 });
+    // The second would lock, but its event cannot be written: neither happens.
+    expect(await wrongSignIn(pool.id, user.email, 2)).toBe(500);
+    expect(await lockout()).toMatchObject({ locked: false, failures: 1 });
+  } finally {
+    await restore();
+  }
+  const restoreLockouts = await failCommitOf('user_lockouts', pool.id);
+  try {
+    // The lock fails at commit, after user.locked was written: the event goes with it.
+    expect(await wrongSignIn(pool.id, user.email, 3)).toBe(500);
+  } finally {
+    await restoreLockouts();
+  }
+  expect(await lockout()).toMatchObject({ locked: false, failures: 1 });
+  expect(await locks()).toEqual([]);
+
+  // Now the lock and its event, once; a later failure extends the lock without another event.
+  expect(await wrongSignIn(pool.id, user.email, 4)).toBe(401);
+  expect(await lockout()).toMatchObject({ locked: true, failures: 2 });
+  expect(await wrongSignIn(pool.id, user.email, 5)).toBe(401);
+  expect(await lockout()).toMatchObject({ locked: true, failures: 3 });
+  expect(await locks()).toEqual([expect.objectContaining({ outcome: 'success', actor: { kind: 'system', id: null }, target: { type: 'user', id: user.id } })]);
+  expect(await signsIn(pool.id, user.email, user.password)).toBe(false);
+});
+
+it("rolls the admin's connections, branding, mail templates and session ends back when their events cannot be written", async () => {
+  const pool = await createPool(tarn);
+  const user = await createUser(tarn, pool.id);
+  // The user signs in on the account page: a session an admin can end.
+  expect(await signsIn(pool.id, user.email, user.password)).toBe(true);
+  const connection = await tarn.admin('POST', `/pools/${pool.id}/connections`, { name: 'github', preset: 'github', clientId: 'c', clientSecret: 's' });
+  expect(connection.status).toBe(201);
+  const template = { subject: 'Code {{code}}', html: '<p>{{code}}</p>', text: '{{code}}' };
+  expect((await tarn.admin('PUT', `/pools/${pool.id}/mail-templates/verification/en`, template)).status).toBe(200);
+  const read = async () => ({
+    connections: (await tarn.admin('GET', `/pools/${pool.id}/connections`)).body,
+    branding: (await tarn.admin('GET', `/pools/${pool.id}/branding`)).body,
+    templates: (await tarn.admin('GET', `/pools/${pool.id}/mail-templates`)).body,
+    sessions: (await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/sessions`)).body.items,
+  });
+  const before = await read();
+  expect(before.sessions).toHaveLength(1);
+  const eventsBefore = (await eventsOf(pool.id)).length;
+
+  const restore = await refuseEventsOf(pool.id);
+  try {
+    const at = `/pools/${pool.id}`;
+    const attempts = {
+      'create a connection': await tarn.admin('POST', `${at}/connections`, { name: 'other', preset: 'github', clientId: 'd', clientSecret: 't' }),
+      'hide a connection': await tarn.admin('PATCH', `${at}/connections/${connection.body.id}`, { hidden: true }),
+      'delete a connection': await tarn.admin('DELETE', `${at}/connections/${connection.body.id}`),
+      'upload a logo': await tarn.admin('PUT', `${at}/branding/logo`, { mediaType: 'image/png', data: onePixelPng([11, 92, 173]).toString('base64') }),
+      'change a mail template': await tarn.admin('PUT', `${at}/mail-templates/verification/en`, { ...template, subject: 'Never {{code}}' }),
+      'delete a mail template': await tarn.admin('DELETE', `${at}/mail-templates/verification/en`),
+      "end a user's session": await tarn.admin('DELETE', `${at}/users/${user.id}/sessions/${before.sessions[0].id}`),
+      "end all a user's sessions": await tarn.admin('DELETE', `${at}/users/${user.id}/sessions`),
+    };
+    for (const [what, answer] of Object.entries(attempts)) expect([what, answer.status]).toEqual([what, 500]);
+  } finally {
+    await restore();
+  }
+
+  expect(await read()).toEqual(before);
+  const after = await eventsOf(pool.id);
+  expect(after.slice(0, after.length - eventsBefore).map((item) => item.outcome)).toEqual(Array(8).fill('failure'));
 });

@@ -83,6 +83,23 @@ it('a code of pool B cannot point at a user of pool A (composite foreign key)', 
   ).rejects.toThrow();
 });
 
+it('counts a failure without locking, and refuses the one that would lock', async () => {
+  const { a, userA } = await twoPools();
+  const lockA = createLockoutQueries(db(), a);
+  const first = await lockA.countUserFailureUnlessLocking(userA, now, 60_000, 3);
+  expect(first).toMatchObject({ failures: 1, locked_until: null });
+  expect(await lockA.countUserFailureUnlessLocking(userA, now, 60_000, 3)).toMatchObject({ failures: 2, locked_until: null });
+  // The third would lock: nothing changes.
+  expect(await lockA.countUserFailureUnlessLocking(userA, now, 60_000, 3)).toBeUndefined();
+  expect(await lockA.findLockout(userA)).toMatchObject({ failures: 2, locked_until: null });
+  // Counted in full, it locks; a later failure past the limit is counted again (it extends the lock).
+  expect((await lockA.countUserFailure(userA, now, 60_000, 3)).locked_until).not.toBeNull();
+  expect(await lockA.countUserFailureUnlessLocking(userA, now, 60_000, 3)).toMatchObject({ failures: 4 });
+  // After the window a failure starts a new count, which does not lock.
+  const later = new Date(now.getTime() + 120_000);
+  expect(await lockA.countUserFailureUnlessLocking(userA, later, 60_000, 3)).toMatchObject({ failures: 1 });
+});
+
 it('lockouts and mail requests are counted per pool', async () => {
   const { a, b, userA, userB } = await twoPools();
   const lockA = createLockoutQueries(db(), a);

@@ -16,7 +16,7 @@ import type { UserService } from '../../users/users.service.js';
 import { localeOf } from '../../i18n/request-locale.js';
 import type { PageMessage, PageRenderer } from '../../views/render.js';
 import { csrfToken } from './csrf.js';
-import { fieldMessages, interactionBase, readInteractionForm, recordUserEvent, type UserEventRecorder } from './interaction-steps.js';
+import { fieldMessages, interactionBase, readInteractionForm, userChanges, type UserEventRecorder } from './interaction-steps.js';
 import { entryOf, expired, loadDetails, saveInteractionResult, type Details } from './interactions.routes.js';
 
 export interface PasswordChangeInteractionDeps {
@@ -79,13 +79,13 @@ export function createPasswordChangeInteractions(deps: PasswordChangeInteraction
         const user = await deps.users.findActiveUser(pool.id, pending.accountId);
         if (!user) throw expired();
         try {
-          await deps.users.replaceRequiredPassword(pool, user.id, form.password ?? '');
+          await deps.users.replaceRequiredPassword(pool, user.id, form.password ?? '', userChanges(ctx, deps.audit));
         } catch (error) {
           const messages = fieldMessages(error);
           if (!messages) throw error;
           return render(ctx, details, user.email, messages);
         }
-        await recordUserEvent(ctx, deps.audit, { action: 'user.password_changed', userId: user.id, details: { reason: 'required' } });
+        deps.audit?.queuedCommitted?.();
         return afterPassword(ctx, details, pending);
       });
     },
