@@ -25,39 +25,36 @@ afterAll(async () => {
 
 const db = () => tarn.database.handle.db;
 
+/** Runs statements one at a time (PGlite's extended protocol takes one command per query). */
+async function run(...statements: string[]): Promise<void> {
+  for (const statement of statements) await sql.raw(statement).execute(db());
+}
+
 /** Refuses every successful event of one pool (failures still go in: the trail of the refused request). */
 async function refuseEventsOf(poolId: string): Promise<() => Promise<void>> {
-  await sql
-    .raw(
-      `CREATE OR REPLACE FUNCTION test_refuse_event() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN
-         IF NEW.pool_id = '${poolId}' AND NEW.outcome = 'success' THEN RAISE EXCEPTION 'the event store refuses this event'; END IF;
-         RETURN NEW;
-       END $$;
-       CREATE TRIGGER test_refuse_event BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION test_refuse_event();`,
-    )
-    .execute(db());
-  return async () => {
-    await sql.raw('DROP TRIGGER test_refuse_event ON audit_events; DROP FUNCTION test_refuse_event();').execute(db());
-  };
+  await run(
+    `CREATE OR REPLACE FUNCTION test_refuse_event() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       IF NEW.pool_id = '${poolId}' AND NEW.outcome = 'success' THEN RAISE EXCEPTION 'the event store refuses this event'; END IF;
+       RETURN NEW;
+     END $$`,
+    'CREATE TRIGGER test_refuse_event BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION test_refuse_event()',
+  );
+  return () => run('DROP TRIGGER test_refuse_event ON audit_events', 'DROP FUNCTION test_refuse_event()');
 }
 
 /** Fails the commit of any transaction that changed a row of `table` in this pool: after the change and its event were both written. */
 async function failCommitOf(table: string, poolId: string): Promise<() => Promise<void>> {
-  await sql
-    .raw(
-      `CREATE OR REPLACE FUNCTION test_fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN
-         IF coalesce(NEW.pool_id, OLD.pool_id) = '${poolId}' THEN RAISE EXCEPTION 'the change fails at commit'; END IF;
-         RETURN NULL;
-       END $$;
-       CREATE CONSTRAINT TRIGGER test_fail_commit AFTER INSERT OR UPDATE OR DELETE ON ${table}
-         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_fail_commit();`,
-    )
-    .execute(db());
-  return async () => {
-    await sql.raw(`DROP TRIGGER test_fail_commit ON ${table}; DROP FUNCTION test_fail_commit();`).execute(db());
-  };
+  await run(
+    `CREATE OR REPLACE FUNCTION test_fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       IF coalesce(NEW.pool_id, OLD.pool_id) = '${poolId}' THEN RAISE EXCEPTION 'the change fails at commit'; END IF;
+       RETURN NULL;
+     END $$`,
+    `CREATE CONSTRAINT TRIGGER test_fail_commit AFTER INSERT OR UPDATE OR DELETE ON ${table}
+       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_fail_commit()`,
+  );
+  return () => run(`DROP TRIGGER test_fail_commit ON ${table}`, 'DROP FUNCTION test_fail_commit()');
 }
 
 async function eventsOf(poolId: string): Promise<{ action: string; outcome: string; details: Record<string, unknown>; actor: unknown; target: unknown }[]> {
