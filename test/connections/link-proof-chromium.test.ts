@@ -61,25 +61,8 @@ it("links after the existing account's owner proves it with their passkey", asyn
   const app = await createClient(tarn, downstream.id, { name: 'Harbour Desk' });
   const config = await discover(downstream.issuer, app.clientId, app.secret?.value);
 
-  const { context, callbacks } = await newContext(chromium, REDIRECT_URI);
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
-  });
-
   // The account's owner signs in with the password and accepts "Add a passkey".
-  await authorize(config, page);
-  await page.fill('#email', existing.email);
-  await page.fill('#password', existing.password);
-  await page.click('button:text-is("Sign in")');
-  expect((await page.locator('h1').textContent())?.trim()).toBe('Add a passkey');
-  await page.click('#passkey-start');
-  const consent = await page.waitForSelector('h1:text-is("Allow access"), p:text-is("relying party callback")');
-  if ((await consent.textContent()) === 'Allow access') await page.click('button[value=allow]');
-  await page.waitForURL(`${REDIRECT_URI}**`);
-  await context.clearCookies();
+  const { context, page, callbacks } = await enrolPasskey(config, existing);
 
   // Later: continue with the upstream pool, whose verified email is this account's.
   const checks = await authorize(config, page);
