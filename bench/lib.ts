@@ -297,78 +297,61 @@ export function postgresCpuMs(): number {
   return total;
 }
 
+/** utime + stime (ms) and start time (clock ticks since boot) of a process, from /proc/<pid>/stat. */
+function processCpuAndStart(pid: number): { cpuMs: number; started: string } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { cpuMs: (Number(fields[11]) + Number(fields[12])) * 10, started: fields[19]! };
+}
+
 /**
- * CPU time used by the PostgreSQL client backends serving one database (those of the server under
- * test, not autovacuum nor the other work of a shared machine): sampled from pg_stat_activity and /proc
- * every `everyMs`, each backend counted at its highest reading (a backend that ends between
- * two samples loses at most one interval) from its first reading on: what the backends used
- * since the tracking began. `stop()` ends the sampling and gives the total in ms.
+ * CPU time used by the PostgreSQL client backends serving one database (those of the server under test, not
+ * autovacuum nor the other work of a shared machine), from pg_stat_activity and /proc, sampled every
+ * `everyMs`. Each backend is known by its pid and start time (a pid the kernel hands out again is
+ * another backend) and counted from its reading when the tracking began, or from 0 if it started
+ * later, to its last reading: a backend that ends keeps what it used up to its last sample (a pool
+ * closing an idle connection loses nothing; until 2026-12-03 the figure summed only the backends
+ * alive at both ends of a round, and went negative when a pool closed connections that earlier
+ * scenarios had kept busy). `ready` settles with the baseline; `stop()` takes a last sample, ends the sampling and gives the total in ms.
  */
-export function trackDatabaseBackendsCpu(databaseName: string, everyMs = 250): { cpuMs(): number; stop(): Promise<number> } {
+export function trackDatabaseBackendsCpu(databaseName: string, everyMs = 100): { ready: Promise<void>; cpuMs(): number; stop(): Promise<number> } {
   const client = new pg.Client({ connectionString: SERVER_URL });
-  const seen = new Map<number, { first: number; last: number }>();
-  let own = -1;
+  const seen = new Map<string, { first: number; last: number }>();
+  let baseline = true;
   const sample = async () => {
-    const result = await client.query<{ pid: number }>(
-      "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
-      [databaseName],
-    );
+    const result = await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'", [
+      databaseName,
+    ]);
     for (const { pid } of result.rows) {
-      if (pid === own) continue;
       try {
-        const now = processCpuMs(pid);
-        const known = seen.get(pid);
-        if (known) known.last = Math.max(known.last, now);
-        else seen.set(pid, { first: now, last: now });
+        const { cpuMs, started } = processCpuAndStart(pid);
+        const key = `${pid}:${started}`;
+        const known = seen.get(key);
+        if (known) known.last = Math.max(known.last, cpuMs);
+        else seen.set(key, { first: baseline ? cpuMs : 0, last: cpuMs });
       } catch {
         // ended meanwhile
       }
     }
+    baseline = false;
   };
   const total = () => [...seen.values()].reduce((sum, { first, last }) => sum + last - first, 0);
-  const ready = client.connect().then(async () => {
-    own = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    await sample();
-  });
+  const ready = client.connect().then(sample);
   let running: Promise<void> = ready;
   const timer = setInterval(() => {
     running = running.then(sample, () => undefined);
   }, everyMs);
   return {
+    /** Settles once the baseline sample is taken: what a measurement must wait for before it starts. */
+    ready,
     cpuMs: total,
     async stop() {
       clearInterval(timer);
-      await running.then(sample).catch(() => undefined);
+      await running.then(sample);
       await client.end();
       return total();
     },
   };
-}
-
-/**
- * CPU time used so far by the PostgreSQL backends connected to one database (pg_stat_activity):
- * what a server's statements cost the database, without the other work of a shared PostgreSQL
- * (other databases' clients, checkpoints). A backend that ends during a round takes its share
- * with it, so the figure can only be low, never inflated; Tarn's pooled connections live on
- * while it is loaded.
- */
-export async function databaseCpuMs(database: string): Promise<number> {
-  const client = new pg.Client({ connectionString: SERVER_URL });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
-    let total = 0;
-    for (const { pid } of rows) {
-      try {
-        total += processCpuMs(pid);
-      } catch {
-        // ended meanwhile
-      }
-    }
-    return total;
-  } finally {
-    await client.end();
-  }
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

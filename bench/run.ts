@@ -32,7 +32,6 @@ import {
   buildForBench,
   CookieJar,
   createBenchDatabase,
-  databaseCpuMs,
   envInt,
   fmt,
   machine,
@@ -44,6 +43,7 @@ import {
   startBare,
   startTarn,
   table,
+  trackDatabaseBackendsCpu,
   type Measured,
   type ServerProcess,
 } from './lib.js';
@@ -268,13 +268,14 @@ async function main() {
       }
       for (let round = 0; round < ROUNDS; round += 1) {
         for (const [i, target] of targets.entries()) {
-          const ownDbBefore = target.database ? await databaseCpuMs(target.database) : 0;
+          const ownDb = target.database ? trackDatabaseBackendsCpu(target.database) : undefined;
+          await ownDb?.ready;
           const cpuBefore = target.server.cpuMs();
           const dbCpuBefore = postgresCpuMs();
           const result = await scenario.run(target, SECONDS / ROUNDS);
           perServer[i]!.cpuMs += target.server.cpuMs() - cpuBefore;
           perServer[i]!.serverDbCpuMs += postgresCpuMs() - dbCpuBefore;
-          perServer[i]!.dbCpuMs += target.database ? (await databaseCpuMs(target.database)) - ownDbBefore : 0;
+          perServer[i]!.dbCpuMs += ownDb ? await ownDb.stop() : 0;
           perServer[i]!.requests += result.rps * (SECONDS / ROUNDS);
           perServer[i]!.rounds.push(result);
         }

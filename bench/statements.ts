@@ -36,7 +36,7 @@ async function main() {
       tokenEndpointAuthMethod: 'client_secret_basic',
     });
     const discovery = JSON.parse((await request('GET', `${pool.issuer}/.well-known/openid-configuration`)).body) as Record<string, string>;
-    const target = { meta: discovery, clientId: app.clientId as string, clientSecret: app.clientSecret as string };
+    const target = { meta: discovery, clientId: app.clientId as string, clientSecret: (app.secret as { value: string }).value };
     const newWorker = async (i: number): Promise<Worker> => {
       const password = `pw-${randomBytes(8).toString('hex')}`;
       const email = `user${i}@bench.test`;
