@@ -18,7 +18,9 @@
  *   sql    SQL run on the shared database before each of its rounds; with `same`, the
  *          variant reuses another's server (e.g. a constraint dropped and added back)
  *   same   the name of an earlier variant whose server this one reuses
- * Default: {"Tarn":{}}. Also BENCH_ROUNDS (12), BENCH_SECONDS (1.5 per round and server),
+ * Default: {"Tarn":{}}. BENCH_AB_SCENARIO=signin measures password sign-ins from a new browser instead
+ * (authorization request, login form, consent, code, code exchange; BENCH_SIGNIN_WORKERS loops, 4), with
+ * the CPU of the shared database's backends per sign-in. Also BENCH_ROUNDS (12), BENCH_SECONDS (1.5 per round and server),
  * BENCH_CONNECTIONS (10), BENCH_BARE (0 leaves bare out), BENCH_BARE_POSTGRES (1 adds bare+PG with
  * Tarn's artifact storage, plain with the plain adapter; run.ts has it by default).
  *
@@ -29,10 +31,11 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { clientCredentialsApp, clientCredentialsHeaders } from './flows.js';
+import { admin, clientCredentialsApp, clientCredentialsHeaders, signIn, type Worker } from './flows.js';
 import {
   bareClientMetadata,
   buildsOnce,
+  CookieJar,
   createBenchDatabase,
   envInt,
   fmt,
@@ -41,9 +44,11 @@ import {
   postgresCpuMs,
   request,
   runAutocannon,
+  runLoop,
   startBare,
   startTarn,
   table,
+  trackDatabaseBackendsCpu,
   type BenchDatabase,
   type ServerProcess,
   type TarnVariant,
@@ -59,6 +64,9 @@ interface Target {
   name: string;
   server: ServerProcess;
   tokenEndpoint: string;
+  /** Where its sign-ins start: the issuer's discovery document (BENCH_AB_SCENARIO=signin). */
+  discovery: string;
+  database?: string | undefined;
   sql?: string | undefined;
 }
 
@@ -67,6 +75,8 @@ const ROUNDS = envInt('BENCH_ROUNDS', 12);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 10);
 const root = fileURLToPath(new URL('..', import.meta.url));
+const SIGN_IN = process.env.BENCH_AB_SCENARIO === 'signin';
+const SIGNIN_WORKERS = envInt('BENCH_SIGNIN_WORKERS', 4);
 
 async function main() {
   const load = machine();
@@ -95,21 +105,51 @@ async function main() {
         nodeArgs: variant.args?.split(' ').filter(Boolean),
       });
       servers.push(server);
-      app = await clientCredentialsApp(server.url, adminToken, app);
-      targets.push({ name, server, tokenEndpoint: `${server.url}/pools/bench/token`, sql: variant.sql });
+      app = await clientCredentialsApp(server.url, adminToken, app, SIGN_IN ? ['authorization_code', 'refresh_token', 'client_credentials'] : undefined);
+      targets.push({
+        name,
+        server,
+        tokenEndpoint: `${server.url}/pools/bench/token`,
+        discovery: `${server.url}/pools/bench/.well-known/openid-configuration`,
+        database: database.name,
+        sql: variant.sql,
+      });
     }
     if (!app) throw new Error('BENCH_AB names no variant');
+    // Sign-ins: one user per worker, made through the first variant (every variant shares the database); bare gets the same.
+    const users: { id: string; email: string; password: string }[] = [];
+    for (let i = 0; SIGN_IN && i < SIGNIN_WORKERS; i += 1) {
+      const password = `pw-${randomBytes(8).toString('hex')}`;
+      const created = await admin(servers[0]!.url, adminToken, 'POST', '/pools/bench/users', {
+        email: `user${i}@bench.test`,
+        mode: 'password',
+        password,
+        emailVerified: true,
+      });
+      users.push({ id: created.id as string, email: created.email as string, password });
+    }
+    const bareUsers = users.length ? { users: JSON.stringify(users) } : {};
     const bareScript = build(root).script('bench/bare-provider.ts');
     if (process.env.BENCH_BARE !== '0') {
-      const bare = await startBare('bare', bareScript, { client: bareClientMetadata(app) });
+      const bare = await startBare('bare', bareScript, { client: bareClientMetadata(app), ...bareUsers });
       servers.push(bare);
-      targets.push({ name: 'bare', server: bare, tokenEndpoint: `${bare.url}/token` });
+      targets.push({ name: 'bare', server: bare, tokenEndpoint: `${bare.url}/token`, discovery: `${bare.url}/.well-known/openid-configuration` });
     }
     if (process.env.BENCH_BARE_POSTGRES === '1' || process.env.BENCH_BARE_POSTGRES === 'plain') {
       bareDatabase = await createBenchDatabase('bare_ab');
-      const barePostgres = await startBare('bare+PG', bareScript, { client: bareClientMetadata(app), databaseUrl: bareDatabase.url });
+      const barePostgres = await startBare('bare+PG', bareScript, {
+        client: bareClientMetadata(app),
+        databaseUrl: bareDatabase.url,
+        ...bareUsers,
+      });
       servers.push(barePostgres);
-      targets.push({ name: 'bare+PG', server: barePostgres, tokenEndpoint: `${barePostgres.url}/token` });
+      targets.push({
+        name: 'bare+PG',
+        server: barePostgres,
+        tokenEndpoint: `${barePostgres.url}/token`,
+        discovery: `${barePostgres.url}/.well-known/openid-configuration`,
+        database: bareDatabase.name,
+      });
     }
 
     await sql.connect();
@@ -118,11 +158,25 @@ async function main() {
     const transactionIds = async () => Number((await sql.query<{ n: string }>('select pg_snapshot_xmax(pg_current_snapshot())::text as n')).rows[0]!.n);
     const headers = clientCredentialsHeaders(app);
     const scenario = (target: Target) => ({ url: target.tokenEndpoint, method: 'POST' as const, headers, body: 'grant_type=client_credentials' });
+    const signInTargets = new Map<string, { meta: Record<string, string>; clientId: string; clientSecret: string }>();
+    const workers: Worker[] = users.map((user) => ({ jar: new CookieJar(), user }));
+    // What one round runs: client-credentials tokens, or whole sign-ins from a new browser (each its own cookie jar).
+    const drive = async (target: Target, seconds: number) => {
+      if (!SIGN_IN) return runAutocannon(scenario(target), CONNECTIONS, seconds);
+      const signInTarget = signInTargets.get(target.name)!;
+      return runLoop(workers, seconds, (worker) => signIn(signInTarget, { ...worker, jar: new CookieJar() }, false));
+    };
     for (const target of targets) {
       const answer = await request('POST', target.tokenEndpoint, { headers, body: 'grant_type=client_credentials' });
       if (answer.status !== 200) throw new Error(`${target.name}: ${answer.status} ${answer.body}`);
+      if (SIGN_IN) {
+        const meta = JSON.parse((await request('GET', target.discovery)).body) as Record<string, string>;
+        signInTargets.set(target.name, { meta, clientId: app.clientId as string, clientSecret: (app.secret as { value: string }).value });
+        // every worker's consent given once, as in npm run bench
+        for (const worker of workers) await signIn(signInTargets.get(target.name)!, { ...worker, jar: new CookieJar() }, false);
+      }
       if (target.sql) await sql.query(target.sql);
-      await runAutocannon(scenario(target), CONNECTIONS, 1);
+      await drive(target, 1);
     }
 
     const measured = new Map(
@@ -131,15 +185,19 @@ async function main() {
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const target of round % 2 ? [...targets].reverse() : targets) {
         if (target.sql) await sql.query(target.sql);
+        // Sign-ins: the CPU of the database's own backends (the variants share it, and only one is loaded at a time).
+        const backends = SIGN_IN && target.database ? trackDatabaseBackendsCpu(target.database) : undefined;
+        await backends?.ready;
         const cpuBefore = target.server.cpuMs();
         const dbBefore = postgresCpuMs();
         const idsBefore = await transactionIds();
-        const result = await runAutocannon(scenario(target), CONNECTIONS, SECONDS);
+        const result = await drive(target, SECONDS);
         const tokens = result.rps * SECONDS;
         const entry = measured.get(target.name)!;
         entry.rps.push(result.rps);
         entry.cpu.push(((target.server.cpuMs() - cpuBefore) * 1000) / tokens);
-        entry.db.push(((postgresCpuMs() - dbBefore) * 1000) / tokens);
+        const dbMs = backends ? await backends.stop() : postgresCpuMs() - dbBefore;
+        entry.db.push((dbMs * 1000) / tokens);
         // (bare's in-memory rounds write nothing: shown as –)
         const statements = (await transactionIds()) - idsBefore;
         entry.perStatement.push(statements > 0 ? tokens / statements : NaN);
@@ -160,17 +218,19 @@ async function main() {
         bare ? `${fmt(median(shares))} % (${fmt(Math.min(...shares))}–${fmt(Math.max(...shares))})` : '',
       ];
     });
-    process.stdout.write(`\nclient-credentials tokens, ${ROUNDS} alternating rounds of ${SECONDS}s per server, ${CONNECTIONS} connections\n${load}\n\n`);
+    const unit = SIGN_IN ? 'sign-in' : 'token';
+    const what = SIGN_IN ? `password sign-ins from a new browser (${SIGNIN_WORKERS} workers)` : 'client-credentials tokens';
+    process.stdout.write(`\n${what}, ${ROUNDS} alternating rounds of ${SECONDS}s per server, ${CONNECTIONS} connections\n${load}\n\n`);
     process.stdout.write(
       table(
         [
           'variant',
-          'tokens/s (median)',
-          'CPU µs/token (median)',
-          'CPU µs/token (min)',
-          'PostgreSQL CPU µs/token',
-          'tokens per statement',
-          'tokens/s ÷ bare, same round',
+          `${unit}s/s (median)`,
+          `CPU µs/${unit} (median)`,
+          `CPU µs/${unit} (min)`,
+          SIGN_IN ? `PostgreSQL CPU µs/${unit} (the database's backends)` : `PostgreSQL CPU µs/${unit}`,
+          `${unit}s per statement`,
+          `${unit}s/s ÷ bare, same round`,
         ],
         rows,
       ) + '\n',

@@ -122,7 +122,12 @@ export async function admin(url: string, token: string, method: string, path: st
  * admin requests before it is measured, as an operator's instances do (effects of admin
  * traffic on the hot path, like ADR 0708's, must not land on the first variant only).
  */
-export async function clientCredentialsApp(url: string, token: string, made?: Record<string, any>): Promise<Record<string, any>> {
+export async function clientCredentialsApp(
+  url: string,
+  token: string,
+  made?: Record<string, any>,
+  grantTypes: string[] = ['client_credentials'],
+): Promise<Record<string, any>> {
   if (made) {
     await admin(url, token, 'GET', '/pools/bench');
     return made;
@@ -131,7 +136,7 @@ export async function clientCredentialsApp(url: string, token: string, made?: Re
   return admin(url, token, 'POST', '/pools/bench/clients', {
     name: 'Bench App',
     redirectUris: [REDIRECT_URI],
-    grantTypes: ['client_credentials'],
+    grantTypes,
     tokenEndpointAuthMethod: 'client_secret_basic',
   });
 }
