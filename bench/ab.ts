@@ -196,7 +196,8 @@ async function main() {
         const entry = measured.get(target.name)!;
         entry.rps.push(result.rps);
         entry.cpu.push(((target.server.cpuMs() - cpuBefore) * 1000) / tokens);
-        const dbMs = backends ? await backends.stop() : postgresCpuMs() - dbBefore;
+        // (bare's in-memory sign-ins have no database: shown as –)
+        const dbMs = backends ? await backends.stop() : SIGN_IN ? NaN : postgresCpuMs() - dbBefore;
         entry.db.push((dbMs * 1000) / tokens);
         // (bare's in-memory rounds write nothing: shown as –)
         const statements = (await transactionIds()) - idsBefore;
@@ -213,7 +214,7 @@ async function main() {
         fmt(median(rps)),
         fmt(median(cpu), 1),
         fmt(Math.min(...cpu), 1),
-        fmt(median(db), 1),
+        Number.isNaN(median(db)) ? '–' : fmt(median(db), 1),
         batches.length * 2 > perStatement.length ? fmt(median(batches), 1) : '–',
         bare ? `${fmt(median(shares))} % (${fmt(Math.min(...shares))}–${fmt(Math.max(...shares))})` : '',
       ];

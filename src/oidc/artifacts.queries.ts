@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { ASYNC_COMMIT, fixedStatement, preparedStatement } from '../db/prepared.js';
+import { ASYNC_COMMIT, preparedStatement } from '../db/prepared.js';
 
 export interface ArtifactRow {
   /** The row's stored key (found by uid or user code, the caller does not know it). */
@@ -14,19 +14,23 @@ export interface ArtifactRow {
   expires_at: Date | null;
 }
 
-// Statements every sign-in and token exchange runs, with fixed text (ADR 0703).
-const byId = fixedStatement<ArtifactRow>(
+// Statements every sign-in and token exchange runs, with fixed text, prepared once per connection
+// (ADR 0703): each fixes every column of a unique key (the primary key; the uid, a keyed hash of a
+// random value, through its index), so its only plan is that index's, whatever the table holds
+// (ADR 0712). The column lists are explicit: a column added by a later migration does not change
+// what a statement prepared before it returns.
+const byId = preparedStatement<ArtifactRow>(
   'tarn_artifact_by_id',
   `select payload, consumed_at, expires_at from oidc_artifacts
    where pool_id = $1 and model = $2 and id = $3 and (expires_at is null or expires_at > now())`,
 );
-const byUid = fixedStatement<ArtifactRow>(
+const byUid = preparedStatement<ArtifactRow>(
   'tarn_artifact_by_uid',
   `select id, payload, consumed_at, expires_at from oidc_artifacts
    where pool_id = $1 and model = $2 and uid = $3 and (expires_at is null or expires_at > now())`,
 );
-const consume = fixedStatement('tarn_consume_artifact', 'update oidc_artifacts set consumed_at = now() where pool_id = $1 and model = $2 and id = $3');
-const destroy = fixedStatement('tarn_destroy_artifact', 'delete from oidc_artifacts where pool_id = $1 and model = $2 and id = $3');
+const consume = preparedStatement('tarn_consume_artifact', 'update oidc_artifacts set consumed_at = now() where pool_id = $1 and model = $2 and id = $3');
+const destroy = preparedStatement('tarn_destroy_artifact', 'delete from oidc_artifacts where pool_id = $1 and model = $2 and id = $3');
 
 export function createArtifactQueries(db: Db, poolId: string, model: string) {
   const live = () =>
