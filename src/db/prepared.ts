@@ -21,11 +21,13 @@ export const ASYNC_COMMIT = "with async_commit as (select set_config('synchronou
 
 export interface Statement<R> {
   readonly name: string;
+  /** The SQL text sent (with its mark when prepared). */
+  readonly text: string;
   run(db: Db, values: readonly unknown[]): Promise<QueryResult<R>>;
 }
 
 function statement<R>(name: string, sql: string): Statement<R> {
-  return { name, run: (db, values) => db.executeQuery<R>(CompiledQuery.raw(sql, [...values])) };
+  return { name, text: sql, run: (db, values) => db.executeQuery<R>(CompiledQuery.raw(sql, [...values])) };
 }
 
 /**

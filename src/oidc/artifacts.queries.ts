@@ -31,6 +31,13 @@ const byUid = preparedStatement<ArtifactRow>(
 );
 const consume = preparedStatement('tarn_consume_artifact', 'update oidc_artifacts set consumed_at = now() where pool_id = $1 and model = $2 and id = $3');
 const destroy = preparedStatement('tarn_destroy_artifact', 'delete from oidc_artifacts where pool_id = $1 and model = $2 and id = $3');
+/** The prepared statements by key and the index each must use (test/oidc/artifact-plans.test.ts holds them to it). */
+export const ARTIFACT_KEY_STATEMENTS = [
+  { statement: byId, index: 'oidc_artifacts_pkey' },
+  { statement: byUid, index: 'oidc_artifacts_uid' },
+  { statement: consume, index: 'oidc_artifacts_pkey' },
+  { statement: destroy, index: 'oidc_artifacts_pkey' },
+] as const;
 
 export function createArtifactQueries(db: Db, poolId: string, model: string) {
   const live = () =>
