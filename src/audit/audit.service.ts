@@ -194,6 +194,18 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
     return `${now.getTime().toString(16).padStart(12, '0')}${sequence.toString(16).padStart(4, '0')}${randomBytes(6).toString('hex')}`;
   }
 
+  /** `count` ids as nextId makes them, with one draw of randomness for all (a batch's events). */
+  function nextIds(now: Date, count: number): string[] {
+    const time = now.getTime().toString(16).padStart(12, '0');
+    const random = randomBytes(6 * count).toString('hex');
+    const ids = new Array<string>(count);
+    for (let i = 0; i < count; i += 1) {
+      sequence = (sequence + 1) % 0x10000;
+      ids[i] = `${time}${sequence.toString(16).padStart(4, '0')}${random.slice(i * 12, i * 12 + 12)}`;
+    }
+    return ids;
+  }
+
   /**
    * Records one event; `current` is the request it happened in, if any (its actor, ids and IP).
    * (Passed by hand rather than through an AsyncLocalStorage: one of those, switched on for
@@ -255,8 +267,7 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
       poolId,
       next(count) {
         const now = clock();
-        const ids: string[] = [];
-        for (let i = 0; i < count; i += 1) ids.push(nextId(now));
+        const ids = nextIds(now, count);
         return {
           ids,
           shared: {
