@@ -133,7 +133,9 @@ export function auditAdminActions(audit: AuditService, router: Router<AdminState
       const poolId = match.params.pool;
       requestScope.writeWithin = async (executor, status, events) => {
         const principal = ctx.state.principal;
-        if (!poolId || (principal?.kind === 'pool' && principal.poolId !== poolId)) return;
+        // POST /admin/pools: the pool is the one the change creates, named by its event.
+        const eventPool = poolId ?? (match.template === '/admin/pools' && events?.[0]?.target?.type === 'pool' ? events[0].target.id : undefined);
+        if (!eventPool || (principal?.kind === 'pool' && principal.poolId !== eventPool)) return;
         const described = describeAdminWrite(ctx.method, match);
         const common = {
           method: ctx.method,
@@ -145,7 +147,7 @@ export function auditAdminActions(audit: AuditService, router: Router<AdminState
         for (const event of written) {
           await audit.record(
             {
-              poolId,
+              poolId: eventPool,
               action: event.action ?? described.action,
               outcome: 'success',
               target: event.target ?? requestScope.target ?? described.target,
