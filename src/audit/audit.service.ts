@@ -261,7 +261,13 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
   }
 
   /** Events written set-based by a change's statement, as record writes one (EventBatches). */
-  function batches(poolId: string, actor: AuditActor, current: Pick<AuditRequestScope, 'requestId' | 'ip'>, status: number | null, details: Record<string, unknown>): EventBatches {
+  function batches(
+    poolId: string,
+    actor: AuditActor,
+    current: Pick<AuditRequestScope, 'requestId' | 'ip'>,
+    status: number | null,
+    details: Record<string, unknown>,
+  ): EventBatches {
     const detailsJson = JSON.stringify(details, (_key, value: unknown) => (typeof value === 'string' ? storable(value, 2000) : value));
     return {
       poolId,

@@ -145,7 +145,12 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     const options = { purpose: 'invitation' as const, email: user.email, userId: user.id, ttlMs: INVITATION_TTL_MS, withLinkToken: true };
     const issued =
       record && event
-        ? await changeWithEvents(db, record, (executor) => codes.issueCode(pool.id, options, executor), () => [event])
+        ? await changeWithEvents(
+            db,
+            record,
+            (executor) => codes.issueCode(pool.id, options, executor),
+            () => [event],
+          )
         : await codes.issueCode(pool.id, options);
     const link = `${publicUrl}/pools/${pool.id}/activate?token=${issued.token}`;
     try {

@@ -55,7 +55,11 @@ const ofType = (received: ReceivedEvent[], type: string) => received.filter((eve
 it('delivers one user.created for each imported user, with the right subject, and the import once', async () => {
   const { pool, receiver } = await poolWithReceiver();
   const emails = ['ada', 'bob', 'cy'].map((name) => `${name}-${uniqueId('i')}@example.test`);
-  const result = await post(pool.id, [{ email: emails[0] }, { email: emails[1], status: 'new' }, { email: emails[2], password: 'correct horse battery staple' }]);
+  const result = await post(pool.id, [
+    { email: emails[0] },
+    { email: emails[1], status: 'new' },
+    { email: emails[2], password: 'correct horse battery staple' },
+  ]);
   expect(result.body).toMatchObject({ committed: true, created: 3, failed: 0 });
 
   const received = await receiver.until((all) => ofType(all, 'user.created').length >= 3 && ofType(all, 'users.import').length >= 1, 'the import');
@@ -71,7 +75,9 @@ it('delivers one user.created for each imported user, with the right subject, an
   }
   // Each event once, each with its own id; and the import's report besides.
   expect(new Set(created.map((event) => event.webhookId)).size).toBe(3);
-  expect(ofType(received, 'users.import')).toEqual([expect.objectContaining({ data: expect.objectContaining({ details: expect.objectContaining({ created: 3 }) }) })]);
+  expect(ofType(received, 'users.import')).toEqual([
+    expect.objectContaining({ data: expect.objectContaining({ details: expect.objectContaining({ created: 3 }) }) }),
+  ]);
   expect(receiver.unverified).toBe(0);
 });
 
@@ -133,9 +139,7 @@ it('stores no batch whose events cannot be written', async () => {
     const existing = `c-${uniqueId('i')}@example.test`;
     await sql`DROP TRIGGER test_refuse_import_event ON audit_events`.execute(db);
     expect((await post(pool.id, [{ email: existing }])).body).toMatchObject({ created: 1 });
-    await sql
-      .raw('CREATE TRIGGER test_refuse_import_event BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION test_refuse_import_event()')
-      .execute(db);
+    await sql.raw('CREATE TRIGGER test_refuse_import_event BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION test_refuse_import_event()').execute(db);
     // A batch that meets an existing user goes through ON CONFLICT: refused the same way.
     const again = await post(pool.id, [{ email: existing }, { email: `d-${uniqueId('i')}@example.test` }], '?onConflict=skip');
     expect(again.status).toBe(500);

@@ -294,8 +294,7 @@ it("rolls the pool's creation and changes, a factor's removal, a reset mail's an
   // An authenticator app the user enrolled (stored as enrolment leaves it).
   await sql`INSERT INTO user_totp (pool_id, user_id, secret_enc, confirmed_at) VALUES (${pool.id}, ${user.id}, 'sealed', now())`.execute(db());
   await tarn.admin('POST', `/pools/${pool.id}/webhooks`, { url: 'http://127.0.0.1:9/hook', eventTypes: ['*'] });
-  const codes = async () =>
-    (await sql<{ n: number }>`SELECT count(*)::int AS n FROM one_time_codes WHERE pool_id = ${pool.id}`.execute(db())).rows[0]!.n;
+  const codes = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM one_time_codes WHERE pool_id = ${pool.id}`.execute(db())).rows[0]!.n;
   const read = async () => ({
     pool: (await tarn.admin('GET', `/pools/${pool.id}`)).body,
     factors: (await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/factors`)).body.items,
