@@ -31,6 +31,13 @@ export interface ReleasedLock {
   locked_until: Date;
 }
 
+/** Whether a lock of any pool ran out by `now` and is still to be released (one look at the partial index). */
+export async function anyExpiredLock(db: Db, now: Date): Promise<boolean> {
+  const result = await sql<{ found: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM user_lockouts WHERE locked_until IS NOT NULL AND locked_until <= ${now}) AS found`.execute(db);
+  return result.rows[0]?.found === true;
+}
+
 /**
  * Ends up to `limit` locks of any pool that ran out by `now` (the counter stays: its window is
  * over, so the next failure counts from 1). Locks another instance is releasing right now are

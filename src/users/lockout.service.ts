@@ -9,7 +9,7 @@
 import { changeWithEvents, type RecordChange } from '../audit/audit.service.js';
 import type { Db } from '../db/database.js';
 import type { LockoutSettings, UserLockoutRow } from '../db/tables.js';
-import { createLockoutQueries, releaseExpiredLocks } from './lockout.queries.js';
+import { anyExpiredLock, createLockoutQueries, releaseExpiredLocks } from './lockout.queries.js';
 
 export interface SignInGuardDeps {
   db: Db;
@@ -87,8 +87,11 @@ export function createSignInGuard({ db, clock, recordLock, onLockCommitted }: Si
      * Answers how many it released.
      */
     async releaseExpiredLocks(limit = 100): Promise<number> {
+      const now = clock();
+      // Most polls find none: one statement, and no transaction.
+      if (!(await anyExpiredLock(db, now))) return 0;
       const released = await db.transaction().execute(async (trx) => {
-        const locks = await releaseExpiredLocks(trx, clock(), limit);
+        const locks = await releaseExpiredLocks(trx, now, limit);
         for (const lock of locks) {
           await recordLock?.(lock.pool_id)(trx, [
             {
