@@ -56,15 +56,21 @@ export interface SharedEventColumns {
 /**
  * Two CTEs for the statement of a change of many subjects (ADR 0809), set-based: `events`
  * writes one event per row of the CTE named `source` (columns `event_id`, `action`,
- * `target_type`, `target_id`, `details` jsonb, merged over the shared details), and
+ * `target_type`, `target_id`, `details` jsonb: whole, made with `detailsWith`, so that rows
+ * can take constants rather than build jsonb one by one), and
  * `queued` one delivery per event and enabled webhook of the pool that wants its type, as
  * insertAuditEvent does for one. The statement ends with `SELECT … FROM queued` to count them.
  */
+/** The shared details with what some of the events add (JSON text, for a `::jsonb` constant). */
+export function detailsWith(shared: SharedEventColumns, added: Record<string, unknown>): string {
+  return JSON.stringify({ ...(JSON.parse(shared.details) as Record<string, unknown>), ...added });
+}
+
 export function eventsFromRows(poolId: string, source: string, shared: SharedEventColumns): RawBuilder<unknown> {
   return sql`events AS (
       INSERT INTO audit_events (pool_id, id, occurred_at, actor_kind, actor_id, action, target_type, target_id, outcome, status, request_id, ip, details)
       SELECT ${poolId}, s.event_id, ${shared.occurred_at}::timestamptz, ${shared.actor_kind}, ${shared.actor_id}, s.action, s.target_type, s.target_id,
-             'success', ${shared.status}::int, ${shared.request_id}, ${shared.ip}, ${shared.details}::jsonb || s.details
+             'success', ${shared.status}::int, ${shared.request_id}, ${shared.ip}, s.details
         FROM ${sql.table(source)} s
       RETURNING pool_id, id, action, occurred_at
     ), queued AS (

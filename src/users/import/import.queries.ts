@@ -3,11 +3,11 @@
  * (unnest of column arrays: one round trip and one plan for up to a batch's rows);
  * export walks users by primary key (keyset), a page at a time.
  */
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { PasswordChange, UserStatus } from '../../db/tables.js';
-import { eventsFromRows, type SharedEventColumns } from '../../audit/audit.queries.js';
+import { detailsWith, eventsFromRows, type SharedEventColumns } from '../../audit/audit.queries.js';
 
 export interface ImportRow {
   id: string;
@@ -52,6 +52,12 @@ export interface BatchEvents {
   shared: SharedEventColumns;
 }
 
+/** An event's details by the user's status: one constant each, not a jsonb built per row. */
+function detailsByStatus(status: RawBuilder<unknown>, shared: SharedEventColumns) {
+  const of = (value: UserStatus) => sql`${detailsWith(shared, { status: value })}::jsonb`;
+  return sql`CASE ${status} WHEN 'active' THEN ${of('active')} WHEN 'new' THEN ${of('new')} ELSE ${of('disabled')} END`;
+}
+
 export function createImportQueries(db: Db, poolId: string) {
   /** INSERT … SELECT from unnest of column arrays: one round trip and one plan for a whole batch. */
   function insertFrom(rows: ImportRow[]) {
@@ -93,7 +99,7 @@ export function createImportQueries(db: Db, poolId: string) {
         WITH stored AS (${insertFrom(rows)} ${onConflict} RETURNING id, lower(email) AS email, (xmax = 0) AS inserted, status),
         source AS (
           SELECT e.event_id, CASE WHEN i.inserted THEN 'user.created' ELSE 'user.updated' END AS action, 'user' AS target_type,
-                 i.id::text AS target_id, jsonb_build_object('status', i.status) AS details
+                 i.id::text AS target_id, ${detailsByStatus(sql`i.status`, events.shared)} AS details
             FROM stored i JOIN unnest(${events.ids}::text[], ${rows.map((row) => row.email.toLowerCase())}::text[]) AS e (event_id, email) ON e.email = i.email
         ), ${eventsFromRows(poolId, 'source', events.shared)}
         SELECT i.id, i.email, i.inserted, (SELECT count(*) FROM queued)::int AS queued FROM stored i`.execute(db);
@@ -119,7 +125,7 @@ export function createImportQueries(db: Db, poolId: string) {
           const result = await sql<{ queued: number }>`
             WITH inserted AS (${insertFrom(rows)}),
             source AS (
-              SELECT e.event_id, 'user.created' AS action, 'user' AS target_type, e.target_id, jsonb_build_object('status', e.status) AS details
+              SELECT e.event_id, 'user.created' AS action, 'user' AS target_type, e.target_id, ${detailsByStatus(sql`e.status`, events.shared)} AS details
                 FROM unnest(${events.ids}::text[], ${rows.map((row) => row.id)}::text[], ${rows.map((row) => row.status)}::text[]) AS e (event_id, target_id, status)
             ), ${eventsFromRows(poolId, 'source', events.shared)}
             SELECT count(*)::int AS queued FROM queued`.execute(db);
