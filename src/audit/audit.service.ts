@@ -140,8 +140,8 @@ export interface AuditServiceDeps {
   clock?: () => Date;
   /** Told about every sign-in, for the metrics. */
   onSignIn?: (method: string, outcome: 'success' | 'failure') => void;
-  /** Told about every event, written or not (the metrics count them by type and outcome). */
-  onEvent?: (type: string, outcome: 'success' | 'failure') => void;
+  /** Told about every event, written or not (the metrics count them by type and outcome); `count` of them at once. */
+  onEvent?: (type: string, outcome: 'success' | 'failure', count?: number) => void;
   /** Told when an event could not be written (a metric operators alert on). */
   onWriteFailure?: () => void;
   /** Told when an event queued webhook deliveries (the delivery worker of this instance wakes up). */
@@ -288,7 +288,7 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
         };
       },
       committed(types, queued) {
-        for (const [type, count] of types) for (let i = 0; i < count; i += 1) onEvent?.(type, 'success');
+        for (const [type, count] of types) if (count > 0) onEvent?.(type, 'success', count);
         if (queued > 0) onQueued?.();
       },
     };
