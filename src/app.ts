@@ -186,6 +186,8 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     log,
     onDelivery: metrics.webhookDelivery,
     onDisabled: metrics.webhookDisabled,
+    // Locks that ran out are released and announced (user.unlocked) by one instance each.
+    chores: () => guard.releaseExpiredLocks(),
   });
   const webhooks = createWebhookService({ db, envelope, outgoing: config.outgoing, audit, wake: () => webhookWorker.wake() });
   const pools = createPoolService({ db, envelope, publicUrl: config.publicUrl, listener: registry, userSchemas: schemas });
@@ -349,7 +351,7 @@ export function createApp({ config, database, log, mailer: givenMailer, clock = 
     app,
     registry,
     metrics,
-    services: { pools, clients, users, groups, onboarding, audit, passkeys, webhooks },
+    services: { pools, clients, users, groups, onboarding, audit, passkeys, webhooks, guard },
     /** Sends the pools' webhooks; main.ts starts it with the server, close() stops it. */
     webhookWorker,
     /** The admin pool and the first-run link (main.ts prints it). */

@@ -19,7 +19,7 @@ import type { ParameterizedContext } from 'koa';
 import type { Next } from '../http/state.js';
 import type { AdminState, Principal } from '../admin/admin-auth.js';
 import { toAppError } from '../http/errors.js';
-import type { AuditActor, AuditRequestScope, AuditService, AuditTarget, RecordChange } from './audit.service.js';
+import type { AuditActor, AuditRequestScope, AuditService, AuditTarget, EventBatches, RecordChange } from './audit.service.js';
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const VERBS: Record<string, string> = { POST: 'create', PUT: 'put', PATCH: 'update', DELETE: 'delete' };
@@ -108,6 +108,14 @@ export function changeRecorder(ctx: { state: Partial<AdminState> }, status: numb
   return writeWithin && ((executor, events) => writeWithin(executor, status, events));
 }
 
+/**
+ * The request's events of a change of many subjects, written set-based by the change's own
+ * statements (EventBatches, audit.service.ts), with the request's actor, ids, IP and `status`.
+ */
+export function changeBatches(ctx: { state: Partial<AdminState> }, status: number, details: Record<string, unknown> = {}): EventBatches | undefined {
+  return ctx.state.audit?.batches?.(status, details);
+}
+
 export function auditAdminActions(audit: AuditService, router: Router<AdminState>) {
   return async function recordAdminAction(ctx: AuditedContext, next: Next): Promise<void> {
     if (!ctx.path.startsWith('/admin/pools')) return next();
@@ -125,7 +133,9 @@ export function auditAdminActions(audit: AuditService, router: Router<AdminState
       const poolId = match.params.pool;
       requestScope.writeWithin = async (executor, status, events) => {
         const principal = ctx.state.principal;
-        if (!poolId || (principal?.kind === 'pool' && principal.poolId !== poolId)) return;
+        // POST /admin/pools: the pool is the one the change creates, named by its event.
+        const eventPool = poolId ?? (match.template === '/admin/pools' && events?.[0]?.target?.type === 'pool' ? events[0].target.id : undefined);
+        if (!eventPool || (principal?.kind === 'pool' && principal.poolId !== eventPool)) return;
         const described = describeAdminWrite(ctx.method, match);
         const common = {
           method: ctx.method,
@@ -137,7 +147,7 @@ export function auditAdminActions(audit: AuditService, router: Router<AdminState
         for (const event of written) {
           await audit.record(
             {
-              poolId,
+              poolId: eventPool,
               action: event.action ?? described.action,
               outcome: 'success',
               target: event.target ?? requestScope.target ?? described.target,
@@ -149,6 +159,16 @@ export function auditAdminActions(audit: AuditService, router: Router<AdminState
           );
         }
         requestScope.written = true;
+      };
+      requestScope.batches = (status, details) => {
+        const principal = ctx.state.principal;
+        if (!poolId || (principal?.kind === 'pool' && principal.poolId !== poolId)) return undefined;
+        return audit.batches(poolId, requestScope.actor, requestScope, status, {
+          method: ctx.method,
+          route: match.template,
+          ...(principal?.kind === 'administrator' ? { administrator: principal.email } : {}),
+          ...details,
+        });
       };
     }
     ctx.state.audit = requestScope;

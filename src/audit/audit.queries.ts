@@ -5,7 +5,7 @@
 import type { Db } from '../db/database.js';
 import { poolScoped } from '../db/pool-scoped.js';
 import type { AuditEventRow, AuditEventTable } from '../db/tables.js';
-import { sql, type Insertable } from 'kysely';
+import { sql, type Insertable, type RawBuilder } from 'kysely';
 import { isForeignKeyViolation } from '../db/errors.js';
 
 export type NewAuditEvent = Omit<Insertable<AuditEventTable>, 'pool_id'>;
@@ -34,6 +34,54 @@ export interface AuditFilter {
   until?: Date | undefined;
 }
 
+/** Whether the webhook `w` subscribed to an event of type `action`: `*`, its family (`user.*`) or the type itself. */
+function wants(action: RawBuilder<unknown>): RawBuilder<boolean> {
+  return sql<boolean>`(w.event_types ? '*' OR w.event_types ? ${action} OR w.event_types ? (split_part(${action}, '.', 1) || '.*'))`;
+}
+
+/**
+ * What the events of a change of many subjects share (an import's batch of users): everything
+ * but their ids, types, subjects and own details. `details` is JSON text.
+ */
+export interface SharedEventColumns {
+  occurred_at: Date;
+  actor_kind: AuditEventRow['actor_kind'];
+  actor_id: string | null;
+  status: number | null;
+  request_id: string | null;
+  ip: string | null;
+  details: string;
+}
+
+/**
+ * Two CTEs for the statement of a change of many subjects (ADR 0809), set-based: `events`
+ * writes one event per row of the CTE named `source` (columns `event_id`, `action`,
+ * `target_type`, `target_id`, `details` jsonb: whole, made with `detailsWith`, so that rows
+ * can take constants rather than build jsonb one by one), and
+ * `queued` one delivery per event and enabled webhook of the pool that wants its type, as
+ * insertAuditEvent does for one. The statement ends with `SELECT … FROM queued` to count them.
+ */
+/** The shared details with what some of the events add (JSON text, for a `::jsonb` constant). */
+export function detailsWith(shared: SharedEventColumns, added: Record<string, unknown>): string {
+  return JSON.stringify({ ...(JSON.parse(shared.details) as Record<string, unknown>), ...added });
+}
+
+export function eventsFromRows(poolId: string, source: string, shared: SharedEventColumns): RawBuilder<unknown> {
+  return sql`events AS (
+      INSERT INTO audit_events (pool_id, id, occurred_at, actor_kind, actor_id, action, target_type, target_id, outcome, status, request_id, ip, details)
+      SELECT ${poolId}, s.event_id, ${shared.occurred_at}::timestamptz, ${shared.actor_kind}, ${shared.actor_id}, s.action, s.target_type, s.target_id,
+             'success', ${shared.status}::int, ${shared.request_id}, ${shared.ip}, s.details
+        FROM ${sql.table(source)} s
+      RETURNING pool_id, id, action, occurred_at
+    ), queued AS (
+      INSERT INTO webhook_deliveries (pool_id, id, webhook_id, event_id, next_attempt_at, created_at)
+      SELECT event.pool_id, event.id || '.' || w.id, w.id, event.id, event.occurred_at, event.occurred_at
+        FROM events event JOIN webhooks w ON w.pool_id = event.pool_id
+       WHERE w.pool_id = ${poolId} AND w.enabled AND ${wants(sql`event.action`)}
+      RETURNING 1
+    )`;
+}
+
 export function createAuditQueries(db: Db, poolId: string) {
   const pool = poolScoped(db, poolId);
   return {
@@ -60,8 +108,7 @@ export function createAuditQueries(db: Db, poolId: string) {
             FROM event JOIN webhooks w ON w.pool_id = event.pool_id
             WHERE w.pool_id = ${poolId} AND w.enabled
               AND (${onlyWebhook ?? null}::text IS NULL OR w.id = ${onlyWebhook ?? null})
-              AND (${onlyWebhook ?? null}::text IS NOT NULL OR w.event_types ? '*' OR w.event_types ? event.action
-                   OR w.event_types ? (split_part(event.action, '.', 1) || '.*'))
+              AND (${onlyWebhook ?? null}::text IS NOT NULL OR ${wants(sql`event.action`)})
             RETURNING 1
           )
           SELECT count(*)::int AS queued FROM queued`.execute(pool.db);

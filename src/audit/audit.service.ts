@@ -15,7 +15,7 @@ import type { AuditActorKind, AuditEventRow } from '../db/tables.js';
 import { toPage, type Page } from '../http/pagination.js';
 import type { Logger } from '../log.js';
 import { POOL_ID } from '../pools/pools.schemas.js';
-import { createAuditQueries } from './audit.queries.js';
+import { createAuditQueries, type SharedEventColumns } from './audit.queries.js';
 import type { AuditQuery } from './audit.schemas.js';
 
 export interface AuditActor {
@@ -75,6 +75,19 @@ export async function changeWithEvents<T>(
   });
 }
 
+/**
+ * The events of a change of many subjects (an import's batches of users), written set-based by
+ * the change's own statement (audit.queries.ts eventsFromRows) rather than one by one: each
+ * batch takes what its events share, with an id for each; whoever committed them says so.
+ */
+export interface EventBatches {
+  poolId: string;
+  /** What `count` events written now share, and their ids (time-sorted, from this instance's sequence). */
+  next(count: number): { ids: string[]; shared: SharedEventColumns };
+  /** Events of these types were committed (counted in the metrics), and `queued` deliveries with them. */
+  committed(types: ReadonlyMap<string, number>, queued: number): void;
+}
+
 /** What the request being served knows about itself (made by the middleware, passed to record). */
 export interface AuditRequestScope {
   actor: AuditActor;
@@ -90,6 +103,8 @@ export interface AuditRequestScope {
    * user's lifecycle: `user.disabled`, `user.deleted`, …); none leaves the route's name to the middleware.
    */
   writeWithin?: ((executor: Db, status: number, events?: readonly ChangeEvent[]) => Promise<void>) | undefined;
+  /** The request's EventBatches for a change of many subjects (`details` added to every event's). */
+  batches?: ((status: number, details: Record<string, unknown>) => EventBatches | undefined) | undefined;
   /** Set once writeWithin wrote the event (it counts only if the request then succeeded). */
   written?: boolean | undefined;
 }
@@ -125,8 +140,8 @@ export interface AuditServiceDeps {
   clock?: () => Date;
   /** Told about every sign-in, for the metrics. */
   onSignIn?: (method: string, outcome: 'success' | 'failure') => void;
-  /** Told about every event, written or not (the metrics count them by type and outcome). */
-  onEvent?: (type: string, outcome: 'success' | 'failure') => void;
+  /** Told about every event, written or not (the metrics count them by type and outcome); `count` of them at once. */
+  onEvent?: (type: string, outcome: 'success' | 'failure', count?: number) => void;
   /** Told when an event could not be written (a metric operators alert on). */
   onWriteFailure?: () => void;
   /** Told when an event queued webhook deliveries (the delivery worker of this instance wakes up). */
@@ -177,6 +192,18 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
   function nextId(now: Date): string {
     sequence = (sequence + 1) % 0x10000;
     return `${now.getTime().toString(16).padStart(12, '0')}${sequence.toString(16).padStart(4, '0')}${randomBytes(6).toString('hex')}`;
+  }
+
+  /** `count` ids as nextId makes them, with one draw of randomness for all (a batch's events). */
+  function nextIds(now: Date, count: number): string[] {
+    const time = now.getTime().toString(16).padStart(12, '0');
+    const random = randomBytes(6 * count).toString('hex');
+    const ids = new Array<string>(count);
+    for (let i = 0; i < count; i += 1) {
+      sequence = (sequence + 1) % 0x10000;
+      ids[i] = `${time}${sequence.toString(16).padStart(4, '0')}${random.slice(i * 12, i * 12 + 12)}`;
+    }
+    return ids;
   }
 
   /**
@@ -233,8 +260,43 @@ export function createAuditService({ db, log, clock = () => new Date(), onSignIn
     return id;
   }
 
+  /** Events written set-based by a change's statement, as record writes one (EventBatches). */
+  function batches(
+    poolId: string,
+    actor: AuditActor,
+    current: Pick<AuditRequestScope, 'requestId' | 'ip'>,
+    status: number | null,
+    details: Record<string, unknown>,
+  ): EventBatches {
+    const detailsJson = JSON.stringify(details, (_key, value: unknown) => (typeof value === 'string' ? storable(value, 2000) : value));
+    return {
+      poolId,
+      next(count) {
+        const now = clock();
+        const ids = nextIds(now, count);
+        return {
+          ids,
+          shared: {
+            occurred_at: now,
+            actor_kind: actor.kind,
+            actor_id: actor.id ?? null,
+            status,
+            request_id: current.requestId ?? null,
+            ip: current.ip ?? null,
+            details: detailsJson,
+          },
+        };
+      },
+      committed(types, queued) {
+        for (const [type, count] of types) if (count > 0) onEvent?.(type, 'success', count);
+        if (queued > 0) onQueued?.();
+      },
+    };
+  }
+
   return {
     record,
+    batches,
 
     /** Deliveries were committed by a transaction that wrote events with `executor`: the worker may look now. */
     queuedCommitted(): void {

@@ -1,11 +1,11 @@
 /**
  * /admin/pools/{pool}/users/{userId}/factors: an admin lists a user's second factors and
- * removes one (a lost phone). Removing the app removes its recovery codes too. The admin
- * audit middleware records every removal.
+ * removes one (a lost phone). Removing the app removes its recovery codes too, with its
+ * `users.factors.delete` event in one transaction.
  */
 import { z } from 'zod';
 import { poolRoute } from '../admin/pool-scope.js';
-import { problems } from '../http/problem.js';
+import { changeRecorder } from '../audit/audit.middleware.js';
 import { timestamp } from '../http/guard.js';
 import type { UserService } from '../users/users.service.js';
 import { userIdParams } from '../users/users.schemas.js';
@@ -46,7 +46,7 @@ export function factorRoutes(mfa: MfaService, users: UserService) {
       },
       async function removeUserFactor(ctx, { params }) {
         await users.getUser(ctx.state.pool.id, params.userId);
-        if (!(await mfa.removeFactor(ctx.state.pool.id, params.userId, params.factorId))) throw problems.notFound('Factor');
+        await mfa.removeFactor(ctx.state.pool.id, params.userId, params.factorId, changeRecorder(ctx, 204));
       },
     ),
   ];

@@ -18,6 +18,7 @@ import type { Db } from '../db/database.js';
 import type { MfaPolicy, PoolRow } from '../db/tables.js';
 import type { SignInGuard } from '../users/lockout.service.js';
 import { hmac } from '../crypto/secrets.js';
+import { problems } from '../http/problem.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { Locale } from '../i18n/catalogues.js';
 import { mailLocale, signInCodeMail } from '../mail/templates.js';
@@ -287,14 +288,20 @@ export function createMfaService({ db, envelope, guard, clock, recoveryKey, code
     },
 
     /** An admin removes a factor (a lost phone): false when the user has no such factor. */
-    async removeFactor(poolId: string, userId: string, factorId: string): Promise<boolean> {
-      if (factorId === 'totp') {
-        // The recovery codes stand in for the app: they go with it.
-        await createRecoveryCodeQueries(db, poolId).deleteRecoveryCodes(userId);
-        return createTotpQueries(db, poolId).deleteTotp(userId);
-      }
-      if (factorId === 'recovery_codes') return (await createRecoveryCodeQueries(db, poolId).deleteRecoveryCodes(userId)) > 0;
-      return false;
+    /**
+     * The admin's removal; `record` writes its event in the removal's transaction (ADR 0809).
+     * Nothing to remove: 404, and nothing written.
+     */
+    async removeFactor(poolId: string, userId: string, factorId: string, record?: RecordChange): Promise<void> {
+      await changeWithEvents(db, record, async (executor) => {
+        let removed = false;
+        if (factorId === 'totp') {
+          // The recovery codes stand in for the app: they go with it.
+          await createRecoveryCodeQueries(executor, poolId).deleteRecoveryCodes(userId);
+          removed = await createTotpQueries(executor, poolId).deleteTotp(userId);
+        } else if (factorId === 'recovery_codes') removed = (await createRecoveryCodeQueries(executor, poolId).deleteRecoveryCodes(userId)) > 0;
+        if (!removed) throw problems.notFound('Factor');
+      });
     },
 
     /** Removes the app; the recovery codes go with it (they stand in for the app). */

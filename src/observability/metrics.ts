@@ -138,9 +138,9 @@ export function createMetrics(options: { cacheStats?: () => CacheStats; defaultM
     signIn(method: string, outcome: 'success' | 'failure'): void {
       signIns.inc({ method, outcome });
     },
-    /** One event of a pool (audit.service.ts); types come from code and route templates, never from input. */
-    event(type: string, outcome: 'success' | 'failure'): void {
-      events.inc({ type, outcome });
+    /** One event of a pool (`count` of them: an import's batch; audit.service.ts); types come from code and route templates, never from input. */
+    event(type: string, outcome: 'success' | 'failure', count = 1): void {
+      events.inc({ type, outcome }, count);
     },
     rateLimited(limiter: string): void {
       rateLimited.inc({ limiter });

@@ -1,5 +1,6 @@
 /** /admin/pools/{pool}/users/{userId}/passkeys: an admin lists and removes a user's passkeys. */
 import { z } from 'zod';
+import { changeRecorder } from '../audit/audit.middleware.js';
 import { poolRoute } from '../admin/pool-scope.js';
 import { pageOf, pageQuery } from '../http/pagination.js';
 import { userIdParams } from '../users/users.schemas.js';
@@ -25,7 +26,7 @@ export function passkeyRoutes(passkeys: PasskeyService) {
     poolRoute(
       { method: 'delete', path: '/users/:userId/passkeys/:passkeyId', summary: "Delete a user's passkey", params: passkeyParams, status: 204 },
       async function deleteUserPasskey(ctx, { params }) {
-        await passkeys.deleteUserPasskey(ctx.state.pool.id, params.userId, params.passkeyId);
+        await passkeys.deleteUserPasskey(ctx.state.pool.id, params.userId, params.passkeyId, changeRecorder(ctx, 204));
       },
     ),
   ];

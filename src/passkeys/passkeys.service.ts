@@ -408,10 +408,14 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
       return listPage(poolId, userId, page);
     },
 
-    async deleteUserPasskey(poolId: string, userId: string, id: string): Promise<void> {
+    /** The admin's removal; `record` writes its event in the removal's transaction (ADR 0809). */
+    async deleteUserPasskey(poolId: string, userId: string, id: string, record?: RecordChange): Promise<void> {
       await deps.users.getUserRow(poolId, userId);
       await getUserPasskeyRow(poolId, userId, id);
-      await createPasskeyQueries(deps.db, poolId).deletePasskey(userId, id);
+      await changeWithEvents(deps.db, record, async (executor) => {
+        // Removed meanwhile: nothing happened, and nothing is written.
+        if (!(await createPasskeyQueries(executor, poolId).deletePasskey(userId, id))) throw problems.notFound('Passkey');
+      });
     },
   };
 }

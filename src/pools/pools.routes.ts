@@ -35,7 +35,7 @@ export function poolCollectionRoutes(pools: PoolService) {
         problems: [409],
       },
       async function createPool(ctx, { body }) {
-        const created = await pools.createPool(body);
+        const created = await pools.createPool(body, changeRecorder(ctx, 201));
         ctx.set('Location', `/admin/pools/${created.id}`);
         return created;
       },
@@ -68,7 +68,7 @@ export function poolRoutes(pools: PoolService) {
     poolRoute(
       { method: 'patch', path: '/', summary: 'Change a pool', body: updatePoolSchema, status: 200, response: poolResponse },
       async function updatePool(ctx, { body }) {
-        return pools.updatePool(ctx.state.pool, body);
+        return pools.updatePool(ctx.state.pool, body, changeRecorder(ctx, 200));
       },
     ),
     poolRoute(

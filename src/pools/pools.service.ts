@@ -107,37 +107,43 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
     issuerOf,
     getPoolRow,
 
-    async createPool(input: CreatePoolInput) {
+    /** `record` writes `pool.create` in the pool's own transaction (ADR 0809). */
+    async createPool(input: CreatePoolInput, record?: RecordChange) {
       checkUserSchemas(input);
       checkTagColor(input.tagColor);
       const branding = applyBranding({}, input.branding, input.tagColor ?? null);
       const id = input.id ?? `pool-${randomBytes(5).toString('hex')}`;
       const keys = await generateInitialKeys(envelope, id);
       try {
-        return await db.transaction().execute(async (trx) => {
-          const queries = createPoolQueries(trx);
-          const row = await queries.insertPool({
-            id,
-            name: input.name,
-            description: input.description ?? '',
-            logo_url: input.logoUrl ?? null,
-            tag_color: input.tagColor ?? null,
-            default_locale: input.defaultLocale ?? null,
-            self_registration: input.selfRegistration ?? false,
-            sign_in: JSON.stringify({ ...DEFAULT_SIGN_IN, ...input.signIn }),
-            profile_schema: JSON.stringify(input.profileSchema ?? null),
-            metadata_schema: JSON.stringify(input.metadataSchema ?? null),
-            password_policy: JSON.stringify({ ...DEFAULT_PASSWORD_POLICY, ...input.passwordPolicy }),
-            lockout: JSON.stringify({ ...DEFAULT_LOCKOUT, ...input.lockout }),
-            account: JSON.stringify({ allowDeletion: false, ...input.account }),
-            branding: JSON.stringify(branding),
-          });
-          await queries.deletePoolArtifacts(id);
-          const current = await issueSecret(trx, id, 'current');
-          const next = await issueSecret(trx, id, 'next');
-          await createKeyQueries(trx, id).insertKeys(keys);
-          return { ...toPoolResponse(row), secret: current, nextSecret: next };
-        });
+        return await changeWithEvents(
+          db,
+          record,
+          async (trx) => {
+            const queries = createPoolQueries(trx);
+            const row = await queries.insertPool({
+              id,
+              name: input.name,
+              description: input.description ?? '',
+              logo_url: input.logoUrl ?? null,
+              tag_color: input.tagColor ?? null,
+              default_locale: input.defaultLocale ?? null,
+              self_registration: input.selfRegistration ?? false,
+              sign_in: JSON.stringify({ ...DEFAULT_SIGN_IN, ...input.signIn }),
+              profile_schema: JSON.stringify(input.profileSchema ?? null),
+              metadata_schema: JSON.stringify(input.metadataSchema ?? null),
+              password_policy: JSON.stringify({ ...DEFAULT_PASSWORD_POLICY, ...input.passwordPolicy }),
+              lockout: JSON.stringify({ ...DEFAULT_LOCKOUT, ...input.lockout }),
+              account: JSON.stringify({ allowDeletion: false, ...input.account }),
+              branding: JSON.stringify(branding),
+            });
+            await queries.deletePoolArtifacts(id);
+            const current = await issueSecret(trx, id, 'current');
+            const next = await issueSecret(trx, id, 'next');
+            await createKeyQueries(trx, id).insertKeys(keys);
+            return { ...toPoolResponse(row), secret: current, nextSecret: next };
+          },
+          () => [{ target: { type: 'pool', id } }],
+        );
       } catch (error) {
         if (isUniqueViolation(error)) throw problems.conflict(`A pool with id "${id}" already exists.`, [fieldError('id', 'Already taken.')]);
         throw error;
@@ -149,7 +155,8 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
       return toPage(rows, page.limit, (row) => row.id, toPoolResponse);
     },
 
-    async updatePool(current: PoolRow, input: UpdatePoolInput) {
+    /** `record` writes `pool.update` in the change's transaction (ADR 0809). */
+    async updatePool(current: PoolRow, input: UpdatePoolInput, record?: RecordChange) {
       checkUserSchemas(input);
       checkTagColor(input.tagColor);
       const poolId = current.id;
@@ -170,8 +177,12 @@ export function createPoolService({ db, envelope, publicUrl, listener, clock = (
         const tagColor = input.tagColor !== undefined ? input.tagColor : current.tag_color;
         change.branding = JSON.stringify(applyBranding(current.branding, input.branding, tagColor));
       }
-      const row = await pools.updatePool(poolId, change);
-      if (!row) throw problems.notFound('Pool');
+      const row = await changeWithEvents(db, record, async (executor) => {
+        const updated = await createPoolQueries(executor).updatePool(poolId, change);
+        // Rolled back with nothing to record: the route answers 404.
+        if (!updated) throw problems.notFound('Pool');
+        return updated;
+      });
       listener.poolChanged(poolId);
       return toPoolResponse(row);
     },

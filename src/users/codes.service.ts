@@ -47,8 +47,9 @@ export function createCodeService({ db, key, clock }: CodeServiceDeps) {
   const bindingOf = (poolId: string, interactionId: string | undefined) => (interactionId === undefined ? null : hmac(key, `otb:${poolId}:${interactionId}`));
 
   return {
-    async issueCode(poolId: string, options: IssueOptions) {
-      const queries = createCodeQueries(db, poolId);
+    /** In `executor`'s transaction when given (a code issued with its event, ADR 0809). */
+    async issueCode(poolId: string, options: IssueOptions, executor: Db = db) {
+      const queries = createCodeQueries(executor, poolId);
       const id = generateId('otc', 12);
       const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
       const token = options.withLinkToken ? randomBytes(32).toString('base64url') : undefined;

@@ -1,5 +1,5 @@
 /** POST /admin/pools/{pool}/users/invitations: invitations in bulk, answered with a report (invitations.service.ts). */
-import { annotateAudit } from '../audit/audit.middleware.js';
+import { changeRecorder } from '../audit/audit.middleware.js';
 import { poolRoute } from '../admin/pool-scope.js';
 import { bulkInvitationResponse, bulkInvitationSchema } from './invitations.schemas.js';
 import type { InvitationService } from './invitations.service.js';
@@ -17,14 +17,7 @@ export function invitationRoutes(invitations: InvitationService) {
         response: bulkInvitationResponse,
       },
       async function inviteUsers(ctx, { body }) {
-        const report = await invitations.inviteMany(ctx.state.pool, body);
-        const reasons: Record<string, number> = {};
-        for (const item of report.skipped) reasons[item.reason] = (reasons[item.reason] ?? 0) + 1;
-        annotateAudit(ctx, {
-          target: { type: 'pool', id: ctx.state.pool.id },
-          details: { selection: body.userIds ? 'userIds' : 'status_new', sent: report.sent.length, skipped: report.skipped.length, skippedByReason: reasons },
-        });
-        return report;
+        return invitations.inviteMany(ctx.state.pool, body, changeRecorder(ctx, 200));
       },
     ),
   ];

@@ -4,6 +4,7 @@
  * request. Mails go one at a time, each within the per-address mail limits
  * (mail-limits.service.ts); the answer is a report of what was sent and what was skipped, why.
  */
+import type { RecordChange } from '../audit/audit.service.js';
 import type { Db } from '../db/database.js';
 import type { PoolRow, UserRow } from '../db/tables.js';
 import { AppError } from '../http/problem.js';
@@ -28,7 +29,11 @@ interface Skipped {
 
 export function createInvitationService({ db, users, mailLimits, clock }: InvitationServiceDeps) {
   return {
-    async inviteMany(pool: PoolRow, input: BulkInvitationInput) {
+    /**
+     * `record` writes each invitation's `user.invited` with its code, in one transaction (ADR
+     * 0809; the mail follows the commit), and at the end the request's summary (`users.invitations`).
+     */
+    async inviteMany(pool: PoolRow, input: BulkInvitationInput, record?: RecordChange) {
       const queries = createInvitationQueries(db, pool.id);
       const now = clock();
       const sent: { userId: string; email: string; expiresAt: Date }[] = [];
@@ -80,12 +85,27 @@ export function createInvitationService({ db, users, mailLimits, clock }: Invita
           continue;
         }
         try {
-          const invitation = await users.sendInvitation(pool, user);
+          const invitation = await users.sendInvitation(pool, user, record, {
+            action: 'user.invited',
+            target: { type: 'user', id: user.id },
+            details: { status: user.status, bulk: true },
+          });
           sent.push({ userId: user.id, email: invitation.sentTo, expiresAt: invitation.expiresAt });
         } catch (error) {
           if (!(error instanceof AppError)) throw error;
           skipped.push({ userId: user.id, email: user.email, reason: 'mail_failed', detail: 'The mail could not be sent; try again later.' });
         }
+      }
+      if (record) {
+        const reasons: Record<string, number> = {};
+        for (const item of skipped) reasons[item.reason] = (reasons[item.reason] ?? 0) + 1;
+        // The report of the request, after its changes (each written with its own event above).
+        await record(db, [
+          {
+            target: { type: 'pool', id: pool.id },
+            details: { selection: input.userIds ? 'userIds' : 'status_new', sent: sent.length, skipped: skipped.length, skippedByReason: reasons },
+          },
+        ]);
       }
       return { sent, skipped, more };
     },

@@ -25,6 +25,40 @@ export interface SignInStateRows {
   lockout: UserLockoutRow | undefined;
 }
 
+export interface ReleasedLock {
+  pool_id: string;
+  user_id: string;
+  locked_until: Date;
+}
+
+/** Whether a lock of any pool ran out by `now` and is still to be released (one look at the partial index). */
+export async function anyExpiredLock(db: Db, now: Date): Promise<boolean> {
+  const result = await sql<{ found: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM user_lockouts WHERE locked_until IS NOT NULL AND locked_until <= ${now}) AS found`.execute(db);
+  return result.rows[0]?.found === true;
+}
+
+/**
+ * Ends up to `limit` locks of any pool that ran out by `now` (the counter stays: its window is
+ * over, so the next failure counts from 1). Locks another instance is releasing right now are
+ * skipped (FOR UPDATE SKIP LOCKED), so each is released, and announced, once. Answers the locks
+ * released with the time each ran out. About no pool in particular: each row is named by its key.
+ */
+export async function releaseExpiredLocks(db: Db, now: Date, limit: number): Promise<ReleasedLock[]> {
+  const result = await sql<ReleasedLock>`
+    UPDATE user_lockouts l SET locked_until = NULL
+      FROM (
+        SELECT pool_id, user_id, locked_until FROM user_lockouts
+         WHERE locked_until IS NOT NULL AND locked_until <= ${now}
+         ORDER BY locked_until
+         LIMIT ${limit}
+         FOR UPDATE SKIP LOCKED
+      ) expired
+     WHERE l.pool_id = expired.pool_id AND l.user_id = expired.user_id
+    RETURNING l.pool_id, l.user_id, expired.locked_until`.execute(db);
+  return result.rows;
+}
+
 export function createLockoutQueries(db: Db, poolId: string) {
   const pool = poolScoped(db, poolId);
 
@@ -84,6 +118,14 @@ export function createLockoutQueries(db: Db, poolId: string) {
      */
     countUserFailureUnlessLocking(userId: string, now: Date, windowMs: number, maxAttempts: number): Promise<UserLockoutRow | undefined> {
       return upsertFailure(userId, now, windowMs, maxAttempts, true);
+    },
+
+    /**
+     * A successful sign-in's fresh start: the counter goes, unless it holds a lock that ran out
+     * and was not yet released (releaseExpiredLocks announces it, then the next success clears it).
+     */
+    async clearCounterUnlessLocked(userId: string): Promise<void> {
+      await pool.deleteFrom('user_lockouts').where('user_id', '=', userId).where('locked_until', 'is', null).execute();
     },
 
     async clearLockout(userId: string): Promise<boolean> {

@@ -9,17 +9,18 @@
 import { changeWithEvents, type RecordChange } from '../audit/audit.service.js';
 import type { Db } from '../db/database.js';
 import type { LockoutSettings, UserLockoutRow } from '../db/tables.js';
-import { createLockoutQueries } from './lockout.queries.js';
+import { anyExpiredLock, createLockoutQueries, releaseExpiredLocks } from './lockout.queries.js';
 
 export interface SignInGuardDeps {
   db: Db;
   clock: () => Date;
   /**
    * Writes `user.locked` (once per lock, at the failure that locks the user) in the transaction
-   * of the counter update that locks (ADR 0809); done by the system (audit.service.ts systemChanges).
+   * of the counter update that locks, and `user.unlocked` in the one that releases a lock that
+   * ran out (ADR 0809); done by the system (audit.service.ts systemChanges).
    */
   recordLock?: (poolId: string) => RecordChange;
-  /** A lock and its event committed (the webhook worker may look now). */
+  /** A lock or a release and its event committed (the webhook worker may look now). */
   onLockCommitted?: () => void;
 }
 
@@ -76,7 +77,34 @@ export function createSignInGuard({ db, clock, recordLock, onLockCommitted }: Si
 
     /** A successful sign-in starts the user's count afresh. */
     async recordSuccess(poolId: string, userId: string): Promise<void> {
-      await createLockoutQueries(db, poolId).clearLockout(userId);
+      await createLockoutQueries(db, poolId).clearCounterUnlessLocked(userId);
+    },
+
+    /**
+     * Releases locks of any pool that ran out (by this clock), each with its `user.unlocked`
+     * (actor `system`) in one transaction: run by every instance's delivery worker, and the
+     * locks are claimed with FOR UPDATE SKIP LOCKED, so exactly one instance announces each.
+     * Answers how many it released.
+     */
+    async releaseExpiredLocks(limit = 100): Promise<number> {
+      const now = clock();
+      // Most polls find none: one statement, and no transaction.
+      if (!(await anyExpiredLock(db, now))) return 0;
+      const released = await db.transaction().execute(async (trx) => {
+        const locks = await releaseExpiredLocks(trx, now, limit);
+        for (const lock of locks) {
+          await recordLock?.(lock.pool_id)(trx, [
+            {
+              action: 'user.unlocked',
+              target: { type: 'user', id: lock.user_id },
+              details: { lockedUntil: new Date(lock.locked_until).toISOString(), expired: true },
+            },
+          ]);
+        }
+        return locks.length;
+      });
+      if (released > 0) onLockCommitted?.();
+      return released;
     },
 
     async describeLockout(poolId: string, userId: string) {

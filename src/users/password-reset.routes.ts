@@ -1,4 +1,5 @@
 /** /admin/pools/{pool}/users/{id}/password-reset: the admin sends the "reset your password" mail. */
+import { changeRecorder } from '../audit/audit.middleware.js';
 import { poolRoute } from '../admin/pool-scope.js';
 import { invitationResponse, userIdParams } from './users.schemas.js';
 import type { PasswordResetService } from './password-reset.service.js';
@@ -16,7 +17,7 @@ export function passwordResetRoutes(resets: PasswordResetService) {
         problems: [409, 503],
       },
       async function sendPasswordReset(ctx, { params }) {
-        return resets.sendResetByAdmin(ctx.state.pool, params.userId);
+        return resets.sendResetByAdmin(ctx.state.pool, params.userId, changeRecorder(ctx, 202));
       },
     ),
   ];

@@ -16,7 +16,7 @@
  */
 import type { Db } from '../db/database.js';
 import type { PoolRow, UserRow } from '../db/tables.js';
-import type { AuditActor, AuditService } from '../audit/audit.service.js';
+import { changeWithEvents, type AuditActor, type AuditService, type RecordChange } from '../audit/audit.service.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
 import { mailBrandOf, mailLocale, passwordChangedMail, passwordResetMail } from '../mail/templates.js';
@@ -52,8 +52,15 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
   const codeTtlMs = deps.codeTtlMs ?? CODE_TTL_MS;
   const minutes = Math.max(1, Math.round(codeTtlMs / 60_000));
 
+  function issueResetCode(pool: PoolRow, user: UserRow, executor: Db = db) {
+    return codes.issueCode(pool.id, { purpose: 'password_reset', email: user.email, userId: user.id, ttlMs: codeTtlMs, withLinkToken: true }, executor);
+  }
+
   async function mailResetLink(pool: PoolRow, user: UserRow, locale?: Locale): Promise<Date> {
-    const issued = await codes.issueCode(pool.id, { purpose: 'password_reset', email: user.email, userId: user.id, ttlMs: codeTtlMs, withLinkToken: true });
+    return mailResetCode(pool, user, await issueResetCode(pool, user), locale);
+  }
+
+  async function mailResetCode(pool: PoolRow, user: UserRow, issued: Awaited<ReturnType<typeof issueResetCode>>, locale?: Locale): Promise<Date> {
     const language = mailLocale(locale, user, pool);
     // The page the link opens speaks the mail's language, whatever the browser it is opened in.
     const link = `${publicUrl}/pools/${pool.id}/password-reset?token=${issued.token}&ui_locales=${encodeURIComponent(language)}`;
@@ -126,13 +133,18 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
       return 'sent';
     },
 
-    /** The admin's "send a password reset": any user who is not disabled. */
-    async sendResetByAdmin(pool: PoolRow, userId: string): Promise<{ sentTo: string; expiresAt: Date }> {
+    /**
+     * The admin's "send a password reset": any user who is not disabled. `record` writes the
+     * request's event with the code it issues, in one transaction (ADR 0809); the mail follows
+     * the commit (a mail that fails is answered 503: send it again).
+     */
+    async sendResetByAdmin(pool: PoolRow, userId: string, record?: RecordChange): Promise<{ sentTo: string; expiresAt: Date }> {
       const user = await users.getUserRow(pool.id, userId);
       if (user.status === 'disabled')
         throw problems.conflict('The user is disabled. Enable the user before sending a password reset.', [fieldError('status', 'The user is disabled.')]);
+      const issued = await changeWithEvents(db, record, (executor) => issueResetCode(pool, user, executor));
       try {
-        return { sentTo: user.email, expiresAt: await mailResetLink(pool, user) };
+        return { sentTo: user.email, expiresAt: await mailResetCode(pool, user, issued) };
       } catch (error) {
         log.error({ err: error, poolId: pool.id, userId: user.id }, 'password reset mail failed');
         throw problems.unavailable('The password reset mail could not be sent. Try again later.');

@@ -140,8 +140,18 @@ export function createUserService({ db, hasher, schemas, codes, guard, mailer, l
     throw error;
   }
 
-  async function sendInvitation(pool: PoolRow, user: UserRow) {
-    const issued = await codes.issueCode(pool.id, { purpose: 'invitation', email: user.email, userId: user.id, ttlMs: INVITATION_TTL_MS, withLinkToken: true });
+  /** With `record` and `event`, the code is issued with that event in one transaction (ADR 0809); the mail follows the commit. */
+  async function sendInvitation(pool: PoolRow, user: UserRow, record?: RecordChange, event?: ChangeEvent) {
+    const options = { purpose: 'invitation' as const, email: user.email, userId: user.id, ttlMs: INVITATION_TTL_MS, withLinkToken: true };
+    const issued =
+      record && event
+        ? await changeWithEvents(
+            db,
+            record,
+            (executor) => codes.issueCode(pool.id, options, executor),
+            () => [event],
+          )
+        : await codes.issueCode(pool.id, options);
     const link = `${publicUrl}/pools/${pool.id}/activate?token=${issued.token}`;
     try {
       const locale = mailLocale(undefined, user, pool);

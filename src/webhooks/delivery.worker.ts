@@ -9,6 +9,8 @@
  *   0.75 to 1.25; a delivery still failing `retryMaxAgeMs` after its event is given up.
  * - A webhook whose every attempt failed for `disableAfterMs` is disabled, and a
  *   `webhook.disabled` event says so (delivered to the pool's other webhooks that want it).
+ * - Before claiming, at most once a poll, it runs the system's chores that write events (a
+ *   lock that ran out is released and announced as `user.unlocked`).
  * - stop() lets the attempts in flight finish (each is bounded by the outgoing timeout).
  */
 import type { AuditService } from '../audit/audit.service.js';
@@ -40,6 +42,12 @@ export interface DeliveryWorkerDeps {
   onDelivery?: (outcome: 'delivered' | 'failed' | 'gave_up') => void;
   onDisabled?: () => void;
   random?: () => number;
+  /**
+   * What the system does on its own and announces with events, run at most once a poll interval
+   * before claiming (every instance runs it; it must claim its work with SKIP LOCKED): the
+   * release of locks that ran out (lockout.service.ts).
+   */
+  chores?: () => Promise<unknown>;
 }
 
 /** The delay before retry number `attempt` (1 for the first retry). */
@@ -159,8 +167,20 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
     return claimed.length;
   }
 
+  let choresDoneAt = 0;
+  async function doChores(): Promise<void> {
+    if (!deps.chores || Date.now() - choresDoneAt < settings.pollIntervalMs) return;
+    choresDoneAt = Date.now();
+    try {
+      await deps.chores();
+    } catch (error) {
+      log.warn({ err: error }, 'the periodic chores failed; the next poll tries again');
+    }
+  }
+
   async function run(): Promise<void> {
     while (running) {
+      await doChores();
       let claimed = 0;
       try {
         claimed = await runOnce();

@@ -6,9 +6,10 @@
  */
 import type { Browser } from 'playwright-core';
 import * as oidc from 'openid-client';
-import { createClient, createPool, createUser, REDIRECT_URI } from '../support/fixtures.js';
+import { createClient, createUser, REDIRECT_URI } from '../support/fixtures.js';
 import { launchChromium, newContext } from '../support/chromium.js';
 import { discover } from '../support/relying-party.js';
+import { partnerPools } from '../support/partner.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
 let tarn: RunningTarn;
@@ -23,21 +24,7 @@ afterAll(async () => {
 });
 
 it('a person continues with another pool and the relying party gets the downstream user', async () => {
-  const upstream = await createPool(tarn, { name: 'Partner Corp' });
-  const downstream = await createPool(tarn, { name: 'Harbour Co' });
-  const link = await createClient(tarn, upstream.id, {
-    name: 'Harbour Co sign-in',
-    redirectUris: [`${tarn.url}/pools/${downstream.id}/connections/partner/callback`],
-  });
-  const created = await tarn.admin('POST', `/pools/${downstream.id}/connections`, {
-    name: 'partner',
-    type: 'oidc',
-    displayName: 'Partner Corp',
-    issuer: upstream.issuer,
-    clientId: link.clientId,
-    clientSecret: link.secret?.value,
-  });
-  expect(created.status).toBe(201);
+  const { upstream, downstream } = await partnerPools(tarn);
   const person = await createUser(tarn, upstream.id, { emailVerified: true });
   const app = await createClient(tarn, downstream.id, { name: 'Harbour Desk' });
   const config = await discover(downstream.issuer, app.clientId, app.secret?.value);

@@ -11,8 +11,9 @@ import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { seriousViolations } from '../support/axe.js';
 import { launchChromium, newContext } from '../support/chromium.js';
-import { createClient, createPool, createUser, REDIRECT_URI } from '../support/fixtures.js';
+import { createClient, createUser, REDIRECT_URI } from '../support/fixtures.js';
 import { discover } from '../support/relying-party.js';
+import { partnerPools } from '../support/partner.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
 let tarn: RunningTarn;
@@ -41,21 +42,7 @@ async function authorize(config: oidc.Configuration, page: Page) {
 }
 
 it("links after the existing account's owner proves it with their passkey", async () => {
-  const upstream = await createPool(tarn, { name: 'Partner Corp' });
-  const downstream = await createPool(tarn, { name: 'Harbour Co', signIn: { password: true, passkey: true, mfa: 'off' } });
-  const link = await createClient(tarn, upstream.id, {
-    name: 'Harbour Co sign-in',
-    redirectUris: [`${tarn.url}/pools/${downstream.id}/connections/partner/callback`],
-  });
-  const created = await tarn.admin('POST', `/pools/${downstream.id}/connections`, {
-    name: 'partner',
-    type: 'oidc',
-    displayName: 'Partner Corp',
-    issuer: upstream.issuer,
-    clientId: link.clientId,
-    clientSecret: link.secret?.value,
-  });
-  expect(created.status).toBe(201);
+  const { upstream, downstream } = await partnerPools(tarn, { signIn: { password: true, passkey: true, mfa: 'off' } });
   const person = await createUser(tarn, upstream.id, { emailVerified: true });
   const existing = await createUser(tarn, downstream.id, { email: person.email, emailVerified: true });
   const app = await createClient(tarn, downstream.id, { name: 'Harbour Desk' });
@@ -115,24 +102,7 @@ async function enrolPasskey(config: oidc.Configuration, user: { email: string; p
 }
 
 it("refuses to link when the proof is another user's passkey, even with the page's choice of passkeys undone", async () => {
-  const upstream = await createPool(tarn, { name: 'Partner Corp' });
-  const downstream = await createPool(tarn, { name: 'Harbour Co', signIn: { password: true, passkey: true, mfa: 'off' } });
-  const link = await createClient(tarn, upstream.id, {
-    name: 'Harbour Co sign-in',
-    redirectUris: [`${tarn.url}/pools/${downstream.id}/connections/partner/callback`],
-  });
-  expect(
-    (
-      await tarn.admin('POST', `/pools/${downstream.id}/connections`, {
-        name: 'partner',
-        type: 'oidc',
-        displayName: 'Partner Corp',
-        issuer: upstream.issuer,
-        clientId: link.clientId,
-        clientSecret: link.secret?.value,
-      })
-    ).status,
-  ).toBe(201);
+  const { upstream, downstream } = await partnerPools(tarn, { signIn: { password: true, passkey: true, mfa: 'off' } });
   // The victim's account has a passkey; the upstream identity asserts the victim's email.
   const person = await createUser(tarn, upstream.id, { emailVerified: true });
   const victim = await createUser(tarn, downstream.id, { email: person.email, emailVerified: true });

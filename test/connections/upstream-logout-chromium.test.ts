@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { seriousViolations } from '../support/axe.js';
 import { launchChromium, newContext } from '../support/chromium.js';
 import { createClient, createPool, createUser, REDIRECT_URI } from '../support/fixtures.js';
-import { discover } from '../support/relying-party.js';
+import { authorizeInChromium, discover } from '../support/relying-party.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
 const LOGGED_OUT = 'http://rp.example.test/logged-out';
@@ -57,20 +57,6 @@ async function federate(connection: Record<string, unknown>) {
   return { upstream, downstream, person, config };
 }
 
-async function authorize(config: oidc.Configuration, page: Page) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid email',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-  });
-  await page.goto(url.href);
-  return { verifier, state };
-}
-
 /** Allows what is asked until the relying party's callback is reached. */
 async function untilCallback(page: Page) {
   for (let steps = 0; steps < 3; steps += 1) {
@@ -82,7 +68,7 @@ async function untilCallback(page: Page) {
 
 /** Continues with the partner from the downstream login page, and signs in upstream; answers the downstream ID token. */
 async function signInThroughPartner(f: Awaited<ReturnType<typeof federate>>, page: Page, callbacks: string[]) {
-  const checks = await authorize(f.config, page);
+  const checks = await authorizeInChromium(f.config, page);
   await page.click('text=Continue with Partner Corp');
   await page.waitForURL(`**/pools/${f.upstream.id}/interaction/**`);
   await page.fill('input[name=email]', f.person.email);
@@ -127,7 +113,7 @@ it('signs the user out of the upstream too, and back to the relying party, where
   expect(back.searchParams.get('state')).toBe('bye');
 
   // Both sessions ended: continuing with the partner asks for the upstream password again.
-  await authorize(f.config, page);
+  await authorizeInChromium(f.config, page);
   await page.click('text=Continue with Partner Corp');
   await page.waitForURL(`**/pools/${f.upstream.id}/interaction/**`);
   expect(await page.locator('input[name=password]').count()).toBe(1);
@@ -150,7 +136,7 @@ it('leaves the upstream session alone by default', async () => {
   await page.waitForSelector('p:text-is("signed out")');
 
   // Still signed in upstream: continuing with the partner comes straight back without its password.
-  const checks = await authorize(f.config, page);
+  const checks = await authorizeInChromium(f.config, page);
   await page.click('text=Continue with Partner Corp');
   await untilCallback(page);
   const again = await oidc.authorizationCodeGrant(f.config, new URL(callbacks.at(-1)!), { pkceCodeVerifier: checks.verifier, expectedState: checks.state });

@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
 import * as oidc from 'openid-client';
 import { createClient, createPool, createUser, REDIRECT_URI } from '../support/fixtures.js';
 import { launchChromium, newContext } from '../support/chromium.js';
-import { discover } from '../support/relying-party.js';
+import { authorizeInChromium, discover } from '../support/relying-party.js';
 import { startTarn, type RunningTarn } from '../support/tarn.js';
 
 let tarn: RunningTarn;
@@ -54,20 +54,6 @@ async function setUpPool() {
   return { pool, app, user, config };
 }
 
-async function authorize(config: oidc.Configuration, page: Page) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid email',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-  });
-  await page.goto(url.href);
-  return { verifier, state };
-}
-
 /** Allows access when the consent page shows, then waits for the relying party's callback. */
 async function consentAndReturn(session: Session) {
   const heading = await session.page.waitForSelector('h1:text-is("Allow access"), p:text-is("relying party callback"), [role=alert]');
@@ -81,7 +67,7 @@ async function tokensFrom(config: oidc.Configuration, session: Session, checks: 
 }
 
 async function signInWithPasswordAndAddPasskey(session: Session, setup: Awaited<ReturnType<typeof setUpPool>>) {
-  const checks = await authorize(setup.config, session.page);
+  const checks = await authorizeInChromium(setup.config, session.page);
   await session.page.fill('input[name=email]', setup.user.email);
   await session.page.fill('input[name=password]', setup.user.password);
   await session.page.click('button:text-is("Sign in")');
@@ -110,7 +96,7 @@ it('a user adds a passkey after a password sign-in, then signs in with only the 
 
   await signOut(session);
 
-  const checks = await authorize(setup.config, session.page);
+  const checks = await authorizeInChromium(setup.config, session.page);
   expect(await session.page.locator('h1').textContent()).toBe('Sign in');
   // No email typed: the browser offers the discoverable credential.
   await session.page.click('button:text-is("Sign in with a passkey")');
@@ -135,7 +121,7 @@ it("after typing the email, the browser is asked only for that user's passkeys; 
 
   // Another user of the pool signs in with a password on the same device and says "Not now".
   await signOut(session);
-  let checks = await authorize(setup.config, session.page);
+  let checks = await authorizeInChromium(setup.config, session.page);
   await session.page.fill('input[name=email]', other.email);
   await session.page.fill('input[name=password]', other.password);
   await session.page.click('button:text-is("Sign in")');
@@ -146,7 +132,7 @@ it("after typing the email, the browser is asked only for that user's passkeys; 
 
   // Email first: the first user's passkey signs them in.
   await signOut(session);
-  checks = await authorize(setup.config, session.page);
+  checks = await authorizeInChromium(setup.config, session.page);
   await session.page.fill('input[name=email]', setup.user.email);
   await session.page.click('button:text-is("Sign in with a passkey")');
   await consentAndReturn(session);
@@ -154,7 +140,7 @@ it("after typing the email, the browser is asked only for that user's passkeys; 
 
   // The other user's email: the device has no passkey of theirs, so the browser finds none.
   await signOut(session);
-  await authorize(setup.config, session.page);
+  await authorizeInChromium(setup.config, session.page);
   await session.page.fill('input[name=email]', other.email);
   await session.page.click('button:text-is("Sign in with a passkey")');
   await session.page.waitForSelector('#passkey-error:visible');
@@ -170,7 +156,7 @@ it('an unknown email gets the same kind of passkey request as a known one', asyn
   await signOut(session);
 
   async function optionsFor(email: string) {
-    await authorize(setup.config, session.page);
+    await authorizeInChromium(setup.config, session.page);
     await session.page.fill('input[name=email]', email);
     // Keep the browser from answering, to read the request as the server made it.
     await session.cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: session.authenticatorId, enabled: false });
@@ -202,7 +188,7 @@ it('a passkey registered in pool A does not sign in at pool B on the same host',
   await signOut(session);
 
   // Same rpId (the host), so the browser offers pool A's credential; pool B does not know it.
-  await authorize(b.config, session.page);
+  await authorizeInChromium(b.config, session.page);
   await session.page.click('button:text-is("Sign in with a passkey")');
   await session.page.waitForSelector('p.error[role=alert]:text("could not be used")');
   expect(await session.page.locator('h1').textContent()).toBe('Sign in with a passkey');
@@ -245,7 +231,7 @@ it('a user lists, renames and deletes their passkeys with their access token; a 
 
   // The device still holds the credential, but the pool has forgotten it.
   await signOut(session);
-  await authorize(setup.config, session.page);
+  await authorizeInChromium(setup.config, session.page);
   await session.page.click('button:text-is("Sign in with a passkey")');
   await session.page.waitForSelector('p.error[role=alert]:text("could not be used")');
   expect(session.callbacks).toHaveLength(1);
@@ -258,7 +244,7 @@ it('a pool without passkeys offers none of it, and its passkey endpoints are not
   const user = await createUser(tarn, pool.id);
   const config = await discover(pool.issuer, app.clientId, app.secret?.value);
   const session = await openBrowserWithAuthenticator();
-  const checks = await authorize(config, session.page);
+  const checks = await authorizeInChromium(config, session.page);
   expect(await session.page.locator('button:text-is("Sign in with a passkey")').count()).toBe(0);
   const uid = new URL(session.page.url()).pathname.split('/').at(-1)!;
   const direct = await session.page.request.get(`${pool.issuer}/interaction/${uid}/passkey/add`);
@@ -284,7 +270,7 @@ it('a browser without WebAuthn sees a clear page instead of a broken button', as
     delete (window as { PublicKeyCredential?: unknown }).PublicKeyCredential;
   });
   const page = await context.newPage();
-  await authorize(setup.config, page);
+  await authorizeInChromium(setup.config, page);
   await page.click('button:text-is("Sign in with a passkey")');
   await page.waitForSelector('#passkey-unsupported:visible');
   expect(await page.locator('#passkey-unsupported').textContent()).toContain('This browser cannot use passkeys.');
@@ -298,7 +284,7 @@ it('when the browser refuses to create the passkey, the add step says so and let
   const session = await openBrowserWithAuthenticator();
   // The person fails the fingerprint / screen-lock check: the authenticator cannot verify them.
   await session.cdp.send('WebAuthn.setUserVerified', { authenticatorId: session.authenticatorId, isUserVerified: false });
-  await authorize(setup.config, session.page);
+  await authorizeInChromium(setup.config, session.page);
   await session.page.fill('input[name=email]', setup.user.email);
   await session.page.fill('input[name=password]', setup.user.password);
   await session.page.click('button:text-is("Sign in")');
@@ -341,7 +327,7 @@ it('outside a sign-in (right after activation), a user adds a passkey and then s
   await session.context.addCookies([{ ...cookie, value: forged }]);
   expect((await session.page.goto(enrolUrl))!.status()).toBe(400);
 
-  const checks = await authorize(setup.config, session.page);
+  const checks = await authorizeInChromium(setup.config, session.page);
   await session.page.click('button:text-is("Sign in with a passkey")');
   await consentAndReturn(session);
   expect((await tokensFrom(setup.config, session, checks)).claims()!.sub).toBe(setup.user.id);

@@ -285,3 +285,58 @@ it("rolls the admin's connections, branding, mail templates and session ends bac
   const after = await eventsOf(pool.id);
   expect(after.slice(0, after.length - eventsBefore).map((item) => item.outcome)).toEqual(Array(8).fill('failure'));
 });
+
+it("rolls the pool's creation and changes, a factor's removal, a reset mail's and an invitation's code back when their events cannot be written", async () => {
+  const pool = await createPool(tarn);
+  const user = await createUser(tarn, pool.id);
+  const invited = await tarn.admin('POST', `/pools/${pool.id}/users`, { email: `${uniqueId('new')}@example.test`, mode: 'invite' });
+  expect(invited.status).toBe(201);
+  // An authenticator app the user enrolled (stored as enrolment leaves it).
+  await sql`INSERT INTO user_totp (pool_id, user_id, secret_enc, confirmed_at) VALUES (${pool.id}, ${user.id}, 'sealed', now())`.execute(db());
+  await tarn.admin('POST', `/pools/${pool.id}/webhooks`, { url: 'http://127.0.0.1:9/hook', eventTypes: ['*'] });
+  const codes = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM one_time_codes WHERE pool_id = ${pool.id}`.execute(db())).rows[0]!.n;
+  const read = async () => ({
+    pool: (await tarn.admin('GET', `/pools/${pool.id}`)).body,
+    factors: (await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/factors`)).body.items,
+    codes: await codes(),
+  });
+  const before = await read();
+  expect(before.factors).toEqual([expect.objectContaining({ id: 'totp' })]);
+  const eventsBefore = (await eventsOf(pool.id)).length;
+  const deliveriesBefore = await deliveriesOf(pool.id);
+  const newPool = uniqueId('never');
+
+  const restore = await refuseEventsOf(pool.id);
+  try {
+    const at = `/pools/${pool.id}`;
+    const attempts = {
+      'rename the pool': await tarn.admin('PATCH', at, { name: 'Never renamed' }),
+      "remove the user's app": await tarn.admin('DELETE', `${at}/users/${user.id}/factors/totp`),
+      'send a reset mail': await tarn.admin('POST', `${at}/users/${user.id}/password-reset`),
+      'invite in bulk': await tarn.admin('POST', `${at}/users/invitations`, { userIds: [invited.body.id], resend: true }),
+    };
+    for (const [what, answer] of Object.entries(attempts)) expect([what, answer.status]).toEqual([what, 500]);
+  } finally {
+    await restore();
+  }
+  // A pool whose creation cannot be recorded is not created.
+  const refuseNew = await refuseEventsOf(newPool);
+  try {
+    expect((await tarn.admin('POST', '/pools', { id: newPool, name: 'Never' })).status).toBe(500);
+  } finally {
+    await refuseNew();
+  }
+  expect((await tarn.admin('GET', `/pools/${newPool}`)).status).toBe(404);
+
+  expect(await read()).toEqual(before);
+  const after = await eventsOf(pool.id);
+  expect(after.slice(0, after.length - eventsBefore).map((item) => item.outcome)).toEqual(Array(4).fill('failure'));
+  expect(await deliveriesOf(pool.id)).toBe(deliveriesBefore + 4);
+
+  // Then each works, with its event.
+  expect((await tarn.admin('PATCH', `/pools/${pool.id}`, { name: 'Renamed' })).status).toBe(200);
+  expect((await tarn.admin('DELETE', `/pools/${pool.id}/users/${user.id}/factors/totp`)).status).toBe(204);
+  expect((await tarn.admin('GET', `/pools/${pool.id}/users/${user.id}/factors`)).body.items).toEqual([]);
+  const actions = (await eventsOf(pool.id)).slice(0, 2).map((item) => `${item.action} ${item.outcome}`);
+  expect(actions).toEqual(['users.factors.delete success', 'pool.update success']);
+});

@@ -3,6 +3,7 @@
  * the way a browser would (cookies, CSRF field, redirects).
  */
 import * as oidc from 'openid-client';
+import type { Page as ChromiumPage } from 'playwright-core';
 import { Browser, decodeEntities, type Page } from './browser.js';
 import { createClient, createPool, createUser, REDIRECT_URI } from './fixtures.js';
 import type { RunningTarn } from './tarn.js';
@@ -45,6 +46,21 @@ export async function startAuthorization(config: oidc.Configuration, browser: Br
   });
   const page = await browser.get(url.href);
   return { page, verifier, state, nonce };
+}
+
+/** Opens an authorization request (code flow with PKCE, scope "openid email") in a Chromium page. */
+export async function authorizeInChromium(config: oidc.Configuration, page: ChromiumPage) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid email',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+  });
+  await page.goto(url.href);
+  return { verifier, state };
 }
 
 export async function finishAuthorization(config: oidc.Configuration, leftTo: string | undefined, checks: { verifier: string; state: string; nonce: string }) {

@@ -30,6 +30,7 @@ const ELSEWHERE: Record<string, string> = {
   'user.sessions_ended': 'test/e2e/account-chromium.test.ts',
   'backchannel_logout.deliver': 'test/start/backchannel-delivery.test.ts',
   'users.import': 'test/import',
+  'user.updated': 'test/import/import-events.test.ts (an import with onConflict=update)',
   'connections.create': 'test/connections',
   'connections.update': 'test/connections',
   'connections.delete': 'test/connections',

@@ -3,10 +3,11 @@
  * (unnest of column arrays: one round trip and one plan for up to a batch's rows);
  * export walks users by primary key (keyset), a page at a time.
  */
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { PasswordChange, UserStatus } from '../../db/tables.js';
+import { detailsWith, eventsFromRows, type SharedEventColumns } from '../../audit/audit.queries.js';
 
 export interface ImportRow {
   id: string;
@@ -42,6 +43,21 @@ export interface ExportRow {
   group_ids: string[] | null;
 }
 
+/**
+ * The events of a batch (ADR 0809): written by the batch's own statement, one a user, with
+ * what they share (audit.queries.ts eventsFromRows). `ids` holds one event id per row given.
+ */
+export interface BatchEvents {
+  ids: string[];
+  shared: SharedEventColumns;
+}
+
+/** An event's details by the user's status: one constant each, not a jsonb built per row. */
+function detailsByStatus(status: RawBuilder<unknown>, shared: SharedEventColumns) {
+  const of = (value: UserStatus) => sql`${detailsWith(shared, { status: value })}::jsonb`;
+  return sql`CASE ${status} WHEN 'active' THEN ${of('active')} WHEN 'new' THEN ${of('new')} ELSE ${of('disabled')} END`;
+}
+
 export function createImportQueries(db: Db, poolId: string) {
   /** INSERT … SELECT from unnest of column arrays: one round trip and one plan for a whole batch. */
   function insertFrom(rows: ImportRow[]) {
@@ -64,7 +80,7 @@ export function createImportQueries(db: Db, poolId: string) {
      * fail) or update the existing user (update: everything but the id and, when the line
      * has none, the password). `inserted` is false for an updated row (xmax is set then).
      */
-    async insertUsers(rows: ImportRow[], mode: ConflictMode): Promise<StoredRow[]> {
+    async insertUsers(rows: ImportRow[], mode: ConflictMode, events?: BatchEvents): Promise<{ stored: StoredRow[]; queued: number }> {
       const onConflict =
         mode === 'update'
           ? sql`ON CONFLICT (pool_id, lower(email)) DO UPDATE SET
@@ -74,8 +90,20 @@ export function createImportQueries(db: Db, poolId: string) {
                   password_change = CASE WHEN excluded.password_hash IS NULL THEN users.password_change ELSE excluded.password_change END,
                   updated_at = now()`
           : sql`ON CONFLICT DO NOTHING`;
-      const result = await sql<StoredRow>`${insertFrom(rows)} ${onConflict} RETURNING id, lower(email) AS email, (xmax = 0) AS inserted`.execute(db);
-      return result.rows;
+      if (!events) {
+        const result = await sql<StoredRow>`${insertFrom(rows)} ${onConflict} RETURNING id, lower(email) AS email, (xmax = 0) AS inserted`.execute(db);
+        return { stored: result.rows, queued: 0 };
+      }
+      // A user.created for each inserted row, a user.updated for each updated one; a skipped row returns nothing, and has none.
+      const result = await sql<StoredRow & { queued: number }>`
+        WITH stored AS (${insertFrom(rows)} ${onConflict} RETURNING id, lower(email) AS email, (xmax = 0) AS inserted, status),
+        source AS (
+          SELECT e.event_id, CASE WHEN i.inserted THEN 'user.created' ELSE 'user.updated' END AS action, 'user' AS target_type,
+                 i.id::text AS target_id, ${detailsByStatus(sql`i.status`, events.shared)} AS details
+            FROM stored i JOIN unnest(${events.ids}::text[], ${rows.map((row) => row.email.toLowerCase())}::text[]) AS e (event_id, email) ON e.email = i.email
+        ), ${eventsFromRows(poolId, 'source', events.shared)}
+        SELECT i.id, i.email, i.inserted, (SELECT count(*) FROM queued)::int AS queued FROM stored i`.execute(db);
+      return { stored: result.rows, queued: result.rows[0]?.queued ?? 0 };
     },
 
     /**
@@ -83,15 +111,28 @@ export function createImportQueries(db: Db, poolId: string) {
      * INSERT, without ON CONFLICT's per-row arbitration or RETURNING, about 40% less work for
      * PostgreSQL. False (and nothing stored) when a row's email or id exists: the caller then
      * stores the batch with insertUsers. Inside a transaction the attempt runs under a
-     * savepoint, so its failure does not end the transaction.
+     * savepoint, so its failure does not end the transaction. Answers the deliveries queued
+     * with `events`.
      */
-    async insertNewUsers(rows: ImportRow[]): Promise<boolean> {
+    async insertNewUsers(rows: ImportRow[], events?: BatchEvents): Promise<number | false> {
       const guarded = db.isTransaction;
       if (guarded) await sql`SAVEPOINT import_batch`.execute(db);
       try {
-        await insertFrom(rows).execute(db);
+        let queued = 0;
+        if (!events) await insertFrom(rows).execute(db);
+        else {
+          // One statement: the users, a user.created for each, and their deliveries (all stored, or none).
+          const result = await sql<{ queued: number }>`
+            WITH inserted AS (${insertFrom(rows)}),
+            source AS (
+              SELECT e.event_id, 'user.created' AS action, 'user' AS target_type, e.target_id, ${detailsByStatus(sql`e.status`, events.shared)} AS details
+                FROM unnest(${events.ids}::text[], ${rows.map((row) => row.id)}::text[], ${rows.map((row) => row.status)}::text[]) AS e (event_id, target_id, status)
+            ), ${eventsFromRows(poolId, 'source', events.shared)}
+            SELECT count(*)::int AS queued FROM queued`.execute(db);
+          queued = result.rows[0]?.queued ?? 0;
+        }
         if (guarded) await sql`RELEASE SAVEPOINT import_batch`.execute(db);
-        return true;
+        return queued;
       } catch (error) {
         if (guarded) await sql`ROLLBACK TO SAVEPOINT import_batch`.execute(db);
         if (isUniqueViolation(error)) return false;

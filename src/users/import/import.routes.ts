@@ -11,7 +11,7 @@
 import { Readable } from 'node:stream';
 import type { Context } from 'koa';
 import { poolRoute } from '../../admin/pool-scope.js';
-import { annotateAudit } from '../../audit/audit.middleware.js';
+import { annotateAudit, changeBatches } from '../../audit/audit.middleware.js';
 import type { AuditService } from '../../audit/audit.service.js';
 import { problems } from '../../http/problem.js';
 import { exemptFromRequestDeadline } from '../../http/request-deadline.js';
@@ -42,7 +42,7 @@ export function userImportRoutes(importer: ImportService, audit?: AuditService) 
         const format = importFormat(ctx);
         // An authenticated admin's upload of a million lines may take minutes: no request deadline.
         exemptFromRequestDeadline(ctx.req);
-        const report = await importer.importUsers(ctx.state.pool.id, ctx.req, format, query);
+        const report = await importer.importUsers(ctx.state.pool.id, ctx.req, format, query, changeBatches(ctx, 200, { via: 'import' }));
         const { failures: _failures, failuresTruncated: _truncated, ...counts } = report;
         annotateAudit(ctx, { target: { type: 'pool', id: ctx.state.pool.id }, details: { format, ...counts } });
         return report;

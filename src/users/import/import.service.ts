@@ -24,7 +24,8 @@ import { passwordProblems } from '../password-policy.js';
 import type { UserSchemas } from '../user-schema.js';
 import { readCsvLines } from './csv-lines.js';
 import { createGroupPaths, type GroupPaths } from './group-paths.js';
-import { createImportQueries, type ImportRow } from './import.queries.js';
+import { createImportQueries, type BatchEvents, type ImportRow } from './import.queries.js';
+import type { EventBatches } from '../../audit/audit.service.js';
 import { compiledImportLineSchema, settingsLineSchema, type ImportOptions } from './import.schemas.js';
 import { readLineBatches } from './line-reader.js';
 
@@ -101,6 +102,42 @@ async function* parsedLines(source: Readable, format: ImportFormat): AsyncGenera
 /** Thrown inside the transaction to roll it back (dry run, or an atomic import with a failure). */
 class Rollback extends Error {}
 
+/** The users' events of an import, written by its batches and counted once they committed. */
+interface WrittenEvents {
+  next(count: number): BatchEvents;
+  /** A batch wrote these events (committed with it, or pending the import's transaction). */
+  written(created: number, updated: number, queued: number): void;
+  /** The import's transaction committed. */
+  commit(): void;
+}
+
+function writtenEvents(batches: EventBatches, autocommit: boolean): WrittenEvents {
+  let created = 0;
+  let updated = 0;
+  let queued = 0;
+  const commit = () => {
+    if (created + updated === 0) return;
+    batches.committed(
+      new Map([
+        ['user.created', created],
+        ['user.updated', updated],
+      ]),
+      queued,
+    );
+    created = updated = queued = 0;
+  };
+  return {
+    next: (count) => batches.next(count),
+    written(c, u, q) {
+      created += c;
+      updated += u;
+      queued += q;
+      if (autocommit) commit();
+    },
+    commit,
+  };
+}
+
 export interface ImportServiceDeps {
   db: Db;
   hasher: PasswordHasher;
@@ -115,7 +152,15 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
     return pool;
   }
 
-  async function run(target: Db, pool: PoolRow, source: Readable, format: ImportFormat, options: ImportOptions, report: ImportReport): Promise<void> {
+  async function run(
+    target: Db,
+    pool: PoolRow,
+    source: Readable,
+    format: ImportFormat,
+    options: ImportOptions,
+    report: ImportReport,
+    events: WrittenEvents | undefined,
+  ): Promise<void> {
     const queries = createImportQueries(target, pool.id);
     const groups: GroupPaths = createGroupPaths(await queries.listGroups());
     const checkProfile = schemas.validator(schemas.profileSchemaOf(pool), 'profile');
@@ -159,15 +204,21 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
       const rows = entries.map((entry) => entry.row);
       // New users (the usual move into a new pool) take the plain INSERT; a batch that meets an
       // existing user is stored again with ON CONFLICT, and so are the batches after it.
+      // Either statement writes each stored user's event and its deliveries too (ADR 0809).
       if (expectNew && options.onConflict !== 'update') {
-        if (await queries.insertNewUsers(rows)) {
+        const queued = await queries.insertNewUsers(rows, events?.next(rows.length));
+        if (queued !== false) {
+          events?.written(entries.length, 0, queued);
           report.created += entries.length;
           await queries.insertMemberships(entries.flatMap((entry) => entry.groupIds.map((groupId) => ({ userId: entry.row.id, groupId }))));
           return;
         }
         expectNew = false;
       }
-      const stored = new Map((await queries.insertUsers(rows, options.onConflict)).map((row) => [row.email, row]));
+      const result = await queries.insertUsers(rows, options.onConflict, events?.next(rows.length));
+      const stored = new Map(result.stored.map((row) => [row.email, row]));
+      const inserted = result.stored.filter((row) => row.inserted).length;
+      events?.written(inserted, result.stored.length - inserted, result.queued);
       const memberships: { userId: string; groupId: string }[] = [];
       for (const entry of entries) {
         const row = stored.get(entry.row.email.toLowerCase());
@@ -273,7 +324,8 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
   }
 
   return {
-    async importUsers(poolId: string, source: Readable, format: ImportFormat, options: ImportOptions): Promise<ImportReport> {
+    /** `batches` writes a `user.created` (or `user.updated`) for every user stored, with the batch that stores it. */
+    async importUsers(poolId: string, source: Readable, format: ImportFormat, options: ImportOptions, batches?: EventBatches): Promise<ImportReport> {
       const pool = await getPool(poolId);
       const report: ImportReport = {
         dryRun: options.dryRun,
@@ -289,20 +341,23 @@ export function createImportService({ db, hasher, schemas, log }: ImportServiceD
         failuresTruncated: false,
       };
       if (!options.dryRun && !options.atomic) {
-        await run(db, pool, source, format, options, report);
+        // Each batch commits on its own, with its users' events.
+        await run(db, pool, source, format, options, report, batches && writtenEvents(batches, true));
         return report;
       }
-      // One transaction, rolled back for a dry run and for an atomic import with a failure.
+      // One transaction, rolled back for a dry run and for an atomic import with a failure: the users' events with it.
+      const events = batches && writtenEvents(batches, false);
       await db
         .transaction()
         .execute(async (trx) => {
-          await run(trx, pool, source, format, options, report);
+          await run(trx, pool, source, format, options, report, events);
           if (options.dryRun || report.failed > 0) throw new Rollback('import rolled back');
         })
         .catch((error: unknown) => {
           if (!(error instanceof Rollback)) throw error;
         });
       report.committed = !options.dryRun && report.failed === 0;
+      if (report.committed) events?.commit();
       if (!report.committed) log.debug({ poolId, failed: report.failed }, 'import rolled back');
       return report;
     },
